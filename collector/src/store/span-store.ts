@@ -1,0 +1,192 @@
+/**
+ * The one storage interface. Ingest writes spans through it, the flow indexer writes flow
+ * records, and the query API reads rows and aggregates from it. Every backend (embedded
+ * DuckDB, ClickHouse) implements all of it and passes the same conformance suite
+ * (`conformance.ts`).
+ *
+ * Stores do filtering, grouping and time bucketing in SQL and return small typed rows; the
+ * pure analysis in `../analysis` turns those into flows, anomalies, storms, trends and
+ * topology.
+ */
+import type { AnomalyKind, Anomaly, FlowRecord, FlowState, FlowSummary, TrendGrouping } from '../model/flow.js';
+import type { SpanRow } from '../model/span.js';
+
+/** Half-open window [fromMs, toMs) in epoch milliseconds. */
+export interface TimeWindow {
+  fromMs: number;
+  toMs: number;
+}
+
+export interface FlowQuery extends TimeWindow {
+  /** Free text: matches conversation id, message id, idempotency key, business key, message type. */
+  q?: string;
+  service?: string;
+  messageType?: string;
+  anomaly?: AnomalyKind;
+  complete?: boolean;
+  state?: FlowState;
+  limit: number;
+  /** Opaque cursor returned by the previous page. */
+  cursor?: string;
+}
+
+export interface FlowPage {
+  flows: FlowSummary[];
+  /** Pass back as `cursor` for the next page; null on the last page. */
+  nextCursor: string | null;
+  /** Flows per anomaly kind over the whole filtered window (not just this page). */
+  anomalyCounts: Partial<Record<AnomalyKind, number>>;
+  total: number;
+}
+
+export interface AnomalyQuery extends TimeWindow {
+  kind?: AnomalyKind;
+  service?: string;
+  limit: number;
+}
+
+/** Per (time bucket, group) counts and latency quantiles over spans, computed in SQL. */
+export interface SpanBucketRow {
+  timeMs: number;
+  /** Service, message type or destination; rows with group '' are totals over all groups. */
+  group: string;
+  /** Producer spans (operation send/publish/create). */
+  sent: number;
+  /** Attempts with outcome `processed`. */
+  processed: number;
+  /** Attempts with outcome `duplicate`. */
+  duplicateDeliveries: number;
+  /**
+   * `processed` attempts beyond the first for the same (service, message id) within the
+   * bucket: count(processed) − uniqExact(service, message id) over processed attempts.
+   */
+  duplicateProcessings: number;
+  /** Attempts with attempt number > 1. */
+  retries: number;
+  /** Attempts with outcome `failed` or `retry_scheduled`. */
+  failures: number;
+  deadLetters: number;
+  offloads: number;
+  offloadedBytes: number;
+  /** Duration quantiles of consumer (processing) spans. */
+  processingP50Ms: number | null;
+  processingP95Ms: number | null;
+  processingP99Ms: number | null;
+  /** Quantiles of (processing start − earliest send of the same message id). */
+  queueLatencyP50Ms: number | null;
+  queueLatencyP95Ms: number | null;
+  queueLatencyP99Ms: number | null;
+}
+
+/** Per (time bucket) flow completion figures from the flow records, bucketed by flow start. */
+export interface FlowBucketRow {
+  timeMs: number;
+  group: string;
+  flowsCompleted: number;
+  flowCompletionP50Ms: number | null;
+  flowCompletionP95Ms: number | null;
+  incompleteFlows: number;
+}
+
+/** Per (time bucket, service, message type): what storm detection reads. */
+export interface ActivityBucketRow {
+  timeMs: number;
+  service: string;
+  messageType: string;
+  /** Consumer attempts of any outcome. */
+  attempts: number;
+  /** Outcome `duplicate` plus duplicate processings (see SpanBucketRow). */
+  duplicates: number;
+  /** Attempts with attempt number > 1. */
+  retries: number;
+}
+
+export interface KeyCount {
+  messageId: string;
+  count: number;
+}
+
+/**
+ * One aggregated edge of the system map, computed in SQL from single spans (no joins):
+ * - `send`:    producer span   → service `source` sent to destination `target`
+ * - `consume`: consumer span   → destination `source` delivered to service `target`
+ * - `http`:    client span     → service `source` called `target` (peer.service, server.address, or the serving service)
+ */
+export interface EdgeAggregateRow {
+  kind: 'send' | 'consume' | 'http';
+  source: string;
+  target: string;
+  messageTypes: string[];
+  count: number;
+  errors: number;
+  duplicates: number;
+  duplicateProcessings: number;
+  retries: number;
+  latencyP50Ms: number | null;
+  latencyP95Ms: number | null;
+  latencyP99Ms: number | null;
+}
+
+export interface ConversationActivity {
+  conversationId: string;
+  lastMs: number;
+}
+
+export interface StoreHealth {
+  ok: boolean;
+  detail: string;
+}
+
+export interface SpanStore {
+  /** `duckdb` or `clickhouse`. */
+  readonly kind: string;
+  /** Creates the schema when missing (idempotent); adapts to the server's version. */
+  init(): Promise<void>;
+  health(): Promise<StoreHealth>;
+  close(): Promise<void>;
+
+  // ---- write -------------------------------------------------------------------------
+  /**
+   * Stores spans durably: when the promise resolves they survive a crash. Idempotent: a span
+   * already stored (same traceId, spanId) is not stored again, and reads never return it twice.
+   */
+  insertSpans(spans: SpanRow[]): Promise<void>;
+  /** Upserts flow records; the one with the latest `analyzedAtMs` per conversation wins. */
+  saveFlows(records: FlowRecord[]): Promise<void>;
+  /** Drops spans and flow records older than the cutoff (partition drops where possible). */
+  deleteOlderThan(cutoffMs: number): Promise<void>;
+
+  // ---- rows --------------------------------------------------------------------------
+  /** Spans of one conversation in start order, at most `limit` (the caller detects truncation with limit + 1). */
+  spansOfConversation(conversationId: string, limit: number): Promise<SpanRow[]>;
+  /** Every span carrying this message id (sends and attempts, across traces), in start order. */
+  spansOfMessage(messageId: string, limit: number): Promise<SpanRow[]>;
+  spansOfTrace(traceId: string, limit: number): Promise<SpanRow[]>;
+  /**
+   * Conversation ids whose spans match `q` exactly as a conversation id, message id,
+   * idempotency key, trace id, causation id, or any attribute value; most recent first.
+   */
+  findConversations(q: string, limit: number): Promise<string[]>;
+  /** Conversations with spans starting in the window (for the flow indexer), newest activity first. */
+  activeConversations(window: TimeWindow, limit: number): Promise<ConversationActivity[]>;
+  spanCount(): Promise<number>;
+
+  // ---- flow records ------------------------------------------------------------------
+  listFlows(query: FlowQuery): Promise<FlowPage>;
+  getFlowRecord(conversationId: string): Promise<FlowRecord | null>;
+  listAnomalies(query: AnomalyQuery): Promise<Anomaly[]>;
+
+  // ---- aggregates --------------------------------------------------------------------
+  spanBuckets(window: TimeWindow, stepMs: number, by: TrendGrouping): Promise<SpanBucketRow[]>;
+  flowBuckets(window: TimeWindow, stepMs: number): Promise<FlowBucketRow[]>;
+  activityBuckets(window: TimeWindow, stepMs: number): Promise<ActivityBucketRow[]>;
+  /** Message ids with the most duplicate (or retry) attempts for one (service, message type). */
+  topKeys(
+    window: TimeWindow,
+    service: string,
+    messageType: string,
+    kind: 'duplicate' | 'retry',
+    limit: number,
+  ): Promise<KeyCount[]>;
+  edgeAggregates(window: TimeWindow): Promise<EdgeAggregateRow[]>;
+}

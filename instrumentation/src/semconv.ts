@@ -1,0 +1,103 @@
+/**
+ * Onceflow's conventions: every header and span attribute name, in one place.
+ *
+ * The instrumentation writes these names and the collector reads them; both import this
+ * module so the two can never drift. `docs/conventions.md` documents the same names for
+ * users of other languages' OpenTelemetry SDKs. Standard OpenTelemetry messaging names are
+ * used where they exist; `onceflow.*` names fill the gaps.
+ */
+
+// ---------------------------------------------------------------------------------------
+// Headers carried on every message and HTTP request (lower-case: HTTP and AMQP both accept).
+// ---------------------------------------------------------------------------------------
+
+/** Logical message identity: the same for every redelivery and resend. */
+export const HEADER_MESSAGE_ID = 'onceflow-message-id';
+/** The business flow; minted at the sync/async boundary, inherited by every descendant. */
+export const HEADER_CONVERSATION_ID = 'onceflow-conversation-id';
+/** Id of the message whose processing produced this one; absent at the boundary. */
+export const HEADER_CAUSATION_ID = 'onceflow-causation-id';
+/** Business deduplication key (HTTP `Idempotency-Key`, or one the application names). */
+export const HEADER_IDEMPOTENCY_KEY = 'onceflow-idempotency-key';
+/** Message type, e.g. `SubmitOrder`, `OrderBilled`. */
+export const HEADER_MESSAGE_TYPE = 'onceflow-message-type';
+/** Delivery attempt number at the consumer, 1-based (for application-level retries). */
+export const HEADER_ATTEMPT = 'onceflow-attempt';
+/** Claim check: where the offloaded body lives. */
+export const HEADER_PAYLOAD_REF = 'onceflow-payload-ref';
+/** Claim check: size of the offloaded body in bytes. */
+export const HEADER_PAYLOAD_BYTES = 'onceflow-payload-bytes';
+/** The standard HTTP header an edge API receives; becomes the idempotency key. */
+export const HTTP_HEADER_IDEMPOTENCY_KEY = 'idempotency-key';
+
+export const ONCEFLOW_HEADERS = [
+  HEADER_MESSAGE_ID,
+  HEADER_CONVERSATION_ID,
+  HEADER_CAUSATION_ID,
+  HEADER_IDEMPOTENCY_KEY,
+  HEADER_MESSAGE_TYPE,
+  HEADER_ATTEMPT,
+  HEADER_PAYLOAD_REF,
+  HEADER_PAYLOAD_BYTES,
+] as const;
+
+// ---------------------------------------------------------------------------------------
+// Span attributes: OpenTelemetry messaging semantic conventions.
+// ---------------------------------------------------------------------------------------
+
+/** e.g. `rabbitmq`, `onceflow-pgqueue`. */
+export const ATTR_MESSAGING_SYSTEM = 'messaging.system';
+/** `send` | `receive` | `process` | `create` | `settle` (OpenTelemetry messaging). */
+export const ATTR_MESSAGING_OPERATION_TYPE = 'messaging.operation.type';
+/** Older name still emitted by some instrumentations; read as a fallback. */
+export const ATTR_MESSAGING_OPERATION_LEGACY = 'messaging.operation';
+/** Queue, exchange or topic name. */
+export const ATTR_MESSAGING_DESTINATION_NAME = 'messaging.destination.name';
+export const ATTR_MESSAGING_MESSAGE_ID = 'messaging.message.id';
+export const ATTR_MESSAGING_CONVERSATION_ID = 'messaging.message.conversation_id';
+export const ATTR_MESSAGING_BODY_SIZE = 'messaging.message.body.size';
+/** AMQP routing key (used by the amqplib instrumentation). */
+export const ATTR_MESSAGING_RABBITMQ_ROUTING_KEY = 'messaging.rabbitmq.destination.routing_key';
+
+// ---------------------------------------------------------------------------------------
+// Span attributes: Onceflow's own.
+// ---------------------------------------------------------------------------------------
+
+export const ATTR_CAUSATION_ID = 'onceflow.causation_id';
+export const ATTR_IDEMPOTENCY_KEY = 'onceflow.idempotency_key';
+export const ATTR_MESSAGE_TYPE = 'onceflow.message_type';
+/** Delivery attempt number at the consumer, 1-based. */
+export const ATTR_ATTEMPT = 'onceflow.attempt';
+/** What a processing attempt did; one of {@link OUTCOMES}. */
+export const ATTR_OUTCOME = 'onceflow.outcome';
+export const ATTR_PAYLOAD_OFFLOADED = 'onceflow.payload.offloaded';
+export const ATTR_PAYLOAD_REF = 'onceflow.payload.ref';
+export const ATTR_PAYLOAD_BYTES = 'onceflow.payload.bytes';
+/** Set on a span that read an offloaded payload back (claim check fetch). */
+export const ATTR_PAYLOAD_FETCHED = 'onceflow.payload.fetched';
+/** Message ids an attempt produced (string array). */
+export const ATTR_OUTGOING_MESSAGE_IDS = 'onceflow.outgoing_message_ids';
+/** Delay before the next attempt, when the outcome is `retry_scheduled`. */
+export const ATTR_RETRY_DELAY_MS = 'onceflow.retry.delay_ms';
+/** A business key (e.g. order id) searchable in the collector and used for ordering checks. */
+export const ATTR_BUSINESS_KEY = 'onceflow.business_key';
+
+export const OUTCOMES = ['processed', 'duplicate', 'failed', 'retry_scheduled', 'dead_lettered'] as const;
+/** What one processing attempt did. */
+export type Outcome = (typeof OUTCOMES)[number];
+
+export const MESSAGING_OPERATIONS = ['send', 'receive', 'process', 'create', 'settle'] as const;
+export type MessagingOperation = (typeof MESSAGING_OPERATIONS)[number];
+
+// ---------------------------------------------------------------------------------------
+// Standard names Onceflow reads but does not own.
+// ---------------------------------------------------------------------------------------
+
+export const ATTR_SERVICE_NAME = 'service.name';
+export const ATTR_HTTP_REQUEST_METHOD = 'http.request.method';
+export const ATTR_HTTP_RESPONSE_STATUS_CODE = 'http.response.status_code';
+export const ATTR_HTTP_ROUTE = 'http.route';
+export const ATTR_URL_FULL = 'url.full';
+export const ATTR_SERVER_ADDRESS = 'server.address';
+export const ATTR_SERVER_PORT = 'server.port';
+export const ATTR_PEER_SERVICE = 'peer.service';
