@@ -1,0 +1,18 @@
+# One image for the collector (with the dashboard) and the sample services.
+FROM node:20-bookworm-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+COPY instrumentation/package.json instrumentation/
+COPY collector/package.json collector/
+COPY dashboard/package.json dashboard/
+COPY samples/package.json samples/
+RUN npm ci --no-audit --no-fund
+COPY . .
+RUN npm run build && npm prune --omit=dev
+
+FROM node:20-bookworm-slim
+WORKDIR /app
+ENV NODE_ENV=production
+COPY --from=build /app /app
+EXPOSE 8080 4318
+CMD ["node", "collector/bin/onceflow.js", "serve", "--host", "0.0.0.0"]
