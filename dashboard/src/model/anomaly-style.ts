@@ -1,0 +1,52 @@
+/**
+ * How each anomaly kind is marked everywhere (graph, timeline, badges, legend): one table so the
+ * legend always matches what is drawn.
+ */
+import type { AnomalyKind, MessageStatus, Severity } from './types.js';
+
+export interface FlagStyle {
+  label: string;
+  /** A short tag drawn on graph nodes and badges. */
+  tag: string;
+  colour: string;
+  severity: Severity;
+}
+
+export const FLAG_STYLES: Record<AnomalyKind, FlagStyle> = {
+  'duplicate-processing': { label: 'Duplicate processing', tag: 'DUP PROCESSED', colour: '#d0252b', severity: 'error' },
+  'lost-message': { label: 'Lost message', tag: 'LOST', colour: '#7a1fa2', severity: 'error' },
+  'ghost-message': { label: 'Ghost message', tag: 'GHOST', colour: '#8e44ad', severity: 'error' },
+  'dead-letter': { label: 'Dead letter', tag: 'DEAD LETTER', colour: '#222222', severity: 'error' },
+  'logical-duplicate': { label: 'Logical duplicate', tag: 'LOGICAL DUP', colour: '#c2185b', severity: 'error' },
+  'out-of-order': { label: 'Out of order', tag: 'OUT OF ORDER', colour: '#a0522d', severity: 'error' },
+  retry: { label: 'Retry', tag: 'RETRY', colour: '#d39a00', severity: 'warning' },
+  'duplicate-delivery': { label: 'Duplicate delivery (handled)', tag: 'DUP DELIVERY', colour: '#2f80c9', severity: 'info' },
+  offload: { label: 'Payload offloaded', tag: 'OFFLOAD', colour: '#178a7a', severity: 'info' },
+};
+
+/** Most severe first: the order flags are listed and the first one colours a node's border. */
+export const FLAG_ORDER: AnomalyKind[] = [
+  'duplicate-processing',
+  'lost-message',
+  'ghost-message',
+  'dead-letter',
+  'logical-duplicate',
+  'out-of-order',
+  'retry',
+  'duplicate-delivery',
+  'offload',
+];
+
+export function sortFlags(flags: readonly AnomalyKind[]): AnomalyKind[] {
+  return [...new Set(flags)].sort((a, b) => FLAG_ORDER.indexOf(a) - FLAG_ORDER.indexOf(b));
+}
+
+export const STATUS_LABELS: Record<MessageStatus, string> = {
+  processed: 'processed',
+  'in-flight': 'in flight',
+  failing: 'failing',
+  'dead-lettered': 'dead-lettered',
+  lost: 'lost',
+};
+
+export const SEVERITY_COLOURS: Record<Severity, string> = { info: '#2f80c9', warning: '#d39a00', error: '#d0252b' };

@@ -1,0 +1,81 @@
+/** Small builders for view-model tests: `makeMessage(overrides)`, `makeFlow(messages)`. */
+import type { Delivery, Flow, FlowMessage, Send } from '../types.js';
+
+export function makeSend(overrides: Partial<Send> = {}): Send {
+  return {
+    service: 'orders',
+    destination: 'orders.placed',
+    startMs: 1000,
+    traceId: 't1',
+    spanId: `send-${Math.random().toString(16).slice(2)}`,
+    attemptSpanId: '',
+    fromFailedAttempt: false,
+    ...overrides,
+  };
+}
+
+export function makeDelivery(overrides: Partial<Delivery> = {}): Delivery {
+  return {
+    service: 'billing',
+    destination: 'orders.placed',
+    attempt: 1,
+    outcome: 'processed',
+    startMs: 1010,
+    durationMs: 5,
+    traceId: 't1',
+    spanId: `att-${Math.random().toString(16).slice(2)}`,
+    error: '',
+    retryDelayMs: null,
+    redelivered: false,
+    ...overrides,
+  };
+}
+
+export function makeMessage(overrides: Partial<FlowMessage> & Pick<FlowMessage, 'messageId'>): FlowMessage {
+  return {
+    messageType: 'OrderPlaced',
+    causationId: '',
+    idempotencyKey: '',
+    businessKey: '',
+    producer: 'orders',
+    destination: 'orders.placed',
+    payloadBytes: 120,
+    payloadOffloaded: false,
+    payloadRef: '',
+    payloadFetched: false,
+    sentAtMs: 1000,
+    sends: [makeSend()],
+    deliveries: [makeDelivery()],
+    status: 'processed',
+    flags: [],
+    ...overrides,
+  };
+}
+
+/** A flow whose edges follow each message's causation id. */
+export function makeFlow(messages: FlowMessage[], overrides: Partial<Flow> = {}): Flow {
+  return {
+    conversationId: 'conv-1',
+    startMs: 1000,
+    endMs: 2000,
+    durationMs: 1000,
+    complete: true,
+    state: 'complete',
+    services: ['orders', 'billing'],
+    messageTypes: [...new Set(messages.map((m) => m.messageType))],
+    rootType: messages[0]?.messageType ?? '',
+    messageCount: messages.length,
+    spanCount: messages.length * 2,
+    idempotencyKeys: [],
+    businessKeys: [],
+    anomalyCounts: {},
+    worstSeverity: null,
+    messages,
+    httpCalls: [],
+    edges: messages.filter((m) => m.causationId).map((m) => ({ from: m.causationId, to: m.messageId, via: 'message' as const })),
+    anomalies: [],
+    page: { offset: 0, limit: messages.length, total: messages.length },
+    truncated: false,
+    ...overrides,
+  };
+}

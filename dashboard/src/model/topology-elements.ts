@@ -1,0 +1,147 @@
+/**
+ * System map view-model: `Topology` → cytoscape element definitions, and the diff that lets the
+ * live map update in place. Ids are the API's stable node/edge ids, so an element that did not
+ * change keeps its position; only added nodes are laid out.
+ */
+import type { Topology, TopologyEdge, TopologyNode } from './types.js';
+import { formatPercent, formatRate } from './format.js';
+
+/** Plain data only (no cytoscape import) so this stays testable in node. */
+export interface GraphElement {
+  group: 'nodes' | 'edges';
+  data: Record<string, string | number | boolean> & { id: string };
+  classes: string;
+}
+
+export const HEALTH_COLOURS: Record<TopologyEdge['health'], string> = {
+  ok: '#6b7a8f',
+  duplicates: '#2f80c9',
+  retries: '#d39a00',
+  failures: '#e0641b',
+  'duplicate-processing': '#d0252b',
+};
+
+export const HEALTH_LABELS: Record<TopologyEdge['health'], string> = {
+  ok: 'healthy',
+  duplicates: 'duplicate deliveries (handled)',
+  retries: 'retries',
+  failures: 'failures',
+  'duplicate-processing': 'duplicate processing',
+};
+
+/** Edge width grows with the log of the rate so one hot edge does not swamp the map. */
+export function edgeWidth(perMinute: number): number {
+  return Math.min(9, 1.5 + Math.log10(1 + perMinute) * 2.5);
+}
+
+export function edgeLabel(edge: TopologyEdge): string {
+  const parts = [formatRate(edge.perMinute)];
+  if (edge.errorRate > 0) parts.push(`${formatPercent(edge.errorRate)} err`);
+  if (edge.duplicateProcessings > 0) parts.push(`${edge.duplicateProcessings}× dup proc`);
+  else if (edge.duplicateRate > 0) parts.push(`${formatPercent(edge.duplicateRate)} dup`);
+  return parts.join(' · ');
+}
+
+export function topologyToElements(topology: Topology): GraphElement[] {
+  const nodeIds = new Set(topology.nodes.map((n) => n.id));
+  const nodes: GraphElement[] = topology.nodes.map((node: TopologyNode) => ({
+    group: 'nodes',
+    data: { id: node.id, label: node.label, kind: node.kind },
+    classes: node.kind,
+  }));
+  const edges: GraphElement[] = topology.edges
+    // An edge whose end is not in the node list would make cytoscape throw.
+    .filter((edge) => nodeIds.has(edge.source) && nodeIds.has(edge.target))
+    .map((edge) => ({
+      group: 'edges',
+      data: {
+        id: edge.id,
+        source: edge.source,
+        target: edge.target,
+        kind: edge.kind,
+        label: edgeLabel(edge),
+        colour: HEALTH_COLOURS[edge.health],
+        width: edgeWidth(edge.perMinute),
+        health: edge.health,
+      },
+      classes: `${edge.kind} health-${edge.health}`,
+    }));
+  return [...nodes, ...edges];
+}
+
+export interface ElementDiff {
+  added: GraphElement[];
+  /** Present before and now, with different data or classes. */
+  changed: GraphElement[];
+  removedIds: string[];
+}
+
+/** `current` maps element id → a signature of what is drawn (see `elementSignature`). */
+export function diffElements(current: ReadonlyMap<string, string>, next: GraphElement[]): ElementDiff {
+  const added: GraphElement[] = [];
+  const changed: GraphElement[] = [];
+  const seen = new Set<string>();
+  for (const element of next) {
+    seen.add(element.data.id);
+    const before = current.get(element.data.id);
+    if (before === undefined) added.push(element);
+    else if (before !== elementSignature(element)) changed.push(element);
+  }
+  const removedIds = [...current.keys()].filter((id) => !seen.has(id));
+  return { added, changed, removedIds };
+}
+
+export function elementSignature(element: GraphElement): string {
+  return `${element.classes}|${JSON.stringify(element.data)}`;
+}
+
+export interface NodeSummary {
+  node: TopologyNode;
+  incoming: TopologyEdge[];
+  outgoing: TopologyEdge[];
+  /** Messages per minute in and out. */
+  inPerMinute: number;
+  outPerMinute: number;
+  /** Names to filter the flows list by (services, or message types through a destination). */
+  messageTypes: string[];
+  worstHealth: TopologyEdge['health'];
+}
+
+const HEALTH_ORDER: TopologyEdge['health'][] = ['ok', 'duplicates', 'retries', 'failures', 'duplicate-processing'];
+
+export function worstHealth(edges: TopologyEdge[]): TopologyEdge['health'] {
+  let worst = 0;
+  for (const edge of edges) worst = Math.max(worst, HEALTH_ORDER.indexOf(edge.health));
+  return HEALTH_ORDER[worst];
+}
+
+export function summarizeNode(topology: Topology, nodeId: string): NodeSummary | null {
+  const node = topology.nodes.find((n) => n.id === nodeId);
+  if (!node) return null;
+  const incoming = topology.edges.filter((e) => e.target === nodeId);
+  const outgoing = topology.edges.filter((e) => e.source === nodeId);
+  const sum = (edges: TopologyEdge[]) => edges.reduce((total, e) => total + e.perMinute, 0);
+  const messageTypes = [...new Set([...incoming, ...outgoing].flatMap((e) => e.messageTypes))].sort();
+  return {
+    node,
+    incoming,
+    outgoing,
+    inPerMinute: sum(incoming),
+    outPerMinute: sum(outgoing),
+    messageTypes,
+    worstHealth: worstHealth([...incoming, ...outgoing]),
+  };
+}
+
+/** The service whose flows a node or edge is about (for "recent flows" of a selection). */
+export function serviceOfSelection(topology: Topology, id: string): string | null {
+  const node = topology.nodes.find((n) => n.id === id);
+  if (node) return node.kind === 'service' ? node.label : null;
+  const edge = topology.edges.find((e) => e.id === id);
+  if (!edge) return null;
+  const ends = [edge.source, edge.target].map((end) => topology.nodes.find((n) => n.id === end));
+  // A consume edge is about its consuming service; a send or HTTP edge about the caller.
+  const preferred = edge.kind === 'consume' ? ends[1] : ends[0];
+  const service = [preferred, ...ends].find((n) => n?.kind === 'service');
+  return service ? service.label : null;
+}
