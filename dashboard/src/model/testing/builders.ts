@@ -1,5 +1,5 @@
 /** Small builders for view-model tests: `makeMessage(overrides)`, `makeFlow(messages)`. */
-import type { Delivery, Flow, FlowMessage, Send } from '../types.js';
+import type { Delivery, Flow, FlowMessage, Send, TrendBucket, Trends } from '../types.js';
 
 export function makeSend(overrides: Partial<Send> = {}): Send {
   return {
@@ -76,6 +76,44 @@ export function makeFlow(messages: FlowMessage[], overrides: Partial<Flow> = {})
     anomalies: [],
     page: { offset: 0, limit: messages.length, total: messages.length },
     truncated: false,
+    ...overrides,
+  };
+}
+
+export function makeBucket(overrides: Partial<TrendBucket> & Pick<TrendBucket, 'timeMs'>): TrendBucket {
+  return {
+    group: '',
+    sent: 0,
+    processed: 0,
+    duplicateDeliveries: 0,
+    duplicateProcessings: 0,
+    retries: 0,
+    failures: 0,
+    deadLetters: 0,
+    offloads: 0,
+    offloadedBytes: 0,
+    processingP50Ms: null,
+    processingP95Ms: null,
+    processingP99Ms: null,
+    queueLatencyP50Ms: null,
+    queueLatencyP95Ms: null,
+    queueLatencyP99Ms: null,
+    flowsCompleted: 0,
+    flowCompletionP50Ms: null,
+    flowCompletionP95Ms: null,
+    incompleteFlows: 0,
+    ...overrides,
+  };
+}
+
+export function makeTrends(buckets: TrendBucket[], overrides: Partial<Trends> = {}): Trends {
+  return {
+    fromMs: 0,
+    toMs: 300_000,
+    stepMs: 60_000,
+    by: 'service',
+    groups: [...new Set(buckets.map((b) => b.group).filter(Boolean))],
+    buckets,
     ...overrides,
   };
 }
