@@ -1,0 +1,104 @@
+/**
+ * The ClickHouse store against the real server (18.16 in CI): schema creation, insert/read
+ * round trip at full precision, idempotent inserts, search, retention. Each run uses its own
+ * database, dropped afterwards.
+ */
+import { CLICKHOUSE_URL, requireClickHouse } from '@onceflow/test-support';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeSpan } from '../../../test/span-builders.js';
+import type { SpanRow } from '../../model/span.js';
+import { ClickHouseStore } from './clickhouse-store.js';
+import { testDatabaseName } from './test-database.js';
+
+const ok = await requireClickHouse();
+
+describe.skipIf(!ok)('ClickHouseStore on a real server', () => {
+  const database = testDatabaseName();
+  let store: ClickHouseStore;
+
+  beforeAll(async () => {
+    store = new ClickHouseStore({ url: CLICKHOUSE_URL, database });
+    await store.init();
+  });
+
+  afterAll(async () => {
+    await store?.dropDatabase();
+    await store?.close();
+  });
+
+  const t0 = Date.UTC(2026, 0, 15, 12, 0, 0);
+  const ns = (ms: number) => BigInt(ms) * 1_000_000n;
+
+  function richSpan(overrides: Partial<SpanRow> = {}): SpanRow {
+    return makeSpan({
+      service: 'billing',
+      name: 'orders process',
+      kind: 'consumer',
+      statusCode: 'error',
+      statusMessage: "boom: it's \\ broken\n",
+      startNs: ns(t0) + 123_456_789n,
+      durationNs: 4_500_000,
+      messageId: 'm-1',
+      conversationId: 'c-1',
+      causationId: 'm-0',
+      idempotencyKey: 'idem-1',
+      messageType: 'OrderBilled',
+      attempt: 2,
+      outcome: 'failed',
+      payloadBytes: 123_456,
+      payloadOffloaded: true,
+      payloadRef: 'blob://invoices/1',
+      destination: 'billing',
+      operation: 'process',
+      messagingSystem: 'rabbitmq',
+      outgoingMessageIds: ['m-2', 'm-3'],
+      links: [{ traceId: 'a'.repeat(32), spanId: 'b'.repeat(16), attributes: { why: 'retry' } }],
+      events: [{ timeNs: ns(t0) + 200_000_001n, name: 'exception', attributes: { 'exception.message': 'x' } }],
+      attributes: { 'onceflow.business_key': 'order-42', 'http.route': '/orders' },
+      resourceAttributes: { 'service.name': 'billing', 'host.name': 'h1' },
+      ...overrides,
+    });
+  }
+
+  it('detects the server version', () => {
+    expect(store.serverFeatures?.version).toMatch(/^\d+\.\d+/);
+  });
+
+  it('round-trips every field of a span at full precision', async () => {
+    const span = richSpan();
+    await store.insertSpans([span]);
+    expect(await store.spansOfConversation('c-1', 10)).toEqual([span]);
+    expect(await store.spansOfMessage('m-1', 10)).toEqual([span]);
+    expect(await store.spansOfTrace(span.traceId, 10)).toEqual([span]);
+  });
+
+  it('stores a batch inserted twice once', async () => {
+    const batch = [0, 1, 2].map((i) => richSpan({ conversationId: 'c-twice', messageId: `mt-${i}`, startNs: ns(t0 + i) }));
+    await store.insertSpans(batch);
+    await store.insertSpans(batch);
+    await store.insertSpans([batch[0], batch[0]]);
+    const read = await store.spansOfConversation('c-twice', 100);
+    expect(read.map((span) => span.spanId)).toEqual(batch.map((span) => span.spanId));
+    expect(await store.spansOfMessage('mt-0', 100)).toHaveLength(1);
+    expect((await store.activeConversations({ fromMs: t0, toMs: t0 + 10 }, 10)).map((c) => c.conversationId)).toEqual([
+      'c-twice',
+    ]);
+  });
+
+  it('finds conversations by ids and attribute values, most recent first', async () => {
+    await store.insertSpans([
+      richSpan({ conversationId: 'c-old', startNs: ns(t0 - 60_000), attributes: { 'order.id': 'order-7' } }),
+      richSpan({ conversationId: 'c-new', startNs: ns(t0 + 60_000), attributes: { 'order.id': 'order-7' } }),
+    ]);
+    expect(await store.findConversations('order-7', 10)).toEqual(['c-new', 'c-old']);
+    expect(await store.findConversations('idem-1', 10)).toContain('c-1');
+    expect(await store.findConversations('nothing-like-this', 10)).toEqual([]);
+  });
+
+  it('keeps the last limit rows in start order', async () => {
+    const spans = [5, 3, 1, 4, 2].map((i) => richSpan({ conversationId: 'c-order', startNs: ns(t0 + i) }));
+    await store.insertSpans(spans);
+    const read = await store.spansOfConversation('c-order', 3);
+    expect(read.map((span) => span.startNs)).toEqual([1, 2, 3].map((i) => ns(t0 + i)));
+  });
+});

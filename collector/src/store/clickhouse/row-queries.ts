@@ -1,0 +1,68 @@
+/**
+ * SQL text for the row reads of the ClickHouse store (pure: text in, text out).
+ *
+ * Rows deduplicate with `LIMIT 1 BY trace_id, span_id`: cheaper than FINAL for a few thousand
+ * rows, exact before background merges have collapsed a batch inserted twice.
+ */
+import type { TimeWindow } from '../span-store.js';
+import { msToNs } from '../../model/span.js';
+import { SPAN_FLAT_COLUMNS, TABLES } from './schema.js';
+
+const SPAN_KEY_COLUMNS = ['conversation_id', 'message_id', 'trace_id'];
+import { SqlFragment, sql, sqlColumns, sqlIdentifier, type SqlInput } from './sql-escape.js';
+
+const SELECT_SPAN = sqlColumns(SPAN_FLAT_COLUMNS);
+
+/** Validates a row limit: a positive integer (capped so a caller cannot ask for everything). */
+export function rowLimit(limit: number, max = 1_000_000): number {
+  if (!Number.isInteger(limit) || limit < 0) throw new TypeError(`invalid limit: ${limit}`);
+  return Math.min(limit, max);
+}
+
+/**
+ * `ts` bounds (seconds, for partition and primary-key pruning) plus exact `start_ns` bounds
+ * for the half-open window [fromMs, toMs).
+ */
+export function windowCondition(window: TimeWindow): SqlFragment {
+  const fromMs = Math.max(0, window.fromMs);
+  const toMs = Math.max(0, window.toMs);
+  const fromS = Math.floor(fromMs / 1000);
+  const toS = Math.floor(toMs / 1000);
+  return sql`ts >= toDateTime(${fromS}) AND ts <= toDateTime(${toS}) AND start_ns >= ${msToNs(fromMs)} AND start_ns < ${msToNs(toMs)}`;
+}
+
+function spansWhere(db: SqlFragment, table: (typeof TABLES)[number], column: string, value: SqlInput, limit: number): SqlFragment {
+  const from = sql`${db}.${sqlIdentifier(table, TABLES)}`;
+  const key = sqlIdentifier(column, SPAN_KEY_COLUMNS);
+  return sql`SELECT ${SELECT_SPAN} FROM ${from} WHERE ${key} = ${value}
+ORDER BY start_ns, trace_id, span_id
+LIMIT 1 BY trace_id, span_id
+LIMIT ${rowLimit(limit)}`;
+}
+
+export const spansOfConversationSql = (db: SqlFragment, conversationId: string, limit: number) =>
+  spansWhere(db, 'spans_by_conversation', 'conversation_id', conversationId, limit);
+
+export const spansOfMessageSql = (db: SqlFragment, messageId: string, limit: number) =>
+  spansWhere(db, 'spans_by_message', 'message_id', messageId, limit);
+
+export const spansOfTraceSql = (db: SqlFragment, traceId: string, limit: number) =>
+  spansWhere(db, 'spans', 'trace_id', traceId, limit);
+
+export function findConversationsSql(db: SqlFragment, q: string, limit: number): SqlFragment {
+  return sql`SELECT conversation_id, max(start_ns) AS last_ns FROM ${db}.search_index
+WHERE value = ${q}
+GROUP BY conversation_id
+ORDER BY last_ns DESC, conversation_id
+LIMIT ${rowLimit(limit)}`;
+}
+
+export function activeConversationsSql(db: SqlFragment, window: TimeWindow, limit: number): SqlFragment {
+  return sql`SELECT conversation_id, max(start_ns) AS last_ns FROM ${db}.spans
+WHERE ${windowCondition(window)} AND conversation_id != ''
+GROUP BY conversation_id
+ORDER BY last_ns DESC, conversation_id
+LIMIT ${rowLimit(limit)}`;
+}
+
+export const spanCountSql = (db: SqlFragment) => sql`SELECT count() AS n FROM ${db}.spans FINAL`;

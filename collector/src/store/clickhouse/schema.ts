@@ -1,0 +1,153 @@
+/**
+ * ClickHouse schema of the span store: DDL text for 18.16 and current servers.
+ *
+ * Tables (all in the store's database):
+ * - `spans` — every span, ReplacingMergeTree ordered by (ts, trace_id, span_id), partitioned by
+ *   day. Time-window aggregates prune on `ts`; a batch inserted twice has identical sorting keys,
+ *   so merges collapse it, and reads deduplicate before merges happen (FINAL / LIMIT 1 BY).
+ * - `spans_by_conversation` / `spans_by_message` — the same rows re-sorted by conversation id /
+ *   message id (18.16 has no skip indexes), fed by materialized views. Flow and message fetches
+ *   read a few granules instead of scanning.
+ * - `search_index` — (value → conversation, latest start) for every id and span attribute value
+ *   of spans that belong to a conversation: `findConversations` is one primary-key lookup.
+ * - `flows` — flow records, ReplacingMergeTree(version): the latest analysis wins, read with FINAL.
+ *
+ * Every column is a plain type (no LowCardinality, Map, DateTime64, Bool): `ts` keeps second
+ * precision for partitioning and pruning, `start_ns` keeps the full nanoseconds.
+ */
+import type { ServerFeatures } from './server-features.js';
+import type { SqlFragment } from './sql-escape.js';
+
+export const SPAN_KINDS = ['internal', 'server', 'client', 'producer', 'consumer'] as const;
+export const STATUS_CODES = ['unset', 'ok', 'error'] as const;
+export const OUTCOME_VALUES = ['', 'processed', 'duplicate', 'failed', 'retry_scheduled', 'dead_lettered'] as const;
+export const OPERATION_VALUES = ['', 'send', 'receive', 'process', 'create', 'settle'] as const;
+
+function enum8(values: readonly string[], first = 0): string {
+  return `Enum8(${values.map((value, i) => `'${value}' = ${i + first}`).join(', ')})`;
+}
+
+/** Column name → type of the three full-row span tables (and the insert column list). */
+export const SPAN_COLUMNS: readonly (readonly [string, string])[] = [
+  ['ts', "DateTime('UTC')"],
+  ['start_ns', 'UInt64'],
+  ['duration_ns', 'UInt64'],
+  ['trace_id', 'String'],
+  ['span_id', 'String'],
+  ['parent_span_id', 'String'],
+  ['service', 'String'],
+  ['name', 'String'],
+  ['kind', enum8(SPAN_KINDS, 1)],
+  ['status_code', enum8(STATUS_CODES)],
+  ['status_message', 'String'],
+  ['message_id', 'String'],
+  ['conversation_id', 'String'],
+  ['causation_id', 'String'],
+  ['idempotency_key', 'String'],
+  ['message_type', 'String'],
+  ['attempt', 'UInt32'],
+  ['outcome', enum8(OUTCOME_VALUES)],
+  ['payload_bytes', 'UInt64'],
+  ['payload_offloaded', 'UInt8'],
+  ['payload_ref', 'String'],
+  ['destination', 'String'],
+  ['operation', enum8(OPERATION_VALUES)],
+  ['messaging_system', 'String'],
+  ['outgoing_message_ids', 'Array(String)'],
+  ['links', 'Nested(trace_id String, span_id String, attributes String)'],
+  ['events', 'Nested(time_ns UInt64, name String, attributes String)'],
+  ['attrs', 'Nested(key String, value String)'],
+  ['resource_attrs', 'Nested(key String, value String)'],
+];
+
+/** Column names as they appear in JSONEachRow rows and SELECT lists (Nested flattened). */
+export const SPAN_FLAT_COLUMNS: readonly string[] = SPAN_COLUMNS.flatMap(([name, type]) => {
+  const nested = /^Nested\((.*)\)$/.exec(type);
+  if (!nested) return [name];
+  return nested[1].split(',').map((part) => `${name}.${part.trim().split(' ')[0]}`);
+});
+
+export const TABLES = ['spans', 'spans_by_conversation', 'spans_by_message', 'search_index', 'flows'] as const;
+export type TableName = (typeof TABLES)[number];
+/** Tables partitioned by day (retention drops their partitions). */
+export const DAY_PARTITIONED: readonly TableName[] = ['spans', 'spans_by_conversation', 'spans_by_message', 'search_index'];
+
+const CODECS: Record<string, string> = {
+  ts: 'CODEC(Delta, ZSTD(1))',
+  start_ns: 'CODEC(Delta, ZSTD(1))',
+  duration_ns: 'CODEC(T64, ZSTD(1))',
+  status_message: 'CODEC(ZSTD(1))',
+};
+
+function spanColumnsDdl(features: ServerFeatures): string {
+  return SPAN_COLUMNS.map(([name, type]) => {
+    const codec = features.codecs && CODECS[name] ? ` ${CODECS[name]}` : '';
+    return `  ${name} ${type}${codec}`;
+  }).join(',\n');
+}
+
+/** The statements `init()` runs, in order; each is idempotent (IF NOT EXISTS). */
+export function schemaStatements(db: SqlFragment, features: ServerFeatures): string[] {
+  const settings = 'SETTINGS index_granularity = 8192';
+  const skipIndexes = features.skipIndexes
+    ? ',\n  INDEX idx_trace_id trace_id TYPE bloom_filter(0.01) GRANULARITY 4'
+    : '';
+  const spanTable = (table: TableName, orderBy: string, indexes = '') =>
+    `CREATE TABLE IF NOT EXISTS ${db}.${table} (\n${spanColumnsDdl(features)}${indexes}\n)
+ENGINE = ReplacingMergeTree
+PARTITION BY toDate(ts)
+ORDER BY (${orderBy})
+${settings}`;
+  return [
+    `CREATE DATABASE IF NOT EXISTS ${db}`,
+    spanTable('spans', 'ts, trace_id, span_id', skipIndexes),
+    spanTable('spans_by_conversation', 'conversation_id, ts, trace_id, span_id'),
+    spanTable('spans_by_message', 'message_id, ts, trace_id, span_id'),
+    `CREATE MATERIALIZED VIEW IF NOT EXISTS ${db}.spans_by_conversation_mv TO ${db}.spans_by_conversation
+AS SELECT * FROM ${db}.spans WHERE conversation_id != ''`,
+    `CREATE MATERIALIZED VIEW IF NOT EXISTS ${db}.spans_by_message_mv TO ${db}.spans_by_message
+AS SELECT * FROM ${db}.spans WHERE message_id != ''`,
+    // Latest start per (value, conversation): the version column keeps the newest.
+    `CREATE TABLE IF NOT EXISTS ${db}.search_index (
+  value String,
+  conversation_id String,
+  ts DateTime('UTC'),
+  start_ns UInt64
+)
+ENGINE = ReplacingMergeTree(start_ns)
+PARTITION BY toDate(ts)
+ORDER BY (value, conversation_id)
+${settings}`,
+    `CREATE MATERIALIZED VIEW IF NOT EXISTS ${db}.search_index_mv TO ${db}.search_index
+AS SELECT value, conversation_id, ts, start_ns
+FROM ${db}.spans
+ARRAY JOIN arrayFilter(v -> v != '', arrayConcat(
+  [conversation_id, message_id, idempotency_key, trace_id, causation_id], attrs.value)) AS value
+WHERE conversation_id != ''`,
+    `CREATE TABLE IF NOT EXISTS ${db}.flows (
+  conversation_id String,
+  start_ms Float64,
+  end_ms Float64,
+  duration_ms Float64,
+  complete UInt8,
+  state Enum8('active' = 1, 'complete' = 2, 'incomplete' = 3),
+  services Array(String),
+  message_types Array(String),
+  root_type String,
+  message_count UInt32,
+  span_count UInt32,
+  idempotency_keys Array(String),
+  business_keys Array(String),
+  anomaly_kinds Array(String),
+  anomaly_kind_counts Array(UInt32),
+  worst_severity String,
+  anomalies Nested(kind String, severity String, message_id String, message_type String,
+    service String, detail String, time_ms Float64),
+  analyzed_at_ms Float64,
+  version UInt64
+)
+ENGINE = ReplacingMergeTree(version)
+ORDER BY conversation_id
+${settings}`,
+  ];
+}
