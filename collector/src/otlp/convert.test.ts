@@ -1,0 +1,317 @@
+import { describe, expect, it } from 'vitest';
+import { convertExportRequest, describeRejections } from './convert.js';
+import { decodeExportRequest, decodeJson, OtlpDecodeError } from './decode.js';
+import { DEFAULT_LIMITS, resolveLimits, TRUNCATION_MARKER } from './limits.js';
+import type { IngestLimits } from './limits.js';
+import protobuf from 'protobufjs';
+import { buildJsonBody, buildJsonRequest, buildProtobufBody, hexId } from './request-builder.js';
+import type { ResourceSpec, SpanSpec } from './request-builder.js';
+
+const NOW_MS = Date.UTC(2026, 10, 26, 12, 0, 0);
+const NOW_NS = BigInt(NOW_MS) * 1_000_000n;
+
+function makeSpan(overrides: Partial<SpanSpec> = {}): SpanSpec {
+  return {
+    traceId: hexId(1, 16),
+    spanId: hexId(2, 8),
+    name: 'orders publish',
+    kind: 4,
+    startNs: NOW_NS - 5_000_000_000n + 123n,
+    endNs: NOW_NS - 4_000_000_000n + 456n,
+    ...overrides,
+  };
+}
+
+function resource(spans: SpanSpec[], attributes: ResourceSpec['attributes'] = { 'service.name': 'orders' }): ResourceSpec[] {
+  return [{ attributes, spans }];
+}
+
+/** Decodes and converts the same request through both encodings and checks they agree. */
+function convertBoth(resources: ResourceSpec[], limits: IngestLimits = DEFAULT_LIMITS) {
+  const fromProtobuf = convertExportRequest(decodeExportRequest(buildProtobufBody(resources), 'protobuf', limits), limits, NOW_MS);
+  const fromJson = convertExportRequest(decodeExportRequest(buildJsonBody(resources), 'json', limits), limits, NOW_MS);
+  // Reasons may word id errors differently (bytes vs hex characters); the outcome may not differ.
+  expect(fromJson.spans).toEqual(fromProtobuf.spans);
+  expect(fromJson.rejected).toBe(fromProtobuf.rejected);
+  return fromProtobuf;
+}
+
+describe('convertExportRequest', () => {
+  it('lifts the Onceflow identity attributes into columns and keeps the rest as strings', () => {
+    const { spans, rejected } = convertBoth(
+      resource(
+        [
+          makeSpan({
+            parentSpanId: hexId(9, 8),
+            attributes: {
+              'messaging.system': 'rabbitmq',
+              'messaging.operation.type': 'process',
+              'messaging.destination.name': 'billing',
+              'messaging.message.id': 'msg-1',
+              'messaging.message.conversation_id': 'conv-1',
+              'onceflow.causation_id': 'msg-0',
+              'onceflow.idempotency_key': 'idem-1',
+              'onceflow.message_type': 'OrderBilled',
+              'onceflow.attempt': 3,
+              'onceflow.outcome': 'duplicate',
+              'onceflow.payload.offloaded': true,
+              'onceflow.payload.ref': 'blob://x/1',
+              'onceflow.payload.bytes': 1_048_576,
+              'onceflow.outgoing_message_ids': ['msg-2', 'msg-3'],
+              'http.response.status_code': 200,
+              'app.ratio': 0.25,
+              'app.flag': false,
+              'app.tags': ['a', 'b'],
+              'app.nested': { k: [1, 'two'] },
+            },
+            events: [{ timeNs: NOW_NS - 4_500_000_000n, name: 'exception', attributes: { 'exception.message': 'boom' } }],
+            links: [{ traceId: hexId(5, 16), spanId: hexId(6, 8), attributes: { 'link.kind': 'producer' } }],
+            status: { code: 2, message: 'failed' },
+          }),
+        ],
+        { 'service.name': 'billing', 'host.name': 'h1', 'process.pid': 42 },
+      ),
+    );
+    expect(rejected).toBe(0);
+    expect(spans).toHaveLength(1);
+    const span = spans[0];
+    expect(span).toMatchObject({
+      traceId: hexId(1, 16),
+      spanId: hexId(2, 8),
+      parentSpanId: hexId(9, 8),
+      service: 'billing',
+      name: 'orders publish',
+      kind: 'producer',
+      statusCode: 'error',
+      statusMessage: 'failed',
+      startNs: NOW_NS - 5_000_000_000n + 123n,
+      durationNs: 1_000_000_333,
+      messageId: 'msg-1',
+      conversationId: 'conv-1',
+      causationId: 'msg-0',
+      idempotencyKey: 'idem-1',
+      messageType: 'OrderBilled',
+      attempt: 3,
+      outcome: 'duplicate',
+      payloadBytes: 1_048_576,
+      payloadOffloaded: true,
+      payloadRef: 'blob://x/1',
+      destination: 'billing',
+      operation: 'process',
+      messagingSystem: 'rabbitmq',
+      outgoingMessageIds: ['msg-2', 'msg-3'],
+    });
+    expect(span.attributes).toEqual({
+      'http.response.status_code': '200',
+      'app.ratio': '0.25',
+      'app.flag': 'false',
+      'app.tags': '["a","b"]',
+      'app.nested': '{"k":[1,"two"]}',
+    });
+    expect(span.resourceAttributes).toEqual({ 'service.name': 'billing', 'host.name': 'h1', 'process.pid': '42' });
+    expect(span.events).toEqual([{ timeNs: NOW_NS - 4_500_000_000n, name: 'exception', attributes: { 'exception.message': 'boom' } }]);
+    expect(span.links).toEqual([{ traceId: hexId(5, 16), spanId: hexId(6, 8), attributes: { 'link.kind': 'producer' } }]);
+  });
+
+  it.each([
+    ['publish', 'send'],
+    ['send', 'send'],
+    ['create', 'create'],
+    ['receive', 'receive'],
+    ['deliver', 'process'],
+    ['process', 'process'],
+    ['settle', 'settle'],
+  ])('maps the legacy messaging.operation %s to %s', (legacy, expected) => {
+    const { spans } = convertBoth(resource([makeSpan({ attributes: { 'messaging.operation': legacy } })]));
+    expect(spans[0].operation).toBe(expected);
+    expect(spans[0].attributes).toEqual({});
+  });
+
+  it('prefers messaging.operation.type over the legacy name, whatever the order', () => {
+    const { spans } = convertBoth(
+      resource([makeSpan({ attributes: { 'messaging.operation.type': 'receive', 'messaging.operation': 'publish' } })]),
+    );
+    expect(spans[0].operation).toBe('receive');
+  });
+
+  it('keeps identity attributes whose values do not fit their column in attributes', () => {
+    const { spans } = convertBoth(
+      resource([
+        makeSpan({
+          attributes: {
+            'onceflow.attempt': 'first',
+            'onceflow.outcome': 'exploded',
+            'messaging.operation.type': 'teleport',
+            'onceflow.payload.offloaded': 'maybe',
+          },
+        }),
+      ]),
+    );
+    expect(spans[0]).toMatchObject({ attempt: 0, outcome: '', operation: '', payloadOffloaded: false });
+    expect(spans[0].attributes).toEqual({
+      'onceflow.attempt': 'first',
+      'onceflow.outcome': 'exploded',
+      'messaging.operation.type': 'teleport',
+      'onceflow.payload.offloaded': 'maybe',
+    });
+  });
+
+  it('reads numbers and booleans sent as text, and outgoing ids as JSON or comma-separated text', () => {
+    const { spans } = convertBoth(
+      resource([
+        makeSpan({ spanId: hexId(2, 8), attributes: { 'onceflow.attempt': '2', 'onceflow.payload.offloaded': 'true', 'onceflow.outgoing_message_ids': '["x","y"]' } }),
+        makeSpan({ spanId: hexId(3, 8), attributes: { 'onceflow.outgoing_message_ids': 'x, y' } }),
+      ]),
+    );
+    expect(spans[0]).toMatchObject({ attempt: 2, payloadOffloaded: true, outgoingMessageIds: ['x', 'y'] });
+    expect(spans[1].outgoingMessageIds).toEqual(['x', 'y']);
+  });
+
+  it('defaults service, kind and status when absent', () => {
+    const { spans } = convertBoth(resource([makeSpan({ kind: 0 })], {}));
+    expect(spans[0]).toMatchObject({ service: 'unknown_service', kind: 'internal', statusCode: 'unset', statusMessage: '' });
+  });
+
+  it('keeps nanosecond precision beyond 2^53', () => {
+    const startNs = 1_790_000_000_123_456_789n;
+    const { spans } = convertBoth(resource([makeSpan({ startNs, endNs: startNs + 1n })]));
+    expect(spans[0].startNs).toBe(startNs);
+    expect(spans[0].durationNs).toBe(1);
+  });
+
+  describe.each<[string, Partial<SpanSpec>, string]>([
+    ['a short trace id', { traceId: 'abcd' }, 'traceId must be'],
+    ['an all-zero trace id', { traceId: '0'.repeat(32) }, 'traceId is all zeros'],
+    ['an empty trace id', { traceId: '' }, 'traceId is missing'],
+    ['a long span id', { spanId: 'ab'.repeat(9) }, 'spanId must be'],
+    ['an all-zero span id', { spanId: '0'.repeat(16) }, 'spanId is all zeros'],
+    ['a bad parent id', { parentSpanId: 'abc' }, 'parentSpanId must be'],
+    ['a start before 2000', { startNs: 946_684_799_000_000_000n, endNs: 946_684_800_000_000_000n }, 'is before 2000-01-01'],
+    ['a start days in the future', { startNs: NOW_NS + 2n * 86_400_000_000_000n, endNs: NOW_NS + 3n * 86_400_000_000_000n }, 'too far in the future'],
+    ['an end before the start', { startNs: NOW_NS - 1_000n, endNs: NOW_NS - 2_000n }, 'is before startTimeUnixNano'],
+    ['a missing start', { startNs: 0n }, 'startTimeUnixNano is missing'],
+    ['a link with a bad id', { links: [{ traceId: 'abcd', spanId: hexId(1, 8) }] }, 'link 0: traceId must be'],
+  ])('a span with %s', (_label, overrides, reason) => {
+    it('is rejected and counted, and the other spans are kept', () => {
+      const good = makeSpan({ spanId: hexId(100, 8) });
+      const result = convertBoth(resource([makeSpan({ spanId: hexId(101, 8), ...overrides }), good]));
+      expect(result.rejected).toBe(1);
+      expect(result.spans.map((s) => s.spanId)).toEqual([hexId(100, 8)]);
+      expect(result.reasons).toHaveLength(1);
+      expect(result.reasons[0]).toContain(reason);
+      expect(describeRejections(result)).toContain('1 of 2 spans rejected');
+    });
+  });
+
+  it('rejects a JSON id that is not hex', () => {
+    const request = buildJsonRequest(resource([makeSpan()]));
+    const span = (request as any).resourceSpans[0].scopeSpans[0].spans[0];
+    span.traceId = 'g'.repeat(32);
+    const result = convertExportRequest(decodeJson(Buffer.from(JSON.stringify(request)), DEFAULT_LIMITS), DEFAULT_LIMITS, NOW_MS);
+    expect(result.rejected).toBe(1);
+    expect(result.reasons[0]).toContain('traceId must be 32 hex characters');
+  });
+
+  it('truncates huge values and names, and caps attribute counts', () => {
+    const limits = resolveLimits({ maxAttributeValueLength: 100, maxNameLength: 50, maxAttributesPerSpan: 3 });
+    const { spans } = convertBoth(
+      resource([
+        makeSpan({
+          name: 'n'.repeat(200),
+          attributes: { big: 'x'.repeat(10_000), 'messaging.message.id': 'm'.repeat(500), a: '1', b: '2', c: '3' },
+        }),
+      ]),
+      limits,
+    );
+    expect(spans[0].name).toBe('n'.repeat(50) + TRUNCATION_MARKER);
+    expect(spans[0].attributes.big).toBe('x'.repeat(100) + TRUNCATION_MARKER);
+    expect(spans[0].messageId).toBe('m'.repeat(100) + TRUNCATION_MARKER);
+    expect(Object.keys(spans[0].attributes)).toEqual(['big', 'a']);
+  });
+
+  it('cuts deeply nested attribute values at the depth limit', () => {
+    let nested: any = 'leaf';
+    for (let i = 0; i < 12; i++) nested = [nested];
+    const limits = resolveLimits({ maxAttributeDepth: 3 });
+    const { spans } = convertBoth(resource([makeSpan({ attributes: { deep: nested } })]), limits);
+    expect(JSON.parse(spans[0].attributes.deep)).toEqual([[['[max depth exceeded]']]]);
+  });
+
+  it('survives JSON nesting far beyond any stack', () => {
+    const depth = 200_000;
+    const json =
+      '{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"' + hexId(1, 16) + '","spanId":"' + hexId(2, 8) +
+      `","startTimeUnixNano":"${NOW_NS - 10n}","endTimeUnixNano":"${NOW_NS}","attributes":[{"key":"deep","value":` +
+      '{"arrayValue":{"values":['.repeat(depth) + '{"stringValue":"x"}' + ']}}'.repeat(depth) + '}]}]}]}]}';
+    let result;
+    try {
+      result = convertExportRequest(decodeJson(Buffer.from(json), DEFAULT_LIMITS), DEFAULT_LIMITS, NOW_MS);
+    } catch (error) {
+      // Either outcome is fine as long as it is a clean decode error, not a crash.
+      expect(error).toBeInstanceOf(OtlpDecodeError);
+      return;
+    }
+    expect(result.spans).toHaveLength(1);
+    expect(result.spans[0].attributes.deep).toContain('[max depth exceeded]');
+  });
+});
+
+describe('decodeExportRequest', () => {
+  it('refuses protobuf nested beyond the decoder recursion limit instead of overflowing the stack', () => {
+    // protobufjs refuses to encode such depth, so the wire bytes are assembled field by field.
+    const field = (number: number, payload: Uint8Array) => protobuf.Writer.create().uint32((number << 3) | 2).bytes(payload).finish();
+    const concat = (...parts: Uint8Array[]) => Buffer.concat(parts);
+    let value: Uint8Array = field(1, Buffer.from('leaf'));
+    for (let i = 0; i < 5_000; i++) value = field(5, field(1, value));
+    const keyValue = concat(field(1, Buffer.from('deep')), field(2, value));
+    const span = concat(field(1, Buffer.from(hexId(1, 16), 'hex')), field(2, Buffer.from(hexId(2, 8), 'hex')), field(9, keyValue));
+    const body = field(1, field(2, field(2, span)));
+    expect(() => decodeExportRequest(body, 'protobuf', DEFAULT_LIMITS)).toThrow(/invalid protobuf.*nesting/);
+  });
+
+  it('accepts the proto field names (snake_case) in JSON and numbers for 64-bit integers', () => {
+    const body = JSON.stringify({
+      resource_spans: [
+        {
+          resource: { attributes: [{ key: 'service.name', value: { string_value: 'svc' } }] },
+          scope_spans: [
+            {
+              spans: [
+                {
+                  trace_id: hexId(1, 16).toUpperCase(),
+                  span_id: hexId(2, 8),
+                  parent_span_id: '',
+                  name: 'x',
+                  kind: 'SPAN_KIND_CONSUMER',
+                  start_time_unix_nano: Number(NOW_NS / 1000n) * 1000,
+                  end_time_unix_nano: String(NOW_NS),
+                  attributes: [{ key: 'onceflow.attempt', value: { int_value: 2 } }],
+                  status: { code: 1 },
+                },
+              ],
+            },
+          ],
+        },
+      ],
+    });
+    const result = convertExportRequest(decodeJson(Buffer.from(body), DEFAULT_LIMITS), DEFAULT_LIMITS, NOW_MS);
+    expect(result.rejected).toBe(0);
+    expect(result.spans[0]).toMatchObject({ traceId: hexId(1, 16), service: 'svc', kind: 'consumer', statusCode: 'ok', attempt: 2 });
+  });
+
+  it('treats an empty body as an empty request', () => {
+    expect(convertExportRequest(decodeExportRequest(Buffer.alloc(0), 'protobuf', DEFAULT_LIMITS), DEFAULT_LIMITS, NOW_MS).spans).toEqual([]);
+    expect(convertExportRequest(decodeJson(Buffer.from('{}'), DEFAULT_LIMITS), DEFAULT_LIMITS, NOW_MS).spans).toEqual([]);
+  });
+
+  it.each<[string, 'protobuf' | 'json', Buffer, string]>([
+    ['truncated protobuf', 'protobuf', buildProtobufBody(resource([makeSpan()])).subarray(0, 40), 'invalid protobuf'],
+    ['garbage protobuf', 'protobuf', Buffer.from([0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f]), 'invalid protobuf'],
+    ['malformed JSON', 'json', Buffer.from('{"resourceSpans": ['), 'invalid JSON'],
+    ['a JSON array', 'json', Buffer.from('[]'), 'request must be an object'],
+    ['resourceSpans of the wrong type', 'json', Buffer.from('{"resourceSpans": 5}'), 'resourceSpans must be an array'],
+  ])('refuses %s with a message', (_label, encoding, body, message) => {
+    expect(() => decodeExportRequest(body, encoding, DEFAULT_LIMITS)).toThrow(OtlpDecodeError);
+    expect(() => decodeExportRequest(body, encoding, DEFAULT_LIMITS)).toThrow(message);
+  });
+});

@@ -1,0 +1,338 @@
+/**
+ * OTLP → span model. Validates every span of a decoded ExportTraceServiceRequest and turns
+ * the valid ones into `SpanRow`s, lifting Onceflow's identity attributes into columns.
+ * Invalid spans (bad ids, absurd timestamps) are rejected and counted, never thrown: the
+ * receiver reports them in `partialSuccess`. Pure: the clock is passed in.
+ */
+import {
+  ATTR_ATTEMPT,
+  ATTR_CAUSATION_ID,
+  ATTR_IDEMPOTENCY_KEY,
+  ATTR_MESSAGE_TYPE,
+  ATTR_MESSAGING_CONVERSATION_ID,
+  ATTR_MESSAGING_DESTINATION_NAME,
+  ATTR_MESSAGING_MESSAGE_ID,
+  ATTR_MESSAGING_OPERATION_LEGACY,
+  ATTR_MESSAGING_OPERATION_TYPE,
+  ATTR_MESSAGING_SYSTEM,
+  ATTR_OUTCOME,
+  ATTR_OUTGOING_MESSAGE_IDS,
+  ATTR_PAYLOAD_BYTES,
+  ATTR_PAYLOAD_OFFLOADED,
+  ATTR_PAYLOAD_REF,
+  ATTR_SERVICE_NAME,
+  OUTCOMES,
+} from '@onceflow/instrumentation/semconv';
+import type { MessagingOperation, Outcome } from '@onceflow/instrumentation/semconv';
+import type { SpanEvent, SpanKind, SpanLink, SpanRow, StatusCode } from '../model/span.js';
+import type { IngestLimits } from './limits.js';
+import type { OtlpEvent, OtlpExportRequest, OtlpKeyValue, OtlpLink, OtlpSpan } from './types.js';
+import {
+  anyValueToBool,
+  anyValueToInt,
+  anyValueToString,
+  anyValueToStringList,
+  attributesToRecord,
+  idToHex,
+  toUint64,
+  truncate,
+} from './values.js';
+
+export interface ConversionResult {
+  spans: SpanRow[];
+  /** Spans present in the request but not converted. */
+  rejected: number;
+  /** Human-readable reasons, at most `MAX_REASONS` of them (empty when nothing was rejected). */
+  reasons: string[];
+}
+
+const MAX_REASONS = 5;
+export const UNKNOWN_SERVICE = 'unknown_service';
+
+const SPAN_KINDS: readonly SpanKind[] = ['internal', 'internal', 'server', 'client', 'producer', 'consumer'];
+const SPAN_KIND_NAMES: Record<string, number> = {
+  SPAN_KIND_UNSPECIFIED: 0,
+  SPAN_KIND_INTERNAL: 1,
+  SPAN_KIND_SERVER: 2,
+  SPAN_KIND_CLIENT: 3,
+  SPAN_KIND_PRODUCER: 4,
+  SPAN_KIND_CONSUMER: 5,
+};
+const STATUS_CODES: readonly StatusCode[] = ['unset', 'ok', 'error'];
+const STATUS_CODE_NAMES: Record<string, number> = { STATUS_CODE_UNSET: 0, STATUS_CODE_OK: 1, STATUS_CODE_ERROR: 2 };
+
+/**
+ * Messaging operation names (current and legacy OpenTelemetry conventions) → the span model's
+ * operation. `publish` was renamed `send`, `deliver` was renamed `process`.
+ */
+const OPERATIONS: Record<string, MessagingOperation> = {
+  send: 'send',
+  publish: 'send',
+  create: 'create',
+  receive: 'receive',
+  process: 'process',
+  deliver: 'process',
+  settle: 'settle',
+};
+const OUTCOME_SET: ReadonlySet<string> = new Set(OUTCOMES);
+
+/** Converts every span of the request; `nowMs` bounds how far in the future a span may start. */
+export function convertExportRequest(request: OtlpExportRequest, limits: IngestLimits, nowMs: number): ConversionResult {
+  const bounds: TimeBounds = {
+    minNs: BigInt(Math.trunc(limits.minStartMs)) * 1_000_000n,
+    maxNs: BigInt(Math.trunc(nowMs + limits.maxFutureSkewMs)) * 1_000_000n,
+  };
+  const result: ConversionResult = { spans: [], rejected: 0, reasons: [] };
+  const resourceSpans = Array.isArray(request.resourceSpans) ? request.resourceSpans : [];
+  for (const rs of resourceSpans) {
+    if (!rs) continue;
+    const resourceAttributes = attributesToRecord(rs.resource?.attributes, limits);
+    const service = resourceAttributes[ATTR_SERVICE_NAME] || UNKNOWN_SERVICE;
+    const scopeSpans = Array.isArray(rs.scopeSpans) ? rs.scopeSpans : [];
+    for (const ss of scopeSpans) {
+      const spans = ss && Array.isArray(ss.spans) ? ss.spans : [];
+      for (const span of spans) {
+        const converted = convertSpan(span, service, resourceAttributes, limits, bounds);
+        if (typeof converted === 'string') {
+          result.rejected++;
+          if (result.reasons.length < MAX_REASONS) result.reasons.push(converted);
+        } else {
+          result.spans.push(converted);
+        }
+      }
+    }
+  }
+  return result;
+}
+
+/** The `partialSuccess.errorMessage` for a conversion that rejected spans. */
+export function describeRejections(result: ConversionResult): string {
+  const total = result.spans.length + result.rejected;
+  const more = result.rejected - result.reasons.length;
+  return (
+    `${result.rejected} of ${total} spans rejected: ${result.reasons.join('; ')}` +
+    (more > 0 ? `; and ${more} more` : '')
+  );
+}
+
+interface TimeBounds {
+  minNs: bigint;
+  maxNs: bigint;
+}
+
+/**
+ * One span → row, or a string saying why it is rejected. Rows of the same resource share
+ * one `resourceAttributes` object: treat rows as immutable.
+ */
+export function convertSpan(
+  span: OtlpSpan | null | undefined,
+  service: string,
+  resourceAttributes: Record<string, string>,
+  limits: IngestLimits,
+  bounds: TimeBounds,
+): SpanRow | string {
+  if (!span || typeof span !== 'object') return 'span is not an object';
+  const traceId = idToHex(span.traceId, 16, 'traceId');
+  const spanId = idToHex(span.spanId, 8, 'spanId');
+  const where = `span ${typeof spanId === 'string' ? spanId : '?'} of trace ${typeof traceId === 'string' ? traceId : '?'}`;
+  if (traceId === null) return `${where}: traceId is missing`;
+  if (typeof traceId !== 'string') return `${where}: ${traceId.error}`;
+  if (spanId === null) return `${where}: spanId is missing`;
+  if (typeof spanId !== 'string') return `${where}: ${spanId.error}`;
+  const parent = idToHex(span.parentSpanId, 8, 'parentSpanId');
+  if (parent !== null && typeof parent !== 'string') return `${where}: ${parent.error}`;
+
+  const startNs = toUint64(span.startTimeUnixNano);
+  const endNs = toUint64(span.endTimeUnixNano);
+  const timeError = checkTimes(startNs, endNs, bounds);
+  if (timeError) return `${where}: ${timeError}`;
+
+  const links: SpanLink[] = [];
+  if (Array.isArray(span.links)) {
+    const count = Math.min(span.links.length, limits.maxLinksPerSpan);
+    for (let i = 0; i < count; i++) {
+      const link = convertLink(span.links[i], limits);
+      if (typeof link === 'string') return `${where}: link ${i}: ${link}`;
+      links.push(link);
+    }
+  }
+
+  const row: SpanRow = {
+    traceId,
+    spanId,
+    parentSpanId: parent ?? '',
+    service,
+    name: truncate(typeof span.name === 'string' ? span.name : String(span.name ?? ''), limits.maxNameLength),
+    kind: SPAN_KINDS[enumValue(span.kind, SPAN_KIND_NAMES)] ?? 'internal',
+    statusCode: STATUS_CODES[enumValue(span.status?.code, STATUS_CODE_NAMES)] ?? 'unset',
+    statusMessage: truncate(String(span.status?.message ?? ''), limits.maxAttributeValueLength),
+    startNs: startNs!,
+    durationNs: Number(endNs! - startNs!),
+    messageId: '',
+    conversationId: '',
+    causationId: '',
+    idempotencyKey: '',
+    messageType: '',
+    attempt: 0,
+    outcome: '',
+    payloadBytes: 0,
+    payloadOffloaded: false,
+    payloadRef: '',
+    destination: '',
+    operation: '',
+    messagingSystem: '',
+    outgoingMessageIds: [],
+    links,
+    events: convertEvents(span.events, startNs!, limits),
+    attributes: {},
+    resourceAttributes,
+  };
+  liftAttributes(row, span.attributes, limits);
+  return row;
+}
+
+function checkTimes(startNs: bigint | null, endNs: bigint | null, bounds: TimeBounds): string | null {
+  if (startNs === null || startNs === 0n) return 'startTimeUnixNano is missing or not an integer';
+  if (endNs === null || endNs === 0n) return 'endTimeUnixNano is missing or not an integer';
+  if (startNs < bounds.minNs) return `startTimeUnixNano ${startNs} is before ${new Date(Number(bounds.minNs / 1_000_000n)).toISOString()}`;
+  if (startNs > bounds.maxNs) return `startTimeUnixNano ${startNs} is too far in the future`;
+  if (endNs > bounds.maxNs) return `endTimeUnixNano ${endNs} is too far in the future`;
+  if (endNs < startNs) return `endTimeUnixNano ${endNs} is before startTimeUnixNano ${startNs}`;
+  return null;
+}
+
+function enumValue(value: unknown, names: Record<string, number>): number {
+  if (typeof value === 'number') return value;
+  if (typeof value === 'string') return names[value] ?? Number(value);
+  return 0;
+}
+
+function convertLink(link: OtlpLink | null | undefined, limits: IngestLimits): SpanLink | string {
+  if (!link || typeof link !== 'object') return 'not an object';
+  const traceId = idToHex(link.traceId, 16, 'traceId');
+  if (traceId === null) return 'traceId is missing';
+  if (typeof traceId !== 'string') return traceId.error;
+  const spanId = idToHex(link.spanId, 8, 'spanId');
+  if (spanId === null) return 'spanId is missing';
+  if (typeof spanId !== 'string') return spanId.error;
+  return { traceId, spanId, attributes: attributesToRecord(link.attributes, limits) };
+}
+
+function convertEvents(events: OtlpEvent[] | null | undefined, startNs: bigint, limits: IngestLimits): SpanEvent[] {
+  if (!Array.isArray(events) || events.length === 0) return [];
+  const count = Math.min(events.length, limits.maxEventsPerSpan);
+  const out: SpanEvent[] = [];
+  for (let i = 0; i < count; i++) {
+    const event = events[i];
+    if (!event || typeof event !== 'object') continue;
+    out.push({
+      // An event without a usable time is placed at the span's start rather than at 1970.
+      timeNs: toUint64(event.timeUnixNano) || startNs,
+      name: truncate(String(event.name ?? ''), limits.maxNameLength),
+      attributes: attributesToRecord(event.attributes, limits),
+    });
+  }
+  return out;
+}
+
+/**
+ * Moves Onceflow's identity attributes into their columns; everything else (and identity
+ * attributes whose value does not fit the column's type) stays in `attributes`.
+ */
+function liftAttributes(row: SpanRow, attributes: OtlpKeyValue[] | null | undefined, limits: IngestLimits): void {
+  if (!Array.isArray(attributes)) return;
+  const out = row.attributes;
+  let legacyOperation: MessagingOperation | '' = '';
+  const count = Math.min(attributes.length, limits.maxAttributesPerSpan);
+  for (let i = 0; i < count; i++) {
+    const kv = attributes[i];
+    if (!kv || typeof kv.key !== 'string' || kv.key === '') continue;
+    const key = kv.key;
+    const value = kv.value;
+    switch (key) {
+      case ATTR_MESSAGING_MESSAGE_ID:
+        row.messageId = anyValueToString(value, limits);
+        continue;
+      case ATTR_MESSAGING_CONVERSATION_ID:
+        row.conversationId = anyValueToString(value, limits);
+        continue;
+      case ATTR_CAUSATION_ID:
+        row.causationId = anyValueToString(value, limits);
+        continue;
+      case ATTR_IDEMPOTENCY_KEY:
+        row.idempotencyKey = anyValueToString(value, limits);
+        continue;
+      case ATTR_MESSAGE_TYPE:
+        row.messageType = anyValueToString(value, limits);
+        continue;
+      case ATTR_PAYLOAD_REF:
+        row.payloadRef = anyValueToString(value, limits);
+        continue;
+      case ATTR_MESSAGING_DESTINATION_NAME:
+        row.destination = anyValueToString(value, limits);
+        continue;
+      case ATTR_MESSAGING_SYSTEM:
+        row.messagingSystem = anyValueToString(value, limits);
+        continue;
+      case ATTR_ATTEMPT: {
+        const n = anyValueToInt(value);
+        if (n !== null && n >= 0 && n <= 0x7fffffff) {
+          row.attempt = n;
+          continue;
+        }
+        break;
+      }
+      case ATTR_PAYLOAD_BYTES: {
+        const n = anyValueToInt(value);
+        if (n !== null && n >= 0) {
+          row.payloadBytes = n;
+          continue;
+        }
+        break;
+      }
+      case ATTR_PAYLOAD_OFFLOADED: {
+        const b = anyValueToBool(value);
+        if (b !== null) {
+          row.payloadOffloaded = b;
+          continue;
+        }
+        break;
+      }
+      case ATTR_OUTCOME: {
+        const outcome = anyValueToString(value, limits);
+        if (OUTCOME_SET.has(outcome)) {
+          row.outcome = outcome as Outcome;
+          continue;
+        }
+        break;
+      }
+      case ATTR_MESSAGING_OPERATION_TYPE: {
+        const operation = OPERATIONS[anyValueToString(value, limits).toLowerCase()];
+        if (operation) {
+          row.operation = operation;
+          continue;
+        }
+        break;
+      }
+      case ATTR_MESSAGING_OPERATION_LEGACY: {
+        const operation = OPERATIONS[anyValueToString(value, limits).toLowerCase()];
+        if (operation) {
+          legacyOperation = operation;
+          continue;
+        }
+        break;
+      }
+      case ATTR_OUTGOING_MESSAGE_IDS: {
+        const ids = anyValueToStringList(value, limits);
+        if (ids !== null) {
+          row.outgoingMessageIds = ids;
+          continue;
+        }
+        break;
+      }
+    }
+    out[truncate(key, limits.maxNameLength)] = anyValueToString(value, limits);
+  }
+  // The current attribute wins over the legacy one whatever their order.
+  if (row.operation === '') row.operation = legacyOperation;
+}
