@@ -1,0 +1,104 @@
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_CONFIG, parseCommandLine, parseDuration, UsageError, type ServeConfig } from './config.js';
+
+const serve = (argv: string[], env: Record<string, string> = {}): ServeConfig => {
+  const command = parseCommandLine(argv, env);
+  if (command.command !== 'serve') throw new Error(`expected serve, got ${command.command}`);
+  return command.config;
+};
+
+describe('parseCommandLine', () => {
+  it('uses the defaults, binding loopback', () => {
+    expect(serve(['serve'])).toEqual(DEFAULT_CONFIG);
+    expect(serve([]).host).toBe('127.0.0.1');
+  });
+
+  it('reads every flag', () => {
+    const config = serve([
+      'serve', '--port', '9090', '--otlp-port', '14318', '--host', '0.0.0.0', '--data', '/tmp/x',
+      '--clickhouse', 'http://ch:8123', '--retention', '3d', '--quiet-period', '10s', '--scenario', 'duplicate-storm',
+      '--log-level', 'debug', '--dashboard', '/srv/dash',
+    ]);
+    expect(config).toEqual({
+      port: 9090,
+      otlpPort: 14318,
+      host: '0.0.0.0',
+      dataDir: '/tmp/x',
+      clickhouseUrl: 'http://ch:8123',
+      retentionMs: 3 * 86_400_000,
+      quietPeriodMs: 10_000,
+      demo: true,
+      scenario: 'duplicate-storm',
+      dashboardDir: '/srv/dash',
+      logLevel: 'debug',
+    });
+  });
+
+  it('reads ONCEFLOW_* variables, and flags override them', () => {
+    const env = {
+      ONCEFLOW_PORT: '7000',
+      ONCEFLOW_OTLP_PORT: '7001',
+      ONCEFLOW_HOST: '::1',
+      ONCEFLOW_DATA: '/env/data',
+      ONCEFLOW_CLICKHOUSE_URL: 'https://ch.example:8443',
+      ONCEFLOW_RETENTION: '0',
+      ONCEFLOW_QUIET_PERIOD: '1m',
+      ONCEFLOW_DEMO: 'true',
+    };
+    const fromEnv = serve(['serve'], env);
+    expect(fromEnv).toMatchObject({ port: 7000, otlpPort: 7001, host: '::1', dataDir: '/env/data', clickhouseUrl: 'https://ch.example:8443', retentionMs: 0, quietPeriodMs: 60_000, demo: true });
+    const overridden = serve(['serve', '--port', '7100', '--data', '/flag/data', '--quiet-period', '5s'], env);
+    expect(overridden).toMatchObject({ port: 7100, otlpPort: 7001, dataDir: '/flag/data', quietPeriodMs: 5000 });
+  });
+
+  it('treats an empty variable as unset', () => {
+    expect(serve([], { ONCEFLOW_PORT: '' }).port).toBe(8080);
+  });
+
+  it('returns help and version', () => {
+    expect(parseCommandLine(['--help'], {})).toMatchObject({ command: 'help', text: expect.stringContaining('--otlp-port') });
+    expect(parseCommandLine(['serve', '-h'], {}).command).toBe('help');
+    expect(parseCommandLine(['help'], {}).command).toBe('help');
+    expect(parseCommandLine(['--version'], {}).command).toBe('version');
+  });
+
+  it.each([
+    [['serve', '--port', 'http'], /--port must be a port number/],
+    [['serve', '--port', '70000'], /--port must be a port number/],
+    [['serve', '--port', '-1'], /--port/],
+    [['serve', '--otlp-port', '8080'], /must differ/],
+    [['serve', '--retention', '7'], /--retention must be a duration/],
+    [['serve', '--quiet-period', '0'], /--quiet-period must be a duration/],
+    [['serve', '--quiet-period', '30 seconds'], /--quiet-period must be a duration/],
+    [['serve', '--clickhouse', 'ch:8123'], /--clickhouse must be an http\(s\) URL/],
+    [['serve', '--clickhouse', 'not a url'], /--clickhouse must be an http\(s\) URL/],
+    [['serve', '--scenario', '../etc'], /--scenario must be a scenario name/],
+    [['serve', '--log-level', 'loud'], /--log-level must be one of/],
+    [['serve', '--nope'], /Unknown option '--nope'/],
+    [['serve', '--port'], /argument missing|--port/],
+    [['start'], /unknown command "start"/],
+    [['serve', 'extra'], /unexpected argument "extra"/],
+  ])('refuses %j', (argv, message) => {
+    expect(() => parseCommandLine(argv, {})).toThrow(UsageError);
+    expect(() => parseCommandLine(argv, {})).toThrow(message);
+  });
+
+  it('names the variable when the environment is wrong', () => {
+    expect(() => parseCommandLine(['serve'], { ONCEFLOW_OTLP_PORT: 'abc' })).toThrow(/ONCEFLOW_OTLP_PORT must be a port number/);
+    expect(() => parseCommandLine(['serve'], { ONCEFLOW_DEMO: 'maybe' })).toThrow(/ONCEFLOW_DEMO must be 1\/true or 0\/false/);
+    // A good flag wins over a bad variable: the variable is never read.
+    expect(serve(['serve', '--otlp-port', '4319'], { ONCEFLOW_OTLP_PORT: 'abc' }).otlpPort).toBe(4319);
+  });
+});
+
+describe('parseDuration', () => {
+  it.each([
+    ['500ms', 500],
+    ['30s', 30_000],
+    ['1.5h', 5_400_000],
+    ['7d', 604_800_000],
+    ['2w', 1_209_600_000],
+  ])('%s = %d ms', (text, ms) => {
+    expect(parseDuration(text, '--x', { allowZero: false })).toBe(ms);
+  });
+});

@@ -1,0 +1,222 @@
+/**
+ * Configuration of `onceflow serve`: defaults, `ONCEFLOW_*` environment variables and command-line
+ * flags, merged in that order (flags win). Pure: `parseCommandLine(argv, env)` reads nothing
+ * itself, so precedence and validation are unit-tested; only `cli.ts` passes the real ones in.
+ */
+import { parseArgs } from 'node:util';
+import { LOG_LEVELS, type LogLevel } from './logger.js';
+
+export interface ServeConfig {
+  /** Port of the REST API and dashboard. */
+  port: number;
+  /** Port of the OTLP/HTTP receiver (`POST /v1/traces`). */
+  otlpPort: number;
+  /** Interface both servers bind; loopback unless told otherwise. */
+  host: string;
+  /** Directory of the embedded store (`<dataDir>/onceflow.duckdb`). */
+  dataDir: string;
+  /** Use ClickHouse at this URL instead of the embedded store. */
+  clickhouseUrl: string | null;
+  /** Spans and flow records older than this are dropped; 0 keeps everything. */
+  retentionMs: number;
+  /** A conversation with no new spans for this long is judged (lost messages, complete or not). */
+  quietPeriodMs: number;
+  /** Run the sample shop's demo traffic against this collector. */
+  demo: boolean;
+  /** Demo fault scenario (implies `demo`). */
+  scenario: string | null;
+  /** Built dashboard to serve; null finds `@onceflow/dashboard/dist`. */
+  dashboardDir: string | null;
+  logLevel: LogLevel;
+}
+
+export const DEFAULT_CONFIG: ServeConfig = {
+  port: 8080,
+  otlpPort: 4318,
+  host: '127.0.0.1',
+  dataDir: './.onceflow',
+  clickhouseUrl: null,
+  retentionMs: 7 * 24 * 3_600_000,
+  quietPeriodMs: 30_000,
+  demo: false,
+  scenario: null,
+  dashboardDir: null,
+  logLevel: 'info',
+};
+
+export type Command =
+  | { command: 'serve'; config: ServeConfig }
+  | { command: 'help'; text: string }
+  | { command: 'version' };
+
+/** A bad flag, variable or value: the CLI prints the message and exits with status 2. */
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+export const USAGE = `Usage: onceflow serve [options]
+
+Runs the Onceflow collector: the OTLP/HTTP receiver, the flow indexer, the REST API and the
+dashboard.
+
+Options (environment variable in brackets; flags override the environment):
+  --port N             REST API and dashboard port            [ONCEFLOW_PORT]        (8080)
+  --otlp-port N        OTLP/HTTP receiver port (/v1/traces)   [ONCEFLOW_OTLP_PORT]   (4318)
+  --host HOST          interface to bind                      [ONCEFLOW_HOST]        (127.0.0.1)
+  --data DIR           embedded store directory               [ONCEFLOW_DATA]        (./.onceflow)
+  --clickhouse URL     store spans in ClickHouse instead      [ONCEFLOW_CLICKHOUSE_URL]
+  --retention AGE      drop data older than AGE, 0 = keep     [ONCEFLOW_RETENTION]   (7d)
+  --quiet-period AGE   judge a flow after AGE without spans   [ONCEFLOW_QUIET_PERIOD] (30s)
+  --demo               run the sample shop's demo traffic     [ONCEFLOW_DEMO=1]
+  --scenario NAME      demo fault scenario (implies --demo)   [ONCEFLOW_SCENARIO]
+  --dashboard DIR      built dashboard to serve               [ONCEFLOW_DASHBOARD_DIR]
+  --log-level LEVEL    ${LOG_LEVELS.join(', ')}     [ONCEFLOW_LOG_LEVEL]   (info)
+  -h, --help           show this help
+  -v, --version        show the version
+
+AGE is a number with a unit: ms, s, m, h, d or w (e.g. 500ms, 30s, 7d).
+`;
+
+const OPTIONS = {
+  port: { type: 'string' },
+  'otlp-port': { type: 'string' },
+  host: { type: 'string' },
+  data: { type: 'string' },
+  clickhouse: { type: 'string' },
+  retention: { type: 'string' },
+  'quiet-period': { type: 'string' },
+  demo: { type: 'boolean' },
+  scenario: { type: 'string' },
+  dashboard: { type: 'string' },
+  'log-level': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean', short: 'v' },
+} as const;
+
+/** Flag name → environment variable. */
+const ENV_NAMES: Record<string, string> = {
+  port: 'ONCEFLOW_PORT',
+  'otlp-port': 'ONCEFLOW_OTLP_PORT',
+  host: 'ONCEFLOW_HOST',
+  data: 'ONCEFLOW_DATA',
+  clickhouse: 'ONCEFLOW_CLICKHOUSE_URL',
+  retention: 'ONCEFLOW_RETENTION',
+  'quiet-period': 'ONCEFLOW_QUIET_PERIOD',
+  demo: 'ONCEFLOW_DEMO',
+  scenario: 'ONCEFLOW_SCENARIO',
+  dashboard: 'ONCEFLOW_DASHBOARD_DIR',
+  'log-level': 'ONCEFLOW_LOG_LEVEL',
+};
+
+export function parseCommandLine(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): Command {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: [...argv], options: OPTIONS, allowPositionals: true, strict: true });
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  const { values, positionals } = parsed;
+  if (values.help || positionals[0] === 'help') return { command: 'help', text: USAGE };
+  if (values.version) return { command: 'version' };
+  const [command = 'serve', ...rest] = positionals;
+  if (command !== 'serve') throw new UsageError(`unknown command "${command}"`);
+  if (rest.length > 0) throw new UsageError(`unexpected argument "${rest[0]}"`);
+
+  /** The flag's value, else the environment's, with where it came from for error messages. */
+  const pick = (flag: keyof typeof ENV_NAMES & keyof typeof values): { value: string; source: string } | null => {
+    const fromFlag = values[flag];
+    if (typeof fromFlag === 'string') return { value: fromFlag, source: `--${flag}` };
+    const envName = ENV_NAMES[flag];
+    const fromEnv = env[envName];
+    if (fromEnv !== undefined && fromEnv !== '') return { value: fromEnv, source: envName };
+    return null;
+  };
+  const config: ServeConfig = { ...DEFAULT_CONFIG };
+  const port = pick('port');
+  if (port) config.port = parsePort(port.value, port.source);
+  const otlpPort = pick('otlp-port');
+  if (otlpPort) config.otlpPort = parsePort(otlpPort.value, otlpPort.source);
+  const host = pick('host');
+  if (host) config.host = parseNonEmpty(host.value, host.source);
+  const data = pick('data');
+  if (data) config.dataDir = parseNonEmpty(data.value, data.source);
+  const clickhouse = pick('clickhouse');
+  if (clickhouse) config.clickhouseUrl = parseHttpUrl(clickhouse.value, clickhouse.source);
+  const retention = pick('retention');
+  if (retention) config.retentionMs = parseDuration(retention.value, retention.source, { allowZero: true });
+  const quiet = pick('quiet-period');
+  if (quiet) config.quietPeriodMs = parseDuration(quiet.value, quiet.source, { allowZero: false });
+  const scenario = pick('scenario');
+  if (scenario) config.scenario = parseScenario(scenario.value, scenario.source);
+  const dashboard = pick('dashboard');
+  if (dashboard) config.dashboardDir = parseNonEmpty(dashboard.value, dashboard.source);
+  const logLevel = pick('log-level');
+  if (logLevel) config.logLevel = parseLogLevel(logLevel.value, logLevel.source);
+  config.demo = values.demo === true || (values.demo === undefined && parseFlagEnv(env.ONCEFLOW_DEMO, 'ONCEFLOW_DEMO'));
+  if (config.scenario) config.demo = true;
+  if (config.port !== 0 && config.port === config.otlpPort) {
+    throw new UsageError(`--port and --otlp-port must differ (both are ${config.port})`);
+  }
+  return { command: 'serve', config };
+}
+
+export function parsePort(value: string, source: string): number {
+  if (!/^\d{1,5}$/.test(value) || Number(value) > 65_535) {
+    throw new UsageError(`${source} must be a port number from 0 to 65535, got "${value}"`);
+  }
+  return Number(value);
+}
+
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
+
+/** `500ms`, `30s`, `5m`, `2h`, `7d`, `1w` (decimals allowed, e.g. `1.5h`); `0` when allowed. */
+export function parseDuration(value: string, source: string, { allowZero }: { allowZero: boolean }): number {
+  const trimmed = value.trim();
+  if (allowZero && (trimmed === '0' || trimmed === 'off')) return 0;
+  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h|d|w)$/.exec(trimmed);
+  const ms = match ? Math.round(Number(match[1]) * UNIT_MS[match[2]]) : NaN;
+  if (!match || !Number.isFinite(ms) || ms <= 0 || ms > 10 * 366 * UNIT_MS.d) {
+    const zero = allowZero ? ', or 0 to keep everything' : '';
+    throw new UsageError(`${source} must be a duration such as 500ms, 30s, 5m, 2h or 7d${zero}, got "${value}"`);
+  }
+  return ms;
+}
+
+function parseNonEmpty(value: string, source: string): string {
+  if (value.trim() === '') throw new UsageError(`${source} must not be empty`);
+  return value;
+}
+
+function parseHttpUrl(value: string, source: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new UsageError(`${source} must be an http(s) URL such as http://127.0.0.1:8123, got "${value}"`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new UsageError(`${source} must be an http(s) URL (ClickHouse's HTTP interface), got "${value}"`);
+  }
+  return value;
+}
+
+function parseScenario(value: string, source: string): string {
+  if (!/^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/.test(value)) {
+    throw new UsageError(`${source} must be a scenario name (letters, digits, - and _), got "${value}"`);
+  }
+  return value;
+}
+
+function parseLogLevel(value: string, source: string): LogLevel {
+  if (!(LOG_LEVELS as readonly string[]).includes(value)) {
+    throw new UsageError(`${source} must be one of ${LOG_LEVELS.join(', ')}, got "${value}"`);
+  }
+  return value as LogLevel;
+}
+
+function parseFlagEnv(value: string | undefined, source: string): boolean {
+  if (value === undefined || value === '') return false;
+  if (/^(1|true|yes|on)$/i.test(value)) return true;
+  if (/^(0|false|no|off)$/i.test(value)) return false;
+  throw new UsageError(`${source} must be 1/true or 0/false, got "${value}"`);
+}
