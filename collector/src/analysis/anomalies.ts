@@ -1,0 +1,389 @@
+/**
+ * Third step of the flow pipeline: judge the indexed conversation. One small detector per
+ * anomaly kind, each a pure function of the model; `detectAnomalies` runs them all and flags
+ * the messages they concern. Rules follow DESIGN.md "What the analysis must tell apart":
+ *
+ * - duplicate-delivery  an endpoint received a message again after it had been processed (or
+ *                       skipped it as a duplicate). info when healthy: exactly one `processed`,
+ *                       the extra deliveries all `duplicate`; warning otherwise.
+ * - duplicate-processing two or more recorded `processed` outcomes at one endpoint. error.
+ * - retry               failed attempts before a success, or a success on attempt > 1. warning.
+ *                       Attempts that never succeeded are not a retry (dead letter or failing).
+ * - dead-letter         an attempt with outcome `dead_lettered`. error. Never also lost.
+ * - ghost-message       delivered, but only attempts that did not commit produced it (a send
+ *                       under a failed attempt, or listed as outgoing by one). error. A message
+ *                       re-sent with the same id by the committed retry is not a ghost.
+ * - lost-message        produced by a committed attempt or at the boundary (a send, or a
+ *                       committed attempt's outgoing id) and never delivered to any endpoint,
+ *                       once the quiet period has passed. error.
+ * - offload             the payload went to a blob store; says whether a consumer read it. info.
+ * - logical-duplicate   same producer, type and causation id, different message ids, produced
+ *                       by different attempts (non-deterministic ids). error.
+ * - out-of-order        per business key and endpoint, a message processed before one sent
+ *                       earlier. warning: at-least-once delivery with retries and competing
+ *                       consumers reorders by design; it is a bug only when the handler assumes
+ *                       order, which the telemetry cannot tell.
+ */
+import type { Anomaly, AnomalyKind, Severity } from '../model/flow.js';
+import {
+  isSuccess,
+  producedByCommitted,
+  producedByFailed,
+  type AttemptModel,
+  type ConversationModel,
+  type MessageModel,
+} from './conversation-model.js';
+import { formatBytes, formatDuration, formatList, nameOf, quote } from './format.js';
+
+export type Detector = (model: ConversationModel) => Anomaly[];
+
+function anomaly(
+  model: ConversationModel,
+  kind: AnomalyKind,
+  severity: Severity,
+  message: MessageModel,
+  service: string,
+  timeMs: number,
+  detail: string,
+): Anomaly {
+  return {
+    kind,
+    severity,
+    conversationId: model.conversationId,
+    messageId: message.id,
+    messageType: message.type,
+    service,
+    detail,
+    timeMs,
+  };
+}
+
+const attemptNumbers = (attempts: AttemptModel[]) => formatList(attempts.map((a) => a.attempt));
+
+/** Each endpoint's attempts of each message. */
+function* endpointAttempts(model: ConversationModel): Generator<[MessageModel, string, AttemptModel[]]> {
+  for (const message of model.messages) {
+    for (const [service, attempts] of message.endpoints) yield [message, service, attempts];
+  }
+}
+
+/** The service that produced a message (its first send, else the first attempt that listed it). */
+function producerOf(message: MessageModel): string {
+  return message.sends[0]?.send.service ?? message.listedBy[0]?.service ?? '';
+}
+
+export const detectDuplicateDeliveries: Detector = (model) => {
+  const found: Anomaly[] = [];
+  for (const [message, service, attempts] of endpointAttempts(model)) {
+    const firstSuccess = attempts.findIndex(isSuccess);
+    const extra = attempts.filter((a, i) => a.outcome === 'duplicate' || (firstSuccess >= 0 && i > firstSuccess));
+    if (extra.length === 0) continue;
+    const processed = attempts.filter((a) => a.outcome === 'processed').length;
+    const healthy = processed <= 1 && extra.every((a) => a.outcome === 'duplicate');
+    const span = formatDuration(extra[extra.length - 1].startMs - attempts[0].startMs);
+    const verdict = healthy
+      ? `attempt${extra.length > 1 ? 's' : ''} ${attemptNumbers(extra)} skipped as duplicate: deduplication worked`
+      : `not all redeliveries were skipped as duplicates (outcomes: ${extra.map((a) => a.outcome || 'none').join(', ')}): check deduplication`;
+    found.push(
+      anomaly(
+        model,
+        'duplicate-delivery',
+        healthy ? 'info' : 'warning',
+        message,
+        service,
+        extra[0].startMs,
+        `${nameOf(message.type, message.id)} delivered ${attempts.length}× to ${service} (attempts ${attemptNumbers(attempts)}, ${span} apart); ${verdict}`,
+      ),
+    );
+  }
+  return found;
+};
+
+export const detectDuplicateProcessing: Detector = (model) => {
+  const found: Anomaly[] = [];
+  for (const [message, service, attempts] of endpointAttempts(model)) {
+    const processed = attempts.filter((a) => a.outcome === 'processed');
+    if (processed.length < 2) continue;
+    const apart = formatDuration(processed[processed.length - 1].startMs - processed[0].startMs);
+    found.push(
+      anomaly(
+        model,
+        'duplicate-processing',
+        'error',
+        message,
+        service,
+        processed[1].startMs,
+        `${nameOf(message.type, message.id)} processed ${processed.length}× by ${service} (attempts ${attemptNumbers(processed)}, ${apart} apart): inbox deduplication did not catch the redelivery`,
+      ),
+    );
+  }
+  return found;
+};
+
+function describeAttempt(attempt: AttemptModel): string {
+  let text = `#${attempt.attempt || '?'} ${attempt.outcome || attempt.effective}`;
+  if (attempt.error) text += ` ${quote(attempt.error, 60)}`;
+  if (attempt.retryDelayMs !== null) text += ` (retry in ${formatDuration(attempt.retryDelayMs)})`;
+  return text;
+}
+
+export const detectRetries: Detector = (model) => {
+  const found: Anomaly[] = [];
+  for (const [message, service, attempts] of endpointAttempts(model)) {
+    const firstSuccess = attempts.findIndex(isSuccess);
+    if (firstSuccess < 0) continue;
+    const success = attempts[firstSuccess];
+    const failures = attempts.slice(0, firstSuccess).filter((a) => a.failed);
+    if (failures.length === 0 && success.attempt <= 1) continue;
+    const name = nameOf(message.type, message.id);
+    const detail =
+      failures.length === 0
+        ? `${name} succeeded at ${service} on attempt ${success.attempt}; earlier attempts left no span (consumer crashed or lease expired before export)`
+        : `${name} succeeded at ${service} on attempt ${success.attempt || firstSuccess + 1} after ${failures.length} failed: ${attempts
+            .slice(0, firstSuccess + 1)
+            .map(describeAttempt)
+            .join(' → ')}`;
+    found.push(anomaly(model, 'retry', 'warning', message, service, success.startMs, detail));
+  }
+  return found;
+};
+
+export const detectDeadLetters: Detector = (model) => {
+  const found: Anomaly[] = [];
+  for (const [message, service, attempts] of endpointAttempts(model)) {
+    const index = attempts.findIndex((a) => a.effective === 'dead_lettered');
+    if (index < 0) continue;
+    const dead = attempts[index];
+    const lastError = attempts
+      .slice(0, index + 1)
+      .map((a) => a.error)
+      .filter(Boolean)
+      .pop();
+    const tries = Math.max(dead.attempt, index + 1);
+    found.push(
+      anomaly(
+        model,
+        'dead-letter',
+        'error',
+        message,
+        service,
+        dead.startMs,
+        `${nameOf(message.type, message.id)} dead-lettered by ${service} after ${tries} attempt${tries > 1 ? 's' : ''}${
+          lastError ? ` (last error: ${quote(lastError, 60)})` : ''
+        }: fix the cause, then replay it from the dead-letter queue`,
+      ),
+    );
+  }
+  return found;
+};
+
+export const detectGhostMessages: Detector = (model) => {
+  const found: Anomaly[] = [];
+  for (const message of model.messages) {
+    if (message.attempts.length === 0 || !producedByFailed(message) || producedByCommitted(message)) continue;
+    const send = message.sends.find((s) => s.send.fromFailedAttempt);
+    const producer = send?.producer ?? message.listedBy.find((a) => a.failed)!;
+    const consumers = [...message.endpoints.keys()].join(', ');
+    const cause = `${nameOf(producer.messageType, producer.messageId)} attempt ${producer.attempt || '?'}`;
+    const why = producer.error ? `${producer.outcome || 'failed'}: ${quote(producer.error, 50)}` : producer.outcome || 'failed';
+    found.push(
+      anomaly(
+        model,
+        'ghost-message',
+        'error',
+        message,
+        producer.service,
+        send?.send.startMs ?? producer.endMs,
+        `${nameOf(message.type, message.id)} was ${send ? 'sent' : 'recorded as outgoing'} by ${producer.service} while processing ${cause}, which did not commit (${why}), yet ${consumers} consumed it: publish only after commit (outbox)`,
+      ),
+    );
+  }
+  return found;
+};
+
+export const detectLostMessages: Detector = (model) => {
+  if (model.active) return [];
+  const found: Anomaly[] = [];
+  const quiet = formatDuration(model.quietPeriodMs);
+  for (const message of model.messages) {
+    if (message.attempts.length > 0 || !producedByCommitted(message)) continue;
+    const send = message.sends.find((s) => !s.resend && !s.send.fromFailedAttempt);
+    const name = nameOf(message.type, message.id);
+    if (send) {
+      const to = send.send.destination ? ` to ${send.send.destination}` : '';
+      found.push(
+        anomaly(
+          model,
+          'lost-message',
+          'error',
+          message,
+          send.send.service,
+          send.send.startMs,
+          `${name} sent by ${send.send.service}${to} was never delivered to any consumer (quiet period ${quiet} passed): check the queue, its bindings and the consumer`,
+        ),
+      );
+    } else {
+      const lister = message.listedBy.find((a) => !a.failed)!;
+      found.push(
+        anomaly(
+          model,
+          'lost-message',
+          'error',
+          message,
+          lister.service,
+          lister.endMs,
+          `${name} recorded as outgoing by ${lister.service} (committed ${nameOf(lister.messageType, lister.messageId)} attempt ${lister.attempt || '?'}) was never sent or delivered (quiet period ${quiet} passed): the outbox was not dispatched`,
+        ),
+      );
+    }
+  }
+  return found;
+};
+
+export const detectOffloads: Detector = (model) => {
+  const found: Anomaly[] = [];
+  for (const message of model.messages) {
+    if (!message.payloadOffloaded) continue;
+    const producer = producerOf(message);
+    const size = message.payloadBytes > 0 ? `${formatBytes(message.payloadBytes)}, ` : '';
+    const where = `${size}ref ${message.payloadRef || 'unknown'}`;
+    const read =
+      message.fetchedBy.size > 0
+        ? `read back by ${[...message.fetchedBy].sort().join(', ')}`
+        : message.attempts.length > 0
+          ? `never read by any consumer of the delivered message: the blob may be orphaned, or the consumer skips the body`
+          : 'not delivered yet';
+    found.push(
+      anomaly(
+        model,
+        'offload',
+        'info',
+        message,
+        producer,
+        message.sentAtMs ?? message.firstMs,
+        `${nameOf(message.type, message.id)} payload offloaded${producer ? ` by ${producer}` : ''} (${where}); ${read}`,
+      ),
+    );
+  }
+  return found;
+};
+
+/** Span ids of the attempts that produced a message (sends and outgoing listings). */
+function producingAttempts(message: MessageModel): Map<string, AttemptModel> {
+  const producers = new Map<string, AttemptModel>();
+  for (const send of message.sends) {
+    if (send.producer && !send.resend) producers.set(send.producer.span.spanId, send.producer);
+  }
+  for (const attempt of message.listedBy) producers.set(attempt.span.spanId, attempt);
+  return producers;
+}
+
+export const detectLogicalDuplicates: Detector = (model) => {
+  const groups = new Map<string, { message: MessageModel; producers: Map<string, AttemptModel> }[]>();
+  for (const message of model.messages) {
+    if (!message.causationId) continue;
+    const producers = producingAttempts(message);
+    if (producers.size === 0) continue;
+    const key = `${producerOf(message)}\u0000${message.type}\u0000${message.causationId}`;
+    const group = groups.get(key);
+    if (group) group.push({ message, producers });
+    else groups.set(key, [{ message, producers }]);
+  }
+  const found: Anomaly[] = [];
+  for (const group of groups.values()) {
+    if (group.length < 2) continue;
+    // The first produced message is the original; others from different attempts are copies.
+    const [original, ...rest] = group;
+    for (const copy of rest) {
+      if ([...copy.producers.keys()].some((id) => original.producers.has(id))) continue;
+      const first = [...original.producers.values()][0];
+      const again = [...copy.producers.values()][0];
+      const name = nameOf(copy.message.type, copy.message.id);
+      found.push(
+        anomaly(
+          model,
+          'logical-duplicate',
+          'error',
+          copy.message,
+          again.service,
+          copy.message.sentAtMs ?? copy.message.firstMs,
+          `${name} produced again by ${again.service} for ${nameOf(first.messageType, copy.message.causationId)} ${copy.message.causationId} with a new id (${original.message.id} by attempt ${first.attempt || '?'}, ${copy.message.id} by attempt ${again.attempt || '?'}): derive outgoing ids from the incoming message id so receivers can deduplicate`,
+        ),
+      );
+    }
+  }
+  return found;
+};
+
+export const detectOutOfOrder: Detector = (model) => {
+  interface Entry {
+    message: MessageModel;
+    sentMs: number;
+    processedMs: number;
+  }
+  const groups = new Map<string, { businessKey: string; service: string; entries: Entry[] }>();
+  for (const message of model.messages) {
+    if (!message.businessKey || message.sentAtMs === null) continue;
+    for (const [service, attempts] of message.endpoints) {
+      const success = attempts.find(isSuccess);
+      if (!success) continue;
+      const key = `${message.businessKey}\u0000${service}`;
+      let group = groups.get(key);
+      if (!group) groups.set(key, (group = { businessKey: message.businessKey, service, entries: [] }));
+      group.entries.push({ message, sentMs: message.sentAtMs, processedMs: success.startMs });
+    }
+  }
+  const found: Anomaly[] = [];
+  for (const { businessKey, service, entries } of groups.values()) {
+    if (entries.length < 2) continue;
+    entries.sort((a, b) => a.sentMs - b.sentMs || a.processedMs - b.processedMs);
+    // Walking in send order, an entry processed before the latest-processed earlier-sent entry overtook it.
+    let latest: Entry | null = null;
+    for (const entry of entries) {
+      if (latest && latest.sentMs < entry.sentMs && latest.processedMs > entry.processedMs) {
+        found.push(
+          anomaly(
+            model,
+            'out-of-order',
+            'warning',
+            entry.message,
+            service,
+            entry.processedMs,
+            `${nameOf(entry.message.type, entry.message.id)} was processed by ${service} ${formatDuration(latest.processedMs - entry.processedMs)} before ${nameOf(latest.message.type, latest.message.id)}, which was sent ${formatDuration(entry.sentMs - latest.sentMs)} earlier (business key ${businessKey}): the handler must not assume order`,
+          ),
+        );
+      }
+      if (!latest || entry.processedMs > latest.processedMs) latest = entry;
+    }
+  }
+  return found;
+};
+
+export const DETECTORS: Record<AnomalyKind, Detector> = {
+  'duplicate-delivery': detectDuplicateDeliveries,
+  'duplicate-processing': detectDuplicateProcessing,
+  retry: detectRetries,
+  'dead-letter': detectDeadLetters,
+  'ghost-message': detectGhostMessages,
+  'lost-message': detectLostMessages,
+  offload: detectOffloads,
+  'logical-duplicate': detectLogicalDuplicates,
+  'out-of-order': detectOutOfOrder,
+};
+
+const SEVERITY_RANK: Record<Severity, number> = { info: 0, warning: 1, error: 2 };
+
+export function worstSeverity(anomalies: Anomaly[]): Severity | null {
+  let worst: Severity | null = null;
+  for (const a of anomalies) if (worst === null || SEVERITY_RANK[a.severity] > SEVERITY_RANK[worst]) worst = a.severity;
+  return worst;
+}
+
+/** Every anomaly of the conversation in time order; flags the messages they concern. */
+export function detectAnomalies(model: ConversationModel): Anomaly[] {
+  const anomalies: Anomaly[] = [];
+  for (const detect of Object.values(DETECTORS)) for (const a of detect(model)) anomalies.push(a);
+  anomalies.sort((a, b) => a.timeMs - b.timeMs || (a.kind < b.kind ? -1 : a.kind > b.kind ? 1 : 0));
+  for (const a of anomalies) model.messagesById.get(a.messageId)?.flags.add(a.kind);
+  return anomalies;
+}

@@ -1,0 +1,61 @@
+/**
+ * The shared fixture conversations (collector/test/fixtures/anomaly-flows.ts) analyse to
+ * exactly the kinds, states and flagged messages they promise the other test suites.
+ */
+import { describe, expect, it } from 'vitest';
+import { ANOMALY_FLOWS_QUIET_PERIOD_MS, buildAnomalyFlows } from '../../test/fixtures/anomaly-flows.js';
+import { reconstructFlow } from './reconstruct-flow.js';
+
+const NOW = Date.UTC(2026, 10, 26, 12, 0, 0);
+const { spans, expected } = buildAnomalyFlows(NOW);
+
+describe.each(expected)('fixture flow $conversationId ($title)', (flow) => {
+  const own = spans.filter((s) => s.conversationId === flow.conversationId);
+  const result = reconstructFlow(own, { now: NOW, quietPeriodMs: ANOMALY_FLOWS_QUIET_PERIOD_MS });
+
+  it('has exactly the expected anomaly kinds', () => {
+    expect([...new Set(result.anomalies.map((a) => a.kind))].sort()).toEqual(flow.kinds);
+  });
+
+  it(`is ${flow.state}`, () => {
+    expect(result.state).toBe(flow.state);
+  });
+
+  it('flags the listed messages', () => {
+    for (const { kind, messageId } of flow.flagged) {
+      const message = result.messages.find((m) => m.messageId === messageId);
+      expect(message?.flags, `${kind} on ${messageId}`).toContain(kind);
+    }
+  });
+
+  it('carries its business and idempotency keys', () => {
+    expect(result.businessKeys).toContain(flow.businessKey);
+    expect(result.idempotencyKeys).toContain(flow.idempotencyKey);
+  });
+});
+
+describe('fixture layout', () => {
+  it('is deterministic for the same now', () => {
+    const again = buildAnomalyFlows(NOW);
+    expect(again.spans.map((s) => `${s.traceId}/${s.spanId}`)).toEqual(spans.map((s) => `${s.traceId}/${s.spanId}`));
+  });
+
+  it('has unique span identities', () => {
+    expect(new Set(spans.map((s) => `${s.traceId}/${s.spanId}`)).size).toBe(spans.length);
+  });
+
+  it('covers every anomaly kind', () => {
+    const kinds = new Set(expected.flatMap((f) => f.kinds));
+    expect([...kinds].sort()).toEqual(
+      ['dead-letter', 'duplicate-delivery', 'duplicate-processing', 'ghost-message', 'logical-duplicate', 'lost-message', 'offload', 'out-of-order', 'retry'].sort(),
+    );
+  });
+
+  it('lies within the last hour', () => {
+    for (const span of spans) {
+      const ms = Number(span.startNs / 1_000_000n);
+      expect(ms).toBeGreaterThan(NOW - 3_600_000);
+      expect(ms).toBeLessThan(NOW);
+    }
+  });
+});

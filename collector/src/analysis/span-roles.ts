@@ -1,0 +1,140 @@
+/**
+ * What a single span is, for the analysis: a send (producer), a processing attempt (consumer
+ * or a span carrying an outcome), an HTTP client or server span, a claim-check fetch. First
+ * step of the pipeline: everything after it reads spans only through these predicates, so a
+ * new instrumentation's quirks are absorbed here.
+ */
+import {
+  ATTR_HTTP_REQUEST_METHOD,
+  ATTR_HTTP_RESPONSE_STATUS_CODE,
+  ATTR_HTTP_ROUTE,
+  ATTR_PAYLOAD_FETCHED,
+  ATTR_PAYLOAD_REF,
+  ATTR_PEER_SERVICE,
+  ATTR_RETRY_DELAY_MS,
+  ATTR_SERVER_ADDRESS,
+  ATTR_URL_FULL,
+  type Outcome,
+} from '@onceflow/instrumentation/semconv';
+import { nsToMs, type SpanRow } from '../model/span.js';
+
+/** Legacy (pre-1.21) HTTP attribute names some instrumentations still emit. */
+const LEGACY_HTTP_METHOD = 'http.method';
+const LEGACY_HTTP_STATUS = 'http.status_code';
+const LEGACY_HTTP_TARGET = 'http.target';
+const URL_PATH = 'url.path';
+
+const SEND_OPERATIONS = new Set(['send', 'create', 'publish']);
+const ATTEMPT_OPERATIONS = new Set(['process', 'receive']);
+
+/** A producer span: one publish/send of a message. */
+export function isSend(span: SpanRow): boolean {
+  return span.kind === 'producer' || SEND_OPERATIONS.has(span.operation);
+}
+
+/**
+ * A processing attempt: a consumer span (with or without an outcome), or any other span that
+ * records an outcome (instrumentations of custom transports may use internal spans).
+ */
+export function isAttemptSpan(span: SpanRow): boolean {
+  if (isSend(span)) return false;
+  return span.kind === 'consumer' || ATTEMPT_OPERATIONS.has(span.operation) || span.outcome !== '';
+}
+
+export function httpMethodOf(span: SpanRow): string {
+  return span.attributes[ATTR_HTTP_REQUEST_METHOD] ?? span.attributes[LEGACY_HTTP_METHOD] ?? '';
+}
+
+export function isHttpClient(span: SpanRow): boolean {
+  return span.kind === 'client' && (httpMethodOf(span) !== '' || ATTR_URL_FULL in span.attributes);
+}
+
+export function isHttpServer(span: SpanRow): boolean {
+  return span.kind === 'server' && (httpMethodOf(span) !== '' || ATTR_HTTP_ROUTE in span.attributes);
+}
+
+/** A span that read an offloaded payload back (claim check). */
+export function isPayloadFetch(span: SpanRow): boolean {
+  return span.attributes[ATTR_PAYLOAD_FETCHED] === 'true';
+}
+
+export function payloadRefOf(span: SpanRow): string {
+  return span.payloadRef || span.attributes[ATTR_PAYLOAD_REF] || '';
+}
+
+export function startMsOf(span: SpanRow): number {
+  return nsToMs(span.startNs);
+}
+
+export function endMsOf(span: SpanRow): number {
+  return nsToMs(span.startNs) + span.durationNs / 1e6;
+}
+
+export function httpStatusOf(span: SpanRow): number {
+  const raw = span.attributes[ATTR_HTTP_RESPONSE_STATUS_CODE] ?? span.attributes[LEGACY_HTTP_STATUS];
+  const code = raw === undefined ? NaN : Number.parseInt(raw, 10);
+  return Number.isFinite(code) ? code : 0;
+}
+
+function urlOf(span: SpanRow): URL | null {
+  const raw = span.attributes[ATTR_URL_FULL];
+  if (!raw) return null;
+  try {
+    return new URL(raw);
+  } catch {
+    return null;
+  }
+}
+
+/** Who a client span called when the serving span was not seen: peer.service, server.address, URL host. */
+export function httpPeerOf(span: SpanRow): string {
+  return (
+    span.attributes[ATTR_PEER_SERVICE] || span.attributes[ATTR_SERVER_ADDRESS] || urlOf(span)?.hostname || 'unknown-peer'
+  );
+}
+
+/** Route of a server span, else the path of the request. */
+export function httpTargetOf(server: SpanRow | undefined, client: SpanRow | undefined): string {
+  const route = server?.attributes[ATTR_HTTP_ROUTE];
+  if (route) return route;
+  const path = server?.attributes[URL_PATH] ?? server?.attributes[LEGACY_HTTP_TARGET];
+  if (path) return path;
+  const url = client ? urlOf(client) : null;
+  if (url) return url.pathname;
+  return client?.attributes[URL_PATH] ?? server?.name ?? client?.name ?? '';
+}
+
+/** Broker redelivery flag (amqplib's is read in a consume hook and stored as `*.redelivered`). */
+export function isRedelivered(span: SpanRow): boolean {
+  if (span.attempt > 1) return true;
+  for (const key in span.attributes) {
+    if (key.endsWith('redelivered') && span.attributes[key] === 'true') return true;
+  }
+  return false;
+}
+
+export function retryDelayOf(span: SpanRow): number | null {
+  const raw = span.attributes[ATTR_RETRY_DELAY_MS];
+  if (raw === undefined) return null;
+  const delay = Number(raw);
+  return Number.isFinite(delay) ? delay : null;
+}
+
+/** Status message, else the message of the first `exception` event, else ''. */
+export function errorOf(span: SpanRow): string {
+  if (span.statusMessage) return span.statusMessage;
+  for (const event of span.events) {
+    if (event.name === 'exception') {
+      const message = event.attributes['exception.message'] ?? event.attributes['exception.type'];
+      if (message) return message;
+    }
+  }
+  return span.attributes['exception.message'] ?? '';
+}
+
+/** Outcomes after which the attempt did not commit its work. */
+const FAILED_OUTCOMES: ReadonlySet<Outcome | ''> = new Set(['failed', 'retry_scheduled', 'dead_lettered']);
+
+export function isFailedOutcome(outcome: Outcome | ''): boolean {
+  return FAILED_OUTCOMES.has(outcome);
+}
