@@ -81,6 +81,17 @@ export const ATTR_OUTGOING_MESSAGE_IDS = 'onceflow.outgoing_message_ids';
 export const ATTR_RETRY_DELAY_MS = 'onceflow.retry.delay_ms';
 /** A business key (e.g. order id) searchable in the collector and used for ordering checks. */
 export const ATTR_BUSINESS_KEY = 'onceflow.business_key';
+/** Why an attempt ended as it did (free text), e.g. the reason given to `markDuplicate`. */
+export const ATTR_OUTCOME_REASON = 'onceflow.outcome.reason';
+
+// ---------------------------------------------------------------------------------------
+// W3C baggage entries (carried in the standard `baggage` header next to the headers above).
+// ---------------------------------------------------------------------------------------
+
+/** Baggage entry with the conversation id, for SDKs and proxies that only pass W3C headers. */
+export const BAGGAGE_CONVERSATION_ID = 'onceflow.conversation_id';
+/** Baggage entry with the causation id (the message being handled when this was sent). */
+export const BAGGAGE_CAUSATION_ID = 'onceflow.causation_id';
 
 export const OUTCOMES = ['processed', 'duplicate', 'failed', 'retry_scheduled', 'dead_lettered'] as const;
 /** What one processing attempt did. */

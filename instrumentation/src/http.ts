@@ -1,0 +1,120 @@
+/**
+ * HTTP through instrumentation-http and instrumentation-undici's request hooks.
+ *
+ * - A served request opens a request scope on the server span: conversation and causation
+ *   from the `onceflow-*` headers (or W3C baggage); a request without them is the boundary
+ *   and starts a conversation. `Idempotency-Key` becomes the idempotency key, and messages
+ *   sent while serving the request inherit it. Express's spans are children of the server
+ *   span, so they join the scope through the span processor.
+ * - An outgoing call (node:http, fetch/undici) made inside a scope carries the conversation
+ *   and causation (the propagator writes them); its client span records its own
+ *   `Idempotency-Key`, so retries of one call can be matched.
+ *
+ * HTTP requests are not messages: they carry no `onceflow-message-id` of their own, so a call
+ * to a third party is never mistaken for a message that was never consumed.
+ */
+import type { ClientRequest, IncomingMessage } from 'node:http';
+import type { Span } from '@opentelemetry/api';
+import type { HttpInstrumentationConfig } from '@opentelemetry/instrumentation-http';
+import type { UndiciInstrumentationConfig, UndiciRequest } from '@opentelemetry/instrumentation-undici';
+import { setIdentityAttributes } from './attributes.js';
+import { readBaggageHeader } from './baggage.js';
+import { guard } from './guard.js';
+import { deterministicMessageId, headerString, newId, readIdentityHeaders } from './identity.js';
+import { newMessageScope, newRequestScope, scopeOfSpan } from './scope.js';
+import { ATTR_CAUSATION_ID, ATTR_IDEMPOTENCY_KEY, HTTP_HEADER_IDEMPOTENCY_KEY } from './semconv.js';
+
+/** Conversation id of a boundary request that carries an `Idempotency-Key`: a retry of it joins the same flow. */
+export function conversationForIdempotencyKey(key: string): string {
+  return deterministicMessageId('conversation', key);
+}
+
+export function httpServerRequestHook(span: Span, request: IncomingMessage): void {
+  const headers = request.headers;
+  const found = readIdentityHeaders(headers);
+  const fromBaggage = readBaggageHeader(headerString(headers.baggage));
+  const idempotencyKey = headerString(headers[HTTP_HEADER_IDEMPOTENCY_KEY]) ?? found.idempotencyKey;
+  const conversationId =
+    found.conversationId ??
+    fromBaggage.conversationId ??
+    (idempotencyKey ? conversationForIdempotencyKey(idempotencyKey) : newId());
+  const causationId = found.causationId ?? fromBaggage.causationId;
+  if (found.messageId) {
+    // A message delivered over HTTP (e.g. by another language's Onceflow SDK): handle it as one.
+    const message = { ...found, messageId: found.messageId, conversationId, attempt: found.attempt ?? 1 };
+    if (causationId) message.causationId = causationId;
+    if (idempotencyKey) message.idempotencyKey = idempotencyKey;
+    newMessageScope(span, message);
+    setIdentityAttributes(span, message);
+    return;
+  }
+  const existing = scopeOfSpan(span);
+  const scope = existing && existing.span === span ? existing : newRequestScope(span, { conversationId, causationId });
+  scope.conversationId = conversationId;
+  scope.outgoingCausationId = causationId;
+  scope.outgoingIdempotencyKey = idempotencyKey;
+  if (causationId) span.setAttribute(ATTR_CAUSATION_ID, causationId);
+  if (idempotencyKey) span.setAttribute(ATTR_IDEMPOTENCY_KEY, idempotencyKey);
+}
+
+export function httpClientRequestHook(span: Span, request: ClientRequest): void {
+  const key = headerString(request.getHeader(HTTP_HEADER_IDEMPOTENCY_KEY));
+  clientCallAttributes(span, key);
+}
+
+export function undiciRequestHook(span: Span, request: UndiciRequest): void {
+  clientCallAttributes(span, undiciHeader(request, HTTP_HEADER_IDEMPOTENCY_KEY));
+}
+
+function clientCallAttributes(span: Span, idempotencyKey: string | undefined): void {
+  if (idempotencyKey) span.setAttribute(ATTR_IDEMPOTENCY_KEY, idempotencyKey);
+  const scope = scopeOfSpan(span);
+  if (scope?.outgoingCausationId) span.setAttribute(ATTR_CAUSATION_ID, scope.outgoingCausationId);
+}
+
+/** undici ≥6 keeps request headers as a flat [name, value, …] array, v5 as one raw string. */
+function undiciHeader(request: UndiciRequest, name: string): string | undefined {
+  const headers = request.headers;
+  if (Array.isArray(headers)) {
+    for (let i = 0; i + 1 < headers.length; i += 2) {
+      if (String(headers[i]).toLowerCase() === name) return headerString(headers[i + 1]);
+    }
+    return undefined;
+  }
+  if (typeof headers === 'string') {
+    for (const line of headers.split('\r\n')) {
+      const colon = line.indexOf(':');
+      if (colon > 0 && line.slice(0, colon).trim().toLowerCase() === name) return line.slice(colon + 1).trim();
+    }
+  }
+  return undefined;
+}
+
+function isClientRequest(request: ClientRequest | IncomingMessage): request is ClientRequest {
+  return typeof (request as ClientRequest).getHeader === 'function';
+}
+
+export function httpConfig(user: HttpInstrumentationConfig = {}): HttpInstrumentationConfig {
+  const theirs = user.requestHook;
+  return {
+    ...user,
+    requestHook: (span, request) => {
+      guard('http requestHook', () => {
+        if (isClientRequest(request)) httpClientRequestHook(span, request);
+        else httpServerRequestHook(span, request);
+      });
+      if (theirs) guard('http requestHook (application hook)', () => theirs(span, request));
+    },
+  };
+}
+
+export function undiciConfig(user: UndiciInstrumentationConfig = {}): UndiciInstrumentationConfig {
+  const theirs = user.requestHook;
+  return {
+    ...user,
+    requestHook: (span, request) => {
+      guard('undici requestHook', () => undiciRequestHook(span, request));
+      if (theirs) guard('undici requestHook (application hook)', () => theirs(span, request));
+    },
+  };
+}

@@ -1,0 +1,27 @@
+/**
+ * `node --import @onceflow/instrumentation/register app.js`: registers OpenTelemetry's ESM
+ * loader hook (so `import`ed libraries are patched, not only `require`d ones) and starts
+ * Onceflow from the environment, before the application's first module loads.
+ *
+ * Environment: `ONCEFLOW_SERVICE_NAME` (or `OTEL_SERVICE_NAME`), `OTEL_EXPORTER_OTLP_ENDPOINT`.
+ */
+import { register } from 'node:module';
+import { startOnceflow } from './start.js';
+
+register('@opentelemetry/instrumentation/hook.mjs', import.meta.url);
+
+const serviceName = process.env.ONCEFLOW_SERVICE_NAME ?? process.env.OTEL_SERVICE_NAME ?? 'unknown_service:node';
+const handle = startOnceflow({ serviceName });
+
+// Flush what is buffered when the process is asked to stop. If the application handles the
+// signal itself, it decides when to exit; otherwise the signal's default action follows the flush.
+for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+  process.once(signal, () => {
+    void handle
+      .shutdown()
+      .catch(() => undefined)
+      .finally(() => {
+        if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
+      });
+  });
+}

@@ -1,0 +1,112 @@
+/**
+ * Carries Onceflow's scope from parent to child span: every span started inside a
+ * processing attempt or a served request gets the conversation id and is registered against
+ * the same scope (so the API finds the attempt from any nested context), and every producer
+ * span gets the identity of the message it sends.
+ *
+ * It runs first among the span processors; it never exports anything itself.
+ */
+import { SpanKind, type Context, type Span as ApiSpan } from '@opentelemetry/api';
+import type { ReadableSpan, Span, SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { setIdentityAttributes, setOffloadAttributes } from './attributes.js';
+import { guard } from './guard.js';
+import { newId, type PartialIdentity } from './identity.js';
+import {
+  PENDING_SEND_KEY,
+  REMOTE_IDENTITY_KEY,
+  newMessageScope,
+  newRequestScope,
+  outgoingFrom,
+  registerScope,
+  registerSend,
+  scopeOf,
+  scopeOfSpan,
+  type Scope,
+} from './scope.js';
+import { ATTR_MESSAGING_CONVERSATION_ID, ATTR_OUTGOING_MESSAGE_IDS } from './semconv.js';
+import type { MessageIdentity } from './types.js';
+
+export class OnceflowSpanProcessor implements SpanProcessor {
+  onStart(span: Span, parentContext: Context): void {
+    guard('span processor (onStart)', () => startSpan(span, parentContext));
+  }
+
+  onEnding(span: Span): void {
+    guard('span processor (onEnding)', () => endAttempt(span));
+  }
+
+  onEnd(_span: ReadableSpan): void {}
+
+  forceFlush(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  shutdown(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
+export function onceflowSpanProcessor(): SpanProcessor {
+  return new OnceflowSpanProcessor();
+}
+
+function startSpan(span: Span, parentContext: Context): void {
+  if (span.kind === SpanKind.CONSUMER || span.kind === SpanKind.SERVER) {
+    // An entry span started from headers the propagator read (any instrumentation that
+    // extracts through the global propagator): it opens its own scope.
+    const remote = parentContext.getValue(REMOTE_IDENTITY_KEY) as PartialIdentity | undefined;
+    if (remote && !scopeOf(parentContext)) {
+      openRemoteScope(span, remote);
+      return;
+    }
+  }
+  const scope = scopeOf(parentContext);
+  if (scope) {
+    registerScope(span, scope);
+    span.setAttribute(ATTR_MESSAGING_CONVERSATION_ID, scope.conversationId);
+  }
+  if (span.kind === SpanKind.PRODUCER) startSend(span, parentContext, scope);
+}
+
+function openRemoteScope(span: ApiSpan, remote: PartialIdentity): void {
+  if (remote.messageId) {
+    const message: MessageIdentity = {
+      ...remote,
+      messageId: remote.messageId,
+      conversationId: remote.conversationId ?? remote.messageId,
+      attempt: remote.attempt ?? 1,
+    };
+    newMessageScope(span, message);
+    setIdentityAttributes(span, message);
+    return;
+  }
+  newRequestScope(span, {
+    conversationId: remote.conversationId ?? newId(),
+    causationId: remote.causationId,
+    idempotencyKey: remote.idempotencyKey,
+  });
+}
+
+function startSend(span: ApiSpan, parentContext: Context, scope: Scope | undefined): void {
+  const pending = parentContext.getValue(PENDING_SEND_KEY) as MessageIdentity | undefined;
+  const { identity, inheritedConversation } = pending
+    ? { identity: pending, inheritedConversation: scope !== undefined && scope.conversationId === pending.conversationId }
+    : outgoingFrom(scope, {});
+  const payload = scope?.pendingOffload;
+  if (scope) {
+    scope.pendingOffload = undefined;
+    scope.outgoing.push(identity.messageId);
+  }
+  registerSend(span, { identity, inheritedConversation, scope, payload });
+  setIdentityAttributes(span, identity);
+  if (payload) setOffloadAttributes(span, payload);
+}
+
+/** Before the attempt span ends: a processed attempt lists what it sent, unless the app did. */
+function endAttempt(span: Span): void {
+  const scope = scopeOfSpan(span);
+  if (!scope || scope.span !== span) return;
+  if (scope.outcome === 'processed' && !scope.outgoingListed && scope.outgoing.length > 0) {
+    span.setAttribute(ATTR_OUTGOING_MESSAGE_IDS, scope.outgoing.slice());
+  }
+}

@@ -1,0 +1,65 @@
+/**
+ * `startOnceflow`: an OpenTelemetry NodeSDK with Onceflow's span processor, propagator and
+ * instrumentation hooks, exporting over OTLP/HTTP. The one place that reads the environment.
+ */
+import { trace } from '@opentelemetry/api';
+import { NodeSDK } from '@opentelemetry/sdk-node';
+import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import { BatchSpanProcessor, type SpanExporter } from '@opentelemetry/sdk-trace-base';
+import { DropReportingExporter } from './exporter.js';
+import { setLogger, warnOnce } from './guard.js';
+import { onceflowInstrumentations } from './instrumentations.js';
+import { onceflowPropagator } from './propagator.js';
+import { ATTR_SERVICE_NAME } from './semconv.js';
+import { onceflowSpanProcessor } from './span-processor.js';
+import type { OnceflowHandle, OnceflowOptions } from './types.js';
+
+export const DEFAULT_ENDPOINT = 'http://localhost:4318';
+
+let running: OnceflowHandle | undefined;
+
+/** The OTLP traces URL: `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` as is, else `<endpoint>/v1/traces`. */
+export function tracesUrl(endpoint: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
+  if (!endpoint && env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) return env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT;
+  const base = endpoint ?? env.OTEL_EXPORTER_OTLP_ENDPOINT ?? DEFAULT_ENDPOINT;
+  return `${base.replace(/\/+$/, '')}/v1/traces`;
+}
+
+/**
+ * Starts tracing for this process. Call it before the application loads amqplib, express or
+ * http (OpenTelemetry patches modules as they load). A second call returns the running handle.
+ */
+export function startOnceflow(options: OnceflowOptions): OnceflowHandle {
+  if (running) {
+    warnOnce('start:twice', 'startOnceflow was called more than once; the first configuration stays in effect.');
+    return running;
+  }
+  setLogger(options.logger);
+  const url = tracesUrl(options.endpoint);
+  const exporter: SpanExporter = new DropReportingExporter(options.exporter ?? new OTLPTraceExporter({ url }), options.exporter ? 'the configured exporter' : url);
+  const sdk = new NodeSDK({
+    serviceName: options.serviceName,
+    resource: resourceFromAttributes({ ...options.resourceAttributes, [ATTR_SERVICE_NAME]: options.serviceName }),
+    spanProcessors: [onceflowSpanProcessor(), ...(options.spanProcessors ?? []), new BatchSpanProcessor(exporter)],
+    textMapPropagator: onceflowPropagator(),
+    instrumentations: onceflowInstrumentations(options.instrumentations),
+  });
+  sdk.start();
+  const handle: OnceflowHandle = {
+    forceFlush: () => flushTracerProvider(),
+    shutdown: async () => {
+      if (running === handle) running = undefined;
+      await sdk.shutdown();
+    },
+  };
+  running = handle;
+  return handle;
+}
+
+/** NodeSDK has no public forceFlush: flush through the global tracer provider it registered. */
+async function flushTracerProvider(): Promise<void> {
+  const provider = trace.getTracerProvider() as { forceFlush?: () => Promise<void>; getDelegate?: () => { forceFlush?: () => Promise<void> } };
+  const target = provider.getDelegate?.() ?? provider;
+  await target.forceFlush?.();
+}
