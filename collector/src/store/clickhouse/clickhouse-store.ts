@@ -8,7 +8,7 @@
  * and aggregates read the window with FINAL (pruned by `ts`), so no read counts a span twice.
  */
 import type pino from 'pino';
-import type { Anomaly, FlowRecord } from '../../model/flow.js';
+import type { Anomaly, AnomalyKind, FlowRecord, FlowSummary } from '../../model/flow.js';
 import type { SpanRow } from '../../model/span.js';
 import { msToNs } from '../../model/span.js';
 import type {
@@ -29,7 +29,16 @@ import type { TrendGrouping } from '../../model/flow.js';
 import { QueryRunner } from './clickhouse-client.js';
 import { FLOW_COLUMNS, fromFlowSelectRow, toFlowInsertRow } from './flow-rows.js';
 import {
+  activityBucketsSql,
+  edgeAggregatesSql,
+  flowBucketsSql,
+  spanBucketsSql,
+  topKeysSql,
+} from './aggregate-queries.js';
+import { anomaliesSql, encodeFlowCursor, flowCountsSql, flowPageSql } from './flow-queries.js';
+import {
   activeConversationsSql,
+  rowLimit,
   findConversationsSql,
   spanCountSql,
   spansOfConversationSql,
@@ -204,41 +213,152 @@ WHERE database = ${this.database} AND active AND table IN ${[...DAY_PARTITIONED]
     return rows.length > 0 ? fromFlowSelectRow(rows[0]) : null;
   }
 
-  listFlows(_query: FlowQuery): Promise<FlowPage> {
-    throw new Error('not implemented yet');
+  async listFlows(query: FlowQuery): Promise<FlowPage> {
+    const limit = rowLimit(query.limit, 10_000);
+    const [rows, counts] = await Promise.all([
+      this.runner.rows<Parameters<typeof fromFlowSelectRow>[0]>(flowPageSql(this.db, query)),
+      this.runner.rows<{ kind: string; n: string }>(flowCountsSql(this.db, query)),
+    ]);
+    const page = rows.slice(0, limit).map((row) => toFlowSummary(row));
+    const last = page[page.length - 1];
+    const anomalyCounts: FlowPage['anomalyCounts'] = {};
+    let total = 0;
+    for (const { kind, n } of counts) {
+      if (kind === '') total = Number(n);
+      else anomalyCounts[kind as AnomalyKind] = Number(n);
+    }
+    return {
+      flows: page,
+      nextCursor: rows.length > limit && last ? encodeFlowCursor(last) : null,
+      anomalyCounts,
+      total,
+    };
   }
 
-  listAnomalies(_query: AnomalyQuery): Promise<Anomaly[]> {
-    throw new Error('not implemented yet');
+  async listAnomalies(query: AnomalyQuery): Promise<Anomaly[]> {
+    const rows = await this.runner.rows<{
+      conversation_id: string;
+      kind: AnomalyKind;
+      severity: Anomaly['severity'];
+      message_id: string;
+      message_type: string;
+      service: string;
+      detail: string;
+      time_ms: number;
+    }>(anomaliesSql(this.db, query));
+    return rows.map((row) => ({
+      kind: row.kind,
+      severity: row.severity,
+      conversationId: row.conversation_id,
+      messageId: row.message_id,
+      messageType: row.message_type,
+      service: row.service,
+      detail: row.detail,
+      timeMs: Number(row.time_ms),
+    }));
   }
 
   // ---- aggregates --------------------------------------------------------------------
 
-  spanBuckets(_window: TimeWindow, _stepMs: number, _by: TrendGrouping): Promise<SpanBucketRow[]> {
-    throw new Error('not implemented yet');
+  async spanBuckets(window: TimeWindow, stepMs: number, by: TrendGrouping): Promise<SpanBucketRow[]> {
+    const rows = await this.runner.rows<Record<string, unknown>>(spanBucketsSql(this.db, window, stepMs, by));
+    return rows.map((row) => ({
+      timeMs: Number(row.time_ms),
+      group: row.grp as string,
+      sent: Number(row.sent),
+      processed: Number(row.processed),
+      duplicateDeliveries: Number(row.duplicate_deliveries),
+      duplicateProcessings: Number(row.duplicate_processings),
+      retries: Number(row.retries),
+      failures: Number(row.failures),
+      deadLetters: Number(row.dead_letters),
+      offloads: Number(row.offloads),
+      offloadedBytes: Number(row.offloaded_bytes),
+      processingP50Ms: nullableNumber(row.processing_p50),
+      processingP95Ms: nullableNumber(row.processing_p95),
+      processingP99Ms: nullableNumber(row.processing_p99),
+      queueLatencyP50Ms: nullableNumber(row.queue_p50),
+      queueLatencyP95Ms: nullableNumber(row.queue_p95),
+      queueLatencyP99Ms: nullableNumber(row.queue_p99),
+    }));
   }
 
-  flowBuckets(_window: TimeWindow, _stepMs: number): Promise<FlowBucketRow[]> {
-    throw new Error('not implemented yet');
+  async flowBuckets(window: TimeWindow, stepMs: number): Promise<FlowBucketRow[]> {
+    const rows = await this.runner.rows<Record<string, unknown>>(flowBucketsSql(this.db, window, stepMs));
+    return rows.map((row) => ({
+      timeMs: Number(row.time_ms),
+      group: '',
+      flowsCompleted: Number(row.flows_completed),
+      flowCompletionP50Ms: nullableNumber(row.completion_p50),
+      flowCompletionP95Ms: nullableNumber(row.completion_p95),
+      incompleteFlows: Number(row.incomplete_flows),
+    }));
   }
 
-  activityBuckets(_window: TimeWindow, _stepMs: number): Promise<ActivityBucketRow[]> {
-    throw new Error('not implemented yet');
+  async activityBuckets(window: TimeWindow, stepMs: number): Promise<ActivityBucketRow[]> {
+    const rows = await this.runner.rows<Record<string, unknown>>(activityBucketsSql(this.db, window, stepMs));
+    return rows.map((row) => ({
+      timeMs: Number(row.time_ms),
+      service: row.service as string,
+      messageType: row.message_type as string,
+      attempts: Number(row.attempts),
+      duplicates: Number(row.duplicates),
+      retries: Number(row.retries),
+    }));
   }
 
-  topKeys(
-    _window: TimeWindow,
-    _service: string,
-    _messageType: string,
-    _kind: 'duplicate' | 'retry',
-    _limit: number,
+  async topKeys(
+    window: TimeWindow,
+    service: string,
+    messageType: string,
+    kind: 'duplicate' | 'retry',
+    limit: number,
   ): Promise<KeyCount[]> {
-    throw new Error('not implemented yet');
+    const rows = await this.runner.rows<{ message_id: string; n: string }>(
+      topKeysSql(this.db, window, service, messageType, kind, limit),
+    );
+    return rows.map((row) => ({ messageId: row.message_id, count: Number(row.n) }));
   }
 
-  edgeAggregates(_window: TimeWindow): Promise<EdgeAggregateRow[]> {
-    throw new Error('not implemented yet');
+  async edgeAggregates(window: TimeWindow): Promise<EdgeAggregateRow[]> {
+    const rows = await this.runner.rows<Record<string, unknown>>(edgeAggregatesSql(this.db, window));
+    return rows.map((row) => ({
+      kind: row.edge_kind as EdgeAggregateRow['kind'],
+      source: row.source as string,
+      target: row.target as string,
+      messageTypes: row.message_types as string[],
+      count: Number(row.n),
+      errors: Number(row.errors),
+      duplicates: Number(row.duplicates),
+      duplicateProcessings: Number(row.duplicate_processings),
+      retries: Number(row.retries),
+      latencyP50Ms: nullableNumber(row.latency_p50),
+      latencyP95Ms: nullableNumber(row.latency_p95),
+      latencyP99Ms: nullableNumber(row.latency_p99),
+    }));
   }
+}
+
+function nullableNumber(value: unknown): number | null {
+  if (value === null || value === undefined) return null;
+  const number = Number(value);
+  return Number.isFinite(number) ? number : null;
+}
+
+function toFlowSummary(row: Parameters<typeof fromFlowSelectRow>[0]): FlowSummary {
+  const { anomalies: _anomalies, analyzedAtMs: _analyzedAtMs, ...summary } = fromFlowSelectRow({
+    ...row,
+    'anomalies.kind': [],
+    'anomalies.severity': [],
+    'anomalies.message_id': [],
+    'anomalies.message_type': [],
+    'anomalies.service': [],
+    'anomalies.detail': [],
+    'anomalies.time_ms': [],
+    analyzed_at_ms: 0,
+    version: '0',
+  });
+  return summary;
 }
 
 const flowColumns = sqlColumns(FLOW_COLUMNS);

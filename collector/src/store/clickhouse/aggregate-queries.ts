@@ -1,0 +1,181 @@
+/**
+ * SQL text for the aggregates (trends, storms, topology), pure. Spans are classified in SQL
+ * exactly as `analysis/span-roles.ts` does in TypeScript (send, attempt, HTTP client), read
+ * with FINAL over the window (pruned by `ts`) so a batch inserted twice is counted once, and
+ * bucketed on `start_ns`. Quantiles interpolate linearly between the two nearest values of the
+ * exact sorted sample (like DuckDB's `quantile_cont`), so both stores agree and runs are stable.
+ */
+import type { TimeWindow } from '../span-store.js';
+import type { TrendGrouping } from '../../model/flow.js';
+import { rowLimit, windowCondition } from './row-queries.js';
+import { SqlFragment, sql, sqlIdentifier } from './sql-escape.js';
+
+/** `analysis/span-roles.ts#isSend`. */
+export const IS_SEND = new SqlFragment(`(kind = 'producer' OR operation IN ('send', 'create'))`);
+/** `analysis/span-roles.ts#isAttemptSpan`. */
+export const IS_ATTEMPT = new SqlFragment(
+  `(NOT ${IS_SEND.text} AND (kind = 'consumer' OR operation IN ('process', 'receive') OR outcome != ''))`,
+);
+const attr = (key: string) => `attrs.value[indexOf(attrs.key, '${key}')]`;
+/** `analysis/span-roles.ts#isHttpClient`. */
+export const IS_HTTP_CLIENT = new SqlFragment(
+  `(kind = 'client' AND (has(attrs.key, 'http.request.method') OR has(attrs.key, 'http.method') OR has(attrs.key, 'url.full')))`,
+);
+/** `analysis/span-roles.ts#httpPeerOf`. */
+export const HTTP_PEER = new SqlFragment(
+  `multiIf(${attr('peer.service')} != '', ${attr('peer.service')}, ${attr('server.address')} != '', ${attr('server.address')}, domain(${attr('url.full')}) != '', domain(${attr('url.full')}), 'unknown-peer')`,
+);
+
+const GROUP_COLUMNS: Record<TrendGrouping, string> = {
+  service: 'service',
+  messageType: 'message_type',
+  destination: 'destination',
+};
+
+/** Validates a bucket width: a whole number of milliseconds, at least one second. */
+export function bucketStep(stepMs: number): { stepMs: number; stepNs: bigint } {
+  if (!Number.isInteger(stepMs) || stepMs < 1000) throw new TypeError(`invalid step: ${stepMs}`);
+  return { stepMs, stepNs: BigInt(stepMs) * 1_000_000n };
+}
+
+function bucketExpr(stepMs: number): SqlFragment {
+  const step = bucketStep(stepMs);
+  return sql`intDiv(start_ns, ${step.stepNs}) * ${step.stepMs}`;
+}
+
+/**
+ * Three interpolated quantiles (p50, p95, p99) of a sorted array alias, each NULL when empty:
+ * value at position (n − 1)·q, linearly interpolated between its neighbours.
+ */
+export function quantileColumns(sorted: string, prefix: string): string {
+  return [
+    ['p50', 0.5],
+    ['p95', 0.95],
+    ['p99', 0.99],
+  ]
+    .map(([name, q]) => {
+      const pos = `((length(${sorted}) - 1) * ${q})`;
+      const lo = `${sorted}[toUInt64(floor(${pos})) + 1]`;
+      const hi = `${sorted}[toUInt64(ceil(${pos})) + 1]`;
+      return `if(empty(${sorted}), NULL, ${lo} + (${hi} - ${lo}) * (${pos} - floor(${pos}))) AS ${prefix}_${name}`;
+    })
+    .join(',\n  ');
+}
+
+export function spanBucketsSql(db: SqlFragment, window: TimeWindow, stepMs: number, by: TrendGrouping): SqlFragment {
+  const groupColumn = sqlIdentifier(GROUP_COLUMNS[by], Object.values(GROUP_COLUMNS));
+  const inWindow = windowCondition(window);
+  return sql`SELECT
+  time_ms,
+  g AS grp,
+  countIf(is_send) AS sent,
+  countIf(is_attempt AND outcome = 'processed') AS processed,
+  countIf(is_attempt AND outcome = 'duplicate') AS duplicate_deliveries,
+  processed - uniqExactIf(service, message_id, is_attempt AND outcome = 'processed') AS duplicate_processings,
+  countIf(is_attempt AND attempt > 1) AS retries,
+  countIf(is_attempt AND outcome IN ('failed', 'retry_scheduled')) AS failures,
+  countIf(is_attempt AND outcome = 'dead_lettered') AS dead_letters,
+  countIf(is_send AND payload_offloaded = 1) AS offloads,
+  sumIf(payload_bytes, is_send AND payload_offloaded = 1) AS offloaded_bytes,
+  arraySort(groupArrayIf(duration_ns / 1000000, is_attempt)) AS processing_sorted,
+  arraySort(groupArrayIf((toInt64(start_ns) - toInt64(first_send_ns)) / 1000000, is_attempt AND first_send_ns > 0)) AS queue_sorted,
+  ${new SqlFragment(quantileColumns('processing_sorted', 'processing'))},
+  ${new SqlFragment(quantileColumns('queue_sorted', 'queue'))}
+FROM (
+  SELECT ${bucketExpr(stepMs)} AS time_ms, start_ns, duration_ns, service, message_id, outcome, attempt,
+    payload_offloaded, payload_bytes, ${IS_SEND} AS is_send, ${IS_ATTEMPT} AS is_attempt,
+    arrayJoin(if(${groupColumn} = '', [''], [${groupColumn}, ''])) AS g
+  FROM ${db}.spans FINAL
+  WHERE ${inWindow}
+)
+ANY LEFT JOIN (
+  SELECT message_id, min(start_ns) AS first_send_ns
+  FROM ${db}.spans_by_message
+  WHERE message_id IN (SELECT message_id FROM ${db}.spans WHERE ${inWindow} AND message_id != '' AND ${IS_ATTEMPT})
+    AND ${IS_SEND}
+  GROUP BY message_id
+) USING message_id
+GROUP BY time_ms, g
+ORDER BY time_ms, g`;
+}
+
+/** Flow completion per bucket of flow start, from the latest flow records. */
+export function flowBucketsSql(db: SqlFragment, window: TimeWindow, stepMs: number): SqlFragment {
+  const { stepMs: step } = bucketStep(stepMs);
+  return sql`SELECT
+  toUInt64(intDiv(toUInt64(start_ms), ${step}) * ${step}) AS time_ms,
+  countIf(state = 'complete') AS flows_completed,
+  arraySort(groupArrayIf(duration_ms, state = 'complete')) AS completion_sorted,
+  ${new SqlFragment(quantileColumns('completion_sorted', 'completion'))},
+  countIf(state = 'incomplete') AS incomplete_flows
+FROM ${db}.flows FINAL
+WHERE start_ms >= ${window.fromMs} AND start_ms < ${window.toMs}
+GROUP BY time_ms
+ORDER BY time_ms`;
+}
+
+/** Per (bucket, service, message type): attempts, duplicates and retries (storm detection). */
+export function activityBucketsSql(db: SqlFragment, window: TimeWindow, stepMs: number): SqlFragment {
+  return sql`SELECT
+  ${bucketExpr(stepMs)} AS time_ms,
+  service,
+  message_type,
+  count() AS attempts,
+  countIf(outcome = 'duplicate') + countIf(outcome = 'processed') - uniqExactIf(message_id, outcome = 'processed') AS duplicates,
+  countIf(attempt > 1) AS retries
+FROM ${db}.spans FINAL
+WHERE ${windowCondition(window)} AND ${IS_ATTEMPT}
+GROUP BY time_ms, service, message_type
+ORDER BY time_ms, service, message_type`;
+}
+
+/** Message ids with the most duplicate (or retry) attempts for one (service, message type). */
+export function topKeysSql(
+  db: SqlFragment,
+  window: TimeWindow,
+  service: string,
+  messageType: string,
+  kind: 'duplicate' | 'retry',
+  limit: number,
+): SqlFragment {
+  const counted =
+    kind === 'duplicate'
+      ? sql`countIf(outcome = 'duplicate') + greatest(countIf(outcome = 'processed'), 1) - 1`
+      : sql`countIf(attempt > 1)`;
+  return sql`SELECT message_id, ${counted} AS n
+FROM ${db}.spans FINAL
+WHERE ${windowCondition(window)} AND ${IS_ATTEMPT} AND service = ${service} AND message_type = ${messageType}
+  AND message_id != ''
+GROUP BY message_id
+HAVING n > 0
+ORDER BY n DESC, message_id
+LIMIT ${rowLimit(limit, 10_000)}`;
+}
+
+/** Send, consume and HTTP edges in one scan of the window (no joins). */
+export function edgeAggregatesSql(db: SqlFragment, window: TimeWindow): SqlFragment {
+  return sql`SELECT
+  edge_kind,
+  source,
+  target,
+  arraySort(groupUniqArrayIf(message_type, message_type != '')) AS message_types,
+  count() AS n,
+  countIf(status_code = 'error' OR outcome IN ('failed', 'retry_scheduled', 'dead_lettered')) AS errors,
+  countIf(outcome = 'duplicate') AS duplicates,
+  countIf(outcome = 'processed') - uniqExactIf(message_id, outcome = 'processed') AS duplicate_processings,
+  countIf(edge_kind = 'consume' AND attempt > 1) AS retries,
+  arraySort(groupArray(duration_ns / 1000000)) AS latency_sorted,
+  ${new SqlFragment(quantileColumns('latency_sorted', 'latency'))}
+FROM (
+  SELECT
+    multiIf(${IS_SEND}, 'send', ${IS_ATTEMPT}, 'consume', ${IS_HTTP_CLIENT}, 'http', '') AS edge_kind,
+    multiIf(edge_kind = 'consume', destination, service) AS source,
+    multiIf(edge_kind = 'send', destination, edge_kind = 'consume', service, ${HTTP_PEER}) AS target,
+    message_type, status_code, outcome, message_id, attempt, duration_ns
+  FROM ${db}.spans FINAL
+  WHERE ${windowCondition(window)}
+)
+WHERE edge_kind != '' AND source != '' AND target != ''
+GROUP BY edge_kind, source, target
+ORDER BY edge_kind, source, target`;
+}

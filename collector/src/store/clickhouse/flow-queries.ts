@@ -1,0 +1,113 @@
+/**
+ * SQL text for flow records (pure). Records are read with FINAL so only the latest analysis of
+ * each conversation counts; filters go in WHERE, which 18.16 applies after the FINAL merge.
+ */
+import { ANOMALY_KINDS, type AnomalyKind, type FlowState } from '../../model/flow.js';
+import type { AnomalyQuery, FlowQuery } from '../span-store.js';
+import { FLOW_COLUMNS } from './flow-rows.js';
+import { rowLimit } from './row-queries.js';
+import { joinSql, sql, sqlColumns, type SqlFragment } from './sql-escape.js';
+
+/** Columns of a FlowSummary (a record without its anomalies). */
+export const FLOW_SUMMARY_COLUMNS = FLOW_COLUMNS.filter(
+  (column) => !column.startsWith('anomalies.') && column !== 'analyzed_at_ms' && column !== 'version',
+);
+
+export interface FlowCursor {
+  startMs: number;
+  conversationId: string;
+}
+
+export function encodeFlowCursor(cursor: FlowCursor): string {
+  return Buffer.from(JSON.stringify([cursor.startMs, cursor.conversationId]), 'utf8').toString('base64url');
+}
+
+/** Decodes a cursor from `encodeFlowCursor`; throws on anything else. */
+export function decodeFlowCursor(text: string): FlowCursor {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Buffer.from(text, 'base64url').toString('utf8'));
+  } catch {
+    throw new TypeError('invalid cursor');
+  }
+  if (
+    !Array.isArray(parsed) ||
+    parsed.length !== 2 ||
+    typeof parsed[0] !== 'number' ||
+    !Number.isFinite(parsed[0]) ||
+    typeof parsed[1] !== 'string'
+  ) {
+    throw new TypeError('invalid cursor');
+  }
+  return { startMs: parsed[0], conversationId: parsed[1] };
+}
+
+const FLOW_STATES: readonly FlowState[] = ['active', 'complete', 'incomplete'];
+
+function assertAnomalyKind(kind: string): AnomalyKind {
+  if (!(ANOMALY_KINDS as readonly string[]).includes(kind)) throw new TypeError(`unknown anomaly kind: ${kind}`);
+  return kind as AnomalyKind;
+}
+
+/** WHERE conditions of a flow query, without the cursor. */
+export function flowConditions(db: SqlFragment, query: FlowQuery): SqlFragment {
+  const conditions: SqlFragment[] = [sql`start_ms >= ${query.fromMs} AND start_ms < ${query.toMs}`];
+  if (query.q !== undefined && query.q !== '') {
+    const q = query.q;
+    conditions.push(sql`(conversation_id = ${q} OR has(idempotency_keys, ${q}) OR has(business_keys, ${q})
+  OR has(message_types, ${q}) OR has(anomalies.message_id, ${q})
+  OR conversation_id IN (SELECT conversation_id FROM ${db}.search_index WHERE value = ${q}))`);
+  }
+  if (query.service !== undefined) conditions.push(sql`has(services, ${query.service})`);
+  if (query.messageType !== undefined) conditions.push(sql`has(message_types, ${query.messageType})`);
+  if (query.anomaly !== undefined) {
+    conditions.push(sql`has(anomaly_kinds, ${assertAnomalyKind(query.anomaly)})`);
+  }
+  if (query.complete !== undefined) conditions.push(sql`complete = ${query.complete}`);
+  if (query.state !== undefined) {
+    if (!FLOW_STATES.includes(query.state)) throw new TypeError(`unknown flow state: ${String(query.state)}`);
+    conditions.push(sql`state = ${query.state}`);
+  }
+  return joinSql(conditions, '\n  AND ');
+}
+
+/** One page, newest flow first; fetches limit + 1 rows so the caller knows whether more follow. */
+export function flowPageSql(db: SqlFragment, query: FlowQuery): SqlFragment {
+  const limit = rowLimit(query.limit, 10_000);
+  let after = sql`1`;
+  if (query.cursor !== undefined) {
+    const cursor = decodeFlowCursor(query.cursor);
+    after = sql`(start_ms < ${cursor.startMs} OR (start_ms = ${cursor.startMs} AND conversation_id < ${cursor.conversationId}))`;
+  }
+  return sql`SELECT ${sqlColumns(FLOW_SUMMARY_COLUMNS)} FROM ${db}.flows FINAL
+WHERE ${flowConditions(db, query)}
+  AND ${after}
+ORDER BY start_ms DESC, conversation_id DESC
+LIMIT ${limit + 1}`;
+}
+
+/** Flows per anomaly kind over the whole filtered window; the row with kind '' is the total. */
+export function flowCountsSql(db: SqlFragment, query: FlowQuery): SqlFragment {
+  return sql`SELECT kind, count() AS n FROM (
+  SELECT arrayJoin(arrayConcat([''], arrayFilter((k, c) -> c > 0, anomaly_kinds, anomaly_kind_counts))) AS kind
+  FROM ${db}.flows FINAL
+  WHERE ${flowConditions(db, query)}
+)
+GROUP BY kind`;
+}
+
+/** Anomalies of the latest flow records whose evidence time falls in the window, newest first. */
+export function anomaliesSql(db: SqlFragment, query: AnomalyQuery): SqlFragment {
+  const conditions: SqlFragment[] = [sql`a_time_ms >= ${query.fromMs} AND a_time_ms < ${query.toMs}`];
+  if (query.kind !== undefined) conditions.push(sql`a_kind = ${assertAnomalyKind(query.kind)}`);
+  if (query.service !== undefined) conditions.push(sql`a_service = ${query.service}`);
+  return sql`SELECT conversation_id, a_kind AS kind, a_severity AS severity, a_message_id AS message_id,
+  a_message_type AS message_type, a_service AS service, a_detail AS detail, a_time_ms AS time_ms
+FROM (SELECT * FROM ${db}.flows FINAL WHERE arrayExists(t -> t >= ${query.fromMs} AND t < ${query.toMs}, anomalies.time_ms))
+ARRAY JOIN anomalies.kind AS a_kind, anomalies.severity AS a_severity, anomalies.message_id AS a_message_id,
+  anomalies.message_type AS a_message_type, anomalies.service AS a_service, anomalies.detail AS a_detail,
+  anomalies.time_ms AS a_time_ms
+WHERE ${joinSql(conditions, ' AND ')}
+ORDER BY time_ms DESC, conversation_id, kind, message_id
+LIMIT ${rowLimit(query.limit, 100_000)}`;
+}

@@ -1,0 +1,113 @@
+/** SQL text building of the ClickHouse store, without a server. */
+import { describe, expect, it } from 'vitest';
+import { bucketStep, edgeAggregatesSql, spanBucketsSql, topKeysSql } from './aggregate-queries.js';
+import { anomaliesSql, decodeFlowCursor, encodeFlowCursor, flowPageSql } from './flow-queries.js';
+import { rowLimit, spansOfConversationSql, windowCondition } from './row-queries.js';
+import { SPAN_FLAT_COLUMNS, schemaStatements } from './schema.js';
+import { detectFeatures } from './server-features.js';
+import { sqlDatabase } from './sql-escape.js';
+
+const db = sqlDatabase('onceflow');
+const window = { fromMs: 1_700_000_000_123, toMs: 1_700_000_060_000 };
+
+describe('detectFeatures', () => {
+  it.each([
+    ['18.16.1', { major: 18, skipIndexes: false, codecs: false }],
+    ['19.17.4.11', { major: 19, skipIndexes: false, codecs: false }],
+    ['24.8.4.13', { major: 24, skipIndexes: true, codecs: true }],
+    ['25.3.2.39-stable', { major: 25, skipIndexes: true, codecs: true }],
+    ['garbage', { major: 0, skipIndexes: false, codecs: false }],
+  ])('%s → %o', (version, expected) => {
+    expect(detectFeatures(version)).toMatchObject(expected);
+  });
+});
+
+describe('schema', () => {
+  it('uses nothing 18.16 lacks on an old server', () => {
+    const ddl = schemaStatements(db, detectFeatures('18.16.1')).join('\n');
+    for (const missing of ['DateTime64', 'Map(', 'LowCardinality', 'CODEC', 'INDEX ', 'TTL', 'Bool', 'IF NOT EXISTS;']) {
+      expect(ddl).not.toContain(missing);
+    }
+    expect(ddl).toContain('PARTITION BY toDate(ts)');
+    expect(ddl).toContain('ENGINE = ReplacingMergeTree(version)');
+  });
+
+  it('adds codecs and skip indexes on a current server', () => {
+    const ddl = schemaStatements(db, detectFeatures('24.8.4.13')).join('\n');
+    expect(ddl).toContain('CODEC(Delta, ZSTD(1))');
+    expect(ddl).toContain('TYPE bloom_filter');
+  });
+
+  it('flattens Nested columns for JSONEachRow', () => {
+    expect(SPAN_FLAT_COLUMNS).toContain('attrs.key');
+    expect(SPAN_FLAT_COLUMNS).toContain('events.time_ns');
+    expect(SPAN_FLAT_COLUMNS).not.toContain('attrs');
+  });
+});
+
+describe('row queries', () => {
+  it('prunes on ts seconds and filters exactly on start_ns', () => {
+    expect(windowCondition(window).text).toBe(
+      'ts >= toDateTime(1700000000) AND ts <= toDateTime(1700000060) AND start_ns >= 1700000000123000000 AND start_ns < 1700000060000000000',
+    );
+  });
+
+  it('escapes the key and deduplicates by span identity', () => {
+    const text = spansOfConversationSql(db, "c' OR 1=1 --", 10).text;
+    expect(text).toContain("WHERE `conversation_id` = 'c\\' OR 1=1 --'");
+    expect(text).toContain('LIMIT 1 BY trace_id, span_id');
+    expect(text).toContain('FROM `onceflow`.`spans_by_conversation`');
+  });
+
+  it.each([-1, 1.5, NaN, Infinity])('refuses limit %s', (limit) => {
+    expect(() => rowLimit(limit)).toThrow(/invalid limit/);
+  });
+});
+
+describe('aggregate queries', () => {
+  it('buckets by whole steps and groups by an allow-listed column', () => {
+    const text = spanBucketsSql(db, window, 60_000, 'messageType').text;
+    expect(text).toContain('intDiv(start_ns, 60000000000) * 60000');
+    expect(text).toContain("arrayJoin(if(`message_type` = '', [''], [`message_type`, '']))");
+    expect(text).toContain('FROM `onceflow`.spans FINAL');
+    expect(() => spanBucketsSql(db, window, 60_000, 'x; DROP' as never)).toThrow();
+  });
+
+  it.each([0, 999, 1500.5, NaN])('refuses step %s', (step) => {
+    expect(() => bucketStep(step)).toThrow(/invalid step/);
+  });
+
+  it('escapes service and message type in top keys', () => {
+    const text = topKeysSql(db, window, "svc'", 'T\\', 'retry', 5).text;
+    expect(text).toContain("service = 'svc\\'' AND message_type = 'T\\\\'");
+  });
+
+  it('classifies edges in one scan without joins', () => {
+    const text = edgeAggregatesSql(db, window).text;
+    expect(text).not.toMatch(/JOIN/);
+    expect(text.match(/FROM /g)).toHaveLength(2);
+  });
+});
+
+describe('flow queries', () => {
+  it('round-trips a cursor and refuses a forged one', () => {
+    const cursor = { startMs: 1_700_000_000_000.5, conversationId: "c'1" };
+    expect(decodeFlowCursor(encodeFlowCursor(cursor))).toEqual(cursor);
+    expect(() => decodeFlowCursor('not-a-cursor')).toThrow(/invalid cursor/);
+    expect(() => decodeFlowCursor(Buffer.from('[1,2]').toString('base64url'))).toThrow(/invalid cursor/);
+  });
+
+  it('pages with limit + 1 and escapes every filter', () => {
+    const cursor = encodeFlowCursor({ startMs: 5, conversationId: "x' OR 1=1 --" });
+    const text = flowPageSql(db, { ...window, limit: 20, q: "q'", service: 's\\', cursor }).text;
+    expect(text).toContain('LIMIT 21');
+    expect(text).toContain("conversation_id < 'x\\' OR 1=1 --'");
+    expect(text).toContain("has(services, 's\\\\')");
+    expect(text).toContain("value = 'q\\''");
+  });
+
+  it('refuses unknown anomaly kinds and states', () => {
+    expect(() => anomaliesSql(db, { ...window, limit: 5, kind: 'nope' as never })).toThrow(/anomaly kind/);
+    expect(() => flowPageSql(db, { ...window, limit: 5, state: "x' OR 1=1" as never })).toThrow(/flow state/);
+  });
+});
