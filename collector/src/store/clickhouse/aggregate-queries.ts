@@ -82,11 +82,12 @@ export function spanBucketsSql(db: SqlFragment, window: TimeWindow, stepMs: numb
   ${new SqlFragment(quantileColumns('processing_sorted', 'processing'))},
   ${new SqlFragment(quantileColumns('queue_sorted', 'queue'))}
 FROM (
+  -- Only sends and attempts make a (bucket, group) row; a group value of '' counts in the totals only.
   SELECT ${bucketExpr(stepMs)} AS time_ms, start_ns, duration_ns, service, message_id, outcome, attempt,
     payload_offloaded, payload_bytes, ${IS_SEND} AS is_send, ${IS_ATTEMPT} AS is_attempt,
     arrayJoin(if(${groupColumn} = '', [''], [${groupColumn}, ''])) AS g
   FROM ${db}.spans FINAL
-  WHERE ${inWindow}
+  WHERE ${inWindow} AND (${IS_SEND} OR ${IS_ATTEMPT})
 )
 ANY LEFT JOIN (
   SELECT message_id, min(start_ns) AS first_send_ns

@@ -130,7 +130,7 @@ describe.skipIf(!ok)('ClickHouseStore aggregates on a real server', () => {
       spanCount: 7,
       idempotencyKeys: [],
       businessKeys: ['order-1'],
-      anomalyCounts: { 'duplicate-processing': 1 },
+      anomalyCounts: { 'duplicate-processing': 1, retry: 0 },
       worstSeverity: 'error',
       anomalies: [
         {

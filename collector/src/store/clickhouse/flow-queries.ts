@@ -6,7 +6,7 @@ import { ANOMALY_KINDS, type AnomalyKind, type FlowState } from '../../model/flo
 import type { AnomalyQuery, FlowQuery } from '../span-store.js';
 import { FLOW_COLUMNS } from './flow-rows.js';
 import { rowLimit } from './row-queries.js';
-import { joinSql, sql, sqlColumns, type SqlFragment } from './sql-escape.js';
+import { SqlFragment, joinSql, sql, sqlColumns } from './sql-escape.js';
 
 /** Columns of a FlowSummary (a record without its anomalies). */
 export const FLOW_SUMMARY_COLUMNS = FLOW_COLUMNS.filter(
@@ -49,19 +49,22 @@ function assertAnomalyKind(kind: string): AnomalyKind {
   return kind as AnomalyKind;
 }
 
+/** Kinds with a positive count (a record may carry explicit zeros). */
+const PRESENT_KINDS = new SqlFragment('arrayFilter((k, c) -> c > 0, anomaly_kinds, anomaly_kind_counts)');
+
 /** WHERE conditions of a flow query, without the cursor. */
 export function flowConditions(db: SqlFragment, query: FlowQuery): SqlFragment {
   const conditions: SqlFragment[] = [sql`start_ms >= ${query.fromMs} AND start_ms < ${query.toMs}`];
   if (query.q !== undefined && query.q !== '') {
     const q = query.q;
     conditions.push(sql`(conversation_id = ${q} OR has(idempotency_keys, ${q}) OR has(business_keys, ${q})
-  OR has(message_types, ${q}) OR has(anomalies.message_id, ${q})
+  OR has(message_types, ${q})
   OR conversation_id IN (SELECT conversation_id FROM ${db}.search_index WHERE value = ${q}))`);
   }
   if (query.service !== undefined) conditions.push(sql`has(services, ${query.service})`);
   if (query.messageType !== undefined) conditions.push(sql`has(message_types, ${query.messageType})`);
   if (query.anomaly !== undefined) {
-    conditions.push(sql`has(anomaly_kinds, ${assertAnomalyKind(query.anomaly)})`);
+    conditions.push(sql`has(${PRESENT_KINDS}, ${assertAnomalyKind(query.anomaly)})`);
   }
   if (query.complete !== undefined) conditions.push(sql`complete = ${query.complete}`);
   if (query.state !== undefined) {
@@ -89,7 +92,7 @@ LIMIT ${limit + 1}`;
 /** Flows per anomaly kind over the whole filtered window; the row with kind '' is the total. */
 export function flowCountsSql(db: SqlFragment, query: FlowQuery): SqlFragment {
   return sql`SELECT kind, count() AS n FROM (
-  SELECT arrayJoin(arrayConcat([''], arrayFilter((k, c) -> c > 0, anomaly_kinds, anomaly_kind_counts))) AS kind
+  SELECT arrayJoin(arrayConcat([''], ${PRESENT_KINDS})) AS kind
   FROM ${db}.flows FINAL
   WHERE ${flowConditions(db, query)}
 )
@@ -104,10 +107,10 @@ export function anomaliesSql(db: SqlFragment, query: AnomalyQuery): SqlFragment 
   return sql`SELECT conversation_id, a_kind AS kind, a_severity AS severity, a_message_id AS message_id,
   a_message_type AS message_type, a_service AS service, a_detail AS detail, a_time_ms AS time_ms
 FROM (SELECT * FROM ${db}.flows FINAL WHERE arrayExists(t -> t >= ${query.fromMs} AND t < ${query.toMs}, anomalies.time_ms))
-ARRAY JOIN anomalies.kind AS a_kind, anomalies.severity AS a_severity, anomalies.message_id AS a_message_id,
+ARRAY JOIN arrayEnumerate(anomalies.kind) AS a_seq, anomalies.kind AS a_kind, anomalies.severity AS a_severity, anomalies.message_id AS a_message_id,
   anomalies.message_type AS a_message_type, anomalies.service AS a_service, anomalies.detail AS a_detail,
   anomalies.time_ms AS a_time_ms
 WHERE ${joinSql(conditions, ' AND ')}
-ORDER BY time_ms DESC, conversation_id, kind, message_id
+ORDER BY time_ms DESC, conversation_id, kind, message_id, a_seq
 LIMIT ${rowLimit(query.limit, 100_000)}`;
 }
