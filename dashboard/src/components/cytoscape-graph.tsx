@@ -1,0 +1,136 @@
+/**
+ * A cytoscape graph laid out left to right (dagre) that updates in place: elements are diffed
+ * by id, so a live refresh adds, removes and restyles elements without moving what was
+ * already there. Only a change that adds nodes runs the layout, and then existing nodes keep
+ * their positions (dagre's `transform`), so the map does not jump during an incident.
+ */
+import cytoscape, { type Core, type StylesheetJson } from 'cytoscape';
+import dagre from 'cytoscape-dagre';
+import { useEffect, useRef } from 'react';
+import { diffElements, elementSignature, type GraphElement } from '../model/topology-elements.js';
+
+cytoscape.use(dagre);
+
+declare global {
+  interface Window {
+    /** Read-only handles for end-to-end tests and debugging in the console. */
+    __onceflowCy?: Record<string, Core>;
+  }
+}
+
+export interface CytoscapeGraphProps {
+  /** Name of the debug handle: `window.__onceflowCy[name]`. */
+  name: string;
+  elements: GraphElement[];
+  stylesheet: StylesheetJson;
+  selectedId: string | null;
+  onSelect: (id: string | null) => void;
+  rankSep?: number;
+  nodeSep?: number;
+  /** Called after each layout with its duration (for the benchmark's time to interactive). */
+  onLayout?: (ms: number) => void;
+}
+
+/** Node size from its label so text fits without cytoscape's deprecated `width: label`. */
+function sized(element: GraphElement): GraphElement {
+  if (element.group !== 'nodes') return element;
+  const lines = String(element.data.label ?? '').split('\n');
+  const longest = Math.max(...lines.map((line) => line.length));
+  return { ...element, data: { ...element.data, w: Math.max(60, longest * 6.6 + 22), h: Math.max(30, lines.length * 14 + 14) } };
+}
+
+export function CytoscapeGraph({ name, elements, stylesheet, selectedId, onSelect, rankSep = 90, nodeSep = 28, onLayout }: CytoscapeGraphProps) {
+  const container = useRef<HTMLDivElement>(null);
+  const cyRef = useRef<Core | null>(null);
+  const signatures = useRef(new Map<string, string>());
+  const onSelectRef = useRef(onSelect);
+  onSelectRef.current = onSelect;
+
+  useEffect(() => {
+    const cy = cytoscape({
+      container: container.current,
+      style: stylesheet,
+      wheelSensitivity: 0.3,
+      minZoom: 0.05,
+      maxZoom: 3,
+      boxSelectionEnabled: false,
+      selectionType: 'single',
+    });
+    cyRef.current = cy;
+    window.__onceflowCy = { ...window.__onceflowCy, [name]: cy };
+    cy.on('tap', (event) => {
+      if (event.target === cy) onSelectRef.current(null);
+      else onSelectRef.current(event.target.id() as string);
+    });
+    return () => {
+      cy.destroy();
+      cyRef.current = null;
+      signatures.current = new Map();
+      if (window.__onceflowCy?.[name] === cy) delete window.__onceflowCy[name];
+    };
+    // The stylesheet is static per graph kind; re-creating on its identity would lose positions.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [name]);
+
+  useEffect(() => {
+    const cy = cyRef.current;
+    if (!cy) return;
+    const next = elements.map(sized);
+    const diff = diffElements(signatures.current, next);
+    if (diff.added.length === 0 && diff.changed.length === 0 && diff.removedIds.length === 0) return;
+    const firstLayout = signatures.current.size === 0;
+    const started = performance.now();
+    const kept = new Map<string, cytoscape.Position>();
+    cy.batch(() => {
+      for (const id of diff.removedIds) cy.getElementById(id).remove();
+      for (const element of diff.changed) {
+        const existing = cy.getElementById(element.data.id);
+        existing.data(element.data);
+        existing.classes(element.classes);
+      }
+      cy.nodes().forEach((node) => {
+        kept.set(node.id(), { ...node.position() });
+      });
+      // Nodes before edges so every edge finds its ends.
+      cy.add(diff.added.filter((e) => e.group === 'nodes'));
+      cy.add(diff.added.filter((e) => e.group === 'edges'));
+    });
+    signatures.current = new Map(next.map((e) => [e.data.id, elementSignature(e)]));
+    if (diff.added.some((e) => e.group === 'nodes')) {
+      cy.layout({
+        name: 'dagre',
+        rankDir: 'LR',
+        rankSep,
+        nodeSep,
+        edgeSep: 10,
+        fit: firstLayout,
+        padding: 24,
+        animate: false,
+        transform: (node: cytoscape.NodeSingular, position: cytoscape.Position) => (firstLayout ? position : (kept.get(node.id()) ?? position)),
+      } as cytoscape.LayoutOptions).run();
+      if (firstLayout && cy.zoom() > 1.2) {
+        cy.zoom(1.2);
+        cy.center();
+      }
+    }
+    // Marks for tests and the benchmark: drawn, and with how many elements.
+    container.current?.setAttribute('data-ready', 'true');
+    container.current?.setAttribute('data-nodes', String(cy.nodes().length));
+    container.current?.setAttribute('data-edges', String(cy.edges().length));
+    onLayout?.(performance.now() - started);
+  }, [elements, rankSep, nodeSep, onLayout]);
+
+  useEffect(() => {
+    const cy = cyRef.current;
+    if (!cy) return;
+    cy.$(':selected').unselect();
+    if (selectedId) cy.getElementById(selectedId).select();
+  }, [selectedId, elements]);
+
+  return <div ref={container} className="graph-canvas" data-graph={name} />;
+}
+
+/** Fits the whole graph into view (toolbar button). */
+export function fitGraph(name: string): void {
+  window.__onceflowCy?.[name]?.fit(undefined, 24);
+}

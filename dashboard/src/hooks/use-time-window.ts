@@ -1,0 +1,37 @@
+/**
+ * The time window every view queries: from the URL (`range` or `from`/`to`). A relative window
+ * moves forward every `REFRESH_MS`, which changes the query keys and so refreshes the data.
+ */
+import { useEffect, useMemo, useState } from 'react';
+import { parseWindowSpec, pickStep, resolveWindow, type TimeWindow, type WindowSpec } from '../model/url-state.js';
+import { useSearchParams } from './use-location.js';
+
+export const REFRESH_MS = 10_000;
+
+function useNow(active: boolean): number {
+  const [now, setNow] = useState(() => Date.now());
+  useEffect(() => {
+    if (!active) return;
+    const timer = setInterval(() => setNow(Date.now()), REFRESH_MS);
+    return () => clearInterval(timer);
+  }, [active]);
+  return now;
+}
+
+export interface TimeWindowState {
+  spec: WindowSpec;
+  window: TimeWindow;
+  stepMs: number;
+}
+
+export function useTimeWindow(): TimeWindowState {
+  const [params] = useSearchParams();
+  const spec = parseWindowSpec(params);
+  const now = useNow(spec.kind === 'relative');
+  const specKey = spec.kind === 'relative' ? spec.range : `${spec.fromMs}-${spec.toMs}`;
+  // eslint-disable-next-line react-hooks/exhaustive-deps -- specKey stands for spec
+  return useMemo(() => {
+    const window = resolveWindow(spec, now, REFRESH_MS);
+    return { spec, window, stepMs: pickStep(window) };
+  }, [specKey, now]);
+}
