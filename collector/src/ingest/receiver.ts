@@ -95,6 +95,14 @@ export function createOtlpReceiver(options: OtlpReceiverOptions): OtlpReceiver {
     onHookError: (error) => log.error({ err: error }, 'onSpansStored hook failed'),
   });
 
+  // While closing, in-flight requests still get their answer, but their keep-alive
+  // connections must not hold the server open afterwards.
+  let closing = false;
+  app.addHook('onSend', async (_request, reply, payload) => {
+    if (closing) reply.header('connection', 'close');
+    return payload;
+  });
+
   app.removeAllContentTypeParsers();
   for (const type of [CONTENT_TYPES.protobuf, CONTENT_TYPES.json]) {
     app.addContentTypeParser(type, { parseAs: 'buffer', bodyLimit: limits.maxBodyBytes }, (_request, body, done) =>
@@ -170,6 +178,7 @@ export function createOtlpReceiver(options: OtlpReceiverOptions): OtlpReceiver {
     async close() {
       // Fastify answers what is in flight (those requests wait for their batch), then the
       // batcher inserts whatever is still queued.
+      closing = true;
       await app.close();
       await batcher.close();
     },

@@ -84,7 +84,7 @@ export function idToHex(value: OtlpId, bytes: number, field: string): string | {
     return isAllZero(hex) ? { error: `${field} is all zeros` } : hex;
   }
   // protobufjs leaves an absent bytes field as its shared empty array default.
-  if (Array.isArray(value) && value.length === 0) return null;
+  if (Array.isArray(value as unknown) && (value as unknown as unknown[]).length === 0) return null;
   return { error: `${field} must be a hex string` };
 }
 
