@@ -1,0 +1,194 @@
+/**
+ * The aggregate queries of the DuckDB store: config in, `{ sql, params }` out, so the text
+ * can be read and tested apart from a database. Every value is a bound parameter; the only
+ * thing spliced into the text is a column name from a fixed allow-list.
+ *
+ * Span roles are those of `analysis/span-roles.ts` (and of the ClickHouse store):
+ * - send:        kind = producer, or messaging operation send/create
+ * - attempt:     not a send, and kind = consumer, operation process/receive, or an outcome set;
+ *                its duration is the processing latency
+ * - HTTP client: kind = client with an HTTP method or url.full attribute
+ * Buckets are epoch-aligned: timeMs = floor(startMs / stepMs) * stepMs. Quantiles interpolate
+ * linearly between the nearest values of the exact sample (`quantile_cont`).
+ */
+import type { DuckDBValue } from '@duckdb/node-api';
+import type { TrendGrouping } from '../../model/flow.js';
+import { msToNs } from '../../model/span.js';
+import type { TimeWindow } from '../span-store.js';
+
+export type Params = DuckDBValue[];
+
+export interface Statement {
+  sql: string;
+  params: Params;
+}
+
+const IS_SEND = `(kind = 'producer' OR operation IN ('send', 'create'))`;
+const IS_ATTEMPT = `(NOT ${IS_SEND} AND (kind = 'consumer' OR operation IN ('process', 'receive') OR outcome <> ''))`;
+const attribute = (key: string) => `json_extract_string(attributes, '$."${key}"')`;
+const IS_HTTP_CLIENT = `(kind = 'client' AND (${attribute('http.request.method')} IS NOT NULL
+  OR ${attribute('http.method')} IS NOT NULL OR ${attribute('url.full')} IS NOT NULL))`;
+/** peer.service, else server.address, else the host of url.full, else 'unknown-peer'. */
+const HTTP_PEER = `coalesce(nullif(${attribute('peer.service')}, ''), nullif(${attribute('server.address')}, ''),
+  nullif(regexp_extract(coalesce(${attribute('url.full')}, ''), '^[A-Za-z][A-Za-z0-9+.-]*://(?:[^@/?#]*@)?([^:/?#]*)', 1), ''),
+  'unknown-peer')`;
+
+const GROUP_COLUMNS: Record<TrendGrouping, string> = {
+  service: 'service',
+  messageType: 'message_type',
+  destination: 'destination',
+};
+
+function windowNs(window: TimeWindow): [bigint, bigint] {
+  if (!Number.isFinite(window.fromMs) || !Number.isFinite(window.toMs)) {
+    throw new TypeError('invalid window: bounds must be finite epoch milliseconds');
+  }
+  return [msToNs(window.fromMs), msToNs(window.toMs)];
+}
+
+function stepOf(stepMs: number): { stepMs: number; stepNs: bigint } {
+  if (!Number.isInteger(stepMs) || stepMs < 1) throw new TypeError(`invalid step: ${stepMs}`);
+  return { stepMs, stepNs: BigInt(stepMs) * 1_000_000n };
+}
+
+const quantiles = (column: string, filter: string, prefix: string) =>
+  [0.5, 0.95, 0.99]
+    .map((q) => `quantile_cont(${column}, ${q}) FILTER (WHERE ${filter}) AS ${prefix}_p${Math.round(q * 100)}`)
+    .join(',\n        ');
+
+export function spanBucketsSql(window: TimeWindow, stepMs: number, by: TrendGrouping): Statement {
+  const column = GROUP_COLUMNS[by];
+  if (!column) throw new TypeError(`unknown grouping: ${String(by)}`);
+  const [fromNs, toNs] = windowNs(window);
+  const step = stepOf(stepMs);
+  // Only sends and attempts make a (bucket, group) row; a group value of '' counts in the totals only.
+  const sql = `
+    WITH s AS (
+      SELECT (start_ns // $3) * $4 AS time_ms, ${column} AS g, service, message_id, outcome, attempt,
+             start_ns, duration_ns, payload_offloaded, payload_bytes,
+             ${IS_SEND} AS is_send, ${IS_ATTEMPT} AS is_attempt
+      FROM spans
+      WHERE start_ns >= $1 AND start_ns < $2
+    ),
+    m AS (SELECT * FROM s WHERE is_send OR is_attempt),
+    first_send AS (
+      SELECT message_id, min(start_ns) AS sent_ns FROM spans
+      WHERE ${IS_SEND} AND message_id <> ''
+        AND message_id IN (SELECT message_id FROM m WHERE is_attempt AND message_id <> '')
+      GROUP BY message_id
+    ),
+    x AS (
+      SELECT m.*, duration_ns / 1e6 AS processing_ms,
+        CASE WHEN m.is_attempt THEN (m.start_ns - f.sent_ns) / 1e6 END AS queue_ms
+      FROM m LEFT JOIN first_send f ON f.message_id = m.message_id
+    )
+    SELECT time_ms, CASE WHEN grouping(g) = 1 THEN '' ELSE g END AS grp,
+      count(*) FILTER (WHERE is_send) AS sent,
+      count(*) FILTER (WHERE is_attempt AND outcome = 'processed') AS processed,
+      count(*) FILTER (WHERE is_attempt AND outcome = 'duplicate') AS duplicate_deliveries,
+      count(*) FILTER (WHERE is_attempt AND outcome = 'processed')
+        - count(DISTINCT (service, message_id)) FILTER (WHERE is_attempt AND outcome = 'processed') AS duplicate_processings,
+      count(*) FILTER (WHERE is_attempt AND attempt > 1) AS retries,
+      count(*) FILTER (WHERE is_attempt AND outcome IN ('failed', 'retry_scheduled')) AS failures,
+      count(*) FILTER (WHERE is_attempt AND outcome = 'dead_lettered') AS dead_letters,
+      count(*) FILTER (WHERE is_send AND payload_offloaded) AS offloads,
+      coalesce(sum(payload_bytes) FILTER (WHERE is_send AND payload_offloaded), 0) AS offloaded_bytes,
+      ${quantiles('processing_ms', 'is_attempt', 'processing')},
+      ${quantiles('queue_ms', 'queue_ms IS NOT NULL', 'queue')}
+    FROM x
+    GROUP BY GROUPING SETS ((time_ms, g), (time_ms))
+    HAVING grouping(g) = 1 OR g <> ''
+    ORDER BY time_ms, grp`;
+  return { sql, params: [fromNs, toNs, step.stepNs, step.stepMs] };
+}
+
+/** Flow completion per bucket of flow start: completed flows, their duration quantiles, incomplete flows. */
+export function flowBucketsSql(window: TimeWindow, stepMs: number): Statement {
+  windowNs(window);
+  const step = stepOf(stepMs);
+  const sql = `
+    SELECT floor(start_ms / $3) * $3 AS time_ms,
+      count(*) FILTER (WHERE state = 'complete') AS flows_completed,
+      quantile_cont(duration_ms, 0.5) FILTER (WHERE state = 'complete') AS completion_p50,
+      quantile_cont(duration_ms, 0.95) FILTER (WHERE state = 'complete') AS completion_p95,
+      count(*) FILTER (WHERE state = 'incomplete') AS incomplete_flows
+    FROM flows
+    WHERE start_ms >= $1 AND start_ms < $2
+    GROUP BY 1
+    ORDER BY 1`;
+  return { sql, params: [window.fromMs, window.toMs, step.stepMs] };
+}
+
+export function activityBucketsSql(window: TimeWindow, stepMs: number): Statement {
+  const [fromNs, toNs] = windowNs(window);
+  const step = stepOf(stepMs);
+  const sql = `
+    SELECT (start_ns // $3) * $4 AS time_ms, service, message_type,
+      count(*) AS attempts,
+      count(*) FILTER (WHERE outcome = 'duplicate')
+        + count(*) FILTER (WHERE outcome = 'processed')
+        - count(DISTINCT message_id) FILTER (WHERE outcome = 'processed') AS duplicates,
+      count(*) FILTER (WHERE attempt > 1) AS retries
+    FROM spans
+    WHERE start_ns >= $1 AND start_ns < $2 AND ${IS_ATTEMPT}
+    GROUP BY 1, 2, 3
+    ORDER BY 1, 2, 3`;
+  return { sql, params: [fromNs, toNs, step.stepNs, step.stepMs] };
+}
+
+export function topKeysSql(
+  window: TimeWindow,
+  service: string,
+  messageType: string,
+  kind: 'duplicate' | 'retry',
+  limit: number,
+): Statement {
+  const [fromNs, toNs] = windowNs(window);
+  const measure =
+    kind === 'duplicate'
+      ? `count(*) FILTER (WHERE outcome = 'duplicate') + greatest(count(*) FILTER (WHERE outcome = 'processed'), 1) - 1`
+      : kind === 'retry'
+        ? 'count(*) FILTER (WHERE attempt > 1)'
+        : null;
+  if (!measure) throw new TypeError(`unknown key kind: ${String(kind)}`);
+  const sql = `
+    SELECT message_id, n FROM (
+      SELECT message_id, ${measure} AS n FROM spans
+      WHERE start_ns >= $1 AND start_ns < $2 AND ${IS_ATTEMPT} AND service = $3 AND message_type = $4
+        AND message_id <> ''
+      GROUP BY message_id
+    )
+    WHERE n > 0
+    ORDER BY n DESC, message_id
+    LIMIT $5`;
+  return { sql, params: [fromNs, toNs, service, messageType, limit] };
+}
+
+/** Send, consume and HTTP edges in one scan of the window (no joins). */
+export function edgeAggregatesSql(window: TimeWindow): Statement {
+  const [fromNs, toNs] = windowNs(window);
+  const sql = `
+    WITH c AS (
+      SELECT *, CASE WHEN edge_kind = 'consume' THEN destination ELSE service END AS source,
+        CASE WHEN edge_kind = 'send' THEN destination WHEN edge_kind = 'consume' THEN service ELSE ${HTTP_PEER} END AS target
+      FROM (
+        SELECT *, CASE WHEN ${IS_SEND} THEN 'send' WHEN ${IS_ATTEMPT} THEN 'consume'
+                       WHEN ${IS_HTTP_CLIENT} THEN 'http' ELSE '' END AS edge_kind
+        FROM spans WHERE start_ns >= $1 AND start_ns < $2
+      )
+      WHERE edge_kind <> ''
+    )
+    SELECT edge_kind AS kind, source, target,
+      coalesce(list_sort(list_distinct(list(message_type) FILTER (WHERE message_type <> ''))), []) AS message_types,
+      count(*) AS n,
+      count(*) FILTER (WHERE status_code = 'error' OR outcome IN ('failed', 'retry_scheduled', 'dead_lettered')) AS errors,
+      count(*) FILTER (WHERE outcome = 'duplicate') AS duplicates,
+      count(*) FILTER (WHERE outcome = 'processed') - count(DISTINCT message_id) FILTER (WHERE outcome = 'processed') AS duplicate_processings,
+      count(*) FILTER (WHERE edge_kind = 'consume' AND attempt > 1) AS retries,
+      ${quantiles('duration_ns / 1e6', 'true', 'latency')}
+    FROM c
+    WHERE source <> '' AND target <> ''
+    GROUP BY edge_kind, source, target
+    ORDER BY kind, source, target`;
+  return { sql, params: [fromNs, toNs] };
+}

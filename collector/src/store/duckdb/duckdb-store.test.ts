@@ -1,0 +1,46 @@
+/**
+ * The embedded store: the shared conformance suite in memory, plus what only a file-backed
+ * store can show (committed data survives close and reopen).
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { ALL_FLOWS, ALL_SPANS, FLOW_2, SPANS } from '../../../test/fixtures/store-fixtures.js';
+import { runSpanStoreConformance } from '../conformance.js';
+import { createSpanStore } from '../create-store.js';
+import { DUCKDB_FILE_NAME, DuckDbStore } from './duckdb-store.js';
+
+runSpanStoreConformance('DuckDB in memory', async () => new DuckDbStore({ path: ':memory:' }));
+
+describe('DuckDbStore on a file', () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'onceflow-duckdb-'));
+  afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+
+  it('keeps what was committed across close and reopen', async () => {
+    const first = await createSpanStore({ dataDir: join(dataDir, 'nested') });
+    expect(first.kind).toBe('duckdb');
+    await first.insertSpans(ALL_SPANS);
+    await first.saveFlows(ALL_FLOWS);
+    await first.close();
+
+    const second = new DuckDbStore({ dataDir: join(dataDir, 'nested') });
+    expect(second.path).toBe(join(dataDir, 'nested', DUCKDB_FILE_NAME));
+    await second.init();
+    expect(await second.spanCount()).toBe(ALL_SPANS.length);
+    expect(await second.spansOfMessage('m-2', 10)).toEqual([SPANS.c1SendM2, SPANS.c1BillingM2, SPANS.c1MarketingM2, SPANS.c1BillingM2Dup]);
+    expect(await second.getFlowRecord('conv-2')).toEqual(FLOW_2);
+    // Re-inserting after reopen is still idempotent (the primary key index was persisted).
+    await second.insertSpans(ALL_SPANS);
+    expect(await second.spanCount()).toBe(ALL_SPANS.length);
+    await second.close();
+  });
+
+  it('refuses to work after close', async () => {
+    const store = new DuckDbStore({ path: ':memory:' });
+    await store.init();
+    await store.close();
+    await expect(store.spanCount()).rejects.toThrow(/not open/);
+    await expect(store.insertSpans(ALL_SPANS)).rejects.toThrow(/not open/);
+  });
+});

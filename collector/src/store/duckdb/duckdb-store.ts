@@ -1,0 +1,529 @@
+/**
+ * The embedded store (default): DuckDB in one file under the data directory, or in memory for
+ * tests. Ingest appends spans through one writer connection (serialized, one transaction per
+ * batch, committed to DuckDB's WAL before `insertSpans` resolves); reads run on a small pool
+ * of reader connections and push filtering, grouping and bucketing into SQL. Every value
+ * reaches SQL as a bound parameter.
+ */
+import { mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { DuckDBConnection, DuckDBInstance, type DuckDBValue } from '@duckdb/node-api';
+import type { Logger } from 'pino';
+import { ANOMALY_KINDS, type Anomaly, type AnomalyKind, type FlowRecord, type FlowState, type FlowSummary, type TrendGrouping } from '../../model/flow.js';
+import { msToNs, nsToMs, type SpanRow } from '../../model/span.js';
+import type {
+  ActivityBucketRow,
+  AnomalyQuery,
+  ConversationActivity,
+  EdgeAggregateRow,
+  FlowBucketRow,
+  FlowPage,
+  FlowQuery,
+  KeyCount,
+  SpanBucketRow,
+  SpanStore,
+  StoreHealth,
+  TimeWindow,
+} from '../span-store.js';
+import {
+  activityBucketsSql,
+  edgeAggregatesSql,
+  flowBucketsSql,
+  spanBucketsSql,
+  topKeysSql,
+  type Params,
+} from './aggregate-sql.js';
+import {
+  anomalyFromRow,
+  appendAnomalies,
+  appendFlow,
+  decodeFlowCursor,
+  encodeFlowCursor,
+} from './flow-codec.js';
+import { SCHEMA_STATEMENTS, SPAN_SELECT, STAGING_STATEMENTS } from './schema.js';
+import { SerialQueue } from './serial-queue.js';
+import { appendSpan, attributeValueNeedles, spanFromRow } from './span-codec.js';
+
+export interface DuckDbStoreOptions {
+  /** Directory that holds `onceflow.duckdb`; ignored when `path` is given. */
+  dataDir?: string;
+  /** Database file path, or ':memory:'. */
+  path?: string;
+  /** Reader connections (default 2). */
+  readers?: number;
+  logger?: Pick<Logger, 'info' | 'warn' | 'error' | 'debug'>;
+}
+
+export const DUCKDB_FILE_NAME = 'onceflow.duckdb';
+
+type Row = Record<string, unknown>;
+
+interface Lane {
+  connection: DuckDBConnection;
+  queue: SerialQueue;
+}
+
+export class DuckDbStore implements SpanStore {
+  readonly kind = 'duckdb';
+  readonly path: string;
+  private readonly readerCount: number;
+  private readonly logger?: DuckDbStoreOptions['logger'];
+  private instance?: DuckDBInstance;
+  private writer?: Lane;
+  private readers: Lane[] = [];
+  private closed = false;
+
+  constructor(options: DuckDbStoreOptions) {
+    if (options.path) this.path = options.path;
+    else if (options.dataDir) this.path = join(options.dataDir, DUCKDB_FILE_NAME);
+    else throw new Error('DuckDbStore needs a dataDir or a path');
+    this.readerCount = Math.max(1, options.readers ?? 2);
+    this.logger = options.logger;
+  }
+
+  async init(): Promise<void> {
+    if (this.instance) return;
+    if (this.path !== ':memory:') mkdirSync(dirname(this.path), { recursive: true });
+    this.instance = await DuckDBInstance.create(this.path);
+    const writer = await this.instance.connect();
+    for (const statement of SCHEMA_STATEMENTS) await writer.run(statement);
+    for (const statement of STAGING_STATEMENTS) await writer.run(statement);
+    this.writer = { connection: writer, queue: new SerialQueue() };
+    for (let i = 0; i < this.readerCount; i++) {
+      const connection = await this.instance.connect();
+      // Conversations and messages can have thousands of spans; keep using the index for them.
+      await connection.run('SET index_scan_max_count = 100000');
+      this.readers.push({ connection, queue: new SerialQueue() });
+    }
+    this.logger?.info({ store: 'duckdb', path: this.path }, 'DuckDB store ready');
+  }
+
+  async health(): Promise<StoreHealth> {
+    try {
+      await this.query('SELECT 1 AS one');
+      return { ok: true, detail: `duckdb ${this.path}` };
+    } catch (error) {
+      return { ok: false, detail: `duckdb ${this.path}: ${(error as Error).message}` };
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed || !this.instance) return;
+    this.closed = true;
+    await this.writer!.queue.drain();
+    await Promise.all(this.readers.map((lane) => lane.queue.drain()));
+    if (this.path !== ':memory:') await this.writer!.connection.run('CHECKPOINT').catch(() => undefined);
+    for (const lane of [this.writer!, ...this.readers]) lane.connection.closeSync();
+    this.instance.closeSync();
+    this.logger?.info({ store: 'duckdb', path: this.path }, 'DuckDB store closed');
+  }
+
+  // ---- write -------------------------------------------------------------------------
+
+  insertSpans(spans: SpanRow[]): Promise<void> {
+    const unique = uniqueSpans(spans);
+    if (unique.length === 0) return Promise.resolve();
+    return this.write(async (connection) => {
+      // Fast path: append straight into `spans`. A span stored before (an exporter retry)
+      // violates the primary key; then the whole batch goes through staging with
+      // INSERT OR IGNORE, which is correct but several times slower.
+      try {
+        await this.inTransaction(connection, async () => {
+          const appender = await connection.createAppender('spans');
+          try {
+            for (const span of unique) appendSpan(appender, span);
+            appender.flushSync();
+          } finally {
+            closeQuietly(appender);
+          }
+        });
+        return;
+      } catch (error) {
+        if (!isConstraintViolation(error)) throw error;
+      }
+      await this.inTransaction(connection, async () => {
+        const appender = await connection.createAppender('staging_spans');
+        try {
+          for (const span of unique) appendSpan(appender, span);
+          appender.flushSync();
+        } finally {
+          closeQuietly(appender);
+        }
+        await connection.run('INSERT OR IGNORE INTO spans SELECT * FROM staging_spans');
+        await connection.run('DELETE FROM staging_spans');
+      });
+    });
+  }
+
+  saveFlows(records: FlowRecord[]): Promise<void> {
+    const latest = new Map<string, FlowRecord>();
+    for (const record of records) {
+      const seen = latest.get(record.conversationId);
+      if (!seen || record.analyzedAtMs >= seen.analyzedAtMs) latest.set(record.conversationId, record);
+    }
+    if (latest.size === 0) return Promise.resolve();
+    return this.write((connection) =>
+      this.inTransaction(connection, async () => {
+        const flows = await connection.createAppender('staging_flows');
+        const anomalies = await connection.createAppender('staging_anomalies');
+        try {
+          for (const record of latest.values()) {
+            appendFlow(flows, record);
+            appendAnomalies(anomalies, record);
+          }
+          flows.flushSync();
+          anomalies.flushSync();
+        } finally {
+          closeQuietly(flows);
+          closeQuietly(anomalies);
+        }
+        // A stored record analysed later than the incoming one wins (ties go to the newcomer).
+        await connection.run(
+          `DELETE FROM staging_flows s WHERE EXISTS (
+             SELECT 1 FROM flows f WHERE f.conversation_id = s.conversation_id AND f.analyzed_at_ms > s.analyzed_at_ms)`,
+        );
+        await connection.run('DELETE FROM flows WHERE conversation_id IN (SELECT conversation_id FROM staging_flows)');
+        await connection.run('DELETE FROM anomalies WHERE conversation_id IN (SELECT conversation_id FROM staging_flows)');
+        await connection.run('INSERT INTO flows SELECT * FROM staging_flows');
+        await connection.run(
+          'INSERT INTO anomalies SELECT * FROM staging_anomalies WHERE conversation_id IN (SELECT conversation_id FROM staging_flows)',
+        );
+        await connection.run('DELETE FROM staging_flows');
+        await connection.run('DELETE FROM staging_anomalies');
+      }),
+    );
+  }
+
+  deleteOlderThan(cutoffMs: number): Promise<void> {
+    const cutoffNs = msToNs(cutoffMs);
+    return this.write((connection) =>
+      this.inTransaction(connection, async () => {
+        await connection.run('DELETE FROM spans WHERE start_ns < $1', [cutoffNs]);
+        // A flow goes once its last activity is older than the cutoff.
+        await connection.run(
+          'DELETE FROM anomalies WHERE conversation_id IN (SELECT conversation_id FROM flows WHERE end_ms < $1)',
+          [cutoffMs],
+        );
+        await connection.run('DELETE FROM flows WHERE end_ms < $1', [cutoffMs]);
+      }),
+    );
+  }
+
+  // ---- rows --------------------------------------------------------------------------
+
+  async spansOfConversation(conversationId: string, limit: number): Promise<SpanRow[]> {
+    return this.spansWhere('conversation_id', conversationId, limit);
+  }
+
+  async spansOfMessage(messageId: string, limit: number): Promise<SpanRow[]> {
+    return this.spansWhere('message_id', messageId, limit);
+  }
+
+  async spansOfTrace(traceId: string, limit: number): Promise<SpanRow[]> {
+    return this.spansWhere('trace_id', traceId, limit);
+  }
+
+  private async spansWhere(
+    column: 'conversation_id' | 'message_id' | 'trace_id',
+    value: string,
+    limit: number,
+  ): Promise<SpanRow[]> {
+    // The equality filter sits alone in a subquery so DuckDB picks the ART index scan.
+    const rows = await this.query(
+      `SELECT ${SPAN_SELECT} FROM (SELECT * FROM spans WHERE ${column} = $1)
+       ORDER BY start_ns, trace_id, span_id LIMIT $2`,
+      [value, count(limit)],
+    );
+    return rows.map(spanFromRow);
+  }
+
+  async findConversations(q: string, limit: number): Promise<string[]> {
+    if (q === '') return [];
+    const [valueThenComma, valueThenBrace] = attributeValueNeedles(q);
+    const rows = await this.query(
+      `SELECT conversation_id, max(start_ns) AS last_ns FROM spans
+       WHERE conversation_id <> '' AND ${searchMatch('$1', '$2', '$3')}
+       GROUP BY conversation_id
+       ORDER BY last_ns DESC, conversation_id
+       LIMIT $4`,
+      [q, valueThenComma, valueThenBrace, count(limit)],
+    );
+    return rows.map((row) => row.conversation_id as string);
+  }
+
+  async activeConversations(window: TimeWindow, limit: number): Promise<ConversationActivity[]> {
+    const rows = await this.query(
+      `SELECT conversation_id, max(start_ns) AS last_ns FROM spans
+       WHERE start_ns >= $1 AND start_ns < $2 AND conversation_id <> ''
+       GROUP BY conversation_id
+       ORDER BY last_ns DESC, conversation_id
+       LIMIT $3`,
+      [msToNs(window.fromMs), msToNs(window.toMs), count(limit)],
+    );
+    return rows.map((row) => ({ conversationId: row.conversation_id as string, lastMs: nsToMs(row.last_ns as bigint) }));
+  }
+
+  async spanCount(): Promise<number> {
+    const [row] = await this.query('SELECT count(*) AS n FROM spans');
+    return Number(row.n);
+  }
+
+  // ---- flow records ------------------------------------------------------------------
+
+  async listFlows(query: FlowQuery): Promise<FlowPage> {
+    const params: DuckDBValue[] = [query.fromMs, query.toMs];
+    const where = ['start_ms >= $1', 'start_ms < $2'];
+    const bind = (value: DuckDBValue) => {
+      params.push(value);
+      return `$${params.length}`;
+    };
+    if (query.q !== undefined && query.q !== '') {
+      // Exact match on the record's own keys, or on anything findConversations matches.
+      const q = bind(query.q);
+      const [valueThenComma, valueThenBrace] = attributeValueNeedles(query.q).map(bind);
+      where.push(`(conversation_id = ${q} OR list_contains(idempotency_keys, ${q})
+        OR list_contains(business_keys, ${q}) OR list_contains(message_types, ${q})
+        OR conversation_id IN (SELECT conversation_id FROM spans WHERE ${searchMatch(q, valueThenComma, valueThenBrace)}))`);
+    }
+    if (query.service !== undefined) where.push(`list_contains(services, ${bind(query.service)})`);
+    if (query.messageType !== undefined) where.push(`list_contains(message_types, ${bind(query.messageType)})`);
+    if (query.anomaly !== undefined) where.push(`list_contains(anomaly_kinds, ${bind(anomalyKind(query.anomaly))})`);
+    if (query.complete !== undefined) where.push(`complete = ${bind(Boolean(query.complete))}`);
+    if (query.state !== undefined) where.push(`state = ${bind(flowState(query.state))}`);
+    const filtered = `SELECT * FROM flows WHERE ${where.join(' AND ')}`;
+    const filterParams = [...params];
+
+    const pageWhere: string[] = [];
+    if (query.cursor !== undefined && query.cursor !== '') {
+      const after = decodeFlowCursor(query.cursor);
+      const start = bind(after.startMs);
+      const id = bind(after.conversationId);
+      pageWhere.push(`(start_ms < ${start} OR (start_ms = ${start} AND conversation_id < ${id}))`);
+    }
+    const limit = count(query.limit);
+    const limitParam = bind(limit + 1);
+    const pageSql = `SELECT summary, start_ms, conversation_id FROM (${filtered}) f
+      ${pageWhere.length ? `WHERE ${pageWhere.join(' AND ')}` : ''}
+      ORDER BY start_ms DESC, conversation_id DESC LIMIT ${limitParam}`;
+
+    const [pageRows, totalRows, countRows] = await Promise.all([
+      this.query(pageSql, params),
+      this.query(`SELECT count(*) AS n FROM (${filtered}) f`, filterParams),
+      this.query(
+        `SELECT kind, count(*) AS n FROM (SELECT unnest(anomaly_kinds) AS kind FROM (${filtered}) f) GROUP BY kind`,
+        filterParams,
+      ),
+    ]);
+    const page = pageRows.slice(0, limit);
+    const last = page[page.length - 1];
+    const anomalyCounts: Partial<Record<AnomalyKind, number>> = {};
+    for (const row of countRows) anomalyCounts[row.kind as AnomalyKind] = Number(row.n);
+    return {
+      flows: page.map((row) => JSON.parse(row.summary as string) as FlowSummary),
+      nextCursor:
+        pageRows.length > limit && last ? encodeFlowCursor(Number(last.start_ms), last.conversation_id as string) : null,
+      anomalyCounts,
+      total: Number(totalRows[0].n),
+    };
+  }
+
+  async getFlowRecord(conversationId: string): Promise<FlowRecord | null> {
+    const [flows, anomalies] = await Promise.all([
+      this.query(
+        'SELECT summary, analyzed_at_ms FROM (SELECT * FROM flows WHERE conversation_id = $1) ORDER BY analyzed_at_ms DESC LIMIT 1',
+        [conversationId],
+      ),
+      this.query('SELECT * FROM (SELECT * FROM anomalies WHERE conversation_id = $1) ORDER BY seq', [conversationId]),
+    ]);
+    if (flows.length === 0) return null;
+    const summary = JSON.parse(flows[0].summary as string) as FlowSummary;
+    return { ...summary, anomalies: anomalies.map(anomalyFromRow), analyzedAtMs: Number(flows[0].analyzed_at_ms) };
+  }
+
+  async listAnomalies(query: AnomalyQuery): Promise<Anomaly[]> {
+    const params: DuckDBValue[] = [query.fromMs, query.toMs];
+    const where = ['time_ms >= $1', 'time_ms < $2'];
+    if (query.kind !== undefined) {
+      params.push(anomalyKind(query.kind));
+      where.push(`kind = $${params.length}`);
+    }
+    if (query.service !== undefined) {
+      params.push(query.service);
+      where.push(`service = $${params.length}`);
+    }
+    params.push(count(query.limit));
+    const rows = await this.query(
+      `SELECT * FROM anomalies WHERE ${where.join(' AND ')}
+       ORDER BY time_ms DESC, conversation_id, kind, message_id, seq LIMIT $${params.length}`,
+      params,
+    );
+    return rows.map(anomalyFromRow);
+  }
+
+  // ---- aggregates --------------------------------------------------------------------
+
+  async spanBuckets(window: TimeWindow, stepMs: number, by: TrendGrouping): Promise<SpanBucketRow[]> {
+    const rows = await this.run(spanBucketsSql(window, stepMs, by));
+    return rows.map((row) => ({
+      timeMs: Number(row.time_ms),
+      group: row.grp as string,
+      sent: Number(row.sent),
+      processed: Number(row.processed),
+      duplicateDeliveries: Number(row.duplicate_deliveries),
+      duplicateProcessings: Number(row.duplicate_processings),
+      retries: Number(row.retries),
+      failures: Number(row.failures),
+      deadLetters: Number(row.dead_letters),
+      offloads: Number(row.offloads),
+      offloadedBytes: Number(row.offloaded_bytes),
+      processingP50Ms: numberOrNull(row.processing_p50),
+      processingP95Ms: numberOrNull(row.processing_p95),
+      processingP99Ms: numberOrNull(row.processing_p99),
+      queueLatencyP50Ms: numberOrNull(row.queue_p50),
+      queueLatencyP95Ms: numberOrNull(row.queue_p95),
+      queueLatencyP99Ms: numberOrNull(row.queue_p99),
+    }));
+  }
+
+  async flowBuckets(window: TimeWindow, stepMs: number): Promise<FlowBucketRow[]> {
+    const rows = await this.run(flowBucketsSql(window, stepMs));
+    return rows.map((row) => ({
+      timeMs: Number(row.time_ms),
+      group: '',
+      flowsCompleted: Number(row.flows_completed),
+      flowCompletionP50Ms: numberOrNull(row.completion_p50),
+      flowCompletionP95Ms: numberOrNull(row.completion_p95),
+      incompleteFlows: Number(row.incomplete_flows),
+    }));
+  }
+
+  async activityBuckets(window: TimeWindow, stepMs: number): Promise<ActivityBucketRow[]> {
+    const rows = await this.run(activityBucketsSql(window, stepMs));
+    return rows.map((row) => ({
+      timeMs: Number(row.time_ms),
+      service: row.service as string,
+      messageType: row.message_type as string,
+      attempts: Number(row.attempts),
+      duplicates: Number(row.duplicates),
+      retries: Number(row.retries),
+    }));
+  }
+
+  async topKeys(
+    window: TimeWindow,
+    service: string,
+    messageType: string,
+    kind: 'duplicate' | 'retry',
+    limit: number,
+  ): Promise<KeyCount[]> {
+    const rows = await this.run(topKeysSql(window, service, messageType, kind, count(limit)));
+    return rows.map((row) => ({ messageId: row.message_id as string, count: Number(row.n) }));
+  }
+
+  async edgeAggregates(window: TimeWindow): Promise<EdgeAggregateRow[]> {
+    const rows = await this.run(edgeAggregatesSql(window));
+    return rows.map((row) => ({
+      kind: row.kind as EdgeAggregateRow['kind'],
+      source: row.source as string,
+      target: row.target as string,
+      messageTypes: (row.message_types as string[] | null) ?? [],
+      count: Number(row.n),
+      errors: Number(row.errors),
+      duplicates: Number(row.duplicates),
+      duplicateProcessings: Number(row.duplicate_processings),
+      retries: Number(row.retries),
+      latencyP50Ms: numberOrNull(row.latency_p50),
+      latencyP95Ms: numberOrNull(row.latency_p95),
+      latencyP99Ms: numberOrNull(row.latency_p99),
+    }));
+  }
+
+  // ---- plumbing ----------------------------------------------------------------------
+
+  private run(statement: { sql: string; params: Params }): Promise<Row[]> {
+    return this.query(statement.sql, statement.params);
+  }
+
+  private query(sql: string, params: DuckDBValue[] = []): Promise<Row[]> {
+    if (!this.instance || this.closed) return Promise.reject(new Error('DuckDB store is not open'));
+    // The reader with the shortest queue takes the query.
+    const lane = this.readers.reduce((best, lane) => (lane.queue.size < best.queue.size ? lane : best));
+    return lane.queue.run(async () => {
+      const reader = await lane.connection.runAndReadAll(sql, params);
+      return reader.getRowObjectsJS() as Row[];
+    });
+  }
+
+  private write<T>(task: (connection: DuckDBConnection) => Promise<T>): Promise<T> {
+    if (!this.writer || this.closed) return Promise.reject(new Error('DuckDB store is not open'));
+    const writer = this.writer;
+    return writer.queue.run(() => task(writer.connection));
+  }
+
+  private async inTransaction(connection: DuckDBConnection, body: () => Promise<void>): Promise<void> {
+    await connection.run('BEGIN TRANSACTION');
+    try {
+      await body();
+      await connection.run('COMMIT');
+    } catch (error) {
+      await connection.run('ROLLBACK').catch(() => undefined);
+      throw error;
+    }
+  }
+}
+
+/** Drops repeats of (traceId, spanId) within one batch; the first occurrence is kept. */
+function uniqueSpans(spans: SpanRow[]): SpanRow[] {
+  const seen = new Set<string>();
+  const unique: SpanRow[] = [];
+  for (const span of spans) {
+    const key = `${span.traceId}/${span.spanId}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    unique.push(span);
+  }
+  return unique;
+}
+
+function isConstraintViolation(error: unknown): boolean {
+  return /constraint|duplicate key/i.test((error as Error)?.message ?? '');
+}
+
+function closeQuietly(appender: { closeSync(): void }): void {
+  try {
+    appender.closeSync();
+  } catch {
+    // The flush error (if any) was already thrown; closing a failed appender repeats it.
+  }
+}
+
+/** A row count for LIMIT: a non-negative integer. */
+function count(limit: number): number {
+  if (!Number.isInteger(limit) || limit < 0) throw new TypeError(`invalid limit: ${limit}`);
+  return limit;
+}
+
+function anomalyKind(kind: string): AnomalyKind {
+  if (!(ANOMALY_KINDS as readonly string[]).includes(kind)) throw new TypeError(`unknown anomaly kind: ${kind}`);
+  return kind as AnomalyKind;
+}
+
+function flowState(state: string): FlowState {
+  if (!FLOW_STATES.includes(state as FlowState)) throw new TypeError(`unknown flow state: ${state}`);
+  return state as FlowState;
+}
+
+const FLOW_STATES: readonly FlowState[] = ['active', 'complete', 'incomplete'];
+
+/**
+ * What `findConversations` matches, given the placeholders of q and of its two attribute
+ * needles: an id column equal to q, or a span attribute whose value is q.
+ */
+function searchMatch(q: string, valueThenComma: string, valueThenBrace: string): string {
+  return `(conversation_id = ${q} OR message_id = ${q} OR idempotency_key = ${q} OR trace_id = ${q}
+    OR causation_id = ${q} OR contains(attributes, ${valueThenComma}) OR contains(attributes, ${valueThenBrace}))`;
+}
+
+function numberOrNull(value: unknown): number | null {
+  return value === null || value === undefined ? null : Number(value);
+}

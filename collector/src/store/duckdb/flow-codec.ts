@@ -1,0 +1,106 @@
+/**
+ * FlowRecord ⇄ DuckDB rows: one `flows` row per conversation (filter columns plus the summary
+ * as JSON) and one `anomalies` row per anomaly, in record order (`seq`).
+ */
+import type { DuckDBAppender } from '@duckdb/node-api';
+import { LIST, VARCHAR, listValue } from '@duckdb/node-api';
+import type { Anomaly, AnomalyKind, FlowRecord, FlowSummary } from '../../model/flow.js';
+
+export function summaryOf(record: FlowRecord): FlowSummary {
+  return {
+    conversationId: record.conversationId,
+    startMs: record.startMs,
+    endMs: record.endMs,
+    durationMs: record.durationMs,
+    complete: record.complete,
+    state: record.state,
+    services: record.services,
+    messageTypes: record.messageTypes,
+    rootType: record.rootType,
+    messageCount: record.messageCount,
+    spanCount: record.spanCount,
+    idempotencyKeys: record.idempotencyKeys,
+    businessKeys: record.businessKeys,
+    anomalyCounts: record.anomalyCounts,
+    worstSeverity: record.worstSeverity,
+  };
+}
+
+/** Kinds with a positive count: what the `anomaly` filter and the per-kind flow counts read. */
+export function anomalyKindsOf(record: FlowSummary): AnomalyKind[] {
+  return (Object.entries(record.anomalyCounts) as [AnomalyKind, number | undefined][])
+    .filter(([, count]) => (count ?? 0) > 0)
+    .map(([kind]) => kind)
+    .sort();
+}
+
+const VARCHAR_LIST = LIST(VARCHAR);
+
+export function appendFlow(appender: DuckDBAppender, record: FlowRecord): void {
+  appender.appendVarchar(record.conversationId);
+  appender.appendDouble(record.startMs);
+  appender.appendDouble(record.endMs);
+  appender.appendDouble(record.durationMs);
+  appender.appendBoolean(record.complete);
+  appender.appendVarchar(record.state);
+  appender.appendList(listValue(record.services), VARCHAR_LIST);
+  appender.appendList(listValue(record.messageTypes), VARCHAR_LIST);
+  appender.appendList(listValue(record.idempotencyKeys), VARCHAR_LIST);
+  appender.appendList(listValue(record.businessKeys), VARCHAR_LIST);
+  appender.appendList(listValue(anomalyKindsOf(record)), VARCHAR_LIST);
+  appender.appendDouble(record.analyzedAtMs);
+  appender.appendVarchar(JSON.stringify(summaryOf(record)));
+  appender.endRow();
+}
+
+export function appendAnomalies(appender: DuckDBAppender, record: FlowRecord): void {
+  record.anomalies.forEach((anomaly, seq) => {
+    appender.appendVarchar(record.conversationId);
+    appender.appendInteger(seq);
+    appender.appendVarchar(anomaly.kind);
+    appender.appendVarchar(anomaly.severity);
+    appender.appendVarchar(anomaly.messageId);
+    appender.appendVarchar(anomaly.messageType);
+    appender.appendVarchar(anomaly.service);
+    appender.appendVarchar(anomaly.detail);
+    appender.appendDouble(anomaly.timeMs);
+    appender.endRow();
+  });
+}
+
+export function anomalyFromRow(row: Record<string, unknown>): Anomaly {
+  return {
+    kind: row.kind as Anomaly['kind'],
+    severity: row.severity as Anomaly['severity'],
+    conversationId: row.conversation_id as string,
+    messageId: row.message_id as string,
+    messageType: row.message_type as string,
+    service: row.service as string,
+    detail: row.detail as string,
+    timeMs: Number(row.time_ms),
+  };
+}
+
+/** Keyset cursor of the flows list: the (start, conversation id) of the last flow shown. */
+export function encodeFlowCursor(startMs: number, conversationId: string): string {
+  return Buffer.from(JSON.stringify([startMs, conversationId]), 'utf8').toString('base64url');
+}
+
+export function decodeFlowCursor(cursor: string): { startMs: number; conversationId: string } {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } catch {
+    parsed = null;
+  }
+  if (
+    !Array.isArray(parsed) ||
+    parsed.length !== 2 ||
+    typeof parsed[0] !== 'number' ||
+    !Number.isFinite(parsed[0]) ||
+    typeof parsed[1] !== 'string'
+  ) {
+    throw new RangeError('invalid cursor: pass back the nextCursor of a previous page');
+  }
+  return { startMs: parsed[0], conversationId: parsed[1] };
+}
