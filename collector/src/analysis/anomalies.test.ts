@@ -246,14 +246,14 @@ const cases: Case[] = [
     notFlagged: ['lost-message', 'ghost-message'],
   },
   {
-    // invoicing ─ InvoiceCreated (2.4 MB → blob://inv/1) ─> shipping #1 processed
+    // invoicing ─ InvoiceIssued (2.4 MB → blob://inv/1) ─> shipping #1 processed
     //                                                         └─ blob get blob://inv/1
     name: 'an offload read back by its consumer',
     build: () => {
       const invoice = send({
         service: 'invoicing',
         messageId: 'inv-1',
-        messageType: 'InvoiceCreated',
+        messageType: 'InvoiceIssued',
         payload: { bytes: 2_400_000, ref: 'blob://inv/1' },
         atMs: at(0),
         conversationId,
@@ -263,13 +263,13 @@ const cases: Case[] = [
     },
     flagged: { offload: 'info' },
     notFlagged: [],
-    detail: { offload: ['InvoiceCreated payload offloaded by invoicing', '2.4 MB', 'blob://inv/1', 'read back by shipping'] },
+    detail: { offload: ['InvoiceIssued payload offloaded by invoicing', '2.4 MB', 'blob://inv/1', 'read back by shipping'] },
   },
   {
-    // invoicing ─ InvoiceCreated (offloaded) ─> shipping #1 processed   (never fetched the blob)
+    // invoicing ─ InvoiceIssued (offloaded) ─> shipping #1 processed   (never fetched the blob)
     name: 'an offload nobody read says so',
     build: () => {
-      const invoice = send({ service: 'invoicing', messageId: 'inv-1', messageType: 'InvoiceCreated', payload: { bytes: 900, ref: 'blob://inv/1' }, atMs: at(0), conversationId });
+      const invoice = send({ service: 'invoicing', messageId: 'inv-1', messageType: 'InvoiceIssued', payload: { bytes: 900, ref: 'blob://inv/1' }, atMs: at(0), conversationId });
       return [invoice, attempt({ parent: invoice, service: 'shipping', outcome: 'processed', atMs: at(30) })];
     },
     flagged: { offload: 'info' },

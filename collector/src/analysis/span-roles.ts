@@ -24,7 +24,7 @@ const LEGACY_HTTP_STATUS = 'http.status_code';
 const LEGACY_HTTP_TARGET = 'http.target';
 const URL_PATH = 'url.path';
 
-const SEND_OPERATIONS = new Set(['send', 'create', 'publish']);
+const SEND_OPERATIONS: ReadonlySet<string> = new Set(['send', 'create']);
 const ATTEMPT_OPERATIONS = new Set(['process', 'receive']);
 
 /** A producer span: one publish/send of a message. */
