@@ -3,8 +3,11 @@
  * from `collector/src/model/flow.ts`; failures become `ApiError` saying whether the collector
  * was unreachable or answered with an error, so views can tell the two apart.
  */
-import type { Anomaly, Flow, FlowMessage, FlowSummary, Storm, Topology, TrendGrouping, Trends } from '../model/types.js';
+import type { Anomaly, Flow, FlowSummary, Storm, Topology, TrendGrouping, Trends } from '../model/types.js';
 import type { FlowPage } from '../model/types.js';
+import type { MessageHistory } from '../../../collector/src/api/message-history.js';
+
+export type { MessageHistory };
 
 export type ApiErrorKind = 'unreachable' | 'not-found' | 'bad-request' | 'server';
 
@@ -35,15 +38,6 @@ export interface Health {
 
 export type FlowList = FlowPage & Window;
 
-export interface MessageHistory {
-  messageId: string;
-  message: FlowMessage | null;
-  conversationIds: string[];
-  traceIds: string[];
-  anomalies: Anomaly[];
-  spanCount: number;
-  truncated: boolean;
-}
 
 export type Params = Record<string, string | number | boolean | undefined | null>;
 

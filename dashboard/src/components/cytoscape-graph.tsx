@@ -50,7 +50,6 @@ export function CytoscapeGraph({ name, elements, stylesheet, selectedId, onSelec
     const cy = cytoscape({
       container: container.current,
       style: stylesheet,
-      wheelSensitivity: 0.3,
       minZoom: 0.05,
       maxZoom: 3,
       boxSelectionEnabled: false,

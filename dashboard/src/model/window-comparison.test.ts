@@ -41,3 +41,12 @@ describe('compareWindows', () => {
     });
   });
 });
+
+describe('latencies without samples', () => {
+  it('are not compared against zero', () => {
+    const before = makeTrends([makeBucket({ timeMs: 0, processed: 0 })]);
+    const after = makeTrends([makeBucket({ timeMs: 300_000, processed: 10, processingP95Ms: 800 })]);
+    const changes = compareWindows(after, before);
+    expect(changes.map((c) => c.metric)).toEqual(['processed']);
+  });
+});

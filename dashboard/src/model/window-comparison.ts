@@ -49,7 +49,7 @@ export interface MetricChange {
 }
 
 /** Smoothing added to the previous value, per unit, before taking the relative change. */
-const DAMPING: Record<string, number> = { count: 5, ms: 20, bytes: 10_240 };
+const DAMPING: Record<string, number> = { count: 2, ms: 200, bytes: 1 << 20 };
 
 export function compareWindows(current: Trends, previous: Trends, limit = 50): MetricChange[] {
   const now = summarizeWindow(current);
@@ -58,11 +58,15 @@ export function compareWindows(current: Trends, previous: Trends, limit = 50): M
   const changes: MetricChange[] = [];
   for (const group of groups) {
     for (const metric of METRIC_KEYS) {
-      const cur = now.get(group)?.[metric] ?? 0;
-      const prev = before.get(group)?.[metric] ?? 0;
+      const info = METRICS[metric];
+      const curValue = now.get(group)?.[metric];
+      const prevValue = before.get(group)?.[metric];
+      // A latency with no samples on one side is unknown, not zero: nothing to compare.
+      if (info.unit === 'ms' && (curValue === undefined || prevValue === undefined)) continue;
+      const cur = curValue ?? 0;
+      const prev = prevValue ?? 0;
       const delta = cur - prev;
       if (Math.abs(delta) < 1e-9) continue;
-      const info = METRICS[metric];
       const score = Math.abs(delta) / (Math.abs(prev) + DAMPING[info.unit]);
       changes.push({
         group,

@@ -20,17 +20,14 @@ import { buildFlowGraph, messageNodeId, type FlowGraph } from '../model/flow-gra
 import { buildTimelineRows } from '../model/timeline.js';
 import type { Flow } from '../model/types.js';
 
-/** Pages of one flow merged into one (messages, edges and HTTP calls are paged; the rest is whole-flow). */
+/**
+ * Pages of one flow merged into one. Only `messages` is paged; edges, HTTP calls, anomalies and
+ * counts always cover the whole flow, so they come from the first page.
+ */
 function mergePages(pages: Flow[]): Flow {
   if (pages.length === 1) return pages[0];
-  const seenCalls = new Set<string>();
-  return {
-    ...pages[0],
-    messages: pages.flatMap((p) => p.messages),
-    edges: pages.flatMap((p) => p.edges),
-    httpCalls: pages.flatMap((p) => p.httpCalls).filter((c) => !seenCalls.has(c.spanId) && Boolean(seenCalls.add(c.spanId))),
-    page: { offset: 0, limit: pages.reduce((n, p) => n + p.messages.length, 0), total: pages[0].page.total },
-  };
+  const messages = pages.flatMap((p) => p.messages);
+  return { ...pages[0], messages, page: { offset: 0, limit: messages.length, total: pages[0].page.total } };
 }
 
 function GroupPanel({ graph, nodeId, flow, onSelectMessage, onClose }: { graph: FlowGraph; nodeId: string; flow: Flow; onSelectMessage: (id: string) => void; onClose: () => void }) {

@@ -71,7 +71,7 @@ export function InvestigateView() {
         <table className="table changes">
           <thead>
             <tr>
-              <th>{by === 'messageType' ? 'Message type' : by}</th>
+              <th>{by === 'messageType' ? 'Message type' : by === 'service' ? 'Service' : 'Destination'}</th>
               <th>Metric</th>
               <th className="num">Before</th>
               <th className="num">Selected</th>

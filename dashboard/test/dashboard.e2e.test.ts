@@ -1,0 +1,177 @@
+/**
+ * End-to-end: the production dashboard build, served by a real collector (`createApp` over an
+ * in-memory DuckDB store seeded with one conversation per anomaly kind), driven in headless
+ * Chromium. Screenshots of each view go to test-artifacts/screenshots/.
+ */
+import { mkdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CHROMIUM_PATH, requireChromium } from '@onceflow/test-support';
+import { ANOMALY_FLOWS_QUIET_PERIOD_MS, buildAnomalyFlows, type ExpectedFlow } from '../../collector/test/fixtures/anomaly-flows.js';
+import { CHROMIUM_ARGS, requireDashboardBuild, startSeededCollector, type SeededCollector } from './seeded-collector.js';
+
+const SCREENSHOTS = fileURLToPath(new URL('../../test-artifacts/screenshots/', import.meta.url));
+const hasChromium = await requireChromium();
+
+describe.skipIf(!hasChromium)('dashboard in a browser', () => {
+  const now = Date.now();
+  const fixtures = buildAnomalyFlows(now);
+  const flowOf = (name: string): ExpectedFlow => fixtures.expected.find((e) => e.conversationId === `conv-${name}`)!;
+  let collector: SeededCollector;
+  let browser: Browser;
+  let page: Page;
+  const pageErrors: string[] = [];
+
+  beforeAll(async () => {
+    requireDashboardBuild();
+    mkdirSync(SCREENSHOTS, { recursive: true });
+    collector = await startSeededCollector(fixtures.spans, { now, quietPeriodMs: ANOMALY_FLOWS_QUIET_PERIOD_MS });
+    browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS });
+    page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
+    page.on('pageerror', (error) => pageErrors.push(error.message));
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await collector?.close();
+  });
+
+  const open = (path: string) => page.goto(`${collector.url}${path}`);
+  const shoot = (name: string) => page.screenshot({ path: `${SCREENSHOTS}${name}.png` });
+  const graphCounts = (name: string) =>
+    page.evaluate((graph) => {
+      const cy = window.__onceflowCy?.[graph];
+      return cy ? { nodes: cy.nodes().length, edges: cy.edges().length, labels: cy.nodes().map((n) => String(n.data('label'))) } : null;
+    }, name);
+
+  it('draws the system map with services, destinations and edges', async () => {
+    await open('/');
+    await page.waitForSelector('[data-graph="map"][data-ready="true"]');
+    const map = await graphCounts('map');
+    expect(map!.nodes).toBeGreaterThanOrEqual(6);
+    expect(map!.edges).toBeGreaterThanOrEqual(5);
+    expect(map!.labels).toEqual(expect.arrayContaining(['shop-api', 'orders', 'billing', 'marketing', 'payments.example']));
+    await shoot('system-map');
+    expect(pageErrors).toEqual([]);
+  });
+
+  it('keeps the map selection in the URL across a reload', async () => {
+    await page.evaluate(() => {
+      const cy = window.__onceflowCy!.map;
+      cy.nodes().filter((n) => n.data('label') === 'marketing')[0].emit('tap');
+    });
+    await page.waitForSelector('.side-panel');
+    expect(new URL(page.url()).searchParams.get('sel')).toBeTruthy();
+    await page.reload();
+    await page.waitForSelector('[data-graph="map"][data-ready="true"]');
+    const title = await page.textContent('.side-panel h2');
+    expect(title).toContain('marketing');
+    await page.waitForSelector('.side-panel .flow-table tbody tr');
+    await shoot('system-map-selection');
+  });
+
+  it('opens the flow of a searched message id and flags its duplicate processing', async () => {
+    const { messageId } = flowOf('duplicate-processing').flagged.find((f) => f.kind === 'duplicate-processing')!;
+    await open('/');
+    await page.fill('input[aria-label="Search by id"]', messageId);
+    await page.press('input[aria-label="Search by id"]', 'Enter');
+    await page.waitForURL((url) => url.pathname === '/flows/conv-duplicate-processing');
+    await page.waitForSelector('[data-graph="flow"][data-ready="true"]');
+    expect(await page.textContent('[data-testid="message-id"]')).toBe(messageId);
+    expect(await page.isVisible('.side-panel [data-flag="duplicate-processing"]')).toBe(true);
+    const classes = await page.evaluate((id) => window.__onceflowCy!.flow.getElementById(`m:${id}`).classes(), messageId);
+    expect(classes).toContain('flag-duplicate-processing');
+    await shoot('flow-detail-duplicate-processing');
+  });
+
+  it('marks a lost message in the graph and the timeline', async () => {
+    const { messageId } = flowOf('lost').flagged[0];
+    await open('/flows/conv-lost');
+    await page.waitForSelector('[data-graph="flow"][data-ready="true"]');
+    const lost = await page.evaluate((id) => {
+      const node = window.__onceflowCy!.flow.getElementById(`m:${id}`);
+      return { classes: node.classes(), label: String(node.data('label')) };
+    }, messageId);
+    expect(lost.classes).toEqual(expect.arrayContaining(['status-lost', 'flag-lost-message']));
+    expect(lost.label).toContain('LOST');
+    const row = page.locator(`.trow.kind-lost[data-message-id="${messageId}"]`);
+    expect(await row.textContent()).toContain('never delivered');
+    await row.click();
+    await page.waitForSelector('.side-panel [data-flag="lost-message"]');
+    await shoot('flow-detail-lost');
+  });
+
+  it('filters flows by anomaly kind, with counts per kind, and restores filters on reload', async () => {
+    await open('/flows?anomaly=lost-message&completion=incomplete&range=6h');
+    await page.waitForSelector('.flow-table tbody tr');
+    const ids = await page.locator('.flow-table tbody tr td:nth-child(2) .sub').allTextContents();
+    expect(ids).toEqual(['conv-lost']);
+    expect(await page.textContent('.anomaly-counts')).toContain('LOST');
+    await page.reload();
+    await page.waitForSelector('.flow-table tbody tr');
+    expect(await page.inputValue('select[aria-label="Anomaly kind"]')).toBe('lost-message');
+    expect(await page.inputValue('select[aria-label="Completion"]')).toBe('incomplete');
+    expect(await page.textContent('.window-picker button.active')).toBe('6h');
+    await page.selectOption('select[aria-label="Anomaly kind"]', 'duplicate-processing');
+    await page.selectOption('select[aria-label="Completion"]', '');
+    await page.waitForFunction(() => new URL(window.location.href).searchParams.get('anomaly') === 'duplicate-processing');
+    await page.waitForFunction(() => document.querySelectorAll('.flow-table tbody tr').length === 1 && document.body.textContent!.includes('conv-dup'));
+    await open('/flows');
+    await page.waitForSelector('.flow-table tbody tr');
+    await shoot('flows');
+  });
+
+  it('renders trend charts with points', async () => {
+    await open('/trends');
+    await page.waitForSelector('.recharts-line-curve');
+    const paths = await page.locator('[data-chart^="Throughput"] .recharts-line-curve').evaluateAll((els) => els.map((el) => el.getAttribute('d') ?? ''));
+    expect(paths.length).toBe(2);
+    // A drawn line has many segments: one per bucket.
+    expect(paths[0].split('L').length).toBeGreaterThan(10);
+    await shoot('trends');
+  });
+
+  it('shows duplicates against duplicate processings, and the investigation of a window', async () => {
+    await open('/storms');
+    await page.waitForSelector('[data-chart^="Duplicate deliveries"] .recharts-line-curve');
+    expect(await page.textContent('.page')).toContain('marketing');
+    await shoot('duplicates-and-storms');
+    await open(`/investigate?from=${now - 45 * 60_000}&to=${now}`);
+    await page.waitForSelector('table.changes tbody tr');
+    expect(await page.textContent('table.changes')).toContain('Processed');
+    await page.reload();
+    await page.waitForSelector('table.changes tbody tr');
+    expect(new URL(page.url()).searchParams.get('from')).toBe(String(now - 45 * 60_000));
+    await shoot('investigate');
+  });
+
+  it('says so when the collector API is unreachable', async () => {
+    const context = await browser.newContext();
+    const offline = await context.newPage();
+    await offline.route('**/api/**', (route) => route.abort('connectionrefused'));
+    await offline.goto(`${collector.url}/`);
+    await offline.waitForSelector('.state-error', { timeout: 15_000 });
+    expect(await offline.textContent('.state-error')).toContain('unreachable');
+    await context.close();
+  });
+});
+
+describe.skipIf(!hasChromium)('dashboard on an empty store', () => {
+  it('explains how to send data', async () => {
+    requireDashboardBuild();
+    const collector = await startSeededCollector([], { now: Date.now(), quietPeriodMs: ANOMALY_FLOWS_QUIET_PERIOD_MS });
+    const browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS });
+    try {
+      const page = await browser.newPage();
+      await page.goto(`${collector.url}/`);
+      await page.waitForSelector('.state-empty');
+      const text = await page.textContent('.state-empty');
+      expect(text).toContain('http://localhost:4318/v1/traces');
+      expect(text).toContain('npm start');
+    } finally {
+      await browser.close();
+      await collector.close();
+    }
+  });
+});
