@@ -15,7 +15,6 @@ import type { MessageIdentity } from './types.js';
 
 /** Namespace of Onceflow's name-based (v5) UUIDs. Other languages use the same one. */
 export const ONCEFLOW_UUID_NAMESPACE = '6f6e6365-666c-5f77-8000-6d6573736167';
-const namespaceBytes = Buffer.from(ONCEFLOW_UUID_NAMESPACE.replaceAll('-', ''), 'hex');
 /** Separates the parts of a deterministic id's name (U+001F, the ASCII unit separator). */
 export const ID_PART_SEPARATOR = '\u001f';
 
@@ -25,7 +24,12 @@ export const ID_PART_SEPARATOR = '\u001f';
  * outbox seeded with the incoming message id and the endpoint name.
  */
 export function deterministicMessageId(...parts: string[]): string {
-  const hash = createHash('sha1').update(namespaceBytes).update(parts.join(ID_PART_SEPARATOR), 'utf8').digest();
+  return uuidV5(ONCEFLOW_UUID_NAMESPACE, parts.join(ID_PART_SEPARATOR));
+}
+
+/** RFC 9562 name-based UUID, version 5 (SHA-1). */
+export function uuidV5(namespace: string, name: string): string {
+  const hash = createHash('sha1').update(Buffer.from(namespace.replaceAll('-', ''), 'hex')).update(name, 'utf8').digest();
   hash[6] = (hash[6] & 0x0f) | 0x50;
   hash[8] = (hash[8] & 0x3f) | 0x80;
   const hex = hash.subarray(0, 16).toString('hex');

@@ -13,6 +13,11 @@ register('@opentelemetry/instrumentation/hook.mjs', import.meta.url);
 const serviceName = process.env.ONCEFLOW_SERVICE_NAME ?? process.env.OTEL_SERVICE_NAME ?? 'unknown_service:node';
 const handle = startOnceflow({ serviceName });
 
+// A process that ends by itself (its event loop ran empty) flushes what is buffered first.
+process.once('beforeExit', () => {
+  void handle.shutdown().catch(() => undefined);
+});
+
 // Flush what is buffered when the process is asked to stop. If the application handles the
 // signal itself, it decides when to exit; otherwise the signal's default action follows the flush.
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {

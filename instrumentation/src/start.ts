@@ -46,11 +46,13 @@ export function startOnceflow(options: OnceflowOptions): OnceflowHandle {
     instrumentations: onceflowInstrumentations(options.instrumentations),
   });
   sdk.start();
+  // Neither call rejects: a failed export is already reported (once) by the exporter, and
+  // an application awaiting a flush on its way out must not crash because of it.
   const handle: OnceflowHandle = {
-    forceFlush: () => flushTracerProvider(),
+    forceFlush: () => flushTracerProvider().catch(() => undefined),
     shutdown: async () => {
       if (running === handle) running = undefined;
-      await sdk.shutdown();
+      await sdk.shutdown().catch(() => undefined);
     },
   };
   running = handle;

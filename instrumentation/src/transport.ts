@@ -140,7 +140,10 @@ function prepareSend(meta: SendMeta): { span: Span; headers: Record<string, stri
  */
 export async function withHandle<T>(meta: HandleMeta, handle: (message: MessageIdentity) => Promise<T>): Promise<T> {
   const prepared = guard('withHandle', () => prepareHandle(meta), undefined);
-  if (!prepared) return handle(fallbackIdentity(meta));
+  if (!prepared) {
+    const id = newId();
+    return handle(guard('withHandle', () => fallbackIdentity(meta), { messageId: id, conversationId: id }));
+  }
   const { span, ctx, message } = prepared;
   try {
     return await context.with(ctx, () => handle({ ...message }));
