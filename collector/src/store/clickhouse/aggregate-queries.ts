@@ -130,6 +130,11 @@ GROUP BY time_ms, service, message_type
 ORDER BY time_ms, service, message_type`;
 }
 
+const TOP_KEY_MEASURES: Record<'duplicate' | 'retry', SqlFragment> = {
+  duplicate: sql`countIf(outcome = 'duplicate') + greatest(countIf(outcome = 'processed'), 1) - 1`,
+  retry: sql`countIf(attempt > 1)`,
+};
+
 /** Message ids with the most duplicate (or retry) attempts for one (service, message type). */
 export function topKeysSql(
   db: SqlFragment,
@@ -139,10 +144,8 @@ export function topKeysSql(
   kind: 'duplicate' | 'retry',
   limit: number,
 ): SqlFragment {
-  const counted =
-    kind === 'duplicate'
-      ? sql`countIf(outcome = 'duplicate') + greatest(countIf(outcome = 'processed'), 1) - 1`
-      : sql`countIf(attempt > 1)`;
+  const counted = Object.hasOwn(TOP_KEY_MEASURES, kind) ? TOP_KEY_MEASURES[kind] : undefined;
+  if (!counted) throw new TypeError(`unknown key kind: ${String(kind)}`);
   return sql`SELECT message_id, ${counted} AS n
 FROM ${db}.spans FINAL
 WHERE ${windowCondition(window)} AND ${IS_ATTEMPT} AND service = ${service} AND message_type = ${messageType}

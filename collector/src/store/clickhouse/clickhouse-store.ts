@@ -102,7 +102,7 @@ export class ClickHouseStore implements SpanStore {
   }
 
   /** Drops the store's database with everything in it (tests, `onceflow reset`). */
-  dropDatabase(): Promise<void> {
+  async dropDatabase(): Promise<void> {
     return this.runner.command(sql`DROP DATABASE IF EXISTS ${this.db}`);
   }
 
@@ -136,7 +136,7 @@ export class ClickHouseStore implements SpanStore {
     const cutoffNs = msToNs(cutoff);
     const partitions = await this.runner.rows<{ table: string; partition_id: string }>(
       sql`SELECT DISTINCT table, partition_id FROM system.parts
-WHERE database = ${this.database} AND active AND table IN ${[...DAY_PARTITIONED]} AND partition_id < ${cutoffDay}`,
+WHERE database = ${this.database} AND active AND has(${[...DAY_PARTITIONED]}, table) AND partition_id < ${cutoffDay}`,
     );
     for (const { table, partition_id } of partitions) {
       await this.runner.command(sql`ALTER TABLE ${this.tableRef(table as TableName)} DROP PARTITION ID ${partition_id}`);
@@ -174,15 +174,15 @@ WHERE database = ${this.database} AND active AND table IN ${[...DAY_PARTITIONED]
     return (await this.runner.rows<SpanSelectRow>(query)).map(fromSelectRow);
   }
 
-  spansOfConversation(conversationId: string, limit: number): Promise<SpanRow[]> {
+  async spansOfConversation(conversationId: string, limit: number): Promise<SpanRow[]> {
     return this.spans(spansOfConversationSql(this.db, conversationId, limit));
   }
 
-  spansOfMessage(messageId: string, limit: number): Promise<SpanRow[]> {
+  async spansOfMessage(messageId: string, limit: number): Promise<SpanRow[]> {
     return this.spans(spansOfMessageSql(this.db, messageId, limit));
   }
 
-  spansOfTrace(traceId: string, limit: number): Promise<SpanRow[]> {
+  async spansOfTrace(traceId: string, limit: number): Promise<SpanRow[]> {
     return this.spans(spansOfTraceSql(this.db, traceId, limit));
   }
 
