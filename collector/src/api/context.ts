@@ -1,0 +1,16 @@
+/** What every route module of the REST API receives from `createApp`. */
+import type { FlowIndexer } from '../indexer/flow-indexer.js';
+import type { LiveHub } from '../live/live-hub.js';
+import type { Logger } from '../logger.js';
+import type { SpanStore } from '../store/span-store.js';
+
+export interface ApiContext {
+  store: SpanStore;
+  logger: Logger;
+  /** Epoch ms. */
+  clock: () => number;
+  quietPeriodMs: number;
+  version: string;
+  live: LiveHub;
+  indexer?: FlowIndexer;
+}

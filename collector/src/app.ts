@@ -1,0 +1,165 @@
+/**
+ * The collector's application. `createApp` builds the HTTP side: the REST API under `/api`
+ * (see docs/api.md), live updates over SSE, and the built dashboard; it only wires what it is
+ * given — no environment, no listening — so tests build it around any store.
+ * `startCollector` composes everything `onceflow serve` runs (store, OTLP receiver, flow
+ * indexer, live feeds, API, retention) from a parsed `ServeConfig` and listens.
+ */
+import { createRequire } from 'node:module';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { registerDashboard } from './api/dashboard.js';
+import { installErrorHandler } from './api/errors.js';
+import { registerFlowRoutes } from './api/flow-routes.js';
+import { registerHealthRoutes } from './api/health-routes.js';
+import { registerInsightRoutes } from './api/insight-routes.js';
+import { registerLiveRoutes } from './api/live-routes.js';
+import type { ApiContext } from './api/context.js';
+import { toFlowSummary } from './api/flow-summary.js';
+import type { ServeConfig } from './config.js';
+import { createFlowIndexer, type FlowIndexer } from './indexer/flow-indexer.js';
+import { createOtlpReceiver } from './ingest/receiver.js';
+import { createLiveHub, type LiveHub } from './live/live-hub.js';
+import { createTopologyFeed } from './live/topology-feed.js';
+import type { Logger } from './logger.js';
+import { ClickHouseStore } from './store/clickhouse/clickhouse-store.js';
+import { DuckDbStore } from './store/duckdb/duckdb-store.js';
+import type { SpanStore } from './store/span-store.js';
+
+export interface AppOptions {
+  store: SpanStore;
+  logger: Logger;
+  /** Built dashboard (`dashboard/dist`); without it `/` explains how to build one. */
+  dashboardDir?: string;
+  /** Epoch ms; injected by tests. */
+  clock?: () => number;
+  /** Reported by `/api/health`. */
+  indexer?: FlowIndexer;
+  /** Where `/api/live` streams from; a private hub (heartbeats only) when absent. */
+  live?: LiveHub;
+  /** Same quiet period as the indexer's, so a flow reads the same in detail and in lists. */
+  quietPeriodMs?: number;
+}
+
+/** The collector package's version, from package.json (one level above both src/ and dist/). */
+export const VERSION: string = (createRequire(import.meta.url)('../package.json') as { version: string }).version;
+
+export async function createApp(options: AppOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    // pino's Logger and fastify's logger type come from different pino typings; same object.
+    loggerInstance: options.logger as unknown as FastifyBaseLogger,
+    logController: new LogController({ disableRequestLogging: true }),
+    routerOptions: { maxParamLength: 1024 },
+  });
+  const live = options.live ?? createLiveHub({ logger: options.logger });
+  const ctx: ApiContext = {
+    store: options.store,
+    logger: options.logger,
+    clock: options.clock ?? Date.now,
+    quietPeriodMs: options.quietPeriodMs ?? 30_000,
+    version: VERSION,
+    live,
+    indexer: options.indexer,
+  };
+  installErrorHandler(app);
+  app.addHook('onSend', async (request, reply, payload) => {
+    if (request.url.startsWith('/api/')) reply.header('cache-control', 'no-store');
+    return payload;
+  });
+  // Streams never end on their own: close them before the server waits for open connections.
+  app.addHook('preClose', async () => live.close());
+  registerHealthRoutes(app, ctx);
+  registerFlowRoutes(app, ctx);
+  registerInsightRoutes(app, ctx);
+  registerLiveRoutes(app, ctx);
+  await registerDashboard(app, options.dashboardDir);
+  return app;
+}
+
+export interface RunningCollector {
+  /** Base URL of the API and dashboard, e.g. `http://127.0.0.1:8080`. */
+  apiUrl: string;
+  /** Base URL of the OTLP receiver; spans go to `${otlpUrl}/v1/traces`. */
+  otlpUrl: string;
+  store: SpanStore;
+  indexer: FlowIndexer;
+  /**
+   * Graceful stop: stop accepting, answer in-flight OTLP requests and store everything
+   * acknowledged, stop the indexer, close the API and the store.
+   */
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  logger: Logger;
+  clock?: () => number;
+  /** How often old data is dropped (when `retentionMs` > 0); hourly by default. */
+  retentionIntervalMs?: number;
+}
+
+/** Starts everything `onceflow serve` runs, listening on the configured ports. */
+export async function startCollector(config: ServeConfig, options: StartOptions): Promise<RunningCollector> {
+  const { logger } = options;
+  const clock = options.clock ?? Date.now;
+  const store: SpanStore = config.clickhouseUrl
+    ? new ClickHouseStore({ url: config.clickhouseUrl, logger })
+    : new DuckDbStore({ dataDir: config.dataDir, logger });
+  await store.init();
+  const live = createLiveHub({ logger });
+  const topology = createTopologyFeed({ store, live, logger, clock });
+  const indexer = createFlowIndexer({
+    store,
+    logger,
+    clock,
+    quietPeriodMs: config.quietPeriodMs,
+    onFlows: (records, anomalies) => {
+      for (const record of records) live.publish('flow', toFlowSummary(record));
+      for (const anomaly of anomalies) live.publish('anomaly', anomaly);
+    },
+  });
+  const receiver = createOtlpReceiver({
+    store,
+    logger,
+    onSpansStored: (spans) => {
+      indexer.noteSpans(spans);
+      topology.noteSpans();
+    },
+  });
+  const app = await createApp({
+    store,
+    logger,
+    clock,
+    indexer,
+    live,
+    quietPeriodMs: config.quietPeriodMs,
+    dashboardDir: config.dashboardDir ?? undefined,
+  });
+
+  let retentionTimer: NodeJS.Timeout | null = null;
+  const closeAll = async () => {
+    if (retentionTimer) clearInterval(retentionTimer);
+    topology.stop();
+    live.close();
+    await receiver.close();
+    await indexer.stop();
+    await app.close();
+    await store.close();
+  };
+
+  try {
+    const apiUrl = await app.listen({ port: config.port, host: config.host });
+    const otlpUrl = await receiver.listen(config.otlpPort, config.host);
+    await indexer.start();
+    topology.start();
+    if (config.retentionMs > 0) {
+      const dropOld = () =>
+        store.deleteOlderThan(clock() - config.retentionMs).catch((error: unknown) => logger.error({ err: error }, 'retention cleanup failed'));
+      void dropOld();
+      retentionTimer = setInterval(dropOld, options.retentionIntervalMs ?? 3_600_000);
+      retentionTimer.unref();
+    }
+    return { apiUrl, otlpUrl, store, indexer, close: closeAll };
+  } catch (error) {
+    await closeAll().catch(() => undefined);
+    throw error;
+  }
+}
