@@ -44,6 +44,10 @@ export function startOnceflow(options: OnceflowOptions): OnceflowHandle {
     spanProcessors: [onceflowSpanProcessor(), ...(options.spanProcessors ?? []), new BatchSpanProcessor(exporter)],
     textMapPropagator: onceflowPropagator(),
     instrumentations: onceflowInstrumentations(options.instrumentations),
+    // Onceflow exports traces only. NodeSDK would otherwise start OTLP metric and log
+    // exporters towards the same endpoint; they stay available through the OTEL_* variables.
+    ...(process.env.OTEL_METRICS_EXPORTER ? {} : { metricReaders: [] }),
+    ...(process.env.OTEL_LOGS_EXPORTER ? {} : { logRecordProcessors: [] }),
   });
   sdk.start();
   // Neither call rejects: a failed export is already reported (once) by the exporter, and
