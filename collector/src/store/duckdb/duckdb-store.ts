@@ -7,7 +7,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { DuckDBConnection, DuckDBInstance, type DuckDBValue } from '@duckdb/node-api';
+import { DuckDBConnection, DuckDBInstance, type DuckDBAppender, type DuckDBValue } from '@duckdb/node-api';
 import type { Logger } from 'pino';
 import { ANOMALY_KINDS, type Anomaly, type AnomalyKind, type FlowRecord, type FlowState, type FlowSummary, type TrendGrouping } from '../../model/flow.js';
 import { msToNs, nsToMs, type SpanRow } from '../../model/span.js';
@@ -489,11 +489,17 @@ function isConstraintViolation(error: unknown): boolean {
   return /constraint|duplicate key/i.test((error as Error)?.message ?? '');
 }
 
-function closeQuietly(appender: { closeSync(): void }): void {
+/**
+ * Closes an appender whatever happened. Rows still buffered after a failed flush are cleared
+ * first: otherwise closing (or, later, garbage collection) would try to flush them again,
+ * inside whatever transaction the connection is running by then.
+ */
+function closeQuietly(appender: DuckDBAppender): void {
   try {
+    appender.clear();
     appender.closeSync();
   } catch {
-    // The flush error (if any) was already thrown; closing a failed appender repeats it.
+    // The flush error was already thrown to the caller.
   }
 }
 
