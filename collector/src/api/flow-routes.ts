@@ -12,6 +12,7 @@ import { toFlowSummary } from './flow-summary.js';
 import { describeMessage } from './message-history.js';
 import {
   anomalyKindParam,
+  BadParameterError,
   booleanParam,
   enumParam,
   intParam,
@@ -52,17 +53,25 @@ export function registerFlowRoutes(app: FastifyInstance, ctx: ApiContext): void 
   app.get('/api/flows', async (request) => {
     const query = parseParams(flowListQuery, request.query);
     const window = resolveWindow(query, ctx.clock());
-    const page = await store.listFlows({
-      ...window,
-      q: query.q,
-      service: query.service,
-      messageType: query.messageType,
-      anomaly: query.anomaly,
-      complete: query.complete,
-      state: query.state,
-      limit: query.limit ?? 50,
-      cursor: query.cursor,
-    });
+    const page = await store
+      .listFlows({
+        ...window,
+        q: query.q,
+        service: query.service,
+        messageType: query.messageType,
+        anomaly: query.anomaly,
+        complete: query.complete,
+        state: query.state,
+        limit: query.limit ?? 50,
+        cursor: query.cursor,
+      })
+      .catch((error: Error) => {
+        // Stores refuse a cursor they did not issue; that is the caller's mistake, not ours.
+        if (query.cursor !== undefined && /invalid cursor/i.test(error.message)) {
+          throw new BadParameterError('cursor', 'cursor: pass back the nextCursor of a previous page');
+        }
+        throw error;
+      });
     return { fromMs: window.fromMs, toMs: window.toMs, ...page };
   });
 

@@ -1,0 +1,138 @@
+/**
+ * The flow indexer against a real in-memory DuckDB store, with an injected clock: debounce,
+ * re-analysis once the quiet period has passed, start-up catch-up, bounds and failures.
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ANOMALY_FLOWS_QUIET_PERIOD_MS as QUIET_MS, buildAnomalyFlows, type AnomalyFlows } from '../../test/fixtures/anomaly-flows.js';
+import { silentLogger } from '../logger.js';
+import type { Anomaly, FlowRecord } from '../model/flow.js';
+import { DuckDbStore } from '../store/duckdb/duckdb-store.js';
+import type { SpanStore } from '../store/span-store.js';
+import { createFlowIndexer, type FlowIndexerOptions } from './flow-indexer.js';
+
+const NOW = Date.UTC(2026, 0, 31, 12, 0, 0);
+const IN_PROGRESS = 'conv-in-progress';
+let store: DuckDbStore;
+let fixture: AnomalyFlows;
+let nowMs: number;
+let saved: FlowRecord[];
+let reported: Anomaly[];
+
+beforeEach(async () => {
+  fixture = buildAnomalyFlows(NOW);
+  store = new DuckDbStore({ path: ':memory:' });
+  await store.init();
+  await store.insertSpans(fixture.spans);
+  nowMs = NOW;
+  saved = [];
+  reported = [];
+});
+
+afterEach(async () => {
+  await store.close();
+});
+
+const indexerFor = (overrides: Partial<FlowIndexerOptions> = {}) =>
+  createFlowIndexer({
+    store,
+    logger: silentLogger(),
+    clock: () => nowMs,
+    quietPeriodMs: QUIET_MS,
+    debounceMs: 1000,
+    onFlows: (records, anomalies) => {
+      saved.push(...records);
+      reported.push(...anomalies);
+    },
+    ...overrides,
+  });
+
+const spansOf = (conversationId: string) => fixture.spans.filter((span) => span.conversationId === conversationId);
+
+describe('flow indexer', () => {
+  it('waits for the debounce, then analyses and saves the touched conversations', async () => {
+    const indexer = indexerFor();
+    indexer.noteSpans(fixture.spans);
+    expect(await indexer.runOnce()).toBe(0);
+    nowMs += 1000;
+    expect(await indexer.runOnce()).toBe(fixture.expected.length);
+    for (const expected of fixture.expected) {
+      const record = await store.getFlowRecord(expected.conversationId);
+      expect(record?.state, expected.conversationId).toBe(expected.state);
+      expect([...new Set(record!.anomalies.map((a) => a.kind))].sort(), expected.conversationId).toEqual([...expected.kinds].sort());
+    }
+    expect(saved.map((record) => record.conversationId).sort()).toEqual(fixture.expected.map((flow) => flow.conversationId).sort());
+  });
+
+  it('judges an active flow again once its quiet period has passed', async () => {
+    const indexer = indexerFor();
+    indexer.noteSpans(spansOf(IN_PROGRESS));
+    nowMs += 1000;
+    await indexer.runOnce();
+    expect((await store.getFlowRecord(IN_PROGRESS))?.state).toBe('active');
+    expect(reported).toEqual([]);
+
+    // Still inside the quiet period: nothing to do.
+    nowMs += 10_000;
+    expect(await indexer.runOnce()).toBe(0);
+
+    nowMs = NOW + QUIET_MS + 2000;
+    expect(await indexer.runOnce()).toBe(1);
+    const record = await store.getFlowRecord(IN_PROGRESS);
+    expect(record?.state).toBe('incomplete');
+    expect(record?.anomalies.map((a) => a.kind)).toContain('lost-message');
+    expect(reported.map((a) => a.kind)).toEqual(['lost-message']);
+    // Judged: no longer tracked, nothing reported twice.
+    nowMs += 10 * QUIET_MS;
+    expect(await indexer.runOnce()).toBe(0);
+    expect(indexer.stats().tracked).toBe(0);
+  });
+
+  it('re-analyses a conversation when new spans arrive for it', async () => {
+    const indexer = indexerFor();
+    const spans = spansOf('conv-healthy');
+    expect(spans.length).toBeGreaterThan(0);
+    indexer.noteSpans(spans);
+    await indexer.drain();
+    indexer.noteSpans(spans.slice(0, 1));
+    nowMs += 1000;
+    expect(await indexer.runOnce()).toBe(1);
+    expect(saved.filter((record) => record.conversationId === 'conv-healthy')).toHaveLength(2);
+  });
+
+  it('catches up on start-up from the store', async () => {
+    const indexer = indexerFor();
+    expect(await indexer.catchUp()).toBeGreaterThanOrEqual(fixture.expected.length);
+    expect(await indexer.runOnce()).toBe(fixture.expected.length);
+    expect((await store.listFlows({ fromMs: NOW - 3_600_000, toMs: NOW + 1, limit: 100 })).total).toBe(fixture.expected.length);
+  });
+
+  it('stays within maxTracked and counts what it dropped', async () => {
+    const indexer = indexerFor({ maxTracked: 3 });
+    indexer.noteSpans(fixture.spans);
+    expect(indexer.stats()).toMatchObject({ tracked: 3, dropped: fixture.expected.length - 3 });
+  });
+
+  it('logs and retries a failing conversation without stopping the others', async () => {
+    let failures = 0;
+    const failing = new Proxy(store, {
+      get(target, property, receiver) {
+        if (property === 'spansOfConversation') {
+          return (conversationId: string, limit: number) => {
+            if (conversationId === 'conv-healthy' && failures++ < 1) return Promise.reject(new Error('disk on fire'));
+            return target.spansOfConversation(conversationId, limit);
+          };
+        }
+        const value = Reflect.get(target, property, receiver);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    }) as SpanStore;
+    const indexer = indexerFor({ store: failing });
+    indexer.noteSpans(fixture.spans);
+    expect(await indexer.drain()).toBe(fixture.expected.length - 1);
+    expect(indexer.stats().failures).toBe(1);
+    expect(await store.getFlowRecord('conv-healthy')).toBeNull();
+    nowMs += 10_000;
+    expect(await indexer.runOnce()).toBe(1);
+    expect((await store.getFlowRecord('conv-healthy'))?.state).toBe('complete');
+  });
+});
