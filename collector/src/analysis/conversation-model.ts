@@ -130,24 +130,23 @@ const NO_ANCESTORS: Ancestors = { attempt: null, server: null };
 
 /** Memoized nearest-ancestor lookup within a trace (parentage only; cycles are cut). */
 function ancestorIndex(byKey: Map<string, SpanRow>) {
-  const memo = new Map<string, Ancestors>();
+  const memo = new Map<SpanRow, Ancestors>();
   const extend = (span: SpanRow, above: Ancestors): Ancestors => ({
     attempt: isAttemptSpan(span) ? span : above.attempt,
     server: isHttpServer(span) ? span : above.server,
   });
   return (span: SpanRow): Ancestors => {
-    const known = memo.get(keyOf(span));
+    const known = memo.get(span);
     if (known) return known;
     const path: SpanRow[] = [];
-    const onPath = new Set<string>();
     let top = NO_ANCESTORS;
     let current = span;
     for (;;) {
       path.push(current);
-      onPath.add(keyOf(current));
       const parent = current.parentSpanId ? byKey.get(spanKey(current.traceId, current.parentSpanId)) : undefined;
-      if (!parent || onPath.has(keyOf(parent))) break;
-      const parentAncestors = memo.get(keyOf(parent));
+      // A parent cycle (corrupt data) is cut once the path is longer than the trace could be.
+      if (!parent || path.length > byKey.size) break;
+      const parentAncestors = memo.get(parent);
       if (parentAncestors) {
         top = extend(parent, parentAncestors);
         break;
@@ -155,10 +154,10 @@ function ancestorIndex(byKey: Map<string, SpanRow>) {
       current = parent;
     }
     for (let i = path.length - 1; i >= 0; i -= 1) {
-      memo.set(keyOf(path[i]), top);
+      memo.set(path[i], top);
       top = extend(path[i], top);
     }
-    return memo.get(keyOf(span))!;
+    return memo.get(span)!;
   };
 }
 
@@ -167,9 +166,8 @@ function compareSpans(a: SpanRow, b: SpanRow): number {
   return a.spanId < b.spanId ? -1 : a.spanId > b.spanId ? 1 : 0;
 }
 
-/** Merges an attempt's spans (outermost first) into one attempt. */
-function buildAttempt(group: SpanRow[]): AttemptModel {
-  const root = group[0];
+/** Merges an attempt's spans into one attempt; `root` is the outermost. */
+function buildAttempt(root: SpanRow, group: SpanRow[]): AttemptModel {
   let outcome: Outcome | '' = '';
   let outcomeEndMs = -Infinity;
   let attemptNo = 0;
@@ -178,7 +176,7 @@ function buildAttempt(group: SpanRow[]): AttemptModel {
   let redelivered = false;
   let messageId = '';
   let messageType = '';
-  const outgoing: string[] = [];
+  const outgoing = new Set<string>();
   for (const span of group) {
     // The final verdict is the outcome recorded last.
     if (span.outcome !== '' && endMsOf(span) >= outcomeEndMs) {
@@ -191,7 +189,7 @@ function buildAttempt(group: SpanRow[]): AttemptModel {
     redelivered ||= isRedelivered(span);
     messageId ||= span.messageId;
     messageType ||= span.messageType;
-    for (const id of span.outgoingMessageIds) if (!outgoing.includes(id)) outgoing.push(id);
+    for (const id of span.outgoingMessageIds) outgoing.add(id);
   }
   // A recorded outcome is trusted over the span status: `processed` means committed.
   const failed = outcome !== '' ? isFailedOutcome(outcome) : statusError;
@@ -230,7 +228,7 @@ function buildAttempt(group: SpanRow[]): AttemptModel {
     retryDelayMs,
     startMs,
     endMs: endMsOf(root),
-    outgoing,
+    outgoing: [...outgoing],
     delivery,
   };
 }
@@ -329,31 +327,47 @@ export function buildConversationModel(input: SpanRow[], options: ModelOptions):
   const active = options.now < endMs + options.quietPeriodMs;
 
   // ---- attempts: fold nested spans of the same attempt into the outermost one ----------
-  const attemptRoot = new Map<string, SpanRow>();
+  const attemptRoot = new Map<SpanRow, SpanRow>();
   const rootOf = (span: SpanRow): SpanRow => {
-    const known = attemptRoot.get(keyOf(span));
-    if (known) return known;
-    const parent = ancestorsOf(span).attempt;
-    const nested =
-      parent !== null &&
-      parent.service === span.service &&
-      (span.messageId === '' || parent.messageId === '' || span.messageId === parent.messageId);
-    const root = nested ? rootOf(parent) : span;
-    attemptRoot.set(keyOf(span), root);
+    const chain: SpanRow[] = [];
+    const onChain = new Set<SpanRow>();
+    let current = span;
+    let root = span;
+    for (;;) {
+      const known = attemptRoot.get(current);
+      if (known) {
+        root = known;
+        break;
+      }
+      chain.push(current);
+      onChain.add(current);
+      const parent = ancestorsOf(current).attempt;
+      const nested =
+        parent !== null &&
+        !onChain.has(parent) &&
+        parent.service === current.service &&
+        (current.messageId === '' || parent.messageId === '' || current.messageId === parent.messageId);
+      if (!nested) {
+        root = current;
+        break;
+      }
+      current = parent;
+    }
+    for (const link of chain) attemptRoot.set(link, root);
     return root;
   };
-  const attemptGroups = new Map<string, SpanRow[]>();
+  const attemptGroups = new Map<SpanRow, SpanRow[]>();
   for (const span of spans) {
     if (!isAttemptSpan(span)) continue;
     const root = rootOf(span);
-    const group = attemptGroups.get(keyOf(root));
+    const group = attemptGroups.get(root);
     if (group) group.push(span);
-    else attemptGroups.set(keyOf(root), [span]);
+    else attemptGroups.set(root, [span]);
   }
-  const attemptsByRoot = new Map<string, AttemptModel>();
-  for (const [key, group] of attemptGroups) attemptsByRoot.set(key, buildAttempt(group));
+  const attemptsByRoot = new Map<SpanRow, AttemptModel>();
+  for (const [root, group] of attemptGroups) attemptsByRoot.set(root, buildAttempt(root, group));
   const attemptOfSpan = (span: SpanRow | null): AttemptModel | null =>
-    span ? (attemptsByRoot.get(keyOf(rootOf(span))) ?? null) : null;
+    span ? (attemptsByRoot.get(rootOf(span)) ?? null) : null;
 
   // ---- HTTP calls: client spans matched to the server span they caused ----------------
   const serverByParent = new Map<string, SpanRow>();
@@ -361,8 +375,8 @@ export function buildConversationModel(input: SpanRow[], options: ModelOptions):
     if (isHttpServer(span) && span.parentSpanId) serverByParent.set(spanKey(span.traceId, span.parentSpanId), span);
   }
   const httpCalls: HttpCall[] = [];
-  const callIdOfServer = new Map<string, string>();
-  const matchedServers = new Set<string>();
+  const callIdOfServer = new Map<SpanRow, string>();
+  const matchedServers = new Set<SpanRow>();
   const pushCall = (client: SpanRow | undefined, server: SpanRow | undefined) => {
     const main = (client ?? server)!;
     httpCalls.push({
@@ -377,18 +391,18 @@ export function buildConversationModel(input: SpanRow[], options: ModelOptions):
       traceId: main.traceId,
       spanId: main.spanId,
     });
-    if (server) callIdOfServer.set(keyOf(server), main.spanId);
+    if (server) callIdOfServer.set(server, main.spanId);
   };
   let boundaryRoute = '';
   for (const span of spans) {
     if (isHttpClient(span)) {
       const server = serverByParent.get(keyOf(span));
-      if (server) matchedServers.add(keyOf(server));
+      if (server) matchedServers.add(server);
       pushCall(span, server);
     }
   }
   for (const span of spans) {
-    if (isHttpServer(span) && !matchedServers.has(keyOf(span))) {
+    if (isHttpServer(span) && !matchedServers.has(span)) {
       // A request from outside the traced system: the sync/async boundary.
       pushCall(undefined, span);
       boundaryRoute ||= `${httpMethodOf(span)} ${httpTargetOf(span, undefined)}`.trim();
@@ -417,7 +431,7 @@ export function buildConversationModel(input: SpanRow[], options: ModelOptions):
       span,
       producer,
       resend,
-      httpCallId: !producer && ancestors.server ? (callIdOfServer.get(keyOf(ancestors.server)) ?? '') : '',
+      httpCallId: !producer && ancestors.server ? (callIdOfServer.get(ancestors.server) ?? '') : '',
       send: {
         service: span.service,
         destination: span.destination,
@@ -442,22 +456,17 @@ export function buildConversationModel(input: SpanRow[], options: ModelOptions):
     const atEndpoint = message.endpoints.get(attempt.service);
     if (atEndpoint) atEndpoint.push(attempt);
     else message.endpoints.set(attempt.service, [attempt]);
-    for (const span of attemptGroups.get(keyOf(attempt.span))!) absorbIdentity(message, span);
+    for (const span of attemptGroups.get(attempt.span)!) absorbIdentity(message, span);
   }
   // Outgoing ids of a committed attempt are messages the flow must see delivered; those of an
   // aborted attempt only matter for messages that exist anyway (ghost evidence).
   for (const attempt of attempts) {
-    for (const id of attempt.outgoing) {
-      if (attempt.failed && !messagesById.has(id)) continue;
-      messageFor(id, attempt.endMs).listedBy.push(attempt);
-    }
+    if (attempt.failed) continue;
+    for (const id of attempt.outgoing) messageFor(id, attempt.endMs).listedBy.push(attempt);
   }
   for (const attempt of attempts) {
-    for (const id of attempt.outgoing) {
-      if (attempt.failed && messagesById.has(id) && !messagesById.get(id)!.listedBy.includes(attempt)) {
-        messagesById.get(id)!.listedBy.push(attempt);
-      }
-    }
+    if (!attempt.failed) continue;
+    for (const id of attempt.outgoing) messagesById.get(id)?.listedBy.push(attempt);
   }
 
   // ---- claim-check fetches ------------------------------------------------------------

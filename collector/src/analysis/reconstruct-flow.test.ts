@@ -143,6 +143,17 @@ describe('deliveries', () => {
   });
 });
 
+describe('corrupt input', () => {
+  it('survives a parent cycle and duplicate spans', () => {
+    //   a ─parent→ b ─parent→ a   (both consumer spans of the same message)
+    const a = makeSpan({ spanId: 'a'.repeat(16), parentSpanId: 'b'.repeat(16), traceId: 't'.repeat(32), kind: 'consumer', service: 's', messageId: 'm', conversationId, outcome: 'processed', startNs: msToNs(at(0)) });
+    const b = makeSpan({ spanId: 'b'.repeat(16), parentSpanId: 'a'.repeat(16), traceId: 't'.repeat(32), kind: 'consumer', service: 's', messageId: 'm', conversationId, outcome: 'processed', startNs: msToNs(at(1)) });
+    const flow = reconstructFlow([a, b, { ...b }], options);
+    expect(flow.messageCount).toBe(1);
+    expect(flow.spanCount).toBe(3);
+  });
+});
+
 describe('causation edges', () => {
   it('come from causation ids even across traces', () => {
     //   trace A: OrderBilled(billed-1) ─> shipping      trace B: OrderShipped(shipped-1), causation billed-1 (outbox dispatcher)
@@ -206,6 +217,27 @@ describe('paging and records', () => {
     expect(record.analyzedAtMs).toBe(NOW);
     expect(record.anomalies.map((a) => a.messageId)).toEqual(['line-0', 'line-5']);
     expect(record).not.toHaveProperty('messages');
+  });
+
+  /**
+   *   One attempt producing 10,000 messages, all listed in its outgoing ids; each consumed once,
+   *   the last 10 never sent (outbox not dispatched).
+   */
+  it('reconstructs a 10,000-message fan-out from one attempt', () => {
+    const ids = Array.from({ length: 10_000 }, (_, i) => `line-${i}`);
+    const submit = send({ service: 'shop-api', messageId: 'root', messageType: 'SubmitOrder', atMs: at(0), conversationId });
+    const handle = attempt({ parent: submit, service: 'orders', outcome: 'processed', outgoing: ids, atMs: at(1), durationMs: 100 });
+    const spans = [submit, handle];
+    for (const id of ids.slice(0, -10)) {
+      const line = send({ parent: handle, messageId: id, messageType: 'ReserveStock', atMs: at(2) });
+      spans.push(line, attempt({ parent: line, service: 'warehouse', outcome: 'processed', atMs: at(300) }));
+    }
+    const flow = reconstructFlow(spans, { ...options, page: { offset: 9_990, limit: 100 } });
+    expect(flow.messageCount).toBe(10_001);
+    expect(flow.anomalyCounts).toEqual({ 'lost-message': 10 });
+    expect(flow.edges).toHaveLength(10_000);
+    expect(flow.messages).toHaveLength(11);
+    expect(flow.state).toBe('incomplete');
   });
 
   /**
