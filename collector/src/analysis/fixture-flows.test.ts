@@ -4,6 +4,9 @@
  */
 import { describe, expect, it } from 'vitest';
 import { ANOMALY_FLOWS_QUIET_PERIOD_MS, buildAnomalyFlows } from '../../test/fixtures/anomaly-flows.js';
+import { ANOMALY_KINDS } from '../model/flow.js';
+import { DETECTORS, detectAnomalies } from './anomalies.js';
+import { buildConversationModel } from './conversation-model.js';
 import { reconstructFlow } from './reconstruct-flow.js';
 
 const NOW = Date.UTC(2026, 10, 26, 12, 0, 0);
@@ -31,6 +34,21 @@ describe.each(expected)('fixture flow $conversationId ($title)', (flow) => {
   it('carries its business and idempotency keys', () => {
     expect(result.businessKeys).toContain(flow.businessKey);
     expect(result.idempotencyKeys).toContain(flow.idempotencyKey);
+  });
+});
+
+describe.each(expected)('detectors on $conversationId', ({ conversationId }) => {
+  const own = spans.filter((s) => s.conversationId === conversationId);
+  const options = { now: NOW, quietPeriodMs: ANOMALY_FLOWS_QUIET_PERIOD_MS };
+
+  it.each(ANOMALY_KINDS)('the %s detector reports only its own kind', (kind) => {
+    const found = DETECTORS[kind](buildConversationModel(own, options));
+    expect(found.every((a) => a.kind === kind)).toBe(true);
+  });
+
+  it('detectAnomalies is the union of the detectors', () => {
+    const all = ANOMALY_KINDS.flatMap((kind) => DETECTORS[kind](buildConversationModel(own, options)));
+    expect(detectAnomalies(buildConversationModel(own, options))).toHaveLength(all.length);
   });
 });
 
