@@ -21,8 +21,7 @@ import { createOtlpReceiver } from './ingest/receiver.js';
 import { createLiveHub, type LiveHub } from './live/live-hub.js';
 import { createTopologyFeed } from './live/topology-feed.js';
 import type { Logger } from './logger.js';
-import { ClickHouseStore } from './store/clickhouse/clickhouse-store.js';
-import { DuckDbStore } from './store/duckdb/duckdb-store.js';
+import { createSpanStore } from './store/create-store.js';
 import type { SpanStore } from './store/span-store.js';
 
 export interface AppOptions {
@@ -100,10 +99,7 @@ export interface StartOptions {
 export async function startCollector(config: ServeConfig, options: StartOptions): Promise<RunningCollector> {
   const { logger } = options;
   const clock = options.clock ?? Date.now;
-  const store: SpanStore = config.clickhouseUrl
-    ? new ClickHouseStore({ url: config.clickhouseUrl, logger })
-    : new DuckDbStore({ dataDir: config.dataDir, logger });
-  await store.init();
+  const store = await createSpanStore(config.clickhouseUrl ? { clickhouseUrl: config.clickhouseUrl } : { dataDir: config.dataDir }, logger);
   const live = createLiveHub({ logger });
   const topology = createTopologyFeed({ store, live, logger, clock });
   const indexer = createFlowIndexer({

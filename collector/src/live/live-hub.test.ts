@@ -2,7 +2,10 @@ import { createServer, request, type IncomingMessage, type Server } from 'node:h
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { silentLogger } from '../logger.js';
+import { attempt, send } from '../../test/span-builders.js';
+import { DuckDbStore } from '../store/duckdb/duckdb-store.js';
 import { createLiveHub, type LiveHub } from './live-hub.js';
+import { createTopologyFeed } from './topology-feed.js';
 
 let server: Server | null = null;
 afterEach(async () => {
@@ -88,5 +91,33 @@ describe('live hub', () => {
     hub.close();
     await ended;
     expect(hub.clientCount()).toBe(0);
+  });
+});
+
+describe('topology feed', () => {
+  it('publishes the map when spans arrived and someone listens', async () => {
+    const now = Date.UTC(2026, 0, 31, 12);
+    const store = new DuckDbStore({ path: ':memory:' });
+    await store.init();
+    const sent = send({ service: 'billing', messageId: 'm1', messageType: 'OrderBilled', destination: 'order-events', atMs: now - 60_000, conversationId: 'c1' });
+    await store.insertSpans([sent, attempt({ parent: sent, service: 'marketing', outcome: 'processed', atMs: now - 59_000 })]);
+    const hub = createLiveHub({ logger: silentLogger() });
+    const feed = createTopologyFeed({ store, live: hub, logger: silentLogger(), clock: () => now });
+    try {
+      feed.noteSpans();
+      expect(await feed.refresh()).toBe(false); // nobody listens: no query
+      const response = await connect(await serve(hub));
+      await until(() => hub.clientCount() === 1);
+      const received = readUntil(response, (text) => text.includes('event: topology'));
+      expect(await feed.refresh()).toBe(true);
+      const text = await received;
+      const data = JSON.parse(/event: topology\ndata: (.*)\n/.exec(text)![1]);
+      expect(data.nodes.map((node: { id: string }) => node.id).sort()).toEqual(['destination:order-events', 'service:billing', 'service:marketing']);
+      expect(await feed.refresh()).toBe(false); // nothing new since
+      response.destroy();
+    } finally {
+      hub.close();
+      await store.close();
+    }
   });
 });
