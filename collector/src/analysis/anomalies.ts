@@ -60,6 +60,12 @@ function anomaly(
 
 const attemptNumbers = (attempts: AttemptModel[]) => formatList(attempts.map((a) => a.attempt));
 
+/** "BillCustomer attempt 1", or "request POST /orders" when the attempt is an HTTP request. */
+function attemptLabel(attempt: AttemptModel): string {
+  if (!attempt.messageId) return `request ${attempt.span.name}`;
+  return `${nameOf(attempt.messageType, attempt.messageId)} attempt ${attempt.attempt || '?'}`;
+}
+
 /** Each endpoint's attempts of each message. */
 function* endpointAttempts(model: ConversationModel): Generator<[MessageModel, string, AttemptModel[]]> {
   for (const message of model.messages) {
@@ -184,7 +190,7 @@ export const detectGhostMessages: Detector = (model) => {
     const send = message.sends.find((s) => s.send.fromFailedAttempt);
     const producer = send?.producer ?? message.listedBy.find((a) => a.failed)!;
     const consumers = [...message.endpoints.keys()].join(', ');
-    const cause = `${nameOf(producer.messageType, producer.messageId)} attempt ${producer.attempt || '?'}`;
+    const cause = attemptLabel(producer);
     const why = producer.error ? `${producer.outcome || 'failed'}: ${quote(producer.error, 50)}` : producer.outcome || 'failed';
     found.push(
       anomaly(
@@ -232,7 +238,7 @@ export const detectLostMessages: Detector = (model) => {
           message,
           lister.service,
           lister.endMs,
-          `${name} recorded as outgoing by ${lister.service} (committed ${nameOf(lister.messageType, lister.messageId)} attempt ${lister.attempt || '?'}) was never sent or delivered (quiet period ${quiet} passed): the outbox was not dispatched`,
+          `${name} recorded as outgoing by ${lister.service} (committed ${attemptLabel(lister)}) was never sent or delivered (quiet period ${quiet} passed): the outbox was not dispatched`,
         ),
       );
     }

@@ -59,7 +59,7 @@ export interface SendModel {
   producer: AttemptModel | null;
   /** Sent again by an attempt of the same message (e.g. a delay-queue retry): not a new production. */
   resend: boolean;
-  /** HTTP call (`HttpCall.spanId`) that sent it at the boundary, '' otherwise. */
+  /** HTTP call (`HttpCall.spanId`) that sent it at the boundary (no message being processed above it), '' otherwise. */
   httpCallId: string;
 }
 
@@ -431,7 +431,9 @@ export function buildConversationModel(input: SpanRow[], options: ModelOptions):
       span,
       producer,
       resend,
-      httpCallId: !producer && ancestors.server ? (callIdOfServer.get(ancestors.server) ?? '') : '',
+      // At the boundary: no attempt of a message above it (an HTTP request may itself carry an
+      // outcome, e.g. a repeated Idempotency-Key marked duplicate, and is then its attempt).
+      httpCallId: !producer?.messageId && ancestors.server ? (callIdOfServer.get(ancestors.server) ?? '') : '',
       send: {
         service: span.service,
         destination: span.destination,
@@ -507,7 +509,7 @@ export function buildConversationModel(input: SpanRow[], options: ModelOptions):
   for (const send of sends) {
     if (send.producer && !send.resend && messagesById.has(send.producer.messageId)) {
       addEdge(send.producer.messageId, send.span.messageId, 'message');
-    } else if (!send.producer && send.httpCallId) {
+    } else if (send.httpCallId) {
       addEdge(send.httpCallId, send.span.messageId, 'http');
     }
   }

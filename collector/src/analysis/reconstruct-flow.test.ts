@@ -143,6 +143,20 @@ describe('deliveries', () => {
   });
 });
 
+describe('HTTP requests as attempts', () => {
+  it('a boundary request that failed after publishing makes a ghost, and keeps its causation edge', () => {
+    //   user ==> shop-api POST /orders (outcome failed, 500)
+    //              └─ SubmitOrder ─> orders #1 processed
+    const request = httpServer({ service: 'shop-api', route: '/orders', atMs: at(0), durationMs: 50, statusCode: 500, conversationId });
+    const failedRequest = { ...request, outcome: 'failed' as const, statusMessage: 'db down' };
+    const submit = send({ parent: failedRequest, messageId: 'submit-1', messageType: 'SubmitOrder', atMs: at(5) });
+    const flow = reconstructFlow([failedRequest, submit, attempt({ parent: submit, service: 'orders', outcome: 'processed', atMs: at(20) })], options);
+    expect(flow.anomalies.map((a) => [a.kind, a.messageId, a.service])).toEqual([['ghost-message', 'submit-1', 'shop-api']]);
+    expect(flow.anomalies[0].detail).toContain('while processing request POST /orders');
+    expect(flow.edges).toEqual([{ from: request.spanId, to: 'submit-1', via: 'http' }]);
+  });
+});
+
 describe('corrupt input', () => {
   it('survives a parent cycle and duplicate spans', () => {
     //   a ─parent→ b ─parent→ a   (both consumer spans of the same message)
