@@ -1,0 +1,145 @@
+/**
+ * Fault injection: what can go wrong at each service, configured per service and bundled
+ * into named scenarios. Decisions are a seeded hash of (fault, service, message id), so a
+ * message chosen for a transient failure fails on the same attempts every time it comes back,
+ * and a run with the same seed injects the same faults.
+ */
+import { createHash } from 'node:crypto';
+
+export interface FaultConfig {
+  /** Probability that a dispatched message is sent twice (sender retry after a lost ack). */
+  duplicatePublish: number;
+  /** Probability that a processed message is not acknowledged (consumer crash): it is redelivered. */
+  crashBeforeAck: number;
+  /** Probability that a message fails its first `transientFailureAttempts` attempts, then succeeds. */
+  transientFailure: number;
+  transientFailureAttempts: number;
+  /** Probability that a message fails every attempt (poison): it ends in the dead-letter queue. */
+  poison: number;
+  /** Probability that a processed message starts a redelivery storm of `stormSize` unacknowledged messages. */
+  redeliveryStorm: number;
+  stormSize: number;
+  /** Probability that handling a message is slowed by `slowConsumerMs`. */
+  slowConsumer: number;
+  slowConsumerMs: number;
+  /** Probability that an invoice document is large (offloaded to the blob store). */
+  largePayload: number;
+  /** Probability that an HTTP call's response is lost, so the client retries with the same key. */
+  httpResponseLost: number;
+  /** BUG: the inbox check is skipped, so a redelivered message is processed again. */
+  dedupDisabled: boolean;
+  /** BUG: probability that outgoing messages are published before the commit, and the commit then fails. */
+  ghost: number;
+  /** BUG: probability that state is committed but the outgoing messages are never stored or sent. */
+  lost: number;
+}
+
+export const NO_FAULTS: FaultConfig = {
+  duplicatePublish: 0,
+  crashBeforeAck: 0,
+  transientFailure: 0,
+  transientFailureAttempts: 2,
+  poison: 0,
+  redeliveryStorm: 0,
+  stormSize: 10,
+  slowConsumer: 0,
+  slowConsumerMs: 300,
+  largePayload: 0,
+  httpResponseLost: 0,
+  dedupDisabled: false,
+  ghost: 0,
+  lost: 0,
+};
+
+export type ServiceFaults = Partial<Record<string, Partial<FaultConfig>>>;
+
+export interface FaultPlan {
+  seed: string;
+  /** Applied to every service, then overridden per service. */
+  all?: Partial<FaultConfig>;
+  services?: ServiceFaults;
+}
+
+export function faultsFor(plan: FaultPlan, service: string): FaultConfig {
+  return { ...NO_FAULTS, ...plan.all, ...plan.services?.[service] };
+}
+
+/** A uniform number in [0, 1) from the seed and the given parts. */
+export function draw(seed: string, ...parts: string[]): number {
+  const digest = createHash('sha256').update([seed, ...parts].join('\u0000')).digest();
+  return digest.readUInt32BE(0) / 0x1_0000_0000;
+}
+
+export function decide(plan: FaultPlan, probability: number, fault: string, service: string, messageId: string): boolean {
+  return probability > 0 && draw(plan.seed, fault, service, messageId) < probability;
+}
+
+/** Every non-bug fault at once: the system must still process every order exactly once. */
+export const ALL_RECOVERABLE_FAULTS: Partial<FaultConfig> = {
+  duplicatePublish: 0.1,
+  crashBeforeAck: 0.1,
+  transientFailure: 0.1,
+  poison: 0,
+  slowConsumer: 0.05,
+  largePayload: 0.3,
+  httpResponseLost: 0.2,
+};
+
+const light = (rate: number): Partial<FaultConfig> => ({
+  duplicatePublish: rate,
+  crashBeforeAck: rate,
+  transientFailure: rate,
+  largePayload: 0.2,
+});
+
+/** Named scenarios: `--scenario NAME`. */
+export const SCENARIOS: Record<string, { description: string; plan: Omit<FaultPlan, 'seed'> }> = {
+  healthy: { description: 'no faults; invoices occasionally large', plan: { all: { largePayload: 0.1 } } },
+  demo: {
+    description: 'a steady trickle with occasional faults of every kind',
+    plan: {
+      all: { ...light(0.03), slowConsumer: 0.02, httpResponseLost: 0.05 },
+      services: { shipping: { poison: 0.02 }, marketing: { redeliveryStorm: 0.005 } },
+    },
+  },
+  duplicates: {
+    description: 'sender retries and consumer crashes: duplicate deliveries, all skipped by the inbox',
+    plan: { all: { duplicatePublish: 0.15, crashBeforeAck: 0.15 } },
+  },
+  retries: { description: 'transient failures, then success', plan: { all: { transientFailure: 0.25 } } },
+  poison: { description: 'messages that always fail end in the dead-letter queue', plan: { all: { poison: 0.08 } } },
+  'duplicate-storm': {
+    description: 'a consumer restarts with many unacknowledged messages',
+    plan: { services: { shipping: { redeliveryStorm: 0.05, stormSize: 15 }, marketing: { redeliveryStorm: 0.05, stormSize: 15 } } },
+  },
+  'slow-consumer': { description: 'handlers slowed down', plan: { all: { slowConsumer: 0.3, slowConsumerMs: 500 } } },
+  'large-payloads': { description: 'most invoices go to the blob store (claim check)', plan: { all: { largePayload: 0.8 } } },
+  'http-retries': { description: 'lost payment responses, retried with the same key', plan: { all: { httpResponseLost: 0.3 } } },
+  ghost: { description: 'BUG: orders publishes before commit, then the commit fails', plan: { services: { orders: { ghost: 0.15 } } } },
+  lost: { description: 'BUG: billing commits without dispatching', plan: { services: { billing: { lost: 0.15 } } } },
+  'double-processing': {
+    description: 'BUG: marketing skips deduplication while messages are redelivered',
+    plan: {
+      all: { duplicatePublish: 0.1, crashBeforeAck: 0.1 },
+      services: { marketing: { dedupDisabled: true } },
+    },
+  },
+  chaos: {
+    description: 'every fault, including the bugs',
+    plan: {
+      all: { ...light(0.08), poison: 0.03, slowConsumer: 0.03, httpResponseLost: 0.1 },
+      services: {
+        orders: { ghost: 0.03 },
+        billing: { lost: 0.03 },
+        marketing: { dedupDisabled: true },
+        shipping: { redeliveryStorm: 0.01 },
+      },
+    },
+  },
+};
+
+export function scenarioPlan(name: string, seed = name): FaultPlan {
+  const scenario = SCENARIOS[name];
+  if (!scenario) throw new Error(`unknown scenario "${name}"; known: ${Object.keys(SCENARIOS).join(', ')}`);
+  return { seed, ...scenario.plan };
+}

@@ -1,0 +1,386 @@
+/**
+ * The endpoint runtime every message handler runs in: inbox deduplication and the outbox in
+ * the same transaction as the handler's state, deterministic outgoing ids, dispatch after
+ * commit, immediate then delayed retries, dead-letter after the last attempt. Each attempt
+ * ends with exactly one Onceflow `mark*` call, which is what detection reads.
+ *
+ * The fault hooks live here too, because this is where each fault happens in real systems.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  deterministicMessageId,
+  identityHeaders,
+  markDeadLettered,
+  markDuplicate,
+  markProcessed,
+  markRetryScheduled,
+  outgoingIdentity,
+} from '@onceflow/instrumentation';
+import type { Logger } from 'pino';
+import { receiversOf } from '../messages.js';
+import { decide, type FaultConfig, type FaultPlan, faultsFor } from '../faults/faults.js';
+import type { GroundTruth } from '../faults/ground-truth.js';
+import type { Consumer, Delivery, Envelope, Transport } from '../transport/transport.js';
+import type { Database, Sql } from './database.js';
+
+export interface RetryPolicy {
+  /** Attempts retried at once before delayed retries start. */
+  immediate: number;
+  /** Delay before each delayed retry; its length is the number of delayed retries. */
+  delaysMs: number[];
+}
+
+export const DEFAULT_RETRY_POLICY: RetryPolicy = { immediate: 1, delaysMs: [500, 2_000] };
+
+export const maxAttempts = (policy: RetryPolicy) => 1 + policy.immediate + policy.delaysMs.length;
+
+export interface EndpointDeps {
+  db: Database;
+  transport: Transport;
+  truth: GroundTruth;
+  plan: FaultPlan;
+  retry: RetryPolicy;
+  logger: Logger;
+  concurrency: number;
+}
+
+export interface Outgoing {
+  kind: 'send' | 'publish';
+  /** Queue for a command; the message type for an event. */
+  destination: string;
+  messageId: string;
+  messageType: string;
+  body: string;
+  headers: Record<string, string>;
+  payload?: Envelope['payload'];
+}
+
+export interface HandlerContext<T = unknown> {
+  tx: Sql;
+  body: T;
+  delivery: Delivery;
+  endpoint: string;
+  faults: FaultConfig;
+  /** A command to `queue`, stored in the outbox; returns its deterministic id. */
+  send(queue: string, messageType: string, body: unknown, options?: OutgoingOptions): string;
+  /** An event to every subscriber, stored in the outbox; returns its deterministic id. */
+  publish(messageType: string, body: unknown, options?: OutgoingOptions): string;
+  /** Work to do once the attempt has committed and dispatched (e.g. an HTTP clean-up). */
+  afterCommit(work: () => Promise<void>): void;
+}
+
+export interface OutgoingOptions {
+  /** Distinguishes two messages of the same type from one handling; defaults to the type. */
+  logicalName?: string;
+  /** The body is a claim-check reference to an offloaded payload. */
+  payload?: Envelope['payload'];
+}
+
+export type HandleFn = (context: HandlerContext<never>, prepared: never) => Promise<void>;
+
+/**
+ * A message handler: a function run inside the transaction, or, for work that must not hold
+ * a transaction open (an HTTP call to a third party), a `prepare` step run before it, whose
+ * result `handle` receives. `prepare` runs only when the inbox does not already hold the
+ * message, and must be safe to repeat (it is, when its side effects are idempotent by key).
+ */
+export type Handler = HandleFn | { prepare: (context: PrepareContext<never>) => Promise<unknown>; handle: HandleFn };
+
+export interface PrepareContext<T = unknown> {
+  body: T;
+  delivery: Delivery;
+  endpoint: string;
+}
+
+/** An error no retry can fix: the message goes to the dead-letter queue at once. */
+export class UnrecoverableError extends Error {}
+
+/** Thrown by injected faults. */
+class InjectedFault extends Error {}
+
+/** The ghost bug's failed commit; carries what the attempt publishes anyway. */
+class GhostCommitFailure extends UnrecoverableError {
+  constructor(readonly outgoing: Outgoing[]) {
+    super('commit failed after the outgoing messages were published');
+  }
+}
+
+type AttemptResult =
+  | { outcome: 'duplicate' }
+  | { outcome: 'processed'; outgoing: Outgoing[]; lostOnPurpose: boolean; afterCommit: (() => Promise<void>)[] };
+
+export class Endpoint {
+  private consumer: Consumer | undefined;
+  private sweeper: NodeJS.Timeout | undefined;
+  private stormRemaining = 0;
+  readonly faults: FaultConfig;
+
+  constructor(
+    readonly name: string,
+    private readonly handlers: Record<string, Handler>,
+    private readonly deps: EndpointDeps,
+  ) {
+    this.faults = faultsFor(deps.plan, name);
+  }
+
+  async start(): Promise<void> {
+    this.consumer = await this.deps.transport.consume(this.name, (d) => this.handle(d), {
+      concurrency: this.deps.concurrency,
+    });
+    // Recovers outbox rows whose dispatch was interrupted (a crash between commit and send).
+    this.sweeper = setInterval(() => void this.dispatchStale().catch(() => undefined), 5_000);
+    this.sweeper.unref();
+  }
+
+  async stop(): Promise<void> {
+    if (this.sweeper) clearInterval(this.sweeper);
+    await this.consumer?.stop();
+  }
+
+  /** Runs one processing attempt; called inside the transport's consume span. */
+  async handle(delivery: Delivery): Promise<void> {
+    const { logger } = this.deps;
+    const handler = this.handlers[delivery.messageType];
+    try {
+      if (!handler) throw new UnrecoverableError(`${this.name} has no handler for ${delivery.messageType}`);
+      await this.injectFailures(delivery);
+      let prepared: unknown;
+      if (typeof handler !== 'function') {
+        if (!this.faults.dedupDisabled && (await this.alreadyProcessed(delivery.messageId))) {
+          await this.dispatchPending(delivery.messageId);
+          markDuplicate('inbox: already processed');
+          await delivery.ack();
+          return;
+        }
+        prepared = await handler.prepare({ body: JSON.parse(delivery.body) as never, delivery, endpoint: this.name });
+      }
+      const handle = typeof handler === 'function' ? handler : handler.handle;
+      const result = await this.deps.db.transaction((tx) => this.process(tx, delivery, handle, prepared)).catch(async (error: unknown) => {
+        if (error instanceof GhostCommitFailure) await this.publishGhosts(delivery, error.outgoing);
+        throw error;
+      });
+      if (result.outcome === 'duplicate') {
+        // The earlier attempt may have committed but died before dispatching: finish its work.
+        await this.dispatchPending(delivery.messageId);
+        markDuplicate('inbox: already processed');
+        await delivery.ack();
+        return;
+      }
+      if (!result.lostOnPurpose) await this.dispatchPending(delivery.messageId);
+      markProcessed(result.outgoing.map((o) => o.messageId));
+      for (const work of result.afterCommit) {
+        await work().catch((error: Error) => logger.warn({ err: error, messageId: delivery.messageId }, 'after-commit work failed'));
+      }
+      await this.acknowledge(delivery);
+    } catch (error) {
+      await this.fail(delivery, error as Error);
+      logger.debug({ err: error, messageId: delivery.messageId, attempt: delivery.attempt }, 'attempt failed');
+    }
+  }
+
+  private async injectFailures(delivery: Delivery): Promise<void> {
+    const { plan, truth } = this.deps;
+    const { faults, name } = this;
+    const id = delivery.messageId;
+    const base = { messageId: id, service: name, messageType: delivery.messageType };
+    if (decide(plan, faults.slowConsumer, 'slow', name, id) && delivery.attempt === 1) {
+      truth.record({ ...base, kind: 'slow-consumer', detail: `${faults.slowConsumerMs} ms` });
+      await sleep(faults.slowConsumerMs);
+    }
+    if (decide(plan, faults.poison, 'poison', name, id)) {
+      if (delivery.attempt === 1) truth.record({ ...base, kind: 'dead-letter', detail: 'poison message' });
+      throw new InjectedFault(`poison message ${delivery.messageType} cannot be processed`);
+    }
+    const failing = Math.min(faults.transientFailureAttempts, maxAttempts(this.deps.retry) - 1);
+    if (failing > 0 && decide(plan, faults.transientFailure, 'transient', name, id) && delivery.attempt <= failing) {
+      if (delivery.attempt === 1) truth.record({ ...base, kind: 'retry', detail: `fails ${failing} attempt(s)` });
+      throw new InjectedFault(`transient failure (attempt ${delivery.attempt} of ${failing} failing)`);
+    }
+  }
+
+  private async alreadyProcessed(messageId: string): Promise<boolean> {
+    const { rows } = await this.deps.db.query('SELECT 1 FROM inbox WHERE endpoint = $1 AND message_id = $2', [this.name, messageId]);
+    return rows.length > 0;
+  }
+
+  private async process(tx: Sql, delivery: Delivery, handler: HandleFn, prepared: unknown): Promise<AttemptResult> {
+    const { plan, truth } = this.deps;
+    const { name, faults } = this;
+    const inserted = await tx.query(
+      'INSERT INTO inbox (endpoint, message_id) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING message_id',
+      [name, delivery.messageId],
+    );
+    if (inserted.rows.length === 0) {
+      if (!faults.dedupDisabled) return { outcome: 'duplicate' };
+      truth.record({
+        kind: 'duplicate-processing',
+        messageId: delivery.messageId,
+        service: name,
+        messageType: delivery.messageType,
+        detail: 'deduplication disabled (bug mode)',
+      });
+    }
+    const outgoing: Outgoing[] = [];
+    const afterCommit: (() => Promise<void>)[] = [];
+    const add = (o: Omit<Outgoing, 'messageId' | 'headers'>, options: OutgoingOptions = {}) => {
+      const messageId = deterministicMessageId(delivery.messageId, name, options.logicalName ?? o.messageType);
+      const headers = identityHeaders(outgoingIdentity({ messageType: o.messageType, messageId }));
+      outgoing.push({ ...o, messageId, headers, payload: options.payload });
+      return messageId;
+    };
+    await handler({
+      tx,
+      delivery,
+      endpoint: name,
+      faults,
+      body: JSON.parse(delivery.body) as never,
+      send: (queue, messageType, body, options) =>
+        add({ kind: 'send', destination: queue, messageType, body: JSON.stringify(body) }, options),
+      publish: (messageType, body, options) =>
+        add({ kind: 'publish', destination: messageType, messageType, body: JSON.stringify(body) }, options),
+      afterCommit: (work) => void afterCommit.push(work),
+    }, prepared as never);
+    if (outgoing.length > 0 && decide(plan, faults.ghost, 'ghost', name, delivery.messageId)) {
+      // BUG (part 1): the commit fails, so the state rolls back; `handle` then publishes anyway.
+      throw new GhostCommitFailure(outgoing);
+    }
+    if (outgoing.length > 0 && decide(plan, faults.lost, 'lost', name, delivery.messageId)) {
+      // BUG: the state commits but the outgoing messages are neither stored nor sent.
+      for (const o of outgoing) {
+        truth.record({ kind: 'lost-message', messageId: o.messageId, service: name, messageType: o.messageType });
+      }
+      return { outcome: 'processed', outgoing, lostOnPurpose: true, afterCommit };
+    }
+    for (const o of outgoing) {
+      await tx.query(
+        `INSERT INTO outbox (endpoint, message_id, incoming_id, kind, destination, message_type, headers, body)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING`,
+        [name, o.messageId, delivery.messageId, o.kind, o.destination, o.messageType, JSON.stringify({ ...o.headers, ...(o.payload ? { 'x-payload': JSON.stringify(o.payload) } : {}) }), o.body],
+      );
+    }
+    return { outcome: 'processed', outgoing, lostOnPurpose: false, afterCommit };
+  }
+
+  /**
+   * BUG (part 2): the messages leave although the transaction that produced them did not
+   * commit (as when a handler publishes straight to the broker before committing).
+   */
+  private async publishGhosts(delivery: Delivery, outgoing: Outgoing[]): Promise<void> {
+    const { truth } = this.deps;
+    for (const o of outgoing) {
+      truth.record({ kind: 'ghost-message', messageId: o.messageId, service: this.name, messageType: o.messageType });
+      await this.transmit(o);
+    }
+    truth.record({
+      kind: 'dead-letter',
+      messageId: delivery.messageId,
+      service: this.name,
+      messageType: delivery.messageType,
+      detail: 'commit failed after publishing (ghost bug)',
+    });
+  }
+
+  private async acknowledge(delivery: Delivery): Promise<void> {
+    const { plan, truth } = this.deps;
+    const { name, faults } = this;
+    const base = { messageId: delivery.messageId, service: name, messageType: delivery.messageType };
+    if (this.stormRemaining === 0 && decide(plan, faults.redeliveryStorm, 'storm', name, delivery.messageId)) {
+      this.stormRemaining = faults.stormSize;
+    }
+    if (this.stormRemaining > 0) {
+      this.stormRemaining -= 1;
+      truth.record({ ...base, kind: 'duplicate-delivery', detail: 'redelivery storm: consumer restarted with unacked messages' });
+      await delivery.abandon();
+      return;
+    }
+    if (decide(plan, faults.crashBeforeAck, 'crash', name, `${delivery.messageId}#${delivery.attempt}`)) {
+      truth.record({ ...base, kind: 'duplicate-delivery', detail: 'consumer crashed after processing, before ack' });
+      await delivery.abandon();
+      return;
+    }
+    await delivery.ack();
+  }
+
+  private async fail(delivery: Delivery, error: Error): Promise<void> {
+    const policy = this.deps.retry;
+    const last = error instanceof UnrecoverableError || delivery.attempt >= maxAttempts(policy);
+    if (last) {
+      markDeadLettered(error.message);
+      await delivery.deadLetter(error.message);
+      return;
+    }
+    const delayMs = delivery.attempt <= policy.immediate ? 0 : policy.delaysMs[delivery.attempt - policy.immediate - 1];
+    markRetryScheduled(delayMs, error);
+    await delivery.retry(delayMs);
+  }
+
+  /** Sends what the attempt (or HTTP request) `incomingId` stored in the outbox, after its commit. */
+  async dispatchPending(incomingId: string): Promise<void> {
+    const { rows } = await this.deps.db.query<OutboxRow>(
+      `SELECT message_id, kind, destination, message_type, headers, body FROM outbox
+        WHERE endpoint = $1 AND incoming_id = $2 AND dispatched_at IS NULL ORDER BY created_at, message_id`,
+      [this.name, incomingId],
+    );
+    await this.dispatchRows(rows);
+  }
+
+  private async dispatchStale(): Promise<void> {
+    const { rows } = await this.deps.db.query<OutboxRow>(
+      `SELECT message_id, kind, destination, message_type, headers, body FROM outbox
+        WHERE endpoint = $1 AND dispatched_at IS NULL AND created_at < clock_timestamp() - interval '10 seconds'
+        ORDER BY created_at LIMIT 100`,
+      [this.name],
+    );
+    await this.dispatchRows(rows);
+  }
+
+  private async dispatchRows(rows: OutboxRow[]): Promise<void> {
+    const { plan, truth } = this.deps;
+    for (const row of rows) {
+      const stored = typeof row.headers === 'string' ? (JSON.parse(row.headers) as Record<string, string>) : row.headers;
+      const { 'x-payload': payload, ...headers } = stored;
+      const outgoing: Outgoing = {
+        kind: row.kind as Outgoing['kind'],
+        destination: row.destination,
+        messageId: row.message_id,
+        messageType: row.message_type,
+        headers,
+        body: row.body,
+        payload: payload ? (JSON.parse(payload) as Envelope['payload']) : undefined,
+      };
+      await this.transmit(outgoing);
+      if (decide(plan, this.faults.duplicatePublish, 'duplicate-publish', this.name, row.message_id)) {
+        // The sender did not see the broker's acknowledgement and sends again.
+        const receivers = outgoing.kind === 'send' ? [outgoing.destination] : receiversOf(outgoing.messageType);
+        for (const service of receivers) {
+          truth.record({
+            kind: 'duplicate-delivery',
+            messageId: row.message_id,
+            service,
+            messageType: row.message_type,
+            detail: `sender ${this.name} published twice`,
+          });
+        }
+        await this.transmit(outgoing);
+      }
+      await this.deps.db.query('UPDATE outbox SET dispatched_at = clock_timestamp() WHERE endpoint = $1 AND message_id = $2', [
+        this.name,
+        row.message_id,
+      ]);
+    }
+  }
+
+  private transmit(o: Outgoing): Promise<void> {
+    const envelope: Envelope = { messageId: o.messageId, messageType: o.messageType, headers: o.headers, body: o.body, payload: o.payload };
+    return o.kind === 'send' ? this.deps.transport.send(o.destination, envelope) : this.deps.transport.publish(envelope);
+  }
+}
+
+interface OutboxRow {
+  message_id: string;
+  kind: string;
+  destination: string;
+  message_type: string;
+  headers: Record<string, string> | string;
+  body: string;
+}

@@ -1,0 +1,63 @@
+/**
+ * The tables of the whole order system. One schema holds every endpoint's inbox, outbox and
+ * business state (rows carry the endpoint where several share a table), the table queue, and
+ * the payment provider's ledger. Plain PostgreSQL: the same statements run on PGlite.
+ */
+import type { Sql } from './database.js';
+
+const STATEMENTS = [
+  `CREATE TABLE IF NOT EXISTS inbox (
+     endpoint text NOT NULL, message_id text NOT NULL,
+     processed_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+     PRIMARY KEY (endpoint, message_id))`,
+  `CREATE TABLE IF NOT EXISTS outbox (
+     endpoint text NOT NULL, message_id text NOT NULL, incoming_id text NOT NULL,
+     kind text NOT NULL, destination text NOT NULL, message_type text NOT NULL,
+     headers jsonb NOT NULL, body text NOT NULL,
+     created_at timestamptz NOT NULL DEFAULT clock_timestamp(), dispatched_at timestamptz,
+     PRIMARY KEY (endpoint, message_id))`,
+  `CREATE INDEX IF NOT EXISTS outbox_pending ON outbox (endpoint, incoming_id) WHERE dispatched_at IS NULL`,
+  `CREATE TABLE IF NOT EXISTS queue_messages (
+     id bigserial PRIMARY KEY, queue text NOT NULL, message_id text NOT NULL, message_type text NOT NULL,
+     headers jsonb NOT NULL, body text NOT NULL,
+     enqueued_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+     visible_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+     attempts integer NOT NULL DEFAULT 0, lease text)`,
+  `CREATE INDEX IF NOT EXISTS queue_messages_ready ON queue_messages (queue, visible_at, id)`,
+  `CREATE TABLE IF NOT EXISTS queue_dead_letters (
+     id bigint PRIMARY KEY, queue text NOT NULL, message_id text NOT NULL, message_type text NOT NULL,
+     headers jsonb NOT NULL, body text NOT NULL, attempts integer NOT NULL, reason text NOT NULL,
+     dead_at timestamptz NOT NULL DEFAULT clock_timestamp())`,
+  `CREATE TABLE IF NOT EXISTS queue_subscriptions (
+     message_type text NOT NULL, queue text NOT NULL, PRIMARY KEY (message_type, queue))`,
+  `CREATE TABLE IF NOT EXISTS shop_requests (
+     idempotency_key text PRIMARY KEY, order_id text NOT NULL, message_id text NOT NULL,
+     created_at timestamptz NOT NULL DEFAULT clock_timestamp())`,
+  `CREATE TABLE IF NOT EXISTS orders (
+     order_id text PRIMARY KEY, customer_id text NOT NULL, amount_cents bigint NOT NULL,
+     status text NOT NULL, updated_at timestamptz NOT NULL DEFAULT clock_timestamp())`,
+  `CREATE TABLE IF NOT EXISTS billing_charges (
+     order_id text PRIMARY KEY, charge_key text NOT NULL, status text NOT NULL, charge_id text)`,
+  `CREATE TABLE IF NOT EXISTS provider_charges (
+     charge_key text PRIMARY KEY, request jsonb NOT NULL, status text NOT NULL, response jsonb,
+     created_at timestamptz NOT NULL DEFAULT clock_timestamp())`,
+  `CREATE TABLE IF NOT EXISTS provider_ledger (
+     charge_id text PRIMARY KEY, charge_key text NOT NULL, order_id text NOT NULL,
+     customer_id text NOT NULL, amount_cents bigint NOT NULL,
+     charged_at timestamptz NOT NULL DEFAULT clock_timestamp())`,
+  `CREATE TABLE IF NOT EXISTS shipments (
+     order_id text PRIMARY KEY, shipped_at timestamptz NOT NULL DEFAULT clock_timestamp())`,
+  `CREATE TABLE IF NOT EXISTS parcel_invoices (
+     order_id text PRIMARY KEY, bytes bigint NOT NULL, sha256 text NOT NULL)`,
+  `CREATE TABLE IF NOT EXISTS invoices (
+     order_id text PRIMARY KEY, message_id text NOT NULL, blob_ref text, bytes bigint NOT NULL, sha256 text NOT NULL)`,
+  `CREATE TABLE IF NOT EXISTS customer_totals (
+     customer_id text PRIMARY KEY, total_cents bigint NOT NULL, orders integer NOT NULL, submitted integer NOT NULL)`,
+  `CREATE TABLE IF NOT EXISTS coupons (
+     coupon_id text PRIMARY KEY, customer_id text NOT NULL, message_id text NOT NULL,
+     granted_at timestamptz NOT NULL DEFAULT clock_timestamp())`,
+];
+
+export async function migrate(sql: Sql): Promise<void> {
+  for (const statement of STATEMENTS) await sql.query(statement);
+}

@@ -1,0 +1,153 @@
+/**
+ * Wires the whole order system: state database, transport, blob store, the five message
+ * endpoints and the two HTTP services. Used by the demo (all in one process), by the
+ * per-service entry point, and by the tests. Reads no environment: callers pass everything.
+ */
+import type { Server } from 'node:http';
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import pino, { type Logger } from 'pino';
+import { type FaultPlan } from './faults/faults.js';
+import { createGroundTruth, type GroundTruth } from './faults/ground-truth.js';
+import { type BlobStore, createFileBlobStore } from './infra/blob-store.js';
+import { type Database, openDatabase } from './infra/database.js';
+import { DEFAULT_RETRY_POLICY, Endpoint, type Handler, type RetryPolicy } from './infra/endpoint.js';
+import { closeServer, listen } from './infra/http.js';
+import { migrate } from './infra/schema.js';
+import { ENDPOINTS, type EndpointName, ROUTES } from './messages.js';
+import { billingHandlers } from './services/billing.js';
+import { DEFAULT_INVOICE_OPTIONS, type InvoiceOptions, invoicingHandlers } from './services/invoicing.js';
+import { marketingHandlers } from './services/marketing.js';
+import { ordersHandlers } from './services/orders.js';
+import { createPaymentProviderApp, PAYMENT_PROVIDER } from './services/payment-provider.js';
+import { createShopApp, SHOP_API } from './services/shop-api.js';
+import { shippingHandlers } from './services/shipping.js';
+import { runAs } from './telemetry/service-scope.js';
+import { createRabbitTransport } from './transport/rabbitmq.js';
+import { TableQueueTransport } from './transport/table-queue.js';
+import type { Transport } from './transport/transport.js';
+
+export const SERVICES = [SHOP_API, ...ENDPOINTS, PAYMENT_PROVIDER] as const;
+export type ServiceName = (typeof SERVICES)[number];
+
+export interface SystemOptions {
+  /** An open database to use (the caller closes it); else one is opened from the options below. */
+  database?: Database;
+  /** PostgreSQL for state (and the table queue); PGlite when absent. */
+  databaseUrl?: string;
+  /** PostgreSQL schema (isolates tests); default `public`. */
+  schema?: string;
+  /** PGlite data directory; in memory when absent. */
+  dataDir?: string;
+  /** RabbitMQ; the PostgreSQL-table queue when absent. */
+  amqpUrl?: string;
+  /** Prefix of RabbitMQ queue and exchange names (isolates tests). */
+  queuePrefix?: string;
+  blobDir?: string;
+  plan?: FaultPlan;
+  truthPath?: string;
+  retry?: RetryPolicy;
+  visibilityTimeoutMs?: number;
+  pollIntervalMs?: number;
+  concurrency?: number;
+  shopPort?: number;
+  providerPort?: number;
+  /** Use this provider instead of starting one (when it runs as its own process). */
+  providerUrl?: string;
+  invoice?: Partial<InvoiceOptions>;
+  couponThresholdCents?: number;
+  /** Which services this process runs; default all. */
+  services?: readonly ServiceName[];
+  logger?: Logger;
+}
+
+export interface OrderSystem {
+  db: Database;
+  /** The payment provider's tables (`provider_*`); the same database in this sample. */
+  providerDb: Database;
+  transport: Transport;
+  blobs: BlobStore;
+  truth: GroundTruth;
+  plan: FaultPlan;
+  shopUrl: string | undefined;
+  providerUrl: string;
+  endpoints: Endpoint[];
+  /** Messages still queued or in flight in the system's queues. */
+  pending(): Promise<number>;
+  stop(): Promise<void>;
+}
+
+export const DEFAULT_COUPON_THRESHOLD_CENTS = 20_000;
+
+export async function startSystem(options: SystemOptions = {}): Promise<OrderSystem> {
+  const logger = options.logger ?? pino({ name: 'onceflow-samples', level: 'info' });
+  const plan = options.plan ?? { seed: 'healthy' };
+  const truth = createGroundTruth(options.truthPath);
+  const retry = options.retry ?? DEFAULT_RETRY_POLICY;
+  const wanted = new Set<string>(options.services ?? SERVICES);
+  const blobs = createFileBlobStore(options.blobDir ?? join(tmpdir(), 'onceflow-blobs'));
+
+  // One database holds every service's tables (each service touches only its own); the
+  // payment provider's are `provider_*`. Separate databases per service work the same way.
+  const ownDb = !options.database;
+  const db = options.database ?? (await openDatabase({ url: options.databaseUrl, dataDir: options.dataDir, schema: options.schema }));
+  await migrate(db);
+  const providerDb = db;
+
+  const transport: Transport = options.amqpUrl
+    ? await createRabbitTransport({ url: options.amqpUrl, prefix: options.queuePrefix ?? 'onceflow' })
+    : new TableQueueTransport(db, { visibilityTimeoutMs: options.visibilityTimeoutMs, pollIntervalMs: options.pollIntervalMs });
+  await transport.setup(ENDPOINTS.map((queue) => ({ queue, ...ROUTES[queue] })));
+
+  const servers: Server[] = [];
+  let providerUrl = options.providerUrl ?? '';
+  if (wanted.has(PAYMENT_PROVIDER) && !options.providerUrl) {
+    const app = createPaymentProviderApp({ db: providerDb, plan, truth, logger: logger.child({ service: PAYMENT_PROVIDER }) });
+    const started = await runAs(PAYMENT_PROVIDER, () => listen(app, options.providerPort ?? 0));
+    servers.push(started.server);
+    providerUrl = started.url;
+  }
+
+  const deps = { db, transport, truth, plan, retry, concurrency: options.concurrency ?? 2 };
+  const handlers: Record<EndpointName, Record<string, Handler>> = {
+    orders: ordersHandlers,
+    billing: billingHandlers({ providerUrl, httpTries: 3 }),
+    shipping: shippingHandlers(blobs),
+    invoicing: invoicingHandlers(blobs, { ...DEFAULT_INVOICE_OPTIONS, ...options.invoice }, plan, truth),
+    marketing: marketingHandlers(options.couponThresholdCents ?? DEFAULT_COUPON_THRESHOLD_CENTS),
+  };
+  const endpoints: Endpoint[] = [];
+  for (const name of ENDPOINTS) {
+    if (!wanted.has(name)) continue;
+    const endpoint = new Endpoint(name, handlers[name], { ...deps, logger: logger.child({ service: name }) });
+    await runAs(name, () => endpoint.start());
+    endpoints.push(endpoint);
+  }
+
+  let shopUrl: string | undefined;
+  if (wanted.has(SHOP_API)) {
+    const outbox = new Endpoint(SHOP_API, {}, { ...deps, logger: logger.child({ service: SHOP_API }) });
+    const started = await runAs(SHOP_API, () => listen(createShopApp(db, outbox), options.shopPort ?? 0));
+    servers.push(started.server);
+    shopUrl = started.url;
+  }
+
+  return {
+    db,
+    providerDb,
+    transport,
+    blobs,
+    truth,
+    plan,
+    shopUrl,
+    providerUrl,
+    endpoints,
+    pending: () => transport.pending([...ENDPOINTS]),
+    async stop() {
+      await Promise.all(servers.map(closeServer));
+      await Promise.all(endpoints.map((e) => e.stop()));
+      await transport.close();
+      if (ownDb) await db.close();
+    },
+  };
+}

@@ -1,0 +1,95 @@
+/**
+ * The order system on its embedded defaults (PGlite + the PostgreSQL-table queue): exactly
+ * once under every recoverable fault, and each bug mode really breaks what it should.
+ */
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { ALL_RECOVERABLE_FAULTS, scenarioPlan } from '../src/faults/faults.js';
+import { driveOrders, makeOrder, placeOrder } from '../src/load-generator.js';
+import { verifySystem, waitUntilQuiet } from '../src/verify.js';
+import { closeEmbeddedDatabase, COUPON_THRESHOLD, startTestSystem, type TestSystem } from './helpers.js';
+
+let system: TestSystem | undefined;
+afterEach(async () => {
+  await system?.stop();
+  system = undefined;
+});
+afterAll(closeEmbeddedDatabase);
+
+const ORDERS = 20;
+const SLOW = 120_000;
+
+describe('order system on PGlite and the table queue', () => {
+  it('processes every order exactly once with every recoverable fault enabled', async () => {
+    system = await startTestSystem({ seed: 'recoverable', all: { ...ALL_RECOVERABLE_FAULTS, slowConsumerMs: 50 } });
+    const placed = await driveOrders({ shopUrl: system.shopUrl!, seed: 'recoverable', rate: 40, count: ORDERS, repeatProbability: 0.2 });
+    expect(placed).toHaveLength(ORDERS);
+    expect(await waitUntilQuiet(system, 60_000, 1_000)).toBe(true);
+    const result = await verifySystem(system, placed, COUPON_THRESHOLD);
+    expect(result.violations).toEqual([]);
+    // The faults really happened.
+    const kinds = new Set(system.truth.records.map((r) => r.kind));
+    for (const kind of ['duplicate-delivery', 'retry', 'offload', 'http-retry'] as const) expect(kinds).toContain(kind);
+    expect(result.offloadedInvoices).toBeGreaterThan(0);
+    expect(result.coupons).toBeGreaterThan(0);
+  }, SLOW);
+
+  it('answers a repeated request with the same order and message id', async () => {
+    system = await startTestSystem({ seed: 'repeat' });
+    const order = makeOrder('repeat', 1);
+    const first = await placeOrder(system.shopUrl!, order);
+    const second = await placeOrder(system.shopUrl!, order);
+    expect(second.orderId).toBe(first.orderId);
+    expect(second.messageId).toBe(first.messageId);
+    expect(second.repeated).toBe(true);
+    expect(await waitUntilQuiet(system, 20_000)).toBe(true);
+    expect((await verifySystem(system, [first], COUPON_THRESHOLD)).violations).toEqual([]);
+  }, SLOW);
+
+  it('dead-letters poison messages after the last attempt', async () => {
+    system = await startTestSystem({ seed: 'poison', services: { shipping: { poison: 0.3 } } });
+    const placed = await driveOrders({ shopUrl: system.shopUrl!, seed: 'poison', rate: 40, count: 15 });
+    expect(await waitUntilQuiet(system, 30_000)).toBe(true);
+    const dead = await system.transport.deadLetters();
+    const poisoned = system.truth.records.filter((r) => r.kind === 'dead-letter');
+    expect(poisoned.length).toBeGreaterThan(0);
+    expect(dead.map((d) => d.messageId).sort()).toEqual(poisoned.map((r) => r.messageId).sort());
+    expect(placed.length).toBe(15);
+  }, SLOW);
+
+  it('BUG dedup disabled: marketing processes a redelivered OrderBilled twice', async () => {
+    system = await startTestSystem(scenarioPlan('double-processing', 'double'));
+    const placed = await driveOrders({ shopUrl: system.shopUrl!, seed: 'double', rate: 40, count: ORDERS });
+    expect(await waitUntilQuiet(system, 60_000, 1_000)).toBe(true);
+    const doubled = system.truth.records.filter((r) => r.kind === 'duplicate-processing');
+    expect(doubled.length).toBeGreaterThan(0);
+    const result = await verifySystem(system, placed, COUPON_THRESHOLD);
+    expect(result.violations.some((v) => v.startsWith('customer '))).toBe(true);
+  }, SLOW);
+
+  it('BUG publish before commit: billing charges orders that were never recorded (ghosts)', async () => {
+    system = await startTestSystem({ seed: 'ghost', services: { orders: { ghost: 0.3 } } });
+    const placed = await driveOrders({ shopUrl: system.shopUrl!, seed: 'ghost', rate: 40, count: ORDERS });
+    expect(await waitUntilQuiet(system, 60_000, 1_000)).toBe(true);
+    const ghosts = system.truth.records.filter((r) => r.kind === 'ghost-message');
+    expect(ghosts.length).toBeGreaterThan(0);
+    const result = await verifySystem(system, placed, COUPON_THRESHOLD);
+    // The order row was rolled back, yet the customer was charged.
+    expect(result.violations.some((v) => /is missing/.test(v))).toBe(true);
+    const { rows } = await system.providerDb.query<{ order_id: string }>('SELECT order_id FROM provider_ledger');
+    const recorded = new Set((await system.db.query<{ order_id: string }>('SELECT order_id FROM orders')).rows.map((r) => r.order_id));
+    expect(rows.some((r) => !recorded.has(r.order_id))).toBe(true);
+  }, SLOW);
+
+  it('BUG commit without dispatch: billed orders never reach shipping (lost messages)', async () => {
+    system = await startTestSystem({ seed: 'lost', services: { billing: { lost: 0.3 } } });
+    const placed = await driveOrders({ shopUrl: system.shopUrl!, seed: 'lost', rate: 40, count: ORDERS });
+    expect(await waitUntilQuiet(system, 60_000, 1_000)).toBe(true);
+    const lost = system.truth.records.filter((r) => r.kind === 'lost-message');
+    expect(lost.length).toBeGreaterThan(0);
+    const result = await verifySystem(system, placed, COUPON_THRESHOLD);
+    // Charged in the ledger, but the order never shipped.
+    const { rows } = await system.db.query<{ order_id: string; status: string }>("SELECT order_id, status FROM orders WHERE status = 'submitted'");
+    expect(rows.length).toBeGreaterThan(0);
+    expect(result.violations.some((v) => /is submitted/.test(v))).toBe(true);
+  }, SLOW);
+});
