@@ -277,6 +277,16 @@ const cases: Case[] = [
     detail: { offload: ['never read by any consumer'] },
   },
   {
+    // (producer not instrumented) ─ InvoiceIssued (offloaded) ─> shipping #1 processed
+    name: 'an offload seen only at its consumer concerns the consumer',
+    build: () => [
+      attempt({ service: 'shipping', messageId: 'inv-1', messageType: 'InvoiceIssued', payload: { bytes: 10, ref: 'blob://inv/1' }, outcome: 'processed', atMs: at(0), conversationId }),
+    ],
+    flagged: { offload: 'info' },
+    notFlagged: [],
+    detail: { offload: ['InvoiceIssued payload offloaded (10 B, ref blob://inv/1)'] },
+  },
+  {
     // BillCustomer ─> billing #1 processed └─ OrderBilled(a) ─> shipping
     //   (new trace)   billing #2 duplicate └─ OrderBilled(b) ─> shipping   (fresh random id)
     name: 'same type and causation with a new id from another attempt is a logical duplicate',

@@ -28,6 +28,7 @@ import type { Anomaly, AnomalyKind, Severity } from '../model/flow.js';
 import {
   isSuccess,
   producedByCommitted,
+  producerOf,
   producedByFailed,
   type AttemptModel,
   type ConversationModel,
@@ -73,10 +74,6 @@ function* endpointAttempts(model: ConversationModel): Generator<[MessageModel, s
   }
 }
 
-/** The service that produced a message (its first send, else the first attempt that listed it). */
-function producerOf(message: MessageModel): string {
-  return message.sends[0]?.send.service ?? message.listedBy[0]?.service ?? '';
-}
 
 export const detectDuplicateDeliveries: Detector = (model) => {
   const found: Anomaly[] = [];
@@ -251,6 +248,8 @@ export const detectOffloads: Detector = (model) => {
   for (const message of model.messages) {
     if (!message.payloadOffloaded) continue;
     const producer = producerOf(message);
+    // The producer's span may be missing (not instrumented): the anomaly then concerns its first consumer.
+    const service = producer || [...message.endpoints.keys()][0] || '';
     const size = message.payloadBytes > 0 ? `${formatBytes(message.payloadBytes)}, ` : '';
     const where = `${size}ref ${message.payloadRef || 'unknown'}`;
     const read =
@@ -265,7 +264,7 @@ export const detectOffloads: Detector = (model) => {
         'offload',
         'info',
         message,
-        producer,
+        service,
         message.sentAtMs ?? message.firstMs,
         `${nameOf(message.type, message.id)} payload offloaded${producer ? ` by ${producer}` : ''} (${where}); ${read}`,
       ),

@@ -279,6 +279,11 @@ export function producedByFailed(message: MessageModel): boolean {
   return message.sends.some((s) => s.send.fromFailedAttempt) || message.listedBy.some((a) => a.failed);
 }
 
+/** The service that produced a message: its first send's, else the first attempt's that listed it. */
+export function producerOf(message: MessageModel): string {
+  return message.sends[0]?.send.service ?? message.listedBy[0]?.service ?? '';
+}
+
 /** Attempt kept work: processed, or skipped as already processed. */
 export function isSuccess(attempt: AttemptModel): boolean {
   return attempt.effective === 'processed' || attempt.effective === 'duplicate';

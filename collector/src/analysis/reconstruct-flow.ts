@@ -13,6 +13,7 @@ import { detectAnomalies, worstSeverity } from './anomalies.js';
 import {
   buildConversationModel,
   countsForCompletion,
+  producerOf,
   type ConversationModel,
   type MessageModel,
   type ModelOptions,
@@ -52,14 +53,13 @@ function summarize(model: ConversationModel, anomalies: Anomaly[]): FlowSummary 
 }
 
 function toFlowMessage(message: MessageModel): FlowMessage {
-  const firstSend = message.sends[0]?.send;
   return {
     messageId: message.id,
     messageType: message.type,
     causationId: message.causationId,
     idempotencyKey: message.idempotencyKey,
     businessKey: message.businessKey,
-    producer: firstSend?.service ?? message.listedBy.find((a) => !a.failed)?.service ?? '',
+    producer: producerOf(message),
     destination: message.destination,
     payloadBytes: message.payloadBytes,
     payloadOffloaded: message.payloadOffloaded,
