@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CHROMIUM_PATH, requireChromium } from '@onceflow/test-support';
+import { attempt, httpServer, send } from '../../collector/test/span-builders.js';
 import { ANOMALY_FLOWS_QUIET_PERIOD_MS, buildAnomalyFlows, type ExpectedFlow } from '../../collector/test/fixtures/anomaly-flows.js';
 import { CHROMIUM_ARGS, requireDashboardBuild, startSeededCollector, type SeededCollector } from './seeded-collector.js';
 
@@ -54,6 +55,25 @@ describe.skipIf(!hasChromium)('dashboard in a browser', () => {
     expect(map!.labels).toEqual(expect.arrayContaining(['shop-api', 'orders', 'billing', 'marketing', 'payments.example']));
     await shoot('system-map');
     expect(pageErrors).toEqual([]);
+  });
+
+  it('adds what a live update brings without moving what was already drawn', async () => {
+    const positions = () =>
+      page.evaluate(() => Object.fromEntries(window.__onceflowCy!.map.nodes().map((n) => [n.id(), { ...n.position() }])));
+    const before = await positions();
+    // A new consumer appears: billing publishes FraudCheckRequested, fraud-check consumes it.
+    const conversationId = 'conv-live-update';
+    const http = httpServer({ service: 'shop-api', route: '/orders', atMs: now - 60_000, conversationId });
+    const request = send({ parent: http, service: 'billing', messageId: 'live-fraud-1', messageType: 'FraudCheckRequested', destination: 'fraud-checks', atMs: now - 59_000 });
+    const check = attempt({ parent: request, service: 'fraud-check', outcome: 'processed', atMs: now - 58_000, durationMs: 12 });
+    await collector.store.insertSpans([http, request, check]);
+    collector.live.publish('topology', { reason: 'spans arrived' });
+    await page.waitForFunction(() => window.__onceflowCy!.map.nodes().some((n) => n.data('label') === 'fraud-check'), undefined, { timeout: 20_000 });
+    const after = await positions();
+    expect(Object.keys(after).length).toBeGreaterThan(Object.keys(before).length);
+    for (const [id, position] of Object.entries(before)) expect(after[id], id).toEqual(position);
+    await page.reload();
+    await page.waitForSelector('[data-graph="map"][data-ready="true"]');
   });
 
   it('keeps the map selection in the URL across a reload', async () => {

@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import { analyzeConversation } from '../../collector/src/analysis/index.js';
 import { createApp } from '../../collector/src/app.js';
+import { createLiveHub, type LiveHub } from '../../collector/src/live/live-hub.js';
 import { silentLogger } from '../../collector/src/logger.js';
 import type { SpanRow } from '../../collector/src/model/span.js';
 import { DuckDbStore } from '../../collector/src/store/duckdb/duckdb-store.js';
@@ -24,6 +25,8 @@ export interface SeededCollector {
   url: string;
   app: FastifyInstance;
   store: DuckDbStore;
+  /** Publishes to the dashboard's `/api/live` stream. */
+  live: LiveHub;
   close(): Promise<void>;
 }
 
@@ -41,7 +44,9 @@ export async function startSeededCollector(spans: SpanRow[], options: { now: num
     }
     await store.saveFlows([...byConversation.values()].map((list) => analyzeConversation(list, options)));
   }
-  const app = await createApp({ store, logger: silentLogger(), dashboardDir: DASHBOARD_DIST, quietPeriodMs: options.quietPeriodMs });
+  const logger = silentLogger();
+  const live = createLiveHub({ logger });
+  const app = await createApp({ store, logger, live, dashboardDir: DASHBOARD_DIST, quietPeriodMs: options.quietPeriodMs });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : 0;
@@ -49,6 +54,7 @@ export async function startSeededCollector(spans: SpanRow[], options: { now: num
     url: `http://127.0.0.1:${port}`,
     app,
     store,
+    live,
     async close() {
       await app.close();
       await store.close();

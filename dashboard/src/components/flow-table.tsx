@@ -14,7 +14,7 @@ export function FlowTable({ flows, compact = false }: { flows: FlowSummary[]; co
           <th>Flow</th>
           {!compact && <th>Services</th>}
           <th className="num">Msgs</th>
-          <th className="num">Duration</th>
+          {!compact && <th className="num">Duration</th>}
           <th>State</th>
           <th>Anomalies</th>
         </tr>
@@ -31,7 +31,7 @@ export function FlowTable({ flows, compact = false }: { flows: FlowSummary[]; co
             </td>
             {!compact && <td className="services">{flow.services.join(', ')}</td>}
             <td className="num">{flow.messageCount}</td>
-            <td className="num">{formatDuration(flow.durationMs)}</td>
+            {!compact && <td className="num">{formatDuration(flow.durationMs)}</td>}
             <td>
               <span className={`state-tag state-${flow.state}`}>{flow.state}</span>
             </td>

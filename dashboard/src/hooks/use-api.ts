@@ -41,8 +41,11 @@ export function useFlowList(window: Window, filters: Record<string, string>, lim
   });
 }
 
-/** Messages of one flow, fetched in pages of `pageSize` (large flows load on demand). */
-export const FLOW_PAGE_SIZE = 1000;
+/**
+ * Messages of one flow, in pages of `FLOW_PAGE_SIZE` (the API's maximum: every page costs the
+ * server a reconstruction of the whole flow, so fewer larger pages load a big flow sooner).
+ */
+export const FLOW_PAGE_SIZE = 2000;
 
 export function useFlow(conversationId: string) {
   return useInfiniteQuery({

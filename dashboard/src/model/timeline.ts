@@ -32,8 +32,10 @@ function attemptTone(outcome: string, message: FlowMessage): TimelineRow['tone']
   return outcome === 'processed' ? 'ok' : 'neutral';
 }
 
-export function buildTimelineRows(flow: Pick<Flow, 'messages' | 'httpCalls'>): TimelineRow[] {
+export function buildTimelineRows(flow: Pick<Flow, 'messages' | 'httpCalls' | 'anomalies' | 'startMs'>): TimelineRow[] {
   const rows: TimelineRow[] = [];
+  // A message lost before any send has no send time: show it when the anomaly says it was due.
+  const lostAt = new Map(flow.anomalies.filter((a) => a.kind === 'lost-message').map((a) => [a.messageId, a.timeMs]));
   for (const message of flow.messages) {
     const base = { messageId: message.messageId, messageType: message.messageType, attempt: 0, error: '' };
     for (const send of message.sends) {
@@ -71,7 +73,7 @@ export function buildTimelineRows(flow: Pick<Flow, 'messages' | 'httpCalls'>): T
         kind: 'lost',
         service: message.producer,
         destination: message.destination,
-        startMs: message.sentAtMs ?? message.sends[0]?.startMs ?? 0,
+        startMs: message.sentAtMs ?? message.sends[0]?.startMs ?? lostAt.get(message.messageId) ?? flow.startMs,
         durationMs: 0,
         outcome: 'never delivered',
         tone: 'error',
