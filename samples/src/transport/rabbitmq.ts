@@ -30,6 +30,8 @@ class RabbitTransport implements Transport {
   private readonly inFlight = new Map<string, number>();
   private readonly dead: { queue: string; messageId: string; messageType: string; reason: string }[] = [];
   private readonly channels: Channel[] = [];
+  /** Redeliveries seen per (queue, message id, counted attempt): classic queues only flag them. */
+  private readonly redeliveries = new Map<string, number>();
 
   constructor(
     private readonly connection: ChannelModel,
@@ -112,7 +114,10 @@ class RabbitTransport implements Transport {
     const headers: Record<string, string> = {};
     for (const [k, v] of Object.entries(rawHeaders)) if (v !== undefined && v !== null) headers[k] = Buffer.isBuffer(v) ? v.toString() : String(v);
     const counted = Number(headers[HEADER_ATTEMPT] ?? '1') || 1;
-    const attempt = counted + (msg.fields.redelivered ? 1 : 0);
+    const key = `${queue}\u0000${msg.properties.messageId}\u0000${counted}`;
+    const redeliveries = msg.fields.redelivered ? (this.redeliveries.get(key) ?? 0) + 1 : 0;
+    if (redeliveries > 0) this.redeliveries.set(key, redeliveries);
+    const attempt = counted + redeliveries;
     const envelope: Envelope = {
       messageId: msg.properties.messageId ?? '',
       messageType: msg.properties.type ?? '',
@@ -120,9 +125,10 @@ class RabbitTransport implements Transport {
       body: msg.content.toString('utf8'),
     };
     let settled = false;
-    const settle = (fn: () => void) => {
+    const settle = (fn: () => void, done = true) => {
       if (settled) return;
       settled = true;
+      if (done) this.redeliveries.delete(key);
       fn();
     };
     return {
@@ -149,7 +155,7 @@ class RabbitTransport implements Transport {
       },
       // The broker redelivers an unacknowledged message when its consumer goes away; a
       // requeueing nack has the same effect without tearing the channel down.
-      abandon: async () => settle(() => channel.nack(msg, false, true)),
+      abandon: async () => settle(() => channel.nack(msg, false, true), false),
     };
   }
 

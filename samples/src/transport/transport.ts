@@ -58,4 +58,6 @@ export interface Transport {
   /** Message ids moved to dead letter. */
   deadLetters(): Promise<{ queue: string; messageId: string; messageType: string; reason: string }[]>;
   close(): Promise<void>;
+  /** Deletes the queues and exchanges it declared (tests clean up after themselves). */
+  destroy?(): Promise<void>;
 }
