@@ -307,6 +307,26 @@ export function countsForCompletion(message: MessageModel): boolean {
   return message.attempts.length > 0 || producedByCommitted(message);
 }
 
+const isBareReceive = (attempt: AttemptModel) => attempt.span.operation === 'receive' && attempt.outcome === '';
+
+/**
+ * SDKs that emit a `receive` span next to (not around) the `process` span of the same delivery
+ * would otherwise show two attempts: a bare receive in the same trace as another attempt of
+ * the same endpoint is part of that attempt, not a delivery of its own.
+ */
+function dropBareReceives(message: MessageModel): void {
+  let dropped = false;
+  for (const [service, attempts] of message.endpoints) {
+    if (!attempts.some(isBareReceive)) continue;
+    const processedTraces = new Set(attempts.filter((a) => !isBareReceive(a)).map((a) => a.span.traceId));
+    const kept = attempts.filter((a) => !isBareReceive(a) || !processedTraces.has(a.span.traceId));
+    if (kept.length === attempts.length) continue;
+    message.endpoints.set(service, kept);
+    dropped = true;
+  }
+  if (dropped) message.attempts = [...message.endpoints.values()].flat().sort((a, b) => a.startMs - b.startMs);
+}
+
 export function buildConversationModel(input: SpanRow[], options: ModelOptions): ConversationModel {
   const spans = [...input].sort(compareSpans);
   const byKey = new Map<string, SpanRow>();
@@ -465,6 +485,7 @@ export function buildConversationModel(input: SpanRow[], options: ModelOptions):
     else message.endpoints.set(attempt.service, [attempt]);
     for (const span of attemptGroups.get(attempt.span)!) absorbIdentity(message, span);
   }
+  for (const message of messagesById.values()) dropBareReceives(message);
   // Outgoing ids of a committed attempt are messages the flow must see delivered; those of an
   // aborted attempt only matter for messages that exist anyway (ghost evidence).
   for (const attempt of attempts) {

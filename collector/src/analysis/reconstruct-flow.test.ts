@@ -132,6 +132,17 @@ describe('deliveries', () => {
     expect(flow.edges).toContainEqual({ from: 'bill-1', to: 'x', via: 'message' });
   });
 
+  it('does not count a receive span beside the process span of the same delivery as a second attempt', () => {
+    //   send ─┬─ billing "receive" (no outcome)
+    //         └─ billing "process" #1 processed
+    const bill = send({ service: 'orders', messageId: 'bill-1', messageType: 'BillCustomer', atMs: at(0), conversationId });
+    const receive = { ...attempt({ parent: bill, service: 'billing', attempt: 0, atMs: at(10) }), operation: 'receive' as const };
+    const processSpan = attempt({ parent: bill, service: 'billing', outcome: 'processed', atMs: at(11) });
+    const flow = reconstructFlow([bill, receive, processSpan], options);
+    expect(flow.messages[0].deliveries.map((d) => d.spanId)).toEqual([processSpan.spanId]);
+    expect(flow.anomalies).toEqual([]);
+  });
+
   it('marks a send under a failed attempt, and a resend of the same message is not from a failed attempt', () => {
     const bill = send({ service: 'orders', messageId: 'bill-1', messageType: 'BillCustomer', atMs: at(0), conversationId });
     const failed = attempt({ parent: bill, service: 'billing', outcome: 'retry_scheduled', error: 'x', atMs: at(10), durationMs: 50 });
