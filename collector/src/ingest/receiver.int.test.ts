@@ -355,7 +355,7 @@ describe.each(harnesses)('OTLP receiver into $name', (harness) => {
 
     it('answers 503 with Retry-After when the write queue is full, and stores what it accepted', async () => {
       const gate = gatedStore(store);
-      const saturated = await startReceiver({ store: gate, batching: { maxQueuedSpans: 2, lingerMs: 0 }, retryAfterSeconds: 3 });
+      const saturated = await startReceiver({ store: gate, batching: { maxQueuedSpans: 2, lingerMs: 0, maxConcurrentInserts: 1 }, retryAfterSeconds: 3 });
       try {
         const before = await store.spanCount();
         const first = post(saturated, buildProtobufBody(resources(freshSpan(), freshSpan())), PROTOBUF);
@@ -397,7 +397,7 @@ describe.each(harnesses)('OTLP receiver into $name', (harness) => {
 
     it('on close, answers and stores every request it had accepted', async () => {
       const gate = gatedStore(store);
-      const closing = await startReceiver({ store: gate, batching: { lingerMs: 0 } });
+      const closing = await startReceiver({ store: gate, batching: { lingerMs: 0, maxConcurrentInserts: 1 } });
       const spans = [freshSpan(), freshSpan(), freshSpan()];
       const before = await store.spanCount();
       const responses = spans.map((span) => post(closing, buildProtobufBody(resources(span)), PROTOBUF));

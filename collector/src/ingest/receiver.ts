@@ -9,7 +9,7 @@
  */
 import { promisify } from 'node:util';
 import { gunzip } from 'node:zlib';
-import Fastify from 'fastify';
+import Fastify, { LogController } from 'fastify';
 import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { SpanRow } from '../model/span.js';
 import type { SpanStore } from '../store/span-store.js';
@@ -20,6 +20,7 @@ import { resolveLimits } from '../otlp/limits.js';
 import type { IngestLimits } from '../otlp/limits.js';
 import { CONTENT_TYPES, encodeExportResponse, encodeStatus, RpcCode } from '../otlp/response.js';
 import { BatcherClosedError, DEFAULT_BATCHER_OPTIONS, QueueFullError, WriteBatcher } from './write-batcher.js';
+import type { BatchingOptions } from './write-batcher.js';
 
 const gunzipAsync = promisify(gunzip);
 
@@ -29,7 +30,7 @@ export interface OtlpReceiverOptions {
   store: Pick<SpanStore, 'insertSpans'>;
   logger?: FastifyBaseLogger;
   limits?: Partial<IngestLimits>;
-  batching?: Partial<typeof DEFAULT_BATCHER_OPTIONS>;
+  batching?: Partial<BatchingOptions>;
   /** Called after each committed batch (the flow indexer learns which conversations changed). */
   onSpansStored?: (spans: SpanRow[]) => void | Promise<void>;
   /** Seconds clients are told to wait (Retry-After) when the collector is saturated. */
@@ -45,6 +46,8 @@ export interface ReceiverStats {
   /** Requests refused with 503 because the queue was full or the store failed. */
   refusedRequests: number;
   queuedSpans: number;
+  /** Store inserts made (each holds the spans of one or more requests). */
+  batches: number;
 }
 
 export interface OtlpReceiver {
@@ -84,7 +87,8 @@ export function createOtlpReceiver(options: OtlpReceiverOptions): OtlpReceiver {
   const app = Fastify({
     ...(options.logger ? { loggerInstance: options.logger } : { logger: false }),
     bodyLimit: limits.maxBodyBytes,
-    disableRequestLogging: true,
+    // Per-request log lines would cost more than the work at thousands of requests/s.
+    logController: new LogController({ disableRequestLogging: true }),
   });
   const log = app.log;
 
@@ -183,7 +187,8 @@ export function createOtlpReceiver(options: OtlpReceiverOptions): OtlpReceiver {
       await batcher.close();
     },
     stats() {
-      return { ...counters, queuedSpans: batcher.getStats().queuedSpans };
+      const { queuedSpans, batches } = batcher.getStats();
+      return { ...counters, queuedSpans, batches };
     },
   };
 }

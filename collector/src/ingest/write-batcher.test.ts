@@ -49,7 +49,7 @@ const flush = () => new Promise((resolve) => setImmediate(resolve));
 describe('WriteBatcher', () => {
   it('groups concurrent submissions into one insert and acknowledges only after the commit', async () => {
     const store = new GatedStore();
-    const batcher = new WriteBatcher({ store, maxBatchSpans: 100, lingerMs: 5, maxQueuedSpans: 1000 });
+    const batcher = new WriteBatcher({ store, maxBatchSpans: 100, lingerMs: 5, maxQueuedSpans: 1000, maxConcurrentInserts: 1 });
     const a = settledState(batcher.submit(spans('a', 2)));
     const b = settledState(batcher.submit(spans('b', 3)));
     await store.started(1);
@@ -63,7 +63,7 @@ describe('WriteBatcher', () => {
 
   it('queues what arrives during an insert as the next batch, bounded by maxBatchSpans', async () => {
     const store = new GatedStore();
-    const batcher = new WriteBatcher({ store, maxBatchSpans: 5, lingerMs: 0, maxQueuedSpans: 1000 });
+    const batcher = new WriteBatcher({ store, maxBatchSpans: 5, lingerMs: 0, maxQueuedSpans: 1000, maxConcurrentInserts: 1 });
     const first = settledState(batcher.submit(spans('a', 2)));
     await store.started(1);
     const second = settledState(batcher.submit(spans('b', 3)));
@@ -84,17 +84,38 @@ describe('WriteBatcher', () => {
     expect(third.state).toBe('resolved');
   });
 
+  it('with two insert slots, sends the next batch while the previous one is still being written', async () => {
+    const store = new GatedStore();
+    const batcher = new WriteBatcher({ store, maxBatchSpans: 2, lingerMs: 0, maxQueuedSpans: 1000, maxConcurrentInserts: 2 });
+    const a = settledState(batcher.submit(spans('a', 2)));
+    const b = settledState(batcher.submit(spans('b', 2)));
+    const c = settledState(batcher.submit(spans('c', 2)));
+    await store.started(2);
+    await flush();
+    expect(store.inserts).toEqual([['a0', 'a1'], ['b0', 'b1']]);
+    // The third batch waits for a free slot.
+    store.commitNext();
+    await store.started(3);
+    expect(store.inserts[2]).toEqual(['c0', 'c1']);
+    await flush();
+    expect([a.state, b.state, c.state]).toEqual(['resolved', 'pending', 'pending']);
+    store.commitNext();
+    store.commitNext();
+    await flush();
+    expect([b.state, c.state]).toEqual(['resolved', 'resolved']);
+  });
+
   it('lets a single request larger than a batch through as its own batch', async () => {
     const store = new GatedStore();
     store.autoCommit = true;
-    const batcher = new WriteBatcher({ store, maxBatchSpans: 2, lingerMs: 0, maxQueuedSpans: 1000 });
+    const batcher = new WriteBatcher({ store, maxBatchSpans: 2, lingerMs: 0, maxQueuedSpans: 1000, maxConcurrentInserts: 1 });
     await batcher.submit(spans('a', 7));
     expect(store.inserts).toEqual([spans('a', 7).map((s) => s.spanId)]);
   });
 
   it('refuses submissions beyond the queue bound synchronously', async () => {
     const store = new GatedStore();
-    const batcher = new WriteBatcher({ store, maxBatchSpans: 100, lingerMs: 0, maxQueuedSpans: 5 });
+    const batcher = new WriteBatcher({ store, maxBatchSpans: 100, lingerMs: 0, maxQueuedSpans: 5, maxConcurrentInserts: 1 });
     const inflight = batcher.submit(spans('a', 4));
     await store.started(1);
     // The inserting batch no longer counts as queued.
@@ -111,7 +132,7 @@ describe('WriteBatcher', () => {
 
   it('rejects every request of a batch the store fails, and carries on with the next batch', async () => {
     const store = new GatedStore();
-    const batcher = new WriteBatcher({ store, maxBatchSpans: 100, lingerMs: 5, maxQueuedSpans: 1000 });
+    const batcher = new WriteBatcher({ store, maxBatchSpans: 100, lingerMs: 5, maxQueuedSpans: 1000, maxConcurrentInserts: 1 });
     const a = settledState(batcher.submit(spans('a', 1)));
     const b = settledState(batcher.submit(spans('b', 1)));
     await store.started(1);
@@ -136,6 +157,7 @@ describe('WriteBatcher', () => {
       maxBatchSpans: 100,
       lingerMs: 0,
       maxQueuedSpans: 1000,
+      maxConcurrentInserts: 1,
       onSpansStored: (stored) => {
         seen.push(stored.map((s) => s.spanId));
         throw new Error('indexer broke');
@@ -150,7 +172,7 @@ describe('WriteBatcher', () => {
 
   it('on close, inserts everything accepted and refuses anything new', async () => {
     const store = new GatedStore();
-    const batcher = new WriteBatcher({ store, maxBatchSpans: 2, lingerMs: 1000, maxQueuedSpans: 1000 });
+    const batcher = new WriteBatcher({ store, maxBatchSpans: 2, lingerMs: 1000, maxQueuedSpans: 1000, maxConcurrentInserts: 1 });
     const a = settledState(batcher.submit(spans('a', 2)));
     const b = settledState(batcher.submit(spans('b', 2)));
     const closing = settledState(batcher.close());

@@ -5,30 +5,39 @@
  * spans is committed by the store (resolve) or failed (reject) — so the receiver's 200 is an
  * acknowledgement of durable storage. The queue is bounded: `submit` throws `QueueFullError`
  * synchronously rather than buffering without limit, and the receiver answers 503 with
- * Retry-After. One insert runs at a time (both stores favour few large inserts); while it
- * runs, new requests queue up and form the next batch.
+ * Retry-After. At most `maxConcurrentInserts` inserts run at once; while they run, new
+ * requests queue up and form the next batch.
  */
 import type { SpanRow } from '../model/span.js';
 import type { SpanStore } from '../store/span-store.js';
 
-export interface WriteBatcherOptions {
-  store: Pick<SpanStore, 'insertSpans'>;
+export interface BatchingOptions {
   /** A batch closes once it holds this many spans (a larger single request forms its own batch). */
   maxBatchSpans: number;
   /** How long an idle batcher waits for more requests before inserting a non-full batch. */
   lingerMs: number;
   /** Spans queued (not yet inserting) beyond which `submit` refuses. */
   maxQueuedSpans: number;
+  /**
+   * Inserts in flight at once. Above 1, the next batch reaches the store while the previous
+   * one is still being written (ClickHouse inserts in parallel; DuckDB serialises them itself).
+   */
+  maxConcurrentInserts: number;
+}
+
+export interface WriteBatcherOptions extends BatchingOptions {
+  store: Pick<SpanStore, 'insertSpans'>;
   /** Told about every committed batch; errors it throws are reported to `onHookError`. */
   onSpansStored?: (spans: SpanRow[]) => void | Promise<void>;
   onHookError?: (error: unknown) => void;
 }
 
-export const DEFAULT_BATCHER_OPTIONS = {
+export const DEFAULT_BATCHER_OPTIONS: BatchingOptions = {
   maxBatchSpans: 20_000,
   lingerMs: 5,
   maxQueuedSpans: 200_000,
-} as const;
+  maxConcurrentInserts: 2,
+};
 
 export class QueueFullError extends Error {
   override readonly name = 'QueueFullError';
@@ -54,8 +63,10 @@ export interface BatcherStats {
 export class WriteBatcher {
   private readonly queue: Pending[] = [];
   private queuedSpans = 0;
-  private running: Promise<void> | null = null;
+  private inserting = 0;
+  private lingerTimer: NodeJS.Timeout | null = null;
   private closed = false;
+  private idleWaiters: (() => void)[] = [];
   private readonly stats = { batches: 0, storedSpans: 0, failedBatches: 0 };
 
   constructor(private readonly options: WriteBatcherOptions) {}
@@ -69,7 +80,7 @@ export class WriteBatcher {
     }
     const done = new Promise<void>((resolve, reject) => this.queue.push({ spans, resolve, reject }));
     this.queuedSpans += spans.length;
-    this.running ??= this.drain();
+    this.schedule();
     return done;
   }
 
@@ -80,20 +91,48 @@ export class WriteBatcher {
   /** Refuses new spans, then waits until everything already accepted has been inserted. */
   async close(): Promise<void> {
     this.closed = true;
-    while (this.running) await this.running;
+    this.schedule();
+    if (this.queue.length === 0 && this.inserting === 0) return;
+    await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
   }
 
-  private async drain(): Promise<void> {
-    try {
-      // Linger only when waking from idle: under load, what queued during one insert already
-      // forms the next batch, and waiting would only add latency.
-      if (this.queuedSpans < this.options.maxBatchSpans && this.options.lingerMs > 0 && !this.closed) {
-        await new Promise((resolve) => setTimeout(resolve, this.options.lingerMs));
+  /**
+   * Starts inserts while a slot is free: at once when a full batch is queued (or closing),
+   * otherwise after lingering `lingerMs` for more requests to join.
+   */
+  private schedule(): void {
+    while (this.queue.length > 0 && this.inserting < this.options.maxConcurrentInserts) {
+      const full = this.queuedSpans >= this.options.maxBatchSpans;
+      if (!full && !this.closed && this.options.lingerMs > 0) {
+        this.lingerTimer ??= setTimeout(() => {
+          this.lingerTimer = null;
+          this.flushQueued();
+        }, this.options.lingerMs);
+        return;
       }
-      while (this.queue.length > 0) await this.insertBatch(this.takeBatch());
-    } finally {
-      this.running = null;
+      this.startInsert();
     }
+    if (this.queue.length === 0 && this.inserting === 0) {
+      for (const resolve of this.idleWaiters.splice(0)) resolve();
+    }
+  }
+
+  /** The linger ended: insert what is queued, full batch or not. */
+  private flushQueued(): void {
+    while (this.queue.length > 0 && this.inserting < this.options.maxConcurrentInserts) this.startInsert();
+  }
+
+  private startInsert(): void {
+    if (this.lingerTimer) {
+      clearTimeout(this.lingerTimer);
+      this.lingerTimer = null;
+    }
+    const batch = this.takeBatch();
+    this.inserting++;
+    void this.insertBatch(batch).finally(() => {
+      this.inserting--;
+      this.schedule();
+    });
   }
 
   private takeBatch(): Pending[] {

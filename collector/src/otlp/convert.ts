@@ -76,6 +76,42 @@ const OPERATIONS: Record<string, MessagingOperation> = {
 };
 const OUTCOME_SET: ReadonlySet<string> = new Set(OUTCOMES);
 
+/** Attribute key → the column it fills. One hash lookup per attribute instead of a string switch. */
+const enum Lift {
+  MessageId,
+  ConversationId,
+  CausationId,
+  IdempotencyKey,
+  MessageType,
+  PayloadRef,
+  Destination,
+  MessagingSystem,
+  Attempt,
+  PayloadBytes,
+  PayloadOffloaded,
+  Outcome,
+  Operation,
+  LegacyOperation,
+  OutgoingMessageIds,
+}
+const LIFTED = new Map<string, Lift>([
+  [ATTR_MESSAGING_MESSAGE_ID, Lift.MessageId],
+  [ATTR_MESSAGING_CONVERSATION_ID, Lift.ConversationId],
+  [ATTR_CAUSATION_ID, Lift.CausationId],
+  [ATTR_IDEMPOTENCY_KEY, Lift.IdempotencyKey],
+  [ATTR_MESSAGE_TYPE, Lift.MessageType],
+  [ATTR_PAYLOAD_REF, Lift.PayloadRef],
+  [ATTR_MESSAGING_DESTINATION_NAME, Lift.Destination],
+  [ATTR_MESSAGING_SYSTEM, Lift.MessagingSystem],
+  [ATTR_ATTEMPT, Lift.Attempt],
+  [ATTR_PAYLOAD_BYTES, Lift.PayloadBytes],
+  [ATTR_PAYLOAD_OFFLOADED, Lift.PayloadOffloaded],
+  [ATTR_OUTCOME, Lift.Outcome],
+  [ATTR_MESSAGING_OPERATION_TYPE, Lift.Operation],
+  [ATTR_MESSAGING_OPERATION_LEGACY, Lift.LegacyOperation],
+  [ATTR_OUTGOING_MESSAGE_IDS, Lift.OutgoingMessageIds],
+]);
+
 /** Converts every span of the request; `nowMs` bounds how far in the future a span may start. */
 export function convertExportRequest(request: OtlpExportRequest, limits: IngestLimits, nowMs: number): ConversionResult {
   const bounds: TimeBounds = {
@@ -249,32 +285,32 @@ function liftAttributes(row: SpanRow, attributes: OtlpKeyValue[] | null | undefi
     if (!kv || typeof kv.key !== 'string' || kv.key === '') continue;
     const key = kv.key;
     const value = kv.value;
-    switch (key) {
-      case ATTR_MESSAGING_MESSAGE_ID:
+    switch (LIFTED.get(key)) {
+      case Lift.MessageId:
         row.messageId = anyValueToString(value, limits);
         continue;
-      case ATTR_MESSAGING_CONVERSATION_ID:
+      case Lift.ConversationId:
         row.conversationId = anyValueToString(value, limits);
         continue;
-      case ATTR_CAUSATION_ID:
+      case Lift.CausationId:
         row.causationId = anyValueToString(value, limits);
         continue;
-      case ATTR_IDEMPOTENCY_KEY:
+      case Lift.IdempotencyKey:
         row.idempotencyKey = anyValueToString(value, limits);
         continue;
-      case ATTR_MESSAGE_TYPE:
+      case Lift.MessageType:
         row.messageType = anyValueToString(value, limits);
         continue;
-      case ATTR_PAYLOAD_REF:
+      case Lift.PayloadRef:
         row.payloadRef = anyValueToString(value, limits);
         continue;
-      case ATTR_MESSAGING_DESTINATION_NAME:
+      case Lift.Destination:
         row.destination = anyValueToString(value, limits);
         continue;
-      case ATTR_MESSAGING_SYSTEM:
+      case Lift.MessagingSystem:
         row.messagingSystem = anyValueToString(value, limits);
         continue;
-      case ATTR_ATTEMPT: {
+      case Lift.Attempt: {
         const n = anyValueToInt(value);
         if (n !== null && n >= 0 && n <= 0x7fffffff) {
           row.attempt = n;
@@ -282,7 +318,7 @@ function liftAttributes(row: SpanRow, attributes: OtlpKeyValue[] | null | undefi
         }
         break;
       }
-      case ATTR_PAYLOAD_BYTES: {
+      case Lift.PayloadBytes: {
         const n = anyValueToInt(value);
         if (n !== null && n >= 0) {
           row.payloadBytes = n;
@@ -290,7 +326,7 @@ function liftAttributes(row: SpanRow, attributes: OtlpKeyValue[] | null | undefi
         }
         break;
       }
-      case ATTR_PAYLOAD_OFFLOADED: {
+      case Lift.PayloadOffloaded: {
         const b = anyValueToBool(value);
         if (b !== null) {
           row.payloadOffloaded = b;
@@ -298,7 +334,7 @@ function liftAttributes(row: SpanRow, attributes: OtlpKeyValue[] | null | undefi
         }
         break;
       }
-      case ATTR_OUTCOME: {
+      case Lift.Outcome: {
         const outcome = anyValueToString(value, limits);
         if (OUTCOME_SET.has(outcome)) {
           row.outcome = outcome as Outcome;
@@ -306,7 +342,7 @@ function liftAttributes(row: SpanRow, attributes: OtlpKeyValue[] | null | undefi
         }
         break;
       }
-      case ATTR_MESSAGING_OPERATION_TYPE: {
+      case Lift.Operation: {
         const operation = OPERATIONS[anyValueToString(value, limits).toLowerCase()];
         if (operation) {
           row.operation = operation;
@@ -314,7 +350,7 @@ function liftAttributes(row: SpanRow, attributes: OtlpKeyValue[] | null | undefi
         }
         break;
       }
-      case ATTR_MESSAGING_OPERATION_LEGACY: {
+      case Lift.LegacyOperation: {
         const operation = OPERATIONS[anyValueToString(value, limits).toLowerCase()];
         if (operation) {
           legacyOperation = operation;
@@ -322,7 +358,7 @@ function liftAttributes(row: SpanRow, attributes: OtlpKeyValue[] | null | undefi
         }
         break;
       }
-      case ATTR_OUTGOING_MESSAGE_IDS: {
+      case Lift.OutgoingMessageIds: {
         const ids = anyValueToStringList(value, limits);
         if (ids !== null) {
           row.outgoingMessageIds = ids;

@@ -80,7 +80,8 @@ export function idToHex(value: OtlpId, bytes: number, field: string): string | {
   if (value instanceof Uint8Array) {
     if (value.length === 0) return null;
     if (value.length !== bytes) return { error: `${field} must be ${bytes} bytes, got ${value.length}` };
-    const hex = Buffer.from(value.buffer, value.byteOffset, value.length).toString('hex');
+    const bytesBuffer = Buffer.isBuffer(value) ? value : Buffer.from(value.buffer, value.byteOffset, value.length);
+    const hex = bytesBuffer.toString('hex');
     return isAllZero(hex) ? { error: `${field} is all zeros` } : hex;
   }
   // protobufjs leaves an absent bytes field as its shared empty array default.
@@ -101,10 +102,24 @@ export function truncate(text: string, max: number): string {
   return text.length > max ? text.slice(0, max) + TRUNCATION_MARKER : text;
 }
 
-/** Which member of the AnyValue oneof is set. */
+const hasOwn = Object.prototype.hasOwnProperty;
+
+/**
+ * Which member of the AnyValue oneof is set. Both decoders leave the set member as an own
+ * property (protobufjs keeps defaults on the prototype), which is much cheaper to test than
+ * protobufjs' `value` oneof getter; the getter remains the fallback.
+ */
 export function valueCase(value: OtlpAnyValue | null | undefined): AnyValueCase | null {
   if (value === null || value === undefined || typeof value !== 'object') return null;
-  return value.value ?? null;
+  if (hasOwn.call(value, 'stringValue') && value.stringValue != null) return 'stringValue';
+  if (hasOwn.call(value, 'intValue') && value.intValue != null) return 'intValue';
+  if (hasOwn.call(value, 'boolValue') && value.boolValue != null) return 'boolValue';
+  if (hasOwn.call(value, 'doubleValue') && value.doubleValue != null) return 'doubleValue';
+  if (hasOwn.call(value, 'arrayValue') && value.arrayValue != null) return 'arrayValue';
+  if (hasOwn.call(value, 'kvlistValue') && value.kvlistValue != null) return 'kvlistValue';
+  if (hasOwn.call(value, 'bytesValue') && value.bytesValue != null) return 'bytesValue';
+  const named = value.value;
+  return typeof named === 'string' ? named : null;
 }
 
 function bytesToBase64(value: Uint8Array | string): string {

@@ -1,0 +1,243 @@
+/**
+ * Ingest benchmark (`npm run bench:ingest`). One run measures, on the same fixed workload
+ * (OTLP protobuf, 512 spans per request, ~10 attributes per span incl. Onceflow identity,
+ * bodies encoded once up front), spans/s and server CPU time per span for:
+ *   (a) baseline    a minimal node:http server that only decodes the bodies (protobufjs)
+ *   (b) duckdb      the collector's OTLP receiver into the embedded DuckDB store
+ *   (c) clickhouse  the collector's OTLP receiver into ClickHouse
+ *   (d) direct      ClickHouseStore.insertSpans of the same rows (decoded and converted before
+ *                   timing), in batches of DIRECT_BATCH_REQUESTS requests' spans
+ * Each server runs in its own process (CPU = its process.cpuUsage, DuckDB's threads included;
+ * the ClickHouse server's own CPU is not counted in (c) or (d)). Targets: (b) ≥ 50,000
+ * spans/s and ≥ 0.5 × (a); (c) ≥ 0.7 × (d). Results: bench-results/ingest.json.
+ */
+import { fork } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { Agent, request } from 'node:http';
+import { loadavg } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import type { FromServer, Scenario, ToServer } from './ingest-server.js';
+import { buildWorkloadBody, SPANS_PER_REQUEST } from './ingest-workload.js';
+
+const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 120);
+const WARMUP_REQUESTS = 8;
+/** Comma-separated subset of baseline,duckdb,clickhouse,direct (default: all). */
+const ONLY = process.env.BENCH_SCENARIOS?.split(',');
+const wanted = (scenario: Scenario) => !ONLY || ONLY.includes(scenario);
+const CONCURRENCY = 8;
+const DIRECT_BATCH_REQUESTS = CONCURRENCY;
+const CLICKHOUSE_URL = process.env.ONCEFLOW_BENCH_CLICKHOUSE_URL ?? 'http://127.0.0.1:8123';
+const RESULTS_FILE = fileURLToPath(new URL('../../bench-results/ingest.json', import.meta.url));
+const SERVER_SCRIPT = fileURLToPath(new URL('./ingest-server.ts', import.meta.url));
+
+interface Measurement {
+  scenario: Scenario;
+  label: string;
+  spans: number;
+  elapsedMs: number;
+  spansPerSecond: number;
+  cpuUsPerSpan: number;
+  storedSpans: number | null;
+  /** Average spans per store insert (null for the baseline, which stores nothing). */
+  spansPerInsert: number | null;
+  non200: number;
+}
+
+function startServer(scenario: Scenario, baseMs: number): ChildProcess {
+  return fork(SERVER_SCRIPT, [scenario], {
+    // BENCH_CPU_PROF=DIR writes a V8 CPU profile of each server process there.
+    execArgv: ['--import', 'tsx', ...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [])],
+    env: {
+      ...process.env,
+      ONCEFLOW_BENCH_CLICKHOUSE_URL: CLICKHOUSE_URL,
+      ONCEFLOW_BENCH_BASE_MS: String(baseMs),
+      ONCEFLOW_BENCH_REQUESTS: String(REQUESTS),
+      ONCEFLOW_BENCH_DIRECT_BATCH: String(DIRECT_BATCH_REQUESTS),
+    },
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+}
+
+function nextMessage<T extends FromServer['type']>(child: ChildProcess, type: T): Promise<Extract<FromServer, { type: T }>> {
+  return new Promise((resolve, reject) => {
+    const onMessage = (message: FromServer) => {
+      if (message.type === 'error') {
+        child.off('message', onMessage);
+        reject(new Error(message.message));
+      } else if (message.type === type) {
+        child.off('message', onMessage);
+        resolve(message as Extract<FromServer, { type: T }>);
+      }
+    };
+    child.on('message', onMessage);
+    child.once('exit', (code) => reject(new Error(`benchmark server exited with ${code}`)));
+  });
+}
+
+const tell = (child: ChildProcess, message: ToServer) => child.send(message);
+
+function post(agent: Agent, port: number, body: Uint8Array): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      {
+        agent,
+        host: '127.0.0.1',
+        port,
+        path: '/v1/traces',
+        method: 'POST',
+        headers: { 'content-type': 'application/x-protobuf', 'content-length': body.length },
+      },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+/** Sends every body with CONCURRENCY requests in flight; returns the non-200 count. */
+async function sendAll(port: number, bodies: Uint8Array[]): Promise<number> {
+  const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY });
+  let next = 0;
+  let non200 = 0;
+  const worker = async () => {
+    while (next < bodies.length) {
+      const status = await post(agent, port, bodies[next++]);
+      if (status !== 200) {
+        non200++;
+        if (non200 === 1) console.log(`first non-200 answer: ${status}`);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+  agent.destroy();
+  return non200;
+}
+
+async function measure(scenario: Scenario, label: string, baseMs: number, bodies: Uint8Array[], warmup: Uint8Array[]): Promise<Measurement> {
+  const child = startServer(scenario, baseMs);
+  try {
+    const { port } = await nextMessage(child, 'ready');
+    const spans = REQUESTS * SPANS_PER_REQUEST;
+    if (scenario === 'direct') {
+      const stopped = nextMessage(child, 'stopped');
+      tell(child, { type: 'start' });
+      const result = await stopped;
+      const elapsedMs = result.elapsedMs!;
+      return {
+        scenario,
+        label,
+        spans,
+        elapsedMs,
+        spansPerSecond: (spans / elapsedMs) * 1000,
+        cpuUsPerSpan: result.cpuUs / spans,
+        storedSpans: result.storedSpans,
+        spansPerInsert: spans / result.batches,
+        non200: 0,
+      };
+    }
+    await sendAll(port, warmup);
+    const started = nextMessage(child, 'started');
+    tell(child, { type: 'start' });
+    await started;
+    const t0 = performance.now();
+    const non200 = await sendAll(port, bodies);
+    const elapsedMs = performance.now() - t0;
+    const stopped = nextMessage(child, 'stopped');
+    tell(child, { type: 'stop' });
+    const result = await stopped;
+    return {
+      scenario,
+      label,
+      spans,
+      elapsedMs,
+      spansPerSecond: (spans / elapsedMs) * 1000,
+      cpuUsPerSpan: result.cpuUs / spans,
+      storedSpans: scenario === 'baseline' ? null : result.storedSpans,
+      spansPerInsert: scenario === 'baseline' ? null : spans / result.batches,
+      non200,
+    };
+  } finally {
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    tell(child, { type: 'exit' });
+    await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 15_000))]);
+    if (child.exitCode === null) child.kill();
+  }
+}
+
+async function clickhouseReachable(): Promise<boolean> {
+  try {
+    return (await fetch(`${CLICKHOUSE_URL}/ping`, { signal: AbortSignal.timeout(2000) })).ok;
+  } catch {
+    return false;
+  }
+}
+
+function ratio(a: Measurement | undefined, b: Measurement | undefined): number | null {
+  return a && b ? a.spansPerSecond / b.spansPerSecond : null;
+}
+
+async function main(): Promise<void> {
+  const baseMs = Date.now() - 60_000;
+  const t = performance.now();
+  const bodies = Array.from({ length: REQUESTS }, (_, i) => buildWorkloadBody(i, baseMs));
+  const warmup = Array.from({ length: WARMUP_REQUESTS }, (_, i) => buildWorkloadBody(1_000_000 + i, baseMs));
+  const bytes = bodies.reduce((sum, body) => sum + body.length, 0);
+  console.log(
+    `workload: ${REQUESTS} requests × ${SPANS_PER_REQUEST} spans (${(bytes / REQUESTS / 1024).toFixed(0)} KiB each), ` +
+      `${CONCURRENCY} in flight; encoded in ${((performance.now() - t) / 1000).toFixed(1)} s; load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}`,
+  );
+
+  const results: Measurement[] = [];
+  if (wanted('baseline')) results.push(await measure('baseline', '(a) node:http, decode only', baseMs, bodies, warmup));
+  if (wanted('duckdb')) results.push(await measure('duckdb', '(b) collector → DuckDB', baseMs, bodies, warmup));
+  const clickhouse = await clickhouseReachable();
+  if (clickhouse) {
+    if (wanted('clickhouse')) results.push(await measure('clickhouse', '(c) collector → ClickHouse', baseMs, bodies, warmup));
+    const rowsPerInsert = DIRECT_BATCH_REQUESTS * SPANS_PER_REQUEST;
+    if (wanted('direct')) results.push(await measure('direct', `(d) ClickHouseStore.insertSpans, ${rowsPerInsert} rows/insert`, baseMs, bodies, warmup));
+  } else {
+    console.log(`ClickHouse is not reachable at ${CLICKHOUSE_URL}: scenarios (c) and (d) skipped.`);
+  }
+
+  console.log('');
+  console.log('scenario                                          spans/s   CPU µs/span   stored   spans/insert   non-200');
+  for (const r of results) {
+    console.log(
+      `${r.label.padEnd(48)} ${Math.round(r.spansPerSecond).toLocaleString('en').padStart(8)}   ${r.cpuUsPerSpan.toFixed(2).padStart(11)}   ${String(r.storedSpans ?? '-').padStart(6)}   ${(r.spansPerInsert === null ? '-' : Math.round(r.spansPerInsert).toString()).padStart(12)}   ${String(r.non200).padStart(7)}`,
+    );
+  }
+  const by = (s: Scenario) => results.find((r) => r.scenario === s);
+  const ratios = {
+    duckdbVsBaseline: ratio(by('duckdb'), by('baseline')),
+    clickhouseVsDirect: ratio(by('clickhouse'), by('direct')),
+  };
+  const duckdb = by('duckdb');
+  const targets = {
+    duckdbAtLeast50k: duckdb ? duckdb.spansPerSecond >= 50_000 : null,
+    duckdbAtLeastHalfBaseline: ratios.duckdbVsBaseline === null ? null : ratios.duckdbVsBaseline >= 0.5,
+    clickhouseAtLeast70PercentOfDirect: ratios.clickhouseVsDirect === null ? null : ratios.clickhouseVsDirect >= 0.7,
+  };
+  console.log('');
+  console.log(`(b)/(a) spans/s: ${ratios.duckdbVsBaseline?.toFixed(2) ?? 'n/a'}  (target ≥ 0.50; (b) target ≥ 50,000 spans/s)`);
+  console.log(`(c)/(d) spans/s: ${ratios.clickhouseVsDirect?.toFixed(2) ?? 'n/a (ClickHouse absent)'}  (target ≥ 0.70)`);
+  console.log(`targets met: ${JSON.stringify(targets)}`);
+  const incomplete = results.filter((r) => r.non200 > 0 || (r.storedSpans !== null && r.storedSpans < r.spans));
+  if (incomplete.length > 0) console.log(`WARNING: not every span was accepted/stored in: ${incomplete.map((r) => r.scenario).join(', ')}`);
+
+  mkdirSync(fileURLToPath(new URL('../../bench-results/', import.meta.url)), { recursive: true });
+  writeFileSync(
+    RESULTS_FILE,
+    JSON.stringify(
+      { date: new Date().toISOString(), loadAverage: loadavg(), workload: { requests: REQUESTS, spansPerRequest: SPANS_PER_REQUEST, concurrency: CONCURRENCY }, results, ratios, targets },
+      null,
+      2,
+    ) + '\n',
+  );
+  console.log(`written to ${RESULTS_FILE}`);
+}
+
+await main();
