@@ -1,5 +1,6 @@
 /** Routes the URL to a view inside the shell; live updates run for the whole app. */
 import { AppShell } from './components/app-shell.js';
+import { preloadFor } from './components/lazy.js';
 import { Link } from './components/link.js';
 import { useLiveUpdates } from './hooks/use-live-updates.js';
 import { useRoute } from './hooks/use-location.js';
@@ -13,6 +14,7 @@ import { TrendsView } from './views/trends-view.js';
 export function App() {
   const route = useRoute();
   const live = useLiveUpdates();
+  preloadFor(route);
   let view;
   switch (route.view) {
     case 'map':

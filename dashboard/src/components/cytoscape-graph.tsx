@@ -7,6 +7,7 @@
 import cytoscape, { type Core, type StylesheetJson } from 'cytoscape';
 import dagre from 'cytoscape-dagre';
 import { useEffect, useRef } from 'react';
+import './graph-handles.js';
 import { layeredLayout } from '../model/layered-layout.js';
 import { diffElements, elementSignature, type GraphElement } from '../model/topology-elements.js';
 
@@ -17,13 +18,6 @@ cytoscape.use(dagre);
  * 50-service, 200-edge map; above this many elements the fast layered layout takes over.
  */
 const DAGRE_MAX_ELEMENTS = 160;
-
-declare global {
-  interface Window {
-    /** Read-only handles for end-to-end tests and debugging in the console. */
-    __onceflowCy?: Record<string, Core>;
-  }
-}
 
 export interface CytoscapeGraphProps {
   /** Name of the debug handle: `window.__onceflowCy[name]`. */
@@ -151,9 +145,4 @@ export function CytoscapeGraph({ name, elements, stylesheet, selectedId, onSelec
   }, [selectedId, elements]);
 
   return <div ref={container} className="graph-canvas" data-graph={name} />;
-}
-
-/** Fits the whole graph into view (toolbar button). */
-export function fitGraph(name: string): void {
-  window.__onceflowCy?.[name]?.fit(undefined, 24);
 }

@@ -48,7 +48,8 @@ export const MAP_STYLE: StylesheetJson = [
   { selector: 'node.http-peer', style: { shape: 'cut-rectangle', 'background-color': '#f3f0fa', 'border-color': '#6a5a9c', 'border-style': 'dashed' } },
   {
     selector: 'edge',
-    style: { width: 'data(width)', 'line-color': 'data(colour)', 'target-arrow-color': 'data(colour)', label: 'data(label)' },
+    // Labels too small to read when zoomed out are skipped: legible, and cheaper to draw.
+    style: { width: 'data(width)', 'line-color': 'data(colour)', 'target-arrow-color': 'data(colour)', label: 'data(label)', 'min-zoomed-font-size': 6 },
   },
   { selector: 'edge.http', style: { 'line-style': 'dashed' } },
 ];

@@ -4,40 +4,9 @@
  */
 import { useState } from 'react';
 import { CartesianGrid, Legend, Line, LineChart, ReferenceArea, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
-import { formatAxisTime, formatBytes, formatClock, formatCount, formatDuration } from '../model/format.js';
-import type { MetricUnit, SeriesRow } from '../model/trend-series.js';
+import { formatAxisTime, formatClock } from '../model/format.js';
+import { formatValue, type TimeChartProps } from './chart-format.js';
 
-export interface ChartSeries {
-  key: string;
-  label: string;
-  colour: string;
-  dashed?: boolean;
-}
-
-export interface ChartArea {
-  id: string;
-  x1: number;
-  x2: number;
-  label: string;
-  colour?: string;
-}
-
-export interface TimeChartProps {
-  title: string;
-  rows: SeriesRow[];
-  series: ChartSeries[];
-  unit: MetricUnit;
-  areas?: ChartArea[];
-  onSelectWindow?: (fromMs: number, toMs: number) => void;
-  height?: number;
-}
-
-export const PALETTE = ['#1f6feb', '#d0252b', '#d39a00', '#178a7a', '#7a1fa2', '#e0641b', '#5a6b7f', '#2da44e'];
-
-export function formatValue(unit: MetricUnit, value: number | null | undefined): string {
-  if (value == null) return '–';
-  return unit === 'ms' ? formatDuration(value) : unit === 'bytes' ? formatBytes(value) : formatCount(value);
-}
 
 export function TimeChart({ title, rows, series, unit, areas = [], onSelectWindow, height = 200 }: TimeChartProps) {
   const [drag, setDrag] = useState<{ from: number; to: number } | null>(null);

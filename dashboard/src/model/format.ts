@@ -5,6 +5,7 @@
 export function formatDuration(ms: number | null | undefined): string {
   if (ms == null || !Number.isFinite(ms)) return '–';
   const abs = Math.abs(ms);
+  if (ms === 0) return '0 ms';
   if (abs < 1) return `${ms.toFixed(2)} ms`;
   if (abs < 1000) return `${Math.round(ms)} ms`;
   if (abs < 60_000) return `${(ms / 1000).toFixed(abs < 10_000 ? 2 : 1)} s`;

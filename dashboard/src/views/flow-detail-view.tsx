@@ -4,7 +4,8 @@
  * structure is collapsed so thousands of messages stay usable.
  */
 import { useCallback, useMemo } from 'react';
-import { CytoscapeGraph, fitGraph } from '../components/cytoscape-graph.js';
+import { fitGraph } from '../components/graph-handles.js';
+import { CytoscapeGraph } from '../components/lazy.js';
 import { CountBadges } from '../components/flag-badges.js';
 import { FlowTimeline } from '../components/flow-timeline.js';
 import { FLOW_STYLE } from '../components/graph-styles.js';

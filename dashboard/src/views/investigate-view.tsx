@@ -6,7 +6,8 @@
 import { useMemo } from 'react';
 import { Link } from '../components/link.js';
 import { Empty, ErrorState, Loading } from '../components/status.js';
-import { formatValue, TimeChart } from '../components/time-chart.js';
+import { formatValue } from '../components/chart-format.js';
+import { TimeChart } from '../components/lazy.js';
 import { useTrends } from '../hooks/use-api.js';
 import { linkTo, useSearchParams } from '../hooks/use-location.js';
 import { useTimeWindow } from '../hooks/use-time-window.js';

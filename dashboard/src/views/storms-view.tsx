@@ -6,7 +6,7 @@
 import { useMemo } from 'react';
 import { Link } from '../components/link.js';
 import { Empty, ErrorState, Loading } from '../components/status.js';
-import { TimeChart } from '../components/time-chart.js';
+import { TimeChart } from '../components/lazy.js';
 import { useStorms, useTrends } from '../hooks/use-api.js';
 import { linkTo } from '../hooks/use-location.js';
 import { useTimeWindow } from '../hooks/use-time-window.js';

@@ -4,7 +4,8 @@
  * node or edge (kept in the URL as `sel`) shows its numbers and recent flows.
  */
 import { useCallback, useMemo } from 'react';
-import { CytoscapeGraph, fitGraph } from '../components/cytoscape-graph.js';
+import { fitGraph } from '../components/graph-handles.js';
+import { CytoscapeGraph } from '../components/lazy.js';
 import { CountBadges } from '../components/flag-badges.js';
 import { FlowTable } from '../components/flow-table.js';
 import { MAP_STYLE } from '../components/graph-styles.js';

@@ -4,7 +4,8 @@
  * message type or destination (`by`, `metric` in the URL). Dragging a chart opens Investigate.
  */
 import { useMemo } from 'react';
-import { PALETTE, TimeChart, type ChartSeries } from '../components/time-chart.js';
+import { PALETTE, type ChartSeries } from '../components/chart-format.js';
+import { TimeChart } from '../components/lazy.js';
 import { EmptyStore, ErrorState, Loading } from '../components/status.js';
 import { useTrends } from '../hooks/use-api.js';
 import { linkTo, navigateTo, useSearchParams } from '../hooks/use-location.js';
