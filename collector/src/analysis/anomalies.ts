@@ -34,7 +34,7 @@ import {
   type ConversationModel,
   type MessageModel,
 } from './conversation-model.js';
-import { formatBytes, formatDuration, formatList, nameOf, quote } from './format.js';
+import { abridge, formatBytes, formatDuration, formatList, nameOf, quote } from './format.js';
 
 export type Detector = (model: ConversationModel) => Anomaly[];
 
@@ -142,10 +142,9 @@ export const detectRetries: Detector = (model) => {
     const detail =
       failures.length === 0
         ? `${name} succeeded at ${service} on attempt ${success.attempt}; earlier attempts left no span (consumer crashed or lease expired before export)`
-        : `${name} succeeded at ${service} on attempt ${success.attempt || firstSuccess + 1} after ${failures.length} failed: ${attempts
-            .slice(0, firstSuccess + 1)
-            .map(describeAttempt)
-            .join(' → ')}`;
+        : `${name} succeeded at ${service} on attempt ${success.attempt || firstSuccess + 1} after ${failures.length} failed: ${abridge(
+            attempts.slice(0, firstSuccess + 1).map(describeAttempt),
+          ).join(' → ')}`;
     found.push(anomaly(model, 'retry', 'warning', message, service, success.startMs, detail));
   }
   return found;
@@ -186,7 +185,7 @@ export const detectGhostMessages: Detector = (model) => {
     if (message.attempts.length === 0 || !producedByFailed(message) || producedByCommitted(message)) continue;
     const send = message.sends.find((s) => s.send.fromFailedAttempt);
     const producer = send?.producer ?? message.listedBy.find((a) => a.failed)!;
-    const consumers = [...message.endpoints.keys()].join(', ');
+    const consumers = formatList([...message.endpoints.keys()]);
     const cause = attemptLabel(producer);
     const why = producer.error ? `${producer.outcome || 'failed'}: ${quote(producer.error, 50)}` : producer.outcome || 'failed';
     found.push(

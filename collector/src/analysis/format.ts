@@ -20,9 +20,16 @@ export function formatBytes(bytes: number): string {
   return `${(bytes / 1_000_000_000).toFixed(1)} GB`;
 }
 
-/** "1", "1 and 2", "1, 2 and 3"; unknown attempt numbers (0) print as "?". */
+/** At most `max` items: the first ones, an elision naming how many were left out, the last two. */
+export function abridge(items: string[], max = 6): string[] {
+  if (items.length <= max) return items;
+  const head = items.slice(0, max - 3);
+  return [...head, `… ${items.length - head.length - 2} more …`, ...items.slice(-2)];
+}
+
+/** "1", "1 and 2", "1, 2 and 3"; long lists abridged; unknown attempt numbers (0) print as "?". */
 export function formatList(items: (string | number)[]): string {
-  const words = items.map((item) => (item === 0 ? '?' : String(item)));
+  const words = abridge(items.map((item) => (item === 0 ? '?' : String(item))));
   if (words.length <= 1) return words.join('');
   return `${words.slice(0, -1).join(', ')} and ${words[words.length - 1]}`;
 }
