@@ -4,9 +4,12 @@
  * the embedded DuckDB store and (when the server is reachable) ClickHouse. Every bad input is
  * checked for its status code, its message, and that the store holds exactly what it held.
  */
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import { ExportResultCode } from '@opentelemetry/core';
@@ -410,6 +413,55 @@ describe.each(harnesses)('OTLP receiver into $name', (harness) => {
       await closed;
       expect(await store.spanCount()).toBe(before + 3);
     });
+  });
+});
+
+describe('durability', () => {
+  it('keeps every acknowledged span when the collector process is killed right after the 200', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'onceflow-kill-'));
+    tempDirs.push(dir);
+    const module = (name: string) => JSON.stringify(fileURLToPath(new URL(name, import.meta.url)));
+    const script = `
+      import { DuckDbStore } from ${module('../store/duckdb/duckdb-store.ts')};
+      import { createOtlpReceiver } from ${module('./receiver.ts')};
+      const store = new DuckDbStore({ dataDir: process.env.ONCEFLOW_KILL_DIR });
+      await store.init();
+      const receiver = createOtlpReceiver({ store });
+      await receiver.listen(0);
+      console.log(JSON.stringify({ port: receiver.port() }));`;
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      env: { ...process.env, ONCEFLOW_KILL_DIR: dir },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    const exited = once(child, 'exit');
+    try {
+      const [line] = (await once(child.stdout!, 'data')) as [Buffer];
+      const { port } = JSON.parse(line.toString()) as { port: number };
+      const sent: SpanSpec[] = [];
+      for (let i = 0; i < 5; i++) {
+        const spans = [freshSpan(), freshSpan(), freshSpan()];
+        const response = await fetch(`http://127.0.0.1:${port}/v1/traces`, {
+          method: 'POST',
+          body: buildProtobufBody(resources(...spans)),
+          headers: PROTOBUF,
+        });
+        expect(response.status).toBe(200);
+        sent.push(...spans);
+      }
+      child.kill('SIGKILL');
+      await exited;
+
+      const reopened = new DuckDbStore({ dataDir: dir });
+      await reopened.init();
+      try {
+        expect(await reopened.spanCount()).toBe(sent.length);
+        for (const span of sent) expect((await reopened.spansOfTrace(span.traceId, 10)).map((s) => s.spanId)).toEqual([span.spanId]);
+      } finally {
+        await reopened.close();
+      }
+    } finally {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    }
   });
 });
 
