@@ -37,7 +37,7 @@ const base: StylesheetJson = [
       'text-background-padding': '2px',
     },
   },
-  { selector: 'node:selected', style: { 'overlay-color': '#1f6feb', 'overlay-opacity': 0.18, 'overlay-padding': 6 } },
+  { selector: 'node:selected', style: { 'overlay-color': '#1f6feb', 'overlay-opacity': 0.12, 'overlay-padding': 6 } },
   { selector: 'edge:selected', style: { 'overlay-color': '#1f6feb', 'overlay-opacity': 0.2, 'overlay-padding': 4 } },
 ];
 

@@ -70,8 +70,7 @@ export function MessagePanel({ message, anomalies, onClose }: { message: FlowMes
               <th>#</th>
               <th>Service</th>
               <th>Outcome</th>
-              <th>At</th>
-              <th className="num">Took</th>
+              <th>At (took)</th>
               <th>Error / retry</th>
             </tr>
           </thead>
@@ -84,8 +83,9 @@ export function MessagePanel({ message, anomalies, onClose }: { message: FlowMes
                   {d.outcome || '–'}
                   {d.redelivered ? ' (redelivered)' : ''}
                 </td>
-                <td className="mono">{formatClock(d.startMs)}</td>
-                <td className="num">{formatDuration(d.durationMs)}</td>
+                <td className="mono">
+                  {formatClock(d.startMs)} <span className="muted">({formatDuration(d.durationMs)})</span>
+                </td>
                 <td className="error-text">
                   {d.error}
                   {d.retryDelayMs != null ? ` retry in ${formatDuration(d.retryDelayMs)}` : ''}

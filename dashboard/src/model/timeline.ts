@@ -86,7 +86,7 @@ export function buildTimelineRows(flow: Pick<Flow, 'messages' | 'httpCalls' | 'a
       kind: 'http',
       messageId: '',
       messageType: `${call.method} ${call.target}`,
-      service: call.client,
+      service: call.client || '(external)',
       destination: call.server,
       startMs: call.startMs,
       durationMs: call.durationMs,

@@ -161,7 +161,7 @@ export function FlowDetailView({ conversationId }: { conversationId: string }) {
               Fit
             </button>
           </div>
-          <CytoscapeGraph key={conversationId} name="flow" elements={g.elements} stylesheet={FLOW_STYLE} selectedId={graphSelection} onSelect={onGraphSelect} rankSep={60} nodeSep={18} />
+          <CytoscapeGraph key={conversationId} name="flow" elements={g.elements} stylesheet={FLOW_STYLE} selectedId={graphSelection} onSelect={onGraphSelect} rankSep={40} nodeSep={14} />
           <FlagLegend />
         </section>
         <section className="timeline-pane">
