@@ -354,6 +354,8 @@ export function buildConversationModel(input: SpanRow[], options: ModelOptions):
   // ---- attempts: fold nested spans of the same attempt into the outermost one ----------
   const attemptRoot = new Map<SpanRow, SpanRow>();
   const rootOf = (span: SpanRow): SpanRow => {
+    const cached = attemptRoot.get(span);
+    if (cached) return cached;
     const chain: SpanRow[] = [];
     const onChain = new Set<SpanRow>();
     let current = span;
