@@ -165,6 +165,23 @@ describe('GET /api/messages/:messageId', () => {
     }
   });
 
+  it('judges a message in its flow when the indexer has not recorded the flow yet', async () => {
+    const ghost = fixture.expected.find((flow) => flow.kinds.includes('ghost-message'))!;
+    const { messageId } = ghost.flagged.find((flag) => flag.kind === 'ghost-message')!;
+    const fresh = new DuckDbStore({ path: ':memory:' });
+    await fresh.init();
+    await fresh.insertSpans(fixture.spans.filter((span) => span.conversationId === ghost.conversationId));
+    const unindexed = await createApp({ store: fresh, logger: silentLogger(), clock: () => NOW, quietPeriodMs: ANOMALY_FLOWS_QUIET_PERIOD_MS });
+    try {
+      const history = (await unindexed.inject({ method: 'GET', url: `/api/messages/${encodeURIComponent(messageId)}` })).json();
+      expect(history.message.flags).toContain('ghost-message');
+      expect(history.anomalies.map((a: Anomaly) => a.kind)).toContain('ghost-message');
+    } finally {
+      await unindexed.close();
+      await fresh.close();
+    }
+  });
+
   it('answers 404 for an unknown message', async () => {
     await get('/api/messages/no-such-message', 404);
   });

@@ -96,10 +96,10 @@ export function registerFlowRoutes(app: FastifyInstance, ctx: ApiContext): void 
         ? [...new Set(spans.map((span) => span.conversationId).filter(Boolean))].slice(0, 20)
         : await store.findConversations(messageId, 1);
     if (conversationIds.length === 0) throw new NotFoundError(`no spans of message "${messageId}"`);
-    const [records, context] = await Promise.all([
-      Promise.all(conversationIds.map((id) => store.getFlowRecord(id))),
-      conversationIds.length === 1 ? store.spansOfConversation(conversationIds[0], MAX_CONTEXT_SPANS + 1) : Promise.resolve([]),
-    ]);
+    const records = await Promise.all(conversationIds.map((id) => store.getFlowRecord(id)));
+    // Judged with its flow when the indexer has a record; otherwise read the flow for context.
+    const indexed = records.some((record) => record !== null);
+    const context = !indexed && conversationIds.length === 1 ? await store.spansOfConversation(conversationIds[0], MAX_CONTEXT_SPANS + 1) : [];
     const history = describeMessage(messageId, spans, {
       now: ctx.clock(),
       quietPeriodMs: ctx.quietPeriodMs,

@@ -1,0 +1,338 @@
+/**
+ * Query benchmark (`npm run bench:query`). For each size and store:
+ *   1. load generated shop traffic (24 h of conversations with injected faults, see
+ *      generate-flows.ts) through `store.insertSpans` in large batches, and the flow records of
+ *      the same conversations through `store.saveFlows` (bulk analysis: one real
+ *      `analyzeConversation` per conversation shape, the others derived by id substitution and a
+ *      time shift, and every 2,000th conversation analysed for real and compared);
+ *   2. time, through the REST API (`createApp` + `inject`, no network), the median of several
+ *      runs of: flow by conversation id, message by id, flows filtered by anomaly, anomalies over
+ *      1 h, trends over 1 h and 24 h, topology over 1 h.
+ * Targets at the largest size: flow and message ≤ 50 ms median and ≤ 2× their time at the
+ * smallest size; trends, anomalies and topology ≤ 500 ms. A query slower than 5 s is run once
+ * more instead of `--runs` times. Writes bench-results/query.json.
+ *
+ *   npm run bench:query                                   # 100k and 1M spans (fits ~10 min on 2 cores)
+ *   npm run bench:query -- --spans 1e6,1e7                # the issue's 1M / 10M comparison (long)
+ *   npm run bench:query -- --store duckdb --runs 9
+ *
+ * ClickHouse: ONCEFLOW_BENCH_CLICKHOUSE_URL (default http://127.0.0.1:8123); skipped with a
+ * message when unreachable. DuckDB: a file store in a temporary directory.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { isDeepStrictEqual, parseArgs } from 'node:util';
+import type { FastifyInstance } from 'fastify';
+import { analyzeConversation } from '../src/analysis/index.js';
+import { createApp } from '../src/app.js';
+import { silentLogger } from '../src/logger.js';
+import type { FlowRecord } from '../src/model/flow.js';
+import { ClickHouseStore } from '../src/store/clickhouse/clickhouse-store.js';
+import { DuckDbStore } from '../src/store/duckdb/duckdb-store.js';
+import type { SpanStore } from '../src/store/span-store.js';
+import { generateFlows, type GeneratedConversation } from './generate-flows.js';
+
+const CLICKHOUSE_URL = process.env.ONCEFLOW_BENCH_CLICKHOUSE_URL ?? 'http://127.0.0.1:8123';
+const RESULTS_FILE = fileURLToPath(new URL('../../bench-results/query.json', import.meta.url));
+const HOUR = 3_600_000;
+const QUIET_PERIOD_MS = 30_000;
+const BATCH_SPANS = 100_000;
+const VERIFY_EVERY = 2000;
+const SAMPLE_SIZE = 500;
+const FLOW_TARGET_MS = 50;
+const AGGREGATE_TARGET_MS = 500;
+const SLOW_QUERY_MS = 5000;
+
+const { values: flags } = parseArgs({
+  options: {
+    spans: { type: 'string', default: '1e5,1e6' },
+    store: { type: 'string', default: 'duckdb,clickhouse' },
+    runs: { type: 'string', default: '7' },
+  },
+});
+const SIZES = flags.spans.split(',').map((text) => Math.round(Number(text)));
+const STORE_KINDS = flags.store.split(',') as ('duckdb' | 'clickhouse')[];
+const RUNS = Number(flags.runs);
+if (SIZES.some((size) => !Number.isFinite(size) || size < 1000) || !Number.isInteger(RUNS) || RUNS < 1) {
+  console.error('usage: query.bench.ts [--spans 1e6,1e7] [--store duckdb,clickhouse] [--runs 7]');
+  process.exit(2);
+}
+
+type QueryName = 'flow' | 'message' | 'flowsByAnomaly' | 'anomalies1h' | 'trends1h' | 'trends24h' | 'topology1h';
+const QUERY_LABELS: Record<QueryName, string> = {
+  flow: 'flow by conversation id',
+  message: 'message by id',
+  flowsByAnomaly: 'flows filtered by anomaly (1 h)',
+  anomalies1h: 'anomalies over 1 h',
+  trends1h: 'trends over 1 h',
+  trends24h: 'trends over 24 h',
+  topology1h: 'topology over 1 h',
+};
+
+interface QueryTiming {
+  medianMs: number;
+  minMs: number;
+  maxMs: number;
+  runsMs: number[];
+}
+
+interface StoreRun {
+  store: string;
+  spans: number;
+  conversations: number;
+  loadSeconds: number;
+  loadSpansPerSecond: number;
+  derivedRecordMismatches: number;
+  queries: Record<QueryName, QueryTiming>;
+}
+
+interface OpenStore {
+  kind: 'duckdb' | 'clickhouse';
+  store: SpanStore;
+  loadMs: number;
+  dispose: () => Promise<void>;
+}
+
+async function openStore(kind: 'duckdb' | 'clickhouse'): Promise<OpenStore | null> {
+  if (kind === 'duckdb') {
+    const dir = mkdtempSync(join(tmpdir(), 'onceflow-query-bench-'));
+    const store = new DuckDbStore({ dataDir: dir });
+    await store.init();
+    return {
+      kind,
+      store,
+      loadMs: 0,
+      dispose: async () => {
+        await store.close();
+        rmSync(dir, { recursive: true, force: true });
+      },
+    };
+  }
+  try {
+    const ping = await fetch(`${CLICKHOUSE_URL}/ping`, { signal: AbortSignal.timeout(2000) });
+    if (!ping.ok) throw new Error(`answered ${ping.status}`);
+  } catch (error) {
+    console.warn(`[skip] ClickHouse at ${CLICKHOUSE_URL} is not reachable (${(error as Error).message}); benchmarking without it.`);
+    return null;
+  }
+  const store = new ClickHouseStore({ url: CLICKHOUSE_URL, database: `onceflow_bench_${randomBytes(4).toString('hex')}` });
+  await store.init();
+  return {
+    kind,
+    store,
+    loadMs: 0,
+    dispose: async () => {
+      await store.dropDatabase();
+      await store.close();
+    },
+  };
+}
+
+/**
+ * Flow records for generated conversations: the first conversation of each shape is analysed
+ * for real; the others are derived from it (ids substituted, times shifted). Every
+ * `VERIFY_EVERY`-th conversation is also analysed for real; a mismatch is counted and the real
+ * record used.
+ */
+function createBulkAnalysis(nowMs: number) {
+  const templates = new Map<string, { record: FlowRecord; json: string; conversation: GeneratedConversation }>();
+  let seen = 0;
+  let mismatches = 0;
+  const analyse = (c: GeneratedConversation) => analyzeConversation(c.spans, { now: nowMs, quietPeriodMs: QUIET_PERIOD_MS });
+  const derive = (template: { json: string; conversation: GeneratedConversation }, c: GeneratedConversation): FlowRecord => {
+    const json = template.json
+      .split(template.conversation.conversationId)
+      .join(c.conversationId)
+      .split(template.conversation.orderId)
+      .join(c.orderId)
+      .split(template.conversation.idempotencyKey)
+      .join(c.idempotencyKey);
+    const record = JSON.parse(json) as FlowRecord;
+    const shift = c.startMs - template.conversation.startMs;
+    record.startMs += shift;
+    record.endMs += shift;
+    for (const anomaly of record.anomalies) anomaly.timeMs += shift;
+    return record;
+  };
+  return {
+    recordOf(c: GeneratedConversation): FlowRecord {
+      seen += 1;
+      const template = templates.get(c.shape);
+      if (!template) {
+        const record = analyse(c);
+        templates.set(c.shape, { record, json: JSON.stringify(record), conversation: c });
+        return record;
+      }
+      const derived = derive(template, c);
+      if (seen % VERIFY_EVERY === 0) {
+        const real = analyse(c);
+        if (!isDeepStrictEqual(real, derived)) {
+          mismatches += 1;
+          return real;
+        }
+      }
+      return derived;
+    },
+    mismatches: () => mismatches,
+    shapes: () => templates.size,
+  };
+}
+
+async function load(stores: OpenStore[], spans: number, endMs: number) {
+  const analysis = createBulkAnalysis(endMs);
+  const sample: string[] = [];
+  let conversations = 0;
+  let loaded = 0;
+  let nextReport = 0;
+  const started = performance.now();
+  for (const batch of generateFlows({ totalSpans: spans, fromMs: endMs - 24 * HOUR, toMs: endMs - 60_000, seed: 42, batchSpans: BATCH_SPANS })) {
+    const records = batch.conversations.map((c) => analysis.recordOf(c));
+    for (const c of batch.conversations) {
+      // Reservoir sample of conversation ids (what users look up).
+      conversations += 1;
+      if (sample.length < SAMPLE_SIZE) sample.push(c.conversationId);
+      else if (Math.random() < SAMPLE_SIZE / conversations) sample[Math.floor(Math.random() * SAMPLE_SIZE)] = c.conversationId;
+    }
+    for (const open of stores) {
+      const t0 = performance.now();
+      await open.store.insertSpans(batch.spans);
+      await open.store.saveFlows(records);
+      open.loadMs += performance.now() - t0;
+    }
+    loaded += batch.spans.length;
+    if (loaded >= nextReport) {
+      const elapsed = (performance.now() - started) / 1000;
+      process.stderr.write(`  loaded ${loaded.toLocaleString()} spans in ${elapsed.toFixed(0)} s (${stores.map((s) => `${s.kind} ${(s.loadMs / 1000).toFixed(0)} s`).join(', ')})\n`);
+      nextReport += Math.max(BATCH_SPANS, spans / 10);
+    }
+  }
+  return { conversations, loaded, sample, mismatches: analysis.mismatches(), shapes: analysis.shapes() };
+}
+
+async function time(app: FastifyInstance, urls: () => string, check: (body: any) => void): Promise<QueryTiming> {
+  const once = async () => {
+    const url = urls();
+    const t0 = performance.now();
+    const response = await app.inject({ method: 'GET', url });
+    const ms = performance.now() - t0;
+    if (response.statusCode !== 200) throw new Error(`${url} answered ${response.statusCode}: ${response.body.slice(0, 300)}`);
+    check(response.json());
+    return ms;
+  };
+  const warmUpMs = await once();
+  // A query far over every target is not repeated: one more run is enough to report it.
+  const runs = warmUpMs > SLOW_QUERY_MS ? 1 : RUNS;
+  const runsMs: number[] = [];
+  for (let i = 0; i < runs; i++) runsMs.push(await once());
+  const sorted = [...runsMs].sort((a, b) => a - b);
+  return { medianMs: sorted[Math.floor(sorted.length / 2)], minMs: sorted[0], maxMs: sorted[sorted.length - 1], runsMs };
+}
+
+async function measure(store: SpanStore, endMs: number, sample: string[]): Promise<Record<QueryName, QueryTiming>> {
+  const app = await createApp({ store, logger: silentLogger(), clock: () => endMs, quietPeriodMs: QUIET_PERIOD_MS });
+  let pick = 0;
+  const nextConversation = () => sample[pick++ % sample.length];
+  const window24h = `from=${endMs - 24 * HOUR}&to=${endMs}`;
+  const nonEmpty = (field: string) => (body: any) => {
+    if (!Array.isArray(body[field]) || body[field].length === 0) throw new Error(`empty ${field}`);
+  };
+  try {
+    return {
+      flow: await time(app, () => `/api/flows/${nextConversation()}`, (flow) => {
+        if (!flow.conversationId || flow.messages.length === 0) throw new Error('flow without messages');
+      }),
+      message: await time(app, () => `/api/messages/${nextConversation()}-2`, (history) => {
+        if (!history.message || history.message.deliveries.length === 0) throw new Error('message without deliveries');
+      }),
+      flowsByAnomaly: await time(app, () => '/api/flows?anomaly=retry&limit=50', nonEmpty('flows')),
+      anomalies1h: await time(app, () => '/api/anomalies?limit=200', nonEmpty('anomalies')),
+      trends1h: await time(app, () => '/api/trends?by=service', nonEmpty('buckets')),
+      trends24h: await time(app, () => `/api/trends?by=service&${window24h}`, nonEmpty('buckets')),
+      topology1h: await time(app, () => '/api/topology', nonEmpty('edges')),
+    };
+  } finally {
+    await app.close();
+  }
+}
+
+const fmtSize = (n: number) => (n >= 1e6 ? `${+(n / 1e6).toFixed(1)}M` : `${+(n / 1e3).toFixed(0)}k`);
+const fmtMs = (ms: number | undefined) => (ms === undefined ? '—' : ms < 10 ? ms.toFixed(2) : ms.toFixed(1));
+
+function printTable(store: string, runs: StoreRun[]): string[] {
+  const sizes = runs.map((run) => run.spans);
+  const smallest = runs[0];
+  const largest = runs[runs.length - 1];
+  const verdicts: string[] = [];
+  const header = ['query', ...sizes.map((s) => `${fmtSize(s)} spans (ms)`), ...(runs.length > 1 ? [`${fmtSize(largest.spans)}/${fmtSize(smallest.spans)}`] : []), 'target'];
+  const rows = (Object.keys(QUERY_LABELS) as QueryName[]).map((name) => {
+    const medians = runs.map((run) => run.queries[name].medianMs);
+    const ratio = runs.length > 1 ? largest.queries[name].medianMs / smallest.queries[name].medianMs : null;
+    const lookup = name === 'flow' || name === 'message';
+    const target = lookup ? `≤ ${FLOW_TARGET_MS} ms, ≤ 2×` : name === 'flowsByAnomaly' ? '—' : `≤ ${AGGREGATE_TARGET_MS} ms`;
+    let verdict = '';
+    if (name !== 'flowsByAnomaly') {
+      const limit = lookup ? FLOW_TARGET_MS : AGGREGATE_TARGET_MS;
+      const ok = largest.queries[name].medianMs <= limit && (!lookup || ratio === null || ratio <= 2);
+      verdict = ok ? 'ok' : 'MISSED';
+      if (!ok) verdicts.push(`${store} ${QUERY_LABELS[name]}: ${fmtMs(largest.queries[name].medianMs)} ms at ${fmtSize(largest.spans)}${ratio !== null ? `, ${ratio.toFixed(2)}×` : ''}`);
+    }
+    return [QUERY_LABELS[name], ...medians.map(fmtMs), ...(ratio !== null ? [`${ratio.toFixed(2)}×`] : []), `${target} ${verdict}`.trim()];
+  });
+  const loadRow = ['(load: spans/s)', ...runs.map((run) => Math.round(run.loadSpansPerSecond).toLocaleString()), ...(runs.length > 1 ? [''] : []), ''];
+  const table = [header, ...rows, loadRow];
+  const widths = header.map((_, i) => Math.max(...table.map((row) => row[i].length)));
+  console.log(`\n${store} — median of ${RUNS} runs`);
+  for (const [i, row] of table.entries()) {
+    console.log(row.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join('  '));
+    if (i === 0) console.log(widths.map((w) => '-'.repeat(w)).join('  '));
+  }
+  return verdicts;
+}
+
+async function main() {
+  const results: StoreRun[] = [];
+  const endMs = Math.floor(Date.now() / 60_000) * 60_000;
+  console.log(`query benchmark: sizes ${SIZES.map(fmtSize).join(', ')}; stores ${STORE_KINDS.join(', ')}; ${RUNS} runs; ${cpus().length} cores, load ${loadavg()[0].toFixed(1)}`);
+  for (const size of SIZES) {
+    const stores = (await Promise.all(STORE_KINDS.map(openStore))).filter((s): s is OpenStore => s !== null);
+    if (stores.length === 0) break;
+    try {
+      console.log(`\n${fmtSize(size)} spans → ${stores.map((s) => s.kind).join(', ')}`);
+      const loaded = await load(stores, size, endMs);
+      console.log(`  ${loaded.loaded.toLocaleString()} spans, ${loaded.conversations.toLocaleString()} conversations, ${loaded.shapes} shapes, derived-record mismatches: ${loaded.mismatches}`);
+      for (const open of stores) {
+        const queries = await measure(open.store, endMs, loaded.sample);
+        results.push({
+          store: open.kind,
+          spans: loaded.loaded,
+          conversations: loaded.conversations,
+          loadSeconds: open.loadMs / 1000,
+          loadSpansPerSecond: loaded.loaded / (open.loadMs / 1000),
+          derivedRecordMismatches: loaded.mismatches,
+          queries,
+        });
+        console.log(`  ${open.kind}: ${(Object.keys(queries) as QueryName[]).map((q) => `${q} ${fmtMs(queries[q].medianMs)} ms`).join(', ')}`);
+      }
+    } finally {
+      for (const open of stores) await open.dispose();
+    }
+  }
+
+  const missed: string[] = [];
+  for (const kind of STORE_KINDS) {
+    const runs = results.filter((run) => run.store === kind);
+    if (runs.length > 0) missed.push(...printTable(kind, runs));
+  }
+  console.log(missed.length === 0 ? '\nall targets met' : `\ntargets missed:\n  ${missed.join('\n  ')}`);
+  mkdirSync(fileURLToPath(new URL('../../bench-results/', import.meta.url)), { recursive: true });
+  writeFileSync(
+    RESULTS_FILE,
+    `${JSON.stringify({ date: new Date().toISOString(), cores: cpus().length, loadAverage: loadavg()[0], runs: RUNS, targets: { flowAndMessageMs: FLOW_TARGET_MS, flowAndMessageRatio: 2, aggregatesMs: AGGREGATE_TARGET_MS }, missed, results }, null, 2)}\n`,
+  );
+  console.log(`results: ${RESULTS_FILE}`);
+}
+
+await main();
