@@ -5,7 +5,8 @@
  *
  * - duplicate-delivery  an endpoint received a message again after it had been processed (or
  *                       skipped it as a duplicate). info when healthy: exactly one `processed`,
- *                       the extra deliveries all `duplicate`; warning otherwise.
+ *                       the extra deliveries all `duplicate`; warning otherwise. Failed attempts
+ *                       before the first success are a retry, not duplicates.
  * - duplicate-processing two or more recorded `processed` outcomes at one endpoint. error.
  * - retry               failed attempts before a success, or a success on attempt > 1. warning.
  *                       Attempts that never succeeded are not a retry (dead letter or failing).
@@ -15,7 +16,9 @@
  *                       re-sent with the same id by the committed retry is not a ghost.
  * - lost-message        produced by a committed attempt or at the boundary (a send, or a
  *                       committed attempt's outgoing id) and never delivered to any endpoint,
- *                       once the quiet period has passed. error.
+ *                       once the quiet period has passed. error. Spans do not say who
+ *                       subscribes: an event nobody subscribes to shows as lost, and an event
+ *                       that reached one subscriber but not another is not detected.
  * - offload             the payload went to a blob store; says whether a consumer read it. info.
  * - logical-duplicate   same producer, type and causation id, different message ids, produced
  *                       by different attempts (non-deterministic ids). error.
