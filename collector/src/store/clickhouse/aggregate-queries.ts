@@ -8,23 +8,8 @@
 import type { TimeWindow } from '../span-store.js';
 import type { TrendGrouping } from '../../model/flow.js';
 import { rowLimit, windowCondition } from './row-queries.js';
+import { HTTP_PEER, IS_ATTEMPT, IS_HTTP_CLIENT, IS_SEND } from './span-classes.js';
 import { SqlFragment, sql, sqlIdentifier } from './sql-escape.js';
-
-/** `analysis/span-roles.ts#isSend`. */
-export const IS_SEND = new SqlFragment(`(kind = 'producer' OR operation IN ('send', 'create'))`);
-/** `analysis/span-roles.ts#isAttemptSpan`. */
-export const IS_ATTEMPT = new SqlFragment(
-  `(NOT ${IS_SEND.text} AND (kind = 'consumer' OR operation IN ('process', 'receive') OR outcome != ''))`,
-);
-const attr = (key: string) => `attrs.value[indexOf(attrs.key, '${key}')]`;
-/** `analysis/span-roles.ts#isHttpClient`. */
-export const IS_HTTP_CLIENT = new SqlFragment(
-  `(kind = 'client' AND (has(attrs.key, 'http.request.method') OR has(attrs.key, 'http.method') OR has(attrs.key, 'url.full')))`,
-);
-/** `analysis/span-roles.ts#httpPeerOf`. */
-export const HTTP_PEER = new SqlFragment(
-  `multiIf(${attr('peer.service')} != '', ${attr('peer.service')}, ${attr('server.address')} != '', ${attr('server.address')}, domain(${attr('url.full')}) != '', domain(${attr('url.full')}), 'unknown-peer')`,
-);
 
 const GROUP_COLUMNS: Record<TrendGrouping, string> = {
   service: 'service',

@@ -46,17 +46,19 @@ export class QueryRunner {
     this.maxExecutionTimeS = options.maxExecutionTimeS ?? 30;
     this.client = createClient({
       url: options.url,
+      // The server stops a read after max_execution_time; the socket waits a little longer.
+      request_timeout: (this.maxExecutionTimeS + 15) * 1000,
       json: { parse: JSON.parse, stringify: stringifyInsertRow },
     });
   }
 
   /** A bounded read; rows as the server's JSONEachRow objects. */
-  async rows<T>(query: SqlFragment | string): Promise<T[]> {
+  async rows<T>(query: SqlFragment | string, settings: ClickHouseSettings = {}): Promise<T[]> {
     try {
       const result = await this.client.query({
         query: String(query),
         format: 'JSONEachRow',
-        clickhouse_settings: { wait_end_of_query: 1, max_execution_time: this.maxExecutionTimeS },
+        clickhouse_settings: { wait_end_of_query: 1, max_execution_time: this.maxExecutionTimeS, ...settings },
       });
       return await result.json<T>();
     } catch (error) {

@@ -47,7 +47,17 @@ import {
 } from './row-queries.js';
 import { DAY_PARTITIONED, SPAN_FLAT_COLUMNS, TABLES, schemaStatements, type TableName } from './schema.js';
 import { detectFeatures, type ServerFeatures } from './server-features.js';
-import { fromSelectRow, toInsertRow, type SpanSelectRow } from './span-rows.js';
+import { fromSelectRow, toInsertRow, type SpanInsertRow, type SpanSelectRow } from './span-rows.js';
+import {
+  FirstSendCache,
+  LOOKUP_CHUNK,
+  batchFirstSends,
+  earliest,
+  lookupSql,
+  spanKey,
+  unresolvedMessages,
+} from './insert-path.js';
+import { isAttemptSpan } from '../../analysis/span-roles.js';
 import { sql, sqlColumns, sqlDatabase, sqlIdentifier, type SqlFragment } from './sql-escape.js';
 
 export interface ClickHouseStoreOptions {
@@ -68,6 +78,8 @@ export class ClickHouseStore implements SpanStore {
   private readonly runner: QueryRunner;
   private readonly logger?: pino.Logger;
   private features: ServerFeatures | null = null;
+  private writes: Promise<void> = Promise.resolve();
+  private readonly firstSends = new FirstSendCache();
 
   constructor(options: ClickHouseStoreOptions) {
     this.database = options.database ?? 'onceflow';
@@ -108,18 +120,49 @@ export class ClickHouseStore implements SpanStore {
 
   // ---- write -------------------------------------------------------------------------
 
-  async insertSpans(spans: SpanRow[]): Promise<void> {
-    if (spans.length === 0) return;
-    // Duplicates inside one batch are dropped here; across batches the table key collapses them.
-    const seen = new Set<string>();
-    const rows: unknown[] = [];
+  /**
+   * Serialized (one batch at a time): spans already stored are dropped after one lookup per
+   * chunk, so the rollup counts every span once; see `insert-path.ts`.
+   */
+  insertSpans(spans: SpanRow[]): Promise<void> {
+    const run = this.writes.then(() => this.insertBatch(spans));
+    this.writes = run.catch(() => undefined);
+    return run;
+  }
+
+  private async insertBatch(spans: SpanRow[]): Promise<void> {
+    const unique = new Map<string, SpanRow>();
     for (const span of spans) {
-      const id = span.traceId + span.spanId;
-      if (seen.has(id)) continue;
-      seen.add(id);
-      rows.push(toInsertRow(span));
+      const key = spanKey(span);
+      if (!unique.has(key)) unique.set(key, span);
+    }
+    const batch = [...unique.values()];
+    const sends = batchFirstSends(batch);
+    const rows: SpanInsertRow[] = [];
+    for (let i = 0; i < batch.length; i += LOOKUP_CHUNK) {
+      const chunk = batch.slice(i, i + LOOKUP_CHUNK);
+      const found = await this.runner.rows<{ k: string; v: string; n: string }>(
+        lookupSql(this.db, chunk, unresolvedMessages(chunk, sends, this.firstSends)),
+        { max_query_size: '1048576' },
+      );
+      const stored = new Set<string>();
+      const lookedUp = new Map<string, bigint>();
+      for (const { k, v, n } of found) {
+        if (k === 'stored') stored.add(v);
+        else lookedUp.set(v, BigInt(n));
+      }
+      for (const span of chunk) {
+        if (stored.has(spanKey(span))) continue;
+        const row = toInsertRow(span);
+        if (span.messageId !== '' && isAttemptSpan(span)) {
+          const first = earliest(sends.get(span.messageId), this.firstSends.get(span.messageId), lookedUp.get(span.messageId));
+          row.first_send_ns = first.toString();
+        }
+        rows.push(row);
+      }
     }
     await this.runner.insert(`${this.db}.spans`, SPAN_FLAT_COLUMNS, rows);
+    for (const [messageId, startNs] of sends) this.firstSends.offer(messageId, startNs);
   }
 
   async saveFlows(records: FlowRecord[]): Promise<void> {
@@ -141,11 +184,12 @@ WHERE database = ${this.database} AND active AND has(${[...DAY_PARTITIONED]}, ta
     for (const { table, partition_id } of partitions) {
       await this.runner.command(sql`ALTER TABLE ${this.tableRef(table as TableName)} DROP PARTITION ID ${partition_id}`);
     }
+    // The rollup keeps whole minutes: the cutoff's own minute stays.
+    const cutoffMinute = Math.floor(cutoff / 60_000) * 60;
     for (const table of DAY_PARTITIONED) {
-      const [{ n }] = await this.runner.rows<{ n: string }>(
-        sql`SELECT count() AS n FROM ${this.tableRef(table)} WHERE start_ns < ${cutoffNs}`,
-      );
-      if (n !== '0') await this.runner.command(sql`ALTER TABLE ${this.tableRef(table)} DELETE WHERE start_ns < ${cutoffNs}`);
+      const older = table === 'span_rollup' ? sql`minute < toDateTime(${cutoffMinute})` : sql`start_ns < ${cutoffNs}`;
+      const [{ n }] = await this.runner.rows<{ n: string }>(sql`SELECT count() AS n FROM ${this.tableRef(table)} WHERE ${older}`);
+      if (n !== '0') await this.runner.command(sql`ALTER TABLE ${this.tableRef(table)} DELETE WHERE ${older}`);
     }
     const [{ n }] = await this.runner.rows<{ n: string }>(sql`SELECT count() AS n FROM ${this.db}.flows WHERE end_ms < ${cutoff}`);
     if (n !== '0') await this.runner.command(sql`ALTER TABLE ${this.db}.flows DELETE WHERE end_ms < ${cutoff}`);

@@ -6,12 +6,12 @@
  */
 import type { TimeWindow } from '../span-store.js';
 import { msToNs } from '../../model/span.js';
-import { SPAN_FLAT_COLUMNS, TABLES } from './schema.js';
+import { SPAN_READ_COLUMNS, TABLES } from './schema.js';
 
 const SPAN_KEY_COLUMNS = ['conversation_id', 'message_id', 'trace_id'];
 import { SqlFragment, sql, sqlColumns, sqlIdentifier, type SqlInput } from './sql-escape.js';
 
-const SELECT_SPAN = sqlColumns(SPAN_FLAT_COLUMNS);
+const SELECT_SPAN = sqlColumns(SPAN_READ_COLUMNS);
 
 /** Validates a row limit: a positive integer (capped so a caller cannot ask for everything). */
 export function rowLimit(limit: number, max = 1_000_000): number {

@@ -10,13 +10,18 @@
  *   read a few granules instead of scanning.
  * - `search_index` — (value → conversation, latest start) for every id and span attribute value
  *   of spans that belong to a conversation: `findConversations` is one primary-key lookup.
+ * - `span_rollup` — per-minute aggregate states of sends, attempts and HTTP calls (counts, exact
+ *   distinct processed keys, t-digest latencies) for trend, activity and edge reads over long
+ *   windows; fed by a materialized view, so it relies on the store dropping re-sent spans
+ *   before they are inserted (see `insertSpans`).
  * - `flows` — flow records, ReplacingMergeTree(version): the latest analysis wins, read with FINAL.
  *
  * Every column is a plain type (no LowCardinality, Map, DateTime64, Bool): `ts` keeps second
  * precision for partitioning and pruning, `start_ns` keeps the full nanoseconds.
  */
 import type { ServerFeatures } from './server-features.js';
-import type { SqlFragment } from './sql-escape.js';
+import { ROLLUP_COLUMNS_DDL, rollupSelect } from './span-classes.js';
+import { sql, type SqlFragment } from './sql-escape.js';
 
 export const SPAN_KINDS = ['internal', 'server', 'client', 'producer', 'consumer'] as const;
 export const STATUS_CODES = ['unset', 'ok', 'error'] as const;
@@ -58,19 +63,31 @@ export const SPAN_COLUMNS: readonly (readonly [string, string])[] = [
   ['events', 'Nested(time_ns UInt64, name String, attributes String)'],
   ['attrs', 'Nested(key String, value String)'],
   ['resource_attrs', 'Nested(key String, value String)'],
+  // Earliest send of the same message id known when an attempt was stored (0 = unknown): lets
+  // the rollup keep queue latency without a join. Not part of SpanRow.
+  ['first_send_ns', 'UInt64'],
 ];
 
-/** Column names as they appear in JSONEachRow rows and SELECT lists (Nested flattened). */
+/** Column names as they appear in JSONEachRow insert rows (Nested flattened). */
 export const SPAN_FLAT_COLUMNS: readonly string[] = SPAN_COLUMNS.flatMap(([name, type]) => {
   const nested = /^Nested\((.*)\)$/.exec(type);
   if (!nested) return [name];
   return nested[1].split(',').map((part) => `${name}.${part.trim().split(' ')[0]}`);
 });
 
-export const TABLES = ['spans', 'spans_by_conversation', 'spans_by_message', 'search_index', 'flows'] as const;
+/** Columns read back into a SpanRow. */
+export const SPAN_READ_COLUMNS: readonly string[] = SPAN_FLAT_COLUMNS.filter((column) => column !== 'first_send_ns');
+
+export const TABLES = ['spans', 'spans_by_conversation', 'spans_by_message', 'search_index', 'span_rollup', 'flows'] as const;
 export type TableName = (typeof TABLES)[number];
 /** Tables partitioned by day (retention drops their partitions). */
-export const DAY_PARTITIONED: readonly TableName[] = ['spans', 'spans_by_conversation', 'spans_by_message', 'search_index'];
+export const DAY_PARTITIONED: readonly TableName[] = [
+  'spans',
+  'spans_by_conversation',
+  'spans_by_message',
+  'search_index',
+  'span_rollup',
+];
 
 const CODECS: Record<string, string> = {
   ts: 'CODEC(Delta, ZSTD(1))',
@@ -124,6 +141,13 @@ FROM ${db}.spans
 ARRAY JOIN arrayFilter(v -> v != '', arrayConcat(
   [conversation_id, message_id, idempotency_key, trace_id, causation_id], attrs.value)) AS value
 WHERE conversation_id != ''`,
+    `CREATE TABLE IF NOT EXISTS ${db}.span_rollup (\n${ROLLUP_COLUMNS_DDL}\n)
+ENGINE = AggregatingMergeTree
+PARTITION BY toDate(minute)
+ORDER BY (minute, edge_kind, service, message_type, destination, peer)
+${settings}`,
+    `CREATE MATERIALIZED VIEW IF NOT EXISTS ${db}.span_rollup_mv TO ${db}.span_rollup
+AS ${rollupSelect(sql`${db}.spans`, sql`1`)}`,
     `CREATE TABLE IF NOT EXISTS ${db}.flows (
   conversation_id String,
   start_ms Float64,

@@ -60,6 +60,7 @@ export function toInsertRow(span: SpanRow): SpanInsertRow {
     'attrs.value': Object.values(span.attributes),
     'resource_attrs.key': Object.keys(span.resourceAttributes),
     'resource_attrs.value': Object.values(span.resourceAttributes),
+    first_send_ns: '0',
   };
 }
 

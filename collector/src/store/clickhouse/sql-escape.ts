@@ -83,6 +83,20 @@ export function sqlValue(value: SqlInput): string {
   }
 }
 
+/**
+ * The right-hand side of `IN`: `(a, b)` for scalars, `((a, b), (c, d))` for tuples. 18.16 takes
+ * no array literal after IN, and a one-element tuple list would read as a single tuple, so a
+ * single element is repeated.
+ */
+export function sqlInList(values: readonly (SqlScalar | readonly SqlScalar[])[]): SqlFragment {
+  if (values.length === 0) throw new TypeError('IN list must not be empty');
+  const items = values.map((value) =>
+    Array.isArray(value) ? `(${value.map((item: SqlScalar) => sqlValue(item)).join(', ')})` : sqlValue(value as SqlScalar),
+  );
+  if (items.length === 1) items.push(items[0]);
+  return new SqlFragment(`(${items.join(', ')})`);
+}
+
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
 
 /**

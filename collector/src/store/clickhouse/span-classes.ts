@@ -1,0 +1,79 @@
+/**
+ * Span roles in ClickHouse SQL, exactly as `analysis/span-roles.ts` decides them in TypeScript
+ * (send, attempt, HTTP client, HTTP peer), and the per-minute rollup SELECT built on them. The
+ * rollup's materialized view and the raw edge minutes of a rollup read use the same SELECT, so
+ * both sides of a merge have identical aggregate-state types.
+ *
+ * 18.16: a materialized view whose outer query uses a column aliased in a FROM subquery fails
+ * every insert ("Unknown identifier"), so the rollup SELECT is one level deep.
+ */
+import { SqlFragment, sql } from './sql-escape.js';
+
+/** `analysis/span-roles.ts#isSend`. */
+export const IS_SEND = new SqlFragment(`(kind = 'producer' OR operation IN ('send', 'create'))`);
+/** `analysis/span-roles.ts#isAttemptSpan`. */
+export const IS_ATTEMPT = new SqlFragment(
+  `(NOT ${IS_SEND.text} AND (kind = 'consumer' OR operation IN ('process', 'receive') OR outcome != ''))`,
+);
+const attr = (key: string) => `attrs.value[indexOf(attrs.key, '${key}')]`;
+/** `analysis/span-roles.ts#isHttpClient`. */
+export const IS_HTTP_CLIENT = new SqlFragment(
+  `(kind = 'client' AND (has(attrs.key, 'http.request.method') OR has(attrs.key, 'http.method') OR has(attrs.key, 'url.full')))`,
+);
+/** `analysis/span-roles.ts#httpPeerOf`. */
+export const HTTP_PEER = new SqlFragment(
+  `multiIf(${attr('peer.service')} != '', ${attr('peer.service')}, ${attr('server.address')} != '', ${attr('server.address')}, domain(${attr('url.full')}) != '', domain(${attr('url.full')}), 'unknown-peer')`,
+);
+/** 'send' | 'consume' | 'http' | '' (a span that is none of them). */
+export const EDGE_KIND = new SqlFragment(
+  `multiIf(${IS_SEND.text}, 'send', ${IS_ATTEMPT.text}, 'consume', ${IS_HTTP_CLIENT.text}, 'http', '')`,
+);
+
+export const QUANTILE_LEVELS = '0.5, 0.95, 0.99';
+
+/** Columns of `span_rollup` (AggregatingMergeTree, one row per minute and key). */
+export const ROLLUP_COLUMNS_DDL = `  minute DateTime('UTC'),
+  edge_kind String,
+  service String,
+  message_type String,
+  destination String,
+  peer String,
+  n AggregateFunction(count),
+  processed AggregateFunction(sum, UInt64),
+  duplicates AggregateFunction(sum, UInt64),
+  retries AggregateFunction(sum, UInt64),
+  failures AggregateFunction(sum, UInt64),
+  dead_letters AggregateFunction(sum, UInt64),
+  offloads AggregateFunction(sum, UInt64),
+  offloaded_bytes AggregateFunction(sum, UInt64),
+  errors AggregateFunction(sum, UInt64),
+  queued AggregateFunction(sum, UInt64),
+  processed_keys AggregateFunction(uniqExactIf, String, String, UInt8),
+  durations AggregateFunction(quantilesTDigest(${QUANTILE_LEVELS}), Float64),
+  queue AggregateFunction(quantilesTDigestIf(${QUANTILE_LEVELS}), Float64, UInt8)`;
+
+/**
+ * Per-minute states of sends, attempts and HTTP client spans of `source` matching `where`.
+ * Counters are unconditional on the role; readers pick rows by `edge_kind`.
+ */
+export function rollupSelect(source: SqlFragment, where: SqlFragment): SqlFragment {
+  return sql`SELECT
+  toStartOfMinute(ts) AS minute, ${EDGE_KIND} AS edge_kind, service, message_type, destination,
+  if(${IS_HTTP_CLIENT}, ${HTTP_PEER}, '') AS peer,
+  countState() AS n,
+  sumState(toUInt64(outcome = 'processed')) AS processed,
+  sumState(toUInt64(outcome = 'duplicate')) AS duplicates,
+  sumState(toUInt64(attempt > 1)) AS retries,
+  sumState(toUInt64(outcome IN ('failed', 'retry_scheduled'))) AS failures,
+  sumState(toUInt64(outcome = 'dead_lettered')) AS dead_letters,
+  sumState(toUInt64(payload_offloaded = 1)) AS offloads,
+  sumState(if(payload_offloaded = 1, payload_bytes, toUInt64(0))) AS offloaded_bytes,
+  sumState(toUInt64(status_code = 'error' OR outcome IN ('failed', 'retry_scheduled', 'dead_lettered'))) AS errors,
+  sumState(toUInt64(first_send_ns > 0)) AS queued,
+  uniqExactIfState(service, message_id, outcome = 'processed') AS processed_keys,
+  quantilesTDigestState(${new SqlFragment(QUANTILE_LEVELS)})(duration_ns / 1000000) AS durations,
+  quantilesTDigestIfState(${new SqlFragment(QUANTILE_LEVELS)})((toInt64(start_ns) - toInt64(first_send_ns)) / 1000000, first_send_ns > 0) AS queue
+FROM ${source}
+WHERE (${where}) AND edge_kind != ''
+GROUP BY minute, edge_kind, service, message_type, destination, peer`;
+}
