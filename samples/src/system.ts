@@ -22,7 +22,7 @@ import { ordersHandlers } from './services/orders.js';
 import { createPaymentProviderApp, PAYMENT_PROVIDER } from './services/payment-provider.js';
 import { createShopApp, SHOP_API } from './services/shop-api.js';
 import { shippingHandlers } from './services/shipping.js';
-import { runAs } from './telemetry/service-scope.js';
+import { bindServicePort, runAs } from './telemetry/service-scope.js';
 import { createRabbitTransport } from './transport/rabbitmq.js';
 import { TableQueueTransport } from './transport/table-queue.js';
 import type { Transport } from './transport/transport.js';
@@ -96,16 +96,20 @@ export async function startSystem(options: SystemOptions = {}): Promise<OrderSys
 
   const transport: Transport = options.amqpUrl
     ? await createRabbitTransport({ url: options.amqpUrl, prefix: options.queuePrefix ?? 'onceflow' })
-    : new TableQueueTransport(db, { visibilityTimeoutMs: options.visibilityTimeoutMs, pollIntervalMs: options.pollIntervalMs });
+    : new TableQueueTransport(db, { visibilityTimeoutMs: options.visibilityTimeoutMs, pollIntervalMs: options.pollIntervalMs }, (error) =>
+        logger.warn({ err: error }, 'receiving from the table queue failed'),
+      );
   await transport.setup(ENDPOINTS.map((queue) => ({ queue, ...ROUTES[queue] })));
 
-  const servers: Server[] = [];
+  let providerServer: Server | undefined;
+  let shopServer: Server | undefined;
   let providerUrl = options.providerUrl ?? '';
   if (wanted.has(PAYMENT_PROVIDER) && !options.providerUrl) {
     const app = createPaymentProviderApp({ db: providerDb, plan, truth, logger: logger.child({ service: PAYMENT_PROVIDER }) });
     const started = await runAs(PAYMENT_PROVIDER, () => listen(app, options.providerPort ?? 0));
-    servers.push(started.server);
+    providerServer = started.server;
     providerUrl = started.url;
+    bindServicePort(Number(new URL(started.url).port), PAYMENT_PROVIDER);
   }
 
   const deps = { db, transport, truth, plan, retry, concurrency: options.concurrency ?? 2 };
@@ -128,8 +132,9 @@ export async function startSystem(options: SystemOptions = {}): Promise<OrderSys
   if (wanted.has(SHOP_API)) {
     const outbox = new Endpoint(SHOP_API, {}, { ...deps, logger: logger.child({ service: SHOP_API }) });
     const started = await runAs(SHOP_API, () => listen(createShopApp(db, outbox), options.shopPort ?? 0));
-    servers.push(started.server);
+    shopServer = started.server;
     shopUrl = started.url;
+    bindServicePort(Number(new URL(started.url).port), SHOP_API);
   }
 
   return {
@@ -144,8 +149,10 @@ export async function startSystem(options: SystemOptions = {}): Promise<OrderSys
     endpoints,
     pending: () => transport.pending([...ENDPOINTS]),
     async stop() {
-      await Promise.all(servers.map(closeServer));
+      // Outside in: no new orders, then no new messages, then the third party.
+      if (shopServer) await closeServer(shopServer);
       await Promise.all(endpoints.map((e) => e.stop()));
+      if (providerServer) await closeServer(providerServer);
       await transport.close();
       if (ownDb) await db.close();
     },

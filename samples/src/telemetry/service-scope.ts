@@ -14,3 +14,14 @@ export function runAs<T>(service: string, fn: () => T): T {
 export function serviceIn(ctx: Context): string | undefined {
   return ctx.getValue(SERVICE_KEY) as string | undefined;
 }
+
+const ports = new Map<number, string>();
+
+/** Records that `service` serves HTTP on `port`, so its server spans can be attributed. */
+export function bindServicePort(port: number, service: string): void {
+  ports.set(port, service);
+}
+
+export function serviceOnPort(port: unknown): string | undefined {
+  return typeof port === 'number' ? ports.get(port) : undefined;
+}

@@ -40,8 +40,12 @@ export class TableQueueTransport implements Transport {
   constructor(
     private readonly db: Database,
     options: Partial<TableQueueOptions> = {},
+    private readonly onError?: (error: unknown) => void,
   ) {
-    this.options = { ...DEFAULT_TABLE_QUEUE_OPTIONS, ...options };
+    this.options = {
+      visibilityTimeoutMs: options.visibilityTimeoutMs ?? DEFAULT_TABLE_QUEUE_OPTIONS.visibilityTimeoutMs,
+      pollIntervalMs: options.pollIntervalMs ?? DEFAULT_TABLE_QUEUE_OPTIONS.pollIntervalMs,
+    };
     this.wake.setMaxListeners(0);
   }
 
@@ -103,7 +107,10 @@ export class TableQueueTransport implements Transport {
           row = await this.receive(queue);
         } catch (error) {
           if (!running) return;
-          throw error;
+          // The database is unavailable for a moment: try again after a pause, never crash.
+          this.onError?.(error);
+          await new Promise((resolve) => setTimeout(resolve, 1_000));
+          continue;
         }
         if (!row) {
           await new Promise<void>((resolve) => {
