@@ -11,6 +11,9 @@ import { startCollector, type RunningCollector } from './app.js';
 import { DEFAULT_CONFIG } from './config.js';
 import { silentLogger } from './logger.js';
 import type { Flow } from './model/flow.js';
+import { DuckDbStore } from './store/duckdb/duckdb-store.js';
+import { makeSpan } from '../test/span-builders.js';
+import { msToNs } from './model/span.js';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'onceflow-serve-'));
 let collector: RunningCollector;
@@ -127,5 +130,33 @@ describe('onceflow serve', () => {
     const response = await fetch(`${collector.apiUrl}/api/flows/conv-e2e-2`);
     expect(response.status).toBe(200);
     expect(((await response.json()) as Flow).messages[0].deliveries).toHaveLength(1);
+  });
+});
+
+describe('retention', () => {
+  it('drops data older than the retention age at start-up', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'onceflow-retention-'));
+    const seed = new DuckDbStore({ dataDir: dir });
+    await seed.init();
+    const day = 86_400_000;
+    await seed.insertSpans([
+      makeSpan({ conversationId: 'conv-old', startNs: msToNs(Date.now() - 3 * day) }),
+      makeSpan({ conversationId: 'conv-new', startNs: msToNs(Date.now() - 60_000) }),
+    ]);
+    await seed.close();
+    const running = await startCollector({ ...DEFAULT_CONFIG, port: 0, otlpPort: 0, dataDir: dir, retentionMs: day }, { logger: silentLogger() });
+    try {
+      let spans = 2;
+      for (let i = 0; i < 100 && spans !== 1; i++) {
+        spans = (await (await fetch(`${running.apiUrl}/api/health`)).json()).spans;
+        if (spans !== 1) await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      expect(spans).toBe(1);
+      expect(await running.store.spansOfConversation('conv-old', 10)).toEqual([]);
+      expect(await running.store.spansOfConversation('conv-new', 10)).toHaveLength(1);
+    } finally {
+      await running.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
