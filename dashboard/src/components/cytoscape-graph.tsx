@@ -72,8 +72,8 @@ export function CytoscapeGraph({ name, elements, stylesheet, selectedId, onSelec
       signatures.current = new Map();
       if (window.__onceflowCy?.[name] === cy) delete window.__onceflowCy[name];
     };
-    // The stylesheet is static per graph kind; re-creating on its identity would lose positions.
-    // eslint-disable-next-line react-hooks/exhaustive-deps
+    // Created once per graph name: the stylesheet is a module constant, and re-creating the
+    // instance would lose every position.
   }, [name]);
 
   useEffect(() => {

@@ -1,12 +1,23 @@
 /**
  * Live updates: one EventSource on `/api/live`. Events invalidate the queries they concern
  * (throttled), so views refetch with their own window and filters instead of trusting a
- * server-side window. Returns whether the stream is connected.
+ * server-side window. A `flow` event also refreshes that flow's detail if it is open.
+ * Returns whether the stream is connected.
  */
-import { useQueryClient } from '@tanstack/react-query';
+import { useQueryClient, type QueryKey } from '@tanstack/react-query';
 import { useEffect, useState } from 'react';
+import { queryKeys } from './use-api.js';
 
 const THROTTLE_MS = 2000;
+
+function conversationOf(data: string): string | null {
+  try {
+    const value = (JSON.parse(data) as { conversationId?: unknown }).conversationId;
+    return typeof value === 'string' && value ? value : null;
+  } catch {
+    return null;
+  }
+}
 
 export function useLiveUpdates(): boolean {
   const client = useQueryClient();
@@ -14,22 +25,25 @@ export function useLiveUpdates(): boolean {
   useEffect(() => {
     if (typeof EventSource === 'undefined') return;
     const source = new EventSource('/api/live');
-    const pending = new Set<string>();
+    const pending = new Map<string, QueryKey>();
     let timer: ReturnType<typeof setTimeout> | null = null;
-    const schedule = (...roots: string[]) => {
-      for (const root of roots) pending.add(root);
+    const schedule = (...keys: QueryKey[]) => {
+      for (const key of keys) pending.set(JSON.stringify(key), key);
       if (timer) return;
       timer = setTimeout(() => {
         timer = null;
-        for (const root of pending) void client.invalidateQueries({ queryKey: [root] });
+        for (const key of pending.values()) void client.invalidateQueries({ queryKey: key });
         pending.clear();
       }, THROTTLE_MS);
     };
     source.onopen = () => setConnected(true);
     source.onerror = () => setConnected(false);
-    source.addEventListener('topology', () => schedule('topology'));
-    source.addEventListener('flow', () => schedule('flows', 'trends'));
-    source.addEventListener('anomaly', () => schedule('flows', 'anomalies', 'storms'));
+    source.addEventListener('topology', () => schedule(['topology']));
+    source.addEventListener('flow', (event) => {
+      const conversationId = conversationOf((event as MessageEvent<string>).data);
+      schedule(['flows'], ['trends'], ...(conversationId ? [queryKeys.flow(conversationId)] : []));
+    });
+    source.addEventListener('anomaly', () => schedule(['flows'], ['anomalies'], ['storms']));
     return () => {
       if (timer) clearTimeout(timer);
       source.close();

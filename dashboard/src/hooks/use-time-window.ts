@@ -2,7 +2,7 @@
  * The time window every view queries: from the URL (`range` or `from`/`to`). A relative window
  * moves forward every `REFRESH_MS`, which changes the query keys and so refreshes the data.
  */
-import { useEffect, useMemo, useState } from 'react';
+import { useEffect, useState } from 'react';
 import { parseWindowSpec, pickStep, resolveWindow, type TimeWindow, type WindowSpec } from '../model/url-state.js';
 import { useSearchParams } from './use-location.js';
 
@@ -28,10 +28,7 @@ export function useTimeWindow(): TimeWindowState {
   const [params] = useSearchParams();
   const spec = parseWindowSpec(params);
   const now = useNow(spec.kind === 'relative');
-  const specKey = spec.kind === 'relative' ? spec.range : `${spec.fromMs}-${spec.toMs}`;
-  // eslint-disable-next-line react-hooks/exhaustive-deps -- specKey stands for spec
-  return useMemo(() => {
-    const window = resolveWindow(spec, now, REFRESH_MS);
-    return { spec, window, stepMs: pickStep(window) };
-  }, [specKey, now]);
+  // Query keys use the bounds' values, so a fresh object per render refetches nothing.
+  const window = resolveWindow(spec, now, REFRESH_MS);
+  return { spec, window, stepMs: pickStep(window) };
 }

@@ -3,7 +3,7 @@
  * live in the URL; counts per anomaly kind cover the whole filtered window; pages load on demand.
  * `search=<id>` lists the flows an id search matched.
  */
-import { useMemo, useState, type FormEvent } from 'react';
+import { useState, type FormEvent } from 'react';
 import { FlagBadge } from '../components/flag-badges.js';
 import { FlowTable } from '../components/flow-table.js';
 import { Empty, EmptyStore, ErrorState, Loading } from '../components/status.js';
@@ -39,12 +39,8 @@ function SearchResults({ q }: { q: string }) {
 
 function FilterBar({ filters, services }: { filters: FlowFilters; services: string[] }) {
   const [, setParams] = useSearchParams();
+  // Typed text stays local until applied; the parent re-keys this bar when the URL changes.
   const [draft, setDraft] = useState(filters);
-  const [lastFilters, setLastFilters] = useState(filters);
-  if (lastFilters !== filters && JSON.stringify(lastFilters) !== JSON.stringify(filters)) {
-    setLastFilters(filters);
-    setDraft(filters);
-  }
   const apply = (next: FlowFilters) => setParams({ ...next });
   const submit = (event: FormEvent) => {
     event.preventDefault();
@@ -54,11 +50,11 @@ function FilterBar({ filters, services }: { filters: FlowFilters; services: stri
     <form className="filter-bar" onSubmit={submit}>
       <label>
         Text
-        <input value={draft.q} placeholder="id, key, type…" onChange={(e) => setDraft({ ...draft, q: e.target.value })} onBlur={() => apply(draft)} />
+        <input value={draft.q} placeholder="id, key, type…" onChange={(e) => setDraft({ ...draft, q: e.target.value })} />
       </label>
       <label>
         Service
-        <input list="flow-services" value={draft.service} onChange={(e) => setDraft({ ...draft, service: e.target.value })} onBlur={() => apply(draft)} />
+        <input list="flow-services" value={draft.service} onChange={(e) => setDraft({ ...draft, service: e.target.value })} />
         <datalist id="flow-services">
           {services.map((s) => (
             <option key={s} value={s} />
@@ -67,7 +63,7 @@ function FilterBar({ filters, services }: { filters: FlowFilters; services: stri
       </label>
       <label>
         Message type
-        <input value={draft.messageType} onChange={(e) => setDraft({ ...draft, messageType: e.target.value })} onBlur={() => apply(draft)} />
+        <input value={draft.messageType} onChange={(e) => setDraft({ ...draft, messageType: e.target.value })} />
       </label>
       <label>
         Anomaly
@@ -100,8 +96,8 @@ function FilterBar({ filters, services }: { filters: FlowFilters; services: stri
 export function FlowsView() {
   const { window } = useTimeWindow();
   const [params, setParams] = useSearchParams();
-  const filters = useMemo(() => parseFlowFilters(params), [params.toString()]); // eslint-disable-line react-hooks/exhaustive-deps
-  const apiFilters = useMemo(() => flowQueryParams(filters), [filters]);
+  const filters = parseFlowFilters(params);
+  const apiFilters = flowQueryParams(filters);
   const flows = useFlowList(window, apiFilters, 100);
   const search = params.get('search');
   const list = flows.data?.pages.flatMap((p) => p.flows) ?? [];
@@ -112,7 +108,7 @@ export function FlowsView() {
   return (
     <div className="page">
       {search && <SearchResults q={search} />}
-      <FilterBar filters={filters} services={services} />
+      <FilterBar key={JSON.stringify(filters)} filters={filters} services={services} />
       {first && (
         <div className="anomaly-counts" aria-label="Flows per anomaly kind">
           <span className="muted">{first.total} flows</span>
