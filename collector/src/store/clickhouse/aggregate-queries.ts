@@ -8,7 +8,7 @@
 import type { TimeWindow } from '../span-store.js';
 import type { TrendGrouping } from '../../model/flow.js';
 import { rowLimit, windowCondition } from './row-queries.js';
-import { HTTP_PEER, IS_ATTEMPT, IS_HTTP_CLIENT, IS_SEND } from './span-classes.js';
+import { HTTP_PEER, IS_ATTEMPT, IS_HTTP_CLIENT, IS_SEND, QUANTILE_LEVELS, rollupSelect } from './span-classes.js';
 import { SqlFragment, sql, sqlIdentifier } from './sql-escape.js';
 
 const GROUP_COLUMNS: Record<TrendGrouping, string> = {
@@ -165,6 +165,106 @@ FROM (
   WHERE ${windowCondition(window)}
 )
 WHERE edge_kind != '' AND source != '' AND target != ''
+GROUP BY edge_kind, source, target
+ORDER BY edge_kind, source, target`;
+}
+
+// ---- rollup reads ------------------------------------------------------------------------
+
+const ROLLUP_COLUMN_LIST =
+  'minute, edge_kind, service, message_type, destination, peer, st_n, st_processed, st_duplicates, st_retries, ' +
+  'st_failures, st_dead_letters, st_offloads, st_offloaded_bytes, st_errors, st_queued, st_processed_keys, ' +
+  'st_durations, st_queue';
+
+/**
+ * Rollup rows of the window: whole minutes from `span_rollup`, the partial minutes at either
+ * end aggregated from `spans` with the same SELECT, so counts stay exact for any window.
+ */
+export function rollupSource(db: SqlFragment, window: TimeWindow): SqlFragment {
+  const firstFull = Math.ceil(window.fromMs / 60_000) * 60_000;
+  const endFull = Math.max(firstFull, Math.floor(window.toMs / 60_000) * 60_000);
+  const edges = sql`(${windowCondition({ fromMs: window.fromMs, toMs: Math.min(firstFull, window.toMs) })})
+    OR (${windowCondition({ fromMs: endFull, toMs: window.toMs })})`;
+  return sql`(
+SELECT ${new SqlFragment(ROLLUP_COLUMN_LIST)} FROM ${db}.span_rollup
+WHERE minute >= toDateTime(${firstFull / 1000}) AND minute < toDateTime(${endFull / 1000})
+UNION ALL
+${rollupSelect(sql`${db}.spans`, edges)}
+)`;
+}
+
+function rollupBucket(stepMs: number): SqlFragment {
+  const { stepMs: step } = bucketStep(stepMs);
+  if (step % 60_000 !== 0) throw new TypeError(`rollup step must be whole minutes: ${step}`);
+  return sql`toUInt64(intDiv(toUInt32(minute), ${step / 1000}) * ${step})`;
+}
+
+const levels = new SqlFragment(QUANTILE_LEVELS);
+
+/** `spanBucketsSql` from the rollup: same rows, t-digest quantiles. */
+export function spanBucketsRollupSql(db: SqlFragment, window: TimeWindow, stepMs: number, by: TrendGrouping): SqlFragment {
+  const groupColumn = sqlIdentifier(GROUP_COLUMNS[by], Object.values(GROUP_COLUMNS));
+  return sql`SELECT
+  ${rollupBucket(stepMs)} AS time_ms,
+  arrayJoin(if(${groupColumn} = '', [''], [${groupColumn}, ''])) AS grp,
+  countMergeIf(st_n, edge_kind = 'send') AS sent,
+  sumMergeIf(st_processed, edge_kind = 'consume') AS processed,
+  sumMergeIf(st_duplicates, edge_kind = 'consume') AS duplicate_deliveries,
+  processed - uniqExactIfMergeIf(st_processed_keys, edge_kind = 'consume') AS duplicate_processings,
+  sumMergeIf(st_retries, edge_kind = 'consume') AS retries,
+  sumMergeIf(st_failures, edge_kind = 'consume') AS failures,
+  sumMergeIf(st_dead_letters, edge_kind = 'consume') AS dead_letters,
+  sumMergeIf(st_offloads, edge_kind = 'send') AS offloads,
+  sumMergeIf(st_offloaded_bytes, edge_kind = 'send') AS offloaded_bytes,
+  countMergeIf(st_n, edge_kind = 'consume') AS attempts,
+  sumMergeIf(st_queued, edge_kind = 'consume') AS queued_attempts,
+  quantilesTDigestMergeIf(${levels})(st_durations, edge_kind = 'consume') AS processing_q,
+  quantilesTDigestIfMergeIf(${levels})(st_queue, edge_kind = 'consume') AS queue_q,
+  if(attempts = 0, NULL, processing_q[1]) AS processing_p50,
+  if(attempts = 0, NULL, processing_q[2]) AS processing_p95,
+  if(attempts = 0, NULL, processing_q[3]) AS processing_p99,
+  if(queued_attempts = 0, NULL, queue_q[1]) AS queue_p50,
+  if(queued_attempts = 0, NULL, queue_q[2]) AS queue_p95,
+  if(queued_attempts = 0, NULL, queue_q[3]) AS queue_p99
+FROM ${rollupSource(db, window)}
+WHERE edge_kind IN ('send', 'consume')
+GROUP BY time_ms, grp
+ORDER BY time_ms, grp`;
+}
+
+/** `activityBucketsSql` from the rollup. */
+export function activityBucketsRollupSql(db: SqlFragment, window: TimeWindow, stepMs: number): SqlFragment {
+  return sql`SELECT
+  ${rollupBucket(stepMs)} AS time_ms,
+  service,
+  message_type,
+  countMerge(st_n) AS attempts,
+  sumMerge(st_duplicates) + sumMerge(st_processed) - uniqExactIfMerge(st_processed_keys) AS duplicates,
+  sumMerge(st_retries) AS retries
+FROM ${rollupSource(db, window)}
+WHERE edge_kind = 'consume'
+GROUP BY time_ms, service, message_type
+ORDER BY time_ms, service, message_type`;
+}
+
+/** `edgeAggregatesSql` from the rollup: same edges, t-digest latencies. */
+export function edgeAggregatesRollupSql(db: SqlFragment, window: TimeWindow): SqlFragment {
+  return sql`SELECT
+  edge_kind,
+  if(edge_kind = 'consume', destination, service) AS source,
+  multiIf(edge_kind = 'send', destination, edge_kind = 'consume', service, peer) AS target,
+  arraySort(groupUniqArrayIf(message_type, message_type != '')) AS message_types,
+  countMerge(st_n) AS n,
+  sumMerge(st_errors) AS errors,
+  sumMerge(st_duplicates) AS duplicates,
+  sumMerge(st_processed) - uniqExactIfMerge(st_processed_keys) AS duplicate_processings,
+  sumMergeIf(st_retries, edge_kind = 'consume') AS retries,
+  quantilesTDigestMerge(${levels})(st_durations) AS latency_q,
+  latency_q[1] AS latency_p50,
+  latency_q[2] AS latency_p95,
+  latency_q[3] AS latency_p99
+FROM ${rollupSource(db, window)}
+WHERE source != '' AND target != ''
 GROUP BY edge_kind, source, target
 ORDER BY edge_kind, source, target`;
 }

@@ -15,6 +15,7 @@ import { CLICKHOUSE_URL, requireClickHouse } from '@onceflow/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { attempt, httpClient, resetSpanIds, send } from '../../../test/span-builders.js';
 import type { FlowRecord } from '../../model/flow.js';
+import type { EdgeAggregateRow, SpanBucketRow } from '../span-store.js';
 import { ClickHouseStore } from './clickhouse-store.js';
 import { testDatabaseName } from './test-database.js';
 
@@ -113,6 +114,32 @@ describe.skipIf(!ok)('ClickHouseStore aggregates on a real server', () => {
       errors: 0,
     });
     expect(byId['consume:billing->billing']).toMatchObject({ count: 1, errors: 1 });
+  });
+
+  it.each([
+    ['whole minutes (rollup table)', 0, 60_000],
+    ['partial minutes at both ends (spans)', 5, 50],
+  ])('reads the same figures from the rollup over %s', async (_label, fromOffsetMs, toOffsetMs) => {
+    const rollup = new ClickHouseStore({ url: CLICKHOUSE_URL, database: store.database, rollupAfterMs: 0 });
+    const w = { fromMs: t0 + fromOffsetMs, toMs: t0 + toOffsetMs };
+    try {
+      const counts = ({ processingP50Ms, processingP95Ms, processingP99Ms, queueLatencyP50Ms, queueLatencyP95Ms, queueLatencyP99Ms, ...rest }: SpanBucketRow) => rest;
+      const raw = await store.spanBuckets(w, 60_000, 'messageType');
+      const rolled = await rollup.spanBuckets(w, 60_000, 'messageType');
+      expect(raw.length).toBeGreaterThan(0);
+      expect(rolled.map(counts)).toEqual(raw.map(counts));
+      rolled.forEach((row, i) => {
+        // t-digest is approximate: each quantile lies within the exact sample's range.
+        expect(row.processingP50Ms === null).toBe(raw[i].processingP50Ms === null);
+        expect(row.queueLatencyP50Ms === null).toBe(raw[i].queueLatencyP50Ms === null);
+        if (row.processingP99Ms !== null) expect(row.processingP99Ms).toBeLessThanOrEqual(8 + 1e-6);
+      });
+      expect(await rollup.activityBuckets(w, 60_000)).toEqual(await store.activityBuckets(w, 60_000));
+      const withoutLatency = (edges: EdgeAggregateRow[]) => edges.map(({ latencyP50Ms, latencyP95Ms, latencyP99Ms, ...rest }) => rest);
+      expect(withoutLatency(await rollup.edgeAggregates(w))).toEqual(withoutLatency(await store.edgeAggregates(w)));
+    } finally {
+      await rollup.close();
+    }
   });
 
   it('keeps the latest flow record and lists flows and anomalies', async () => {

@@ -29,8 +29,11 @@ import type { TrendGrouping } from '../../model/flow.js';
 import { QueryRunner } from './clickhouse-client.js';
 import { FLOW_COLUMNS, fromFlowSelectRow, toFlowInsertRow } from './flow-rows.js';
 import {
+  activityBucketsRollupSql,
   activityBucketsSql,
+  edgeAggregatesRollupSql,
   edgeAggregatesSql,
+  spanBucketsRollupSql,
   flowBucketsSql,
   spanBucketsSql,
   topKeysSql,
@@ -67,6 +70,11 @@ export interface ClickHouseStoreOptions {
   logger?: pino.Logger;
   /** Seconds a read may run on the server (max_execution_time). Default 30. */
   maxExecutionTimeS?: number;
+  /**
+   * Trend, activity and edge reads over windows longer than this (ms) use the per-minute
+   * rollup (t-digest quantiles); shorter windows read spans (exact quantiles). Default 1 h.
+   */
+  rollupAfterMs?: number;
 }
 
 const nsStringToMs = (ns: string) => Number(BigInt(ns) / 1000n) / 1000;
@@ -79,12 +87,14 @@ export class ClickHouseStore implements SpanStore {
   private readonly logger?: pino.Logger;
   private features: ServerFeatures | null = null;
   private writes: Promise<void> = Promise.resolve();
+  private readonly rollupAfterMs: number;
   private readonly firstSends = new FirstSendCache();
 
   constructor(options: ClickHouseStoreOptions) {
     this.database = options.database ?? 'onceflow';
     this.db = sqlDatabase(this.database);
     this.logger = options.logger;
+    this.rollupAfterMs = options.rollupAfterMs ?? 3_600_000;
     this.runner = new QueryRunner({ url: options.url, maxExecutionTimeS: options.maxExecutionTimeS });
   }
 
@@ -304,8 +314,14 @@ WHERE database = ${this.database} AND active AND has(${[...DAY_PARTITIONED]}, ta
 
   // ---- aggregates --------------------------------------------------------------------
 
+  /** Long windows with whole-minute steps read the rollup; see `rollupAfterMs`. */
+  private useRollup(window: TimeWindow, stepMs: number): boolean {
+    return window.toMs - window.fromMs > this.rollupAfterMs && Number.isInteger(stepMs) && stepMs % 60_000 === 0;
+  }
+
   async spanBuckets(window: TimeWindow, stepMs: number, by: TrendGrouping): Promise<SpanBucketRow[]> {
-    const rows = await this.runner.rows<Record<string, unknown>>(spanBucketsSql(this.db, window, stepMs, by));
+    const build = this.useRollup(window, stepMs) ? spanBucketsRollupSql : spanBucketsSql;
+    const rows = await this.runner.rows<Record<string, unknown>>(build(this.db, window, stepMs, by));
     return rows.map((row) => ({
       timeMs: Number(row.time_ms),
       group: row.grp as string,
@@ -340,7 +356,8 @@ WHERE database = ${this.database} AND active AND has(${[...DAY_PARTITIONED]}, ta
   }
 
   async activityBuckets(window: TimeWindow, stepMs: number): Promise<ActivityBucketRow[]> {
-    const rows = await this.runner.rows<Record<string, unknown>>(activityBucketsSql(this.db, window, stepMs));
+    const build = this.useRollup(window, stepMs) ? activityBucketsRollupSql : activityBucketsSql;
+    const rows = await this.runner.rows<Record<string, unknown>>(build(this.db, window, stepMs));
     return rows.map((row) => ({
       timeMs: Number(row.time_ms),
       service: row.service as string,
@@ -365,7 +382,8 @@ WHERE database = ${this.database} AND active AND has(${[...DAY_PARTITIONED]}, ta
   }
 
   async edgeAggregates(window: TimeWindow): Promise<EdgeAggregateRow[]> {
-    const rows = await this.runner.rows<Record<string, unknown>>(edgeAggregatesSql(this.db, window));
+    const build = this.useRollup(window, 60_000) ? edgeAggregatesRollupSql : edgeAggregatesSql;
+    const rows = await this.runner.rows<Record<string, unknown>>(build(this.db, window));
     return rows.map((row) => ({
       kind: row.edge_kind as EdgeAggregateRow['kind'],
       source: row.source as string,
