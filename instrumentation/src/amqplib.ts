@@ -16,11 +16,12 @@
 import { createHash } from 'node:crypto';
 import type { Span } from '@opentelemetry/api';
 import { EndOperation, type AmqplibInstrumentationConfig, type ConsumeEndInfo, type ConsumeInfo, type PublishInfo } from '@opentelemetry/instrumentation-amqplib';
-import { setCarriedOffload, setIdentityAttributes } from './attributes.js';
+import { setCarriedOffload, setIdentityAttributes, setOffloadAttributes } from './attributes.js';
 import { readBaggageHeader, writeBaggageHeader } from './baggage.js';
-import { guard } from './guard.js';
-import { deterministicMessageId, headerString, identityHeaders, incomingIdentity, parsePositiveInt, readIdentityHeaders } from './identity.js';
-import { currentScope, newMessageScope, outgoingFrom, registerSend, scopeOfSpan, sendOfSpan, type SendRecord } from './scope.js';
+import { guard, reportHookError } from './guard.js';
+import { AMQPLIB_INSTRUMENTATION, markHooked } from './hooked.js';
+import { deterministicMessageId, headerString, incomingIdentity, parsePositiveInt, readIdentityHeaders, writeIdentityHeaders } from './identity.js';
+import { currentScope, newMessageScope, outgoingFrom, recordSend, scopeOfSpan } from './scope.js';
 import {
   ATTR_MESSAGING_BODY_SIZE,
   ATTR_MESSAGING_DESTINATION_NAME,
@@ -31,7 +32,6 @@ import {
 } from './semconv.js';
 import { setOutcome } from './outcome.js';
 import { linkToProducer } from './links.js';
-import type { MessageIdentity } from './types.js';
 
 export const AMQP_SYSTEM = 'rabbitmq';
 /** Header RabbitMQ quorum queues set on redeliveries: how many times it was delivered before. */
@@ -41,54 +41,32 @@ export function amqpPublishHook(span: Span, info: PublishInfo): void {
   const options = info.options;
   if (!options) return;
   const headers: Record<string, unknown> = (options.headers ??= {});
-  let send = sendOfSpan(span);
-  if (!send) {
-    // Onceflow's span processor is not installed (a user's own SDK without it).
-    const scope = currentScope();
-    const { identity, inheritedConversation } = outgoingFrom(scope, {});
-    send = { identity, inheritedConversation, scope };
-    registerSend(span, send);
-    scope?.outgoing.push(identity.messageId);
-  }
-  const preset = send.preset ?? readIdentityHeaders(headers);
-  const before = send.identity;
-  const identity: MessageIdentity = {
-    messageId: preset.messageId ?? headerString(options.messageId) ?? before.messageId,
-    conversationId:
-      preset.conversationId ??
-      (send.inheritedConversation ? before.conversationId : (headerString(options.correlationId) ?? before.conversationId)),
-  };
-  const causationId = preset.causationId ?? before.causationId;
-  if (causationId) identity.causationId = causationId;
-  const messageType = preset.messageType ?? headerString(options.type) ?? before.messageType;
-  if (messageType) identity.messageType = messageType;
-  const idempotencyKey = preset.idempotencyKey ?? before.idempotencyKey;
-  if (idempotencyKey) identity.idempotencyKey = idempotencyKey;
+  // The span processor and propagator leave hooked publishes to this hook, so every
+  // `onceflow-*` header already present is the application's own (a resend, a retry).
+  const preset = readIdentityHeaders(headers);
+  const scope = scopeOfSpan(span) ?? currentScope();
+  const { identity, inheritedConversation } = outgoingFrom(scope, {
+    messageId: preset.messageId ?? headerString(options.messageId),
+    conversationId: preset.conversationId ?? (scope ? undefined : headerString(options.correlationId)),
+    causationId: preset.causationId,
+    messageType: preset.messageType ?? headerString(options.type),
+    idempotencyKey: preset.idempotencyKey,
+  });
   if (preset.attempt !== undefined) identity.attempt = preset.attempt;
-  updateSend(span, send, identity);
+  const { payload } = recordSend(span, scope, identity, inheritedConversation);
 
-  Object.assign(headers, identityHeaders(identity));
-  if (send.payload) {
-    headers[HEADER_PAYLOAD_REF] = send.payload.ref;
-    headers[HEADER_PAYLOAD_BYTES] = String(send.payload.bytes);
+  writeIdentityHeaders(headers, identity);
+  if (payload) {
+    headers[HEADER_PAYLOAD_REF] = payload.ref;
+    headers[HEADER_PAYLOAD_BYTES] = String(payload.bytes);
+    setOffloadAttributes(span, payload);
   }
-  if (identity.conversationId !== before.conversationId && typeof headers.baggage === 'string') {
-    headers.baggage = writeBaggageHeader(headers.baggage, identity);
-  }
+  headers.baggage = writeBaggageHeader(typeof headers.baggage === 'string' ? headers.baggage : undefined, identity);
+  setIdentityAttributes(span, identity);
   span.setAttribute(ATTR_MESSAGING_SYSTEM, AMQP_SYSTEM);
   span.setAttribute(ATTR_MESSAGING_OPERATION_TYPE, 'send');
   span.setAttribute(ATTR_MESSAGING_DESTINATION_NAME, info.exchange || info.routingKey);
   if (info.content) span.setAttribute(ATTR_MESSAGING_BODY_SIZE, info.content.length);
-}
-
-function updateSend(span: Span, send: SendRecord, identity: MessageIdentity): void {
-  const previousId = send.identity.messageId;
-  send.identity = identity;
-  if (send.scope && previousId !== identity.messageId) {
-    const i = send.scope.outgoing.lastIndexOf(previousId);
-    if (i >= 0) send.scope.outgoing[i] = identity.messageId;
-  }
-  setIdentityAttributes(span, identity);
 }
 
 export function amqpConsumeHook(span: Span, info: ConsumeInfo): void {
@@ -96,7 +74,10 @@ export function amqpConsumeHook(span: Span, info: ConsumeInfo): void {
   const headers: Record<string, unknown> = msg.properties.headers ?? {};
   const props = msg.properties;
   const deliveryCount = parsePositiveInt(headers[HEADER_X_DELIVERY_COUNT]);
-  const message = incomingIdentity(readIdentityHeaders(headers), readBaggageHeader(headerString(headers.baggage)), {
+  const found = readIdentityHeaders(headers);
+  // Baggage only matters when the headers do not carry the conversation (a producer that passes W3C headers only).
+  const fromBaggage = found.conversationId ? {} : readBaggageHeader(headerString(headers.baggage));
+  const message = incomingIdentity(found, fromBaggage, {
     messageId: headerString(props.messageId),
     correlationId: headerString(props.correlationId),
     messageType: headerString(props.type),
@@ -143,14 +124,20 @@ function contentDerivedId(info: ConsumeInfo): string {
 type Hook<A> = ((span: Span, info: A) => void) | undefined;
 
 function chain<A>(name: string, ours: (span: Span, info: A) => void, theirs: Hook<A>): (span: Span, info: A) => void {
+  const theirName = `${name} (application hook)`;
   return (span, info) => {
-    guard(name, () => ours(span, info));
-    if (theirs) guard(`${name} (application hook)`, () => theirs(span, info));
+    try {
+      ours(span, info);
+    } catch (error) {
+      reportHookError(name, error);
+    }
+    if (theirs) guard(theirName, () => theirs(span, info));
   };
 }
 
 /** instrumentation-amqplib's config with Onceflow's hooks (the application's own hooks run after). */
 export function amqplibConfig(user: AmqplibInstrumentationConfig = {}): AmqplibInstrumentationConfig {
+  markHooked(AMQPLIB_INSTRUMENTATION);
   return {
     ...user,
     publishHook: chain('amqplib publishHook', amqpPublishHook, user.publishHook),

@@ -33,6 +33,10 @@ export function writeBaggageHeader(
   existing: string | undefined,
   entries: { conversationId: string; causationId?: string },
 ): string {
+  const own = entries.causationId
+    ? `${BAGGAGE_CONVERSATION_ID}=${encodeURIComponent(entries.conversationId)},${BAGGAGE_CAUSATION_ID}=${encodeURIComponent(entries.causationId)}`
+    : `${BAGGAGE_CONVERSATION_ID}=${encodeURIComponent(entries.conversationId)}`;
+  if (!existing) return own;
   const kept = (existing ?? '')
     .split(',')
     .map((member) => member.trim())
@@ -41,7 +45,6 @@ export function writeBaggageHeader(
       const key = member.split('=')[0].trim();
       return key !== BAGGAGE_CONVERSATION_ID && key !== BAGGAGE_CAUSATION_ID;
     });
-  kept.push(`${BAGGAGE_CONVERSATION_ID}=${encodeURIComponent(entries.conversationId)}`);
-  if (entries.causationId) kept.push(`${BAGGAGE_CAUSATION_ID}=${encodeURIComponent(entries.causationId)}`);
+  kept.push(own);
   return kept.join(',');
 }

@@ -20,6 +20,7 @@ import type { UndiciInstrumentationConfig, UndiciRequest } from '@opentelemetry/
 import { setIdentityAttributes } from './attributes.js';
 import { readBaggageHeader } from './baggage.js';
 import { guard } from './guard.js';
+import { HTTP_INSTRUMENTATION, markHooked } from './hooked.js';
 import { deterministicMessageId, headerString, newId, readIdentityHeaders } from './identity.js';
 import { newMessageScope, newRequestScope, scopeOfSpan } from './scope.js';
 import { ATTR_CAUSATION_ID, ATTR_IDEMPOTENCY_KEY, HTTP_HEADER_IDEMPOTENCY_KEY } from './semconv.js';
@@ -32,7 +33,7 @@ export function conversationForIdempotencyKey(key: string): string {
 export function httpServerRequestHook(span: Span, request: IncomingMessage): void {
   const headers = request.headers;
   const found = readIdentityHeaders(headers);
-  const fromBaggage = readBaggageHeader(headerString(headers.baggage));
+  const fromBaggage = found.conversationId ? {} : readBaggageHeader(headerString(headers.baggage));
   const idempotencyKey = headerString(headers[HTTP_HEADER_IDEMPOTENCY_KEY]) ?? found.idempotencyKey;
   const conversationId =
     found.conversationId ??
@@ -95,6 +96,7 @@ function isClientRequest(request: ClientRequest | IncomingMessage): request is C
 }
 
 export function httpConfig(user: HttpInstrumentationConfig = {}): HttpInstrumentationConfig {
+  markHooked(HTTP_INSTRUMENTATION);
   const theirs = user.requestHook;
   return {
     ...user,

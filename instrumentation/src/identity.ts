@@ -42,15 +42,18 @@ export function newId(): string {
 
 /** The `onceflow-*` headers that carry `identity` (absent fields are left out). */
 export function identityHeaders(identity: MessageIdentity): Record<string, string> {
-  const headers: Record<string, string> = {
-    [HEADER_MESSAGE_ID]: identity.messageId,
-    [HEADER_CONVERSATION_ID]: identity.conversationId,
-  };
-  if (identity.causationId) headers[HEADER_CAUSATION_ID] = identity.causationId;
-  if (identity.messageType) headers[HEADER_MESSAGE_TYPE] = identity.messageType;
-  if (identity.idempotencyKey) headers[HEADER_IDEMPOTENCY_KEY] = identity.idempotencyKey;
-  if (identity.attempt !== undefined) headers[HEADER_ATTEMPT] = String(identity.attempt);
-  return headers;
+  return writeIdentityHeaders({}, identity) as Record<string, string>;
+}
+
+/** Writes the `onceflow-*` headers of `identity` into `target` (an AMQP or HTTP header record). */
+export function writeIdentityHeaders(target: Record<string, unknown>, identity: MessageIdentity): Record<string, unknown> {
+  target[HEADER_MESSAGE_ID] = identity.messageId;
+  target[HEADER_CONVERSATION_ID] = identity.conversationId;
+  if (identity.causationId) target[HEADER_CAUSATION_ID] = identity.causationId;
+  if (identity.messageType) target[HEADER_MESSAGE_TYPE] = identity.messageType;
+  if (identity.idempotencyKey) target[HEADER_IDEMPOTENCY_KEY] = identity.idempotencyKey;
+  if (identity.attempt !== undefined) target[HEADER_ATTEMPT] = String(identity.attempt);
+  return target;
 }
 
 /** Identity fields found in a header record; every field may be missing. */

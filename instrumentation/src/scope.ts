@@ -3,7 +3,7 @@
  * OpenTelemetry context.
  *
  * A *scope* is one processing attempt of a message (a consumer span) or one HTTP request a
- * service serves (a server span). It is registered against the span that opened it; the
+ * service serves (a server span). It is registered on the span that opened it; the
  * span processor registers every span started beneath it against the same scope, so from
  * any active context `scopeOf(context)` finds the attempt through `trace.getSpan(context)`.
  * This works whatever the instrumentation did to the context (instrumentation-amqplib with
@@ -42,26 +42,29 @@ export interface SendRecord {
   /** The conversation came from the enclosing scope (not minted for this send). */
   inheritedConversation: boolean;
   scope: Scope | undefined;
-  /** `onceflow-*` values the carrier already held before Onceflow wrote it (the app's own). */
-  preset?: Partial<MessageIdentity>;
   /** Claim check of this message's body, when it was offloaded. */
   payload?: { ref: string; bytes: number };
 }
 
-const scopes = new WeakMap<Span, Scope>();
-const sends = new WeakMap<Span, SendRecord>();
+// Kept on the span object itself under private symbols (as instrumentation-amqplib keeps
+// its span on the message): cheaper than a WeakMap on the per-message path, and collected
+// with the span.
+const SCOPE = Symbol('onceflow.scope');
+const SEND = Symbol('onceflow.send');
+type Carrying = { [SCOPE]?: Scope; [SEND]?: SendRecord };
 
 /** Context key for an identity `withSend` wants the producer span to carry. */
 export const PENDING_SEND_KEY = createContextKey('onceflow.pending-send');
-/** Context key for the identity the propagator extracted from incoming headers. */
+/** Context key for the identity the propagator extracted from incoming headers (read on demand). */
 export const REMOTE_IDENTITY_KEY = createContextKey('onceflow.remote-identity');
+export type RemoteIdentity = () => Partial<MessageIdentity>;
 
 export function registerScope(span: Span, scope: Scope): void {
-  scopes.set(span, scope);
+  (span as Carrying)[SCOPE] = scope;
 }
 
 export function scopeOfSpan(span: Span | undefined): Scope | undefined {
-  return span ? scopes.get(span) : undefined;
+  return span ? (span as Carrying)[SCOPE] : undefined;
 }
 
 export function scopeOf(ctx: Context): Scope | undefined {
@@ -73,11 +76,25 @@ export function currentScope(): Scope | undefined {
 }
 
 export function registerSend(span: Span, record: SendRecord): void {
-  sends.set(span, record);
+  (span as Carrying)[SEND] = record;
+}
+
+/**
+ * Registers `span` as the send of a message from `scope`: the attempt counts it among what it
+ * sent, and an offload recorded before the send is attached to it.
+ */
+export function recordSend(span: Span, scope: Scope | undefined, identity: MessageIdentity, inheritedConversation: boolean): SendRecord {
+  const record: SendRecord = { identity, inheritedConversation, scope, payload: scope?.pendingOffload };
+  if (scope) {
+    scope.pendingOffload = undefined;
+    scope.outgoing.push(identity.messageId);
+  }
+  registerSend(span, record);
+  return record;
 }
 
 export function sendOfSpan(span: Span | undefined): SendRecord | undefined {
-  return span ? sends.get(span) : undefined;
+  return span ? (span as Carrying)[SEND] : undefined;
 }
 
 export function newMessageScope(span: Span, message: MessageIdentity): Scope {
@@ -91,7 +108,6 @@ export function newMessageScope(span: Span, message: MessageIdentity): Scope {
     outgoing: [],
   };
   registerScope(span, scope);
-  span.setAttribute(ATTR_MESSAGING_CONVERSATION_ID, message.conversationId);
   return scope;
 }
 

@@ -9,7 +9,8 @@
 import { SpanKind, type Context, type Span as ApiSpan } from '@opentelemetry/api';
 import type { ReadableSpan, Span, SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { setIdentityAttributes, setOffloadAttributes } from './attributes.js';
-import { guard } from './guard.js';
+import { reportHookError } from './guard.js';
+import { isHooked } from './hooked.js';
 import { newId, type PartialIdentity } from './identity.js';
 import {
   PENDING_SEND_KEY,
@@ -18,9 +19,10 @@ import {
   newRequestScope,
   outgoingFrom,
   registerScope,
-  registerSend,
+  recordSend,
   scopeOf,
   scopeOfSpan,
+  type RemoteIdentity,
   type Scope,
 } from './scope.js';
 import { ATTR_MESSAGING_CONVERSATION_ID, ATTR_OUTGOING_MESSAGE_IDS } from './semconv.js';
@@ -28,11 +30,19 @@ import type { MessageIdentity } from './types.js';
 
 export class OnceflowSpanProcessor implements SpanProcessor {
   onStart(span: Span, parentContext: Context): void {
-    guard('span processor (onStart)', () => startSpan(span, parentContext));
+    try {
+      startSpan(span, parentContext);
+    } catch (error) {
+      reportHookError('span processor (onStart)', error);
+    }
   }
 
   onEnding(span: Span): void {
-    guard('span processor (onEnding)', () => endAttempt(span));
+    try {
+      endAttempt(span);
+    } catch (error) {
+      reportHookError('span processor (onEnding)', error);
+    }
   }
 
   onEnd(_span: ReadableSpan): void {}
@@ -54,13 +64,18 @@ function startSpan(span: Span, parentContext: Context): void {
   if (span.kind === SpanKind.CONSUMER || span.kind === SpanKind.SERVER) {
     // An entry span started from headers the propagator read (any instrumentation that
     // extracts through the global propagator): it opens its own scope.
-    const remote = parentContext.getValue(REMOTE_IDENTITY_KEY) as PartialIdentity | undefined;
-    if (remote && !scopeOf(parentContext)) {
-      openRemoteScope(span, remote);
+    const remote = parentContext.getValue(REMOTE_IDENTITY_KEY) as RemoteIdentity | undefined;
+    if (remote && !isHooked(span) && !scopeOf(parentContext)) {
+      openRemoteScope(span, remote());
       return;
     }
   }
   const scope = scopeOf(parentContext);
+  if (span.kind === SpanKind.PRODUCER && isHooked(span)) {
+    // Its hook (amqplib publishHook) builds the identity from the message's own properties.
+    if (scope) registerScope(span, scope);
+    return;
+  }
   if (scope) {
     registerScope(span, scope);
     span.setAttribute(ATTR_MESSAGING_CONVERSATION_ID, scope.conversationId);
@@ -92,12 +107,7 @@ function startSend(span: ApiSpan, parentContext: Context, scope: Scope | undefin
   const { identity, inheritedConversation } = pending
     ? { identity: pending, inheritedConversation: scope !== undefined && scope.conversationId === pending.conversationId }
     : outgoingFrom(scope, {});
-  const payload = scope?.pendingOffload;
-  if (scope) {
-    scope.pendingOffload = undefined;
-    scope.outgoing.push(identity.messageId);
-  }
-  registerSend(span, { identity, inheritedConversation, scope, payload });
+  const { payload } = recordSend(span, scope, identity, inheritedConversation);
   setIdentityAttributes(span, identity);
   if (payload) setOffloadAttributes(span, payload);
 }

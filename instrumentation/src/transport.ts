@@ -21,7 +21,7 @@ import {
 import { setCarriedOffload, setIdentityAttributes, setOffloadAttributes } from './attributes.js';
 import { describeError, guard } from './guard.js';
 import { headerString, identityHeaders, incomingIdentity, lowerCaseKeys, newId, readIdentityHeaders } from './identity.js';
-import { PENDING_SEND_KEY, currentScope, newMessageScope, outgoingFrom, registerSend, scopeOfSpan, sendOfSpan } from './scope.js';
+import { PENDING_SEND_KEY, currentScope, newMessageScope, outgoingFrom, recordSend, scopeOfSpan, sendOfSpan } from './scope.js';
 import {
   ATTR_MESSAGING_BODY_SIZE,
   ATTR_MESSAGING_DESTINATION_NAME,
@@ -115,9 +115,7 @@ function prepareSend(meta: SendMeta): { span: Span; headers: Record<string, stri
   // Without Onceflow's span processor (a user's own SDK) the span has no send record yet.
   let send = sendOfSpan(span);
   if (!send) {
-    send = { identity, inheritedConversation: scope !== undefined, scope };
-    registerSend(span, send);
-    scope?.outgoing.push(identity.messageId);
+    send = recordSend(span, scope, identity, scope !== undefined);
     setIdentityAttributes(span, identity);
   }
   const offload = meta.payload?.ref && meta.payload.offloaded !== false ? { ref: meta.payload.ref, bytes: meta.payload.bytes } : send.payload;
@@ -168,7 +166,7 @@ function fallbackIdentity(meta: HandleMeta): MessageIdentity {
 function prepareHandle(meta: HandleMeta): { span: Span; ctx: Context; message: MessageIdentity } {
   const headers = lowerCaseKeys(meta.headers);
   const found = readIdentityHeaders(headers);
-  const message = incomingIdentity(found, readBaggageHeader(headerString(headers.baggage)), {
+  const message = incomingIdentity(found, found.conversationId ? {} : readBaggageHeader(headerString(headers.baggage)), {
     messageId: meta.messageId,
     messageType: meta.messageType,
     redeliveries: meta.redelivered ? 1 : 0,
