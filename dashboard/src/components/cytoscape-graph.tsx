@@ -118,7 +118,7 @@ export function CytoscapeGraph({ name, elements, stylesheet, selectedId, onSelec
         const positions = layeredLayout(
           cy.nodes().map((n) => ({ id: n.id(), width: Number(n.data('w')), height: Number(n.data('h')) })),
           cy.edges().map((e) => ({ source: e.source().id(), target: e.target().id() })),
-          { rankSep, nodeSep, sweeps: 6 },
+          { rankSep, nodeSep, sweeps: 6, aspect: 1.6 },
         );
         cy.batch(() => cy.nodes().forEach((n) => void n.position(keep(n.id(), positions.get(n.id())!))));
         if (firstLayout) cy.fit(undefined, 24);

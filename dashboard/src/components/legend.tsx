@@ -10,7 +10,7 @@ export function FlagLegend() {
         </span>
       ))}
       <span className="legend-item">
-        <span className="swatch flag-swatch group-swatch" /> Type ×N: repeated healthy messages, collapsed
+        <span className="swatch flag-swatch group-swatch" /> Type ×N: alike sibling messages, collapsed
       </span>
     </div>
   );

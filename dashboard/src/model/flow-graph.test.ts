@@ -96,6 +96,19 @@ describe('large flows', () => {
     expect(graph.collapsedGroups).toBe(2);
   });
 
+  it('collapses many alike flagged siblings into one node that keeps the flag', () => {
+    const messages = [makeMessage({ messageId: 'root', messageType: 'OrderPlaced' })];
+    for (let i = 0; i < 40; i++) messages.push(makeMessage({ messageId: `r${i}`, messageType: 'ItemReserved', causationId: 'root', flags: ['retry'] }));
+    messages.push(makeMessage({ messageId: 'lost', messageType: 'ItemReserved', causationId: 'root', status: 'lost', deliveries: [], flags: ['lost-message'] }));
+    const graph = buildFlowGraph(makeFlow(messages));
+    const group = nodes(graph).find((n) => n.data.kind === 'group')!;
+    expect(group.data.count).toBe(40);
+    expect(group.classes).toContain('flag-retry');
+    expect(group.data.label).toContain('RETRY');
+    // The one lost sibling is unlike the others and stays on its own.
+    expect(graph.nodeOfMessage.get('lost')).toBe('m:lost');
+  });
+
   it('keeps small sibling sets as individual messages', () => {
     const graph = buildFlowGraph(makeFlow(fanOut(3)));
     expect(nodes(graph)).toHaveLength(7);

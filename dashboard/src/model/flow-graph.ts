@@ -2,10 +2,12 @@
  * Flow detail view-model: one conversation → the causation graph (messages as nodes,
  * produced-by edges), with anomalies as classes so they are visibly marked.
  *
- * Large flows stay drawable: sibling messages of the same type produced by the same parent and
- * without anything wrong with them collapse into one "Type ×N" node (repeated structure), level
- * by level, so a fan-out of 5,000 healthy messages is one node. Messages with a flag are never
- * collapsed. If the graph is still larger than `maxNodes`, it is summarised by message type.
+ * Large flows stay drawable: sibling messages of the same type produced by the same parent, in
+ * the same state and with the same flags, collapse into one "Type ×N" node (repeated
+ * structure), level by level, so a fan-out of 5,000 healthy messages is one node. A collapsed
+ * group keeps its members' flags, so 40 retried siblings become one node still marked RETRY;
+ * fewer than `collapseAt` alike siblings stay individual. If the graph is still larger than
+ * `maxNodes`, it is summarised by message type.
  */
 import type { CausationEdge, Flow, FlowMessage, HttpCall } from './types.js';
 import type { GraphElement } from './topology-elements.js';
@@ -37,8 +39,9 @@ function httpLabel(call: HttpCall): string {
   return `${call.method} ${call.target}\n${call.client} → ${call.server}`;
 }
 
-function isClean(message: FlowMessage): boolean {
-  return message.flags.length === 0 && message.status === 'processed';
+/** Siblings with the same likeness collapse together: same type, same status, same flags. */
+function likeness(message: FlowMessage): string {
+  return `${message.messageType}|${message.status}|${sortFlags(message.flags).join(',')}`;
 }
 
 function messageClasses(message: FlowMessage): string {
@@ -140,12 +143,10 @@ function buildMessageGraph(flow: Flow, options: FlowGraphOptions): FlowGraph {
       if (visited.has(message.messageId)) continue;
       visited.add(message.messageId);
       const parent = parentNode(message);
-      if (isClean(message)) {
-        const key = `${parent ?? ''}>${message.messageType}`;
-        const group = groups.get(key) ?? { parent, messages: [] };
-        group.messages.push(message);
-        groups.set(key, group);
-      } else placeMessage(message, parent);
+      const key = `${parent ?? ''}>${likeness(message)}`;
+      const group = groups.get(key) ?? { parent, messages: [] };
+      group.messages.push(message);
+      groups.set(key, group);
       next.push(...(children.get(message.messageId) ?? []));
     }
     for (const [key, group] of groups) {
@@ -156,17 +157,15 @@ function buildMessageGraph(flow: Flow, options: FlowGraphOptions): FlowGraph {
       collapsedGroups += 1;
       const id = `g:${key}`;
       const ids = group.messages.map((m) => m.messageId);
-      const type = group.messages[0].messageType || '(untyped)';
+      const first = group.messages[0];
       const producers = [...new Set(group.messages.map((m) => m.producer).filter(Boolean))];
+      const lines = [`${first.messageType || '(untyped)'} ×${ids.length}`];
+      if (producers.length === 1) lines.push(`from ${producers[0]}`);
+      lines.push(first.flags.length ? `all ${sortFlags(first.flags).map((f) => FLAG_STYLES[f].tag).join(' · ')}` : `all ${first.status}`);
       nodes.set(id, {
         group: 'nodes',
-        data: {
-          id,
-          label: `${type} ×${ids.length}${producers.length === 1 ? `\nfrom ${producers[0]}` : ''}\nall processed`,
-          kind: 'group',
-          count: ids.length,
-        },
-        classes: 'message group status-processed',
+        data: { id, label: lines.join('\n'), kind: 'group', count: ids.length },
+        classes: `${messageClasses(first)} group`,
       });
       members.set(id, ids);
       for (const messageId of ids) nodeOfMessage.set(messageId, id);

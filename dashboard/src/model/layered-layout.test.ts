@@ -21,6 +21,7 @@ describe('layeredLayout', () => {
       rankSep: 100,
       nodeSep: 10,
       sweeps: 2,
+      aspect: 0,
     });
     const ys = ['x', 'y', 'z'].map((id) => positions.get(id)!.y).sort((a, b) => a - b);
     expect(ys[1] - ys[0]).toBe(40);
@@ -50,5 +51,20 @@ describe('layeredLayout', () => {
     expect(positions.size).toBe(90);
     // Every position is distinct: no two nodes drawn on top of each other.
     expect(new Set([...positions.values()].map((p) => `${p.x},${p.y}`)).size).toBe(90);
+  });
+
+  it('folds a long chain into bands instead of one thin line', () => {
+    const ids = Array.from({ length: 40 }, (_, i) => `n${i}`);
+    const edges = ids.slice(1).map((id, i) => ({ source: ids[i], target: id }));
+    const folded = layeredLayout(ids.map(box), edges, { rankSep: 60, nodeSep: 20, sweeps: 2, aspect: 1.6 });
+    const xs = [...folded.values()].map((p) => p.x);
+    const ys = [...folded.values()].map((p) => p.y);
+    const width = Math.max(...xs) - Math.min(...xs);
+    const height = Math.max(...ys) - Math.min(...ys);
+    expect(height).toBeGreaterThan(0);
+    expect(width / height).toBeLessThan(4);
+    // Within a band the chain still reads left to right.
+    expect(folded.get('n0')!.x).toBeLessThan(folded.get('n1')!.x);
+    expect(folded.get('n0')!.y).toBe(folded.get('n1')!.y);
   });
 });

@@ -21,9 +21,15 @@ export interface LayeredLayoutOptions {
   rankSep: number;
   nodeSep: number;
   sweeps: number;
+  /**
+   * Wanted width / height of the drawing. A deep graph (a long chain of services) is folded
+   * into bands, read left to right and then down like lines of text, instead of becoming a
+   * line too thin to see when fitted to the screen. 0 disables folding.
+   */
+  aspect: number;
 }
 
-export const DEFAULT_LAYERED_OPTIONS: LayeredLayoutOptions = { rankSep: 120, nodeSep: 24, sweeps: 6 };
+export const DEFAULT_LAYERED_OPTIONS: LayeredLayoutOptions = { rankSep: 120, nodeSep: 24, sweeps: 6, aspect: 1.6 };
 
 export function layeredLayout(
   nodes: LayoutNode[],
@@ -97,20 +103,27 @@ export function layeredLayout(
     else for (let r = rankCount - 2; r >= 0; r--) reorder(layers[r], (id) => dag.get(id)!);
   }
 
-  // 4. Coordinates: ranks left to right, each rank's nodes stacked and centred vertically.
+  // 4. Coordinates: ranks left to right, each rank's nodes stacked and centred vertically;
+  //    ranks folded into bands when the drawing would be far wider than `aspect`.
   const size = new Map(nodes.map((n) => [n.id, n]));
+  const widths = layers.map((layer) => Math.max(0, ...layer.map((id) => size.get(id)!.width)));
+  const heights = layers.map((layer) => layer.reduce((sum, id) => sum + size.get(id)!.height, 0) + options.nodeSep * Math.max(0, layer.length - 1));
+  const totalWidth = widths.reduce((sum, w) => sum + w + options.rankSep, 0);
+  const bandHeight = Math.max(1, ...heights) + options.rankSep;
+  const bands = options.aspect > 0 ? Math.max(1, Math.min(rankCount, Math.floor(Math.sqrt(totalWidth / (bandHeight * options.aspect))))) : 1;
+  const ranksPerBand = Math.ceil(rankCount / bands);
   const positions = new Map<string, { x: number; y: number }>();
   let x = 0;
-  for (const layer of layers) {
-    const width = Math.max(0, ...layer.map((id) => size.get(id)!.width));
-    const total = layer.reduce((sum, id) => sum + size.get(id)!.height, 0) + options.nodeSep * Math.max(0, layer.length - 1);
-    let y = -total / 2;
+  layers.forEach((layer, r) => {
+    if (r % ranksPerBand === 0) x = 0;
+    const bandY = Math.floor(r / ranksPerBand) * bandHeight;
+    let y = bandY - heights[r] / 2;
     for (const id of layer) {
       const { height } = size.get(id)!;
-      positions.set(id, { x: x + width / 2, y: y + height / 2 });
+      positions.set(id, { x: x + widths[r] / 2, y: y + height / 2 });
       y += height + options.nodeSep;
     }
-    x += width + options.rankSep;
-  }
+    x += widths[r] + options.rankSep;
+  });
   return positions;
 }

@@ -53,7 +53,7 @@ function GroupPanel({ graph, nodeId, flow, onSelectMessage, onClose }: { graph: 
   const shown = ids.slice(0, 200);
   return (
     <SidePanel title={`${ids.length} messages`} onClose={onClose}>
-      <p className="muted">Repeated messages of one type with the same parent, all processed once, collapsed into one node.</p>
+      <p className="muted">Sibling messages of one type with the same parent, state and flags, collapsed into one node. Pick one to see its attempts.</p>
       <ul className="id-list">
         {shown.map((id) => (
           <li key={id}>
