@@ -20,7 +20,7 @@
  * message when unreachable. DuckDB: a file store in a temporary directory.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -81,6 +81,9 @@ interface QueryTiming {
 
 interface StoreRun {
   store: string;
+  measuredAt: string;
+  /** 1-minute load average when the queries ran (the machine is shared). */
+  loadAverage: number;
   spans: number;
   conversations: number;
   loadSeconds: number;
@@ -309,6 +312,8 @@ async function main() {
         const queries = await measure(open.store, endMs, loaded.sample);
         results.push({
           store: open.kind,
+          measuredAt: new Date().toISOString(),
+          loadAverage: loadavg()[0],
           spans: loaded.loaded,
           conversations: loaded.conversations,
           loadSeconds: open.loadMs / 1000,
@@ -331,9 +336,13 @@ async function main() {
   }
   console.log(missed.length === 0 ? '\nall targets met' : `\ntargets missed:\n  ${missed.join('\n  ')}`);
   mkdirSync(fileURLToPath(new URL('../../bench-results/', import.meta.url)), { recursive: true });
+  // Runs of other stores or sizes measured earlier stay in the file (e.g. one store at a time).
+  const measured = (run: StoreRun) => results.some((r) => r.store === run.store && r.spans === run.spans);
+  const previous = existsSync(RESULTS_FILE) ? (JSON.parse(readFileSync(RESULTS_FILE, 'utf8')).results as StoreRun[] | undefined) ?? [] : [];
+  const run = { date: new Date().toISOString(), cores: cpus().length, loadAverage: loadavg()[0], runs: RUNS, sizes: SIZES, stores: STORE_KINDS, missed };
   writeFileSync(
     RESULTS_FILE,
-    `${JSON.stringify({ date: new Date().toISOString(), cores: cpus().length, loadAverage: loadavg()[0], runs: RUNS, targets: { flowAndMessageMs: FLOW_TARGET_MS, flowAndMessageRatio: 2, aggregatesMs: AGGREGATE_TARGET_MS }, missed, results }, null, 2)}\n`,
+    `${JSON.stringify({ ...run, targets: { flowAndMessageMs: FLOW_TARGET_MS, flowAndMessageRatio: 2, aggregatesMs: AGGREGATE_TARGET_MS }, results: [...previous.filter((r) => !measured(r)), ...results] }, null, 2)}\n`,
   );
   console.log(`results: ${RESULTS_FILE}`);
 }
