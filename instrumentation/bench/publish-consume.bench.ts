@@ -18,8 +18,8 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 
 const run = promisify(execFile);
-const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 5000);
-const REPETITIONS = Number(process.env.BENCH_REPETITIONS ?? 3);
+const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 4000);
+const REPETITIONS = Number(process.env.BENCH_REPETITIONS ?? 5);
 const VARIANTS = ['none', 'otel', 'onceflow'] as const;
 type Variant = (typeof VARIANTS)[number];
 
@@ -48,6 +48,7 @@ const median = (xs: number[]) => {
 };
 
 const rates: Record<Variant, number[]> = { none: [], otel: [], onceflow: [] };
+const cpu: Record<Variant, number[]> = { none: [], otel: [], onceflow: [] };
 const exported: Record<Variant, number> = { none: 0, otel: 0, onceflow: 0 };
 for (let rep = 1; rep <= REPETITIONS; rep++) {
   for (const variant of VARIANTS) {
@@ -56,15 +57,17 @@ for (let rep = 1; rep <= REPETITIONS; rep++) {
       cwd: fileURLToPath(new URL('.', import.meta.url)),
       timeout: 120_000,
     });
-    const result = JSON.parse(stdout.trim().split('\n').at(-1)!) as { perSecond: number };
+    const result = JSON.parse(stdout.trim().split('\n').at(-1)!) as { perSecond: number; cpuMicrosPerMessage: number };
     rates[variant].push(result.perSecond);
+    cpu[variant].push(result.cpuMicrosPerMessage);
     exported[variant] += sinkBytes - bytesBefore;
-    console.log(`rep ${rep} ${variant.padEnd(8)} ${result.perSecond.toFixed(0)} msg/s`);
+    console.log(`rep ${rep} ${variant.padEnd(8)} ${result.perSecond.toFixed(0)} msg/s  ${result.cpuMicrosPerMessage.toFixed(0)} µs CPU/msg`);
   }
 }
 sink.close();
 
 const figures = Object.fromEntries(VARIANTS.map((v) => [v, median(rates[v])])) as Record<Variant, number>;
+const cpuFigures = Object.fromEntries(VARIANTS.map((v) => [v, median(cpu[v])])) as Record<Variant, number>;
 const ratios = {
   onceflowVsOtel: figures.onceflow / figures.otel,
   otelVsNone: figures.otel / figures.none,
@@ -83,6 +86,14 @@ const report = {
     onceflow: Math.round(figures.onceflow),
   },
   runs: rates,
+  cpuMicrosPerMessage: {
+    none: Math.round(cpuFigures.none),
+    otel: Math.round(cpuFigures.otel),
+    onceflow: Math.round(cpuFigures.onceflow),
+  },
+  cpuRuns: cpu,
+  /** CPU per message of (c) over (b): the overhead Onceflow adds, less disturbed by other load. */
+  cpuOnceflowVsOtel: Number((cpuFigures.onceflow / cpuFigures.otel).toFixed(3)),
   ratios: Object.fromEntries(Object.entries(ratios).map(([k, v]) => [k, Number(v.toFixed(3))])),
   target: { onceflowVsOtel: 0.95, met: ratios.onceflowVsOtel >= 0.95 },
   exportedBytes: exported,
@@ -91,6 +102,7 @@ const report = {
 console.log(`\n(a) no tracing      ${report.messagesPerSecond.none} msg/s`);
 console.log(`(b) OpenTelemetry   ${report.messagesPerSecond.otel} msg/s   (${ratios.otelVsNone.toFixed(3)}× a)`);
 console.log(`(c) Onceflow        ${report.messagesPerSecond.onceflow} msg/s   (${ratios.onceflowVsOtel.toFixed(3)}× b, ${ratios.onceflowVsNone.toFixed(3)}× a)`);
+console.log(`CPU per message: a ${report.cpuMicrosPerMessage.none} µs, b ${report.cpuMicrosPerMessage.otel} µs, c ${report.cpuMicrosPerMessage.onceflow} µs (c/b ${report.cpuOnceflowVsOtel})`);
 console.log(`target (c) ≥ 0.95 × (b): ${report.target.met ? 'met' : 'NOT met'}`);
 mkdirSync(resultsDir, { recursive: true });
 writeFileSync(`${resultsDir}instrumentation.json`, `${JSON.stringify(report, null, 2)}\n`);
