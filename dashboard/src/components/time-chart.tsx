@@ -44,7 +44,7 @@ export function TimeChart({ title, rows, series, unit, areas = [], onSelectWindo
           <Tooltip labelFormatter={(v) => formatClock(Number(v))} formatter={(v) => formatValue(unit, v as number)} isAnimationActive={false} />
           {series.length > 1 && <Legend wrapperStyle={{ fontSize: 11 }} />}
           {areas.map((area) => (
-            <ReferenceArea key={area.id} x1={area.x1} x2={area.x2} fill={area.colour ?? '#d0252b'} fillOpacity={0.12} stroke={area.colour ?? '#d0252b'} strokeOpacity={0.4} label={{ value: area.label, position: 'insideTopLeft', fontSize: 10, fill: '#7a1010' }} ifOverflow="extendDomain" />
+            <ReferenceArea key={area.id} x1={area.x1} x2={area.x2} fill={area.colour ?? '#d0252b'} fillOpacity={0.12} stroke={area.colour ?? '#d0252b'} strokeOpacity={0.4} label={{ value: area.label, position: 'insideTopRight', fontSize: 10, fill: area.colour ?? '#7a1010' }} ifOverflow="extendDomain" />
           ))}
           {series.map((s) => (
             <Line key={s.key} type="linear" dataKey={s.key} name={s.label} stroke={s.colour} strokeWidth={1.6} strokeDasharray={s.dashed ? '4 3' : undefined} dot={rows.length <= 30 || unit === 'ms' ? { r: 2 } : false} isAnimationActive={false} connectNulls={false} />

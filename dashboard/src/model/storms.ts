@@ -18,7 +18,7 @@ export function stormAreas(storms: Storm[], minWidthMs: number): StormArea[] {
     id: storm.id,
     x1: storm.startMs,
     x2: Math.max(storm.endMs, storm.startMs + minWidthMs),
-    label: `${storm.kind} storm: ${storm.service} / ${storm.messageType}`,
+    label: `${storm.kind} storm`,
     kind: storm.kind,
   }));
 }
