@@ -1,9 +1,11 @@
 /**
  * SQL text for the aggregates (trends, storms, topology), pure. Spans are classified in SQL
- * exactly as `analysis/span-roles.ts` does in TypeScript (send, attempt, HTTP client), read
- * with FINAL over the window (pruned by `ts`) so a batch inserted twice is counted once, and
- * bucketed on `start_ns`. Quantiles interpolate linearly between the two nearest values of the
- * exact sorted sample (like DuckDB's `quantile_cont`), so both stores agree and runs are stable.
+ * exactly as `analysis/span-roles.ts` does in TypeScript (`span-classes.ts`) and bucketed on
+ * `start_ns`. They read `spans` without FINAL: the store drops re-sent spans before inserting
+ * (`insert-path.ts`), and FINAL would double the cost of every trend. Queue latency uses
+ * `first_send_ns`, filled at insert, instead of a join. Quantiles of the span reads interpolate
+ * linearly between the two nearest values of the exact sorted sample (DuckDB's
+ * `quantile_cont`); reads over long windows use the per-minute rollup and t-digest.
  */
 import type { TimeWindow } from '../span-store.js';
 import type { TrendGrouping } from '../../model/flow.js';
@@ -49,7 +51,6 @@ export function quantileColumns(sorted: string, prefix: string): string {
 
 export function spanBucketsSql(db: SqlFragment, window: TimeWindow, stepMs: number, by: TrendGrouping): SqlFragment {
   const groupColumn = sqlIdentifier(GROUP_COLUMNS[by], Object.values(GROUP_COLUMNS));
-  const inWindow = windowCondition(window);
   return sql`SELECT
   time_ms,
   g AS grp,
@@ -69,18 +70,11 @@ export function spanBucketsSql(db: SqlFragment, window: TimeWindow, stepMs: numb
 FROM (
   -- Only sends and attempts make a (bucket, group) row; a group value of '' counts in the totals only.
   SELECT ${bucketExpr(stepMs)} AS time_ms, start_ns, duration_ns, service, message_id, outcome, attempt,
-    payload_offloaded, payload_bytes, ${IS_SEND} AS is_send, ${IS_ATTEMPT} AS is_attempt,
+    payload_offloaded, payload_bytes, first_send_ns, ${IS_SEND} AS is_send, ${IS_ATTEMPT} AS is_attempt,
     arrayJoin(if(${groupColumn} = '', [''], [${groupColumn}, ''])) AS g
-  FROM ${db}.spans FINAL
-  WHERE ${inWindow} AND (${IS_SEND} OR ${IS_ATTEMPT})
+  FROM ${db}.spans
+  WHERE ${windowCondition(window)} AND (${IS_SEND} OR ${IS_ATTEMPT})
 )
-ANY LEFT JOIN (
-  SELECT message_id, min(start_ns) AS first_send_ns
-  FROM ${db}.spans_by_message
-  WHERE message_id IN (SELECT message_id FROM ${db}.spans WHERE ${inWindow} AND message_id != '' AND ${IS_ATTEMPT})
-    AND ${IS_SEND}
-  GROUP BY message_id
-) USING message_id
 GROUP BY time_ms, g
 ORDER BY time_ms, g`;
 }
@@ -109,7 +103,7 @@ export function activityBucketsSql(db: SqlFragment, window: TimeWindow, stepMs: 
   count() AS attempts,
   countIf(outcome = 'duplicate') + countIf(outcome = 'processed') - uniqExactIf(message_id, outcome = 'processed') AS duplicates,
   countIf(attempt > 1) AS retries
-FROM ${db}.spans FINAL
+FROM ${db}.spans
 WHERE ${windowCondition(window)} AND ${IS_ATTEMPT}
 GROUP BY time_ms, service, message_type
 ORDER BY time_ms, service, message_type`;
@@ -132,7 +126,7 @@ export function topKeysSql(
   const counted = Object.hasOwn(TOP_KEY_MEASURES, kind) ? TOP_KEY_MEASURES[kind] : undefined;
   if (!counted) throw new TypeError(`unknown key kind: ${String(kind)}`);
   return sql`SELECT message_id, ${counted} AS n
-FROM ${db}.spans FINAL
+FROM ${db}.spans
 WHERE ${windowCondition(window)} AND ${IS_ATTEMPT} AND service = ${service} AND message_type = ${messageType}
   AND message_id != ''
 GROUP BY message_id
@@ -161,7 +155,7 @@ FROM (
     multiIf(edge_kind = 'consume', destination, service) AS source,
     multiIf(edge_kind = 'send', destination, edge_kind = 'consume', service, ${HTTP_PEER}) AS target,
     message_type, status_code, outcome, message_id, attempt, duration_ns
-  FROM ${db}.spans FINAL
+  FROM ${db}.spans
   WHERE ${windowCondition(window)}
 )
 WHERE edge_kind != '' AND source != '' AND target != ''

@@ -95,6 +95,22 @@ describe.skipIf(!ok)('ClickHouseStore on a real server', () => {
     expect(await store.findConversations('nothing-like-this', 10)).toEqual([]);
   });
 
+  it('finds the earliest send of an attempt stored in an earlier batch (queue latency)', async () => {
+    const base = { conversationId: 'c-queue', messageId: 'm-queue', links: [], events: [] };
+    await store.insertSpans([
+      richSpan({ ...base, kind: 'producer', operation: 'send', outcome: '', attempt: 0, startNs: ns(t0 + 1000) }),
+    ]);
+    // A second store has an empty send cache: the earliest send comes from the lookup query.
+    const other = new ClickHouseStore({ url: CLICKHOUSE_URL, database });
+    try {
+      await other.insertSpans([richSpan({ ...base, outcome: 'processed', startNs: ns(t0 + 1250) })]);
+    } finally {
+      await other.close();
+    }
+    const [total] = await store.spanBuckets({ fromMs: t0 + 1000, toMs: t0 + 2000 }, 60_000, 'service');
+    expect(total).toMatchObject({ group: '', sent: 1, processed: 1, queueLatencyP50Ms: 250 });
+  });
+
   it('keeps the last limit rows in start order', async () => {
     const spans = [5, 3, 1, 4, 2].map((i) => richSpan({ conversationId: 'c-order', startNs: ns(t0 + i) }));
     await store.insertSpans(spans);

@@ -3,9 +3,11 @@
  * escaped by `sql-escape.ts` (18.16 has no query parameters). Runs on Debian's ClickHouse 18.16
  * and on current servers; newer-only features are chosen once in `server-features.ts`.
  *
- * Idempotency: span tables are ReplacingMergeTree keyed by (…, trace_id, span_id), so a batch
- * inserted twice collapses on merge; until then row reads use `LIMIT 1 BY trace_id, span_id`
- * and aggregates read the window with FINAL (pruned by `ts`), so no read counts a span twice.
+ * Idempotency, in two layers: `insertSpans` (serialized) drops spans already stored before it
+ * inserts, so aggregates and the rollup count each span once without FINAL; and the span tables
+ * are ReplacingMergeTree keyed by (…, trace_id, span_id), with row reads doing
+ * `LIMIT 1 BY trace_id, span_id`, so even a duplicate written by a second collector process at
+ * the same moment never shows twice in rows and disappears on merge.
  */
 import type pino from 'pino';
 import type { Anomaly, AnomalyKind, FlowRecord, FlowSummary } from '../../model/flow.js';

@@ -65,4 +65,4 @@ ORDER BY last_ns DESC, conversation_id
 LIMIT ${rowLimit(limit)}`;
 }
 
-export const spanCountSql = (db: SqlFragment) => sql`SELECT count() AS n FROM ${db}.spans FINAL`;
+export const spanCountSql = (db: SqlFragment) => sql`SELECT count() AS n FROM ${db}.spans`;

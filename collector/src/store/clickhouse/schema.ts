@@ -3,8 +3,8 @@
  *
  * Tables (all in the store's database):
  * - `spans` — every span, ReplacingMergeTree ordered by (ts, trace_id, span_id), partitioned by
- *   day. Time-window aggregates prune on `ts`; a batch inserted twice has identical sorting keys,
- *   so merges collapse it, and reads deduplicate before merges happen (FINAL / LIMIT 1 BY).
+ *   day. Time-window aggregates prune on `ts`; a span stored twice has identical sorting keys,
+ *   so merges collapse it, and row reads deduplicate before that (LIMIT 1 BY).
  * - `spans_by_conversation` / `spans_by_message` — the same rows re-sorted by conversation id /
  *   message id (18.16 has no skip indexes), fed by materialized views. Flow and message fetches
  *   read a few granules instead of scanning.
@@ -109,17 +109,19 @@ export function schemaStatements(db: SqlFragment, features: ServerFeatures): str
   const skipIndexes = features.skipIndexes
     ? ',\n  INDEX idx_trace_id trace_id TYPE bloom_filter(0.01) GRANULARITY 4'
     : '';
-  const spanTable = (table: TableName, orderBy: string, indexes = '') =>
+  // The lookup tables answer point reads (one conversation, one message): small granules make
+  // a fetch read a few hundred rows instead of 8192 per part.
+  const spanTable = (table: TableName, orderBy: string, indexes = '', granularity = 8192) =>
     `CREATE TABLE IF NOT EXISTS ${db}.${table} (\n${spanColumnsDdl(features)}${indexes}\n)
 ENGINE = ReplacingMergeTree
 PARTITION BY toDate(ts)
 ORDER BY (${orderBy})
-${settings}`;
+SETTINGS index_granularity = ${granularity}`;
   return [
     `CREATE DATABASE IF NOT EXISTS ${db}`,
     spanTable('spans', 'ts, trace_id, span_id', skipIndexes),
-    spanTable('spans_by_conversation', 'conversation_id, ts, trace_id, span_id'),
-    spanTable('spans_by_message', 'message_id, ts, trace_id, span_id'),
+    spanTable('spans_by_conversation', 'conversation_id, ts, trace_id, span_id', '', 512),
+    spanTable('spans_by_message', 'message_id, ts, trace_id, span_id', '', 512),
     `CREATE MATERIALIZED VIEW IF NOT EXISTS ${db}.spans_by_conversation_mv TO ${db}.spans_by_conversation
 AS SELECT * FROM ${db}.spans WHERE conversation_id != ''`,
     `CREATE MATERIALIZED VIEW IF NOT EXISTS ${db}.spans_by_message_mv TO ${db}.spans_by_message

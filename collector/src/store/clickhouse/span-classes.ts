@@ -48,7 +48,7 @@ export const ROLLUP_COLUMNS_DDL = `  minute DateTime('UTC'),
   st_offloaded_bytes AggregateFunction(sum, UInt64),
   st_errors AggregateFunction(sum, UInt64),
   st_queued AggregateFunction(sum, UInt64),
-  st_processed_keys AggregateFunction(uniqExactIf, String, String, UInt8),
+  st_processed_keys AggregateFunction(uniqExactIf, UInt64, UInt8),
   st_durations AggregateFunction(quantilesTDigest(${QUANTILE_LEVELS}), Float64),
   st_queue AggregateFunction(quantilesTDigestIf(${QUANTILE_LEVELS}), Float64, UInt8)`;
 
@@ -70,7 +70,7 @@ export function rollupSelect(source: SqlFragment, where: SqlFragment): SqlFragme
   sumState(if(payload_offloaded = 1, payload_bytes, toUInt64(0))) AS st_offloaded_bytes,
   sumState(toUInt64(status_code = 'error' OR outcome IN ('failed', 'retry_scheduled', 'dead_lettered'))) AS st_errors,
   sumState(toUInt64(first_send_ns > 0)) AS st_queued,
-  uniqExactIfState(service, message_id, outcome = 'processed') AS st_processed_keys,
+  uniqExactIfState(cityHash64(service, message_id), outcome = 'processed') AS st_processed_keys,
   quantilesTDigestState(${new SqlFragment(QUANTILE_LEVELS)})(duration_ns / 1000000) AS st_durations,
   quantilesTDigestIfState(${new SqlFragment(QUANTILE_LEVELS)})((toInt64(start_ns) - toInt64(first_send_ns)) / 1000000, first_send_ns > 0) AS st_queue
 FROM ${source}
