@@ -209,13 +209,15 @@ export function createFlowIndexer(options: FlowIndexerOptions): FlowIndexer {
   const tick = async () => {
     timer = null;
     if (stopped) return;
+    let analysed = 0;
     try {
-      await indexer.runOnce();
+      analysed = await indexer.runOnce();
     } catch (error) {
       logger.error({ err: error }, 'flow indexer tick failed');
     }
     if (!stopped) {
-      timer = setTimeout(tick, config.tickMs);
+      // A full tick means a backlog: go on at once (reads yield to the event loop anyway).
+      timer = setTimeout(tick, analysed >= config.maxConversationsPerTick ? 0 : config.tickMs);
       timer.unref();
     }
   };
