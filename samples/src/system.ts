@@ -96,8 +96,15 @@ export async function startSystem(options: SystemOptions = {}): Promise<OrderSys
 
   const transport: Transport = options.amqpUrl
     ? await createRabbitTransport({ url: options.amqpUrl, prefix: options.queuePrefix ?? 'onceflow' })
-    : new TableQueueTransport(db, { visibilityTimeoutMs: options.visibilityTimeoutMs, pollIntervalMs: options.pollIntervalMs }, (error) =>
-        logger.warn({ err: error }, 'receiving from the table queue failed'),
+    : new TableQueueTransport(
+        db,
+        { visibilityTimeoutMs: options.visibilityTimeoutMs, pollIntervalMs: options.pollIntervalMs },
+        {
+          onError: (error) => logger.warn({ err: error }, 'receiving from the table queue failed'),
+          // Not injected, but real: a slow attempt outlived its lease, so the message comes again.
+          onLeaseLost: (m) =>
+            truth.record({ kind: 'duplicate-delivery', messageId: m.messageId, service: m.queue, messageType: m.messageType, detail: 'lease expired before ack' }),
+        },
       );
   await transport.setup(ENDPOINTS.map((queue) => ({ queue, ...ROUTES[queue] })));
 

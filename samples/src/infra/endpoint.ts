@@ -113,6 +113,7 @@ export class Endpoint {
   private consumer: Consumer | undefined;
   private sweeper: NodeJS.Timeout | undefined;
   private stormRemaining = 0;
+  private readonly dispatching = new Map<string, Promise<void>>();
   readonly faults: FaultConfig;
 
   constructor(
@@ -152,7 +153,16 @@ export class Endpoint {
           await delivery.ack();
           return;
         }
-        prepared = await handler.prepare({ body: JSON.parse(delivery.body) as never, delivery, endpoint: this.name });
+        try {
+          prepared = await handler.prepare({ body: JSON.parse(delivery.body) as never, delivery, endpoint: this.name });
+        } catch (error) {
+          // A copy of this message delivered at the same time may have committed meanwhile
+          // (and cleaned up what `prepare` needed): then this copy is a duplicate, not a failure.
+          if (this.faults.dedupDisabled || !(await this.alreadyProcessed(delivery.messageId))) throw error;
+          markDuplicate('inbox: processed by a concurrent delivery');
+          await delivery.ack();
+          return;
+        }
       }
       const handle = typeof handler === 'function' ? handler : handler.handle;
       const result = await this.deps.db.transaction((tx) => this.process(tx, delivery, handle, prepared)).catch(async (error: unknown) => {
@@ -316,6 +326,19 @@ export class Endpoint {
 
   /** Sends what the attempt (or HTTP request) `incomingId` stored in the outbox, after its commit. */
   async dispatchPending(incomingId: string): Promise<void> {
+    // Two deliveries of one message (a duplicate arriving while the first is dispatching)
+    // must not both send its outbox: dispatches for one incoming message run one at a time.
+    const previous = this.dispatching.get(incomingId) ?? Promise.resolve();
+    const current = previous.then(() => this.dispatchPendingNow(incomingId));
+    const settled = current.catch(() => undefined);
+    this.dispatching.set(incomingId, settled);
+    void settled.then(() => {
+      if (this.dispatching.get(incomingId) === settled) this.dispatching.delete(incomingId);
+    });
+    return current;
+  }
+
+  private async dispatchPendingNow(incomingId: string): Promise<void> {
     const { rows } = await this.deps.db.query<OutboxRow>(
       `SELECT message_id, kind, destination, message_type, headers, body FROM outbox
         WHERE endpoint = $1 AND incoming_id = $2 AND dispatched_at IS NULL ORDER BY created_at, message_id`,

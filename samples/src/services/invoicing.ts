@@ -48,9 +48,7 @@ export function invoicingHandlers(
         invoice.ref = await blobs.put(messageId, document);
         recordPayloadOffload({ ref: invoice.ref, bytes: document.length });
         payload = { bytes: document.length, ref: invoice.ref, offloaded: true };
-        if (ctx.delivery.attempt === 1) {
-          truth.record({ kind: 'offload', messageId, service: ctx.endpoint, messageType: 'InvoiceIssued', detail: `${document.length} bytes` });
-        }
+        truth.record({ kind: 'offload', messageId, service: ctx.endpoint, messageType: 'InvoiceIssued', detail: `${document.length} bytes` });
       } else {
         invoice.inline = document.toString('utf8');
       }

@@ -22,6 +22,12 @@ export interface TableQueueOptions {
 
 export const DEFAULT_TABLE_QUEUE_OPTIONS: TableQueueOptions = { visibilityTimeoutMs: 5_000, pollIntervalMs: 100 };
 
+export interface TableQueueEvents {
+  onError?(error: unknown): void;
+  /** An acknowledgement came after the lease expired: the message is redelivered. */
+  onLeaseLost?(message: { queue: string; messageId: string; messageType: string }): void;
+}
+
 interface QueueRow {
   id: string;
   queue: string;
@@ -40,7 +46,7 @@ export class TableQueueTransport implements Transport {
   constructor(
     private readonly db: Database,
     options: Partial<TableQueueOptions> = {},
-    private readonly onError?: (error: unknown) => void,
+    private readonly events: TableQueueEvents = {},
   ) {
     this.options = {
       visibilityTimeoutMs: options.visibilityTimeoutMs ?? DEFAULT_TABLE_QUEUE_OPTIONS.visibilityTimeoutMs,
@@ -108,7 +114,7 @@ export class TableQueueTransport implements Transport {
         } catch (error) {
           if (!running) return;
           // The database is unavailable for a moment: try again after a pause, never crash.
-          this.onError?.(error);
+          this.events.onError?.(error);
           await new Promise((resolve) => setTimeout(resolve, 1_000));
           continue;
         }
@@ -177,7 +183,9 @@ export class TableQueueTransport implements Transport {
       attempt: row.attempts,
       redelivered: row.attempts > 1,
       ack: async () => {
-        await this.db.query('DELETE FROM queue_messages WHERE id = $1 AND lease = $2', [row.id, lease]);
+        const { rows } = await this.db.query('DELETE FROM queue_messages WHERE id = $1 AND lease = $2 RETURNING id', [row.id, lease]);
+        // The lease ran out while the message was being handled: it was (or will be) delivered again.
+        if (rows.length === 0) this.events.onLeaseLost?.({ queue: row.queue, messageId: row.message_id, messageType: row.message_type });
       },
       retry: async (delayMs) => {
         await this.db.query(

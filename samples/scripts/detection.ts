@@ -1,0 +1,49 @@
+/**
+ * Prints detection precision and recall per scenario and anomaly kind, measured against
+ * the ground truth: `npm run detection -w @onceflow/samples [-- scenario ...]`.
+ * Each scenario runs against a fresh in-process collector (DuckDB store) and a fresh PGlite.
+ */
+import { join } from 'node:path';
+import pino from 'pino';
+import { openDatabase } from '../src/infra/database.js';
+import { formatScores, measureDetection, type DetectionRun } from '../src/detection/measure.js';
+import { startTestCollector } from './in-process-collector.js';
+
+const DEFAULT_SCENARIOS = ['duplicates', 'retries', 'poison', 'ghost', 'lost', 'double-processing', 'large-payloads', 'chaos'];
+const scenarios = process.argv.slice(2).filter((a) => !a.startsWith('-'));
+const orders = Number(process.env.DETECTION_ORDERS ?? 40);
+
+const runs: DetectionRun[] = [];
+const database = await openDatabase();
+for (const scenario of scenarios.length > 0 ? scenarios : DEFAULT_SCENARIOS) {
+  await database.query('DROP SCHEMA public CASCADE');
+  await database.query('CREATE SCHEMA public');
+  const collector = await startTestCollector();
+  try {
+    const run = await measureDetection({
+      collector,
+      scenario,
+      orders,
+      rate: 20,
+      database,
+      blobDir: join(collector.dir, 'blobs'),
+      logger: pino({ level: 'silent' }),
+    });
+    runs.push(run);
+    console.log(formatScores([run]));
+    for (const score of run.scores) {
+      for (const key of score.missed) {
+        const truth = run.truth.find((t) => `${t.kind} ${t.service} ${t.messageId}` === key);
+        console.log(`  missed     ${key} (${truth?.messageType}: ${truth?.detail ?? ''})`);
+      }
+      for (const key of score.unexpected) {
+        const found = run.anomalies.find((a) => `${a.kind} ${a.service} ${a.messageId}` === key);
+        console.log(`  unexpected ${key}\n             ${found?.detail ?? ''}`);
+      }
+    }
+  } finally {
+    await collector.close();
+  }
+}
+await database.close();
+console.log(`\n${orders} orders per scenario\n${formatScores(runs)}`);
