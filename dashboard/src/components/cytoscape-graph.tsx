@@ -7,7 +7,7 @@
 import cytoscape, { type Core, type StylesheetJson } from 'cytoscape';
 import dagre from 'cytoscape-dagre';
 import { useEffect, useRef } from 'react';
-import './graph-handles.js';
+import { fitToNodes } from './graph-handles.js';
 import { layeredLayout } from '../model/layered-layout.js';
 import { diffElements, elementSignature, type GraphElement } from '../model/topology-elements.js';
 
@@ -109,8 +109,7 @@ export function CytoscapeGraph({ name, elements, stylesheet, selectedId, onSelec
           rankSep,
           nodeSep,
           edgeSep: 10,
-          fit: firstLayout,
-          padding: 24,
+          fit: false,
           animate: false,
           transform: (node: cytoscape.NodeSingular, position: cytoscape.Position) => keep(node.id(), position),
         } as cytoscape.LayoutOptions).run();
@@ -121,12 +120,8 @@ export function CytoscapeGraph({ name, elements, stylesheet, selectedId, onSelec
           { rankSep, nodeSep, sweeps: 6, aspect: 1.6 },
         );
         cy.batch(() => cy.nodes().forEach((n) => void n.position(keep(n.id(), positions.get(n.id())!))));
-        if (firstLayout) cy.fit(undefined, 24);
       }
-      if (firstLayout && cy.zoom() > 1.2) {
-        cy.zoom(1.2);
-        cy.center();
-      }
+      if (firstLayout) fitToNodes(cy);
     }
     // Marks for tests and the benchmark: drawn, and with how many elements.
     container.current?.setAttribute('data-ready', 'true');
