@@ -97,9 +97,10 @@ export function registerFlowRoutes(app: FastifyInstance, ctx: ApiContext): void 
         : await store.findConversations(messageId, 1);
     if (conversationIds.length === 0) throw new NotFoundError(`no spans of message "${messageId}"`);
     const records = await Promise.all(conversationIds.map((id) => store.getFlowRecord(id)));
-    // Judged with its flow when the indexer has a record; otherwise read the flow for context.
-    const indexed = records.some((record) => record !== null);
-    const context = !indexed && conversationIds.length === 1 ? await store.spansOfConversation(conversationIds[0], MAX_CONTEXT_SPANS + 1) : [];
+    // Judged with its flow's record when indexed; otherwise (or when the message has no span of
+    // its own) the flow is read for context.
+    const needsContext = spans.length === 0 || records.every((record) => record === null);
+    const context = needsContext && conversationIds.length === 1 ? await store.spansOfConversation(conversationIds[0], MAX_CONTEXT_SPANS + 1) : [];
     const history = describeMessage(messageId, spans, {
       now: ctx.clock(),
       quietPeriodMs: ctx.quietPeriodMs,
