@@ -50,6 +50,10 @@ export interface GrantCoupon {
 export const ENDPOINTS = ['orders', 'billing', 'shipping', 'invoicing', 'marketing'] as const;
 export type EndpointName = (typeof ENDPOINTS)[number];
 
+/** Every service of the system: the HTTP edge, the five endpoints, the third-party payment provider. */
+export const SERVICES = ['shop-api', ...ENDPOINTS, 'payment-provider'] as const;
+export type ServiceName = (typeof SERVICES)[number];
+
 /** What each endpoint's queue receives: commands sent to it and events it subscribes to. */
 export const ROUTES: Record<EndpointName, { commands: string[]; events: string[] }> = {
   orders: { commands: ['SubmitOrder'], events: ['OrderBilled', 'BillingFailed', 'OrderShipped'] },

@@ -14,7 +14,7 @@ import { type Database, openDatabase } from './infra/database.js';
 import { DEFAULT_RETRY_POLICY, Endpoint, type Handler, type RetryPolicy } from './infra/endpoint.js';
 import { closeServer, listen } from './infra/http.js';
 import { migrate } from './infra/schema.js';
-import { ENDPOINTS, type EndpointName, ROUTES } from './messages.js';
+import { ENDPOINTS, type EndpointName, ROUTES, SERVICES, type ServiceName } from './messages.js';
 import { billingHandlers } from './services/billing.js';
 import { DEFAULT_INVOICE_OPTIONS, type InvoiceOptions, invoicingHandlers } from './services/invoicing.js';
 import { marketingHandlers } from './services/marketing.js';
@@ -27,8 +27,7 @@ import { createRabbitTransport } from './transport/rabbitmq.js';
 import { TableQueueTransport } from './transport/table-queue.js';
 import type { Transport } from './transport/transport.js';
 
-export const SERVICES = [SHOP_API, ...ENDPOINTS, PAYMENT_PROVIDER] as const;
-export type ServiceName = (typeof SERVICES)[number];
+export { SERVICES, type ServiceName } from './messages.js';
 
 export interface SystemOptions {
   /** An open database to use (the caller closes it); else one is opened from the options below. */
