@@ -73,15 +73,18 @@ async function openStore(): Promise<{ store: SpanStore; dispose: () => Promise<v
 }
 
 /** (d): the rows the collector would produce, inserted straight through the store. */
-async function directInserts(store: SpanStore, rows: SpanRow[][], batchRequests: number) {
+async function directInserts(store: SpanStore, rows: SpanRow[][], batchRequests: number, maxSeconds: number) {
   const started = performance.now();
+  const deadline = started + maxSeconds * 1000;
   let inserted = 0;
-  for (let i = 0; i < rows.length; i += batchRequests) {
+  let batches = 0;
+  for (let i = 0; i < rows.length && performance.now() < deadline; i += batchRequests) {
+    batches++;
     const batch = rows.slice(i, i + batchRequests).flat();
     await store.insertSpans(batch);
     inserted += batch.length;
   }
-  return { elapsedMs: performance.now() - started, insertedSpans: inserted };
+  return { elapsedMs: performance.now() - started, insertedSpans: inserted, batches };
 }
 
 async function main(): Promise<void> {
@@ -123,10 +126,14 @@ async function main(): Promise<void> {
         cpuStart = process.cpuUsage();
         batchesBefore = receiver?.stats().batches ?? 0;
         if (scenario === 'direct') {
-          const result = await directInserts(opened!.store, directRows, Number(process.env.ONCEFLOW_BENCH_DIRECT_BATCH));
+          const result = await directInserts(
+            opened!.store,
+            directRows,
+            Number(process.env.ONCEFLOW_BENCH_DIRECT_BATCH),
+            Number(process.env.ONCEFLOW_BENCH_MAX_SECONDS),
+          );
           const cpu = process.cpuUsage(cpuStart);
-          const batches = Math.ceil(directRows.length / Number(process.env.ONCEFLOW_BENCH_DIRECT_BATCH));
-          send({ type: 'stopped', cpuUs: cpu.user + cpu.system, storedSpans: await opened!.store.spanCount(), batches, ...result });
+          send({ type: 'stopped', cpuUs: cpu.user + cpu.system, storedSpans: await opened!.store.spanCount(), ...result });
           directRows = [];
         } else {
           send({ type: 'started' });

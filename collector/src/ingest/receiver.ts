@@ -92,9 +92,23 @@ export function createOtlpReceiver(options: OtlpReceiverOptions): OtlpReceiver {
   });
   const log = app.log;
 
+  // Requests received but not yet handed to the batcher: it lingers for them under load.
+  let incoming = 0;
+  const counted = new WeakSet<FastifyRequest>();
+  const settle = (request: FastifyRequest) => {
+    if (counted.delete(request)) incoming--;
+  };
+  app.addHook('onRequest', async (request) => {
+    counted.add(request);
+    incoming++;
+  });
+  app.addHook('onResponse', async (request) => settle(request));
+  app.addHook('onRequestAbort', async (request) => settle(request));
+
   const batcher = new WriteBatcher({
     store: options.store,
     ...batching,
+    incomingSubmissions: () => incoming,
     onSpansStored: options.onSpansStored,
     onHookError: (error) => log.error({ err: error }, 'onSpansStored hook failed'),
   });
@@ -149,6 +163,7 @@ export function createOtlpReceiver(options: OtlpReceiverOptions): OtlpReceiver {
       throw error;
     }
     const result = convertExportRequest(decoded, limits, now());
+    settle(request);
     counters.rejectedSpans += result.rejected;
     if (result.rejected > 0) log.warn({ rejected: result.rejected, reasons: result.reasons }, 'OTLP spans rejected');
 

@@ -49,7 +49,7 @@ const flush = () => new Promise((resolve) => setImmediate(resolve));
 describe('WriteBatcher', () => {
   it('groups concurrent submissions into one insert and acknowledges only after the commit', async () => {
     const store = new GatedStore();
-    const batcher = new WriteBatcher({ store, maxBatchSpans: 100, lingerMs: 5, maxQueuedSpans: 1000, maxConcurrentInserts: 1 });
+    const batcher = new WriteBatcher({ store, maxLingerMs: 0, maxBatchSpans: 100, lingerMs: 5, maxQueuedSpans: 1000, maxConcurrentInserts: 1 });
     const a = settledState(batcher.submit(spans('a', 2)));
     const b = settledState(batcher.submit(spans('b', 3)));
     await store.started(1);
@@ -63,7 +63,7 @@ describe('WriteBatcher', () => {
 
   it('queues what arrives during an insert as the next batch, bounded by maxBatchSpans', async () => {
     const store = new GatedStore();
-    const batcher = new WriteBatcher({ store, maxBatchSpans: 5, lingerMs: 0, maxQueuedSpans: 1000, maxConcurrentInserts: 1 });
+    const batcher = new WriteBatcher({ store, maxLingerMs: 0, maxBatchSpans: 5, lingerMs: 0, maxQueuedSpans: 1000, maxConcurrentInserts: 1 });
     const first = settledState(batcher.submit(spans('a', 2)));
     await store.started(1);
     const second = settledState(batcher.submit(spans('b', 3)));
@@ -86,7 +86,7 @@ describe('WriteBatcher', () => {
 
   it('with two insert slots, sends the next batch while the previous one is still being written', async () => {
     const store = new GatedStore();
-    const batcher = new WriteBatcher({ store, maxBatchSpans: 2, lingerMs: 0, maxQueuedSpans: 1000, maxConcurrentInserts: 2 });
+    const batcher = new WriteBatcher({ store, maxLingerMs: 0, maxBatchSpans: 2, lingerMs: 0, maxQueuedSpans: 1000, maxConcurrentInserts: 2 });
     const a = settledState(batcher.submit(spans('a', 2)));
     const b = settledState(batcher.submit(spans('b', 2)));
     const c = settledState(batcher.submit(spans('c', 2)));
@@ -105,17 +105,58 @@ describe('WriteBatcher', () => {
     expect([b.state, c.state]).toEqual(['resolved', 'resolved']);
   });
 
+  it('keeps lingering while requests are still incoming, up to maxLingerMs', async () => {
+    const store = new GatedStore();
+    store.autoCommit = true;
+    let incoming = 2;
+    const batcher = new WriteBatcher({
+      store,
+      maxBatchSpans: 100,
+      lingerMs: 2,
+      maxLingerMs: 10_000,
+      maxQueuedSpans: 1000,
+      maxConcurrentInserts: 1,
+      incomingSubmissions: () => incoming,
+    });
+    const a = batcher.submit(spans('a', 1));
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    expect(store.inserts).toEqual([]);
+    incoming = 1;
+    const b = batcher.submit(spans('b', 1));
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    expect(store.inserts).toEqual([]);
+    incoming = 0;
+    await Promise.all([a, b]);
+    expect(store.inserts).toEqual([['a0', 'b0']]);
+  });
+
+  it('stops lingering at maxLingerMs even if requests keep coming', async () => {
+    const store = new GatedStore();
+    store.autoCommit = true;
+    const batcher = new WriteBatcher({
+      store,
+      maxBatchSpans: 100,
+      lingerMs: 2,
+      maxLingerMs: 20,
+      maxQueuedSpans: 1000,
+      maxConcurrentInserts: 1,
+      incomingSubmissions: () => 5,
+    });
+    await batcher.submit(spans('a', 1));
+    expect(store.inserts).toEqual([['a0']]);
+  });
+
   it('lets a single request larger than a batch through as its own batch', async () => {
     const store = new GatedStore();
     store.autoCommit = true;
-    const batcher = new WriteBatcher({ store, maxBatchSpans: 2, lingerMs: 0, maxQueuedSpans: 1000, maxConcurrentInserts: 1 });
+    const batcher = new WriteBatcher({ store, maxLingerMs: 0, maxBatchSpans: 2, lingerMs: 0, maxQueuedSpans: 1000, maxConcurrentInserts: 1 });
     await batcher.submit(spans('a', 7));
     expect(store.inserts).toEqual([spans('a', 7).map((s) => s.spanId)]);
   });
 
   it('refuses submissions beyond the queue bound synchronously', async () => {
     const store = new GatedStore();
-    const batcher = new WriteBatcher({ store, maxBatchSpans: 100, lingerMs: 0, maxQueuedSpans: 5, maxConcurrentInserts: 1 });
+    const batcher = new WriteBatcher({ store, maxLingerMs: 0, maxBatchSpans: 100, lingerMs: 0, maxQueuedSpans: 5, maxConcurrentInserts: 1 });
     const inflight = batcher.submit(spans('a', 4));
     await store.started(1);
     // The inserting batch no longer counts as queued.
@@ -132,7 +173,7 @@ describe('WriteBatcher', () => {
 
   it('rejects every request of a batch the store fails, and carries on with the next batch', async () => {
     const store = new GatedStore();
-    const batcher = new WriteBatcher({ store, maxBatchSpans: 100, lingerMs: 5, maxQueuedSpans: 1000, maxConcurrentInserts: 1 });
+    const batcher = new WriteBatcher({ store, maxLingerMs: 0, maxBatchSpans: 100, lingerMs: 5, maxQueuedSpans: 1000, maxConcurrentInserts: 1 });
     const a = settledState(batcher.submit(spans('a', 1)));
     const b = settledState(batcher.submit(spans('b', 1)));
     await store.started(1);
@@ -154,6 +195,7 @@ describe('WriteBatcher', () => {
     const hookErrors: unknown[] = [];
     const batcher = new WriteBatcher({
       store,
+      maxLingerMs: 0,
       maxBatchSpans: 100,
       lingerMs: 0,
       maxQueuedSpans: 1000,
@@ -172,7 +214,7 @@ describe('WriteBatcher', () => {
 
   it('on close, inserts everything accepted and refuses anything new', async () => {
     const store = new GatedStore();
-    const batcher = new WriteBatcher({ store, maxBatchSpans: 2, lingerMs: 1000, maxQueuedSpans: 1000, maxConcurrentInserts: 1 });
+    const batcher = new WriteBatcher({ store, maxLingerMs: 0, maxBatchSpans: 2, lingerMs: 1000, maxQueuedSpans: 1000, maxConcurrentInserts: 1 });
     const a = settledState(batcher.submit(spans('a', 2)));
     const b = settledState(batcher.submit(spans('b', 2)));
     const closing = settledState(batcher.close());

@@ -14,8 +14,14 @@ import type { SpanStore } from '../store/span-store.js';
 export interface BatchingOptions {
   /** A batch closes once it holds this many spans (a larger single request forms its own batch). */
   maxBatchSpans: number;
-  /** How long an idle batcher waits for more requests before inserting a non-full batch. */
+  /** How long a free insert slot waits for more requests before inserting a non-full batch. */
   lingerMs: number;
+  /**
+   * While requests are still arriving or being decoded (`incomingSubmissions`), the linger is
+   * extended in `lingerMs` steps up to this total, so that under load the requests clients
+   * have in flight form one large insert rather than several small ones.
+   */
+  maxLingerMs: number;
   /** Spans queued (not yet inserting) beyond which `submit` refuses. */
   maxQueuedSpans: number;
   /**
@@ -30,13 +36,16 @@ export interface WriteBatcherOptions extends BatchingOptions {
   /** Told about every committed batch; errors it throws are reported to `onHookError`. */
   onSpansStored?: (spans: SpanRow[]) => void | Promise<void>;
   onHookError?: (error: unknown) => void;
+  /** Requests that will submit soon (received, not yet decoded); 0 when unknown. */
+  incomingSubmissions?: () => number;
 }
 
 export const DEFAULT_BATCHER_OPTIONS: BatchingOptions = {
   maxBatchSpans: 20_000,
   lingerMs: 5,
+  maxLingerMs: 50,
   maxQueuedSpans: 200_000,
-  maxConcurrentInserts: 2,
+  maxConcurrentInserts: 1,
 };
 
 export class QueueFullError extends Error {
@@ -104,10 +113,7 @@ export class WriteBatcher {
     while (this.queue.length > 0 && this.inserting < this.options.maxConcurrentInserts) {
       const full = this.queuedSpans >= this.options.maxBatchSpans;
       if (!full && !this.closed && this.options.lingerMs > 0) {
-        this.lingerTimer ??= setTimeout(() => {
-          this.lingerTimer = null;
-          this.flushQueued();
-        }, this.options.lingerMs);
+        if (!this.lingerTimer) this.linger(performance.now());
         return;
       }
       this.startInsert();
@@ -115,6 +121,19 @@ export class WriteBatcher {
     if (this.queue.length === 0 && this.inserting === 0) {
       for (const resolve of this.idleWaiters.splice(0)) resolve();
     }
+  }
+
+  private linger(since: number): void {
+    this.lingerTimer = setTimeout(() => {
+      this.lingerTimer = null;
+      const incoming = this.options.incomingSubmissions?.() ?? 0;
+      const lingered = performance.now() - since;
+      if (incoming > 0 && !this.closed && this.queuedSpans < this.options.maxBatchSpans && lingered < this.options.maxLingerMs) {
+        this.linger(since);
+      } else {
+        this.flushQueued();
+      }
+    }, this.options.lingerMs);
   }
 
   /** The linger ended: insert what is queued, full batch or not. */
