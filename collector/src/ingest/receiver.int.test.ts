@@ -281,6 +281,15 @@ describe.each(harnesses)('OTLP receiver into $name', (harness) => {
       expect([json.status, json.body.toString()]).toEqual([200, '{}']);
     });
 
+    it('answers an empty request with success and stores nothing', async () => {
+      const before = await store.spanCount();
+      const protobuf = await post(receiver, Buffer.alloc(0), PROTOBUF);
+      expect([protobuf.status, protobuf.body.length]).toEqual([200, 0]);
+      const json = await post(receiver, Buffer.alloc(0), JSON_TYPE);
+      expect([json.status, json.body.toString()]).toEqual([200, '{}']);
+      expect(await store.spanCount()).toBe(before);
+    });
+
     it('stores huge attribute values truncated rather than failing', async () => {
       const span = freshSpan({ attributes: { 'app.blob': 'x'.repeat(100_000) } });
       const response = await post(receiver, buildProtobufBody(resources(span)), PROTOBUF);

@@ -302,6 +302,7 @@ describe('decodeExportRequest', () => {
   it('treats an empty body as an empty request', () => {
     expect(convertExportRequest(decodeExportRequest(Buffer.alloc(0), 'protobuf', DEFAULT_LIMITS), DEFAULT_LIMITS, NOW_MS).spans).toEqual([]);
     expect(convertExportRequest(decodeJson(Buffer.from('{}'), DEFAULT_LIMITS), DEFAULT_LIMITS, NOW_MS).spans).toEqual([]);
+    expect(convertExportRequest(decodeJson(Buffer.alloc(0), DEFAULT_LIMITS), DEFAULT_LIMITS, NOW_MS).spans).toEqual([]);
   });
 
   it.each<[string, 'protobuf' | 'json', Buffer, string]>([

@@ -40,6 +40,8 @@ export function decodeProtobuf(body: Uint8Array): OtlpExportRequest {
 }
 
 export function decodeJson(body: Uint8Array, limits: IngestLimits): OtlpExportRequest {
+  // An empty body is an empty request, as in protobuf (the specification asks for success).
+  if (body.length === 0) return { resourceSpans: [] };
   let parsed: unknown;
   try {
     parsed = JSON.parse(Buffer.from(body.buffer, body.byteOffset, body.length).toString('utf8'));
