@@ -123,8 +123,16 @@ describe.skipIf(!hasChromium)('dashboard in a browser', () => {
 
   it('marks a lost message in the graph and the timeline', async () => {
     const { messageId } = flowOf('lost').flagged[0];
+    const flowRequests: string[] = [];
+    const onRequest = (request: { url(): string }) => {
+      if (request.url().includes('/api/flows/conv-lost')) flowRequests.push(request.url());
+    };
+    page.on('request', onRequest);
     await open('/flows/conv-lost');
     await page.waitForSelector('[data-graph="flow"][data-ready="true"]');
+    page.off('request', onRequest);
+    // index.html's early fetch of the first page is the one the app uses: no second request.
+    expect(flowRequests).toHaveLength(1);
     const lost = await page.evaluate((id) => {
       const node = window.__onceflowCy!.flow.getElementById(`m:${id}`);
       return { classes: node.classes(), label: String(node.data('label')) };

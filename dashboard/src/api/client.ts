@@ -50,10 +50,25 @@ function query(params: Params): string {
 
 const windowParams = (w: Window) => ({ from: Math.floor(w.fromMs), to: Math.ceil(w.toMs) });
 
+declare global {
+  interface Window {
+    /** Started by index.html before the app loads; see there. */
+    __onceflowPrefetch?: { path: string; response: Promise<Response> };
+  }
+}
+
+/** The response index.html already requested for `path`, once. */
+function takePrefetched(path: string): Promise<Response> | null {
+  const prefetch = typeof window === 'undefined' ? undefined : window.__onceflowPrefetch;
+  if (!prefetch || prefetch.path !== path) return null;
+  window.__onceflowPrefetch = undefined;
+  return prefetch.response;
+}
+
 export async function getJson<T>(path: string, signal?: AbortSignal, baseUrl = ''): Promise<T> {
   let response: Response;
   try {
-    response = await fetch(`${baseUrl}${path}`, { signal, headers: { accept: 'application/json' } });
+    response = await (takePrefetched(path) ?? fetch(`${baseUrl}${path}`, { signal, headers: { accept: 'application/json' } }));
   } catch (error) {
     if ((error as Error).name === 'AbortError') throw error;
     throw new ApiError('unreachable', `The collector API is unreachable (${(error as Error).message}). Is \`onceflow serve\` running?`);

@@ -45,6 +45,7 @@ export function useFlowList(window: Window, filters: Record<string, string>, lim
  * Messages of one flow, in pages of `FLOW_PAGE_SIZE` (the API's maximum: every page costs the
  * server a reconstruction of the whole flow, so fewer larger pages load a big flow sooner).
  */
+/** Also in index.html's early fetch of a flow's first page: keep the two equal. */
 export const FLOW_PAGE_SIZE = 2000;
 
 export function useFlow(conversationId: string) {
