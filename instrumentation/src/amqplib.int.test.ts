@@ -238,6 +238,35 @@ describe.skipIf(!ok)('amqplib + express through RabbitMQ', () => {
     expect([got[0]!.attempt, got[1]!.attempt]).toEqual([1, 2]);
   });
 
+  it('counts retries through a dead-letter exchange (x-death) as attempts', async () => {
+    const main = `onceflow-it-${run}-dlx-main`;
+    const delay = `onceflow-it-${run}-dlx-delay`;
+    await channel.assertQueue(main, { durable: false, arguments: { 'x-dead-letter-exchange': '', 'x-dead-letter-routing-key': delay } });
+    await channel.assertQueue(delay, { durable: false, arguments: { 'x-message-ttl': 20, 'x-dead-letter-exchange': '', 'x-dead-letter-routing-key': main } });
+    try {
+      const attempts: (number | undefined)[] = [];
+      const ids = new Set<string | undefined>();
+      const done = deferred<void>();
+      await channel.consume(main, (msg) => {
+        if (!msg) return;
+        attempts.push(currentMessage()?.attempt);
+        ids.add(currentMessage()?.messageId);
+        if (attempts.length < 3) channel.reject(msg, false);
+        else {
+          channel.ack(msg);
+          done.resolve();
+        }
+      });
+      channel.sendToQueue(main, Buffer.from('retry me'), { type: 'Delayed' });
+      await done.promise;
+      expect(attempts).toEqual([1, 2, 3]);
+      expect(ids.size, 'one message id across the retries').toBe(1);
+    } finally {
+      await channel.deleteQueue(main).catch(() => undefined);
+      await channel.deleteQueue(delay).catch(() => undefined);
+    }
+  });
+
   it("an application hook that throws breaks neither the publish nor the handler", async () => {
     const got = deferred<ReturnType<typeof currentMessage>>();
     const { consumerTag } = await channel.consume(queueP, (msg) => {

@@ -36,6 +36,8 @@ import { linkToProducer } from './links.js';
 export const AMQP_SYSTEM = 'rabbitmq';
 /** Header RabbitMQ quorum queues set on redeliveries: how many times it was delivered before. */
 export const HEADER_X_DELIVERY_COUNT = 'x-delivery-count';
+/** Header RabbitMQ adds when it dead-letters a message: one entry per (queue, reason) with a count. */
+export const HEADER_X_DEATH = 'x-death';
 
 export function amqpPublishHook(span: Span, info: PublishInfo): void {
   const options = info.options;
@@ -73,6 +75,7 @@ export function amqpConsumeHook(span: Span, info: ConsumeInfo): void {
   const msg = info.msg;
   const headers: Record<string, unknown> = msg.properties.headers ?? {};
   const props = msg.properties;
+  const queue = queueOf(span);
   const deliveryCount = parsePositiveInt(headers[HEADER_X_DELIVERY_COUNT]);
   const found = readIdentityHeaders(headers);
   // Baggage only matters when the headers do not carry the conversation (a producer that passes W3C headers only).
@@ -81,7 +84,8 @@ export function amqpConsumeHook(span: Span, info: ConsumeInfo): void {
     messageId: headerString(props.messageId),
     correlationId: headerString(props.correlationId),
     messageType: headerString(props.type),
-    redeliveries: deliveryCount ?? (msg.fields.redelivered ? 1 : 0),
+    redeliveries:
+      (deliveryCount ?? (msg.fields.redelivered ? 1 : 0)) + (found.attempt === undefined ? deadLetterRejections(headers, queue) : 0),
     mintId: () => contentDerivedId(info),
   });
 
@@ -89,7 +93,7 @@ export function amqpConsumeHook(span: Span, info: ConsumeInfo): void {
   setIdentityAttributes(span, message);
   span.setAttribute(ATTR_MESSAGING_SYSTEM, AMQP_SYSTEM);
   span.setAttribute(ATTR_MESSAGING_OPERATION_TYPE, 'process');
-  span.setAttribute(ATTR_MESSAGING_DESTINATION_NAME, queueOf(span) ?? (msg.fields.exchange || msg.fields.routingKey));
+  span.setAttribute(ATTR_MESSAGING_DESTINATION_NAME, queue ?? (msg.fields.exchange || msg.fields.routingKey));
   span.setAttribute(ATTR_MESSAGING_BODY_SIZE, msg.content.length);
   setCarriedOffload(span, headers);
   linkToProducer(span, headerString(headers.traceparent));
@@ -102,6 +106,23 @@ export function amqpConsumeEndHook(span: Span, info: ConsumeEndInfo): void {
   const scope = scopeOfSpan(span);
   if (!scope || scope.span !== span || scope.outcome) return;
   setOutcome(scope, 'failed', `${op} without an outcome recorded`);
+}
+
+/**
+ * Retries through a dead-letter exchange (reject → DLX → delay queue → back): RabbitMQ counts
+ * each rejection from a queue in the message's `x-death` header. Those are earlier attempts at
+ * this queue, unless the application numbers its retries itself (`onceflow-attempt`).
+ */
+function deadLetterRejections(headers: Record<string, unknown>, queue: string | undefined): number {
+  const deaths = headers[HEADER_X_DEATH];
+  if (!Array.isArray(deaths)) return 0;
+  let rejections = 0;
+  for (const death of deaths as Record<string, unknown>[]) {
+    if (!death || headerString(death.reason) !== 'rejected') continue;
+    if (queue !== undefined && headerString(death.queue) !== queue) continue;
+    rejections += parsePositiveInt(death.count) ?? 1;
+  }
+  return rejections;
 }
 
 /** The instrumentation names the consume span `<queue> process`; the hook is not told the queue. */
