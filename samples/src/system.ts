@@ -110,7 +110,7 @@ export async function startSystem(options: SystemOptions = {}): Promise<OrderSys
   let providerServer: Server | undefined;
   let shopServer: Server | undefined;
   let providerUrl = options.providerUrl ?? '';
-  if (wanted.has(PAYMENT_PROVIDER) && !options.providerUrl) {
+  if (wanted.has(PAYMENT_PROVIDER)) {
     const app = createPaymentProviderApp({ db: providerDb, plan, truth, logger: logger.child({ service: PAYMENT_PROVIDER }) });
     const started = await runAs(PAYMENT_PROVIDER, () => listen(app, options.providerPort ?? 0));
     providerServer = started.server;

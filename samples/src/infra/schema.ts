@@ -58,6 +58,16 @@ const STATEMENTS = [
      granted_at timestamptz NOT NULL DEFAULT clock_timestamp())`,
 ];
 
-export async function migrate(sql: Sql): Promise<void> {
-  for (const statement of STATEMENTS) await sql.query(statement);
+/**
+ * Creates what is missing. Services started together as separate processes may race on
+ * `CREATE … IF NOT EXISTS` (PostgreSQL then reports a duplicate); the loser tries again.
+ */
+export async function migrate(sql: Sql, tries = 3): Promise<void> {
+  try {
+    for (const statement of STATEMENTS) await sql.query(statement);
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    if (tries <= 1 || (code !== '23505' && code !== '42P07')) throw error;
+    await migrate(sql, tries - 1);
+  }
 }
