@@ -238,6 +238,20 @@ describe.skipIf(!ok)('amqplib + express through RabbitMQ', () => {
     expect([got[0]!.attempt, got[1]!.attempt]).toEqual([1, 2]);
   });
 
+  it('an outcome recorded after ack is not lost silently: it is reported once', async () => {
+    const done = deferred<void>();
+    const { consumerTag } = await channel.consume(queueP, (msg) => {
+      if (!msg) return;
+      channel.ack(msg); // ends the consume span
+      markProcessed();
+      done.resolve();
+    });
+    channel.sendToQueue(queueP, Buffer.from('late'), { type: 'Late' });
+    await done.promise;
+    await channel.cancel(consumerTag);
+    expect(warnings.filter((w) => w.startsWith("markProcessed was called after the attempt's span ended"))).toHaveLength(1);
+  });
+
   it('counts retries through a dead-letter exchange (x-death) as attempts', async () => {
     const main = `onceflow-it-${run}-dlx-main`;
     const delay = `onceflow-it-${run}-dlx-delay`;
