@@ -51,55 +51,79 @@ function stepOf(stepMs: number): { stepMs: number; stepNs: bigint } {
   return { stepMs, stepNs: BigInt(stepMs) * 1_000_000n };
 }
 
+/** p50, p95 and p99 of a column in one aggregate (one sort), as a list `<prefix>_q`. */
 const quantiles = (column: string, filter: string, prefix: string) =>
-  [0.5, 0.95, 0.99]
-    .map((q) => `quantile_cont(${column}, ${q}) FILTER (WHERE ${filter}) AS ${prefix}_p${Math.round(q * 100)}`)
-    .join(',\n        ');
+  `quantile_cont(${column}, [0.5, 0.95, 0.99]) FILTER (WHERE ${filter}) AS ${prefix}_q`;
+
+/** Spreads a `<prefix>_q` list into `<prefix>_p50`, `_p95`, `_p99` columns. */
+const quantileColumns = (prefix: string) =>
+  `${prefix}_q[1] AS ${prefix}_p50, ${prefix}_q[2] AS ${prefix}_p95, ${prefix}_q[3] AS ${prefix}_p99`;
+
+/**
+ * How far before the window the earliest send of a message is looked for (queue latency).
+ * Bounding it keeps the lookup to a zone-map-pruned slice of the table instead of all of it;
+ * a message first sent more than this before the window gets no queue latency.
+ */
+export const SEND_LOOKBACK_MS = 3_600_000;
 
 export function spanBucketsSql(window: TimeWindow, stepMs: number, by: TrendGrouping): Statement {
   const column = GROUP_COLUMNS[by];
   if (!column) throw new TypeError(`unknown grouping: ${String(by)}`);
   const [fromNs, toNs] = windowNs(window);
   const step = stepOf(stepMs);
-  // Only sends and attempts make a (bucket, group) row; a group value of '' counts in the totals only.
+  // Only sends and attempts make a (bucket, group) row; a group value of '' counts in the totals
+  // only. Duplicate processings are counted in two steps (per message, then per group): much
+  // cheaper than count(DISTINCT …) per group.
   const sql = `
-    WITH s AS (
+    WITH m AS MATERIALIZED (
       SELECT (start_ns // $3) * $4 AS time_ms, ${column} AS g, service, message_id, outcome, attempt,
-             start_ns, duration_ns, payload_offloaded, payload_bytes,
-             ${IS_SEND} AS is_send, ${IS_ATTEMPT} AS is_attempt
-      FROM spans
-      WHERE start_ns >= $1 AND start_ns < $2
+             start_ns, duration_ns, payload_offloaded, payload_bytes, is_send, is_attempt
+      FROM (SELECT *, ${IS_SEND} AS is_send, ${IS_ATTEMPT} AS is_attempt FROM spans WHERE start_ns >= $1 AND start_ns < $2)
+      WHERE is_send OR is_attempt
     ),
-    m AS (SELECT * FROM s WHERE is_send OR is_attempt),
     first_send AS (
       SELECT message_id, min(start_ns) AS sent_ns FROM spans
-      WHERE ${IS_SEND} AND message_id <> ''
-        AND message_id IN (SELECT message_id FROM m WHERE is_attempt AND message_id <> '')
+      WHERE start_ns >= $5 AND start_ns < $2 AND ${IS_SEND} AND message_id <> ''
       GROUP BY message_id
     ),
     x AS (
       SELECT m.*, duration_ns / 1e6 AS processing_ms,
         CASE WHEN m.is_attempt THEN (m.start_ns - f.sent_ns) / 1e6 END AS queue_ms
       FROM m LEFT JOIN first_send f ON f.message_id = m.message_id
+    ),
+    agg AS (
+      SELECT time_ms, CASE WHEN grouping(g) = 1 THEN '' ELSE g END AS grp,
+        count(*) FILTER (WHERE is_send) AS sent,
+        count(*) FILTER (WHERE is_attempt AND outcome = 'processed') AS processed,
+        count(*) FILTER (WHERE is_attempt AND outcome = 'duplicate') AS duplicate_deliveries,
+        count(*) FILTER (WHERE is_attempt AND attempt > 1) AS retries,
+        count(*) FILTER (WHERE is_attempt AND outcome IN ('failed', 'retry_scheduled')) AS failures,
+        count(*) FILTER (WHERE is_attempt AND outcome = 'dead_lettered') AS dead_letters,
+        count(*) FILTER (WHERE is_send AND payload_offloaded) AS offloads,
+        coalesce(sum(payload_bytes) FILTER (WHERE is_send AND payload_offloaded), 0) AS offloaded_bytes,
+        ${quantiles('processing_ms', 'is_attempt', 'processing')},
+        ${quantiles('queue_ms', 'queue_ms IS NOT NULL', 'queue')}
+      FROM x
+      GROUP BY GROUPING SETS ((time_ms, g), (time_ms))
+      HAVING grouping(g) = 1 OR g <> ''
+    ),
+    processed AS (
+      SELECT time_ms, g, service, message_id, count(*) AS n FROM m
+      WHERE is_attempt AND outcome = 'processed'
+      GROUP BY time_ms, g, service, message_id
+    ),
+    dups AS (
+      SELECT time_ms, g AS grp, sum(n - 1) AS d FROM processed WHERE g <> '' GROUP BY time_ms, g
+      UNION ALL
+      SELECT time_ms, '' AS grp, sum(n - 1) FROM (
+        SELECT time_ms, service, message_id, sum(n) AS n FROM processed GROUP BY time_ms, service, message_id
+      ) GROUP BY time_ms
     )
-    SELECT time_ms, CASE WHEN grouping(g) = 1 THEN '' ELSE g END AS grp,
-      count(*) FILTER (WHERE is_send) AS sent,
-      count(*) FILTER (WHERE is_attempt AND outcome = 'processed') AS processed,
-      count(*) FILTER (WHERE is_attempt AND outcome = 'duplicate') AS duplicate_deliveries,
-      count(*) FILTER (WHERE is_attempt AND outcome = 'processed')
-        - count(DISTINCT (service, message_id)) FILTER (WHERE is_attempt AND outcome = 'processed') AS duplicate_processings,
-      count(*) FILTER (WHERE is_attempt AND attempt > 1) AS retries,
-      count(*) FILTER (WHERE is_attempt AND outcome IN ('failed', 'retry_scheduled')) AS failures,
-      count(*) FILTER (WHERE is_attempt AND outcome = 'dead_lettered') AS dead_letters,
-      count(*) FILTER (WHERE is_send AND payload_offloaded) AS offloads,
-      coalesce(sum(payload_bytes) FILTER (WHERE is_send AND payload_offloaded), 0) AS offloaded_bytes,
-      ${quantiles('processing_ms', 'is_attempt', 'processing')},
-      ${quantiles('queue_ms', 'queue_ms IS NOT NULL', 'queue')}
-    FROM x
-    GROUP BY GROUPING SETS ((time_ms, g), (time_ms))
-    HAVING grouping(g) = 1 OR g <> ''
-    ORDER BY time_ms, grp`;
-  return { sql, params: [fromNs, toNs, step.stepNs, step.stepMs] };
+    SELECT agg.* EXCLUDE (processing_q, queue_q), ${quantileColumns('processing')}, ${quantileColumns('queue')},
+      coalesce(dups.d, 0) AS duplicate_processings
+    FROM agg LEFT JOIN dups ON dups.time_ms = agg.time_ms AND dups.grp = agg.grp
+    ORDER BY agg.time_ms, agg.grp`;
+  return { sql, params: [fromNs, toNs, step.stepNs, step.stepMs, fromNs - msToNs(SEND_LOOKBACK_MS)] };
 }
 
 /** Flow completion per bucket of flow start: completed flows, their duration quantiles, incomplete flows. */
@@ -123,15 +147,25 @@ export function activityBucketsSql(window: TimeWindow, stepMs: number): Statemen
   const [fromNs, toNs] = windowNs(window);
   const step = stepOf(stepMs);
   const sql = `
-    SELECT (start_ns // $3) * $4 AS time_ms, service, message_type,
-      count(*) AS attempts,
-      count(*) FILTER (WHERE outcome = 'duplicate')
-        + count(*) FILTER (WHERE outcome = 'processed')
-        - count(DISTINCT message_id) FILTER (WHERE outcome = 'processed') AS duplicates,
-      count(*) FILTER (WHERE attempt > 1) AS retries
-    FROM spans
-    WHERE start_ns >= $1 AND start_ns < $2 AND ${IS_ATTEMPT}
-    GROUP BY 1, 2, 3
+    WITH a AS MATERIALIZED (
+      SELECT (start_ns // $3) * $4 AS time_ms, service, message_type, message_id, outcome, attempt
+      FROM spans WHERE start_ns >= $1 AND start_ns < $2 AND ${IS_ATTEMPT}
+    ),
+    c AS (
+      SELECT time_ms, service, message_type, count(*) AS attempts,
+        count(*) FILTER (WHERE outcome = 'duplicate') AS duplicate_deliveries,
+        count(*) FILTER (WHERE attempt > 1) AS retries
+      FROM a GROUP BY time_ms, service, message_type
+    ),
+    p AS (
+      SELECT time_ms, service, message_type, sum(n - 1) AS duplicate_processings FROM (
+        SELECT time_ms, service, message_type, message_id, count(*) AS n FROM a
+        WHERE outcome = 'processed' GROUP BY time_ms, service, message_type, message_id
+      ) GROUP BY time_ms, service, message_type
+    )
+    SELECT c.time_ms, c.service, c.message_type, c.attempts,
+      c.duplicate_deliveries + coalesce(p.duplicate_processings, 0) AS duplicates, c.retries
+    FROM c LEFT JOIN p ON p.time_ms = c.time_ms AND p.service = c.service AND p.message_type = c.message_type
     ORDER BY 1, 2, 3`;
   return { sql, params: [fromNs, toNs, step.stepNs, step.stepMs] };
 }
@@ -164,31 +198,43 @@ export function topKeysSql(
   return { sql, params: [fromNs, toNs, service, messageType, limit] };
 }
 
-/** Send, consume and HTTP edges in one scan of the window (no joins). */
+/** Send, consume and HTTP edges in one scan of the window (no joins between spans). */
 export function edgeAggregatesSql(window: TimeWindow): Statement {
   const [fromNs, toNs] = windowNs(window);
+  // Attributes are parsed only for client spans (CASE evaluates a branch for its rows only).
   const sql = `
-    WITH c AS (
-      SELECT *, CASE WHEN edge_kind = 'consume' THEN destination ELSE service END AS source,
+    WITH k AS (
+      SELECT *, CASE WHEN ${IS_SEND} THEN 'send' WHEN ${IS_ATTEMPT} THEN 'consume'
+                     WHEN kind = 'client' THEN (CASE WHEN ${IS_HTTP_CLIENT} THEN 'http' ELSE '' END)
+                     ELSE '' END AS edge_kind
+      FROM spans WHERE start_ns >= $1 AND start_ns < $2
+    ),
+    c AS MATERIALIZED (
+      SELECT edge_kind, message_type, status_code, outcome, message_id, attempt, duration_ns,
+        CASE WHEN edge_kind = 'consume' THEN destination ELSE service END AS source,
         CASE WHEN edge_kind = 'send' THEN destination WHEN edge_kind = 'consume' THEN service ELSE ${HTTP_PEER} END AS target
-      FROM (
-        SELECT *, CASE WHEN ${IS_SEND} THEN 'send' WHEN ${IS_ATTEMPT} THEN 'consume'
-                       WHEN ${IS_HTTP_CLIENT} THEN 'http' ELSE '' END AS edge_kind
-        FROM spans WHERE start_ns >= $1 AND start_ns < $2
-      )
-      WHERE edge_kind <> ''
+      FROM k WHERE edge_kind <> ''
+    ),
+    e AS (
+      SELECT edge_kind, source, target,
+        coalesce(list_sort(list_distinct(list(message_type) FILTER (WHERE message_type <> ''))), []) AS message_types,
+        count(*) AS n,
+        count(*) FILTER (WHERE status_code = 'error' OR outcome IN ('failed', 'retry_scheduled', 'dead_lettered')) AS errors,
+        count(*) FILTER (WHERE outcome = 'duplicate') AS duplicates,
+        count(*) FILTER (WHERE edge_kind = 'consume' AND attempt > 1) AS retries,
+        ${quantiles('duration_ns / 1e6', 'true', 'latency')}
+      FROM c WHERE source <> '' AND target <> ''
+      GROUP BY edge_kind, source, target
+    ),
+    p AS (
+      SELECT edge_kind, source, target, sum(n - 1) AS duplicate_processings FROM (
+        SELECT edge_kind, source, target, message_id, count(*) AS n FROM c
+        WHERE outcome = 'processed' AND source <> '' AND target <> ''
+        GROUP BY edge_kind, source, target, message_id
+      ) GROUP BY edge_kind, source, target
     )
-    SELECT edge_kind AS kind, source, target,
-      coalesce(list_sort(list_distinct(list(message_type) FILTER (WHERE message_type <> ''))), []) AS message_types,
-      count(*) AS n,
-      count(*) FILTER (WHERE status_code = 'error' OR outcome IN ('failed', 'retry_scheduled', 'dead_lettered')) AS errors,
-      count(*) FILTER (WHERE outcome = 'duplicate') AS duplicates,
-      count(*) FILTER (WHERE outcome = 'processed') - count(DISTINCT message_id) FILTER (WHERE outcome = 'processed') AS duplicate_processings,
-      count(*) FILTER (WHERE edge_kind = 'consume' AND attempt > 1) AS retries,
-      ${quantiles('duration_ns / 1e6', 'true', 'latency')}
-    FROM c
-    WHERE source <> '' AND target <> ''
-    GROUP BY edge_kind, source, target
-    ORDER BY kind, source, target`;
+    SELECT e.edge_kind AS kind, e.* EXCLUDE (edge_kind, latency_q), ${quantileColumns('latency')}, coalesce(p.duplicate_processings, 0) AS duplicate_processings
+    FROM e LEFT JOIN p ON p.edge_kind = e.edge_kind AND p.source = e.source AND p.target = e.target
+    ORDER BY kind, e.source, e.target`;
   return { sql, params: [fromNs, toNs] };
 }

@@ -36,6 +36,32 @@ describe('DuckDbStore on a file', () => {
     await second.close();
   });
 
+  it('keeps accepting batches after many retried (duplicate) batches', async () => {
+    // A failed appender must not flush its rows later into another transaction.
+    const store = new DuckDbStore({ path: ':memory:' });
+    await store.init();
+    await store.insertSpans(ALL_SPANS);
+    for (let round = 0; round < 30; round++) {
+      await store.insertSpans(ALL_SPANS);
+      await store.insertSpans([{ ...SPANS.healthCheck, spanId: (0xab00 + round).toString(16).padStart(16, '0') }]);
+    }
+    expect(await store.spanCount()).toBe(ALL_SPANS.length + 30);
+    await store.close();
+  });
+
+  it('stores strings with NUL and lone surrogates without failing the batch', async () => {
+    const store = new DuckDbStore({ path: ':memory:' });
+    await store.init();
+    const odd = { ...SPANS.healthCheck, name: 'GET /a\u0000b', statusMessage: 'x\ud800y', attributes: { k: '\udc00' } };
+    await store.insertSpans([odd, SPANS.c1Http]);
+    const [stored] = await store.spansOfTrace(odd.traceId, 10);
+    expect(stored.name).toBe('GET /a\u0000b');
+    expect(stored.statusMessage).toBe('x\ufffdy');
+    expect(stored.attributes).toEqual({ k: '\udc00' });
+    expect(await store.spanCount()).toBe(2);
+    await store.close();
+  });
+
   it('refuses to work after close', async () => {
     const store = new DuckDbStore({ path: ':memory:' });
     await store.init();
