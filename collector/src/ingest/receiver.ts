@@ -172,8 +172,11 @@ export function createOtlpReceiver(options: OtlpReceiverOptions): OtlpReceiver {
         await batcher.submit(result.spans);
       } catch (error) {
         counters.refusedRequests++;
-        if (error instanceof QueueFullError || error instanceof BatcherClosedError) {
+        if (error instanceof QueueFullError) {
           throw new HttpError(503, RpcCode.UNAVAILABLE, `collector is saturated: ${error.message}, retry later`, retryAfter);
+        }
+        if (error instanceof BatcherClosedError) {
+          throw new HttpError(503, RpcCode.UNAVAILABLE, `${error.message}, retry later`, retryAfter);
         }
         log.error({ err: error }, 'storing spans failed');
         throw new HttpError(503, RpcCode.UNAVAILABLE, `the span store failed: ${(error as Error).message}`, retryAfter);
@@ -219,7 +222,7 @@ async function decompress(request: FastifyRequest, limits: IngestLimits): Promis
   const raw = body ?? Buffer.alloc(0);
   const encoding = (request.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
   if (encoding === 'identity' || encoding === '') return raw;
-  if (encoding !== 'gzip') {
+  if (encoding !== 'gzip' && encoding !== 'x-gzip') {
     throw new HttpError(415, RpcCode.INVALID_ARGUMENT, `unsupported Content-Encoding ${JSON.stringify(encoding)}: send gzip or none`);
   }
   try {
