@@ -26,7 +26,8 @@ function finish(child: ChildProcess): Promise<{ code: number | null; stdout: str
 const dataDir = mkdtempSync(join(tmpdir(), 'onceflow-cli-'));
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 
-describe('onceflow command', () => {
+// Each case starts node + tsx (seconds on a busy machine).
+describe('onceflow command', { timeout: 90_000 }, () => {
   it('exits 2 with a clear message for a bad value', async () => {
     const result = await finish(run(['serve', '--port', 'eighty']));
     expect(result.code).toBe(2);
