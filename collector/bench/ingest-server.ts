@@ -3,6 +3,7 @@
  * (`process.cpuUsage`, which includes DuckDB's native threads) is measured apart from the load
  * generator. Scenario from argv[2]:
  *   baseline    node:http server that only decodes the bodies with protobufjs
+ *   nostore     the collector's OTLP receiver into a store that does nothing (its own cost)
  *   duckdb      the collector's OTLP receiver into the embedded DuckDB store
  *   clickhouse  the collector's OTLP receiver into ClickHouse
  *   direct      ClickHouseStore.insertSpans of the same rows, decoded and converted beforehand
@@ -24,7 +25,7 @@ import { DuckDbStore } from '../src/store/duckdb/duckdb-store.js';
 import type { SpanStore } from '../src/store/span-store.js';
 import { buildWorkloadBody } from './ingest-workload.js';
 
-export type Scenario = 'baseline' | 'duckdb' | 'clickhouse' | 'direct';
+export type Scenario = 'baseline' | 'nostore' | 'duckdb' | 'clickhouse' | 'direct';
 
 export type ToServer = { type: 'start' } | { type: 'stop' } | { type: 'exit' };
 export type FromServer =
@@ -48,7 +49,17 @@ function baselineServer(): Server {
   });
 }
 
-async function openStore(): Promise<{ store: SpanStore; dispose: () => Promise<void> }> {
+async function openStore(): Promise<{ store: Pick<SpanStore, 'insertSpans' | 'spanCount'>; dispose: () => Promise<void> }> {
+  if (scenario === 'nostore') {
+    let count = 0;
+    return {
+      store: {
+        insertSpans: async (spans) => void (count += spans.length),
+        spanCount: async () => count,
+      },
+      dispose: async () => undefined,
+    };
+  }
   if (scenario === 'duckdb') {
     const dir = mkdtempSync(join(tmpdir(), 'onceflow-bench-'));
     const store = new DuckDbStore({ dataDir: dir });
@@ -73,7 +84,7 @@ async function openStore(): Promise<{ store: SpanStore; dispose: () => Promise<v
 }
 
 /** (d): the rows the collector would produce, inserted straight through the store. */
-async function directInserts(store: SpanStore, rows: SpanRow[][], batchRequests: number, maxSeconds: number) {
+async function directInserts(store: Pick<SpanStore, 'insertSpans'>, rows: SpanRow[][], batchRequests: number, maxSeconds: number) {
   const started = performance.now();
   const deadline = started + maxSeconds * 1000;
   let inserted = 0;

@@ -4,6 +4,8 @@
  * bodies encoded once up front), spans/s and server CPU time per span for:
  *   (a) baseline    a minimal node:http server that only decodes the bodies (protobufjs)
  *   (b) duckdb      the collector's OTLP receiver into the embedded DuckDB store
+ *   (b0) nostore    the same receiver into a store that does nothing: the collector's own cost
+ *                   (decode, validate/convert, HTTP, batching), for reading (b) — no target
  *   (c) clickhouse  the collector's OTLP receiver into ClickHouse
  *   (d) direct      ClickHouseStore.insertSpans of the same rows (decoded and converted before
  *                   timing), in batches of DIRECT_BATCH_REQUESTS requests' spans
@@ -25,7 +27,7 @@ const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 80);
 /** Every scenario runs this many times, interleaved; the best run counts (other load on a shared machine only slows runs down). */
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
 const WARMUP_REQUESTS = 8;
-/** Comma-separated subset of baseline,duckdb,clickhouse,direct (default: all). */
+/** Comma-separated subset of baseline,nostore,duckdb,clickhouse,direct (default: all). */
 const ONLY = process.env.BENCH_SCENARIOS?.split(',');
 const wanted = (scenario: Scenario) => !ONLY || ONLY.includes(scenario);
 const CONCURRENCY = 8;
@@ -211,6 +213,7 @@ async function main(): Promise<void> {
   const plan: [Scenario, string][] = (
     [
       ['baseline', '(a) node:http, decode only'],
+      ['nostore', '(b0) collector → no-op store (informational)'],
       ['duckdb', '(b) collector → DuckDB'],
       ['clickhouse', '(c) collector → ClickHouse'],
       ['direct', `(d) ClickHouseStore.insertSpans, ${rowsPerInsert} rows/insert`],
@@ -242,6 +245,7 @@ async function main(): Promise<void> {
   const by = (s: Scenario) => results.find((r) => r.scenario === s);
   const ratios = {
     duckdbVsBaseline: ratio(by('duckdb'), by('baseline')),
+    noStoreVsBaseline: ratio(by('nostore'), by('baseline')),
     clickhouseVsDirect: ratio(by('clickhouse'), by('direct')),
   };
   const duckdb = by('duckdb');
@@ -252,6 +256,7 @@ async function main(): Promise<void> {
   };
   console.log('');
   console.log(`(b)/(a) spans/s: ${ratios.duckdbVsBaseline?.toFixed(2) ?? 'n/a'}  (target ≥ 0.50; (b) target ≥ 50,000 spans/s)`);
+  console.log(`(b0)/(a) spans/s: ${ratios.noStoreVsBaseline?.toFixed(2) ?? 'n/a'}  (informational: the receiver without a store)`);
   console.log(`(c)/(d) spans/s: ${ratios.clickhouseVsDirect?.toFixed(2) ?? 'n/a (ClickHouse absent)'}  (target ≥ 0.70)`);
   console.log(`targets met: ${JSON.stringify(targets)}`);
   const incomplete = runs.filter((r) => !complete(r));
