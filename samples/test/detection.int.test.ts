@@ -3,21 +3,45 @@
  * telemetry going into an in-process collector; the anomalies the collector's API reports
  * are compared with the ground truth the system wrote. Duplicate processing, ghost and lost
  * messages, dead letters and retries must be found exactly: precision and recall 1.0.
+ * Once on the embedded default (PGlite + table queue), once on RabbitMQ + PostgreSQL.
  */
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
+import { AMQP_URL, DATABASE_URL, requirePostgres, requireRabbitMQ } from '@onceflow/test-support';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { formatScores, measureDetection, type DetectionRun } from '../src/detection/measure.js';
-import { closeEmbeddedDatabase, freshEmbeddedDatabase } from './helpers.js';
+import { formatScores, measureDetection, type DetectionRun, type MeasureOptions } from '../src/detection/measure.js';
+import { dropSchema } from '../src/infra/database.js';
 import { startTestCollector, type RunningTestCollector } from '../scripts/in-process-collector.js';
+import { closeEmbeddedDatabase, freshEmbeddedDatabase } from './helpers.js';
 
 const EXACT = ['duplicate-processing', 'ghost-message', 'lost-message', 'dead-letter', 'retry'] as const;
+const realAvailable = (await requireRabbitMQ()) && (await requirePostgres());
+const suffix = randomBytes(4).toString('hex');
 
-describe('detection against the ground truth', () => {
+const backends: { name: string; available: boolean; options: () => Promise<Partial<MeasureOptions>>; cleanup: () => Promise<void> }[] = [
+  {
+    name: 'PGlite + table queue',
+    available: true,
+    options: async () => ({ database: await freshEmbeddedDatabase() }),
+    cleanup: closeEmbeddedDatabase,
+  },
+  {
+    name: 'RabbitMQ + PostgreSQL',
+    available: realAvailable,
+    options: async () => ({
+      real: { databaseUrl: DATABASE_URL, schema: `detect_${suffix}`, amqpUrl: AMQP_URL, queuePrefix: `detect-${suffix}` },
+    }),
+    cleanup: () => dropSchema(DATABASE_URL, `detect_${suffix}`),
+  },
+];
+
+describe.each(backends)('detection against the ground truth on $name', (backend) => {
   let collector: RunningTestCollector;
   let run: DetectionRun;
 
   beforeAll(async () => {
+    if (!backend.available) return;
     collector = await startTestCollector();
     run = await measureDetection({
       collector,
@@ -25,24 +49,24 @@ describe('detection against the ground truth', () => {
       seed: 'detection-chaos',
       orders: 40,
       rate: 20,
-      database: await freshEmbeddedDatabase(),
       blobDir: join(collector.dir, 'blobs'),
       logger: pino({ level: 'silent' }),
+      ...(await backend.options()),
     });
-    console.log(formatScores([run]));
+    console.log(`${backend.name}\n${formatScores([run])}`);
   }, 240_000);
 
   afterAll(async () => {
     await collector?.close();
-    await closeEmbeddedDatabase();
+    if (backend.available) await backend.cleanup();
   });
 
-  it('injected every exactly-once violation at least once', () => {
+  it.skipIf(!backend.available)('injected every exactly-once violation at least once', () => {
     const kinds = new Set(run.truth.map((t) => t.kind));
     for (const kind of EXACT) expect(kinds, kind).toContain(kind);
   });
 
-  it.each(EXACT)('finds %s with precision and recall 1.0', (kind) => {
+  it.skipIf(!backend.available).each(EXACT)('finds %s with precision and recall 1.0', (kind) => {
     const score = run.scores.find((s) => s.kind === kind)!;
     expect({ kind, missed: score.missed, unexpected: score.unexpected }).toEqual({ kind, missed: [], unexpected: [] });
     expect(score.precision).toBe(1);

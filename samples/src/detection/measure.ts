@@ -63,7 +63,9 @@ export interface MeasureOptions {
   seed?: string;
   orders: number;
   rate: number;
-  database: Database;
+  /** Embedded state and table queue; or RabbitMQ + PostgreSQL via `real`. */
+  database?: Database;
+  real?: { databaseUrl: string; schema: string; amqpUrl: string; queuePrefix: string };
   blobDir: string;
   logger: Logger;
 }
@@ -135,6 +137,7 @@ export async function measureDetection(options: MeasureOptions): Promise<Detecti
   });
   const system = await startSystem({
     database: options.database,
+    ...(options.real ?? {}),
     plan: scenarioPlan(scenario, seed),
     blobDir: options.blobDir,
     retry: { immediate: 1, delaysMs: [50, 100] },
@@ -161,6 +164,7 @@ export async function measureDetection(options: MeasureOptions): Promise<Detecti
     const truth = [...system.truth.records];
     return { scenario, orders, truth, anomalies, scores: scoreDetection(truth, anomalies) };
   } finally {
+    if (options.real) await system.transport.destroy?.();
     await system.stop();
     await telemetry.shutdown();
   }

@@ -7,6 +7,7 @@
  * queue whose expired messages dead-letter back to the main queue; dead letters go to
  * `<queue>.dead`.
  */
+import { createRequire } from 'node:module';
 import type { Channel, ChannelModel, ConfirmChannel, ConsumeMessage } from 'amqplib';
 import { HEADER_ATTEMPT, HEADER_CONVERSATION_ID } from '@onceflow/instrumentation/semconv';
 import type { Consumer, ConsumeOptions, Delivery, Envelope, QueueRoute, Transport } from './transport.js';
@@ -18,10 +19,12 @@ export interface RabbitOptions {
 }
 
 export async function createRabbitTransport(options: RabbitOptions): Promise<Transport> {
-  const amqp = await import('amqplib');
+  // Loaded through `require`, where OpenTelemetry's amqplib instrumentation patches it (an
+  // ESM import of this CommonJS package bypasses that hook unless the ESM loader hook runs).
+  const amqp = createRequire(import.meta.url)('amqplib') as typeof import('amqplib');
   const connection = await amqp.connect(options.url);
   const publisher = await connection.createConfirmChannel();
-  return new RabbitTransport(connection, publisher, options.prefix);
+  return new RabbitTransport(connection, publisher, options.prefix, () => amqp.connect(options.url));
 }
 
 class RabbitTransport implements Transport {
@@ -30,6 +33,7 @@ class RabbitTransport implements Transport {
   private readonly inFlight = new Map<string, number>();
   private readonly dead: { queue: string; messageId: string; messageType: string; reason: string }[] = [];
   private readonly channels: Channel[] = [];
+  private readonly consumerConnections: ChannelModel[] = [];
   /** Redeliveries seen per (queue, message id, counted attempt): classic queues only flag them. */
   private readonly redeliveries = new Map<string, number>();
 
@@ -37,6 +41,7 @@ class RabbitTransport implements Transport {
     private readonly connection: ChannelModel,
     private readonly publisher: ConfirmChannel,
     private readonly prefix: string,
+    private readonly connect: () => Promise<ChannelModel>,
   ) {}
 
   private name(queue: string, suffix = '') {
@@ -85,7 +90,11 @@ class RabbitTransport implements Transport {
   }
 
   async consume(queue: string, onDelivery: (d: Delivery) => Promise<void>, options: ConsumeOptions): Promise<Consumer> {
-    const channel = await this.connection.createChannel();
+    // Its own connection, opened in the consuming service's context: deliveries then arrive
+    // in that context, so their spans are attributed to the service (see multi-service.ts).
+    const connection = await this.connect();
+    this.consumerConnections.push(connection);
+    const channel = await connection.createChannel();
     this.channels.push(channel);
     await channel.prefetch(options.concurrency);
     const active = new Set<Promise<void>>();
@@ -177,6 +186,7 @@ class RabbitTransport implements Transport {
 
   async close(): Promise<void> {
     for (const ch of this.channels) await ch.close().catch(() => undefined);
+    for (const c of this.consumerConnections) await c.close().catch(() => undefined);
     await this.publisher.close().catch(() => undefined);
     await this.connection.close().catch(() => undefined);
   }
