@@ -11,6 +11,7 @@ import { chromium, type Page } from 'playwright-core';
 import { CHROMIUM_PATH } from '../../test-support/index.js';
 import { CHROMIUM_ARGS, requireDashboardBuild, startSeededCollector } from '../test/seeded-collector.js';
 import { buildLargeFlow, buildWideSystem } from './synthetic.js';
+import type {} from '../src/components/graph-handles.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const TARGET_MS = 1500;

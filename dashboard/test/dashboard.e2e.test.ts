@@ -11,6 +11,7 @@ import { CHROMIUM_PATH, requireChromium } from '@onceflow/test-support';
 import { attempt, httpServer, send } from '../../collector/test/span-builders.js';
 import { ANOMALY_FLOWS_QUIET_PERIOD_MS, buildAnomalyFlows, type ExpectedFlow } from '../../collector/test/fixtures/anomaly-flows.js';
 import { CHROMIUM_ARGS, requireDashboardBuild, startSeededCollector, type SeededCollector } from './seeded-collector.js';
+import type {} from '../src/components/graph-handles.js';
 
 /**
  * A duplicate storm: 25 broker redeliveries of one OrderBilled to marketing within a minute,
