@@ -61,6 +61,18 @@ describe.skipIf(!rabbit || !postgres)('order system on RabbitMQ and PostgreSQL',
     expect(result.violations.some((v) => v.startsWith('customer '))).toBe(true);
   }, 120_000);
 
+  it('BUG publish before commit: customers are charged for orders that do not exist (ghosts)', async () => {
+    system = await startReal({ seed: 'real-ghost', services: { orders: { ghost: 0.3 } } });
+    const placed = await driveOrders({ shopUrl: system.shopUrl!, seed: 'real-ghost', rate: 50, count: ORDERS });
+    expect(await waitUntilQuiet(system, 60_000, 1_000)).toBe(true);
+    expect(system.truth.records.some((r) => r.kind === 'ghost-message')).toBe(true);
+    const result = await verifySystem(system, placed, COUPON_THRESHOLD);
+    expect(result.violations.some((v) => /is missing/.test(v))).toBe(true);
+    const charged = (await system.providerDb.query<{ order_id: string }>('SELECT order_id FROM provider_ledger')).rows;
+    const recorded = new Set((await system.db.query<{ order_id: string }>('SELECT order_id FROM orders')).rows.map((r) => r.order_id));
+    expect(charged.some((r) => !recorded.has(r.order_id))).toBe(true);
+  }, 120_000);
+
   it('BUG commit without dispatch: orders stay unshipped (lost messages)', async () => {
     system = await startReal({ seed: 'real-lost', services: { billing: { lost: 0.3 } } });
     const placed = await driveOrders({ shopUrl: system.shopUrl!, seed: 'real-lost', rate: 50, count: ORDERS });
