@@ -32,7 +32,7 @@ const ONLY = process.env.BENCH_SCENARIOS?.split(',');
 const wanted = (scenario: Scenario) => !ONLY || ONLY.includes(scenario);
 const CONCURRENCY = 8;
 /** No scenario starts new requests (or inserts) after this many seconds; throughput counts what was done. */
-const MAX_SECONDS = Number(process.env.BENCH_MAX_SECONDS ?? 10);
+const MAX_SECONDS = Number(process.env.BENCH_MAX_SECONDS ?? 6);
 const DIRECT_BATCH_REQUESTS = CONCURRENCY;
 const CLICKHOUSE_URL = process.env.ONCEFLOW_BENCH_CLICKHOUSE_URL ?? 'http://127.0.0.1:8123';
 const RESULTS_FILE = fileURLToPath(new URL('../../bench-results/ingest.json', import.meta.url));
