@@ -251,14 +251,14 @@ export class DuckDbStore implements SpanStore {
 
   async findConversations(q: string, limit: number): Promise<string[]> {
     if (q === '') return [];
-    const [valueThenComma, valueThenBrace] = attributeValueNeedles(q);
+    const [value, valueThenComma, valueThenBrace] = attributeValueNeedles(q);
     const rows = await this.query(
       `SELECT conversation_id, max(start_ns) AS last_ns FROM spans
-       WHERE conversation_id <> '' AND ${searchMatch('$1', '$2', '$3')}
+       WHERE conversation_id <> '' AND ${searchMatch('$1', ['$2', '$3', '$4'])}
        GROUP BY conversation_id
        ORDER BY last_ns DESC, conversation_id
-       LIMIT $4`,
-      [q, valueThenComma, valueThenBrace, count(limit)],
+       LIMIT $5`,
+      [q, value, valueThenComma, valueThenBrace, count(limit)],
     );
     return rows.map((row) => row.conversation_id as string);
   }
@@ -292,10 +292,10 @@ export class DuckDbStore implements SpanStore {
     if (query.q !== undefined && query.q !== '') {
       // Exact match on the record's own keys, or on anything findConversations matches.
       const q = bind(query.q);
-      const [valueThenComma, valueThenBrace] = attributeValueNeedles(query.q).map(bind);
+      const needles = attributeValueNeedles(query.q).map(bind) as [string, string, string];
       where.push(`(conversation_id = ${q} OR list_contains(idempotency_keys, ${q})
         OR list_contains(business_keys, ${q}) OR list_contains(message_types, ${q})
-        OR conversation_id IN (SELECT conversation_id FROM spans WHERE ${searchMatch(q, valueThenComma, valueThenBrace)}))`);
+        OR conversation_id IN (SELECT conversation_id FROM spans WHERE ${searchMatch(q, needles)}))`);
     }
     if (query.service !== undefined) where.push(`list_contains(services, ${bind(query.service)})`);
     if (query.messageType !== undefined) where.push(`list_contains(message_types, ${bind(query.messageType)})`);
@@ -534,12 +534,13 @@ function flowState(state: string): FlowState {
 const FLOW_STATES: readonly FlowState[] = ['active', 'complete', 'incomplete'];
 
 /**
- * What `findConversations` matches, given the placeholders of q and of its two attribute
- * needles: an id column equal to q, or a span attribute whose value is q.
+ * What `findConversations` matches, given the placeholders of q and of its attribute needles
+ * (`attributeValueNeedles`): an id column equal to q, or a span attribute whose value is q.
  */
-function searchMatch(q: string, valueThenComma: string, valueThenBrace: string): string {
+function searchMatch(q: string, [value, valueThenComma, valueThenBrace]: [string, string, string]): string {
   return `(conversation_id = ${q} OR message_id = ${q} OR idempotency_key = ${q} OR trace_id = ${q}
-    OR causation_id = ${q} OR contains(attributes, ${valueThenComma}) OR contains(attributes, ${valueThenBrace}))`;
+    OR causation_id = ${q}
+    OR (contains(attributes, ${value}) AND (contains(attributes, ${valueThenComma}) OR contains(attributes, ${valueThenBrace}))))`;
 }
 
 /**

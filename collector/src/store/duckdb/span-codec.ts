@@ -86,8 +86,10 @@ export function spanFromRow(row: RowObject): SpanRow {
  * Substrings that occur in the stored attributes JSON exactly when some attribute's value
  * equals `value`. `JSON.stringify` escapes every `"` inside a string, so an unescaped `:"`
  * only ever starts a value and an unescaped `"` followed by `,` or `}` only ever ends one.
+ * The first needle (the value without its terminator) is a cheap pre-filter: the other two
+ * are tested only on the rows that contain it.
  */
-export function attributeValueNeedles(value: string): [string, string] {
+export function attributeValueNeedles(value: string): [string, string, string] {
   const quoted = JSON.stringify(value);
-  return [`:${quoted},`, `:${quoted}}`];
+  return [`:${quoted}`, `:${quoted},`, `:${quoted}}`];
 }
