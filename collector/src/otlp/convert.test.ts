@@ -299,6 +299,30 @@ describe('decodeExportRequest', () => {
     expect(result.spans[0]).toMatchObject({ traceId: hexId(1, 16), service: 'svc', kind: 'consumer', statusCode: 'ok', attempt: 2 });
   });
 
+  it('never fails on mangled bodies with anything but a decode error', () => {
+    // Deterministic mutations of a valid body: flipped bytes, truncations, random garbage.
+    let state = 42;
+    const random = () => ((state = (state * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+    const valid = buildProtobufBody(resource([makeSpan({ attributes: { a: 'x', n: [1, { k: true }] } }), makeSpan({ spanId: hexId(7, 8) })]));
+    const validJson = buildJsonBody(resource([makeSpan()]));
+    let decodeErrors = 0;
+    for (let i = 0; i < 500; i++) {
+      const encoding = i % 2 === 0 ? 'protobuf' : 'json';
+      const source = Buffer.from(encoding === 'protobuf' ? valid : validJson);
+      const body = i % 5 === 0 ? Buffer.from(Array.from({ length: Math.floor(random() * 300) }, () => Math.floor(random() * 256))) : source;
+      for (let flips = 0; flips < 1 + Math.floor(random() * 4); flips++) body[Math.floor(random() * body.length)] = Math.floor(random() * 256);
+      const cut = body.subarray(0, i % 3 === 0 ? Math.floor(random() * body.length) : body.length);
+      try {
+        const result = convertExportRequest(decodeExportRequest(cut, encoding, DEFAULT_LIMITS), DEFAULT_LIMITS, NOW_MS);
+        expect(result.spans.length + result.rejected).toBeGreaterThanOrEqual(0);
+      } catch (error) {
+        expect(error).toBeInstanceOf(OtlpDecodeError);
+        decodeErrors++;
+      }
+    }
+    expect(decodeErrors).toBeGreaterThan(0);
+  });
+
   it('treats an empty body as an empty request', () => {
     expect(convertExportRequest(decodeExportRequest(Buffer.alloc(0), 'protobuf', DEFAULT_LIMITS), DEFAULT_LIMITS, NOW_MS).spans).toEqual([]);
     expect(convertExportRequest(decodeJson(Buffer.from('{}'), DEFAULT_LIMITS), DEFAULT_LIMITS, NOW_MS).spans).toEqual([]);
