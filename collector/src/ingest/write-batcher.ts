@@ -26,7 +26,8 @@ export interface BatchingOptions {
   maxQueuedSpans: number;
   /**
    * Inserts in flight at once. Above 1, the next batch reaches the store while the previous
-   * one is still being written (ClickHouse inserts in parallel; DuckDB serialises them itself).
+   * one is still being written, but batches get smaller; the default 1 measured better on both
+   * stores (ClickHouse pays a fixed cost per insert, DuckDB serialises inserts anyway).
    */
   maxConcurrentInserts: number;
 }
