@@ -127,7 +127,18 @@ export class ClickHouseStore implements SpanStore {
 
   /** Drops the store's database with everything in it (tests, `onceflow reset`). */
   async dropDatabase(): Promise<void> {
-    return this.runner.command(sql`DROP DATABASE IF EXISTS ${this.db}`);
+    try {
+      await this.runner.command(sql`DROP DATABASE IF EXISTS ${this.db}`);
+    } catch (error) {
+      // Removing many parts on a busy disk can outlast the HTTP timeout; the server carries on.
+      if (!/timeout/i.test((error as Error).message)) throw error;
+      await this.waitUntil(async () => {
+        const [{ n }] = await this.runner.rows<{ n: string }>(
+          sql`SELECT count() AS n FROM system.databases WHERE name = ${this.database}`,
+        );
+        return n === '0';
+      }, `database ${this.database} is still being dropped`);
+    }
   }
 
   // ---- write -------------------------------------------------------------------------
@@ -208,15 +219,20 @@ WHERE database = ${this.database} AND active AND has(${[...DAY_PARTITIONED]}, ta
     await this.waitForMutations();
   }
 
-  private async waitForMutations(timeoutMs = 60_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
+  private waitForMutations(): Promise<void> {
+    return this.waitUntil(async () => {
       const [{ n }] = await this.runner.rows<{ n: string }>(
         sql`SELECT count() AS n FROM system.mutations WHERE database = ${this.database} AND is_done = 0`,
       );
-      if (n === '0') return;
-      if (Date.now() > deadline) throw new Error(`ClickHouse mutations in ${this.database} still running after ${timeoutMs} ms`);
-      await new Promise((resolve) => setTimeout(resolve, 50));
+      return n === '0';
+    }, `mutations in ${this.database} are still running`);
+  }
+
+  private async waitUntil(done: () => Promise<boolean>, what: string, timeoutMs = 120_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!(await done())) {
+      if (Date.now() > deadline) throw new Error(`ClickHouse: ${what} after ${timeoutMs} ms`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
     }
   }
 
