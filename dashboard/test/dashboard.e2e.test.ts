@@ -175,6 +175,21 @@ describe.skipIf(!hasChromium)('dashboard in a browser', () => {
     // A drawn line has many segments: one per bucket.
     expect(paths[0].split('L').length).toBeGreaterThan(10);
     await shoot('trends');
+    // Dragging across a chart picks that window and opens Investigate on it.
+    const box = (await page.locator('[data-chart^="Throughput"] .recharts-wrapper').first().boundingBox())!;
+    await page.mouse.move(box.x + box.width * 0.4, box.y + box.height * 0.5);
+    await page.mouse.down();
+    await page.mouse.move(box.x + box.width * 0.6, box.y + box.height * 0.5, { steps: 8 });
+    await page.mouse.move(box.x + box.width * 0.8, box.y + box.height * 0.5, { steps: 8 });
+    await page.mouse.up();
+    await page.waitForURL((url) => url.pathname === '/investigate');
+    const params = new URL(page.url()).searchParams;
+    const from = Number(params.get('from'));
+    const to = Number(params.get('to'));
+    expect(to).toBeGreaterThan(from);
+    expect(from).toBeGreaterThan(now - 3_600_000);
+    expect(to - from).toBeLessThan(3_600_000 * 0.6);
+    await page.waitForSelector('table.changes tbody tr, .state-empty');
   });
 
   it('shows duplicates against duplicate processings, and the investigation of a window', async () => {
