@@ -11,51 +11,11 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { msToNs, type SpanRow } from '../../model/span.js';
 import { DuckDbStore } from './duckdb-store.js';
+import { SYNTHETIC_BASE_MS as baseMs, syntheticSpan, syntheticSpans } from './testing/synthetic-spans.js';
 
 const total = Number(process.argv[2] ?? 200_000);
 const dir = process.argv[3] ?? mkdtempSync(join(tmpdir(), 'onceflow-bench-'));
-const baseMs = Date.UTC(2026, 0, 15, 10);
-
-function hex(n: number, length: number, salt: number): string {
-  return salt.toString(16).padStart(4, '0') + n.toString(16).padStart(length - 4, '0');
-}
-
-function makeSpan(k: number, salt: number): SpanRow {
-  const conversation = Math.floor(k / 8);
-  const isSend = k % 2 === 0;
-  return {
-    traceId: hex(conversation, 32, salt),
-    spanId: hex(k, 16, salt),
-    parentSpanId: isSend ? '' : hex(k - 1, 16, salt),
-    service: isSend ? 'orders' : 'billing',
-    name: isSend ? 'orders publish' : 'orders process',
-    kind: isSend ? 'producer' : 'consumer',
-    statusCode: 'ok',
-    statusMessage: '',
-    startNs: msToNs(baseMs) + BigInt(k) * 10_000n,
-    durationNs: 750_000,
-    messageId: `msg-${salt}-${k >> 1}`,
-    conversationId: `conv-${salt}-${conversation}`,
-    causationId: '',
-    idempotencyKey: `order-${conversation}`,
-    messageType: 'SubmitOrder',
-    attempt: 1,
-    outcome: isSend ? '' : 'processed',
-    payloadBytes: 0,
-    payloadOffloaded: false,
-    payloadRef: '',
-    destination: 'orders',
-    operation: isSend ? 'send' : 'process',
-    messagingSystem: 'rabbitmq',
-    outgoingMessageIds: [],
-    links: [],
-    events: [],
-    attributes: { 'app.order_id': `order-${conversation}`, 'net.peer.port': '5672' },
-    resourceAttributes: { 'service.name': isSend ? 'orders' : 'billing', 'host.name': 'bench-1' },
-  };
-}
 
 async function timeIt(label: string, runs: number, body: (i: number) => Promise<unknown>): Promise<void> {
   const times: number[] = [];
@@ -72,7 +32,7 @@ const store = new DuckDbStore(process.env.BENCH_MEMORY ? { path: ':memory:' } : 
 await store.init();
 let salt = 1;
 for (const batch of [512, 2048, 8192]) {
-  const spans = Array.from({ length: total }, (_, k) => makeSpan(k, salt));
+  const spans = syntheticSpans(total, 0, salt);
   const cpu = process.cpuUsage();
   const start = performance.now();
   for (let i = 0; i < spans.length; i += batch) await store.insertSpans(spans.slice(i, i + batch));
@@ -85,7 +45,7 @@ for (const batch of [512, 2048, 8192]) {
   salt += 1;
 }
 {
-  const spans = Array.from({ length: 512 }, (_, k) => makeSpan(k, 1));
+  const spans = syntheticSpans(512, 0, 1);
   const start = performance.now();
   for (let i = 0; i < 20; i++) await store.insertSpans(spans);
   console.log(`repeated 512-span batch (duplicate path): ${Math.round((20 * 512) / ((performance.now() - start) / 1000)).toLocaleString('en')} spans/s`);
@@ -94,7 +54,7 @@ console.log(`stored: ${(await store.spanCount()).toLocaleString('en')} spans`);
 const conversations = total / 8;
 await timeIt('spansOfConversation', 50, (i) => store.spansOfConversation(`conv-2-${(i * 7919) % conversations}`, 10_000));
 await timeIt('spansOfMessage', 50, (i) => store.spansOfMessage(`msg-2-${(i * 7919) % (total / 2)}`, 10_000));
-await timeIt('spansOfTrace', 50, (i) => store.spansOfTrace(hex((i * 7919) % conversations, 32, 2), 10_000));
+await timeIt('spansOfTrace', 50, (i) => store.spansOfTrace(syntheticSpan(((i * 7919) % conversations) * 8, 2).traceId, 10_000));
 await timeIt('findConversations (id)', 5, (i) => store.findConversations(`msg-3-${i * 101}`, 10));
 const hour = { fromMs: baseMs, toMs: baseMs + 3_600_000 };
 await timeIt('spanBuckets 1 h by service', 5, () => store.spanBuckets(hour, 60_000, 'service'));

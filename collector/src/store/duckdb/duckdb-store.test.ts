@@ -2,14 +2,17 @@
  * The embedded store: the shared conformance suite in memory, plus what only a file-backed
  * store can show (committed data survives close and reopen).
  */
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ALL_FLOWS, ALL_SPANS, FLOW_2, SPANS } from '../../../test/fixtures/store-fixtures.js';
 import { runSpanStoreConformance } from '../conformance.js';
 import { createSpanStore } from '../create-store.js';
 import { DUCKDB_FILE_NAME, DuckDbStore } from './duckdb-store.js';
+import { syntheticSpans } from './testing/synthetic-spans.js';
 
 runSpanStoreConformance('DuckDB in memory', async () => new DuckDbStore({ path: ':memory:' }));
 
@@ -34,6 +37,26 @@ describe('DuckDbStore on a file', () => {
     await second.insertSpans(ALL_SPANS);
     expect(await second.spanCount()).toBe(ALL_SPANS.length);
     await second.close();
+  });
+
+  it('keeps every span acknowledged before the process was killed', async () => {
+    const dir = join(dataDir, 'killed');
+    const count = 3000;
+    const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./testing/insert-then-die.ts', import.meta.url)), dir, String(count)], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let stdout = '';
+    child.stdout.on('data', (chunk) => (stdout += chunk));
+    const signal = await new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_code, sig) => resolve(sig)));
+    expect(stdout).toBe('committed\n');
+    expect(signal).toBe('SIGKILL');
+
+    const store = new DuckDbStore({ dataDir: dir });
+    await store.init();
+    expect(await store.spanCount()).toBe(count);
+    const [first] = syntheticSpans(1);
+    expect(await store.spansOfTrace(first.traceId, 10)).toEqual(syntheticSpans(8));
+    await store.close();
   });
 
   it('keeps accepting batches after many retried (duplicate) batches', async () => {
