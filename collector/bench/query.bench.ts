@@ -12,9 +12,10 @@
  * smallest size; trends, anomalies and topology ≤ 500 ms. A query slower than 5 s is run once
  * more instead of `--runs` times. Writes bench-results/query.json.
  *
- *   npm run bench:query                                   # 100k and 1M spans (fits ~10 min on 2 cores)
- *   npm run bench:query -- --spans 1e6,1e7                # the issue's 1M / 10M comparison (long)
- *   npm run bench:query -- --store duckdb --runs 9
+ *   npm run bench:query                                          # 100k and 1M spans, both stores
+ *   npx tsx collector/bench/query.bench.ts --spans 1e6,1e7       # the 1M / 10M comparison (long:
+ *                                                                # loading runs at the stores' insert rate)
+ *   npx tsx collector/bench/query.bench.ts --store duckdb --runs 9
  *
  * ClickHouse: ONCEFLOW_BENCH_CLICKHOUSE_URL (default http://127.0.0.1:8123); skipped with a
  * message when unreachable. DuckDB: a file store in a temporary directory.
