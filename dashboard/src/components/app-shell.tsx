@@ -1,5 +1,6 @@
 /** Header (navigation, search, window, collector status) around the current view. */
 import type { ReactNode } from 'react';
+import { ApiError } from '../api/client.js';
 import { useHealth } from '../hooks/use-api.js';
 import { linkTo } from '../hooks/use-location.js';
 import type { Route } from '../model/url-state.js';
@@ -18,7 +19,14 @@ const NAV: { view: Route['view']; label: string; route: Route }[] = [
 
 function CollectorStatus({ live }: { live: boolean }) {
   const health = useHealth();
-  if (health.isError) return <span className="collector-status down">collector unreachable</span>;
+  if (health.isError) {
+    const unreachable = health.error instanceof ApiError && health.error.kind === 'unreachable';
+    return (
+      <span className="collector-status down" title={health.error.message}>
+        {unreachable ? 'collector unreachable' : 'collector degraded'}
+      </span>
+    );
+  }
   if (!health.data) return <span className="collector-status">connecting…</span>;
   return (
     <span className={`collector-status ${health.data.status === 'ok' ? 'up' : 'down'}`} title={health.data.storeDetail}>
