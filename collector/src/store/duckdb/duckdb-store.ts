@@ -143,7 +143,8 @@ export class DuckDbStore implements SpanStore {
         await this.inTransaction(connection, async () => {
           const appender = await connection.createAppender('spans');
           try {
-            for (const span of unique) appendSpan(appender, span);
+            const encoded = new Map<object, string>();
+            for (const span of unique) appendSpan(appender, span, encoded);
             appender.flushSync();
           } finally {
             closeQuietly(appender);
@@ -156,7 +157,8 @@ export class DuckDbStore implements SpanStore {
       await this.inTransaction(connection, async () => {
         const appender = await connection.createAppender('staging_spans');
         try {
-          for (const span of unique) appendSpan(appender, span);
+          const encoded = new Map<object, string>();
+          for (const span of unique) appendSpan(appender, span, encoded);
           appender.flushSync();
         } finally {
           closeQuietly(appender);

@@ -4,7 +4,7 @@
  * text written by `JSON.stringify`, which also makes "any attribute value" searchable with a
  * plain substring test (see `attributeValueNeedles`).
  *
- * Lookups by conversation, message and trace use ART indexes; window queries rely on the zone
+ * Lookups by conversation and message use ART indexes; window queries rely on the zone
  * maps of `start_ns`, which are tight because spans arrive roughly in time order.
  */
 
@@ -76,7 +76,8 @@ export const SCHEMA_STATEMENTS = [
   )`,
   'CREATE INDEX IF NOT EXISTS spans_by_conversation ON spans (conversation_id)',
   'CREATE INDEX IF NOT EXISTS spans_by_message ON spans (message_id)',
-  'CREATE INDEX IF NOT EXISTS spans_by_trace ON spans (trace_id)',
+  // No trace_id index: only tests fetch whole traces, and every index costs each insert.
+  'DROP INDEX IF EXISTS spans_by_trace',
   `CREATE TABLE IF NOT EXISTS flows (
     conversation_id VARCHAR NOT NULL,
     start_ms DOUBLE NOT NULL,

@@ -6,7 +6,11 @@
 import type { DuckDBAppender } from '@duckdb/node-api';
 import type { SpanEvent, SpanKind, SpanLink, SpanRow, StatusCode } from '../../model/span.js';
 
-export function appendSpan(appender: DuckDBAppender, span: SpanRow): void {
+/**
+ * Appends one span. `encoded` caches the JSON of resource attribute objects, which ingest
+ * shares between the spans of one resource: one `JSON.stringify` per resource, not per span.
+ */
+export function appendSpan(appender: DuckDBAppender, span: SpanRow, encoded?: Map<object, string>): void {
   appender.appendVarchar(span.traceId);
   appender.appendVarchar(span.spanId);
   appender.appendVarchar(span.parentSpanId);
@@ -30,12 +34,22 @@ export function appendSpan(appender: DuckDBAppender, span: SpanRow): void {
   appender.appendVarchar(span.destination);
   appender.appendVarchar(span.operation);
   appender.appendVarchar(span.messagingSystem);
-  appender.appendVarchar(JSON.stringify(span.outgoingMessageIds));
+  appender.appendVarchar(span.outgoingMessageIds.length === 0 ? '[]' : JSON.stringify(span.outgoingMessageIds));
   appender.appendVarchar(span.links.length === 0 ? '[]' : JSON.stringify(span.links));
   appender.appendVarchar(span.events.length === 0 ? '[]' : encodeEvents(span.events));
   appender.appendVarchar(JSON.stringify(span.attributes));
-  appender.appendVarchar(JSON.stringify(span.resourceAttributes));
+  appender.appendVarchar(encodeShared(span.resourceAttributes, encoded));
   appender.endRow();
+}
+
+function encodeShared(value: object, encoded: Map<object, string> | undefined): string {
+  if (!encoded) return JSON.stringify(value);
+  let text = encoded.get(value);
+  if (text === undefined) {
+    text = JSON.stringify(value);
+    encoded.set(value, text);
+  }
+  return text;
 }
 
 function encodeEvents(events: SpanEvent[]): string {
