@@ -2,10 +2,20 @@
 import type { Anomaly, FlowMessage } from '../model/types.js';
 import { formatBytes, formatClock, formatDuration } from '../model/format.js';
 import { STATUS_LABELS } from '../model/anomaly-style.js';
+import { duplicateProcessors } from '../model/timeline.js';
 import { FlagBadges } from './flag-badges.js';
 import { Facts, SidePanel } from './side-panel.js';
 
 export function MessagePanel({ message, anomalies, onClose }: { message: FlowMessage; anomalies: Anomaly[]; onClose: () => void }) {
+  const twice = duplicateProcessors(message);
+  // Span ids of processings after an endpoint's first one: the repeats.
+  const repeats = new Set<string>();
+  const processedBy = new Set<string>();
+  for (const d of message.deliveries) {
+    if (d.outcome !== 'processed') continue;
+    if (processedBy.has(d.service)) repeats.add(d.spanId);
+    processedBy.add(d.service);
+  }
   const traceIds = [...new Set([...message.sends.map((s) => s.traceId), ...message.deliveries.map((d) => d.traceId)].filter(Boolean))];
   return (
     <SidePanel title={message.messageType || '(untyped message)'} onClose={onClose}>
@@ -76,12 +86,13 @@ export function MessagePanel({ message, anomalies, onClose }: { message: FlowMes
           </thead>
           <tbody>
             {message.deliveries.map((d) => (
-              <tr key={d.spanId} className={`outcome-${d.outcome || 'none'}`}>
+              <tr key={d.spanId} className={`outcome-${d.outcome || 'none'}${d.outcome === 'processed' && twice.has(d.service) ? ' processed-twice' : ''}`}>
                 <td className="num">{d.attempt || '?'}</td>
                 <td>{d.service}</td>
                 <td>
                   {d.outcome || '–'}
                   {d.redelivered ? ' (redelivered)' : ''}
+                  {repeats.has(d.spanId) ? ' — again' : ''}
                 </td>
                 <td className="mono">
                   {formatClock(d.startMs)} <span className="muted">({formatDuration(d.durationMs)})</span>

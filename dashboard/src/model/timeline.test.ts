@@ -63,3 +63,21 @@ describe('a message lost before any send', () => {
     expect(timelineScale(rows)).toEqual({ startMs: 5000, spanMs: 15 });
   });
 });
+
+describe('duplicate processing', () => {
+  it('marks only the processings of the endpoint that processed twice', () => {
+    const flow = makeFlow([
+      makeMessage({
+        messageId: 'billed',
+        flags: ['duplicate-processing'],
+        deliveries: [
+          makeDelivery({ spanId: 'ship', service: 'shipping', outcome: 'processed', startMs: 1100 }),
+          makeDelivery({ spanId: 'm1', service: 'marketing', outcome: 'processed', startMs: 1110 }),
+          makeDelivery({ spanId: 'm2', service: 'marketing', attempt: 2, outcome: 'processed', startMs: 4300 }),
+        ],
+      }),
+    ]);
+    const tones = Object.fromEntries(buildTimelineRows(flow).map((r) => [r.key, r.tone]));
+    expect(tones).toMatchObject({ 'd:ship': 'ok', 'd:m1': 'error', 'd:m2': 'error' });
+  });
+});

@@ -24,12 +24,19 @@ export interface TimelineRow {
   tone: 'ok' | 'info' | 'warning' | 'error' | 'neutral';
 }
 
-function attemptTone(outcome: string, message: FlowMessage): TimelineRow['tone'] {
+/** Services that processed the message more than once: their `processed` attempts are the duplicate processing. */
+export function duplicateProcessors(message: Pick<FlowMessage, 'deliveries'>): Set<string> {
+  const counts = new Map<string, number>();
+  for (const d of message.deliveries) if (d.outcome === 'processed') counts.set(d.service, (counts.get(d.service) ?? 0) + 1);
+  return new Set([...counts].filter(([, n]) => n > 1).map(([service]) => service));
+}
+
+function attemptTone(outcome: string, service: string, twice: Set<string>): TimelineRow['tone'] {
   if (outcome === 'failed' || outcome === 'retry_scheduled') return 'warning';
   if (outcome === 'dead_lettered') return 'error';
   if (outcome === 'duplicate') return 'info';
-  if (outcome === 'processed' && message.flags.includes('duplicate-processing')) return 'error';
-  return outcome === 'processed' ? 'ok' : 'neutral';
+  if (outcome === 'processed') return twice.has(service) ? 'error' : 'ok';
+  return 'neutral';
 }
 
 export function buildTimelineRows(flow: Pick<Flow, 'messages' | 'httpCalls' | 'anomalies' | 'startMs'>): TimelineRow[] {
@@ -51,6 +58,7 @@ export function buildTimelineRows(flow: Pick<Flow, 'messages' | 'httpCalls' | 'a
         tone: send.fromFailedAttempt ? 'error' : 'neutral',
       });
     }
+    const twice = duplicateProcessors(message);
     for (const delivery of message.deliveries) {
       rows.push({
         ...base,
@@ -63,7 +71,7 @@ export function buildTimelineRows(flow: Pick<Flow, 'messages' | 'httpCalls' | 'a
         outcome: delivery.outcome,
         attempt: delivery.attempt,
         error: delivery.error,
-        tone: attemptTone(delivery.outcome, message),
+        tone: attemptTone(delivery.outcome, delivery.service, twice),
       });
     }
     if (message.status === 'lost' && message.deliveries.length === 0) {
