@@ -15,7 +15,7 @@ import { registerInsightRoutes } from './api/insight-routes.js';
 import { registerLiveRoutes } from './api/live-routes.js';
 import type { ApiContext } from './api/context.js';
 import { toFlowSummary } from './api/flow-summary.js';
-import type { ServeConfig } from './config.js';
+import { DEFAULT_CONFIG, type ServeConfig } from './config.js';
 import { createFlowIndexer, type FlowIndexer } from './indexer/flow-indexer.js';
 import { createOtlpReceiver } from './ingest/receiver.js';
 import { createLiveHub, type LiveHub } from './live/live-hub.js';
@@ -54,7 +54,7 @@ export async function createApp(options: AppOptions): Promise<FastifyInstance> {
     store: options.store,
     logger: options.logger,
     clock: options.clock ?? Date.now,
-    quietPeriodMs: options.quietPeriodMs ?? 30_000,
+    quietPeriodMs: options.quietPeriodMs ?? DEFAULT_CONFIG.quietPeriodMs,
     version: VERSION,
     live,
     indexer: options.indexer,

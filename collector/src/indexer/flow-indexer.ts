@@ -13,6 +13,7 @@
  * retried a few times, never thrown out of a timer.
  */
 import { analyzeConversation } from '../analysis/index.js';
+import { DEFAULT_CONFIG } from '../config.js';
 import type { Logger } from '../logger.js';
 import type { Anomaly, FlowRecord } from '../model/flow.js';
 import type { SpanRow } from '../model/span.js';
@@ -65,7 +66,7 @@ export interface FlowIndexer {
 }
 
 const DEFAULTS = {
-  quietPeriodMs: 30_000,
+  quietPeriodMs: DEFAULT_CONFIG.quietPeriodMs,
   debounceMs: 1000,
   tickMs: 500,
   maxConversationsPerTick: 200,
