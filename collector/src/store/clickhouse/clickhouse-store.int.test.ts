@@ -85,6 +85,21 @@ describe.skipIf(!ok)('ClickHouseStore on a real server', () => {
     ]);
   });
 
+  it('drops spans stored before a restart (a new store reads the newest stored second at init)', async () => {
+    const batch = [0, 1].map((i) => richSpan({ conversationId: 'c-restart', messageId: `mr-${i}`, startNs: ns(t0 + 90_000 + i) }));
+    await store.insertSpans(batch);
+    const restarted = new ClickHouseStore({ url: CLICKHOUSE_URL, database });
+    try {
+      await restarted.init();
+      await restarted.insertSpans(batch);
+    } finally {
+      await restarted.close();
+    }
+    const [total] = await store.spanBuckets({ fromMs: t0 + 90_000, toMs: t0 + 91_000 }, 60_000, 'service');
+    expect(total).toMatchObject({ group: '', processed: 0, failures: 2 });
+    expect(await store.spansOfConversation('c-restart', 10)).toHaveLength(2);
+  });
+
   it('finds conversations by ids and attribute values, most recent first', async () => {
     await store.insertSpans([
       richSpan({ conversationId: 'c-old', startNs: ns(t0 - 60_000), attributes: { 'order.id': 'order-7' } }),

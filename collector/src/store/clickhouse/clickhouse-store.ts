@@ -60,6 +60,7 @@ import {
   earliest,
   lookupSql,
   spanKey,
+  startSecond,
   unresolvedMessages,
 } from './insert-path.js';
 import { isAttemptSpan } from '../../analysis/span-roles.js';
@@ -90,6 +91,8 @@ export class ClickHouseStore implements SpanStore {
   private features: ServerFeatures | null = null;
   private writes: Promise<void> = Promise.resolve();
   private readonly rollupAfterMs: number;
+  /** Newest `ts` (unix s) in `spans`, read at init and advanced by this store's inserts. */
+  private newestStoredS = Number.MAX_SAFE_INTEGER;
   private readonly firstSends = new FirstSendCache();
 
   constructor(options: ClickHouseStoreOptions) {
@@ -109,6 +112,8 @@ export class ClickHouseStore implements SpanStore {
     const [{ version }] = await this.runner.rows<{ version: string }>('SELECT version() AS version');
     this.features = detectFeatures(version);
     for (const statement of schemaStatements(this.db, this.features)) await this.runner.command(statement);
+    const [{ s }] = await this.runner.rows<{ s: number }>(sql`SELECT toUInt32(max(ts)) AS s FROM ${this.db}.spans`);
+    this.newestStoredS = Number(s);
     this.logger?.info({ database: this.database, features: this.features }, 'clickhouse store ready');
   }
 
@@ -161,29 +166,40 @@ export class ClickHouseStore implements SpanStore {
     }
     const batch = [...unique.values()];
     const sends = batchFirstSends(batch);
-    const rows: SpanInsertRow[] = [];
-    for (let i = 0; i < batch.length; i += LOOKUP_CHUNK) {
-      const chunk = batch.slice(i, i + LOOKUP_CHUNK);
-      const found = await this.runner.rows<{ k: string; v: string; n: string }>(
-        lookupSql(this.db, chunk, unresolvedMessages(chunk, sends, this.firstSends)),
-        { max_query_size: '1048576' },
+    const chunks: SpanRow[][] = [];
+    for (let i = 0; i < batch.length; i += LOOKUP_CHUNK) chunks.push(batch.slice(i, i + LOOKUP_CHUNK));
+    const stored = new Set<string>();
+    const lookedUp = new Map<string, bigint>();
+    // Two lookups in flight at a time: the server parses one while it scans the other.
+    for (let i = 0; i < chunks.length; i += 2) {
+      await Promise.all(
+        chunks.slice(i, i + 2).map(async (chunk) => {
+          const candidates = chunk.filter((span) => startSecond(span) <= this.newestStoredS);
+          const query = lookupSql(this.db, candidates, unresolvedMessages(chunk, sends, this.firstSends));
+          if (!query) return;
+          const found = await this.runner.rows<{ k: string; v: string; n: string }>(query, { max_query_size: '1048576' });
+          for (const { k, v, n } of found) {
+            if (k === 'stored') stored.add(v);
+            else lookedUp.set(v, BigInt(n));
+          }
+        }),
       );
-      const stored = new Set<string>();
-      const lookedUp = new Map<string, bigint>();
-      for (const { k, v, n } of found) {
-        if (k === 'stored') stored.add(v);
-        else lookedUp.set(v, BigInt(n));
-      }
-      for (const span of chunk) {
-        if (stored.has(spanKey(span))) continue;
-        const row = toInsertRow(span);
-        if (span.messageId !== '' && isAttemptSpan(span)) {
-          const first = earliest(sends.get(span.messageId), this.firstSends.get(span.messageId), lookedUp.get(span.messageId));
-          row.first_send_ns = first.toString();
-        }
-        rows.push(row);
-      }
     }
+    const rows: SpanInsertRow[] = [];
+    let newest = this.newestStoredS;
+    for (const span of batch) {
+      if (stored.has(spanKey(span))) continue;
+      const row = toInsertRow(span);
+      if (span.messageId !== '' && isAttemptSpan(span)) {
+        const first = earliest(sends.get(span.messageId), this.firstSends.get(span.messageId), lookedUp.get(span.messageId));
+        row.first_send_ns = first.toString();
+      }
+      rows.push(row);
+      newest = Math.max(newest, row.ts as number);
+    }
+    // Advanced before the insert: a failed insert may have committed some partitions, and a
+    // higher mark only means more lookups on the retry.
+    this.newestStoredS = newest;
     await this.runner.insert(`${this.db}.spans`, SPAN_FLAT_COLUMNS, rows);
     for (const [messageId, startNs] of sends) this.firstSends.offer(messageId, startNs);
   }

@@ -3,12 +3,13 @@
  *
  * Compares, in one run against the same server, spans/s for:
  * - direct: `client.insert` of already-built JSONEachRow rows (the baseline: server + client cost only);
- * - store:  `ClickHouseStore.insertSpans` from SpanRows (row building + the same insert);
- * for 512-span and 50,000-span batches. Prints a table with the store/direct ratio.
+ * - store:  `ClickHouseStore.insertSpans` from SpanRows (duplicate/earliest-send lookup, row
+ *           building, then the same insert);
+ * for 512-span and 50,000-span batches, alternating batch by batch so both meet the same load.
+ * Prints spans/s, client CPU per span and the store/direct ratio.
  * Uses a fresh database, dropped at the end. Environment: ONCEFLOW_TEST_CLICKHOUSE_URL.
  */
 import { performance } from 'node:perf_hooks';
-const CLICKHOUSE_URL = process.env.ONCEFLOW_TEST_CLICKHOUSE_URL ?? 'http://127.0.0.1:8123';
 import { msToNs, type SpanRow } from '../../model/span.js';
 import { ClickHouseStore } from './clickhouse-store.js';
 import { QueryRunner } from './clickhouse-client.js';
@@ -16,6 +17,7 @@ import { SPAN_FLAT_COLUMNS } from './schema.js';
 import { toInsertRow } from './span-rows.js';
 import { testDatabaseName } from './test-database.js';
 
+const CLICKHOUSE_URL = process.env.ONCEFLOW_TEST_CLICKHOUSE_URL ?? 'http://127.0.0.1:8123';
 const TOTAL = Number(process.env.BENCH_SPANS ?? 200_000);
 const hex = (n: number, width: number) => n.toString(16).padStart(width, '0');
 
@@ -61,16 +63,26 @@ function benchSpan(i: number, baseMs: number): SpanRow {
   };
 }
 
-async function timed(label: string, spans: number, run: () => Promise<void>): Promise<number> {
-  const cpu0 = process.cpuUsage();
-  const t0 = performance.now();
-  await run();
-  const seconds = (performance.now() - t0) / 1000;
-  const cpu = process.cpuUsage(cpu0);
-  const rate = spans / seconds;
-  const cpuUsPerSpan = (cpu.user + cpu.system) / spans;
-  console.log(`${label.padEnd(34)} ${Math.round(rate).toString().padStart(8)} spans/s   client CPU ${cpuUsPerSpan.toFixed(1)} µs/span`);
-  return rate;
+/** Accumulates wall time and client CPU of the batches of one scenario. */
+class Meter {
+  private seconds = 0;
+  private cpuUs = 0;
+  private spans = 0;
+  async measure(spans: number, run: () => Promise<void>): Promise<void> {
+    const cpu0 = process.cpuUsage();
+    const t0 = performance.now();
+    await run();
+    this.seconds += (performance.now() - t0) / 1000;
+    const cpu = process.cpuUsage(cpu0);
+    this.cpuUs += cpu.user + cpu.system;
+    this.spans += spans;
+  }
+  get rate(): number {
+    return this.spans / this.seconds;
+  }
+  report(label: string): string {
+    return `${label.padEnd(34)} ${Math.round(this.rate).toString().padStart(8)} spans/s   client CPU ${(this.cpuUs / this.spans).toFixed(1)} µs/span`;
+  }
 }
 
 async function main(): Promise<void> {
@@ -81,26 +93,28 @@ async function main(): Promise<void> {
   console.log(`ClickHouse ${store.serverFeatures?.version} at ${CLICKHOUSE_URL}, ${TOTAL} spans per scenario\n`);
   try {
     let offset = 0;
+    const make = () => {
+      const base = Date.UTC(2026, 0, 1) + offset;
+      const spans = Array.from({ length: TOTAL }, (_, i) => benchSpan(offset + i, base));
+      offset += TOTAL;
+      return spans;
+    };
     const results: string[] = [];
     for (const batchSize of [512, 50_000]) {
-      const make = () => {
-        const base = Date.UTC(2026, 0, 1) + offset;
-        const spans = Array.from({ length: TOTAL }, (_, i) => benchSpan(offset + i, base));
-        offset += TOTAL;
-        return spans;
-      };
-      const directSpans = make();
-      const prebuilt = directSpans.map(toInsertRow);
-      const direct = await timed(`direct insert, ${batchSize}/batch`, TOTAL, async () => {
-        for (let i = 0; i < prebuilt.length; i += batchSize) {
-          await runner.insert(`\`${database}\`.spans`, SPAN_FLAT_COLUMNS, prebuilt.slice(i, i + batchSize));
-        }
-      });
+      // Batches of the two scenarios alternate, so both see the same server load and merges.
+      const prebuilt = make().map(toInsertRow);
       const storeSpans = make();
-      const viaStore = await timed(`store.insertSpans, ${batchSize}/batch`, TOTAL, async () => {
-        for (let i = 0; i < storeSpans.length; i += batchSize) await store.insertSpans(storeSpans.slice(i, i + batchSize));
-      });
-      results.push(`${batchSize}/batch: store ${Math.round(viaStore)} / direct ${Math.round(direct)} = ${(viaStore / direct).toFixed(2)}×`);
+      const direct = new Meter();
+      const viaStore = new Meter();
+      for (let i = 0; i < TOTAL; i += batchSize) {
+        const rows = prebuilt.slice(i, i + batchSize);
+        await direct.measure(rows.length, () => runner.insert(`\`${database}\`.spans`, SPAN_FLAT_COLUMNS, rows));
+        const spans = storeSpans.slice(i, i + batchSize);
+        await viaStore.measure(spans.length, () => store.insertSpans(spans));
+      }
+      console.log(direct.report(`direct insert, ${batchSize}/batch`));
+      console.log(viaStore.report(`store.insertSpans, ${batchSize}/batch`));
+      results.push(`${batchSize}/batch: store ${Math.round(viaStore.rate)} / direct ${Math.round(direct.rate)} = ${(viaStore.rate / direct.rate).toFixed(2)}×`);
     }
     console.log(`\n${results.join('\n')}`);
     console.log(`rows stored (deduplicated): ${await store.spanCount()}`);

@@ -5,8 +5,10 @@
  *
  * Both answers come from one lookup query per chunk of the batch: stored ids from `spans`
  * (range-pruned on the batch's `ts` span), earliest sends from `spans_by_message` (primary-key
- * lookup) for attempts whose send is neither in the batch nor in the in-memory cache. Batches
- * are serialized by the store, so two copies of one batch cannot both pass the check. A second
+ * lookup) for attempts whose send is neither in the batch nor in the in-memory cache. Only spans
+ * that start no later than the newest second stored so far can be stored already, so live
+ * traffic mostly skips the first part. Batches are serialized by the store, so two copies of
+ * one batch cannot both pass the check. A second
  * collector process writing the same spans at the same moment could still slip a duplicate
  * in: row reads stay exact (LIMIT 1 BY) and merges collapse the rows, only the rollup would
  * count it twice.
@@ -49,7 +51,7 @@ export class FirstSendCache {
  * stragglers does not scan everything in between.
  */
 export function secondRanges(spans: readonly SpanRow[]): SqlFragment {
-  const seconds = [...new Set(spans.map((span) => Number((span.startNs < 0n ? 0n : span.startNs) / NS_PER_S)))].sort(
+  const seconds = [...new Set(spans.map(startSecond))].sort(
     (a, b) => a - b,
   );
   const ranges: [number, number][] = [];
@@ -74,19 +76,26 @@ export function unresolvedMessages(spans: readonly SpanRow[], batchSends: Map<st
   return [...ids];
 }
 
-/** One query: rows `{k: 'stored', v: traceId/spanId}` and `{k: 'send', v: messageId, n: earliest ns}`. */
-export function lookupSql(db: SqlFragment, spans: readonly SpanRow[], messageIds: readonly string[]): SqlFragment {
-  const parts = [
-    sql`SELECT 'stored' AS k, concat(trace_id, '/', span_id) AS v, toUInt64(0) AS n FROM ${db}.spans
-WHERE (${secondRanges(spans)}) AND span_id IN ${sqlInList([...new Set(spans.map((span) => span.spanId))])}`,
-  ];
+/**
+ * One query: rows `{k: 'stored', v: traceId/spanId}` for `candidates` already in `spans`, and
+ * `{k: 'send', v: messageId, n: earliest ns}` for `messageIds`; null when there is nothing to ask.
+ */
+export function lookupSql(db: SqlFragment, candidates: readonly SpanRow[], messageIds: readonly string[]): SqlFragment | null {
+  const parts: SqlFragment[] = [];
+  if (candidates.length > 0) {
+    parts.push(sql`SELECT 'stored' AS k, concat(trace_id, '/', span_id) AS v, toUInt64(0) AS n FROM ${db}.spans
+WHERE (${secondRanges(candidates)}) AND span_id IN ${sqlInList([...new Set(candidates.map((span) => span.spanId))])}`);
+  }
   if (messageIds.length > 0) {
     parts.push(sql`SELECT 'send' AS k, message_id AS v, min(start_ns) AS n FROM ${db}.spans_by_message
 WHERE message_id IN ${sqlInList(messageIds)} AND ${IS_SEND}
 GROUP BY message_id`);
   }
-  return joinSql(parts, '\nUNION ALL\n');
+  return parts.length > 0 ? joinSql(parts, '\nUNION ALL\n') : null;
 }
+
+/** Start second of a span as stored in `ts`. */
+export const startSecond = (span: SpanRow) => Number((span.startNs < 0n ? 0n : span.startNs) / NS_PER_S);
 
 /** Earliest send per message id among the sends of a batch. */
 export function batchFirstSends(spans: readonly SpanRow[]): Map<string, bigint> {
