@@ -2,7 +2,12 @@
  * The one SQL surface every service uses: PGlite (embedded default) or PostgreSQL (`pg`).
  * Handlers see only `Sql` and `Database.transaction`, so the same statements run on both.
  */
-import type { PGlite } from '@electric-sql/pglite';
+import { createRequire } from 'node:module';
+import { readFile, rename, writeFile } from 'node:fs/promises';
+import { existsSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import type { PGlite, PGliteOptions } from '@electric-sql/pglite';
 import type { Pool, PoolClient } from 'pg';
 
 export interface Sql {
@@ -30,9 +35,7 @@ export async function openDatabase(options: DatabaseOptions = {}): Promise<Datab
 }
 
 async function openPglite(dataDir?: string): Promise<Database> {
-  const { PGlite } = await import('@electric-sql/pglite');
-  const db: PGlite = dataDir ? new PGlite(dataDir) : new PGlite();
-  await db.waitReady;
+  const db = dataDir ? await createPglite({ dataDir }) : await createEmptyPglite();
   const sql: Sql = { query: (text, params) => db.query(text, params) as never };
   return {
     kind: 'pglite',
@@ -92,4 +95,50 @@ export async function dropSchema(url: string, schema: string): Promise<void> {
   } finally {
     await admin.end();
   }
+}
+
+/** PGlite's version (its package.json is not exported, so it is found beside its entry point). */
+function pgliteVersion(): string {
+  let dir = dirname(createRequire(import.meta.url).resolve('@electric-sql/pglite'));
+  for (let i = 0; i < 4; i++, dir = dirname(dir)) {
+    const manifest = join(dir, 'package.json');
+    if (existsSync(manifest)) {
+      const { name, version } = JSON.parse(readFileSync(manifest, 'utf8')) as { name?: string; version?: string };
+      if (name === '@electric-sql/pglite' && version) return version;
+    }
+  }
+  return 'unknown';
+}
+
+async function createPglite(options: PGliteOptions): Promise<PGlite> {
+  const { PGlite } = await import('@electric-sql/pglite');
+  return PGlite.create(options);
+}
+
+/**
+ * An empty in-memory PGlite. Creating one runs `initdb`, which takes seconds; the result of a
+ * first run is kept as a data-directory snapshot in the temp directory (per PGlite version),
+ * and later starts load it instead — an empty cluster either way, several times faster.
+ */
+async function createEmptyPglite(): Promise<PGlite> {
+  const version = pgliteVersion();
+  const snapshot = join(tmpdir(), `onceflow-pglite-${version}-empty.tar.gz`);
+  const cached = await readFile(snapshot).catch(() => undefined);
+  if (cached) {
+    try {
+      return await createPglite({ loadDataDir: new Blob([cached]) });
+    } catch {
+      // A damaged snapshot: fall through to a fresh cluster, which replaces it.
+    }
+  }
+  const db = await createPglite({});
+  try {
+    const dump = await db.dumpDataDir('gzip');
+    const partial = `${snapshot}.${process.pid}.tmp`;
+    await writeFile(partial, Buffer.from(await dump.arrayBuffer()));
+    await rename(partial, snapshot);
+  } catch {
+    // Only a start-up cache: without it the next start is just slower.
+  }
+  return db;
 }
