@@ -39,6 +39,26 @@ if (values.help) {
 }
 
 const logger = pino({ name: 'onceflow-demo', level: process.env.LOG_LEVEL ?? 'info' });
+
+// Registered first: a signal during start-up must stop the demo too (some libraries install
+// their own handlers, which would otherwise swallow it).
+const stopping = new AbortController();
+let stopRunning: (() => Promise<void>) | undefined;
+let shuttingDown = false;
+async function shutdown(signal: string) {
+  if (shuttingDown) return;
+  shuttingDown = true;
+  logger.info({ signal }, 'shutting down');
+  stopping.abort();
+  const hardStop = setTimeout(() => process.exit(1), 15_000);
+  hardStop.unref();
+  const started = Date.now();
+  await stopRunning?.().catch((error: unknown) => logger.error({ err: error }, 'stopping the system failed'));
+  logger.info({ ms: Date.now() - started }, 'stopped');
+  process.exit(0);
+}
+process.once('SIGINT', () => void shutdown('SIGINT'));
+process.once('SIGTERM', () => void shutdown('SIGTERM'));
 const rate = Number(values.rate);
 if (!(rate > 0)) throw new Error(`--rate must be a positive number, got ${values.rate}`);
 const count = values.count === undefined ? undefined : Number(values.count);
@@ -72,7 +92,6 @@ const system = await startSystem({
 });
 logger.info({ shop: system.shopUrl, paymentProvider: system.providerUrl, truth: join(dataDir, 'ground-truth.jsonl') }, 'order system running');
 
-const stopping = new AbortController();
 const driving = runAs(LOAD_GENERATOR, () =>
   driveOrders({
     shopUrl: system.shopUrl!,
@@ -83,22 +102,12 @@ const driving = runAs(LOAD_GENERATOR, () =>
     onError: (error) => logger.warn({ err: error }, 'placing an order failed'),
   }),
 );
-
-let shuttingDown = false;
-async function shutdown(signal: string) {
-  if (shuttingDown) return;
-  shuttingDown = true;
-  logger.info({ signal }, 'shutting down');
-  stopping.abort();
-  const hardStop = setTimeout(() => process.exit(1), 15_000);
-  hardStop.unref();
+stopRunning = async () => {
   await driving.catch(() => undefined);
-  await system.stop().catch((error: unknown) => logger.error({ err: error }, 'stopping the system failed'));
-  await telemetry.shutdown();
-  process.exit(0);
-}
-process.once('SIGINT', () => void shutdown('SIGINT'));
-process.once('SIGTERM', () => void shutdown('SIGTERM'));
+  await system.stop();
+  // Spans still buffered go out now; an unreachable collector must not hold the exit up.
+  await Promise.race([telemetry.shutdown(), new Promise((resolve) => setTimeout(resolve, 3_000))]);
+};
 
 if (count !== undefined) {
   const placed = await driving;

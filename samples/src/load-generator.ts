@@ -33,15 +33,15 @@ export function makeOrder(seed: string, n: number, customers = 8): OrderRequest 
   return { key: `${seed}-order-${n}`, customerId: `customer-${customer}`, lines };
 }
 
-export async function placeOrder(shopUrl: string, order: OrderRequest): Promise<Placed> {
+export async function placeOrder(shopUrl: string, order: OrderRequest, signal?: AbortSignal): Promise<Placed> {
   let lastError: unknown;
-  for (let attempt = 1; attempt <= 5; attempt++) {
+  for (let attempt = 1; attempt <= 5 && !signal?.aborted; attempt++) {
     try {
       const res = await fetch(`${shopUrl}/orders`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', [HTTP_HEADER_IDEMPOTENCY_KEY]: order.key },
         body: JSON.stringify({ customerId: order.customerId, lines: order.lines }),
-        signal: AbortSignal.timeout(10_000),
+        signal: signal ? AbortSignal.any([signal, AbortSignal.timeout(10_000)]) : AbortSignal.timeout(10_000),
       });
       if (res.status !== 202) throw new Error(`POST /orders answered ${res.status}: ${await res.text()}`);
       const placed = (await res.json()) as PlacedOrder;
@@ -49,10 +49,10 @@ export async function placeOrder(shopUrl: string, order: OrderRequest): Promise<
       return { ...placed, key: order.key, customerId: order.customerId, amountCents };
     } catch (error) {
       lastError = error;
-      await sleep(100 * attempt);
+      await sleep(100 * attempt, undefined, { signal }).catch(() => undefined);
     }
   }
-  throw lastError;
+  throw lastError ?? new Error("placing the order was aborted");
 }
 
 export interface DriveOptions {
@@ -84,9 +84,9 @@ export async function driveOrders(options: DriveOptions): Promise<Placed[]> {
     const repeat = draw(options.seed, 'repeat', String(n)) < (options.repeatProbability ?? 0.05);
     const work = (async () => {
       try {
-        const first = await placeOrder(options.shopUrl, order);
+        const first = await placeOrder(options.shopUrl, order, options.signal);
         placed.push(first);
-        if (repeat) await placeOrder(options.shopUrl, order);
+        if (repeat) await placeOrder(options.shopUrl, order, options.signal);
       } catch (error) {
         options.onError?.(error);
       }
