@@ -8,6 +8,7 @@
  * `quantile_cont`); reads over long windows use the per-minute rollup and t-digest.
  */
 import type { TimeWindow } from '../span-store.js';
+import { msToNs } from '../../model/span.js';
 import type { TrendGrouping } from '../../model/flow.js';
 import { rowLimit, windowCondition } from './row-queries.js';
 import { HTTP_PEER, IS_ATTEMPT, IS_HTTP_CLIENT, IS_SEND, QUANTILE_LEVELS, rollupSelect } from './span-classes.js';
@@ -167,7 +168,7 @@ ORDER BY edge_kind, source, target`;
 
 const ROLLUP_COLUMN_LIST =
   'minute, edge_kind, service, message_type, destination, peer, st_n, st_processed, st_duplicates, st_retries, ' +
-  'st_failures, st_dead_letters, st_offloads, st_offloaded_bytes, st_errors, st_queued, st_processed_keys, ' +
+  'st_failures, st_dead_letters, st_offloads, st_offloaded_bytes, st_errors, st_queued, st_prev_processed, ' +
   'st_durations, st_queue';
 
 /**
@@ -204,7 +205,7 @@ export function spanBucketsRollupSql(db: SqlFragment, window: TimeWindow, stepMs
   countMergeIf(st_n, edge_kind = 'send') AS sent,
   sumMergeIf(st_processed, edge_kind = 'consume') AS processed,
   sumMergeIf(st_duplicates, edge_kind = 'consume') AS duplicate_deliveries,
-  processed - uniqExactIfMergeIf(st_processed_keys, edge_kind = 'consume') AS duplicate_processings,
+  arrayCount(p -> p >= greatest(toUInt64(time_ms) * 1000000, ${msToNs(Math.max(0, window.fromMs))}), groupArrayIfMergeIf(st_prev_processed, edge_kind = 'consume')) AS duplicate_processings,
   sumMergeIf(st_retries, edge_kind = 'consume') AS retries,
   sumMergeIf(st_failures, edge_kind = 'consume') AS failures,
   sumMergeIf(st_dead_letters, edge_kind = 'consume') AS dead_letters,
@@ -233,7 +234,7 @@ export function activityBucketsRollupSql(db: SqlFragment, window: TimeWindow, st
   service,
   message_type,
   countMerge(st_n) AS attempts,
-  sumMerge(st_duplicates) + sumMerge(st_processed) - uniqExactIfMerge(st_processed_keys) AS duplicates,
+  sumMerge(st_duplicates) + arrayCount(p -> p >= greatest(toUInt64(time_ms) * 1000000, ${msToNs(Math.max(0, window.fromMs))}), groupArrayIfMerge(st_prev_processed)) AS duplicates,
   sumMerge(st_retries) AS retries
 FROM ${rollupSource(db, window)}
 WHERE edge_kind = 'consume'
@@ -251,7 +252,7 @@ export function edgeAggregatesRollupSql(db: SqlFragment, window: TimeWindow): Sq
   countMerge(st_n) AS n,
   sumMerge(st_errors) AS errors,
   sumMerge(st_duplicates) AS duplicates,
-  sumMerge(st_processed) - uniqExactIfMerge(st_processed_keys) AS duplicate_processings,
+  arrayCount(p -> p >= ${msToNs(Math.max(0, window.fromMs))}, groupArrayIfMerge(st_prev_processed)) AS duplicate_processings,
   sumMergeIf(st_retries, edge_kind = 'consume') AS retries,
   quantilesTDigestMerge(${levels})(st_durations) AS latency_q,
   latency_q[1] AS latency_p50,

@@ -100,6 +100,30 @@ describe.skipIf(!ok)('ClickHouseStore on a real server', () => {
     expect(await store.spansOfConversation('c-restart', 10)).toHaveLength(2);
   });
 
+  it('counts a duplicate processing across batches the same from spans and from the rollup', async () => {
+    const base = { conversationId: 'c-dup', messageId: 'm-dup', outcome: 'processed' as const, links: [], events: [] };
+    await store.insertSpans([richSpan({ ...base, startNs: ns(t0 + 180_000) })]);
+    // A second store knows nothing in memory: the earlier processing comes from the lookup.
+    const rollup = new ClickHouseStore({ url: CLICKHOUSE_URL, database, rollupAfterMs: 0 });
+    try {
+      await rollup.init();
+      await rollup.insertSpans([richSpan({ ...base, startNs: ns(t0 + 180_500), attempt: 3 })]);
+      const window = { fromMs: t0 + 180_000, toMs: t0 + 240_000 };
+      for (const reader of [store, rollup]) {
+        const [total] = await reader.spanBuckets(window, 60_000, 'service');
+        expect(total).toMatchObject({ group: '', processed: 2, duplicateProcessings: 1 });
+        const [edge] = await reader.edgeAggregates(window);
+        expect(edge).toMatchObject({ kind: 'consume', count: 2, duplicateProcessings: 1 });
+      }
+      // A window that starts after the first processing does not count the second as a repeat.
+      const later = { fromMs: t0 + 180_250, toMs: t0 + 240_250 };
+      expect((await rollup.activityBuckets(later, 60_000)).map((row) => row.duplicates)).toEqual([0]);
+      expect((await store.activityBuckets(later, 60_000)).map((row) => row.duplicates)).toEqual([0]);
+    } finally {
+      await rollup.close();
+    }
+  });
+
   it('finds conversations by ids and attribute values, most recent first', async () => {
     await store.insertSpans([
       richSpan({ conversationId: 'c-old', startNs: ns(t0 - 60_000), attributes: { 'order.id': 'order-7' } }),

@@ -60,6 +60,8 @@ import {
   earliest,
   lookupSql,
   spanKey,
+  isProcessedAttempt,
+  previousProcessed,
   startSecond,
   unresolvedMessages,
 } from './insert-path.js';
@@ -170,26 +172,36 @@ export class ClickHouseStore implements SpanStore {
     for (let i = 0; i < batch.length; i += LOOKUP_CHUNK) chunks.push(batch.slice(i, i + LOOKUP_CHUNK));
     const stored = new Set<string>();
     const lookedUp = new Map<string, bigint>();
+    const storedProcessed = new Map<string, bigint[]>();
     // Two lookups in flight at a time: the server parses one while it scans the other.
     for (let i = 0; i < chunks.length; i += 2) {
       await Promise.all(
         chunks.slice(i, i + 2).map(async (chunk) => {
           const candidates = chunk.filter((span) => startSecond(span) <= this.newestStoredS);
-          const query = lookupSql(this.db, candidates, unresolvedMessages(chunk, sends, this.firstSends));
+          const processedIds = [...new Set(chunk.filter(isProcessedAttempt).map((span) => span.messageId))];
+          const query = lookupSql(this.db, candidates, unresolvedMessages(chunk, sends, this.firstSends), processedIds);
           if (!query) return;
           const found = await this.runner.rows<{ k: string; v: string; n: string }>(query, { max_query_size: '1048576' });
           for (const { k, v, n } of found) {
             if (k === 'stored') stored.add(v);
-            else lookedUp.set(v, BigInt(n));
+            else if (k === 'send') lookedUp.set(v, BigInt(n));
+            else {
+              const list = storedProcessed.get(v);
+              if (list) list.push(BigInt(n));
+              else storedProcessed.set(v, [BigInt(n)]);
+            }
           }
         }),
       );
     }
+    const toInsert = batch.filter((span) => !stored.has(spanKey(span)));
+    const previous = previousProcessed(toInsert, storedProcessed);
     const rows: SpanInsertRow[] = [];
     let newest = this.newestStoredS;
-    for (const span of batch) {
-      if (stored.has(spanKey(span))) continue;
+    for (const span of toInsert) {
       const row = toInsertRow(span);
+      const prev = previous.get(span);
+      if (prev) row.prev_processed_ns = prev.toString();
       if (span.messageId !== '' && isAttemptSpan(span)) {
         const first = earliest(sends.get(span.messageId), this.firstSends.get(span.messageId), lookedUp.get(span.messageId));
         row.first_send_ns = first.toString();

@@ -15,7 +15,7 @@
  */
 import { isAttemptSpan, isSend } from '../../analysis/span-roles.js';
 import type { SpanRow } from '../../model/span.js';
-import { IS_SEND } from './span-classes.js';
+import { IS_ATTEMPT, IS_SEND } from './span-classes.js';
 import { SqlFragment, joinSql, sql, sqlInList } from './sql-escape.js';
 
 /**
@@ -77,10 +77,17 @@ export function unresolvedMessages(spans: readonly SpanRow[], batchSends: Map<st
 }
 
 /**
- * One query: rows `{k: 'stored', v: traceId/spanId}` for `candidates` already in `spans`, and
- * `{k: 'send', v: messageId, n: earliest ns}` for `messageIds`; null when there is nothing to ask.
+ * One query: rows `{k: 'stored', v: traceId/spanId}` for `candidates` already in `spans`,
+ * `{k: 'send', v: messageId, n: earliest ns}` for `messageIds`, and `{k: 'processed',
+ * v: service/messageId, n: start ns}` for every stored processed attempt of
+ * `processedMessageIds`; null when there is nothing to ask.
  */
-export function lookupSql(db: SqlFragment, candidates: readonly SpanRow[], messageIds: readonly string[]): SqlFragment | null {
+export function lookupSql(
+  db: SqlFragment,
+  candidates: readonly SpanRow[],
+  messageIds: readonly string[],
+  processedMessageIds: readonly string[] = [],
+): SqlFragment | null {
   const parts: SqlFragment[] = [];
   if (candidates.length > 0) {
     parts.push(sql`SELECT 'stored' AS k, concat(trace_id, '/', span_id) AS v, toUInt64(0) AS n FROM ${db}.spans
@@ -90,6 +97,10 @@ WHERE (${secondRanges(candidates)}) AND span_id IN ${sqlInList([...new Set(candi
     parts.push(sql`SELECT 'send' AS k, message_id AS v, min(start_ns) AS n FROM ${db}.spans_by_message
 WHERE message_id IN ${sqlInList(messageIds)} AND ${IS_SEND}
 GROUP BY message_id`);
+  }
+  if (processedMessageIds.length > 0) {
+    parts.push(sql`SELECT 'processed' AS k, concat(service, '/', message_id) AS v, start_ns AS n FROM ${db}.spans_by_message
+WHERE message_id IN ${sqlInList(processedMessageIds)} AND outcome = 'processed' AND ${IS_ATTEMPT}`);
   }
   return parts.length > 0 ? joinSql(parts, '\nUNION ALL\n') : null;
 }
@@ -113,4 +124,33 @@ export function earliest(...candidates: (bigint | undefined)[]): bigint {
   let best: bigint | undefined;
   for (const candidate of candidates) if (candidate !== undefined && (best === undefined || candidate < best)) best = candidate;
   return best ?? 0n;
+}
+
+/** A processed attempt: what duplicate processing is counted over. */
+export const isProcessedAttempt = (span: SpanRow) => span.messageId !== '' && span.outcome === 'processed' && isAttemptSpan(span);
+
+export const processedKey = (span: Pick<SpanRow, 'service' | 'messageId'>) => `${span.service}/${span.messageId}`;
+
+/**
+ * For each processed attempt to insert, the start of the latest processed attempt of the same
+ * (service, message id) that started before it — among stored ones and the batch — or 0n.
+ */
+export function previousProcessed(toInsert: readonly SpanRow[], stored: Map<string, bigint[]>): Map<SpanRow, bigint> {
+  const starts = new Map<string, bigint[]>();
+  for (const [key, list] of stored) starts.set(key, [...list]);
+  for (const span of toInsert) {
+    if (!isProcessedAttempt(span)) continue;
+    const key = processedKey(span);
+    const list = starts.get(key);
+    if (list) list.push(span.startNs);
+    else starts.set(key, [span.startNs]);
+  }
+  const previous = new Map<SpanRow, bigint>();
+  for (const span of toInsert) {
+    if (!isProcessedAttempt(span)) continue;
+    let best = 0n;
+    for (const start of starts.get(processedKey(span)) ?? []) if (start < span.startNs && start > best) best = start;
+    previous.set(span, best);
+  }
+  return previous;
 }

@@ -66,6 +66,10 @@ export const SPAN_COLUMNS: readonly (readonly [string, string])[] = [
   // Earliest send of the same message id known when an attempt was stored (0 = unknown): lets
   // the rollup keep queue latency without a join. Not part of SpanRow.
   ['first_send_ns', 'UInt64'],
+  // For a processed attempt: start of the latest earlier processed attempt of the same
+  // (service, message id) known at insert (0 = none). The rollup counts duplicate processings
+  // from it instead of keeping every processed key. Not part of SpanRow.
+  ['prev_processed_ns', 'UInt64'],
 ];
 
 /** Column names as they appear in JSONEachRow insert rows (Nested flattened). */
@@ -76,7 +80,9 @@ export const SPAN_FLAT_COLUMNS: readonly string[] = SPAN_COLUMNS.flatMap(([name,
 });
 
 /** Columns read back into a SpanRow. */
-export const SPAN_READ_COLUMNS: readonly string[] = SPAN_FLAT_COLUMNS.filter((column) => column !== 'first_send_ns');
+export const SPAN_READ_COLUMNS: readonly string[] = SPAN_FLAT_COLUMNS.filter(
+  (column) => column !== 'first_send_ns' && column !== 'prev_processed_ns',
+);
 
 export const TABLES = ['spans', 'spans_by_conversation', 'spans_by_message', 'search_index', 'span_rollup', 'flows'] as const;
 export type TableName = (typeof TABLES)[number];

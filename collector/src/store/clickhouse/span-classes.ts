@@ -4,6 +4,11 @@
  * rollup's materialized view and the raw edge minutes of a rollup read use the same SELECT, so
  * both sides of a merge have identical aggregate-state types.
  *
+ * Duplicate processings per bucket are count(processed) − distinct(service, message id), i.e. the
+ * processed attempts whose previous processed attempt of the same key falls in the same bucket.
+ * The rollup keeps, per minute, the previous-processed start of each such attempt (rare: only
+ * repeats have one), so any whole-minute bucket can count them without a set of every key.
+ *
  * 18.16: a materialized view whose outer query uses a column aliased in a FROM subquery fails
  * every insert ("Unknown identifier"), so the rollup SELECT is one level deep.
  */
@@ -48,7 +53,7 @@ export const ROLLUP_COLUMNS_DDL = `  minute DateTime('UTC'),
   st_offloaded_bytes AggregateFunction(sum, UInt64),
   st_errors AggregateFunction(sum, UInt64),
   st_queued AggregateFunction(sum, UInt64),
-  st_processed_keys AggregateFunction(uniqExactIf, UInt64, UInt8),
+  st_prev_processed AggregateFunction(groupArrayIf, UInt64, UInt8),
   st_durations AggregateFunction(quantilesTDigest(${QUANTILE_LEVELS}), Float64),
   st_queue AggregateFunction(quantilesTDigestIf(${QUANTILE_LEVELS}), Float64, UInt8)`;
 
@@ -70,7 +75,7 @@ export function rollupSelect(source: SqlFragment, where: SqlFragment): SqlFragme
   sumState(if(payload_offloaded = 1, payload_bytes, toUInt64(0))) AS st_offloaded_bytes,
   sumState(toUInt64(status_code = 'error' OR outcome IN ('failed', 'retry_scheduled', 'dead_lettered'))) AS st_errors,
   sumState(toUInt64(first_send_ns > 0)) AS st_queued,
-  uniqExactIfState(cityHash64(service, message_id), outcome = 'processed') AS st_processed_keys,
+  groupArrayIfState(prev_processed_ns, outcome = 'processed' AND prev_processed_ns > 0) AS st_prev_processed,
   quantilesTDigestState(${new SqlFragment(QUANTILE_LEVELS)})(duration_ns / 1000000) AS st_durations,
   quantilesTDigestIfState(${new SqlFragment(QUANTILE_LEVELS)})((toInt64(start_ns) - toInt64(first_send_ns)) / 1000000, first_send_ns > 0) AS st_queue
 FROM ${source}

@@ -61,6 +61,7 @@ export function toInsertRow(span: SpanRow): SpanInsertRow {
     'resource_attrs.key': Object.keys(span.resourceAttributes),
     'resource_attrs.value': Object.values(span.resourceAttributes),
     first_send_ns: '0',
+    prev_processed_ns: '0',
   };
 }
 
