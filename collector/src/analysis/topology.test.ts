@@ -64,6 +64,99 @@ describe('buildTopology', () => {
   });
 });
 
+describe('buildTopology route edges', () => {
+  const routesOf = (input: EdgeAggregateRow[]) =>
+    buildTopology(input, window)
+      .edges.filter((e) => e.kind === 'route')
+      .map((e) => ({ id: e.id, messageTypes: e.messageTypes, count: e.count }));
+
+  //   billing ─send─> OrderBilled ┬(route)─> invoicing(queue) ─consume─> invoicing
+  //                               └(route)─> shipping(queue)  ─consume─> shipping
+  //   shop-api ─send─> orders(queue) ─consume─> orders            (a command: no route)
+  it.each([
+    {
+      name: 'an event sent to its topic reaches every subscriber queue',
+      rows: [
+        row('send', 'billing', 'OrderBilled', { messageTypes: ['OrderBilled'], count: 50 }),
+        row('consume', 'invoicing', 'invoicing', { messageTypes: ['OrderBilled'], count: 52 }),
+        row('consume', 'shipping', 'shipping', { messageTypes: ['OrderBilled'], count: 50 }),
+      ],
+      routes: [
+        { id: 'route:destination:OrderBilled->destination:invoicing', messageTypes: ['OrderBilled'], count: 50 },
+        { id: 'route:destination:OrderBilled->destination:shipping', messageTypes: ['OrderBilled'], count: 50 },
+      ],
+    },
+    {
+      name: 'a type sent and consumed on the same destination has no route',
+      rows: [row('send', 'shop-api', 'orders', { messageTypes: ['SubmitOrder'] }), row('consume', 'orders', 'orders', { messageTypes: ['SubmitOrder'] })],
+      routes: [],
+    },
+    {
+      name: 'a queue a type is consumed from routes nowhere, even when the type is also published elsewhere',
+      rows: [
+        row('send', 'shop-api', 'orders', { messageTypes: ['SubmitOrder'] }),
+        row('send', 'legacy', 'commands', { messageTypes: ['SubmitOrder'] }),
+        row('consume', 'orders', 'orders', { messageTypes: ['SubmitOrder'] }),
+        row('consume', 'audit', 'audit', { messageTypes: ['SubmitOrder'] }),
+      ],
+      routes: [
+        { id: 'route:destination:commands->destination:audit', messageTypes: ['SubmitOrder'], count: 100 },
+        { id: 'route:destination:commands->destination:orders', messageTypes: ['SubmitOrder'], count: 100 },
+      ],
+    },
+    {
+      name: 'a type sent but never consumed, or consumed but never sent, has no route',
+      rows: [row('send', 'billing', 'OrderBilled', { messageTypes: ['OrderBilled'] }), row('consume', 'invoicing', 'invoicing', { messageTypes: ['InvoiceRequested'] })],
+      routes: [],
+    },
+    {
+      name: 'types sharing a route make one edge; its count is at most what was sent to its source',
+      rows: [
+        row('send', 'billing', 'events', { messageTypes: ['OrderBilled'], count: 30 }),
+        row('send', 'shipping', 'events', { messageTypes: ['OrderShipped'], count: 20 }),
+        row('send', 'orders', 'events', { messageTypes: ['OrderSubmitted'], count: 40 }),
+        // The orders queue also receives its own command: its consume count is more than was routed.
+        row('consume', 'orders', 'orders', { messageTypes: ['OrderBilled', 'OrderShipped', 'SubmitOrder'], count: 500 }),
+      ],
+      routes: [{ id: 'route:destination:events->destination:orders', messageTypes: ['OrderBilled', 'OrderShipped'], count: 50 }],
+    },
+    {
+      name: 'competing consumers of one queue add up on the consume side',
+      rows: [
+        row('send', 'billing', 'OrderBilled', { messageTypes: ['OrderBilled'], count: 500 }),
+        row('consume', 'invoicing', 'invoicing-1', { messageTypes: ['OrderBilled'], count: 120 }),
+        row('consume', 'invoicing', 'invoicing-2', { messageTypes: ['OrderBilled'], count: 80 }),
+      ],
+      routes: [{ id: 'route:destination:OrderBilled->destination:invoicing', messageTypes: ['OrderBilled'], count: 200 }],
+    },
+  ])('$name', ({ rows: input, routes }) => {
+    expect(routesOf(input)).toEqual(routes);
+  });
+
+  it("carries the consume side's rates and health, no latency, and joins the destinations' existing nodes", () => {
+    const input = [
+      row('send', 'billing', 'OrderBilled', { messageTypes: ['OrderBilled'], count: 100, errors: 40 }),
+      row('consume', 'invoicing', 'invoicing', { messageTypes: ['OrderBilled'], count: 100, duplicates: 10, retries: 2, duplicateProcessings: 1 }),
+    ];
+    const topology = buildTopology(input, window);
+    const route = topology.edges.find((e) => e.kind === 'route')!;
+    expect(route).toMatchObject({
+      source: 'destination:OrderBilled',
+      target: 'destination:invoicing',
+      perMinute: 10,
+      errorRate: 0,
+      duplicateRate: 0.1,
+      retryRate: 0.02,
+      duplicateProcessings: 1,
+      latencyP50Ms: null,
+      latencyP99Ms: null,
+      health: 'duplicate-processing',
+    });
+    expect(topology.nodes.map((n) => n.id)).toEqual(['destination:OrderBilled', 'destination:invoicing', 'service:billing', 'service:invoicing']);
+    expect(buildTopology([...input].reverse(), window).edges).toEqual(topology.edges);
+  });
+});
+
 describe('edgeHealth', () => {
   it.each([
     [{ duplicateProcessings: 1, errorRate: 0.5, retryRate: 0.5, duplicateRate: 0.5 }, 'duplicate-processing'],

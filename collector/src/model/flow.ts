@@ -235,7 +235,13 @@ export interface TopologyNode {
   label: string;
 }
 
-export type TopologyEdgeKind = 'send' | 'consume' | 'http';
+/**
+ * `send` service → destination, `consume` destination → service, `http` service → service or
+ * peer; `route` destination → destination, inferred (not observed): messages of its types sent
+ * to the source destination arrive in the target (an exchange or topic routing to a subscriber's
+ * queue). A route's rates and health are its target's consume side; its latencies are null.
+ */
+export type TopologyEdgeKind = 'send' | 'consume' | 'http' | 'route';
 
 export interface TopologyEdge {
   id: string;
