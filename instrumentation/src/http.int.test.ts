@@ -6,9 +6,13 @@
  * express and node:http are loaded through `createRequire`, after the SDK started (the
  * CommonJS hook is what OpenTelemetry patches with; fetch is traced via diagnostics_channel).
  */
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
+import { createServer as createTcpServer } from 'node:net';
 import type { IncomingHttpHeaders, Server } from 'node:http';
 import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
 import { SpanKind } from '@opentelemetry/api';
 import { InMemorySpanExporter, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,10 +20,12 @@ import {
   ATTR_CAUSATION_ID,
   ATTR_IDEMPOTENCY_KEY,
   ATTR_MESSAGING_CONVERSATION_ID,
+  ATTR_PEER_SERVICE,
   HEADER_CAUSATION_ID,
   HEADER_CONVERSATION_ID,
   HEADER_IDEMPOTENCY_KEY,
   HEADER_MESSAGE_ID,
+  HEADER_SERVICE,
   currentConversationId,
   startOnceflow,
   withHandle,
@@ -33,6 +39,9 @@ const http = require('node:http') as typeof import('node:http');
 const express = require('express') as typeof import('express');
 
 const str = (span: ReadableSpan, key: string) => span.attributes[key] as string | undefined;
+
+// After every describe block below (each sends spans through this one SDK).
+afterAll(() => onceflow.shutdown());
 
 function listen(server: Server): Promise<string> {
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(`http://127.0.0.1:${(server.address() as AddressInfo).port}`)));
@@ -76,9 +85,8 @@ describe('HTTP propagation', () => {
     edgeUrl = await listen(edge);
   });
 
-  afterAll(async () => {
+  afterAll(() => {
     for (const server of servers) server.close();
-    await onceflow.shutdown();
   });
 
   it('an edge request starts a conversation; fetch and http calls made while serving it carry it', async () => {
@@ -158,5 +166,83 @@ describe('HTTP propagation', () => {
     const echoed = (await (await fetch(`${echoUrl}/plain`)).json()) as IncomingHttpHeaders;
     expect(echoed[HEADER_CONVERSATION_ID]).toBeUndefined();
     expect(echoed.traceparent).toBeDefined();
+  });
+});
+
+/**
+ * The serving service names itself: a server started with Onceflow as `billing-x` in another
+ * process answers with `onceflow-service: billing-x`, and this process's client spans (fetch
+ * and node:http) record it as `peer.service`. A server without Onceflow leaves it unset.
+ */
+describe('peer.service from the serving service', () => {
+  const index = JSON.stringify(fileURLToPath(new URL('./index.ts', import.meta.url)));
+  const script = `
+    import { createRequire } from 'node:module';
+    import { InMemorySpanExporter } from '@opentelemetry/sdk-trace-base';
+    import { startOnceflow } from ${index};
+    startOnceflow({ serviceName: 'billing-x', exporter: new InMemorySpanExporter() });
+    const http = createRequire(import.meta.url)('node:http');
+    const server = http.createServer((req, res) => res.end('ok'));
+    server.listen(0, '127.0.0.1', () => console.log(JSON.stringify({ port: server.address().port })));`;
+  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+    cwd: fileURLToPath(new URL('..', import.meta.url)),
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const exited = once(child, 'exit');
+  let billingUrl = '';
+  let plainUrl = '';
+  // Speaks HTTP over a raw socket: no OpenTelemetry server hook ever sees it.
+  const plain = createTcpServer((socket) => {
+    socket.once('data', () => socket.end('HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok'));
+  });
+
+  beforeAll(async () => {
+    const [line] = (await once(child.stdout!, 'data')) as [Buffer];
+    billingUrl = `http://127.0.0.1:${(JSON.parse(line.toString()) as { port: number }).port}`;
+    await new Promise<void>((resolve) => plain.listen(0, '127.0.0.1', resolve));
+    plainUrl = `http://127.0.0.1:${(plain.address() as AddressInfo).port}`;
+  }, 60_000);
+
+  afterAll(async () => {
+    plain.close();
+    child.kill('SIGTERM');
+    await exited;
+  });
+
+  const get = (url: string) =>
+    new Promise<IncomingHttpHeaders>((resolve, reject) => {
+      const req = http.get(url, (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.headers));
+      });
+      req.on('error', reject);
+    });
+
+  const clientSpan = (path: string, instrumentation: string) =>
+    exporter
+      .getFinishedSpans()
+      .find((s) => s.kind === SpanKind.CLIENT && s.instrumentationScope.name.includes(instrumentation) && String(s.attributes['url.full'] ?? s.attributes['url.path'] ?? s.name).includes(path));
+
+  it('fetch and node:http client spans get the server\'s service name as peer.service', async () => {
+    const viaFetch = await fetch(`${billingUrl}/via-fetch`);
+    await viaFetch.text();
+    expect(viaFetch.headers.get(HEADER_SERVICE)).toBe('billing-x');
+    expect((await get(`${billingUrl}/via-http`))[HEADER_SERVICE]).toBe('billing-x');
+    await onceflow.forceFlush();
+    expect(str(clientSpan('/via-fetch', 'undici')!, ATTR_PEER_SERVICE)).toBe('billing-x');
+    expect(str(clientSpan('/via-http', 'http')!, ATTR_PEER_SERVICE)).toBe('billing-x');
+  });
+
+  it('a server without Onceflow sends no service header and the client span has no peer.service', async () => {
+    const viaFetch = await fetch(`${plainUrl}/plain-fetch`);
+    await viaFetch.text();
+    expect(viaFetch.headers.get(HEADER_SERVICE)).toBeNull();
+    await get(`${plainUrl}/plain-http`);
+    await onceflow.forceFlush();
+    for (const [path, instrumentation] of [['/plain-fetch', 'undici'], ['/plain-http', 'http']]) {
+      const span = clientSpan(path, instrumentation);
+      expect(span, path).toBeDefined();
+      expect(str(span!, ATTR_PEER_SERVICE), path).toBeUndefined();
+    }
   });
 });

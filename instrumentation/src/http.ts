@@ -10,20 +10,32 @@
  *   and causation (the propagator writes them); its client span records its own
  *   `Idempotency-Key`, so retries of one call can be matched.
  *
+ * - A served response names its service in the `onceflow-service` header; a client span whose
+ *   response carries it records it as `peer.service`, so the system map shows the serving
+ *   service rather than `127.0.0.1`. A server without Onceflow sends no such header and stays
+ *   an address.
+ *
  * HTTP requests are not messages: they carry no `onceflow-message-id` of their own, so a call
  * to a third party is never mistaken for a message that was never consumed.
  */
-import type { ClientRequest, IncomingMessage } from 'node:http';
+import type { ClientRequest, IncomingMessage, ServerResponse } from 'node:http';
 import type { Span } from '@opentelemetry/api';
 import type { HttpInstrumentationConfig } from '@opentelemetry/instrumentation-http';
-import type { UndiciInstrumentationConfig, UndiciRequest } from '@opentelemetry/instrumentation-undici';
+import type { UndiciInstrumentationConfig, UndiciRequest, UndiciResponse } from '@opentelemetry/instrumentation-undici';
 import { setIdentityAttributes } from './attributes.js';
 import { readBaggageHeader } from './baggage.js';
 import { guard } from './guard.js';
 import { HTTP_INSTRUMENTATION, markHooked } from './hooked.js';
 import { deterministicMessageId, headerString, newId, readIdentityHeaders } from './identity.js';
 import { newMessageScope, newRequestScope, scopeOfSpan } from './scope.js';
-import { ATTR_CAUSATION_ID, ATTR_IDEMPOTENCY_KEY, HTTP_HEADER_IDEMPOTENCY_KEY } from './semconv.js';
+import {
+  ATTR_CAUSATION_ID,
+  ATTR_IDEMPOTENCY_KEY,
+  ATTR_PEER_SERVICE,
+  ATTR_SERVICE_NAME,
+  HEADER_SERVICE,
+  HTTP_HEADER_IDEMPOTENCY_KEY,
+} from './semconv.js';
 
 /** Conversation id of a boundary request that carries an `Idempotency-Key`: a retry of it joins the same flow. */
 export function conversationForIdempotencyKey(key: string): string {
@@ -64,7 +76,29 @@ export function httpClientRequestHook(span: Span, request: ClientRequest): void 
 }
 
 export function undiciRequestHook(span: Span, request: UndiciRequest): void {
-  clientCallAttributes(span, undiciHeader(request, HTTP_HEADER_IDEMPOTENCY_KEY));
+  clientCallAttributes(span, undiciHeader(request.headers, HTTP_HEADER_IDEMPOTENCY_KEY));
+}
+
+/** A printable service name that fits in a header value; anything else is not announced or trusted. */
+const SERVICE_NAME = /^[\x21-\x7e](?:[\x20-\x7e]{0,254}[\x21-\x7e])?$/;
+
+/** Server side: announce this process's `service.name` (from the span's resource) on the response. */
+export function httpServerResponseHook(span: Span, response: ServerResponse): void {
+  const name = (span as { resource?: { attributes?: Record<string, unknown> } }).resource?.attributes?.[ATTR_SERVICE_NAME];
+  if (typeof name === 'string' && SERVICE_NAME.test(name) && !response.headersSent) response.setHeader(HEADER_SERVICE, name);
+}
+
+/** Client side: the answering service, when it announced itself, is the span's `peer.service`. */
+export function httpClientResponseHook(span: Span, response: IncomingMessage): void {
+  peerService(span, headerString(response.headers[HEADER_SERVICE]));
+}
+
+export function undiciResponseHook(span: Span, response: UndiciResponse): void {
+  peerService(span, undiciHeader(response.headers, HEADER_SERVICE));
+}
+
+function peerService(span: Span, name: string | undefined): void {
+  if (name !== undefined && SERVICE_NAME.test(name)) span.setAttribute(ATTR_PEER_SERVICE, name);
 }
 
 function clientCallAttributes(span: Span, idempotencyKey: string | undefined): void {
@@ -73,9 +107,11 @@ function clientCallAttributes(span: Span, idempotencyKey: string | undefined): v
   if (scope?.outgoingCausationId) span.setAttribute(ATTR_CAUSATION_ID, scope.outgoingCausationId);
 }
 
-/** undici ≥6 keeps request headers as a flat [name, value, …] array, v5 as one raw string. */
-function undiciHeader(request: UndiciRequest, name: string): string | undefined {
-  const headers = request.headers;
+/**
+ * undici ≥6 keeps request headers as a flat [name, value, …] array, v5 as one raw string;
+ * response headers are a flat array of Buffers.
+ */
+function undiciHeader(headers: unknown, name: string): string | undefined {
   if (Array.isArray(headers)) {
     for (let i = 0; i + 1 < headers.length; i += 2) {
       if (String(headers[i]).toLowerCase() === name) return headerString(headers[i + 1]);
@@ -95,9 +131,15 @@ function isClientRequest(request: ClientRequest | IncomingMessage): request is C
   return typeof (request as ClientRequest).getHeader === 'function';
 }
 
+/** The server's response can set headers; the client's is an IncomingMessage that cannot. */
+function isServerResponse(response: IncomingMessage | ServerResponse): response is ServerResponse {
+  return typeof (response as ServerResponse).setHeader === 'function';
+}
+
 export function httpConfig(user: HttpInstrumentationConfig = {}): HttpInstrumentationConfig {
   markHooked(HTTP_INSTRUMENTATION);
   const theirs = user.requestHook;
+  const theirResponseHook = user.responseHook;
   return {
     ...user,
     requestHook: (span, request) => {
@@ -107,16 +149,30 @@ export function httpConfig(user: HttpInstrumentationConfig = {}): HttpInstrument
       });
       if (theirs) guard('http requestHook (application hook)', () => theirs(span, request));
     },
+    // Called for a served request before the application's handler runs (headers not sent
+    // yet), and for an outgoing call when its response head arrives.
+    responseHook: (span, response) => {
+      guard('http responseHook', () => {
+        if (isServerResponse(response)) httpServerResponseHook(span, response);
+        else httpClientResponseHook(span, response);
+      });
+      if (theirResponseHook) guard('http responseHook (application hook)', () => theirResponseHook(span, response));
+    },
   };
 }
 
 export function undiciConfig(user: UndiciInstrumentationConfig = {}): UndiciInstrumentationConfig {
   const theirs = user.requestHook;
+  const theirResponseHook = user.responseHook;
   return {
     ...user,
     requestHook: (span, request) => {
       guard('undici requestHook', () => undiciRequestHook(span, request));
       if (theirs) guard('undici requestHook (application hook)', () => theirs(span, request));
+    },
+    responseHook: (span, info) => {
+      guard('undici responseHook', () => undiciResponseHook(span, info.response));
+      if (theirResponseHook) guard('undici responseHook (application hook)', () => theirResponseHook(span, info));
     },
   };
 }

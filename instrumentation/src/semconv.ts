@@ -27,6 +27,12 @@ export const HEADER_ATTEMPT = 'onceflow-attempt';
 export const HEADER_PAYLOAD_REF = 'onceflow-payload-ref';
 /** Claim check: size of the offloaded body in bytes. */
 export const HEADER_PAYLOAD_BYTES = 'onceflow-payload-bytes';
+/**
+ * Response header: the `service.name` of the Onceflow-instrumented server that answered an
+ * HTTP request; the client records it on its span as `peer.service`, so the system map shows
+ * the serving service instead of an address. Not one of ONCEFLOW_HEADERS (not propagated).
+ */
+export const HEADER_SERVICE = 'onceflow-service';
 /** The standard HTTP header an edge API receives; becomes the idempotency key. */
 export const HTTP_HEADER_IDEMPOTENCY_KEY = 'idempotency-key';
 
