@@ -52,6 +52,8 @@ export const MAP_STYLE: StylesheetJson = [
     style: { width: 'data(width)', 'line-color': 'data(colour)', 'target-arrow-color': 'data(colour)', label: 'data(label)', 'min-zoomed-font-size': 6 },
   },
   { selector: 'edge.http', style: { 'line-style': 'dashed' } },
+  // Inferred broker routing (topic/exchange → subscriber queue): dotted, labelled with its message types.
+  { selector: 'edge.route', style: { 'line-style': 'dashed', 'line-dash-pattern': [2, 3], 'arrow-scale': 0.7, 'font-style': 'italic', color: '#5b6575' } },
 ];
 
 /** Later selectors win: flags are listed least severe first so the worst one shows. */

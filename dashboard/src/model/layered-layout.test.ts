@@ -40,6 +40,18 @@ describe('layeredLayout', () => {
     expect(positions.get('a')!.x).toBeLessThan(positions.get('c')!.x);
   });
 
+  it('breaks a cycle at the edge back upstream when the cycle is entered from a source', () => {
+    // s → a → b → a, listed with b first: still s, a, b left to right.
+    const positions = layeredLayout(['b', 'a', 's'].map(box), [
+      { source: 's', target: 'a' },
+      { source: 'a', target: 'b' },
+      { source: 'b', target: 'a' },
+    ]);
+    const [s, a, b] = ['s', 'a', 'b'].map((id) => positions.get(id)!.x);
+    expect(s).toBeLessThan(a);
+    expect(a).toBeLessThan(b);
+  });
+
   it('gives each node of the 50-service, 200-edge map its own place', () => {
     const nodes = [...Array.from({ length: 50 }, (_, i) => box(`s${i}`)), ...Array.from({ length: 40 }, (_, i) => box(`q${i}`))];
     const edges: LayoutEdge[] = [];

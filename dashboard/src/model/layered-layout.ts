@@ -43,10 +43,15 @@ export function layeredLayout(
     if (edge.source !== edge.target && ids.has(edge.source) && ids.has(edge.target)) out.get(edge.source)!.push(edge.target);
   }
 
-  // 1. Cycle breaking: DFS (iterative), dropping edges back to a node on the stack.
+  // 1. Cycle breaking: DFS (iterative), dropping edges back to a node on the stack. Searching
+  //    from the sources first (nodes no edge enters) drops the edges that lead back upstream,
+  //    so the ranks follow the flow from where it starts.
+  const entered = new Set<string>();
+  for (const [source, targets] of out) for (const t of targets) if (t !== source) entered.add(t);
+  const roots = [...nodes.filter((n) => !entered.has(n.id)), ...nodes.filter((n) => entered.has(n.id))];
   const state = new Map<string, 0 | 1 | 2>();
   const dag = new Map<string, string[]>(nodes.map((n) => [n.id, []]));
-  for (const root of nodes) {
+  for (const root of roots) {
     if (state.get(root.id)) continue;
     const stack: [string, number][] = [[root.id, 0]];
     state.set(root.id, 1);

@@ -2,7 +2,9 @@ import { describe, expect, it } from 'vitest';
 import type { Topology, TopologyEdge } from './types.js';
 import {
   diffElements,
+  edgeWidth,
   elementSignature,
+  flowOrder,
   HEALTH_COLOURS,
   serviceOfSelection,
   summarizeNode,
@@ -72,6 +74,58 @@ describe('topologyToElements', () => {
     expect(e2.data.colour).toBe(HEALTH_COLOURS['duplicate-processing']);
     expect(e2.data.label).toBe('6/min · 2× dup proc');
     expect(elements.find((e) => e.data.id === 'e3')!.data.label).toBe('6/min · 10% err');
+  });
+});
+
+describe('route edges', () => {
+  //   svc:billing --send--> dest:OrderBilled ==route==> dest:invoicing --consume--> svc:invoicing
+  const routed: Topology = {
+    fromMs: 0,
+    toMs: 600_000,
+    nodes: [
+      { id: 'dest:OrderBilled', kind: 'destination', label: 'OrderBilled' },
+      { id: 'dest:invoicing', kind: 'destination', label: 'invoicing' },
+      { id: 'svc:billing', kind: 'service', label: 'billing' },
+      { id: 'svc:invoicing', kind: 'service', label: 'invoicing' },
+    ],
+    edges: [
+      makeEdge({ id: 'send', source: 'svc:billing', target: 'dest:OrderBilled', messageTypes: ['OrderBilled'] }),
+      makeEdge({ id: 'route', source: 'dest:OrderBilled', target: 'dest:invoicing', kind: 'route', messageTypes: ['OrderBilled'], latencyP50Ms: null }),
+      makeEdge({ id: 'wide', source: 'dest:OrderBilled', target: 'dest:invoicing', kind: 'route', messageTypes: ['A', 'B', 'C', 'D'] }),
+      makeEdge({ id: 'consume', source: 'dest:invoicing', target: 'svc:invoicing', kind: 'consume', messageTypes: ['OrderBilled'] }),
+    ],
+  };
+  const elements = topologyToElements(routed);
+  const edge = (id: string) => elements.find((e) => e.data.id === id)!;
+
+  it('are drawn as their own class, thinner than observed edges, labelled with their message types', () => {
+    expect(edge('route').classes).toBe('route health-ok');
+    expect(edge('route').data.label).toBe('OrderBilled');
+    expect(edge('wide').data.label).toBe('A, B +2');
+    expect(edge('route').data.width).toBeLessThan(edge('send').data.width as number);
+    expect(edge('send').data.width).toBe(edgeWidth(6));
+    expect(edge('consume').data.label).toBe('6/min');
+  });
+
+  it('list nodes from where the flow starts, so the layout reads left to right', () => {
+    expect(elements.filter((e) => e.group === 'nodes').map((e) => e.data.id)).toEqual(['svc:billing', 'dest:OrderBilled', 'dest:invoicing', 'svc:invoicing']);
+  });
+});
+
+describe('flowOrder', () => {
+  it.each([
+    { name: 'a chain given backwards', ids: ['c', 'b', 'a'], edges: [['a', 'b'], ['b', 'c']], order: ['a', 'b', 'c'] },
+    // shop → orders-q → orders → billing-q → billing → OrderBilled → orders-q (an event back to the start)
+    {
+      name: 'a saga whose events route back to the first queue starts at its caller',
+      ids: ['OrderBilled', 'billing', 'billing-q', 'orders', 'orders-q', 'shop'],
+      edges: [['shop', 'orders-q'], ['orders-q', 'orders'], ['orders', 'billing-q'], ['billing-q', 'billing'], ['billing', 'OrderBilled'], ['OrderBilled', 'orders-q']],
+      order: ['shop', 'orders-q', 'orders', 'billing-q', 'billing', 'OrderBilled'],
+    },
+    { name: 'a cycle with no source keeps the given order', ids: ['b', 'a'], edges: [['a', 'b'], ['b', 'a']], order: ['b', 'a'] },
+    { name: 'unconnected nodes and unknown ends stay', ids: ['x', 'y'], edges: [['y', 'gone'], ['x', 'x']], order: ['x', 'y'] },
+  ])('$name', ({ ids, edges, order }) => {
+    expect(flowOrder(ids, edges.map(([source, target]) => ({ source, target })))).toEqual(order);
   });
 });
 

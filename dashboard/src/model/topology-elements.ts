@@ -34,7 +34,51 @@ export function edgeWidth(perMinute: number): number {
   return Math.min(9, 1.5 + Math.log10(1 + perMinute) * 2.5);
 }
 
+/** A route edge is named by what it carries: its message types (the first two, then how many more). */
+export function routeLabel(edge: TopologyEdge): string {
+  const shown = edge.messageTypes.slice(0, 2).join(', ');
+  const more = edge.messageTypes.length - 2;
+  return more > 0 ? `${shown} +${more}` : shown;
+}
+
+/**
+ * Node ids in the order of the flow: breadth-first from the nodes nothing points at (the
+ * callers and publishers where flows start), then whatever only cycles reach, each level in
+ * the given order. Graph layouts break cycles by a depth-first search over nodes in insertion
+ * order, so starting it at the sources makes the edges that lead back upstream (an event
+ * routed back to the queue of the service that started the flow) the ones reversed, and the
+ * map reads left to right from where flows begin.
+ */
+export function flowOrder(nodeIds: string[], edges: { source: string; target: string }[]): string[] {
+  const out = new Map<string, string[]>(nodeIds.map((id) => [id, []]));
+  const indegree = new Map<string, number>(nodeIds.map((id) => [id, 0]));
+  for (const { source, target } of edges) {
+    if (source === target || !out.has(source) || !out.has(target)) continue;
+    out.get(source)!.push(target);
+    indegree.set(target, indegree.get(target)! + 1);
+  }
+  const ordered: string[] = [];
+  const seen = new Set<string>();
+  const visit = (roots: string[]) => {
+    const queue = roots.filter((id) => !seen.has(id));
+    for (const id of queue) seen.add(id);
+    for (let i = 0; i < queue.length; i++) {
+      ordered.push(queue[i]);
+      for (const next of out.get(queue[i])!) {
+        if (!seen.has(next)) {
+          seen.add(next);
+          queue.push(next);
+        }
+      }
+    }
+  };
+  visit(nodeIds.filter((id) => indegree.get(id) === 0));
+  for (const id of nodeIds) if (!seen.has(id)) visit([id]);
+  return ordered;
+}
+
 export function edgeLabel(edge: TopologyEdge): string {
+  if (edge.kind === 'route') return routeLabel(edge);
   const parts = [formatRate(edge.perMinute)];
   if (edge.errorRate > 0) parts.push(`${formatPercent(edge.errorRate)} err`);
   if (edge.duplicateProcessings > 0) parts.push(`${edge.duplicateProcessings}× dup proc`);
@@ -44,7 +88,9 @@ export function edgeLabel(edge: TopologyEdge): string {
 
 export function topologyToElements(topology: Topology): GraphElement[] {
   const nodeIds = new Set(topology.nodes.map((n) => n.id));
-  const nodes: GraphElement[] = topology.nodes.map((node: TopologyNode) => ({
+  const byId = new Map(topology.nodes.map((n) => [n.id, n]));
+  const inFlowOrder = flowOrder([...nodeIds], topology.edges).map((id) => byId.get(id)!);
+  const nodes: GraphElement[] = inFlowOrder.map((node: TopologyNode) => ({
     group: 'nodes',
     data: { id: node.id, label: node.label, kind: node.kind },
     classes: node.kind,
@@ -61,7 +107,8 @@ export function topologyToElements(topology: Topology): GraphElement[] {
         kind: edge.kind,
         label: edgeLabel(edge),
         colour: HEALTH_COLOURS[edge.health],
-        width: edgeWidth(edge.perMinute),
+        // Routes are inferred, not observed: drawn thinner than the sends and consumes they join.
+        width: edge.kind === 'route' ? Math.max(1, edgeWidth(edge.perMinute) / 2) : edgeWidth(edge.perMinute),
         health: edge.health,
       },
       classes: `${edge.kind} health-${edge.health}`,

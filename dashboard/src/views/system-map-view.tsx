@@ -32,6 +32,9 @@ function MapLegend() {
       <span className="legend-item">
         <span className="swatch node-peer" /> HTTP peer
       </span>
+      <span className="legend-item">
+        <span className="swatch-line route" /> routed (inferred)
+      </span>
       {(Object.keys(HEALTH_COLOURS) as TopologyEdge['health'][]).map((health) => (
         <span key={health} className="legend-item">
           <span className="swatch-line" style={{ background: HEALTH_COLOURS[health] }} /> {HEALTH_LABELS[health]}
@@ -45,7 +48,7 @@ function EdgeFacts({ edge }: { edge: TopologyEdge }) {
   return (
     <Facts
       rows={[
-        ['Kind', edge.kind],
+        ['Kind', edge.kind === 'route' ? 'route (inferred: types sent here are consumed there)' : edge.kind],
         ['Health', <span style={{ color: HEALTH_COLOURS[edge.health] }}>{HEALTH_LABELS[edge.health]}</span>],
         ['Messages', formatCount(edge.count)],
         ['Rate', formatRate(edge.perMinute)],
