@@ -13,7 +13,7 @@ import { createServer as createTcpServer } from 'node:net';
 import type { IncomingHttpHeaders, Server } from 'node:http';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import { SpanKind } from '@opentelemetry/api';
+import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import { InMemorySpanExporter, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -182,7 +182,7 @@ describe('peer.service from the serving service', () => {
     import { startOnceflow } from ${index};
     startOnceflow({ serviceName: 'billing-x', exporter: new InMemorySpanExporter() });
     const http = createRequire(import.meta.url)('node:http');
-    const server = http.createServer((req, res) => res.end('ok'));
+    const server = http.createServer((req, res) => (req.url === '/reset' ? req.socket.destroy() : res.end('ok')));
     server.listen(0, '127.0.0.1', () => console.log(JSON.stringify({ port: server.address().port })));`;
   const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
     cwd: fileURLToPath(new URL('..', import.meta.url)),
@@ -231,6 +231,20 @@ describe('peer.service from the serving service', () => {
     await onceflow.forceFlush();
     expect(str(clientSpan('/via-fetch', 'undici')!, ATTR_PEER_SERVICE)).toBe('billing-x');
     expect(str(clientSpan('/via-http', 'http')!, ATTR_PEER_SERVICE)).toBe('billing-x');
+  });
+
+  it('a call that fails before any response is attributed to the service that last answered from that address', async () => {
+    await (await fetch(`${billingUrl}/first`)).text();
+    await get(`${billingUrl}/first`);
+    await expect(fetch(`${billingUrl}/reset`)).rejects.toThrow();
+    await expect(get(`${billingUrl}/reset`)).rejects.toThrow();
+    await onceflow.forceFlush();
+    const failed = exporter.getFinishedSpans().filter((s) => s.kind === SpanKind.CLIENT && String(s.attributes['url.full']).endsWith('/reset'));
+    expect(failed.map((s) => s.instrumentationScope.name).sort()).toEqual(['@opentelemetry/instrumentation-http', '@opentelemetry/instrumentation-undici']);
+    for (const span of failed) {
+      expect(span.status.code, span.instrumentationScope.name).toBe(SpanStatusCode.ERROR);
+      expect(str(span, ATTR_PEER_SERVICE), span.instrumentationScope.name).toBe('billing-x');
+    }
   });
 
   it('a server without Onceflow sends no service header and the client span has no peer.service', async () => {

@@ -13,7 +13,8 @@
  * - A served response names its service in the `onceflow-service` header; a client span whose
  *   response carries it records it as `peer.service`, so the system map shows the serving
  *   service rather than `127.0.0.1`. A server without Onceflow sends no such header and stays
- *   an address.
+ *   an address. A later call to the same `host:port` that fails before any response keeps the
+ *   service name that address last announced.
  *
  * HTTP requests are not messages: they carry no `onceflow-message-id` of their own, so a call
  * to a third party is never mistaken for a message that was never consumed.
@@ -73,10 +74,12 @@ export function httpServerRequestHook(span: Span, request: IncomingMessage): voi
 export function httpClientRequestHook(span: Span, request: ClientRequest): void {
   const key = headerString(request.getHeader(HTTP_HEADER_IDEMPOTENCY_KEY));
   clientCallAttributes(span, key);
+  knownPeerService(span, clientRequestOrigin(request));
 }
 
 export function undiciRequestHook(span: Span, request: UndiciRequest): void {
   clientCallAttributes(span, undiciHeader(request.headers, HTTP_HEADER_IDEMPOTENCY_KEY));
+  knownPeerService(span, undiciOrigin(request));
 }
 
 /** A printable service name that fits in a header value; anything else is not announced or trusted. */
@@ -90,15 +93,50 @@ export function httpServerResponseHook(span: Span, response: ServerResponse): vo
 
 /** Client side: the answering service, when it announced itself, is the span's `peer.service`. */
 export function httpClientResponseHook(span: Span, response: IncomingMessage): void {
-  peerService(span, headerString(response.headers[HEADER_SERVICE]));
+  const request = (response as { req?: ClientRequest }).req;
+  peerService(span, request ? clientRequestOrigin(request) : undefined, headerString(response.headers[HEADER_SERVICE]));
 }
 
-export function undiciResponseHook(span: Span, response: UndiciResponse): void {
-  peerService(span, undiciHeader(response.headers, HEADER_SERVICE));
+export function undiciResponseHook(span: Span, request: UndiciRequest, response: UndiciResponse): void {
+  peerService(span, undiciOrigin(request), undiciHeader(response.headers, HEADER_SERVICE));
 }
 
-function peerService(span: Span, name: string | undefined): void {
-  if (name !== undefined && SERVICE_NAME.test(name)) span.setAttribute(ATTR_PEER_SERVICE, name);
+/**
+ * `host:port` → the service that last answered from there. A call that fails before any
+ * response (reset, timeout) is still attributed to the service known at that address, so
+ * the map does not show a separate `127.0.0.1` node for a service's failures. Bounded: the
+ * oldest entry goes when full.
+ */
+const knownPeers = new Map<string, string>();
+const KNOWN_PEERS_MAX = 1024;
+
+function peerService(span: Span, origin: string | undefined, name: string | undefined): void {
+  if (name !== undefined && SERVICE_NAME.test(name)) {
+    span.setAttribute(ATTR_PEER_SERVICE, name);
+    if (origin && knownPeers.get(origin) !== name) {
+      knownPeers.delete(origin);
+      if (knownPeers.size >= KNOWN_PEERS_MAX) knownPeers.delete(knownPeers.keys().next().value!);
+      knownPeers.set(origin, name);
+    }
+  } else if (origin) {
+    // Answered without the header: whatever serves there now is not an Onceflow service.
+    knownPeers.delete(origin);
+  }
+}
+
+function knownPeerService(span: Span, origin: string | undefined): void {
+  const name = origin ? knownPeers.get(origin) : undefined;
+  if (name) span.setAttribute(ATTR_PEER_SERVICE, name);
+}
+
+function clientRequestOrigin(request: ClientRequest): string | undefined {
+  return headerString(request.getHeader('host'))?.toLowerCase();
+}
+
+/** undici's `origin` is `scheme://host[:port]`; the key is `host[:port]`, as node:http's Host header. */
+function undiciOrigin(request: UndiciRequest): string | undefined {
+  const origin = typeof request.origin === 'string' ? request.origin : undefined;
+  return origin?.replace(/^[a-z][a-z0-9+.-]*:\/\//i, '').toLowerCase();
 }
 
 function clientCallAttributes(span: Span, idempotencyKey: string | undefined): void {
@@ -171,7 +209,7 @@ export function undiciConfig(user: UndiciInstrumentationConfig = {}): UndiciInst
       if (theirs) guard('undici requestHook (application hook)', () => theirs(span, request));
     },
     responseHook: (span, info) => {
-      guard('undici responseHook', () => undiciResponseHook(span, info.response));
+      guard('undici responseHook', () => undiciResponseHook(span, info.request, info.response));
       if (theirResponseHook) guard('undici responseHook (application hook)', () => theirResponseHook(span, info));
     },
   };
