@@ -178,7 +178,13 @@ export class ClickHouseStore implements SpanStore {
       await Promise.all(
         chunks.slice(i, i + 2).map(async (chunk) => {
           const candidates = chunk.filter((span) => startSecond(span) <= this.newestStoredS);
-          const processedIds = [...new Set(chunk.filter(isProcessedAttempt).map((span) => span.messageId))];
+          const processedIds = [
+            ...new Set(
+              chunk
+                .filter((span) => isProcessedAttempt(span) && !this.sentAfterEverythingStored(sends.get(span.messageId)))
+                .map((span) => span.messageId),
+            ),
+          ];
           const query = lookupSql(this.db, candidates, unresolvedMessages(chunk, sends, this.firstSends), processedIds);
           if (!query) return;
           const found = await this.runner.rows<{ k: string; v: string; n: string }>(query, { max_query_size: '1048576' });
@@ -214,6 +220,14 @@ export class ClickHouseStore implements SpanStore {
     this.newestStoredS = newest;
     await this.runner.insert(`${this.db}.spans`, SPAN_FLAT_COLUMNS, rows);
     for (const [messageId, startNs] of sends) this.firstSends.offer(messageId, startNs);
+  }
+
+  /**
+   * A message whose send in this batch is newer than every stored span cannot have a stored
+   * attempt (an attempt starts after its send), so its processed attempts need no lookup.
+   */
+  private sentAfterEverythingStored(sendNs: bigint | undefined): boolean {
+    return sendNs !== undefined && Number(sendNs / 1_000_000_000n) > this.newestStoredS;
   }
 
   async saveFlows(records: FlowRecord[]): Promise<void> {
