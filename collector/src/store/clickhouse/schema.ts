@@ -10,8 +10,8 @@
  *   read a few granules instead of scanning.
  * - `search_index` — (value → conversation, latest start) for every id and span attribute value
  *   of spans that belong to a conversation: `findConversations` is one primary-key lookup.
- * - `span_rollup` — per-minute aggregate states of sends, attempts and HTTP calls (counts, exact
- *   distinct processed keys, t-digest latencies) for trend, activity and edge reads over long
+ * - `span_rollup` — per-minute aggregate states of sends, attempts and HTTP calls (counts,
+ *   previous-processed starts of repeat processings, t-digest latencies) for reads over long
  *   windows; fed by a materialized view, so it relies on the store dropping re-sent spans
  *   before they are inserted (see `insertSpans`).
  * - `flows` — flow records, ReplacingMergeTree(version): the latest analysis wins, read with FINAL.
