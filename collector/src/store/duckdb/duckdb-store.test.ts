@@ -85,6 +85,35 @@ describe('DuckDbStore on a file', () => {
     await store.close();
   });
 
+  it('stores a NUL-holding string that every span of a chunk shares (constant column)', async () => {
+    const store = new DuckDbStore({ path: ':memory:' });
+    await store.init();
+    const a = { ...SPANS.healthCheck, name: 'GET /a\u0000b', statusMessage: 'x\u0000' };
+    const b = { ...a, spanId: 'ab00000000000001' };
+    await store.insertSpans([a, b]);
+    const stored = await store.spansOfTrace(a.traceId, 10);
+    expect(stored.map((s) => [s.name, s.statusMessage])).toEqual([
+      ['GET /a\u0000b', 'x\u0000'],
+      ['GET /a\u0000b', 'x\u0000'],
+    ]);
+    await store.close();
+  });
+
+  it('round-trips batches spanning several 2048-row chunks, constant and varying columns alike', async () => {
+    const store = new DuckDbStore({ path: ':memory:' });
+    await store.init();
+    const spans = syntheticSpans(4500).map((span, k) =>
+      k >= 4096 ? { ...span, statusMessage: `late ${k}`, attempt: 2, payloadBytes: k, payloadOffloaded: true, links: [{ traceId: span.traceId, spanId: span.spanId, attributes: { k: 'v' } }] } : span,
+    );
+    await store.insertSpans(spans);
+    expect(await store.spanCount()).toBe(4500);
+    for (const k of [0, 2047, 2048, 4095, 4096, 4496]) {
+      const trace = spans.filter((s) => s.traceId === spans[k].traceId);
+      expect(await store.spansOfTrace(spans[k].traceId, 100)).toEqual(trace);
+    }
+    await store.close();
+  });
+
   it('refuses to work after close', async () => {
     const store = new DuckDbStore({ path: ':memory:' });
     await store.init();

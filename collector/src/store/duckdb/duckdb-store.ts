@@ -50,7 +50,7 @@ import {
 } from './flow-codec.js';
 import { SCHEMA_STATEMENTS, SPAN_SELECT, STAGING_STATEMENTS } from './schema.js';
 import { SerialQueue } from './serial-queue.js';
-import { appendSpan, attributeValueNeedles, spanFromRow } from './span-codec.js';
+import { appendSpans, attributeValueNeedles, spanFromRow } from './span-codec.js';
 
 export interface DuckDbStoreOptions {
   /** Directory that holds `onceflow.duckdb`; ignored when `path` is given. */
@@ -143,8 +143,7 @@ export class DuckDbStore implements SpanStore {
         await this.inTransaction(connection, async () => {
           const appender = await connection.createAppender('spans');
           try {
-            const encoded = new Map<object, string>();
-            for (const span of unique) appendSpan(appender, span, encoded);
+            appendSpans(appender, unique);
             appender.flushSync();
           } finally {
             closeQuietly(appender);
@@ -157,8 +156,7 @@ export class DuckDbStore implements SpanStore {
       await this.inTransaction(connection, async () => {
         const appender = await connection.createAppender('staging_spans');
         try {
-          const encoded = new Map<object, string>();
-          for (const span of unique) appendSpan(appender, span, encoded);
+          appendSpans(appender, unique);
           appender.flushSync();
         } finally {
           closeQuietly(appender);

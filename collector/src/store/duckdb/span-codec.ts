@@ -1,49 +1,119 @@
 /**
- * SpanRow ⇄ DuckDB row. Writing goes straight into an appender (one native call per value,
- * in `SPAN_COLUMNS` order); reading turns the JS row objects of a `SELECT SPAN_SELECT` back
- * into exact `SpanRow`s (bigint nanoseconds, arrays and maps intact).
+ * SpanRow ⇄ DuckDB row. Writing fills DuckDB data chunks column by column (`appendSpans`);
+ * reading turns the JS row objects of a `SELECT SPAN_SELECT` back into exact `SpanRow`s
+ * (bigint nanoseconds, arrays and maps intact).
  */
-import type { DuckDBAppender } from '@duckdb/node-api';
+import { BIGINT, BOOLEAN, DuckDBDataChunk, INTEGER, VARCHAR, type DuckDBAppender, type DuckDBType } from '@duckdb/node-api';
+import duckdb from '@duckdb/node-bindings';
 import type { SpanEvent, SpanKind, SpanLink, SpanRow, StatusCode } from '../../model/span.js';
+import { SPAN_COLUMNS } from './schema.js';
+
+type SpanColumn = (typeof SPAN_COLUMNS)[number];
+
+/** How one column is read off a span; `encoded` caches the JSON of shared resource maps. */
+type ColumnWriter =
+  | { type: 'text'; value: (span: SpanRow, encoded: Map<object, string>) => string }
+  | { type: 'bigint'; value: (span: SpanRow) => bigint }
+  | { type: 'integer'; value: (span: SpanRow) => number }
+  | { type: 'boolean'; value: (span: SpanRow) => boolean };
+
+const text = (value: (span: SpanRow, encoded: Map<object, string>) => string): ColumnWriter => ({ type: 'text', value });
+
+const COLUMN_WRITERS: Record<SpanColumn, ColumnWriter> = {
+  trace_id: text((s) => s.traceId),
+  span_id: text((s) => s.spanId),
+  parent_span_id: text((s) => s.parentSpanId),
+  service: text((s) => s.service),
+  name: text((s) => s.name),
+  kind: text((s) => s.kind),
+  status_code: text((s) => s.statusCode),
+  status_message: text((s) => s.statusMessage),
+  start_ns: { type: 'bigint', value: (s) => s.startNs },
+  duration_ns: { type: 'bigint', value: (s) => BigInt(Math.max(0, Math.round(s.durationNs))) },
+  message_id: text((s) => s.messageId),
+  conversation_id: text((s) => s.conversationId),
+  causation_id: text((s) => s.causationId),
+  idempotency_key: text((s) => s.idempotencyKey),
+  message_type: text((s) => s.messageType),
+  attempt: { type: 'integer', value: (s) => s.attempt },
+  outcome: text((s) => s.outcome),
+  payload_bytes: { type: 'bigint', value: (s) => BigInt(Math.round(s.payloadBytes)) },
+  payload_offloaded: { type: 'boolean', value: (s) => s.payloadOffloaded },
+  payload_ref: text((s) => s.payloadRef),
+  destination: text((s) => s.destination),
+  operation: text((s) => s.operation),
+  messaging_system: text((s) => s.messagingSystem),
+  outgoing_message_ids: text((s) => (s.outgoingMessageIds.length === 0 ? '[]' : JSON.stringify(s.outgoingMessageIds))),
+  links: text((s) => (s.links.length === 0 ? '[]' : JSON.stringify(s.links))),
+  events: text((s) => (s.events.length === 0 ? '[]' : encodeEvents(s.events))),
+  attributes: text((s) => JSON.stringify(s.attributes)),
+  resource_attributes: text((s, encoded) => encodeShared(s.resourceAttributes, encoded)),
+};
+
+const WRITERS = SPAN_COLUMNS.map((column) => COLUMN_WRITERS[column]);
+const CHUNK_TYPES: DuckDBType[] = WRITERS.map((w) =>
+  w.type === 'text' ? VARCHAR : w.type === 'bigint' ? BIGINT : w.type === 'integer' ? INTEGER : BOOLEAN,
+);
+const CHUNK_ROWS = duckdb.vector_size();
 
 /**
- * Appends one span. `encoded` caches the JSON of resource attribute objects, which ingest
- * shares between the spans of one resource: one `JSON.stringify` per resource, not per span.
+ * Appends spans as data chunks of up to 2048 rows, filled column by column. Every string still
+ * costs one native call (about 0.4 µs, the bulk of the insert CPU), except in a column whose
+ * value is the same in every row of the chunk (empty status messages, links and events, one
+ * messaging system, …): that column becomes one constant vector. Numbers and booleans are
+ * copied from typed arrays in one call per column. The binding passes strings with their byte
+ * length, so a NUL inside a string is kept (tested).
  */
-export function appendSpan(appender: DuckDBAppender, span: SpanRow, encoded?: Map<object, string>): void {
-  appender.appendVarchar(span.traceId);
-  appender.appendVarchar(span.spanId);
-  appender.appendVarchar(span.parentSpanId);
-  appender.appendVarchar(span.service);
-  appender.appendVarchar(span.name);
-  appender.appendVarchar(span.kind);
-  appender.appendVarchar(span.statusCode);
-  appender.appendVarchar(span.statusMessage);
-  appender.appendBigInt(span.startNs);
-  appender.appendBigInt(BigInt(Math.max(0, Math.round(span.durationNs))));
-  appender.appendVarchar(span.messageId);
-  appender.appendVarchar(span.conversationId);
-  appender.appendVarchar(span.causationId);
-  appender.appendVarchar(span.idempotencyKey);
-  appender.appendVarchar(span.messageType);
-  appender.appendInteger(span.attempt);
-  appender.appendVarchar(span.outcome);
-  appender.appendBigInt(BigInt(Math.round(span.payloadBytes)));
-  appender.appendBoolean(span.payloadOffloaded);
-  appender.appendVarchar(span.payloadRef);
-  appender.appendVarchar(span.destination);
-  appender.appendVarchar(span.operation);
-  appender.appendVarchar(span.messagingSystem);
-  appender.appendVarchar(span.outgoingMessageIds.length === 0 ? '[]' : JSON.stringify(span.outgoingMessageIds));
-  appender.appendVarchar(span.links.length === 0 ? '[]' : JSON.stringify(span.links));
-  appender.appendVarchar(span.events.length === 0 ? '[]' : encodeEvents(span.events));
-  appender.appendVarchar(JSON.stringify(span.attributes));
-  appender.appendVarchar(encodeShared(span.resourceAttributes, encoded));
-  appender.endRow();
+export function appendSpans(appender: DuckDBAppender, spans: readonly SpanRow[]): void {
+  const encoded = new Map<object, string>();
+  const bigints = new BigInt64Array(CHUNK_ROWS);
+  const integers = new Int32Array(CHUNK_ROWS);
+  const booleans = new Uint8Array(CHUNK_ROWS);
+  const strings: string[] = new Array<string>(CHUNK_ROWS);
+  for (let start = 0; start < spans.length; start += CHUNK_ROWS) {
+    const rows = Math.min(CHUNK_ROWS, spans.length - start);
+    const chunk = DuckDBDataChunk.create(CHUNK_TYPES, rows);
+    for (let c = 0; c < WRITERS.length; c++) {
+      const writer = WRITERS[c];
+      const vector = duckdb.data_chunk_get_vector(chunk.chunk, c);
+      switch (writer.type) {
+        case 'text': {
+          const first = writer.value(spans[start], encoded);
+          let constant = rows > 1;
+          strings[0] = first;
+          for (let r = 1; r < rows; r++) {
+            const value = writer.value(spans[start + r], encoded);
+            strings[r] = value;
+            if (value !== first) constant = false;
+          }
+          if (constant) duckdb.vector_reference_value(vector, duckdb.create_varchar(first));
+          else for (let r = 0; r < rows; r++) duckdb.vector_assign_string_element(vector, r, strings[r]);
+          break;
+        }
+        case 'bigint':
+          for (let r = 0; r < rows; r++) {
+            const value = writer.value(spans[start + r]);
+            // A typed array would wrap silently; the appender refused out-of-range values.
+            if (BigInt.asIntN(64, value) !== value) throw new RangeError(`BIGINT out of range: ${value}`);
+            bigints[r] = value;
+          }
+          duckdb.copy_data_to_vector(vector, 0, bigints.buffer, 0, rows * 8);
+          break;
+        case 'integer':
+          for (let r = 0; r < rows; r++) integers[r] = writer.value(spans[start + r]);
+          duckdb.copy_data_to_vector(vector, 0, integers.buffer, 0, rows * 4);
+          break;
+        case 'boolean':
+          for (let r = 0; r < rows; r++) booleans[r] = writer.value(spans[start + r]) ? 1 : 0;
+          duckdb.copy_data_to_vector(vector, 0, booleans.buffer, 0, rows);
+          break;
+      }
+    }
+    appender.appendDataChunk(chunk);
+  }
 }
 
-function encodeShared(value: object, encoded: Map<object, string> | undefined): string {
-  if (!encoded) return JSON.stringify(value);
+function encodeShared(value: object, encoded: Map<object, string>): string {
   let text = encoded.get(value);
   if (text === undefined) {
     text = JSON.stringify(value);
