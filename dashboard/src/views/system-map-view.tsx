@@ -156,7 +156,7 @@ export function SystemMapView() {
           </button>
           {topology.isError && <span className="warn">refresh failed: {(topology.error as Error).message}</span>}
         </div>
-        <CytoscapeGraph name="map" elements={elements} stylesheet={MAP_STYLE} selectedId={selected} onSelect={onSelect} rankSep={140} nodeSep={36} />
+        <CytoscapeGraph name="map" elements={elements} stylesheet={MAP_STYLE} selectedId={selected} onSelect={onSelect} rankSep={80} nodeSep={30} />
         <MapLegend />
       </section>
       {selected && <SelectionPanel topology={data} id={selected} window={window} onClose={() => onSelect(null)} />}
