@@ -54,6 +54,8 @@ const WRITERS = SPAN_COLUMNS.map((column) => COLUMN_WRITERS[column]);
 const CHUNK_TYPES: DuckDBType[] = WRITERS.map((w) =>
   w.type === 'text' ? VARCHAR : w.type === 'bigint' ? BIGINT : w.type === 'integer' ? INTEGER : BOOLEAN,
 );
+/** Created once: building 28 native logical types for every chunk cost ~0.2 ms per batch. */
+const CHUNK_LOGICAL_TYPES = CHUNK_TYPES.map((type) => type.toLogicalType().logical_type);
 const CHUNK_ROWS = duckdb.vector_size();
 
 /**
@@ -70,9 +72,12 @@ export function appendSpans(appender: DuckDBAppender, spans: readonly SpanRow[])
   const integers = new Int32Array(CHUNK_ROWS);
   const booleans = new Uint8Array(CHUNK_ROWS);
   const strings: string[] = new Array<string>(CHUNK_ROWS);
+  // One chunk per call, reset between its 2048-row slices (a reset turns constant vectors flat again).
+  const chunk = new DuckDBDataChunk(duckdb.create_data_chunk(CHUNK_LOGICAL_TYPES));
   for (let start = 0; start < spans.length; start += CHUNK_ROWS) {
     const rows = Math.min(CHUNK_ROWS, spans.length - start);
-    const chunk = DuckDBDataChunk.create(CHUNK_TYPES, rows);
+    if (start > 0) duckdb.data_chunk_reset(chunk.chunk);
+    duckdb.data_chunk_set_size(chunk.chunk, rows);
     for (let c = 0; c < WRITERS.length; c++) {
       const writer = WRITERS[c];
       const vector = duckdb.data_chunk_get_vector(chunk.chunk, c);
