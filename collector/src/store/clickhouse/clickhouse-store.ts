@@ -67,6 +67,7 @@ import {
 } from './insert-path.js';
 import { isAttemptSpan } from '../../analysis/span-roles.js';
 import { sql, sqlColumns, sqlDatabase, sqlIdentifier, type SqlFragment } from './sql-escape.js';
+import { activityBucketRow, edgeAggregateRow, flowBucketRow, spanBucketRow } from '../aggregate-rows.js';
 
 export interface ClickHouseStoreOptions {
   url: string;
@@ -382,50 +383,18 @@ WHERE database = ${this.database} AND active AND has(${[...DAY_PARTITIONED]}, ta
   async spanBuckets(window: TimeWindow, stepMs: number, by: TrendGrouping): Promise<SpanBucketRow[]> {
     const build = this.useRollup(window, stepMs) ? spanBucketsRollupSql : spanBucketsSql;
     const rows = await this.runner.rows<Record<string, unknown>>(build(this.db, window, stepMs, by));
-    return rows.map((row) => ({
-      timeMs: Number(row.time_ms),
-      group: row.grp as string,
-      sent: Number(row.sent),
-      processed: Number(row.processed),
-      duplicateDeliveries: Number(row.duplicate_deliveries),
-      duplicateProcessings: Number(row.duplicate_processings),
-      retries: Number(row.retries),
-      failures: Number(row.failures),
-      deadLetters: Number(row.dead_letters),
-      offloads: Number(row.offloads),
-      offloadedBytes: Number(row.offloaded_bytes),
-      processingP50Ms: nullableNumber(row.processing_p50),
-      processingP95Ms: nullableNumber(row.processing_p95),
-      processingP99Ms: nullableNumber(row.processing_p99),
-      queueLatencyP50Ms: nullableNumber(row.queue_p50),
-      queueLatencyP95Ms: nullableNumber(row.queue_p95),
-      queueLatencyP99Ms: nullableNumber(row.queue_p99),
-    }));
+    return rows.map(spanBucketRow);
   }
 
   async flowBuckets(window: TimeWindow, stepMs: number): Promise<FlowBucketRow[]> {
     const rows = await this.runner.rows<Record<string, unknown>>(flowBucketsSql(this.db, window, stepMs));
-    return rows.map((row) => ({
-      timeMs: Number(row.time_ms),
-      group: '',
-      flowsCompleted: Number(row.flows_completed),
-      flowCompletionP50Ms: nullableNumber(row.completion_p50),
-      flowCompletionP95Ms: nullableNumber(row.completion_p95),
-      incompleteFlows: Number(row.incomplete_flows),
-    }));
+    return rows.map(flowBucketRow);
   }
 
   async activityBuckets(window: TimeWindow, stepMs: number): Promise<ActivityBucketRow[]> {
     const build = this.useRollup(window, stepMs) ? activityBucketsRollupSql : activityBucketsSql;
     const rows = await this.runner.rows<Record<string, unknown>>(build(this.db, window, stepMs));
-    return rows.map((row) => ({
-      timeMs: Number(row.time_ms),
-      service: row.service as string,
-      messageType: row.message_type as string,
-      attempts: Number(row.attempts),
-      duplicates: Number(row.duplicates),
-      retries: Number(row.retries),
-    }));
+    return rows.map(activityBucketRow);
   }
 
   async topKeys(
@@ -444,28 +413,10 @@ WHERE database = ${this.database} AND active AND has(${[...DAY_PARTITIONED]}, ta
   async edgeAggregates(window: TimeWindow): Promise<EdgeAggregateRow[]> {
     const build = this.useRollup(window, 60_000) ? edgeAggregatesRollupSql : edgeAggregatesSql;
     const rows = await this.runner.rows<Record<string, unknown>>(build(this.db, window));
-    return rows.map((row) => ({
-      kind: row.edge_kind as EdgeAggregateRow['kind'],
-      source: row.source as string,
-      target: row.target as string,
-      messageTypes: row.message_types as string[],
-      count: Number(row.n),
-      errors: Number(row.errors),
-      duplicates: Number(row.duplicates),
-      duplicateProcessings: Number(row.duplicate_processings),
-      retries: Number(row.retries),
-      latencyP50Ms: nullableNumber(row.latency_p50),
-      latencyP95Ms: nullableNumber(row.latency_p95),
-      latencyP99Ms: nullableNumber(row.latency_p99),
-    }));
+    return rows.map((row) => edgeAggregateRow(row, row.edge_kind as EdgeAggregateRow['kind']));
   }
 }
 
-function nullableNumber(value: unknown): number | null {
-  if (value === null || value === undefined) return null;
-  const number = Number(value);
-  return Number.isFinite(number) ? number : null;
-}
 
 function toFlowSummary(row: Parameters<typeof fromFlowSelectRow>[0]): FlowSummary {
   const { anomalies: _anomalies, analyzedAtMs: _analyzedAtMs, ...summary } = fromFlowSelectRow({

@@ -51,6 +51,7 @@ import {
 import { SCHEMA_STATEMENTS, SPAN_SELECT, STAGING_STATEMENTS } from './schema.js';
 import { SerialQueue } from './serial-queue.js';
 import { appendSpans, attributeValueNeedles, spanFromRow } from './span-codec.js';
+import { activityBucketRow, edgeAggregateRow, flowBucketRow, spanBucketRow } from '../aggregate-rows.js';
 
 export interface DuckDbStoreOptions {
   /** Directory that holds `onceflow.duckdb`; ignored when `path` is given. */
@@ -376,49 +377,17 @@ export class DuckDbStore implements SpanStore {
 
   async spanBuckets(window: TimeWindow, stepMs: number, by: TrendGrouping): Promise<SpanBucketRow[]> {
     const rows = await this.run(spanBucketsSql(window, stepMs, by));
-    return rows.map((row) => ({
-      timeMs: Number(row.time_ms),
-      group: row.grp as string,
-      sent: Number(row.sent),
-      processed: Number(row.processed),
-      duplicateDeliveries: Number(row.duplicate_deliveries),
-      duplicateProcessings: Number(row.duplicate_processings),
-      retries: Number(row.retries),
-      failures: Number(row.failures),
-      deadLetters: Number(row.dead_letters),
-      offloads: Number(row.offloads),
-      offloadedBytes: Number(row.offloaded_bytes),
-      processingP50Ms: numberOrNull(row.processing_p50),
-      processingP95Ms: numberOrNull(row.processing_p95),
-      processingP99Ms: numberOrNull(row.processing_p99),
-      queueLatencyP50Ms: numberOrNull(row.queue_p50),
-      queueLatencyP95Ms: numberOrNull(row.queue_p95),
-      queueLatencyP99Ms: numberOrNull(row.queue_p99),
-    }));
+    return rows.map(spanBucketRow);
   }
 
   async flowBuckets(window: TimeWindow, stepMs: number): Promise<FlowBucketRow[]> {
     const rows = await this.run(flowBucketsSql(window, stepMs));
-    return rows.map((row) => ({
-      timeMs: Number(row.time_ms),
-      group: '',
-      flowsCompleted: Number(row.flows_completed),
-      flowCompletionP50Ms: numberOrNull(row.completion_p50),
-      flowCompletionP95Ms: numberOrNull(row.completion_p95),
-      incompleteFlows: Number(row.incomplete_flows),
-    }));
+    return rows.map(flowBucketRow);
   }
 
   async activityBuckets(window: TimeWindow, stepMs: number): Promise<ActivityBucketRow[]> {
     const rows = await this.run(activityBucketsSql(window, stepMs));
-    return rows.map((row) => ({
-      timeMs: Number(row.time_ms),
-      service: row.service as string,
-      messageType: row.message_type as string,
-      attempts: Number(row.attempts),
-      duplicates: Number(row.duplicates),
-      retries: Number(row.retries),
-    }));
+    return rows.map(activityBucketRow);
   }
 
   async topKeys(
@@ -434,20 +403,7 @@ export class DuckDbStore implements SpanStore {
 
   async edgeAggregates(window: TimeWindow): Promise<EdgeAggregateRow[]> {
     const rows = await this.run(edgeAggregatesSql(window));
-    return rows.map((row) => ({
-      kind: row.kind as EdgeAggregateRow['kind'],
-      source: row.source as string,
-      target: row.target as string,
-      messageTypes: (row.message_types as string[] | null) ?? [],
-      count: Number(row.n),
-      errors: Number(row.errors),
-      duplicates: Number(row.duplicates),
-      duplicateProcessings: Number(row.duplicate_processings),
-      retries: Number(row.retries),
-      latencyP50Ms: numberOrNull(row.latency_p50),
-      latencyP95Ms: numberOrNull(row.latency_p95),
-      latencyP99Ms: numberOrNull(row.latency_p99),
-    }));
+    return rows.map((row) => edgeAggregateRow(row, row.kind as EdgeAggregateRow['kind']));
   }
 
   // ---- plumbing ----------------------------------------------------------------------
@@ -556,6 +512,3 @@ function parameterTypes(params: DuckDBValue[]): DuckDBType[] {
   }) as DuckDBType[];
 }
 
-function numberOrNull(value: unknown): number | null {
-  return value === null || value === undefined ? null : Number(value);
-}

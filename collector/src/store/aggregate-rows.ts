@@ -1,0 +1,78 @@
+/**
+ * Result rows of the aggregate queries → the typed rows of `span-store.ts`.
+ *
+ * Both stores alias their aggregate columns the same way (`time_ms`, `grp`, `processing_p50`, …),
+ * so one mapper per row type serves both. Drivers return counts as strings (ClickHouse's 64-bit
+ * integers) or bigints (DuckDB's HUGEINT/BIGINT); `Number` takes both.
+ */
+import type { ActivityBucketRow, EdgeAggregateRow, FlowBucketRow, SpanBucketRow } from './span-store.js';
+
+type ResultRow = Record<string, unknown>;
+
+/** A quantile or average: null for an empty group (and for ClickHouse's `nan`). */
+export function nullableNumber(value: unknown): number | null {
+  if (value === null || value === undefined) return null;
+  const number = Number(value);
+  return Number.isFinite(number) ? number : null;
+}
+
+export function spanBucketRow(row: ResultRow): SpanBucketRow {
+  return {
+    timeMs: Number(row.time_ms),
+    group: row.grp as string,
+    sent: Number(row.sent),
+    processed: Number(row.processed),
+    duplicateDeliveries: Number(row.duplicate_deliveries),
+    duplicateProcessings: Number(row.duplicate_processings),
+    retries: Number(row.retries),
+    failures: Number(row.failures),
+    deadLetters: Number(row.dead_letters),
+    offloads: Number(row.offloads),
+    offloadedBytes: Number(row.offloaded_bytes),
+    processingP50Ms: nullableNumber(row.processing_p50),
+    processingP95Ms: nullableNumber(row.processing_p95),
+    processingP99Ms: nullableNumber(row.processing_p99),
+    queueLatencyP50Ms: nullableNumber(row.queue_p50),
+    queueLatencyP95Ms: nullableNumber(row.queue_p95),
+    queueLatencyP99Ms: nullableNumber(row.queue_p99),
+  };
+}
+
+export function flowBucketRow(row: ResultRow): FlowBucketRow {
+  return {
+    timeMs: Number(row.time_ms),
+    group: '',
+    flowsCompleted: Number(row.flows_completed),
+    flowCompletionP50Ms: nullableNumber(row.completion_p50),
+    flowCompletionP95Ms: nullableNumber(row.completion_p95),
+    incompleteFlows: Number(row.incomplete_flows),
+  };
+}
+
+export function activityBucketRow(row: ResultRow): ActivityBucketRow {
+  return {
+    timeMs: Number(row.time_ms),
+    service: row.service as string,
+    messageType: row.message_type as string,
+    attempts: Number(row.attempts),
+    duplicates: Number(row.duplicates),
+    retries: Number(row.retries),
+  };
+}
+
+export function edgeAggregateRow(row: ResultRow, kind: EdgeAggregateRow['kind']): EdgeAggregateRow {
+  return {
+    kind,
+    source: row.source as string,
+    target: row.target as string,
+    messageTypes: (row.message_types as string[] | null) ?? [],
+    count: Number(row.n),
+    errors: Number(row.errors),
+    duplicates: Number(row.duplicates),
+    duplicateProcessings: Number(row.duplicate_processings),
+    retries: Number(row.retries),
+    latencyP50Ms: nullableNumber(row.latency_p50),
+    latencyP95Ms: nullableNumber(row.latency_p95),
+    latencyP99Ms: nullableNumber(row.latency_p99),
+  };
+}
