@@ -23,14 +23,15 @@ import { fileURLToPath } from 'node:url';
 import type { FromServer, Scenario, ToServer } from './ingest-server.js';
 import { buildWorkloadBody, SPANS_PER_REQUEST } from './ingest-workload.js';
 
-const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 80);
+const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 320);
 /** Every scenario runs this many times, interleaved; the best run counts (other load on a shared machine only slows runs down). */
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
 const WARMUP_REQUESTS = 8;
 /** Comma-separated subset of baseline,nostore,duckdb,clickhouse,direct (default: all). */
 const ONLY = process.env.BENCH_SCENARIOS?.split(',');
 const wanted = (scenario: Scenario) => !ONLY || ONLY.includes(scenario);
-const CONCURRENCY = 8;
+/** Requests in flight at once, like as many exporters sending concurrently. */
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 8);
 /** No scenario starts new requests (or inserts) after this many seconds; throughput counts what was done. */
 const MAX_SECONDS = Number(process.env.BENCH_MAX_SECONDS ?? 6);
 const DIRECT_BATCH_REQUESTS = CONCURRENCY;

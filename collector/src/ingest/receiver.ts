@@ -27,7 +27,7 @@ const gunzipAsync = promisify(gunzip);
 export const OTLP_TRACES_PATH = '/v1/traces';
 
 export interface OtlpReceiverOptions {
-  store: Pick<SpanStore, 'insertSpans'>;
+  store: Pick<SpanStore, 'insertSpans' | 'insertConcurrency'>;
   logger?: FastifyBaseLogger;
   limits?: Partial<IngestLimits>;
   batching?: Partial<BatchingOptions>;
@@ -81,7 +81,11 @@ export function createOtlpReceiver(options: OtlpReceiverOptions): OtlpReceiver {
   const limits = resolveLimits(options.limits);
   const now = options.now ?? Date.now;
   const retryAfter = options.retryAfterSeconds ?? 1;
-  const batching = { ...DEFAULT_BATCHER_OPTIONS, ...options.batching };
+  const batching = {
+    ...DEFAULT_BATCHER_OPTIONS,
+    maxConcurrentInserts: options.store.insertConcurrency ?? DEFAULT_BATCHER_OPTIONS.maxConcurrentInserts,
+    ...options.batching,
+  };
   const counters = { requests: 0, acceptedSpans: 0, rejectedSpans: 0, refusedRequests: 0 };
 
   const app = Fastify({

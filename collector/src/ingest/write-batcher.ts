@@ -26,8 +26,9 @@ export interface BatchingOptions {
   maxQueuedSpans: number;
   /**
    * Inserts in flight at once. Above 1, the next batch reaches the store while the previous
-   * one is still being written, but batches get smaller; the default 1 measured better on both
-   * stores (ClickHouse pays a fixed cost per insert, DuckDB serialises inserts anyway).
+   * one is still being written, but batches get smaller. The receiver takes the store's
+   * `insertConcurrency` (ClickHouse pays a fixed cost per insert and keeps 1; DuckDB appends
+   * the next batch on the Node thread while the previous one commits on its own threads).
    */
   maxConcurrentInserts: number;
 }

@@ -140,6 +140,12 @@ export interface StoreHealth {
 export interface SpanStore {
   /** `duckdb` or `clickhouse`. */
   readonly kind: string;
+  /**
+   * How many `insertSpans` calls the store can usefully run at once (1 when absent): the
+   * receiver lets that many batches be in flight, so the next one is prepared while the
+   * previous one commits.
+   */
+  readonly insertConcurrency?: number;
   /** Creates the schema when missing (idempotent); adapts to the server's version. */
   init(): Promise<void>;
   health(): Promise<StoreHealth>;

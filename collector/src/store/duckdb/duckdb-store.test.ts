@@ -72,6 +72,23 @@ describe('DuckDbStore on a file', () => {
     await store.close();
   });
 
+  it('stores each span once when overlapping batches are inserted concurrently', async () => {
+    // Inserts run on two connections at once; a span both try to add must end up stored once
+    // and neither insert may fail (an exporter retry racing the original request).
+    const store = new DuckDbStore({ path: ':memory:' });
+    await store.init();
+    const spans = syntheticSpans(3000, 0, 7);
+    const results = await Promise.allSettled([
+      store.insertSpans(spans),
+      store.insertSpans(spans),
+      store.insertSpans(spans.slice(100, 2000)),
+      store.insertSpans(spans.slice(2500)),
+    ]);
+    expect(results.map((result) => result.status)).toEqual(['fulfilled', 'fulfilled', 'fulfilled', 'fulfilled']);
+    expect(await store.spanCount()).toBe(3000);
+    await store.close();
+  });
+
   it('stores strings with NUL and lone surrogates without failing the batch', async () => {
     const store = new DuckDbStore({ path: ':memory:' });
     await store.init();

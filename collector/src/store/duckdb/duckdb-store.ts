@@ -1,7 +1,8 @@
 /**
  * The embedded store (default): DuckDB in one file under the data directory, or in memory for
- * tests. Ingest appends spans through one writer connection (serialized, one transaction per
- * batch, committed to DuckDB's WAL before `insertSpans` resolves); reads run on a small pool
+ * tests. Ingest appends spans through two inserter connections (one transaction per batch,
+ * committed to DuckDB's WAL before `insertSpans` resolves; other writes go through the first,
+ * the writer, one at a time); reads run on a small pool
  * of reader connections and push filtering, grouping and bucketing into SQL. Every value
  * reaches SQL as a bound parameter.
  */
@@ -74,11 +75,15 @@ interface Lane {
 
 export class DuckDbStore implements SpanStore {
   readonly kind = 'duckdb';
+  /** Two inserter connections: see `write`. */
+  readonly insertConcurrency = 2;
   readonly path: string;
   private readonly readerCount: number;
   private readonly logger?: DuckDbStoreOptions['logger'];
   private instance?: DuckDBInstance;
   private writer?: Lane;
+  /** Connections that append spans: the writer and one more, see `insertSpans`. */
+  private inserters: Lane[] = [];
   private readers: Lane[] = [];
   private closed = false;
 
@@ -102,6 +107,9 @@ export class DuckDbStore implements SpanStore {
     for (const statement of SCHEMA_STATEMENTS) await writer.run(statement);
     for (const statement of STAGING_STATEMENTS) await writer.run(statement);
     this.writer = { connection: writer, queue: new SerialQueue() };
+    const inserter = await this.instance.connect();
+    for (const statement of STAGING_STATEMENTS) await inserter.run(statement);
+    this.inserters = [this.writer, { connection: inserter, queue: new SerialQueue() }];
     for (let i = 0; i < this.readerCount; i++) {
       const connection = await this.instance.connect();
       // Conversations and messages can have thousands of spans; keep using the index for them.
@@ -123,10 +131,9 @@ export class DuckDbStore implements SpanStore {
   async close(): Promise<void> {
     if (this.closed || !this.instance) return;
     this.closed = true;
-    await this.writer!.queue.drain();
-    await Promise.all(this.readers.map((lane) => lane.queue.drain()));
+    await Promise.all([...this.inserters, ...this.readers].map((lane) => lane.queue.drain()));
     if (this.path !== ':memory:') await this.writer!.connection.run('CHECKPOINT').catch(() => undefined);
-    for (const lane of [this.writer!, ...this.readers]) lane.connection.closeSync();
+    for (const lane of [...this.inserters, ...this.readers]) lane.connection.closeSync();
     this.instance.closeSync();
     this.logger?.info({ store: 'duckdb', path: this.path }, 'DuckDB store closed');
   }
@@ -165,7 +172,7 @@ export class DuckDbStore implements SpanStore {
         await connection.run('INSERT OR IGNORE INTO spans SELECT * FROM staging_spans');
         await connection.run('DELETE FROM staging_spans');
       });
-    });
+    }, this.idlestInserter());
   }
 
   saveFlows(records: FlowRecord[]): Promise<void> {
@@ -422,10 +429,18 @@ export class DuckDbStore implements SpanStore {
     });
   }
 
-  private write<T>(task: (connection: DuckDBConnection) => Promise<T>): Promise<T> {
-    if (!this.writer || this.closed) return Promise.reject(new Error('DuckDB store is not open'));
-    const writer = this.writer;
-    return writer.queue.run(() => task(writer.connection));
+  /**
+   * Runs a write on a lane, the writer unless told otherwise. Inserts alternate between two
+   * connections so the next batch is appended on the Node thread while the previous one
+   * commits on DuckDB's threads.
+   */
+  private write<T>(task: (connection: DuckDBConnection) => Promise<T>, lane = this.writer): Promise<T> {
+    if (!lane || this.closed) return Promise.reject(new Error('DuckDB store is not open'));
+    return lane.queue.run(() => task(lane.connection));
+  }
+
+  private idlestInserter(): Lane | undefined {
+    return this.inserters.reduce<Lane | undefined>((best, lane) => (!best || lane.queue.size < best.queue.size ? lane : best), undefined);
   }
 
   private async inTransaction(connection: DuckDBConnection, body: () => Promise<void>): Promise<void> {
