@@ -201,7 +201,34 @@ export class ClickHouseStore implements SpanStore {
         }),
       );
     }
-    const toInsert = batch.filter((span) => !stored.has(spanKey(span)));
+    await this.insertRows(
+      batch.filter((span) => !stored.has(spanKey(span))),
+      sends,
+      lookedUp,
+      storedProcessed,
+    );
+  }
+
+  /**
+   * Bulk load (benchmarks, imports): inserts spans known NOT to be stored yet, without the
+   * duplicate lookup. Earliest sends and earlier processed attempts are resolved from the batch
+   * and the in-memory send cache only, so each batch must hold whole conversations (or at least
+   * every send and attempt of each message in it). Rows are built exactly as `insertSpans`
+   * builds them, and the insert fires the same materialized views.
+   */
+  loadSpans(spans: SpanRow[]): Promise<void> {
+    const run = this.writes.then(() => this.insertRows(spans, batchFirstSends(spans), new Map(), new Map()));
+    this.writes = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Builds insert rows (with `first_send_ns`, `prev_processed_ns`) and inserts them. */
+  private async insertRows(
+    toInsert: SpanRow[],
+    sends: Map<string, bigint>,
+    lookedUp: Map<string, bigint>,
+    storedProcessed: Map<string, bigint[]>,
+  ): Promise<void> {
     const previous = previousProcessed(toInsert, storedProcessed);
     const rows: SpanInsertRow[] = [];
     let newest = this.newestStoredS;
