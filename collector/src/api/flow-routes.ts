@@ -90,7 +90,8 @@ export function registerFlowRoutes(app: FastifyInstance, ctx: ApiContext): void 
     const spans = await store.spansOfMessage(messageId, MAX_MESSAGE_SPANS + 1);
     const truncated = spans.length > MAX_MESSAGE_SPANS;
     if (truncated) spans.length = MAX_MESSAGE_SPANS;
-    // A message that was never sent (lost in an outbox) exists only as an attempt's outgoing id.
+    // The spans include the attempts listing the id as outgoing, so a message lost in an outbox
+    // (never sent) is found by its producer; the search index is the last resort.
     const conversationIds =
       spans.length > 0
         ? [...new Set(spans.map((span) => span.conversationId).filter(Boolean))].slice(0, 20)

@@ -14,6 +14,8 @@
  *   when a send or an attempt falls in it; a group value of '' counts in the totals only;
  *   processing and queue latency are over attempts; quantiles interpolate linearly between the
  *   nearest values of the exact sample (DuckDB `quantile_cont`);
+ * - spansOfMessage: the spans carrying the message id plus the spans whose outgoing message ids
+ *   include it (the attempt that produced it; for a message never sent, the only evidence);
  * - findConversations matches exactly (no substrings) conversation id, message id,
  *   idempotency key, trace id, causation id, or the value of a span attribute (not resource
  *   attributes, not keys); order by the latest start of a matching span, then id;
@@ -165,9 +167,36 @@ export function runSpanStoreConformance<S extends SpanStore>(
         expect((await store.spansOfMessage('m-3', 100)).map((s) => s.spanId)).toEqual(
           [SPANS.c2SendM3, SPANS.c2OrdersM3A1, SPANS.c2OrdersM3A2, SPANS.c2OrdersM3A3].map((s) => s.spanId),
         );
+        // The attempt that put m-2 in its outbox (outgoing ids) comes with it, in start order.
         expect(await store.spansOfMessage('m-2', 100)).toEqual(
-          [SPANS.c1SendM2, SPANS.c1BillingM2, SPANS.c1MarketingM2, SPANS.c1BillingM2Dup],
+          [SPANS.c1OrdersM1, SPANS.c1SendM2, SPANS.c1BillingM2, SPANS.c1MarketingM2, SPANS.c1BillingM2Dup],
         );
+        expect(await store.spansOfMessage('m-2', 2)).toEqual([SPANS.c1OrdersM1, SPANS.c1SendM2]);
+      });
+
+      it('returns the attempts that produced a message never sent (only in outgoing ids)', async () => {
+        // Committed to an outbox that was never dispatched: no span carries the id as its own.
+        // It also lists its own message id (malformed): such a span still comes back once.
+        const outboxOnly: SpanRow = {
+          ...SPANS.c2OrdersM3A1,
+          spanId: 'abcdefabcdef00a1',
+          startNs: SPANS.c2OrdersM3A1.startNs + 1_000_000n,
+          outgoingMessageIds: ['m-9', 'm-unsent', 'm-3'],
+        };
+        const own = await freshStore(false);
+        try {
+          await own.insertSpans([...ALL_SPANS, outboxOnly]);
+          await settle(own);
+          expect(await own.spansOfMessage('m-unsent', 100)).toEqual([outboxOnly]);
+          expect(await own.spansOfMessage('m-9', 100)).toEqual([outboxOnly]);
+          expect(await own.spansOfMessage('m-unsent', 0)).toEqual([]);
+          expect(await own.spansOfMessage('m-unsen', 100)).toEqual([]);
+          expect((await own.spansOfMessage('m-3', 100)).map((span) => span.spanId)).toEqual(
+            [SPANS.c2SendM3, SPANS.c2OrdersM3A1, outboxOnly, SPANS.c2OrdersM3A2, SPANS.c2OrdersM3A3].map((span) => span.spanId),
+          );
+        } finally {
+          await dispose(own);
+        }
       });
 
       it('returns a trace', async () => {

@@ -165,7 +165,10 @@ export interface SpanStore {
   // ---- rows --------------------------------------------------------------------------
   /** Spans of one conversation in start order, at most `limit` (the caller detects truncation with limit + 1). */
   spansOfConversation(conversationId: string, limit: number): Promise<SpanRow[]>;
-  /** Every span carrying this message id (sends and attempts, across traces), in start order. */
+  /**
+   * Every span carrying this message id (sends and attempts, across traces) and every span
+   * listing it among its outgoing message ids (the attempt that produced it), in start order.
+   */
   spansOfMessage(messageId: string, limit: number): Promise<SpanRow[]>;
   spansOfTrace(traceId: string, limit: number): Promise<SpanRow[]>;
   /**

@@ -350,7 +350,10 @@ WHERE database = ${this.database} AND active AND has(${[...DAY_PARTITIONED]}, ta
 
   async getFlowRecord(conversationId: string): Promise<FlowRecord | null> {
     const rows = await this.runner.rows<Parameters<typeof fromFlowSelectRow>[0]>(
-      sql`SELECT ${flowColumns} FROM ${this.db}.flows FINAL WHERE conversation_id = ${conversationId} LIMIT 1`,
+      // The highest version is what FINAL would keep; sorting the few rows of one conversation
+      // avoids FINAL's merge of every part's granule (3-4× slower for one record).
+      sql`SELECT ${flowColumns} FROM ${this.db}.flows WHERE conversation_id = ${conversationId}
+ORDER BY version DESC LIMIT 1`,
     );
     return rows.length > 0 ? fromFlowSelectRow(rows[0]) : null;
   }

@@ -43,8 +43,23 @@ LIMIT ${rowLimit(limit)}`;
 export const spansOfConversationSql = (db: SqlFragment, conversationId: string, limit: number) =>
   spansWhere(db, 'spans_by_conversation', 'conversation_id', conversationId, limit);
 
-export const spansOfMessageSql = (db: SqlFragment, messageId: string, limit: number) =>
-  spansWhere(db, 'spans_by_message', 'message_id', messageId, limit);
+/**
+ * The spans carrying the message id (primary-key read of `spans_by_message`) plus the spans
+ * listing it among their outgoing ids: their `ts` come from `outgoing_index` (primary key), and
+ * `spans` is sorted by `ts`, so that part reads a granule per producing span — nothing when
+ * none lists the id.
+ */
+export function spansOfMessageSql(db: SqlFragment, messageId: string, limit: number): SqlFragment {
+  return sql`SELECT ${SELECT_SPAN} FROM (
+  SELECT ${SELECT_SPAN} FROM ${db}.spans_by_message WHERE message_id = ${messageId}
+  UNION ALL
+  SELECT ${SELECT_SPAN} FROM ${db}.spans
+  WHERE ts IN (SELECT ts FROM ${db}.outgoing_index WHERE outgoing_id = ${messageId}) AND has(outgoing_message_ids, ${messageId})
+)
+ORDER BY start_ns, trace_id, span_id
+LIMIT 1 BY trace_id, span_id
+LIMIT ${rowLimit(limit)}`;
+}
 
 export const spansOfTraceSql = (db: SqlFragment, traceId: string, limit: number) =>
   spansWhere(db, 'spans', 'trace_id', traceId, limit);

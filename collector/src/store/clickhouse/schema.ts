@@ -8,6 +8,9 @@
  * - `spans_by_conversation` / `spans_by_message` — the same rows re-sorted by conversation id /
  *   message id (18.16 has no skip indexes), fed by materialized views. Flow and message fetches
  *   read a few granules instead of scanning.
+ * - `outgoing_index` — (outgoing message id → ts, trace id, span id) of spans that list message
+ *   ids they produced: `spansOfMessage` adds the producing attempt by a primary-key lookup here
+ *   and a `ts` lookup in `spans`.
  * - `search_index` — (value → conversation, latest start) for every id and span attribute value
  *   of spans that belong to a conversation: `findConversations` is one primary-key lookup.
  * - `span_rollup` — per-minute aggregate states of sends, attempts and HTTP calls (counts,
@@ -84,16 +87,18 @@ export const SPAN_READ_COLUMNS: readonly string[] = SPAN_FLAT_COLUMNS.filter(
   (column) => column !== 'first_send_ns' && column !== 'prev_processed_ns',
 );
 
-export const TABLES = ['spans', 'spans_by_conversation', 'spans_by_message', 'search_index', 'span_rollup', 'flows'] as const;
-export type TableName = (typeof TABLES)[number];
-/** Tables partitioned by day (retention drops their partitions). */
-export const DAY_PARTITIONED: readonly TableName[] = [
+export const TABLES = [
   'spans',
   'spans_by_conversation',
   'spans_by_message',
+  'outgoing_index',
   'search_index',
   'span_rollup',
-];
+  'flows',
+] as const;
+export type TableName = (typeof TABLES)[number];
+/** Tables partitioned by day (retention drops their partitions). */
+export const DAY_PARTITIONED: readonly TableName[] = TABLES.filter((table) => table !== 'flows');
 
 const CODECS: Record<string, string> = {
   ts: 'CODEC(Delta, ZSTD(1))',
@@ -132,6 +137,24 @@ SETTINGS index_granularity = ${granularity}`;
 AS SELECT * FROM ${db}.spans WHERE conversation_id != ''`,
     `CREATE MATERIALIZED VIEW IF NOT EXISTS ${db}.spans_by_message_mv TO ${db}.spans_by_message
 AS SELECT * FROM ${db}.spans WHERE message_id != ''`,
+    // Which spans list a message id among their outgoing ids (the attempt that produced it; for
+    // a message never sent, the only evidence): a key into `spans`, whose sort starts with ts.
+    `CREATE TABLE IF NOT EXISTS ${db}.outgoing_index (
+  outgoing_id String,
+  ts DateTime('UTC'),
+  start_ns UInt64,
+  trace_id String,
+  span_id String
+)
+ENGINE = ReplacingMergeTree
+PARTITION BY toDate(ts)
+ORDER BY (outgoing_id, ts, trace_id, span_id)
+SETTINGS index_granularity = 512`,
+    // ARRAY JOIN drops spans without outgoing ids.
+    `CREATE MATERIALIZED VIEW IF NOT EXISTS ${db}.outgoing_index_mv TO ${db}.outgoing_index
+AS SELECT outgoing_id, ts, start_ns, trace_id, span_id
+FROM ${db}.spans
+ARRAY JOIN outgoing_message_ids AS outgoing_id`,
     // Latest start per (value, conversation): the version column keeps the newest.
     `CREATE TABLE IF NOT EXISTS ${db}.search_index (
   value String,
@@ -180,6 +203,6 @@ AS ${rollupSelect(sql`${db}.spans`, sql`1`)}`,
 )
 ENGINE = ReplacingMergeTree(version)
 ORDER BY conversation_id
-${settings}`,
+SETTINGS index_granularity = 1024`,
   ];
 }
