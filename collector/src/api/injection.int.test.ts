@@ -4,17 +4,11 @@
  * ClickHouse store. Each answer is 200 with no rows it should not have, 400, or 404 — never
  * 500 — and the stored data is unchanged afterwards.
  */
-import { CLICKHOUSE_URL, requireClickHouse } from '@onceflow/test-support';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ANOMALY_FLOWS_QUIET_PERIOD_MS, buildAnomalyFlows } from '../../test/fixtures/anomaly-flows.js';
-import { createApp } from '../app.js';
-import { createFlowIndexer } from '../indexer/flow-indexer.js';
-import { silentLogger } from '../logger.js';
-import { ClickHouseStore } from '../store/clickhouse/clickhouse-store.js';
-import { testDatabaseName } from '../store/clickhouse/test-database.js';
-import { DuckDbStore } from '../store/duckdb/duckdb-store.js';
 import type { SpanStore } from '../store/span-store.js';
+import { indexedApp, storesUnderTest, type IndexedApp } from '../../test/api-stores.js';
 
 const NOW = Date.UTC(2026, 0, 31, 12, 0, 0);
 const fixture = buildAnomalyFlows(NOW);
@@ -80,13 +74,8 @@ function anomalyConversations(body: { anomalies: { conversationId: string }[] })
   return body.anomalies.map((anomaly) => anomaly.conversationId);
 }
 
-const clickhouse = await requireClickHouse();
-const STORES: { name: string; enabled: boolean; open: () => SpanStore }[] = [
-  { name: 'DuckDB', enabled: true, open: () => new DuckDbStore({ path: ':memory:' }) },
-  { name: 'ClickHouse', enabled: clickhouse, open: () => new ClickHouseStore({ url: CLICKHOUSE_URL, database: testDatabaseName() }) },
-];
-
-describe.each(STORES)('injection attempts on the $name store', ({ enabled, open }) => {
+describe.each(await storesUnderTest())('injection attempts on the $name store', ({ enabled, open }) => {
+  let loaded: IndexedApp;
   let store: SpanStore;
   let app: FastifyInstance;
   let spanCount: number;
@@ -94,23 +83,14 @@ describe.each(STORES)('injection attempts on the $name store', ({ enabled, open 
 
   beforeAll(async () => {
     if (!enabled) return;
-    store = open();
-    await store.init();
-    await store.insertSpans(fixture.spans);
-    const clock = () => NOW;
-    const indexer = createFlowIndexer({ store, logger: silentLogger(), clock, quietPeriodMs: ANOMALY_FLOWS_QUIET_PERIOD_MS });
-    indexer.noteSpans(fixture.spans);
-    await indexer.drain();
-    app = await createApp({ store, logger: silentLogger(), clock, quietPeriodMs: ANOMALY_FLOWS_QUIET_PERIOD_MS });
+    loaded = await indexedApp(open(), fixture.spans, { now: NOW, quietPeriodMs: ANOMALY_FLOWS_QUIET_PERIOD_MS });
+    ({ store, app } = loaded);
     spanCount = await store.spanCount();
     flowCount = (await store.listFlows({ fromMs: NOW - 3_600_000, toMs: NOW + 1, limit: 500 })).total;
   });
 
   afterAll(async () => {
-    if (!enabled) return;
-    await app.close();
-    if (store instanceof ClickHouseStore) await store.dropDatabase();
-    await store.close();
+    await loaded?.close();
   });
 
   it.skipIf(!enabled).each(TARGETS)('$name: 200 without extra rows, 400 or 404 — never 500', async ({ url, list, name }) => {

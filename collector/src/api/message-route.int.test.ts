@@ -5,18 +5,10 @@
  * route answers with the message, its producer and the lost-message anomaly instead of 404. On
  * the DuckDB store and (when the server is reachable; required in CI) the ClickHouse store.
  */
-import { CLICKHOUSE_URL, requireClickHouse } from '@onceflow/test-support';
-import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ANOMALY_FLOWS_QUIET_PERIOD_MS, buildAnomalyFlows } from '../../test/fixtures/anomaly-flows.js';
-import { createApp } from '../app.js';
-import { createFlowIndexer } from '../indexer/flow-indexer.js';
-import { silentLogger } from '../logger.js';
 import type { Anomaly } from '../model/flow.js';
-import { ClickHouseStore } from '../store/clickhouse/clickhouse-store.js';
-import { testDatabaseName } from '../store/clickhouse/test-database.js';
-import { DuckDbStore } from '../store/duckdb/duckdb-store.js';
-import type { SpanStore } from '../store/span-store.js';
+import { indexedApp, storesUnderTest, type IndexedApp } from '../../test/api-stores.js';
 
 const NOW = Date.UTC(2026, 0, 31, 12, 0, 0);
 const fixture = buildAnomalyFlows(NOW);
@@ -24,33 +16,15 @@ const lostFlow = fixture.expected.find((flow) => flow.kinds.includes('lost-messa
 const lostId = lostFlow.flagged.find((flag) => flag.kind === 'lost-message')!.messageId;
 const producers = fixture.spans.filter((span) => span.outgoingMessageIds.includes(lostId));
 
-const clickhouse = await requireClickHouse();
-const STORES: { name: string; enabled: boolean; open: () => SpanStore }[] = [
-  { name: 'DuckDB', enabled: true, open: () => new DuckDbStore({ path: ':memory:' }) },
-  { name: 'ClickHouse', enabled: clickhouse, open: () => new ClickHouseStore({ url: CLICKHOUSE_URL, database: testDatabaseName() }) },
-];
-
-describe.each(STORES)('a message only in outgoing ids, on the $name store', ({ enabled, open }) => {
-  let store: SpanStore;
-  let app: FastifyInstance;
+describe.each(await storesUnderTest())('a message only in outgoing ids, on the $name store', ({ enabled, open }) => {
+  let loaded: IndexedApp;
 
   beforeAll(async () => {
-    if (!enabled) return;
-    store = open();
-    await store.init();
-    await store.insertSpans(fixture.spans);
-    const clock = () => NOW;
-    const indexer = createFlowIndexer({ store, logger: silentLogger(), clock, quietPeriodMs: ANOMALY_FLOWS_QUIET_PERIOD_MS });
-    indexer.noteSpans(fixture.spans);
-    await indexer.drain();
-    app = await createApp({ store, logger: silentLogger(), clock, indexer, quietPeriodMs: ANOMALY_FLOWS_QUIET_PERIOD_MS });
+    if (enabled) loaded = await indexedApp(open(), fixture.spans, { now: NOW, quietPeriodMs: ANOMALY_FLOWS_QUIET_PERIOD_MS, appIndexer: true });
   });
 
   afterAll(async () => {
-    if (!enabled) return;
-    await app.close();
-    if (store instanceof ClickHouseStore) await store.dropDatabase();
-    await store.close();
+    await loaded?.close();
   });
 
   it('is a fixture message no span carries, listed by one attempt', () => {
@@ -59,7 +33,7 @@ describe.each(STORES)('a message only in outgoing ids, on the $name store', ({ e
   });
 
   it.skipIf(!enabled)('answers with the message, its producing attempt and the lost-message anomaly', async () => {
-    const response = await app.inject({ method: 'GET', url: `/api/messages/${encodeURIComponent(lostId)}` });
+    const response = await loaded.app.inject({ method: 'GET', url: `/api/messages/${encodeURIComponent(lostId)}` });
     expect(response.statusCode, response.body.slice(0, 300)).toBe(200);
     const history = response.json();
     expect(history.messageId).toBe(lostId);
