@@ -23,40 +23,40 @@ export interface Statement {
   params: Params;
 }
 
-const IS_SEND = `(kind = 'producer' OR operation IN ('send', 'create'))`;
-const IS_ATTEMPT = `(NOT ${IS_SEND} AND (kind = 'consumer' OR operation IN ('process', 'receive') OR outcome <> ''))`;
+export const IS_SEND = `(kind = 'producer' OR operation IN ('send', 'create'))`;
+export const IS_ATTEMPT = `(NOT ${IS_SEND} AND (kind = 'consumer' OR operation IN ('process', 'receive') OR outcome <> ''))`;
 const attribute = (key: string) => `json_extract_string(attributes, '$."${key}"')`;
-const IS_HTTP_CLIENT = `(kind = 'client' AND (${attribute('http.request.method')} IS NOT NULL
+export const IS_HTTP_CLIENT = `(kind = 'client' AND (${attribute('http.request.method')} IS NOT NULL
   OR ${attribute('http.method')} IS NOT NULL OR ${attribute('url.full')} IS NOT NULL))`;
 /** peer.service, else server.address, else the host of url.full, else 'unknown-peer'. */
-const HTTP_PEER = `coalesce(nullif(${attribute('peer.service')}, ''), nullif(${attribute('server.address')}, ''),
+export const HTTP_PEER = `coalesce(nullif(${attribute('peer.service')}, ''), nullif(${attribute('server.address')}, ''),
   nullif(regexp_extract(coalesce(${attribute('url.full')}, ''), '^[A-Za-z][A-Za-z0-9+.-]*://(?:[^@/?#]*@)?([^:/?#]*)', 1), ''),
   'unknown-peer')`;
 
-const GROUP_COLUMNS: Record<TrendGrouping, string> = {
+export const GROUP_COLUMNS: Record<TrendGrouping, string> = {
   service: 'service',
   messageType: 'message_type',
   destination: 'destination',
 };
 
-function windowNs(window: TimeWindow): [bigint, bigint] {
+export function windowNs(window: TimeWindow): [bigint, bigint] {
   if (!Number.isFinite(window.fromMs) || !Number.isFinite(window.toMs)) {
     throw new TypeError('invalid window: bounds must be finite epoch milliseconds');
   }
   return [msToNs(window.fromMs), msToNs(window.toMs)];
 }
 
-function stepOf(stepMs: number): { stepMs: number; stepNs: bigint } {
+export function stepOf(stepMs: number): { stepMs: number; stepNs: bigint } {
   if (!Number.isInteger(stepMs) || stepMs < 1) throw new TypeError(`invalid step: ${stepMs}`);
   return { stepMs, stepNs: BigInt(stepMs) * 1_000_000n };
 }
 
 /** p50, p95 and p99 of a column in one aggregate (one sort), as a list `<prefix>_q`. */
-const quantiles = (column: string, filter: string, prefix: string) =>
+export const quantiles = (column: string, filter: string, prefix: string) =>
   `quantile_cont(${column}, [0.5, 0.95, 0.99]) FILTER (WHERE ${filter}) AS ${prefix}_q`;
 
 /** Spreads a `<prefix>_q` list into `<prefix>_p50`, `_p95`, `_p99` columns. */
-const quantileColumns = (prefix: string) =>
+export const quantileColumns = (prefix: string) =>
   `${prefix}_q[1] AS ${prefix}_p50, ${prefix}_q[2] AS ${prefix}_p95, ${prefix}_q[3] AS ${prefix}_p99`;
 
 /**
@@ -65,6 +65,19 @@ const quantileColumns = (prefix: string) =>
  * a message first sent more than this before the window gets no queue latency.
  */
 export const SEND_LOOKBACK_MS = 3_600_000;
+
+/**
+ * Duplicate processings per (time_ms, grp) from a relation of processed attempts counted per
+ * (time_ms, g, service, message_id) as `n`: per group, and over all groups ('').
+ */
+export function duplicateProcessingsSql(processed: string): string {
+  return `
+      SELECT time_ms, g AS grp, sum(n - 1) AS d FROM ${processed} WHERE g <> '' GROUP BY time_ms, g
+      UNION ALL
+      SELECT time_ms, '' AS grp, sum(n - 1) FROM (
+        SELECT time_ms, service, message_id, sum(n) AS n FROM ${processed} GROUP BY time_ms, service, message_id
+      ) GROUP BY time_ms`;
+}
 
 export function spanBucketsSql(window: TimeWindow, stepMs: number, by: TrendGrouping): Statement {
   const column = GROUP_COLUMNS[by];
@@ -112,13 +125,7 @@ export function spanBucketsSql(window: TimeWindow, stepMs: number, by: TrendGrou
       WHERE is_attempt AND outcome = 'processed'
       GROUP BY time_ms, g, service, message_id
     ),
-    dups AS (
-      SELECT time_ms, g AS grp, sum(n - 1) AS d FROM processed WHERE g <> '' GROUP BY time_ms, g
-      UNION ALL
-      SELECT time_ms, '' AS grp, sum(n - 1) FROM (
-        SELECT time_ms, service, message_id, sum(n) AS n FROM processed GROUP BY time_ms, service, message_id
-      ) GROUP BY time_ms
-    )
+    dups AS (${duplicateProcessingsSql('processed')})
     SELECT agg.* EXCLUDE (processing_q, queue_q), ${quantileColumns('processing')}, ${quantileColumns('queue')},
       coalesce(dups.d, 0) AS duplicate_processings
     FROM agg LEFT JOIN dups ON dups.time_ms = agg.time_ms AND dups.grp = agg.grp

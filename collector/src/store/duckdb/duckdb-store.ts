@@ -36,7 +36,6 @@ import type {
 } from '../span-store.js';
 import {
   activityBucketsSql,
-  edgeAggregatesSql,
   flowBucketsSql,
   spanBucketsSql,
   topKeysSql,
@@ -50,6 +49,14 @@ import {
   encodeFlowCursor,
 } from './flow-codec.js';
 import { SCHEMA_STATEMENTS, SPAN_SELECT, STAGING_STATEMENTS } from './schema.js';
+import { SpanRollup } from './rollup.js';
+import {
+  activityBucketsRollupSql,
+  edgeAggregatesRollupSql,
+  retentionStatements,
+  rollupCanServe,
+  spanBucketsRollupSql,
+} from './rollup-sql.js';
 import { SerialQueue } from './serial-queue.js';
 import { appendSpans, attributeValueNeedles, spanFromRow } from './span-codec.js';
 import { activityBucketRow, edgeAggregateRow, flowBucketRow, spanBucketRow } from '../aggregate-rows.js';
@@ -85,6 +92,7 @@ export class DuckDbStore implements SpanStore {
   /** Connections that append spans: the writer and one more, see `insertSpans`. */
   private inserters: Lane[] = [];
   private readers: Lane[] = [];
+  private rollup?: SpanRollup;
   private closed = false;
 
   constructor(options: DuckDbStoreOptions) {
@@ -104,9 +112,16 @@ export class DuckDbStore implements SpanStore {
     // WAL (the default) cost about a third of the insert CPU in measurements. A larger WAL only
     // lengthens replay after a crash.
     await writer.run(`SET checkpoint_threshold = '256MB'`);
+    await refuseTablesWithoutIngestSeq(writer, this.path);
     for (const statement of SCHEMA_STATEMENTS) await writer.run(statement);
     for (const statement of STAGING_STATEMENTS) await writer.run(statement);
     this.writer = { connection: writer, queue: new SerialQueue() };
+    this.rollup = new SpanRollup(
+      (task) => this.write(task),
+      (connection, body) => this.inTransaction(connection, body),
+      (error) => this.logger?.error({ store: 'duckdb', err: error }, 'DuckDB rollup failed; the next read retries it'),
+    );
+    await this.rollup.load(writer);
     const inserter = await this.instance.connect();
     for (const statement of STAGING_STATEMENTS) await inserter.run(statement);
     this.inserters = [this.writer, { connection: inserter, queue: new SerialQueue() }];
@@ -130,6 +145,7 @@ export class DuckDbStore implements SpanStore {
 
   async close(): Promise<void> {
     if (this.closed || !this.instance) return;
+    this.rollup?.stop();
     this.closed = true;
     await Promise.all([...this.inserters, ...this.readers].map((lane) => lane.queue.drain()));
     if (this.path !== ':memory:') await this.writer!.connection.run('CHECKPOINT').catch(() => undefined);
@@ -143,7 +159,10 @@ export class DuckDbStore implements SpanStore {
   insertSpans(spans: SpanRow[]): Promise<void> {
     const unique = uniqueSpans(spans);
     if (unique.length === 0) return Promise.resolve();
+    // The batch's number for the rollup job, taken when the insert starts (`rollup.ts`).
+    let seq = 0n;
     return this.write(async (connection) => {
+      seq = this.rollup!.nextSeq();
       // Fast path: append straight into `spans`. A span stored before (an exporter retry)
       // violates the primary key; then the whole batch goes through staging with
       // INSERT OR IGNORE, which is correct but several times slower.
@@ -151,7 +170,7 @@ export class DuckDbStore implements SpanStore {
         await this.inTransaction(connection, async () => {
           const appender = await connection.createAppender('spans');
           try {
-            appendSpans(appender, unique);
+            appendSpans(appender, unique, seq);
             appender.flushSync();
           } finally {
             closeQuietly(appender);
@@ -164,7 +183,7 @@ export class DuckDbStore implements SpanStore {
       await this.inTransaction(connection, async () => {
         const appender = await connection.createAppender('staging_spans');
         try {
-          appendSpans(appender, unique);
+          appendSpans(appender, unique, seq);
           appender.flushSync();
         } finally {
           closeQuietly(appender);
@@ -172,7 +191,9 @@ export class DuckDbStore implements SpanStore {
         await connection.run('INSERT OR IGNORE INTO spans SELECT * FROM staging_spans');
         await connection.run('DELETE FROM staging_spans');
       });
-    }, this.idlestInserter());
+    }, this.idlestInserter()).finally(() => {
+      if (seq > 0n) this.rollup!.settled(seq);
+    });
   }
 
   saveFlows(records: FlowRecord[]): Promise<void> {
@@ -216,17 +237,22 @@ export class DuckDbStore implements SpanStore {
 
   deleteOlderThan(cutoffMs: number): Promise<void> {
     const cutoffNs = msToNs(cutoffMs);
-    return this.write((connection) =>
-      this.inTransaction(connection, async () => {
+    return this.write(async (connection) => {
+      // Roll up first, so the rollup rows dropped or rebuilt below are complete.
+      await this.rollup!.run(connection);
+      await this.inTransaction(connection, async () => {
         await connection.run('DELETE FROM spans WHERE start_ns < $1', [cutoffNs], [BIGINT]);
+        for (const statement of retentionStatements(cutoffMs, this.rollup!.watermark)) {
+          await connection.run(statement.sql, statement.params, parameterTypes(statement.params));
+        }
         // A flow goes once its last activity is older than the cutoff.
         await connection.run(
           'DELETE FROM anomalies WHERE conversation_id IN (SELECT conversation_id FROM flows WHERE end_ms < $1)',
           [cutoffMs],
         );
         await connection.run('DELETE FROM flows WHERE end_ms < $1', [cutoffMs]);
-      }),
-    );
+      });
+    });
   }
 
   // ---- rows --------------------------------------------------------------------------
@@ -236,7 +262,61 @@ export class DuckDbStore implements SpanStore {
   }
 
   async spansOfMessage(messageId: string, limit: number): Promise<SpanRow[]> {
-    return this.spansWhere('message_id', messageId, limit);
+    count(limit);
+    const [own, producers] = [this.spansWhere('message_id', messageId, limit), this.spansListing(messageId, limit)];
+    const seen = new Set<string>();
+    const spans: SpanRow[] = [];
+    for (const span of [...(await own), ...(await producers)]) {
+      const key = `${span.traceId}/${span.spanId}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      spans.push(span);
+    }
+    return spans.sort(byStart).slice(0, limit);
+  }
+
+  /**
+   * Spans listing a message id among their outgoing ids: the rolled-up ones through the
+   * `outgoing_ids` index (then each by its conversation's index), the few stored since the last
+   * rollup run by a scan of just those.
+   */
+  private async spansListing(messageId: string, limit: number): Promise<SpanRow[]> {
+    const watermark = this.rollup!.watermark;
+    const [indexed, recent] = await Promise.all([
+      this.query('SELECT DISTINCT conversation_id, trace_id, span_id FROM outgoing_ids WHERE outgoing_id = $1 LIMIT $2', [
+        messageId,
+        limit,
+      ]),
+      this.query(
+        `SELECT ${SPAN_SELECT} FROM spans
+         WHERE ingest_seq > $1 AND outgoing_message_ids <> '[]' AND contains(outgoing_message_ids, $2)
+           AND list_contains(from_json(outgoing_message_ids, '["VARCHAR"]'), $3)
+         LIMIT $4`,
+        [watermark, JSON.stringify(messageId), messageId, limit],
+      ),
+    ]);
+    // The conversation index narrows each to its flow; a span without a conversation is found
+    // by a scan on its trace id (rare: spans with outgoing ids belong to conversations).
+    const groups = new Map<string, { column: 'conversation_id' | 'trace_id'; value: string; rows: Row[] }>();
+    for (const row of indexed) {
+      const conversationId = row.conversation_id as string;
+      const [column, value] = conversationId !== '' ? (['conversation_id', conversationId] as const) : (['trace_id', row.trace_id as string] as const);
+      const key = `${column}:${value}`;
+      const group = groups.get(key) ?? { column, value, rows: [] };
+      group.rows.push(row);
+      groups.set(key, group);
+    }
+    const fetched = await Promise.all(
+      [...groups.values()].map(({ column, value, rows }) => {
+        const wanted = new Set(rows.map((row) => `${row.trace_id as string}/${row.span_id as string}`));
+        const spanIds = rows.map((row) => row.span_id as string);
+        return this.query(
+          `SELECT ${SPAN_SELECT} FROM spans WHERE ${column} = $1 AND span_id IN (${spanIds.map((_, i) => `$${i + 2}`).join(', ')})`,
+          [value, ...spanIds],
+        ).then((found) => found.filter((row) => wanted.has(`${row.trace_id as string}/${row.span_id as string}`)));
+      }),
+    );
+    return [...fetched.flat(), ...recent].map(spanFromRow);
   }
 
   async spansOfTrace(traceId: string, limit: number): Promise<SpanRow[]> {
@@ -382,8 +462,14 @@ export class DuckDbStore implements SpanStore {
 
   // ---- aggregates --------------------------------------------------------------------
 
+  // Trends, storms and topology read the rollup (`rollup-sql.ts`) when the step is whole
+  // minutes, caught up first so they include every insert that has finished.
+
   async spanBuckets(window: TimeWindow, stepMs: number, by: TrendGrouping): Promise<SpanBucketRow[]> {
-    const rows = await this.run(spanBucketsSql(window, stepMs, by));
+    const rollup = rollupCanServe(stepMs);
+    const statement = rollup ? spanBucketsRollupSql(window, stepMs, by) : spanBucketsSql(window, stepMs, by);
+    if (rollup) await this.rollup!.caughtUp();
+    const rows = await this.run(statement);
     return rows.map(spanBucketRow);
   }
 
@@ -393,7 +479,10 @@ export class DuckDbStore implements SpanStore {
   }
 
   async activityBuckets(window: TimeWindow, stepMs: number): Promise<ActivityBucketRow[]> {
-    const rows = await this.run(activityBucketsSql(window, stepMs));
+    const rollup = rollupCanServe(stepMs);
+    const statement = rollup ? activityBucketsRollupSql(window, stepMs) : activityBucketsSql(window, stepMs);
+    if (rollup) await this.rollup!.caughtUp();
+    const rows = await this.run(statement);
     return rows.map(activityBucketRow);
   }
 
@@ -409,7 +498,9 @@ export class DuckDbStore implements SpanStore {
   }
 
   async edgeAggregates(window: TimeWindow): Promise<EdgeAggregateRow[]> {
-    const rows = await this.run(edgeAggregatesSql(window));
+    const statement = edgeAggregatesRollupSql(window);
+    await this.rollup!.caughtUp();
+    const rows = await this.run(statement);
     return rows.map((row) => edgeAggregateRow(row, row.kind as EdgeAggregateRow['kind']));
   }
 
@@ -455,6 +546,13 @@ export class DuckDbStore implements SpanStore {
   }
 }
 
+/** The order of span reads: start, then trace id, then span id. */
+function byStart(a: SpanRow, b: SpanRow): number {
+  if (a.startNs !== b.startNs) return a.startNs < b.startNs ? -1 : 1;
+  if (a.traceId !== b.traceId) return a.traceId < b.traceId ? -1 : 1;
+  return a.spanId < b.spanId ? -1 : a.spanId > b.spanId ? 1 : 0;
+}
+
 /** Drops repeats of (traceId, spanId) within one batch; the first occurrence is kept. */
 function uniqueSpans(spans: SpanRow[]): SpanRow[] {
   const seen = new Set<string>();
@@ -483,6 +581,21 @@ function closeQuietly(appender: DuckDBAppender): void {
     appender.closeSync();
   } catch {
     // The flush error was already thrown to the caller.
+  }
+}
+
+/**
+ * Files written before spans carried `ingest_seq` cannot take the rollup: DuckDB cannot add a
+ * column to a table with indexes. Say so instead of failing on the first insert.
+ */
+async function refuseTablesWithoutIngestSeq(connection: DuckDBConnection, path: string): Promise<void> {
+  const reader = await connection.runAndReadAll(
+    `SELECT count(*) FILTER (WHERE column_name = 'ingest_seq') AS seq, count(*) AS columns
+     FROM duckdb_columns() WHERE table_name = 'spans' AND schema_name = 'main' AND database_name = current_database()`,
+  );
+  const [row] = reader.getRowObjectsJS();
+  if (Number(row.columns) > 0 && Number(row.seq) === 0) {
+    throw new Error(`${path} was written by an older Onceflow (spans without ingest_seq); move it away to start a new store`);
   }
 }
 

@@ -8,6 +8,8 @@
  * maps of `start_ns`, which are tight because spans arrive roughly in time order.
  */
 
+import { ROLLUP_STATEMENTS } from './rollup-schema.js';
+
 /** Column order of `spans`: the appender writes values in exactly this order. */
 export const SPAN_COLUMNS = [
   'trace_id',
@@ -42,6 +44,13 @@ export const SPAN_COLUMNS = [
 
 export const SPAN_SELECT = SPAN_COLUMNS.join(', ');
 
+/**
+ * After the `SpanRow` columns, `spans` has `ingest_seq`: the number of the insert that stored
+ * the span, the same for a whole batch (one constant vector per chunk: no per-span cost). The
+ * rollup job (`rollup.ts`) aggregates the spans above its watermark.
+ */
+export const INGEST_SEQ_COLUMN = 'ingest_seq';
+
 export const SCHEMA_STATEMENTS = [
   `CREATE TABLE IF NOT EXISTS spans (
     trace_id VARCHAR NOT NULL,
@@ -72,6 +81,7 @@ export const SCHEMA_STATEMENTS = [
     events VARCHAR NOT NULL,
     attributes VARCHAR NOT NULL,
     resource_attributes VARCHAR NOT NULL,
+    ingest_seq BIGINT NOT NULL,
     PRIMARY KEY (trace_id, span_id)
   )`,
   'CREATE INDEX IF NOT EXISTS spans_by_conversation ON spans (conversation_id)',
@@ -106,6 +116,7 @@ export const SCHEMA_STATEMENTS = [
     time_ms DOUBLE NOT NULL
   )`,
   'CREATE INDEX IF NOT EXISTS anomalies_by_conversation ON anomalies (conversation_id)',
+  ...ROLLUP_STATEMENTS,
 ];
 
 /** Per-connection staging tables of the writer (temporary: never persisted, no constraints). */

@@ -55,7 +55,8 @@ const CHUNK_TYPES: DuckDBType[] = WRITERS.map((w) =>
   w.type === 'text' ? VARCHAR : w.type === 'bigint' ? BIGINT : w.type === 'integer' ? INTEGER : BOOLEAN,
 );
 /** Created once: building 28 native logical types for every chunk cost ~0.2 ms per batch. */
-const CHUNK_LOGICAL_TYPES = CHUNK_TYPES.map((type) => type.toLogicalType().logical_type);
+// The last column is `ingest_seq`, one value per batch.
+const CHUNK_LOGICAL_TYPES = [...CHUNK_TYPES, BIGINT].map((type) => type.toLogicalType().logical_type);
 const CHUNK_ROWS = duckdb.vector_size();
 
 /**
@@ -64,9 +65,10 @@ const CHUNK_ROWS = duckdb.vector_size();
  * value is the same in every row of the chunk (empty status messages, links and events, one
  * messaging system, …): that column becomes one constant vector. Numbers and booleans are
  * copied from typed arrays in one call per column. The binding passes strings with their byte
- * length, so a NUL inside a string is kept (tested).
+ * length, so a NUL inside a string is kept (tested). `ingestSeq` fills the trailing
+ * `ingest_seq` column (see `schema.ts`).
  */
-export function appendSpans(appender: DuckDBAppender, spans: readonly SpanRow[]): void {
+export function appendSpans(appender: DuckDBAppender, spans: readonly SpanRow[], ingestSeq: bigint): void {
   const encoded = new Map<object, string>();
   const bigints = new BigInt64Array(CHUNK_ROWS);
   const integers = new Int32Array(CHUNK_ROWS);
@@ -114,6 +116,8 @@ export function appendSpans(appender: DuckDBAppender, spans: readonly SpanRow[])
           break;
       }
     }
+    // The batch's ingest number: one constant vector per chunk.
+    duckdb.vector_reference_value(duckdb.data_chunk_get_vector(chunk.chunk, WRITERS.length), duckdb.create_int64(ingestSeq));
     appender.appendDataChunk(chunk);
   }
 }

@@ -1,0 +1,74 @@
+/**
+ * Tables the rollup job (`rollup.ts`) keeps next to `spans`, so trends, storms and topology read
+ * a few thousand pre-aggregated rows instead of every span of the window:
+ *
+ * - `span_rollup`: per minute × (edge kind, service, message type, destination, HTTP peer) the
+ *   counts and the exact latency samples (milliseconds, as lists). Exact samples keep the
+ *   quantiles equal to `quantile_cont` over the spans; they are 8 bytes per span and are read
+ *   without touching any string column. Several rows may hold the same key (one per job run):
+ *   readers sum them.
+ * - `rollup_repeats`: every processed span of a message id some service processed more than
+ *   once. Duplicate processings (count − distinct (service, message id) per bucket and group)
+ *   are computed from it at read time, exactly, for any bucket and grouping.
+ * - `processed_keys`: a 64-bit hash of (service, message id) per processed span seen, with its
+ *   start (retention): how the job notices that a key comes back without an index on strings.
+ * - `rollup_waiting`: attempts whose send was not stored yet (exporters deliver out of order);
+ *   a later run adds their queue latency when the send arrives.
+ * - `outgoing_ids`: (outgoing message id → producing span), for `spansOfMessage`.
+ * - `rollup_state`: the job's watermark (`ingest_seq` rolled up so far).
+ */
+export const ROLLUP_STATEMENTS = [
+  `CREATE TABLE IF NOT EXISTS span_rollup (
+    minute_ms BIGINT NOT NULL,
+    edge_kind VARCHAR NOT NULL,
+    service VARCHAR NOT NULL,
+    message_type VARCHAR NOT NULL,
+    destination VARCHAR NOT NULL,
+    peer VARCHAR NOT NULL,
+    n BIGINT NOT NULL,
+    processed BIGINT NOT NULL,
+    duplicates BIGINT NOT NULL,
+    retries BIGINT NOT NULL,
+    failures BIGINT NOT NULL,
+    dead_letters BIGINT NOT NULL,
+    errors BIGINT NOT NULL,
+    offloads BIGINT NOT NULL,
+    offloaded_bytes BIGINT NOT NULL,
+    durations DOUBLE[] NOT NULL,
+    queue DOUBLE[] NOT NULL
+  )`,
+  `CREATE TABLE IF NOT EXISTS rollup_repeats (
+    trace_id VARCHAR NOT NULL,
+    span_id VARCHAR NOT NULL,
+    start_ns BIGINT NOT NULL,
+    edge_kind VARCHAR NOT NULL,
+    service VARCHAR NOT NULL,
+    message_type VARCHAR NOT NULL,
+    destination VARCHAR NOT NULL,
+    peer VARCHAR NOT NULL,
+    message_id VARCHAR NOT NULL
+  )`,
+  `CREATE TABLE IF NOT EXISTS processed_keys (
+    key_hash UBIGINT NOT NULL,
+    start_ns BIGINT NOT NULL
+  )`,
+  `CREATE TABLE IF NOT EXISTS rollup_waiting (
+    trace_id VARCHAR NOT NULL,
+    span_id VARCHAR NOT NULL,
+    start_ns BIGINT NOT NULL,
+    minute_ms BIGINT NOT NULL,
+    service VARCHAR NOT NULL,
+    message_type VARCHAR NOT NULL,
+    destination VARCHAR NOT NULL,
+    message_id VARCHAR NOT NULL
+  )`,
+  `CREATE TABLE IF NOT EXISTS outgoing_ids (
+    outgoing_id VARCHAR NOT NULL,
+    conversation_id VARCHAR NOT NULL,
+    trace_id VARCHAR NOT NULL,
+    span_id VARCHAR NOT NULL,
+    start_ns BIGINT NOT NULL
+  )`,
+  'CREATE INDEX IF NOT EXISTS outgoing_ids_by_id ON outgoing_ids (outgoing_id)',
+  'CREATE TABLE IF NOT EXISTS rollup_state (rolled_up_seq BIGINT NOT NULL)',
+];

@@ -1,0 +1,185 @@
+/**
+ * The rollup answers exactly what the span reads answer. Generated shop traffic (retries,
+ * duplicate deliveries and processings, dead letters, offloads, HTTP calls) is inserted in
+ * batches the way exporters deliver it — a conversation's attempts sometimes before its sends,
+ * repeat processings many batches after the first, a batch re-sent — with rollup reads in
+ * between, so the job runs many times on partial data. Then every rollup read is compared with
+ * the span read of `aggregate-sql.ts` (the reference) over aligned and unaligned windows.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generateFlows } from '../../../bench/generate-flows.js';
+import type { SpanRow } from '../../model/span.js';
+import type { TimeWindow } from '../span-store.js';
+import { activityBucketsSql, edgeAggregatesSql, spanBucketsSql, type Statement } from './aggregate-sql.js';
+import { DuckDbStore } from './duckdb-store.js';
+
+const MINUTE = 60_000;
+const HOUR = 60 * MINUTE;
+const END = Date.UTC(2026, 0, 15, 12);
+const FROM = END - 2 * HOUR;
+
+/** Reads the reference (span) SQL through the store's own reader. */
+function reference(store: DuckDbStore, statement: Statement): Promise<Record<string, unknown>[]> {
+  return (store as unknown as { run(s: Statement): Promise<Record<string, unknown>[]> }).run(statement);
+}
+
+function batchesLikeExporters(): SpanRow[][] {
+  const conversations = [...generateFlows({ totalSpans: 30_000, fromMs: FROM, toMs: END - MINUTE, seed: 7, batchSpans: 1000 })].flatMap(
+    (batch) => batch.conversations,
+  );
+  const batches: SpanRow[][] = [];
+  let current: SpanRow[] = [];
+  let late: SpanRow[] = [];
+  conversations.forEach((c, i) => {
+    const isSend = (s: SpanRow) => s.kind === 'producer';
+    if (i % 3 === 0) {
+      // Sends exported after the attempts they caused (next batch).
+      current.push(...c.spans.filter((s) => !isSend(s)));
+      late.push(...c.spans.filter(isSend));
+    } else {
+      current.push(...c.spans);
+    }
+    if (current.length >= 1500) {
+      batches.push(current);
+      current = late;
+      late = [];
+    }
+  });
+  batches.push([...current, ...late]);
+  return batches;
+}
+
+/** A message processed twice by one service, 50 minutes and many batches apart. */
+function repeatAcrossBatches(template: SpanRow): [SpanRow, SpanRow] {
+  const first: SpanRow = {
+    ...template,
+    traceId: 'ab'.repeat(16),
+    spanId: 'cd'.repeat(8),
+    messageId: 'late-repeat',
+    outcome: 'processed',
+    attempt: 1,
+    outgoingMessageIds: [],
+  };
+  return [first, { ...first, spanId: 'ce'.repeat(8), startNs: first.startNs + 50n * 60_000_000_000n, attempt: 2 }];
+}
+
+describe('DuckDB rollup', () => {
+  const store = new DuckDbStore({ path: ':memory:' });
+  let spans: SpanRow[] = [];
+
+  beforeAll(async () => {
+    await store.init();
+    const batches = batchesLikeExporters();
+    const attempt = batches[0].find((s) => s.kind === 'consumer' && s.outcome === 'processed')!;
+    const [first, again] = repeatAcrossBatches({ ...attempt, startNs: attempt.startNs + 1_000_000n });
+    batches[1].push(first);
+    batches[batches.length - 2].push(again);
+    for (const [i, batch] of batches.entries()) {
+      await store.insertSpans(batch);
+      // A read in between makes the job run on what has arrived so far.
+      if (i % 4 === 1) await store.edgeAggregates({ fromMs: FROM, toMs: END });
+    }
+    await store.insertSpans(batches[2]);
+    spans = batches.flat();
+  }, 60_000);
+
+  afterAll(async () => {
+    await store.close();
+  });
+
+  it('holds the generated traffic with every kind of entry', async () => {
+    expect(await store.spanCount()).toBe(new Set(spans.map((s) => `${s.traceId}/${s.spanId}`)).size);
+    const edges = await store.edgeAggregates({ fromMs: FROM, toMs: END });
+    expect(new Set(edges.map((e) => e.kind))).toEqual(new Set(['send', 'consume', 'http']));
+    expect(edges.reduce((sum, e) => sum + e.duplicateProcessings, 0)).toBeGreaterThan(3);
+    expect(edges.reduce((sum, e) => sum + e.duplicates, 0)).toBeGreaterThan(10);
+    expect(edges.reduce((sum, e) => sum + e.retries, 0)).toBeGreaterThan(10);
+  });
+
+  const windows: [string, TimeWindow][] = [
+    ['the whole aligned window', { fromMs: FROM, toMs: END }],
+    ['an unaligned window', { fromMs: FROM + 17_500, toMs: END - 3_250 }],
+    ['a window inside one minute', { fromMs: FROM + 30 * MINUTE + 1_000, toMs: FROM + 30 * MINUTE + 59_000 }],
+  ];
+
+  describe.each(windows)('over %s', (_label, window) => {
+    it.each([
+      [MINUTE, 'service'],
+      [10 * MINUTE, 'messageType'],
+      [HOUR, 'destination'],
+    ] as const)('buckets spans like the span read (step %i, by %s)', async (step, by) => {
+      const expected = await reference(store, spanBucketsSql(window, step, by));
+      const rows = await store.spanBuckets(window, step, by);
+      expect(rows.length).toBe(expected.length);
+      expect(rows.length).toBeGreaterThan(0);
+      rows.forEach((row, i) => {
+        const want = expected[i];
+        expect([row.timeMs, row.group, row.sent, row.processed, row.duplicateDeliveries, row.duplicateProcessings]).toEqual(
+          [want.time_ms, want.grp, want.sent, want.processed, want.duplicate_deliveries, want.duplicate_processings].map(
+            (v, k) => (k === 1 ? v : Number(v)),
+          ),
+        );
+        expect([row.retries, row.failures, row.deadLetters, row.offloads, row.offloadedBytes]).toEqual(
+          [want.retries, want.failures, want.dead_letters, want.offloads, want.offloaded_bytes].map(Number),
+        );
+        for (const [field, column] of [
+          ['processingP50Ms', 'processing_p50'],
+          ['processingP99Ms', 'processing_p99'],
+          ['queueLatencyP50Ms', 'queue_p50'],
+          ['queueLatencyP95Ms', 'queue_p95'],
+        ] as const) {
+          if (want[column] === null) expect(row[field]).toBeNull();
+          else expect(row[field]).toBeCloseTo(Number(want[column]), 6);
+        }
+      });
+    });
+
+    it('buckets attempts for storm detection like the span read', async () => {
+      const expected = await reference(store, activityBucketsSql(window, 5 * MINUTE));
+      const rows = await store.activityBuckets(window, 5 * MINUTE);
+      expect(rows.map((r) => [r.timeMs, r.service, r.messageType, r.attempts, r.duplicates, r.retries])).toEqual(
+        expected.map((r) => [Number(r.time_ms), r.service, r.message_type, Number(r.attempts), Number(r.duplicates), Number(r.retries)]),
+      );
+    });
+
+    it('aggregates edges like the span read', async () => {
+      const expected = await reference(store, edgeAggregatesSql(window));
+      const rows = await store.edgeAggregates(window);
+      expect(rows.map((r) => [r.kind, r.source, r.target, r.messageTypes, r.count, r.errors, r.duplicates, r.duplicateProcessings, r.retries])).toEqual(
+        expected.map((r) => [r.kind, r.source, r.target, r.message_types, Number(r.n), Number(r.errors), Number(r.duplicates), Number(r.duplicate_processings), Number(r.retries)]),
+      );
+      rows.forEach((row, i) => {
+        expect(row.latencyP50Ms).toBeCloseTo(Number(expected[i].latency_p50), 6);
+        expect(row.latencyP99Ms).toBeCloseTo(Number(expected[i].latency_p99), 6);
+      });
+    });
+  });
+
+  it('counts a repeat processing stored many batches after the first', async () => {
+    const window = { fromMs: FROM, toMs: END };
+    const expected = await reference(store, spanBucketsSql(window, 2 * HOUR, 'service'));
+    const rows = await store.spanBuckets(window, 2 * HOUR, 'service');
+    expect(rows.map((r) => r.duplicateProcessings)).toEqual(expected.map((r) => Number(r.duplicate_processings)));
+    const total = rows.find((r) => r.group === '')!;
+    const perMinute = await store.spanBuckets(window, MINUTE, 'service');
+    // 50 minutes apart: a duplicate within 2-hour buckets, not within 1-minute ones.
+    expect(total.duplicateProcessings).toBeGreaterThan(perMinute.filter((r) => r.group === '').reduce((sum, r) => sum + r.duplicateProcessings, 0));
+  });
+
+  it('drops and rebuilds rollup rows with retention, matching the span read afterwards', async () => {
+    const cutoff = FROM + 40 * MINUTE + 12_345;
+    await store.deleteOlderThan(cutoff);
+    const window = { fromMs: FROM, toMs: END };
+    for (const step of [MINUTE, HOUR]) {
+      const expected = await reference(store, spanBucketsSql(window, step, 'service'));
+      const rows = await store.spanBuckets(window, step, 'service');
+      expect(rows.map((r) => [r.timeMs, r.group, r.sent, r.processed, r.duplicateProcessings, r.retries])).toEqual(
+        expected.map((r) => [Number(r.time_ms), r.grp, Number(r.sent), Number(r.processed), Number(r.duplicate_processings), Number(r.retries)]),
+      );
+      expect(rows[0].timeMs).toBeGreaterThanOrEqual(Math.floor(cutoff / step) * step);
+    }
+    const edges = await store.edgeAggregates(window);
+    const expected = await reference(store, edgeAggregatesSql(window));
+    expect(edges.map((e) => e.count)).toEqual(expected.map((e) => Number(e.n)));
+  });
+});
