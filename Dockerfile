@@ -15,4 +15,4 @@ WORKDIR /app
 ENV NODE_ENV=production
 COPY --from=build /app /app
 EXPOSE 8080 4318
-CMD ["node", "collector/bin/onceflow.js", "serve", "--host", "0.0.0.0"]
+CMD ["collector/bin/onceflow.js", "serve", "--host", "0.0.0.0"]

@@ -42,6 +42,7 @@ for (const pkg of toBuild) {
 }
 
 const args = ['serve', '--demo', ...process.argv.slice(2)];
-const child = spawn(process.execPath, [join(root, 'collector/bin/onceflow.js'), ...args], { cwd: root, stdio: 'inherit' });
+// Executed directly so the Node flags of its shebang apply.
+const child = spawn(join(root, 'collector/bin/onceflow.js'), args, { cwd: root, stdio: 'inherit' });
 for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => child.kill(signal));
 child.on('exit', (code, signal) => process.exit(signal ? 1 : (code ?? 0)));

@@ -44,6 +44,16 @@ describe('onceflow command', { timeout: 90_000 }, () => {
     expect(result.stdout).toContain('ONCEFLOW_CLICKHOUSE_URL');
   });
 
+  it('runs as the installed bin, an executable whose shebang passes Node flags', async () => {
+    // npm links bin/onceflow.js and the start script and images execute it directly; its
+    // `env -S node <flags>` shebang must work here. Needs the build (`npm test` builds first).
+    const bin = fileURLToPath(new URL('../bin/onceflow.js', import.meta.url));
+    const result = await finish(spawn(bin, ['--help'], { stdio: ['ignore', 'pipe', 'pipe'] }));
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('onceflow serve');
+  });
+
   it('serves, and on SIGTERM stops with every acknowledged span stored', async () => {
     const child = run(['serve', '--port', '0', '--otlp-port', '0', '--data', dataDir, '--log-level', 'warn']);
     const done = finish(child);
