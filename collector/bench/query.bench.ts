@@ -58,7 +58,7 @@ const { values: flags } = parseArgs({
     spans: { type: 'string', default: '1e5,1e6' },
     store: { type: 'string', default: 'duckdb,clickhouse' },
     runs: { type: 'string', default: '7' },
-    /** Keep the ClickHouse database afterwards (its name is printed) to look at it. */
+    /** Keep the ClickHouse database / DuckDB directory afterwards (printed) to look at it. */
     keep: { type: 'boolean', default: false },
   },
 });
@@ -122,7 +122,8 @@ async function openStore(kind: 'duckdb' | 'clickhouse'): Promise<OpenStore | nul
   if (kind === 'duckdb') {
     const dir = mkdtempSync(join(tmpdir(), 'onceflow-query-bench-'));
     const store = new DuckDbStore({ dataDir: dir });
-    return opened(kind, store, (spans) => store.insertSpans(spans), { afterClose: () => rmSync(dir, { recursive: true, force: true }) });
+    const remove = () => (flags.keep ? console.log(`  kept DuckDB directory ${dir}`) : rmSync(dir, { recursive: true, force: true }));
+    return opened(kind, store, (spans) => store.insertSpans(spans), { afterClose: remove });
   }
   try {
     const ping = await fetch(`${CLICKHOUSE_URL}/ping`, { signal: AbortSignal.timeout(2000) });

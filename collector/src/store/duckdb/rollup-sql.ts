@@ -30,6 +30,34 @@ const MINUTE_MS = 60_000;
 const MINUTE_NS = 60_000_000_000n;
 const LOOKBACK_NS = msToNs(SEND_LOOKBACK_MS);
 
+/** Period of `latency_hist` rows: every default step of a window over an hour is a multiple. */
+export const HIST_PERIOD_MS = 300_000;
+/**
+ * Log-spaced latency buckets with relative error ≤ 1 %: bucket k > 0 holds (m·γ^(k−1), m·γ^k]
+ * with m = 1 µs and γ = 1.01 / 0.99, and stands for 2·m·γ^k / (γ + 1); negative latencies
+ * (clock skew) mirror it; |v| ≤ 1 µs is bucket 0 (value 0).
+ */
+const HIST_MIN_MS = 0.001;
+const HIST_GAMMA = 1.01 / 0.99;
+const HIST_BUCKET = (v: string) =>
+  `(CASE WHEN ${v} > ${HIST_MIN_MS} THEN ceil(ln(${v} / ${HIST_MIN_MS}) / ln(${HIST_GAMMA}))
+         WHEN ${v} < -${HIST_MIN_MS} THEN -ceil(ln(-${v} / ${HIST_MIN_MS}) / ln(${HIST_GAMMA}))
+         ELSE 0 END)::INTEGER`;
+const HIST_VALUE = (k: string) =>
+  `(sign(${k}) * ${HIST_MIN_MS} * pow(${HIST_GAMMA}, abs(${k})) * 2 / (${HIST_GAMMA} + 1))`;
+
+/** `latency_hist` rows of a relation of entries (`minute_ms`, keys, `duration_ms`, `queue_ms`). */
+function histogramEntriesSql(entries: string): string {
+  const keys = 'edge_kind, service, message_type, destination, peer';
+  const period = `(minute_ms // ${HIST_PERIOD_MS}) * ${HIST_PERIOD_MS}`;
+  return `
+    SELECT ${period} AS period_ms, ${keys}, 'duration' AS measure, ${HIST_BUCKET('duration_ms')} AS bucket, count(*) AS n
+    FROM (${entries}) GROUP BY ALL
+    UNION ALL
+    SELECT ${period} AS period_ms, ${keys}, 'queue' AS measure, ${HIST_BUCKET('queue_ms')} AS bucket, count(*) AS n
+    FROM (${entries}) WHERE queue_ms IS NOT NULL GROUP BY ALL`;
+}
+
 /**
  * Rolled-up spans matching `filter` (a condition on `spans`), one row per span with its role,
  * minute, HTTP peer and queue latency (start − earliest send of the same message id among the
@@ -95,7 +123,10 @@ export function stageNewEntries(after: bigint, upTo: bigint, lo: bigint, hi: big
   };
 }
 
-export const INSERT_NEW_ROLLUP_SQL = `INSERT INTO span_rollup ${aggregateEntriesSql('SELECT * FROM rollup_new')}`;
+export const INSERT_NEW_ROLLUP_SQL = [
+  `INSERT INTO span_rollup ${aggregateEntriesSql('SELECT * FROM rollup_new')}`,
+  `INSERT INTO latency_hist ${histogramEntriesSql('SELECT * FROM rollup_new')}`,
+];
 
 /**
  * Attempts waiting for their send that a new send answers: their queue latency goes into
@@ -110,6 +141,10 @@ export const RESOLVE_WAITING_SQL = [
   `INSERT INTO span_rollup
    SELECT minute_ms, 'consume', service, message_type, destination, '', 0, 0, 0, 0, 0, 0, 0, 0, 0, []::DOUBLE[], list(queue_ms)
    FROM rollup_resolved GROUP BY minute_ms, service, message_type, destination`,
+  `INSERT INTO latency_hist
+   SELECT (minute_ms // ${HIST_PERIOD_MS}) * ${HIST_PERIOD_MS}, 'consume', service, message_type, destination, '', 'queue',
+     ${HIST_BUCKET('queue_ms')}, count(*)
+   FROM rollup_resolved GROUP BY ALL`,
   `DELETE FROM rollup_waiting w USING rollup_resolved r WHERE w.trace_id = r.trace_id AND w.span_id = r.span_id`,
 ];
 
@@ -155,6 +190,38 @@ export const INSERT_OUTGOING_IDS_SQL = `INSERT INTO outgoing_ids
   SELECT DISTINCT unnest(from_json(outgoing_message_ids, '["VARCHAR"]')) AS outgoing_id, conversation_id, trace_id, span_id, start_ns
   FROM spans WHERE ingest_seq > $1 AND ingest_seq <= $2 AND outgoing_message_ids <> '[]'`;
 
+/** The 5-minute periods a run added rollup rows to. */
+export const TOUCHED_PERIODS_SQL = `
+  SELECT DISTINCT (minute_ms // ${HIST_PERIOD_MS}) * ${HIST_PERIOD_MS} AS period_ms FROM rollup_new
+  UNION SELECT DISTINCT (minute_ms // ${HIST_PERIOD_MS}) * ${HIST_PERIOD_MS} FROM rollup_resolved`;
+
+/**
+ * Merges the rows each run added to some periods into one row per key (frequent runs on live
+ * traffic would otherwise leave hundreds of small rows per minute and key).
+ */
+export function compactPeriods(periods: number[]): Statement[] {
+  const list = periods.map((_, i) => `$${i + 1}`).join(', ');
+  const inPeriods = (column: string) => `(${column} // ${HIST_PERIOD_MS}) * ${HIST_PERIOD_MS} IN (${list})`;
+  const minuteKeys = 'minute_ms, edge_kind, service, message_type, destination, peer';
+  const sums = ['n', 'processed', 'duplicates', 'retries', 'failures', 'dead_letters', 'errors', 'offloads', 'offloaded_bytes']
+    .map((column) => `sum(${column})::BIGINT`)
+    .join(', ');
+  const statements = [
+    `CREATE OR REPLACE TEMP TABLE rollup_compacted AS
+     SELECT ${minuteKeys}, ${sums}, flatten(list(durations)), flatten(list(queue)) FROM span_rollup
+     WHERE ${inPeriods('minute_ms')} GROUP BY ${minuteKeys}`,
+    `DELETE FROM span_rollup WHERE ${inPeriods('minute_ms')}`,
+    'INSERT INTO span_rollup SELECT * FROM rollup_compacted',
+    `CREATE OR REPLACE TEMP TABLE rollup_compacted AS
+     SELECT period_ms, edge_kind, service, message_type, destination, peer, measure, bucket, sum(n)::BIGINT FROM latency_hist
+     WHERE period_ms IN (${list}) GROUP BY ALL`,
+    `DELETE FROM latency_hist WHERE period_ms IN (${list})`,
+    'INSERT INTO latency_hist SELECT * FROM rollup_compacted',
+    'DROP TABLE rollup_compacted',
+  ];
+  return statements.map((sql) => ({ sql, params: sql.includes('$1') ? periods : [] }));
+}
+
 export const DROP_STAGED_SQL = ['DROP TABLE IF EXISTS rollup_new', 'DROP TABLE IF EXISTS rollup_resolved'];
 
 /**
@@ -164,8 +231,10 @@ export const DROP_STAGED_SQL = ['DROP TABLE IF EXISTS rollup_new', 'DROP TABLE I
 export function retentionStatements(cutoffMs: number, rolledUpSeq: bigint): Statement[] {
   const cutoffNs = msToNs(cutoffMs);
   const minuteMs = Math.floor(cutoffMs / MINUTE_MS) * MINUTE_MS;
+  const periodMs = Math.floor(cutoffMs / HIST_PERIOD_MS) * HIST_PERIOD_MS;
   const statements: Statement[] = [
     { sql: 'DELETE FROM span_rollup WHERE minute_ms < $1', params: [minuteMs] },
+    { sql: 'DELETE FROM latency_hist WHERE period_ms < $1', params: [periodMs] },
     ...['rollup_repeats', 'rollup_waiting', 'outgoing_ids', 'processed_keys'].map((table) => ({
       sql: `DELETE FROM ${table} WHERE start_ns < $1`,
       params: [cutoffNs] as Params,
@@ -182,6 +251,16 @@ export function retentionStatements(cutoffMs: number, rolledUpSeq: bigint): Stat
       },
     );
   }
+  if (periodMs !== cutoffMs) {
+    const [fromNs, toNs] = [cutoffNs, msToNs(periodMs + HIST_PERIOD_MS)];
+    statements.push(
+      { sql: 'DELETE FROM latency_hist WHERE period_ms = $1', params: [periodMs] },
+      {
+        sql: `INSERT INTO latency_hist ${histogramEntriesSql(entriesSql('start_ns >= $1 AND start_ns < $2 AND ingest_seq <= $4', '$3', '$2'))}`,
+        params: [fromNs, toNs, fromNs - LOOKBACK_NS, rolledUpSeq],
+      },
+    );
+  }
   return statements;
 }
 
@@ -193,27 +272,94 @@ export function rollupCanServe(stepMs: number): boolean {
 }
 
 /**
- * Rollup rows of a window, as SQL using $1 = from (ns), $2 = to (ns): whole minutes from
- * `span_rollup`, partial minutes at either end from `spans` (sends looked for from an hour
- * before the window, as the span reads do).
+ * Windows up to an hour (the API's default) get exact quantiles from the samples; longer ones
+ * with steps of whole 5-minute periods read `latency_hist` (samples only for the partial
+ * periods at either end).
  */
-function rollupRowsSql(window: TimeWindow): string {
-  const firstFull = Math.ceil(window.fromMs / MINUTE_MS) * MINUTE_MS;
-  const endFull = Math.floor(window.toMs / MINUTE_MS) * MINUTE_MS;
+export const EXACT_QUANTILES_MAX_WINDOW_MS = 3_600_000;
+
+function usesHistograms(window: TimeWindow, stepMs: number | null): boolean {
+  return window.toMs - window.fromMs > EXACT_QUANTILES_MAX_WINDOW_MS && (stepMs === null || stepMs % HIST_PERIOD_MS === 0);
+}
+
+/** Part of a window as SQL: bounds are `$1`/`$2` (the window's) or integers computed here. */
+interface Range {
+  fromMs: number;
+  toMs: number;
+  fromNs: string;
+  toNs: string;
+}
+
+function windowRange(window: TimeWindow): Range {
+  return { fromMs: window.fromMs, toMs: window.toMs, fromNs: '$1', toNs: '$2' };
+}
+
+/**
+ * Rollup rows (the columns of `span_rollup`) of a range: whole minutes from `span_rollup`,
+ * partial minutes at either end from `spans` (sends looked for from an hour before the window,
+ * as the span reads do). Minute bounds are integers computed here, not input text.
+ */
+function rollupRowsSql(range: Range): string {
+  const firstFull = Math.ceil(range.fromMs / MINUTE_MS) * MINUTE_MS;
+  const endFull = Math.floor(range.toMs / MINUTE_MS) * MINUTE_MS;
   const parts: string[] = [];
   const partial: string[] = [];
   if (firstFull >= endFull) {
-    partial.push('(start_ns >= $1 AND start_ns < $2)');
+    partial.push(`(start_ns >= ${range.fromNs} AND start_ns < ${range.toNs})`);
   } else {
-    // Minute bounds are integers computed here, not input text.
     parts.push(`SELECT * FROM span_rollup WHERE minute_ms >= ${firstFull} AND minute_ms < ${endFull}`);
-    if (firstFull > window.fromMs) partial.push(`(start_ns >= $1 AND start_ns < ${msToNs(firstFull)})`);
-    if (endFull < window.toMs) partial.push(`(start_ns >= ${msToNs(endFull)} AND start_ns < $2)`);
+    if (firstFull > range.fromMs) partial.push(`(start_ns >= ${range.fromNs} AND start_ns < ${msToNs(firstFull)})`);
+    if (endFull < range.toMs) partial.push(`(start_ns >= ${msToNs(endFull)} AND start_ns < ${range.toNs})`);
   }
   if (partial.length > 0) {
     parts.push(aggregateEntriesSql(entriesSql(`(${partial.join(' OR ')})`, `($1 - ${LOOKBACK_NS})`, '$2')));
   }
   return parts.join(' UNION ALL ');
+}
+
+/**
+ * Latency histogram entries of a window (`t_ms`, the key columns, `measure`, `bucket`, `n`):
+ * whole 5-minute periods from `latency_hist`, the rest bucketed from the samples.
+ */
+function histogramRowsSql(window: TimeWindow): string {
+  const firstFull = Math.ceil(window.fromMs / HIST_PERIOD_MS) * HIST_PERIOD_MS;
+  const endFull = Math.floor(window.toMs / HIST_PERIOD_MS) * HIST_PERIOD_MS;
+  const keys = 'edge_kind, service, message_type, destination, peer';
+  const parts = [
+    `SELECT period_ms AS t_ms, ${keys}, measure, bucket, n FROM latency_hist WHERE period_ms >= ${firstFull} AND period_ms < ${endFull}`,
+  ];
+  const edges: Range[] = [];
+  if (firstFull > window.fromMs) edges.push({ fromMs: window.fromMs, toMs: firstFull, fromNs: '$1', toNs: `${msToNs(firstFull)}` });
+  if (endFull < window.toMs) edges.push({ fromMs: endFull, toMs: window.toMs, fromNs: `${msToNs(endFull)}`, toNs: '$2' });
+  for (const range of edges) {
+    for (const [measure, list] of [['duration', 'durations'], ['queue', 'queue']]) {
+      parts.push(`SELECT minute_ms AS t_ms, ${keys}, '${measure}' AS measure, ${HIST_BUCKET('v')} AS bucket, 1 AS n
+        FROM (SELECT *, unnest(${list}) AS v FROM (${rollupRowsSql(range)}))`);
+    }
+  }
+  return parts.join(' UNION ALL ');
+}
+
+/**
+ * p50, p95, p99 as a list `<prefix>_q` per key from histogram counts (`bucket`, `c` per key),
+ * interpolated between order statistics like `quantile_cont`, each order statistic taken as its
+ * bucket's representative value.
+ */
+function histogramQuantilesSql(counts: string, keys: string, prefix: string): string {
+  return `
+    SELECT ${keys}, list(lo + (hi - lo) * (pos - floor(pos)) ORDER BY level) AS ${prefix}_q FROM (
+      SELECT ${keys}, level, pos,
+        max(${HIST_VALUE('bucket')}) FILTER (WHERE upto - c <= floor(pos) AND floor(pos) < upto) AS lo,
+        max(${HIST_VALUE('bucket')}) FILTER (WHERE upto - c <= ceil(pos) AND ceil(pos) < upto) AS hi
+      FROM (
+        SELECT *, (total - 1) * level AS pos FROM (
+          SELECT *, sum(c) OVER (PARTITION BY ${keys} ORDER BY bucket ROWS UNBOUNDED PRECEDING) AS upto,
+            sum(c) OVER (PARTITION BY ${keys}) AS total
+          FROM (${counts})
+        ), (VALUES (0.5), (0.95), (0.99)) levels(level)
+      )
+      GROUP BY ${keys}, level, pos
+    ) GROUP BY ${keys}`;
 }
 
 function windowParams(window: TimeWindow): Params {
@@ -222,16 +368,36 @@ function windowParams(window: TimeWindow): Params {
 
 const GROUPED = `CASE WHEN grouping(g) = 1 THEN '' ELSE g END AS grp`;
 const GROUPING = `GROUP BY GROUPING SETS ((time_ms, g), (time_ms)) HAVING grouping(g) = 1 OR g <> ''`;
+const COUNT_COLUMNS = 'edge_kind, n, processed, duplicates, retries, failures, dead_letters, errors, offloads, offloaded_bytes';
 
-/** `spanBucketsSql` from the rollup: same rows, exact quantiles. */
+/** `spanBucketsSql` from the rollup: same rows; exact quantiles up to an hour, else within 1 %. */
 export function spanBucketsRollupSql(window: TimeWindow, stepMs: number, by: TrendGrouping): Statement {
   const column = GROUP_COLUMNS[by];
   if (!column) throw new TypeError(`unknown grouping: ${String(by)}`);
   const step = stepOf(stepMs);
   const params = windowParams(window);
+  const histograms = usesHistograms(window, step.stepMs);
+  const latencies = histograms
+    ? `hg AS (
+        SELECT time_ms, ${GROUPED}, measure, bucket, sum(n) AS c FROM (
+          SELECT (t_ms // $3) * $3 AS time_ms, ${column} AS g, measure, bucket, n FROM (${histogramRowsSql(window)})
+          WHERE edge_kind = 'consume'
+        ) GROUP BY GROUPING SETS ((time_ms, g, measure, bucket), (time_ms, measure, bucket)) HAVING grouping(g) = 1 OR g <> ''
+      ),
+      processing AS (${histogramQuantilesSql(`SELECT time_ms, grp, bucket, c FROM hg WHERE measure = 'duration'`, 'time_ms, grp', 'processing')}),
+      queue AS (${histogramQuantilesSql(`SELECT time_ms, grp, bucket, c FROM hg WHERE measure = 'queue'`, 'time_ms, grp', 'queue')}),`
+    : `processing AS (
+        SELECT time_ms, ${GROUPED}, quantile_cont(v, [0.5, 0.95, 0.99]) AS processing_q
+        FROM (SELECT time_ms, g, unnest(durations) AS v FROM x WHERE edge_kind = 'consume') ${GROUPING}
+      ),
+      queue AS (
+        SELECT time_ms, ${GROUPED}, quantile_cont(v, [0.5, 0.95, 0.99]) AS queue_q
+        FROM (SELECT time_ms, g, unnest(queue) AS v FROM x WHERE edge_kind = 'consume') ${GROUPING}
+      ),`;
   const sql = `
     WITH x AS MATERIALIZED (
-      SELECT (minute_ms // $3) * $3 AS time_ms, ${column} AS g, * FROM (${rollupRowsSql(window)})
+      SELECT (minute_ms // $3) * $3 AS time_ms, ${column} AS g, ${COUNT_COLUMNS}${histograms ? '' : ', durations, queue'}
+      FROM (${rollupRowsSql(windowRange(window))})
       WHERE edge_kind IN ('send', 'consume')
     ),
     agg AS (
@@ -246,14 +412,7 @@ export function spanBucketsRollupSql(window: TimeWindow, stepMs: number, by: Tre
         coalesce(sum(offloaded_bytes) FILTER (WHERE edge_kind = 'send'), 0) AS offloaded_bytes
       FROM x ${GROUPING}
     ),
-    processing AS (
-      SELECT time_ms, ${GROUPED}, quantile_cont(v, [0.5, 0.95, 0.99]) AS processing_q
-      FROM (SELECT time_ms, g, unnest(durations) AS v FROM x WHERE edge_kind = 'consume') ${GROUPING}
-    ),
-    queue AS (
-      SELECT time_ms, ${GROUPED}, quantile_cont(v, [0.5, 0.95, 0.99]) AS queue_q
-      FROM (SELECT time_ms, g, unnest(queue) AS v FROM x WHERE edge_kind = 'consume') ${GROUPING}
-    ),
+    ${latencies}
     repeats AS (
       SELECT (start_ns // $4) * $3 AS time_ms, ${column} AS g, service, message_id, count(*) AS n FROM rollup_repeats
       WHERE start_ns >= $1 AND start_ns < $2 AND edge_kind = 'consume'
@@ -277,7 +436,7 @@ export function activityBucketsRollupSql(window: TimeWindow, stepMs: number): St
     WITH c AS (
       SELECT (minute_ms // $3) * $3 AS time_ms, service, message_type, sum(n) AS attempts,
         sum(duplicates) AS duplicate_deliveries, sum(retries) AS retries
-      FROM (${rollupRowsSql(window)}) WHERE edge_kind = 'consume'
+      FROM (${rollupRowsSql(windowRange(window))}) WHERE edge_kind = 'consume'
       GROUP BY ALL HAVING sum(n) > 0
     ),
     p AS (
@@ -296,32 +455,43 @@ export function activityBucketsRollupSql(window: TimeWindow, stepMs: number): St
 
 const EDGE_ENDS = `CASE WHEN edge_kind = 'consume' THEN destination ELSE service END AS source,
   CASE WHEN edge_kind = 'send' THEN destination WHEN edge_kind = 'consume' THEN service ELSE peer END AS target`;
+const EDGE_KEYS = 'edge_kind, source, target';
 
-/** `edgeAggregatesSql` from the rollup: same edges, exact quantiles. */
+/** `edgeAggregatesSql` from the rollup: same edges; exact quantiles up to an hour, else within 1 %. */
 export function edgeAggregatesRollupSql(window: TimeWindow): Statement {
   const params = windowParams(window);
+  const histograms = usesHistograms(window, null);
+  const latencies = histograms
+    ? histogramQuantilesSql(
+        `SELECT ${EDGE_KEYS}, bucket, sum(n) AS c FROM (SELECT *, ${EDGE_ENDS} FROM (${histogramRowsSql(window)}))
+         WHERE measure = 'duration' AND source <> '' AND target <> '' GROUP BY ${EDGE_KEYS}, bucket`,
+        EDGE_KEYS,
+        'latency',
+      )
+    : `SELECT ${EDGE_KEYS}, quantile_cont(v, [0.5, 0.95, 0.99]) AS latency_q
+       FROM (SELECT ${EDGE_KEYS}, unnest(durations) AS v FROM c) GROUP BY ${EDGE_KEYS}`;
   const sql = `
     WITH c AS MATERIALIZED (
-      SELECT * FROM (SELECT *, ${EDGE_ENDS} FROM (${rollupRowsSql(window)})) WHERE source <> '' AND target <> ''
+      SELECT * FROM (
+        SELECT message_type, ${COUNT_COLUMNS}${histograms ? '' : ', durations'}, ${EDGE_ENDS}
+        FROM (${rollupRowsSql(windowRange(window))})
+      ) WHERE source <> '' AND target <> ''
     ),
     e AS (
-      SELECT edge_kind, source, target,
+      SELECT ${EDGE_KEYS},
         coalesce(list_sort(list_distinct(list(message_type) FILTER (WHERE message_type <> ''))), []) AS message_types,
         sum(n) AS n, sum(errors) AS errors, sum(duplicates) AS duplicates,
         coalesce(sum(retries) FILTER (WHERE edge_kind = 'consume'), 0) AS retries
-      FROM c GROUP BY edge_kind, source, target
+      FROM c GROUP BY ${EDGE_KEYS}
     ),
-    l AS (
-      SELECT edge_kind, source, target, quantile_cont(v, [0.5, 0.95, 0.99]) AS latency_q
-      FROM (SELECT edge_kind, source, target, unnest(durations) AS v FROM c) GROUP BY edge_kind, source, target
-    ),
+    l AS (${latencies}),
     p AS (
-      SELECT edge_kind, source, target, sum(n - 1) AS duplicate_processings FROM (
-        SELECT edge_kind, source, target, message_id, count(*) AS n
+      SELECT ${EDGE_KEYS}, sum(n - 1) AS duplicate_processings FROM (
+        SELECT ${EDGE_KEYS}, message_id, count(*) AS n
         FROM (SELECT *, ${EDGE_ENDS} FROM rollup_repeats WHERE start_ns >= $1 AND start_ns < $2)
         WHERE source <> '' AND target <> ''
         GROUP BY ALL
-      ) GROUP BY edge_kind, source, target
+      ) GROUP BY ${EDGE_KEYS}
     )
     SELECT e.edge_kind AS kind, e.source, e.target, e.message_types, e.n, e.errors, e.duplicates, e.retries,
       ${quantileColumns('latency')}, coalesce(p.duplicate_processings, 0) AS duplicate_processings

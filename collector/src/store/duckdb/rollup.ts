@@ -7,6 +7,7 @@
  */
 import { BIGINT, type DuckDBConnection, type DuckDBType, type DuckDBValue } from '@duckdb/node-api';
 import {
+  compactPeriods,
   DROP_STAGED_SQL,
   INSERT_NEW_ROLLUP_SQL,
   INSERT_OUTGOING_IDS_SQL,
@@ -17,12 +18,15 @@ import {
   RESOLVE_WAITING_SQL,
   refreshRepeats,
   stageNewEntries,
+  TOUCHED_PERIODS_SQL,
 } from './rollup-sql.js';
 
 /** How long after an insert the background run starts (inserts in between join the run). */
 export const ROLLUP_DELAY_MS = 1000;
 /** Message ids per repeats lookup (an ART index scan takes a bound list of this size). */
 const REPEAT_LOOKUP_CHUNK = 200;
+/** Runs that may add rows to a period still receiving spans before its rows are merged. */
+const COMPACT_AFTER_RUNS = 30;
 
 type Writer = <T>(task: (connection: DuckDBConnection) => Promise<T>) => Promise<T>;
 type Transaction = (connection: DuckDBConnection, body: () => Promise<void>) => Promise<void>;
@@ -35,6 +39,8 @@ export class SpanRollup {
   /** Reads waiting for the inserts up to a number to finish. */
   private waiters: { seq: bigint; resolve: () => void }[] = [];
   private rolledUpSeq = 0n;
+  /** Per 5-minute period: runs that added rows to it since it was last compacted. */
+  private readonly fragments = new Map<number, number>();
   private timer?: NodeJS.Timeout;
   private pending?: Promise<void>;
 
@@ -137,7 +143,7 @@ export class SpanRollup {
       if (range.lo !== null) {
         const staged = stageNewEntries(after, upTo, range.lo as bigint, range.hi as bigint);
         await exec(connection, staged.sql, staged.params);
-        await connection.run(INSERT_NEW_ROLLUP_SQL);
+        for (const sql of INSERT_NEW_ROLLUP_SQL) await connection.run(sql);
         for (const sql of RESOLVE_WAITING_SQL) await connection.run(sql);
         await connection.run(INSERT_WAITING_SQL);
         const candidates = (await read(connection, REPEAT_CANDIDATES_SQL)).map((row) => row.message_id as string);
@@ -148,6 +154,11 @@ export class SpanRollup {
           }
         }
         await exec(connection, INSERT_OUTGOING_IDS_SQL, [after, upTo]);
+        const touched = (await read(connection, TOUCHED_PERIODS_SQL)).map((row) => Number(row.period_ms));
+        const periods = pickPeriods(this.fragments, touched);
+        if (periods.length > 0) {
+          for (const statement of compactPeriods(periods)) await exec(connection, statement.sql, statement.params);
+        }
         for (const sql of DROP_STAGED_SQL) await connection.run(sql);
       }
       await connection.run('DELETE FROM rollup_state');
@@ -155,6 +166,19 @@ export class SpanRollup {
     });
     this.rolledUpSeq = upTo;
   }
+}
+
+/**
+ * Counts the runs per period and picks the periods to merge: those left behind by this run
+ * (traffic moved on) and those still receiving rows after many runs.
+ */
+function pickPeriods(fragments: Map<number, number>, touched: number[]): number[] {
+  for (const period of touched) fragments.set(period, (fragments.get(period) ?? 0) + 1);
+  const now = new Set(touched);
+  const picked = [...fragments].filter(([period, runs]) => (!now.has(period) && runs > 1) || runs >= COMPACT_AFTER_RUNS);
+  for (const [period] of picked) fragments.delete(period);
+  for (const [period] of fragments) if (!now.has(period)) fragments.delete(period);
+  return picked.map(([period]) => period);
 }
 
 /** A JS bigint would bind as HUGEINT (see `parameterTypes` in duckdb-store.ts). */
