@@ -310,8 +310,11 @@ export class DuckDbStore implements SpanStore {
       [...groups.values()].map(({ column, value, rows }) => {
         const wanted = new Set(rows.map((row) => `${row.trace_id as string}/${row.span_id as string}`));
         const spanIds = rows.map((row) => row.span_id as string);
+        // Materialized first: with the span id filter beside it, DuckDB scans the whole table
+        // instead of using the conversation index (40 ms against 4 ms at 10M spans).
         return this.query(
-          `SELECT ${SPAN_SELECT} FROM spans WHERE ${column} = $1 AND span_id IN (${spanIds.map((_, i) => `$${i + 2}`).join(', ')})`,
+          `WITH flow AS MATERIALIZED (SELECT ${SPAN_SELECT} FROM spans WHERE ${column} = $1)
+           SELECT * FROM flow WHERE span_id IN (${spanIds.map((_, i) => `$${i + 2}`).join(', ')})`,
           [value, ...spanIds],
         ).then((found) => found.filter((row) => wanted.has(`${row.trace_id as string}/${row.span_id as string}`)));
       }),
