@@ -7,6 +7,7 @@ import { CLICKHOUSE_URL, requireClickHouse } from '@onceflow/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeSpan } from '../../../test/span-builders.js';
 import type { SpanRow } from '../../model/span.js';
+import { QueryRunner } from './clickhouse-client.js';
 import { ClickHouseStore } from './clickhouse-store.js';
 import { testDatabaseName } from './test-database.js';
 
@@ -155,5 +156,21 @@ describe.skipIf(!ok)('ClickHouseStore on a real server', () => {
     await store.insertSpans(spans);
     const read = await store.spansOfConversation('c-order', 3);
     expect(read.map((span) => span.startNs)).toEqual([1, 2, 3].map((i) => ns(t0 + i)));
+  });
+
+  it('refuses a database whose span tables predate row_json, and leaves it as it was', async () => {
+    const older = new ClickHouseStore({ url: CLICKHOUSE_URL, database: testDatabaseName() });
+    const runner = new QueryRunner({ url: CLICKHOUSE_URL });
+    try {
+      await runner.command(`CREATE DATABASE ${older.database}`);
+      await runner.command(`CREATE TABLE ${older.database}.spans (ts DateTime, trace_id String) ENGINE = MergeTree ORDER BY ts`);
+      await expect(older.init()).rejects.toThrow(/older Onceflow.*drop it or point the collector at a new database/);
+      const tables = await runner.rows<{ name: string }>(`SELECT name FROM system.tables WHERE database = '${older.database}'`);
+      expect(tables.map((table) => table.name)).toEqual(['spans']);
+    } finally {
+      await older.dropDatabase();
+      await older.close();
+      await runner.close();
+    }
   });
 });

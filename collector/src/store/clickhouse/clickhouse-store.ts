@@ -52,7 +52,7 @@ import {
 } from './row-queries.js';
 import { DAY_PARTITIONED, SPAN_FLAT_COLUMNS, TABLES, schemaStatements, type TableName } from './schema.js';
 import { detectFeatures, type ServerFeatures } from './server-features.js';
-import { fromSelectRow, toInsertRow, type SpanInsertRow, type SpanSelectRow } from './span-rows.js';
+import { fromRowJson, toInsertRow, type SpanInsertRow } from './span-rows.js';
 import {
   FirstSendCache,
   LOOKUP_CHUNK,
@@ -114,10 +114,28 @@ export class ClickHouseStore implements SpanStore {
   async init(): Promise<void> {
     const [{ version }] = await this.runner.rows<{ version: string }>('SELECT version() AS version');
     this.features = detectFeatures(version);
+    await this.refuseOlderSchema();
     for (const statement of schemaStatements(this.db, this.features)) await this.runner.command(statement);
     const [{ s }] = await this.runner.rows<{ s: number }>(sql`SELECT toUInt32(max(ts)) AS s FROM ${this.db}.spans`);
     this.newestStoredS = Number(s);
     this.logger?.info({ database: this.database, features: this.features }, 'clickhouse store ready');
+  }
+
+  /**
+   * There are no migrations: a database whose span tables predate `row_json` (the encoded span
+   * the lookup tables keep) would fail every insert, so it is refused with what to do instead.
+   */
+  private async refuseOlderSchema(): Promise<void> {
+    const [{ tables, current }] = await this.runner.rows<{ tables: string; current: string }>(
+      sql`SELECT uniqExact(table) AS tables, countIf(name = 'row_json') AS current FROM system.columns
+WHERE database = ${this.database} AND table IN ('spans', 'spans_by_conversation', 'spans_by_message')`,
+    );
+    if (tables !== '0' && current !== tables) {
+      throw new Error(
+        `ClickHouse database ${this.database} was created by an older Onceflow (its span tables have no row_json column) ` +
+          'and cannot be migrated: drop it or point the collector at a new database',
+      );
+    }
   }
 
   async health(): Promise<StoreHealth> {
@@ -313,7 +331,7 @@ WHERE database = ${this.database} AND active AND has(${[...DAY_PARTITIONED]}, ta
   // ---- rows --------------------------------------------------------------------------
 
   private async spans(query: SqlFragment): Promise<SpanRow[]> {
-    return (await this.runner.rows<SpanSelectRow>(query)).map(fromSelectRow);
+    return (await this.runner.rows<{ row_json: string }>(query)).map((row) => fromRowJson(row.row_json));
   }
 
   async spansOfConversation(conversationId: string, limit: number): Promise<SpanRow[]> {

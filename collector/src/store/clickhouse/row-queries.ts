@@ -6,12 +6,12 @@
  */
 import type { TimeWindow } from '../span-store.js';
 import { msToNs } from '../../model/span.js';
-import { SPAN_READ_COLUMNS, TABLES } from './schema.js';
+import { TABLES } from './schema.js';
+import { SqlFragment, sql, sqlIdentifier, type SqlInput } from './sql-escape.js';
 
 const SPAN_KEY_COLUMNS = ['conversation_id', 'message_id', 'trace_id'];
-import { SqlFragment, sql, sqlColumns, sqlIdentifier, type SqlInput } from './sql-escape.js';
-
-const SELECT_SPAN = sqlColumns(SPAN_READ_COLUMNS);
+/** Row reads select the encoded span (`span-rows.ts#fromRowJson`) and the columns they order by. */
+const SELECT_SPAN = new SqlFragment('row_json, start_ns, trace_id, span_id');
 
 /** Validates a row limit: a positive integer (capped so a caller cannot ask for everything). */
 export function rowLimit(limit: number, max = 1_000_000): number {
@@ -44,17 +44,14 @@ export const spansOfConversationSql = (db: SqlFragment, conversationId: string, 
   spansWhere(db, 'spans_by_conversation', 'conversation_id', conversationId, limit);
 
 /**
- * The spans carrying the message id (primary-key read of `spans_by_message`) plus the spans
- * listing it among their outgoing ids: their `ts` come from `outgoing_index` (primary key), and
- * `spans` is sorted by `ts`, so that part reads a granule per producing span — nothing when
- * none lists the id.
+ * The spans carrying the message id plus the spans listing it among their outgoing ids: two
+ * primary-key reads (`spans_by_message`, `outgoing_index`); a span in both comes back once.
  */
 export function spansOfMessageSql(db: SqlFragment, messageId: string, limit: number): SqlFragment {
   return sql`SELECT ${SELECT_SPAN} FROM (
   SELECT ${SELECT_SPAN} FROM ${db}.spans_by_message WHERE message_id = ${messageId}
   UNION ALL
-  SELECT ${SELECT_SPAN} FROM ${db}.spans
-  WHERE ts IN (SELECT ts FROM ${db}.outgoing_index WHERE outgoing_id = ${messageId}) AND has(outgoing_message_ids, ${messageId})
+  SELECT ${SELECT_SPAN} FROM ${db}.outgoing_index WHERE outgoing_id = ${messageId}
 )
 ORDER BY start_ns, trace_id, span_id
 LIMIT 1 BY trace_id, span_id

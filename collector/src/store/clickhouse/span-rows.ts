@@ -20,7 +20,20 @@ function stringifyAttributes(attributes: Record<string, string>): string {
   return JSON.stringify(attributes);
 }
 
+/**
+ * The insert row of a span. `row_json` carries the same row (without the insert-time fields)
+ * as JSON text, the span as the lookup tables store it; `fromRowJson` reads it back.
+ */
 export function toInsertRow(span: SpanRow): SpanInsertRow {
+  const row = spanColumns(span);
+  const json = stringifyInsertRow(row);
+  row.first_send_ns = '0';
+  row.prev_processed_ns = '0';
+  row.row_json = json;
+  return row;
+}
+
+function spanColumns(span: SpanRow): SpanInsertRow {
   const start = span.startNs < 0n ? 0n : span.startNs;
   const links = span.links;
   const events = span.events;
@@ -60,8 +73,6 @@ export function toInsertRow(span: SpanRow): SpanInsertRow {
     'attrs.value': Object.values(span.attributes),
     'resource_attrs.key': Object.keys(span.resourceAttributes),
     'resource_attrs.value': Object.values(span.resourceAttributes),
-    first_send_ns: '0',
-    prev_processed_ns: '0',
   };
 }
 
@@ -80,9 +91,14 @@ export function stringifyInsertRow(row: unknown): string {
   return LONE_SURROGATE_ESCAPE.test(json) ? JSON.stringify(row, replaceLoneSurrogates) : json;
 }
 
-/** A row read back with the flat column names (64-bit integers as strings). */
+/** A row with the flat column names (64-bit integers as strings), as inserted or read back. */
 export interface SpanSelectRow {
   [column: string]: unknown;
+}
+
+/** A span from its `row_json` column. */
+export function fromRowJson(json: string): SpanRow {
+  return fromSelectRow(JSON.parse(json) as SpanSelectRow);
 }
 
 function zip(keys: unknown, values: unknown): Record<string, string> {
