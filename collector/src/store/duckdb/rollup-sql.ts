@@ -164,7 +164,9 @@ const PROCESSED_KEY_HASH = `md5_number_lower(service || chr(31) || message_id)`;
 export const REPEAT_CANDIDATES_SQL = `
   WITH p AS (SELECT service, message_id, ${PROCESSED_KEY_HASH} AS key_hash FROM rollup_new WHERE outcome = 'processed')
   SELECT DISTINCT message_id FROM (
-    SELECT message_id FROM p WHERE key_hash IN (SELECT key_hash FROM processed_keys)
+    -- An inner join, so DuckDB hashes the smaller side (this run's keys) and streams the stored
+    -- hashes past it: ~25 ms at 10M spans (4.6M stored), the largest fixed cost of a run.
+    SELECT p.message_id FROM p JOIN processed_keys k ON k.key_hash = p.key_hash
     UNION ALL
     SELECT message_id FROM p GROUP BY service, message_id HAVING count(*) > 1
   )`;

@@ -21,8 +21,11 @@ import {
   TOUCHED_PERIODS_SQL,
 } from './rollup-sql.js';
 
-/** How long after an insert the background run starts (inserts in between join the run). */
-export const ROLLUP_DELAY_MS = 1000;
+/**
+ * How long after an insert the background run starts (inserts in between join the run). A run
+ * has a fixed cost (~60 ms at 10M spans, see README); reads catch up on their own anyway.
+ */
+export const ROLLUP_DELAY_MS = 5000;
 /** Message ids per repeats lookup (an ART index scan takes a bound list of this size). */
 const REPEAT_LOOKUP_CHUNK = 200;
 /** Runs that may add rows to a period still receiving spans before its rows are merged. */
