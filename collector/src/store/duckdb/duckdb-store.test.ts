@@ -3,10 +3,11 @@
  * store can show (committed data survives close and reopen).
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ALL_FLOWS, ALL_SPANS, FLOW_2, SPANS } from '../../../test/fixtures/store-fixtures.js';
 import { runSpanStoreConformance } from '../conformance.js';
@@ -143,5 +144,24 @@ describe('DuckDbStore on a file', () => {
     await store.close();
     await expect(store.spanCount()).rejects.toThrow(/not open/);
     await expect(store.insertSpans(ALL_SPANS)).rejects.toThrow(/not open/);
+  });
+
+  it('refuses a file whose spans predate ingest_seq, saying what to do, and leaves it as it was', async () => {
+    const dir = join(dataDir, 'old');
+    mkdirSync(dir);
+    const instance = await DuckDBInstance.create(join(dir, DUCKDB_FILE_NAME));
+    const connection = await instance.connect();
+    await connection.run('CREATE TABLE spans (trace_id VARCHAR, span_id VARCHAR, PRIMARY KEY (trace_id, span_id))');
+    await connection.run(`INSERT INTO spans VALUES ('t', 's')`);
+    connection.closeSync();
+    instance.closeSync();
+
+    await expect(new DuckDbStore({ dataDir: dir }).init()).rejects.toThrow(/older Onceflow.*move it away/);
+    const reopened = await DuckDBInstance.create(join(dir, DUCKDB_FILE_NAME));
+    const check = await reopened.connect();
+    const tables = (await check.runAndReadAll('SELECT table_name FROM duckdb_tables() ORDER BY 1')).getRowObjectsJS();
+    expect(tables.map((row) => row.table_name)).toEqual(['spans']);
+    check.closeSync();
+    reopened.closeSync();
   });
 });

@@ -112,7 +112,14 @@ export class DuckDbStore implements SpanStore {
     // WAL (the default) cost about a third of the insert CPU in measurements. A larger WAL only
     // lengthens replay after a crash.
     await writer.run(`SET checkpoint_threshold = '256MB'`);
-    await refuseTablesWithoutIngestSeq(writer, this.path);
+    try {
+      await refuseTablesWithoutIngestSeq(writer, this.path);
+    } catch (error) {
+      writer.closeSync();
+      this.instance.closeSync();
+      this.instance = undefined;
+      throw error;
+    }
     for (const statement of SCHEMA_STATEMENTS) await writer.run(statement);
     for (const statement of STAGING_STATEMENTS) await writer.run(statement);
     this.writer = { connection: writer, queue: new SerialQueue() };
