@@ -162,7 +162,10 @@ const PROCESSED_KEY_HASH = `md5_number_lower(service || chr(31) || message_id)`;
  * (service, message id) really repeats.
  */
 export const REPEAT_CANDIDATES_SQL = `
-  WITH p AS (SELECT service, message_id, ${PROCESSED_KEY_HASH} AS key_hash FROM rollup_new WHERE outcome = 'processed')
+  WITH p AS (
+    SELECT service, message_id, ${PROCESSED_KEY_HASH} AS key_hash FROM rollup_new
+    WHERE outcome = 'processed' AND message_id <> ''
+  )
   SELECT DISTINCT message_id FROM (
     -- An inner join, so DuckDB hashes the smaller side (this run's keys) and streams the stored
     -- hashes past it: ~25 ms at 10M spans (4.6M stored), the largest fixed cost of a run.
@@ -172,7 +175,16 @@ export const REPEAT_CANDIDATES_SQL = `
   )`;
 
 export const INSERT_PROCESSED_KEYS_SQL = `INSERT INTO processed_keys
-  SELECT ${PROCESSED_KEY_HASH}, max(start_ns) FROM rollup_new WHERE outcome = 'processed' GROUP BY ALL`;
+  SELECT ${PROCESSED_KEY_HASH}, max(start_ns) FROM rollup_new WHERE outcome = 'processed' AND message_id <> '' GROUP BY ALL`;
+
+/**
+ * Processed spans without a message id count as one key per service (as in the span reads), so
+ * they all go to the repeats as they come: looking up message id '' would read every span
+ * without one.
+ */
+export const INSERT_UNIDENTIFIED_REPEATS_SQL = `INSERT INTO rollup_repeats
+  SELECT trace_id, span_id, start_ns, edge_kind, service, message_type, destination, peer, message_id FROM rollup_new
+  WHERE outcome = 'processed' AND message_id = ''`;
 
 /** Replaces the repeats of some message ids with all their processed spans (an index lookup). */
 export function refreshRepeats(messageIds: string[]): Statement[] {

@@ -90,6 +90,10 @@ describe('DuckDB rollup', () => {
     const [first, again] = repeatAcrossBatches({ ...attempt, startNs: attempt.startNs + 1_000_000n });
     batches[1].push(first);
     batches[batches.length - 2].push(again);
+    // Processed attempts without a message id: one key per service in the span reads.
+    const unidentified = { ...first, messageId: '', traceId: 'ef'.repeat(16) };
+    batches[3].push({ ...unidentified, spanId: 'e1'.repeat(8) });
+    batches[4].push({ ...unidentified, spanId: 'e2'.repeat(8), startNs: unidentified.startNs + 1_000_000n });
     for (const [i, batch] of batches.entries()) {
       await store.insertSpans(batch);
       // A read in between makes the job run on what has arrived so far.

@@ -12,6 +12,7 @@ import {
   INSERT_NEW_ROLLUP_SQL,
   INSERT_OUTGOING_IDS_SQL,
   INSERT_PROCESSED_KEYS_SQL,
+  INSERT_UNIDENTIFIED_REPEATS_SQL,
   INSERT_WAITING_SQL,
   NEW_SPANS_RANGE_SQL,
   REPEAT_CANDIDATES_SQL,
@@ -151,6 +152,7 @@ export class SpanRollup {
         await connection.run(INSERT_WAITING_SQL);
         const candidates = (await read(connection, REPEAT_CANDIDATES_SQL)).map((row) => row.message_id as string);
         await connection.run(INSERT_PROCESSED_KEYS_SQL);
+        await connection.run(INSERT_UNIDENTIFIED_REPEATS_SQL);
         for (let i = 0; i < candidates.length; i += REPEAT_LOOKUP_CHUNK) {
           for (const statement of refreshRepeats(candidates.slice(i, i + REPEAT_LOOKUP_CHUNK))) {
             await exec(connection, statement.sql, statement.params);
