@@ -2,9 +2,11 @@
 import { describe, expect, it } from 'vitest';
 import { bucketStep, edgeAggregatesSql, spanBucketsSql, topKeysSql } from './aggregate-queries.js';
 import { anomaliesSql, decodeFlowCursor, encodeFlowCursor, flowPageSql } from './flow-queries.js';
-import { rowLimit, spansOfConversationSql, windowCondition } from './row-queries.js';
+import { rowLimit, spansOfConversationSql, spansOfMessageSql, windowCondition } from './row-queries.js';
 import { SPAN_FLAT_COLUMNS, schemaStatements } from './schema.js';
 import { detectFeatures } from './server-features.js';
+import { fromRowJson, toInsertRow } from './span-rows.js';
+import { makeSpan } from '../../../test/span-builders.js';
 import { sqlDatabase } from './sql-escape.js';
 
 const db = sqlDatabase('onceflow');
@@ -59,8 +61,41 @@ describe('row queries', () => {
     expect(text).toContain('FROM `onceflow`.`spans_by_conversation`');
   });
 
+  it('reads a message and the spans listing it as outgoing by primary key, each escaped, deduplicated across both', () => {
+    const text = spansOfMessageSql(db, "m' OR 1=1 --", 10).text;
+    expect(text).toContain("FROM `onceflow`.spans_by_message WHERE message_id = 'm\\' OR 1=1 --'");
+    expect(text).toContain("FROM `onceflow`.outgoing_index WHERE outgoing_id = 'm\\' OR 1=1 --'");
+    expect(text).toMatch(/UNION ALL[\s\S]*\)\nORDER BY start_ns, trace_id, span_id\nLIMIT 1 BY trace_id, span_id\nLIMIT 10$/);
+  });
+
+  it('reads spans as their encoded row, not column by column', () => {
+    for (const text of [spansOfConversationSql(db, 'c', 10).text, spansOfMessageSql(db, 'm', 10).text]) {
+      expect(text).toMatch(/^SELECT row_json, start_ns, trace_id, span_id FROM/);
+    }
+  });
+
   it.each([-1, 1.5, NaN, Infinity])('refuses limit %s', (limit) => {
     expect(() => rowLimit(limit)).toThrow(/invalid limit/);
+  });
+});
+
+describe('span rows', () => {
+  it('carry the span as row_json, which reads back to the same span (insert-time fields left out)', () => {
+    const span = makeSpan({
+      messageId: 'm-1',
+      startNs: 1_700_000_000_123_456_789n,
+      outgoingMessageIds: ['m-2'],
+      attributes: { 'a.b': "it's \\ \u{1F680}" },
+      events: [{ timeNs: 1_700_000_000_200_000_001n, name: 'exception', attributes: { 'exception.message': 'boom' } }],
+    });
+    const row = toInsertRow(span);
+    expect(fromRowJson(row.row_json as string)).toEqual(span);
+    expect(JSON.parse(row.row_json as string)).not.toHaveProperty('first_send_ns');
+  });
+
+  it('replace a lone surrogate in row_json too, instead of failing the batch', () => {
+    const row = toInsertRow(makeSpan({ name: 'bad \ud800 name' }));
+    expect(fromRowJson(row.row_json as string).name).toBe('bad \ufffd name');
   });
 });
 
