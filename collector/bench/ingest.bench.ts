@@ -140,6 +140,30 @@ async function sendAll(port: number, bodies: Uint8Array[], deadline = Infinity):
   return { sent: next, non200 };
 }
 
+/** What the server reported for `spans` spans done in `elapsedMs`, per span and per second. */
+function measurement(
+  scenario: Scenario,
+  label: string,
+  spans: number,
+  elapsedMs: number,
+  result: Extract<FromServer, { type: 'stopped' }>,
+  non200: number,
+): Measurement {
+  const stores = scenario !== 'baseline';
+  return {
+    scenario,
+    label,
+    spans,
+    elapsedMs,
+    spansPerSecond: (spans / elapsedMs) * 1000,
+    cpuUsPerSpan: result.cpuUs / spans,
+    deferredCpuUsPerSpan: result.deferredCpuUs === undefined ? null : result.deferredCpuUs / spans,
+    storedSpans: stores ? result.storedSpans : null,
+    spansPerInsert: stores ? spans / result.batches : null,
+    non200,
+  };
+}
+
 async function measure(scenario: Scenario, label: string, baseMs: number, bodies: Uint8Array[], warmup: Uint8Array[]): Promise<Measurement> {
   const child = startServer(scenario, baseMs);
   try {
@@ -148,20 +172,7 @@ async function measure(scenario: Scenario, label: string, baseMs: number, bodies
       const stopped = nextMessage(child, 'stopped');
       tell(child, { type: 'start' });
       const result = await stopped;
-      const elapsedMs = result.elapsedMs!;
-      const spans = result.insertedSpans!;
-      return {
-        scenario,
-        label,
-        spans,
-        elapsedMs,
-        spansPerSecond: (spans / elapsedMs) * 1000,
-        cpuUsPerSpan: result.cpuUs / spans,
-        deferredCpuUsPerSpan: null,
-        storedSpans: result.storedSpans,
-        spansPerInsert: spans / result.batches,
-        non200: 0,
-      };
+      return measurement(scenario, label, result.insertedSpans!, result.elapsedMs!, result, 0);
     }
     await sendAll(port, warmup);
     const started = nextMessage(child, 'started');
@@ -174,18 +185,7 @@ async function measure(scenario: Scenario, label: string, baseMs: number, bodies
     const stopped = nextMessage(child, 'stopped');
     tell(child, { type: 'stop' });
     const result = await stopped;
-    return {
-      scenario,
-      label,
-      spans,
-      elapsedMs,
-      spansPerSecond: (spans / elapsedMs) * 1000,
-      cpuUsPerSpan: result.cpuUs / spans,
-      deferredCpuUsPerSpan: result.deferredCpuUs === undefined ? null : result.deferredCpuUs / spans,
-      storedSpans: scenario === 'baseline' ? null : result.storedSpans,
-      spansPerInsert: scenario === 'baseline' ? null : spans / result.batches,
-      non200,
-    };
+    return measurement(scenario, label, spans, elapsedMs, result, non200);
   } finally {
     const exited = new Promise((resolve) => child.once('exit', resolve));
     tell(child, { type: 'exit' });

@@ -174,27 +174,13 @@ export class DuckDbStore implements SpanStore {
       // violates the primary key; then the whole batch goes through staging with
       // INSERT OR IGNORE, which is correct but several times slower.
       try {
-        await this.inTransaction(connection, async () => {
-          const appender = await connection.createAppender('spans');
-          try {
-            appendSpans(appender, unique, seq);
-            appender.flushSync();
-          } finally {
-            closeQuietly(appender);
-          }
-        });
+        await this.inTransaction(connection, () => appendBatch(connection, 'spans', unique, seq));
         return;
       } catch (error) {
         if (!isConstraintViolation(error)) throw error;
       }
       await this.inTransaction(connection, async () => {
-        const appender = await connection.createAppender('staging_spans');
-        try {
-          appendSpans(appender, unique, seq);
-          appender.flushSync();
-        } finally {
-          closeQuietly(appender);
-        }
+        await appendBatch(connection, 'staging_spans', unique, seq);
         await connection.run('INSERT OR IGNORE INTO spans SELECT * FROM staging_spans');
         await connection.run('DELETE FROM staging_spans');
       });
@@ -583,6 +569,17 @@ function uniqueSpans(spans: SpanRow[]): SpanRow[] {
     unique.push(span);
   }
   return unique;
+}
+
+/** Appends a batch to a span table through one appender, flushed (and closed) before returning. */
+async function appendBatch(connection: DuckDBConnection, table: 'spans' | 'staging_spans', spans: SpanRow[], seq: bigint): Promise<void> {
+  const appender = await connection.createAppender(table);
+  try {
+    appendSpans(appender, spans, seq);
+    appender.flushSync();
+  } finally {
+    closeQuietly(appender);
+  }
 }
 
 function isConstraintViolation(error: unknown): boolean {
