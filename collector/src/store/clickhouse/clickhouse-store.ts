@@ -40,7 +40,8 @@ import {
   spanBucketsSql,
   topKeysSql,
 } from './aggregate-queries.js';
-import { anomaliesSql, encodeFlowCursor, flowCountsSql, flowPageSql } from './flow-queries.js';
+import { encodeFlowCursor } from '../flow-cursor.js';
+import { anomaliesSql, flowCountsSql, flowPageSql } from './flow-queries.js';
 import {
   activeConversationsSql,
   rowLimit,

@@ -3,6 +3,7 @@
  * each conversation counts; filters go in WHERE, which 18.16 applies after the FINAL merge.
  */
 import { ANOMALY_KINDS, type AnomalyKind, type FlowState } from '../../model/flow.js';
+import { decodeFlowCursor } from '../flow-cursor.js';
 import type { AnomalyQuery, FlowQuery } from '../span-store.js';
 import { FLOW_COLUMNS } from './flow-rows.js';
 import { rowLimit } from './row-queries.js';
@@ -13,34 +14,6 @@ export const FLOW_SUMMARY_COLUMNS = FLOW_COLUMNS.filter(
   (column) => !column.startsWith('anomalies.') && column !== 'analyzed_at_ms' && column !== 'version',
 );
 
-export interface FlowCursor {
-  startMs: number;
-  conversationId: string;
-}
-
-export function encodeFlowCursor(cursor: FlowCursor): string {
-  return Buffer.from(JSON.stringify([cursor.startMs, cursor.conversationId]), 'utf8').toString('base64url');
-}
-
-/** Decodes a cursor from `encodeFlowCursor`; throws on anything else. */
-export function decodeFlowCursor(text: string): FlowCursor {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(Buffer.from(text, 'base64url').toString('utf8'));
-  } catch {
-    throw new TypeError('invalid cursor');
-  }
-  if (
-    !Array.isArray(parsed) ||
-    parsed.length !== 2 ||
-    typeof parsed[0] !== 'number' ||
-    !Number.isFinite(parsed[0]) ||
-    typeof parsed[1] !== 'string'
-  ) {
-    throw new TypeError('invalid cursor');
-  }
-  return { startMs: parsed[0], conversationId: parsed[1] };
-}
 
 const FLOW_STATES: readonly FlowState[] = ['active', 'complete', 'incomplete'];
 

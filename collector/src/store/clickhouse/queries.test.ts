@@ -1,7 +1,8 @@
 /** SQL text building of the ClickHouse store, without a server. */
 import { describe, expect, it } from 'vitest';
 import { bucketStep, edgeAggregatesSql, spanBucketsSql, topKeysSql } from './aggregate-queries.js';
-import { anomaliesSql, decodeFlowCursor, encodeFlowCursor, flowPageSql } from './flow-queries.js';
+import { decodeFlowCursor, encodeFlowCursor } from '../flow-cursor.js';
+import { anomaliesSql, flowPageSql } from './flow-queries.js';
 import { rowLimit, spansOfConversationSql, spansOfMessageSql, windowCondition } from './row-queries.js';
 import { SPAN_FLAT_COLUMNS, schemaStatements } from './schema.js';
 import { detectFeatures } from './server-features.js';

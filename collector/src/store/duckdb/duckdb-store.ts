@@ -41,13 +41,8 @@ import {
   topKeysSql,
   type Params,
 } from './aggregate-sql.js';
-import {
-  anomalyFromRow,
-  appendAnomalies,
-  appendFlow,
-  decodeFlowCursor,
-  encodeFlowCursor,
-} from './flow-codec.js';
+import { decodeFlowCursor, encodeFlowCursor } from '../flow-cursor.js';
+import { anomalyFromRow, appendAnomalies, appendFlow } from './flow-codec.js';
 import { SCHEMA_STATEMENTS, SPAN_SELECT, STAGING_STATEMENTS } from './schema.js';
 import { SpanRollup } from './rollup.js';
 import {
@@ -426,7 +421,7 @@ export class DuckDbStore implements SpanStore {
     return {
       flows: page.map((row) => JSON.parse(row.summary as string) as FlowSummary),
       nextCursor:
-        pageRows.length > limit && last ? encodeFlowCursor(Number(last.start_ms), last.conversation_id as string) : null,
+        pageRows.length > limit && last ? encodeFlowCursor({ startMs: Number(last.start_ms), conversationId: last.conversation_id as string }) : null,
       anomalyCounts,
       total: Number(totalRows[0].n),
     };

@@ -81,26 +81,3 @@ export function anomalyFromRow(row: Record<string, unknown>): Anomaly {
   };
 }
 
-/** Keyset cursor of the flows list: the (start, conversation id) of the last flow shown. */
-export function encodeFlowCursor(startMs: number, conversationId: string): string {
-  return Buffer.from(JSON.stringify([startMs, conversationId]), 'utf8').toString('base64url');
-}
-
-export function decodeFlowCursor(cursor: string): { startMs: number; conversationId: string } {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-  } catch {
-    parsed = null;
-  }
-  if (
-    !Array.isArray(parsed) ||
-    parsed.length !== 2 ||
-    typeof parsed[0] !== 'number' ||
-    !Number.isFinite(parsed[0]) ||
-    typeof parsed[1] !== 'string'
-  ) {
-    throw new RangeError('invalid cursor: pass back the nextCursor of a previous page');
-  }
-  return { startMs: parsed[0], conversationId: parsed[1] };
-}
