@@ -11,7 +11,7 @@ import { type FaultPlan } from './faults/faults.js';
 import { createGroundTruth, type GroundTruth } from './faults/ground-truth.js';
 import { type BlobStore, createFileBlobStore } from './infra/blob-store.js';
 import { type Database, openDatabase } from './infra/database.js';
-import { DEFAULT_RETRY_POLICY, Endpoint, type Handler, type RetryPolicy } from './infra/endpoint.js';
+import { DEFAULT_RETRY_POLICY, Endpoint, type Handler, type OutboxOptions, type RetryPolicy } from './infra/endpoint.js';
 import { closeServer, listen } from './infra/http.js';
 import { migrate } from './infra/schema.js';
 import { ENDPOINTS, type EndpointName, ROUTES, SERVICES, type ServiceName } from './messages.js';
@@ -46,6 +46,8 @@ export interface SystemOptions {
   plan?: FaultPlan;
   truthPath?: string;
   retry?: RetryPolicy;
+  /** Outbox sweeping and claims (tests shorten them). */
+  outbox?: Partial<OutboxOptions>;
   visibilityTimeoutMs?: number;
   pollIntervalMs?: number;
   concurrency?: number;
@@ -71,6 +73,8 @@ export interface OrderSystem {
   shopUrl: string | undefined;
   providerUrl: string;
   endpoints: Endpoint[];
+  /** The HTTP edge's outbox (its sweeper runs while shop-api does). */
+  shopOutbox: Endpoint | undefined;
   /** Messages still queued or in flight in the system's queues. */
   pending(): Promise<number>;
   stop(): Promise<void>;
@@ -118,7 +122,7 @@ export async function startSystem(options: SystemOptions = {}): Promise<OrderSys
     bindServicePort(Number(new URL(started.url).port), PAYMENT_PROVIDER);
   }
 
-  const deps = { db, transport, truth, plan, retry, concurrency: options.concurrency ?? 2 };
+  const deps = { db, transport, truth, plan, retry, concurrency: options.concurrency ?? 2, outbox: options.outbox };
   const handlers: Record<EndpointName, Record<string, Handler>> = {
     orders: ordersHandlers,
     billing: billingHandlers({ providerUrl, httpTries: 3 }),
@@ -135,8 +139,12 @@ export async function startSystem(options: SystemOptions = {}): Promise<OrderSys
   }
 
   let shopUrl: string | undefined;
+  let shopOutbox: Endpoint | undefined;
   if (wanted.has(SHOP_API)) {
     const outbox = new Endpoint(SHOP_API, {}, { ...deps, logger: logger.child({ service: SHOP_API }) });
+    // No queue to consume, but an outbox whose interrupted dispatches must be recovered.
+    runAs(SHOP_API, () => outbox.startSweeper());
+    shopOutbox = outbox;
     const started = await runAs(SHOP_API, () => listen(createShopApp(db, outbox), options.shopPort ?? 0));
     shopServer = started.server;
     shopUrl = started.url;
@@ -153,10 +161,12 @@ export async function startSystem(options: SystemOptions = {}): Promise<OrderSys
     shopUrl,
     providerUrl,
     endpoints,
+    shopOutbox,
     pending: () => transport.pending([...ENDPOINTS]),
     async stop() {
       // Outside in: no new orders, then no new messages, then the third party.
       if (shopServer) await closeServer(shopServer);
+      await shopOutbox?.stop();
       await Promise.all(endpoints.map((e) => e.stop()));
       if (providerServer) await closeServer(providerServer);
       await transport.close();

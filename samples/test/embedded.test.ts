@@ -2,9 +2,12 @@
  * The order system on its embedded defaults (PGlite + the PostgreSQL-table queue): exactly
  * once under every recoverable fault, and each bug mode really breaks what it should.
  */
+import { identityHeaders } from '@onceflow/instrumentation';
+import { HTTP_HEADER_IDEMPOTENCY_KEY } from '@onceflow/instrumentation/semconv';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { ALL_RECOVERABLE_FAULTS, scenarioPlan } from '../src/faults/faults.js';
 import { driveOrders, makeOrder, placeOrder } from '../src/load-generator.js';
+import { CLIENT_ID_HEADER } from '../src/services/shop-api.js';
 import { verifySystem, waitUntilQuiet } from '../src/verify.js';
 import { closeEmbeddedDatabase, COUPON_THRESHOLD, startTestSystem, type TestSystem } from './helpers.js';
 
@@ -43,6 +46,50 @@ describe('order system on PGlite and the table queue', () => {
     expect(second.repeated).toBe(true);
     expect(await waitUntilQuiet(system, 20_000)).toBe(true);
     expect((await verifySystem(system, [first], COUPON_THRESHOLD)).violations).toEqual([]);
+  }, SLOW);
+
+  it('refuses an Idempotency-Key reused with a different body (422); keys are scoped per client', async () => {
+    system = await startTestSystem({ seed: 'keys' });
+    const post = (client: string, key: string, quantity: number) =>
+      fetch(`${system!.shopUrl}/orders`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', [HTTP_HEADER_IDEMPOTENCY_KEY]: key, [CLIENT_ID_HEADER]: client },
+        body: JSON.stringify({ customerId: 'customer-1', lines: [{ sku: 'sku-1', quantity, priceCents: 1_000 }] }),
+      });
+    const first = await post('client-a', 'key-1', 1);
+    expect(first.status).toBe(202);
+    const { orderId } = (await first.json()) as { orderId: string };
+    const reused = await post('client-a', 'key-1', 2);
+    expect(reused.status).toBe(422);
+    const repeated = await post('client-a', 'key-1', 1);
+    expect(repeated.status).toBe(202);
+    expect(await repeated.json()).toMatchObject({ orderId, repeated: true });
+    const otherClient = await post('client-b', 'key-1', 2);
+    expect(otherClient.status).toBe(202);
+    const other = (await otherClient.json()) as { orderId: string; repeated: boolean };
+    expect(other.repeated).toBe(false);
+    expect(other.orderId).not.toBe(orderId);
+    expect(await waitUntilQuiet(system, 20_000)).toBe(true);
+    // Business state: two orders, each of its own request's amount; the refused body made none.
+    const { rows } = await system.db.query<{ order_id: string; amount_cents: string }>('SELECT order_id, amount_cents FROM orders ORDER BY amount_cents');
+    expect(rows.map((r) => [r.order_id, Number(r.amount_cents)])).toEqual([
+      [orderId, 1_000],
+      [other.orderId, 2_000],
+    ]);
+  }, SLOW);
+
+  it("shop-api's sweeper sends a SubmitOrder whose dispatch a crash interrupted", async () => {
+    system = await startTestSystem({ seed: 'shop-sweeper' }, { outbox: { sweepIntervalMs: 100, staleAfterMs: 200, claimMs: 5_000 } });
+    const order = { orderId: 'order-after-crash', customerId: 'customer-1', amountCents: 1_500, lines: [{ sku: 'sku-1', quantity: 1, priceCents: 1_500 }] };
+    // What POST /orders committed before the process died, without dispatching it.
+    await system.db.query(
+      `INSERT INTO outbox (endpoint, message_id, incoming_id, kind, destination, message_type, headers, body)
+       VALUES ('shop-api', 'submit-after-crash', 'client-a/key-crash', 'send', 'orders', 'SubmitOrder', $1, $2)`,
+      [JSON.stringify(identityHeaders({ messageId: 'submit-after-crash', conversationId: 'submit-after-crash', messageType: 'SubmitOrder' })), JSON.stringify(order)],
+    );
+    expect(await waitUntilQuiet(system, 20_000)).toBe(true);
+    const { rows } = await system.db.query<{ status: string }>("SELECT status FROM orders WHERE order_id = 'order-after-crash'");
+    expect(rows.map((r) => r.status)).toEqual(['shipped']);
   }, SLOW);
 
   it('dead-letters poison messages after the last attempt', async () => {

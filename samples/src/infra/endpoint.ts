@@ -6,7 +6,9 @@
  *
  * The fault hooks live here too, because this is where each fault happens in real systems.
  */
+import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { trace } from '@opentelemetry/api';
 import {
   deterministicMessageId,
   identityHeaders,
@@ -34,6 +36,18 @@ export const DEFAULT_RETRY_POLICY: RetryPolicy = { immediate: 1, delaysMs: [500,
 
 export const maxAttempts = (policy: RetryPolicy) => 1 + policy.immediate + policy.delaysMs.length;
 
+/** How the outbox is dispatched and recovered. */
+export interface OutboxOptions {
+  /** How often the sweeper looks for rows whose dispatch was interrupted. */
+  sweepIntervalMs: number;
+  /** A row undispatched for this long is the sweeper's (younger rows are being dispatched). */
+  staleAfterMs: number;
+  /** How long a claim on a row lasts: a dispatcher that crashed holding it loses it after this. */
+  claimMs: number;
+}
+
+export const DEFAULT_OUTBOX_OPTIONS: OutboxOptions = { sweepIntervalMs: 5_000, staleAfterMs: 10_000, claimMs: 30_000 };
+
 export interface EndpointDeps {
   db: Database;
   transport: Transport;
@@ -42,6 +56,7 @@ export interface EndpointDeps {
   retry: RetryPolicy;
   logger: Logger;
   concurrency: number;
+  outbox?: Partial<OutboxOptions>;
 }
 
 export interface Outgoing {
@@ -106,15 +121,15 @@ class GhostCommitFailure extends UnrecoverableError {
 }
 
 type AttemptResult =
-  | { outcome: 'duplicate' }
+  | { outcome: 'duplicate'; reason: string }
   | { outcome: 'processed'; outgoing: Outgoing[]; lostOnPurpose: boolean; afterCommit: (() => Promise<void>)[] };
 
 export class Endpoint {
   private consumer: Consumer | undefined;
   private sweeper: NodeJS.Timeout | undefined;
   private stormRemaining = 0;
-  private readonly dispatching = new Map<string, Promise<void>>();
   readonly faults: FaultConfig;
+  private readonly outbox: OutboxOptions;
 
   constructor(
     readonly name: string,
@@ -122,14 +137,26 @@ export class Endpoint {
     private readonly deps: EndpointDeps,
   ) {
     this.faults = faultsFor(deps.plan, name);
+    this.outbox = { ...DEFAULT_OUTBOX_OPTIONS, ...deps.outbox };
   }
 
+  /** Consumes the endpoint's queue and sweeps its outbox. */
   async start(): Promise<void> {
     this.consumer = await this.deps.transport.consume(this.name, (d) => this.handle(d), {
       concurrency: this.deps.concurrency,
     });
-    // Recovers outbox rows whose dispatch was interrupted (a crash between commit and send).
-    this.sweeper = setInterval(() => void this.dispatchStale().catch(() => undefined), 5_000);
+    this.startSweeper();
+  }
+
+  /**
+   * Recovers outbox rows whose dispatch was interrupted (a crash between commit and send).
+   * An HTTP edge that only sends (shop-api) runs this alone.
+   */
+  startSweeper(): void {
+    this.sweeper = setInterval(
+      () => void this.sweep().catch((error: unknown) => this.deps.logger.warn({ err: error }, 'outbox sweep failed')),
+      this.outbox.sweepIntervalMs,
+    );
     this.sweeper.unref();
   }
 
@@ -140,51 +167,74 @@ export class Endpoint {
 
   /** Runs one processing attempt; called inside the transport's consume span. */
   async handle(delivery: Delivery): Promise<void> {
-    const { logger } = this.deps;
-    const handler = this.handlers[delivery.messageType];
+    let result: AttemptResult;
     try {
-      if (!handler) throw new UnrecoverableError(`${this.name} has no handler for ${delivery.messageType}`);
-      await this.injectFailures(delivery);
-      let prepared: unknown;
-      if (typeof handler !== 'function') {
-        if (!this.faults.dedupDisabled && (await this.alreadyProcessed(delivery.messageId))) {
-          await this.dispatchPending(delivery.messageId);
-          markDuplicate('inbox: already processed');
-          await delivery.ack();
-          return;
-        }
-        try {
-          prepared = await handler.prepare({ body: JSON.parse(delivery.body) as never, delivery, endpoint: this.name });
-        } catch (error) {
-          // A copy of this message delivered at the same time may have committed meanwhile
-          // (and cleaned up what `prepare` needed): then this copy is a duplicate, not a failure.
-          if (this.faults.dedupDisabled || !(await this.alreadyProcessed(delivery.messageId))) throw error;
-          markDuplicate('inbox: processed by a concurrent delivery');
-          await delivery.ack();
-          return;
-        }
-      }
-      const handle = typeof handler === 'function' ? handler : handler.handle;
-      const result = await this.deps.db.transaction((tx) => this.process(tx, delivery, handle, prepared)).catch(async (error: unknown) => {
-        if (error instanceof GhostCommitFailure) await this.publishGhosts(delivery, error.outgoing);
-        throw error;
-      });
-      if (result.outcome === 'duplicate') {
-        // The earlier attempt may have committed but died before dispatching: finish its work.
-        await this.dispatchPending(delivery.messageId);
-        markDuplicate('inbox: already processed');
-        await delivery.ack();
-        return;
-      }
-      if (!result.lostOnPurpose) await this.dispatchPending(delivery.messageId);
-      markProcessed(result.outgoing.map((o) => o.messageId));
-      for (const work of result.afterCommit) {
-        await work().catch((error: Error) => logger.warn({ err: error, messageId: delivery.messageId }, 'after-commit work failed'));
-      }
-      await this.acknowledge(delivery);
+      result = await this.attempt(delivery);
     } catch (error) {
       await this.fail(delivery, error as Error);
-      logger.debug({ err: error, messageId: delivery.messageId, attempt: delivery.attempt }, 'attempt failed');
+      this.deps.logger.debug({ err: error, messageId: delivery.messageId, attempt: delivery.attempt }, 'attempt failed');
+      return;
+    }
+    // From here on the attempt has committed (or found its message already processed): what
+    // goes wrong now never makes it a failed attempt, or what it sent would look like a ghost.
+    if (result.outcome === 'duplicate') {
+      // The earlier attempt may have committed but died before dispatching: finish its work.
+      await this.dispatchAfterCommit(delivery.messageId);
+      markDuplicate(result.reason);
+    } else {
+      markProcessed(result.outgoing.map((o) => o.messageId));
+      if (!result.lostOnPurpose) await this.dispatchAfterCommit(delivery.messageId);
+      for (const work of result.afterCommit) {
+        await work().catch((error: Error) => this.deps.logger.warn({ err: error, messageId: delivery.messageId }, 'after-commit work failed'));
+      }
+    }
+    await this.acknowledge(delivery, result.outcome === 'processed').catch((error: unknown) => {
+      // The broker delivers the message again; the inbox recognises it as a duplicate.
+      trace.getActiveSpan()?.addEvent('onceflow.ack_failed', { 'exception.message': (error as Error).message });
+      this.deps.logger.warn({ err: error, messageId: delivery.messageId }, 'acknowledging after commit failed');
+    });
+  }
+
+  /** Everything up to and including the commit; throws when the attempt did not commit. */
+  private async attempt(delivery: Delivery): Promise<AttemptResult> {
+    const handler = this.handlers[delivery.messageType];
+    if (!handler) throw new UnrecoverableError(`${this.name} has no handler for ${delivery.messageType}`);
+    await this.injectFailures(delivery);
+    let prepared: unknown;
+    if (typeof handler !== 'function') {
+      if (!this.faults.dedupDisabled && (await this.alreadyProcessed(delivery.messageId))) {
+        return { outcome: 'duplicate', reason: 'inbox: already processed' };
+      }
+      try {
+        prepared = await handler.prepare({ body: JSON.parse(delivery.body) as never, delivery, endpoint: this.name });
+      } catch (error) {
+        // A copy of this message delivered at the same time may have committed meanwhile
+        // (and cleaned up what `prepare` needed): then this copy is a duplicate, not a failure.
+        if (this.faults.dedupDisabled || !(await this.alreadyProcessed(delivery.messageId))) throw error;
+        return { outcome: 'duplicate', reason: 'inbox: processed by a concurrent delivery' };
+      }
+    }
+    const handle = typeof handler === 'function' ? handler : handler.handle;
+    return this.deps.db.transaction((tx) => this.process(tx, delivery, handle, prepared)).catch(async (error: unknown) => {
+      if (error instanceof GhostCommitFailure) await this.publishGhosts(delivery, error.outgoing);
+      throw error;
+    });
+  }
+
+  /**
+   * Dispatches the attempt's outbox after its commit. A failure is recorded on the attempt as
+   * its own event and left to the sweeper: the rows stay undispatched, and the attempt stays
+   * what it was (processed or duplicate).
+   */
+  async dispatchAfterCommit(incomingId: string): Promise<void> {
+    try {
+      await this.dispatchPending(incomingId);
+    } catch (error) {
+      trace.getActiveSpan()?.addEvent('onceflow.outbox.dispatch_failed', {
+        'exception.message': (error as Error).message,
+        'onceflow.outbox.incoming_id': incomingId,
+      });
+      this.deps.logger.warn({ err: error, incomingId }, 'outbox dispatch failed after commit; the sweeper retries it');
     }
   }
 
@@ -221,7 +271,7 @@ export class Endpoint {
       [name, delivery.messageId],
     );
     if (inserted.rows.length === 0) {
-      if (!faults.dedupDisabled) return { outcome: 'duplicate' };
+      if (!faults.dedupDisabled) return { outcome: 'duplicate', reason: 'inbox: already processed' };
       truth.record({
         kind: 'duplicate-processing',
         messageId: delivery.messageId,
@@ -290,7 +340,8 @@ export class Endpoint {
     });
   }
 
-  private async acknowledge(delivery: Delivery): Promise<void> {
+  private async acknowledge(delivery: Delivery, processed: boolean): Promise<void> {
+    if (!processed) return delivery.ack();
     const { plan, truth } = this.deps;
     const { name, faults } = this;
     const base = { messageId: delivery.messageId, service: name, messageType: delivery.messageType };
@@ -326,77 +377,99 @@ export class Endpoint {
 
   /** Sends what the attempt (or HTTP request) `incomingId` stored in the outbox, after its commit. */
   async dispatchPending(incomingId: string): Promise<void> {
-    // Two deliveries of one message (a duplicate arriving while the first is dispatching)
-    // must not both send its outbox: dispatches for one incoming message run one at a time.
-    const previous = this.dispatching.get(incomingId) ?? Promise.resolve();
-    const current = previous.then(() => this.dispatchPendingNow(incomingId));
-    const settled = current.catch(() => undefined);
-    this.dispatching.set(incomingId, settled);
-    void settled.then(() => {
-      if (this.dispatching.get(incomingId) === settled) this.dispatching.delete(incomingId);
-    });
-    return current;
+    await this.dispatchRows(await this.claim('incoming_id = $4', [incomingId]));
   }
 
-  private async dispatchPendingNow(incomingId: string): Promise<void> {
-    const { rows } = await this.deps.db.query<OutboxRow>(
-      `SELECT message_id, kind, destination, message_type, headers, body FROM outbox
-        WHERE endpoint = $1 AND incoming_id = $2 AND dispatched_at IS NULL ORDER BY created_at, message_id`,
-      [this.name, incomingId],
+  /** Dispatches rows left undispatched for longer than `staleAfterMs` (the sweeper's work). */
+  async sweep(): Promise<void> {
+    await this.dispatchRows(
+      await this.claim("created_at < clock_timestamp() - make_interval(secs => $4::double precision / 1000)", [this.outbox.staleAfterMs]),
     );
-    await this.dispatchRows(rows);
   }
 
-  private async dispatchStale(): Promise<void> {
-    const { rows } = await this.deps.db.query<OutboxRow>(
-      `SELECT message_id, kind, destination, message_type, headers, body FROM outbox
-        WHERE endpoint = $1 AND dispatched_at IS NULL AND created_at < clock_timestamp() - interval '10 seconds'
-        ORDER BY created_at LIMIT 100`,
-      [this.name],
+  /**
+   * Claims undispatched rows for `claimMs` before sending them, so that two dispatchers (the
+   * attempt and the sweeper, or two processes of the endpoint) never send the same row; a
+   * claim held by a dispatcher that crashed runs out and the row is sent again.
+   */
+  private async claim(filter: string, params: unknown[]): Promise<ClaimedRow[]> {
+    const token = randomUUID();
+    const { rows } = await this.deps.db.query<OutboxRow & { created_at: Date | string }>(
+      `UPDATE outbox SET claim_token = $2, claimed_until = clock_timestamp() + make_interval(secs => $3::double precision / 1000)
+        WHERE endpoint = $1 AND message_id IN (
+          SELECT message_id FROM outbox
+           WHERE endpoint = $1 AND dispatched_at IS NULL AND ${filter}
+             AND (claimed_until IS NULL OR claimed_until < clock_timestamp())
+           ORDER BY created_at, message_id LIMIT 100
+           FOR UPDATE SKIP LOCKED)
+       RETURNING message_id, kind, destination, message_type, headers, body, created_at`,
+      [this.name, token, this.outbox.claimMs, ...params],
     );
-    await this.dispatchRows(rows);
+    const time = (row: { created_at: Date | string }) => new Date(row.created_at).getTime();
+    rows.sort((a, b) => time(a) - time(b) || a.message_id.localeCompare(b.message_id));
+    return rows.map((row) => ({ ...row, token }));
   }
 
-  private async dispatchRows(rows: OutboxRow[]): Promise<void> {
-    const { plan, truth } = this.deps;
-    for (const row of rows) {
-      const stored = typeof row.headers === 'string' ? (JSON.parse(row.headers) as Record<string, string>) : row.headers;
-      const { 'x-payload': payload, ...headers } = stored;
-      const outgoing: Outgoing = {
-        kind: row.kind as Outgoing['kind'],
-        destination: row.destination,
-        messageId: row.message_id,
-        messageType: row.message_type,
-        headers,
-        body: row.body,
-        payload: payload ? (JSON.parse(payload) as Envelope['payload']) : undefined,
-      };
-      await this.transmit(outgoing);
-      if (decide(plan, this.faults.duplicatePublish, 'duplicate-publish', this.name, row.message_id)) {
-        // The sender did not see the broker's acknowledgement and sends again.
-        const receivers = outgoing.kind === 'send' ? [outgoing.destination] : receiversOf(outgoing.messageType);
-        for (const service of receivers) {
-          truth.record({
-            kind: 'duplicate-delivery',
-            messageId: row.message_id,
-            service,
-            messageType: row.message_type,
-            detail: `sender ${this.name} published twice`,
-          });
+  private async dispatchRows(rows: ClaimedRow[]): Promise<void> {
+    for (const [i, row] of rows.entries()) {
+      try {
+        await this.dispatchRow(row);
+      } catch (error) {
+        // What was not sent is released at once, so the sweeper need not wait for the claim.
+        for (const unsent of rows.slice(i)) {
+          await this.deps.db.query(
+            'UPDATE outbox SET claim_token = NULL, claimed_until = NULL WHERE endpoint = $1 AND message_id = $2 AND claim_token = $3',
+            [this.name, unsent.message_id, unsent.token],
+          );
         }
-        await this.transmit(outgoing);
+        throw error;
       }
-      await this.deps.db.query('UPDATE outbox SET dispatched_at = clock_timestamp() WHERE endpoint = $1 AND message_id = $2', [
-        this.name,
-        row.message_id,
-      ]);
     }
+  }
+
+  private async dispatchRow(row: ClaimedRow): Promise<void> {
+    const { plan, truth } = this.deps;
+    const stored = typeof row.headers === 'string' ? (JSON.parse(row.headers) as Record<string, string>) : row.headers;
+    const { 'x-payload': payload, ...headers } = stored;
+    const outgoing: Outgoing = {
+      kind: row.kind as Outgoing['kind'],
+      destination: row.destination,
+      messageId: row.message_id,
+      messageType: row.message_type,
+      headers,
+      body: row.body,
+      payload: payload ? (JSON.parse(payload) as Envelope['payload']) : undefined,
+    };
+    await this.transmit(outgoing);
+    if (decide(plan, this.faults.duplicatePublish, 'duplicate-publish', this.name, row.message_id)) {
+      // The sender did not see the broker's acknowledgement and sends again.
+      const receivers = outgoing.kind === 'send' ? [outgoing.destination] : receiversOf(outgoing.messageType);
+      for (const service of receivers) {
+        truth.record({
+          kind: 'duplicate-delivery',
+          messageId: row.message_id,
+          service,
+          messageType: row.message_type,
+          detail: `sender ${this.name} published twice`,
+        });
+      }
+      await this.transmit(outgoing);
+    }
+    await this.deps.db.query(
+      'UPDATE outbox SET dispatched_at = clock_timestamp() WHERE endpoint = $1 AND message_id = $2 AND claim_token = $3',
+      [this.name, row.message_id, row.token],
+    );
   }
 
   private transmit(o: Outgoing): Promise<void> {
     const envelope: Envelope = { messageId: o.messageId, messageType: o.messageType, headers: o.headers, body: o.body, payload: o.payload };
     return o.kind === 'send' ? this.deps.transport.send(o.destination, envelope) : this.deps.transport.publish(envelope);
   }
+}
+
+interface ClaimedRow extends OutboxRow {
+  /** The claim this dispatcher holds on the row. */
+  token: string;
 }
 
 interface OutboxRow {

@@ -15,7 +15,11 @@ const STATEMENTS = [
      kind text NOT NULL, destination text NOT NULL, message_type text NOT NULL,
      headers jsonb NOT NULL, body text NOT NULL,
      created_at timestamptz NOT NULL DEFAULT clock_timestamp(), dispatched_at timestamptz,
+     claim_token text, claimed_until timestamptz,
      PRIMARY KEY (endpoint, message_id))`,
+  // Databases created before rows were claimed for dispatch.
+  `ALTER TABLE outbox ADD COLUMN IF NOT EXISTS claim_token text`,
+  `ALTER TABLE outbox ADD COLUMN IF NOT EXISTS claimed_until timestamptz`,
   `CREATE INDEX IF NOT EXISTS outbox_pending ON outbox (endpoint, incoming_id) WHERE dispatched_at IS NULL`,
   `CREATE TABLE IF NOT EXISTS queue_messages (
      id bigserial PRIMARY KEY, queue text NOT NULL, message_id text NOT NULL, message_type text NOT NULL,
@@ -30,9 +34,11 @@ const STATEMENTS = [
      dead_at timestamptz NOT NULL DEFAULT clock_timestamp())`,
   `CREATE TABLE IF NOT EXISTS queue_subscriptions (
      message_type text NOT NULL, queue text NOT NULL, PRIMARY KEY (message_type, queue))`,
-  `CREATE TABLE IF NOT EXISTS shop_requests (
-     idempotency_key text PRIMARY KEY, order_id text NOT NULL, message_id text NOT NULL,
-     created_at timestamptz NOT NULL DEFAULT clock_timestamp())`,
+  `CREATE TABLE IF NOT EXISTS shop_client_requests (
+     client_id text NOT NULL, idempotency_key text NOT NULL, request_sha256 text NOT NULL,
+     order_id text NOT NULL, message_id text NOT NULL,
+     created_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+     PRIMARY KEY (client_id, idempotency_key))`,
   `CREATE TABLE IF NOT EXISTS orders (
      order_id text PRIMARY KEY, customer_id text NOT NULL, amount_cents bigint NOT NULL,
      status text NOT NULL, updated_at timestamptz NOT NULL DEFAULT clock_timestamp())`,

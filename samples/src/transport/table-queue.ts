@@ -7,7 +7,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { withHandle, withSend } from '@onceflow/instrumentation';
+import { readIdentityHeaders, withHandle, withSend } from '@onceflow/instrumentation';
 import type { Database } from '../infra/database.js';
 import type { Consumer, ConsumeOptions, Delivery, Envelope, QueueRoute, Transport } from './transport.js';
 
@@ -87,12 +87,20 @@ export class TableQueueTransport implements Transport {
     });
   }
 
+  /**
+   * The send carries the identity the envelope already has (stored with an outbox row), so a
+   * message recovered by a sweeper outside any attempt stays in its conversation.
+   */
   private sendMeta(destination: string, envelope: Envelope) {
+    const stored = readIdentityHeaders(envelope.headers);
     return {
       system: this.system,
       destination,
       messageType: envelope.messageType,
       messageId: envelope.messageId,
+      conversationId: stored.conversationId,
+      causationId: stored.causationId,
+      idempotencyKey: stored.idempotencyKey,
       payload: { bytes: Buffer.byteLength(envelope.body), ...envelope.payload },
     };
   }
