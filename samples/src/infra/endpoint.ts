@@ -110,6 +110,19 @@ export interface PrepareContext<T = unknown> {
 /** An error no retry can fix: the message goes to the dead-letter queue at once. */
 export class UnrecoverableError extends Error {}
 
+/** Ends an attempt that did not commit: retried (at once, then delayed), or dead-lettered after the last. */
+export async function failAttempt(delivery: Delivery, error: Error, policy: RetryPolicy): Promise<void> {
+  const last = error instanceof UnrecoverableError || delivery.attempt >= maxAttempts(policy);
+  if (last) {
+    markDeadLettered(error.message);
+    await delivery.deadLetter(error.message);
+    return;
+  }
+  const delayMs = delivery.attempt <= policy.immediate ? 0 : policy.delaysMs[delivery.attempt - policy.immediate - 1];
+  markRetryScheduled(delayMs, error);
+  await delivery.retry(delayMs);
+}
+
 /** Thrown by injected faults. */
 class InjectedFault extends Error {}
 
@@ -171,7 +184,7 @@ export class Endpoint {
     try {
       result = await this.attempt(delivery);
     } catch (error) {
-      await this.fail(delivery, error as Error);
+      await failAttempt(delivery, error as Error, this.deps.retry);
       this.deps.logger.debug({ err: error, messageId: delivery.messageId, attempt: delivery.attempt }, 'attempt failed');
       return;
     }
@@ -360,19 +373,6 @@ export class Endpoint {
       return;
     }
     await delivery.ack();
-  }
-
-  private async fail(delivery: Delivery, error: Error): Promise<void> {
-    const policy = this.deps.retry;
-    const last = error instanceof UnrecoverableError || delivery.attempt >= maxAttempts(policy);
-    if (last) {
-      markDeadLettered(error.message);
-      await delivery.deadLetter(error.message);
-      return;
-    }
-    const delayMs = delivery.attempt <= policy.immediate ? 0 : policy.delaysMs[delivery.attempt - policy.immediate - 1];
-    markRetryScheduled(delayMs, error);
-    await delivery.retry(delayMs);
   }
 
   /** Sends what the attempt (or HTTP request) `incomingId` stored in the outbox, after its commit. */
