@@ -82,6 +82,7 @@ const system = await startSystem({
   databaseUrl: process.env.DATABASE_URL,
   schema: process.env.DATABASE_URL ? 'onceflow_demo' : undefined,
   amqpUrl: process.env.AMQP_URL,
+  redisUrl: process.env.REDIS_URL,
   queuePrefix: 'onceflow-demo',
   dataDir: values.data ? join(dataDir, 'pglite') : undefined,
   blobDir: join(dataDir, 'blobs'),

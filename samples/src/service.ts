@@ -69,6 +69,7 @@ if (service === 'load-generator') {
     databaseUrl,
     schema: values.schema,
     amqpUrl: process.env.AMQP_URL,
+    redisUrl: process.env.REDIS_URL,
     queuePrefix: 'onceflow-samples',
     services: [service as (typeof SERVICES)[number]],
     providerUrl: service === 'payment-provider' ? undefined : values['provider-url'] ?? 'http://127.0.0.1:0',

@@ -7,14 +7,21 @@ import type { Server } from 'node:http';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import pino, { type Logger } from 'pino';
-import { type FaultPlan } from './faults/faults.js';
+import { faultsFor, type FaultPlan } from './faults/faults.js';
 import { createGroundTruth, type GroundTruth } from './faults/ground-truth.js';
 import { type BlobStore, createFileBlobStore } from './infra/blob-store.js';
 import { type Database, openDatabase } from './infra/database.js';
 import { DEFAULT_RETRY_POLICY, Endpoint, type Handler, type OutboxOptions, type RetryPolicy } from './infra/endpoint.js';
 import { closeServer, listen } from './infra/http.js';
 import { migrate } from './infra/schema.js';
-import { ENDPOINTS, type EndpointName, ROUTES, SERVICES, type ServiceName } from './messages.js';
+import { deterministicMessageId } from '@onceflow/instrumentation';
+import { entityCrashes } from './faults/entity-crash.js';
+import type { DocumentStore } from './kv/document-store.js';
+import { EntityEndpoint, type EntityHandler } from './kv/entity-endpoint.js';
+import { createRedisDocumentStore } from './kv/redis-document-store.js';
+import { createTableDocumentStore } from './kv/table-document-store.js';
+import { ENDPOINTS, LOYALTY, type RelationalEndpointName, ROUTES, SERVICES, type ServiceName } from './messages.js';
+import { loyaltyHandlers } from './services/loyalty.js';
 import { billingHandlers } from './services/billing.js';
 import { DEFAULT_INVOICE_OPTIONS, type InvoiceOptions, invoicingHandlers } from './services/invoicing.js';
 import { marketingHandlers } from './services/marketing.js';
@@ -42,6 +49,12 @@ export interface SystemOptions {
   amqpUrl?: string;
   /** Prefix of RabbitMQ queue and exchange names (isolates tests). */
   queuePrefix?: string;
+  /** Redis for the key-value service (loyalty); a compare-and-set table in the database when absent. */
+  redisUrl?: string;
+  /** Prefix of the key-value service's keys (isolates tests on a shared Redis). */
+  keyPrefix?: string;
+  /** How long the key-value service keeps processed ids (its dedup window); default a day. */
+  dedupWindowMs?: number;
   blobDir?: string;
   plan?: FaultPlan;
   truthPath?: string;
@@ -73,6 +86,8 @@ export interface OrderSystem {
   shopUrl: string | undefined;
   providerUrl: string;
   endpoints: Endpoint[];
+  /** The key-value service (loyalty) and its store, when this process runs it. */
+  loyalty: { endpoint: EntityEndpoint; store: DocumentStore } | undefined;
   /** The HTTP edge's outbox (its sweeper runs while shop-api does). */
   shopOutbox: Endpoint | undefined;
   /** Messages still queued or in flight in the system's queues. */
@@ -123,7 +138,7 @@ export async function startSystem(options: SystemOptions = {}): Promise<OrderSys
   }
 
   const deps = { db, transport, truth, plan, retry, concurrency: options.concurrency ?? 2, outbox: options.outbox };
-  const handlers: Record<EndpointName, Record<string, Handler>> = {
+  const handlers: Record<RelationalEndpointName, Record<string, Handler>> = {
     orders: ordersHandlers,
     billing: billingHandlers({ providerUrl, httpTries: 3 }),
     shipping: shippingHandlers(blobs),
@@ -132,10 +147,28 @@ export async function startSystem(options: SystemOptions = {}): Promise<OrderSys
   };
   const endpoints: Endpoint[] = [];
   for (const name of ENDPOINTS) {
-    if (!wanted.has(name)) continue;
+    if (!wanted.has(name) || name === LOYALTY) continue;
     const endpoint = new Endpoint(name, handlers[name], { ...deps, logger: logger.child({ service: name }) });
     await runAs(name, () => endpoint.start());
     endpoints.push(endpoint);
+  }
+
+  let loyalty: OrderSystem['loyalty'];
+  if (wanted.has(LOYALTY)) {
+    const store = options.redisUrl ? await createRedisDocumentStore(options.redisUrl) : await createTableDocumentStore(db);
+    const resent = (messageId: string) => [{ messageId: deterministicMessageId(messageId, LOYALTY, 'PointsCredited'), messageType: 'PointsCredited' }];
+    const endpoint = new EntityEndpoint(LOYALTY, loyaltyHandlers as Record<string, EntityHandler<unknown, unknown>>, {
+      store,
+      transport,
+      retry,
+      logger: logger.child({ service: LOYALTY }),
+      concurrency: deps.concurrency,
+      dedupWindowMs: options.dedupWindowMs ?? 24 * 3_600_000,
+      keyPrefix: options.keyPrefix,
+      crashAt: entityCrashes(plan, faultsFor(plan, LOYALTY), LOYALTY, truth, resent),
+    });
+    await runAs(LOYALTY, () => endpoint.start());
+    loyalty = { endpoint, store };
   }
 
   let shopUrl: string | undefined;
@@ -161,6 +194,7 @@ export async function startSystem(options: SystemOptions = {}): Promise<OrderSys
     shopUrl,
     providerUrl,
     endpoints,
+    loyalty,
     shopOutbox,
     pending: () => transport.pending([...ENDPOINTS]),
     async stop() {
@@ -168,8 +202,10 @@ export async function startSystem(options: SystemOptions = {}): Promise<OrderSys
       if (shopServer) await closeServer(shopServer);
       await shopOutbox?.stop();
       await Promise.all(endpoints.map((e) => e.stop()));
+      await loyalty?.endpoint.stop();
       if (providerServer) await closeServer(providerServer);
       await transport.close();
+      await loyalty?.store.close();
       if (ownDb) await db.close();
     },
   };

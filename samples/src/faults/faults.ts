@@ -26,6 +26,8 @@ export interface FaultConfig {
   largePayload: number;
   /** Probability that an HTTP call's response is lost, so the client retries with the same key. */
   httpResponseLost: number;
+  /** Probability that an entity endpoint's process dies at one step of handling a message (its first attempt). */
+  entityCrash: number;
   /** BUG: the inbox check is skipped, so a redelivered message is processed again. */
   dedupDisabled: boolean;
   /** BUG: probability that outgoing messages are published before the commit, and the commit then fails. */
@@ -46,6 +48,7 @@ export const NO_FAULTS: FaultConfig = {
   slowConsumerMs: 300,
   largePayload: 0,
   httpResponseLost: 0,
+  entityCrash: 0,
   dedupDisabled: false,
   ghost: 0,
   lost: 0,
@@ -83,6 +86,7 @@ export const ALL_RECOVERABLE_FAULTS: Partial<FaultConfig> = {
   slowConsumer: 0.05,
   largePayload: 0.3,
   httpResponseLost: 0.2,
+  entityCrash: 0.3,
 };
 
 const light = (rate: number): Partial<FaultConfig> => ({
@@ -114,6 +118,10 @@ export const SCENARIOS: Record<string, { description: string; plan: Omit<FaultPl
   },
   'slow-consumer': { description: 'handlers slowed down', plan: { all: { slowConsumer: 0.3, slowConsumerMs: 500 } } },
   'large-payloads': { description: 'most invoices go to the blob store (claim check)', plan: { all: { largePayload: 0.8 } } },
+  'kv-crashes': {
+    description: 'the key-value service (loyalty) dies at a random step of its algorithm; redeliveries recover',
+    plan: { services: { loyalty: { entityCrash: 0.3 } } },
+  },
   'http-retries': { description: 'lost payment responses, retried with the same key', plan: { all: { httpResponseLost: 0.3 } } },
   ghost: { description: 'BUG: orders publishes before commit, then the commit fails', plan: { services: { orders: { ghost: 0.15 } } } },
   lost: { description: 'BUG: billing commits without dispatching', plan: { services: { billing: { lost: 0.15 } } } },

@@ -42,6 +42,7 @@ const STATEMENTS = [
   `CREATE TABLE IF NOT EXISTS orders (
      order_id text PRIMARY KEY, customer_id text NOT NULL, amount_cents bigint NOT NULL,
      status text NOT NULL, updated_at timestamptz NOT NULL DEFAULT clock_timestamp())`,
+  `ALTER TABLE orders ADD COLUMN IF NOT EXISTS loyalty_points integer`,
   `CREATE TABLE IF NOT EXISTS billing_charges (
      order_id text PRIMARY KEY, charge_key text NOT NULL, status text NOT NULL, charge_id text)`,
   `CREATE TABLE IF NOT EXISTS provider_charges (

@@ -68,6 +68,8 @@ export interface EntityEndpointDeps {
   concurrency: number;
   /** How long processed ids are kept (the dedup window); a redelivery after it is applied again. */
   dedupWindowMs: number;
+  /** Put before every key (isolates runs sharing a store). */
+  keyPrefix?: string;
   /** Fault injection: true to crash at this step of this delivery. */
   crashAt?: (step: EntityStep, delivery: Delivery) => boolean;
 }
@@ -83,7 +85,7 @@ export class EntityEndpoint {
 
   /** The store key of an entity's document. */
   keyOf(entity: string): string {
-    return `${this.name}/${entity}`;
+    return `${this.deps.keyPrefix ?? ''}${this.name}/${entity}`;
   }
 
   async start(): Promise<void> {
