@@ -26,6 +26,12 @@ export interface FaultConfig {
   largePayload: number;
   /** Probability that an HTTP call's response is lost, so the client retries with the same key. */
   httpResponseLost: number;
+  /**
+   * Probability that the process dies between a commit and its dispatch, holding the claim on
+   * its outbox rows: the redelivery finds the message processed, and the sweeper sends the rows
+   * once the claim has run out.
+   */
+  crashAfterCommit: number;
   /** Probability that an entity endpoint's process dies at one step of handling a message (its first attempt). */
   entityCrash: number;
   /** BUG: the inbox check is skipped, so a redelivered message is processed again. */
@@ -49,6 +55,7 @@ export const NO_FAULTS: FaultConfig = {
   largePayload: 0,
   httpResponseLost: 0,
   entityCrash: 0,
+  crashAfterCommit: 0,
   dedupDisabled: false,
   ghost: 0,
   lost: 0,
@@ -118,6 +125,10 @@ export const SCENARIOS: Record<string, { description: string; plan: Omit<FaultPl
   },
   'slow-consumer': { description: 'handlers slowed down', plan: { all: { slowConsumer: 0.3, slowConsumerMs: 500 } } },
   'large-payloads': { description: 'most invoices go to the blob store (claim check)', plan: { all: { largePayload: 0.8 } } },
+  'commit-then-crash': {
+    description: 'processes die between commit and dispatch; the outbox sweeper sends what they committed',
+    plan: { all: { crashAfterCommit: 0.1 } },
+  },
   'kv-crashes': {
     description: 'the key-value service (loyalty) dies at a random step of its algorithm; redeliveries recover',
     plan: { services: { loyalty: { entityCrash: 0.3 } } },

@@ -2,13 +2,15 @@
  * The claim-check blob store: a directory of files keyed by message id. A retried attempt
  * writes the same key again, so an aborted attempt leaves at most one blob behind.
  */
-import { mkdir, readFile, writeFile, rename } from 'node:fs/promises';
+import { mkdir, readdir, readFile, writeFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 
 export interface BlobStore {
   /** Stores `data` under `key` and returns its reference. */
   put(key: string, data: Buffer): Promise<string>;
   get(ref: string): Promise<Buffer>;
+  /** Keys of every stored blob (the listing ground truth is read from). */
+  list(): Promise<string[]>;
 }
 
 const PREFIX = 'blob://invoices/';
@@ -31,6 +33,13 @@ export function createFileBlobStore(dir: string): BlobStore {
     async get(ref) {
       if (!ref.startsWith(PREFIX)) throw new Error(`not a blob reference: ${ref}`);
       return readFile(pathOf(ref.slice(PREFIX.length)));
+    },
+    async list() {
+      const names = await readdir(dir).catch((error: NodeJS.ErrnoException) => {
+        if (error.code === 'ENOENT') return [] as string[];
+        throw error;
+      });
+      return names.filter((name) => !name.endsWith('.tmp')).sort();
     },
   };
 }

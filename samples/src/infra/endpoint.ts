@@ -196,6 +196,7 @@ export class Endpoint {
       markDuplicate(result.reason);
     } else {
       markProcessed(result.outgoing.map((o) => o.messageId));
+      if (await this.crashesAfterCommit(delivery, result.outgoing)) return;
       if (!result.lostOnPurpose) await this.dispatchAfterCommit(delivery.messageId);
       for (const work of result.afterCommit) {
         await work().catch((error: Error) => this.deps.logger.warn({ err: error, messageId: delivery.messageId }, 'after-commit work failed'));
@@ -269,6 +270,26 @@ export class Endpoint {
       if (delivery.attempt === 1) truth.record({ ...base, kind: 'retry', detail: `fails ${failing} attempt(s)` });
       throw new InjectedFault(`transient failure (attempt ${delivery.attempt} of ${failing} failing)`);
     }
+  }
+
+  /**
+   * The injected crash between commit and dispatch: the rows are claimed, then the process is
+   * gone (nothing sent, nothing acknowledged). Recovery is the sweeper's once the claim runs out.
+   */
+  private async crashesAfterCommit(delivery: Delivery, outgoing: Outgoing[]): Promise<boolean> {
+    const { plan, truth } = this.deps;
+    if (outgoing.length === 0 || delivery.attempt !== 1) return false;
+    if (!decide(plan, this.faults.crashAfterCommit, 'commit-crash', this.name, delivery.messageId)) return false;
+    await this.claim('incoming_id = $4', [delivery.messageId]);
+    truth.record({
+      kind: 'duplicate-delivery',
+      messageId: delivery.messageId,
+      service: this.name,
+      messageType: delivery.messageType,
+      detail: 'crashed between commit and dispatch; redelivered',
+    });
+    await delivery.abandon();
+    return true;
   }
 
   private async alreadyProcessed(messageId: string): Promise<boolean> {

@@ -60,6 +60,11 @@ const STATEMENTS = [
      order_id text PRIMARY KEY, message_id text NOT NULL, blob_ref text, bytes bigint NOT NULL, sha256 text NOT NULL)`,
   `CREATE TABLE IF NOT EXISTS customer_totals (
      customer_id text PRIMARY KEY, total_cents bigint NOT NULL, orders integer NOT NULL, submitted integer NOT NULL)`,
+  // Marketing's ledger: one row per message applied (a total changed, a coupon granted), the
+  // business record that shows a message applied twice (no key on purpose).
+  `CREATE TABLE IF NOT EXISTS marketing_ledger (
+     message_id text NOT NULL, message_type text NOT NULL, customer_id text NOT NULL,
+     amount_cents bigint NOT NULL, applied_at timestamptz NOT NULL DEFAULT clock_timestamp())`,
   `CREATE TABLE IF NOT EXISTS coupons (
      coupon_id text PRIMARY KEY, customer_id text NOT NULL, message_id text NOT NULL,
      granted_at timestamptz NOT NULL DEFAULT clock_timestamp())`,

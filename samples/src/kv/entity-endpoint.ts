@@ -98,12 +98,14 @@ export class EntityEndpoint {
 
   async handle(delivery: Delivery): Promise<void> {
     let dispatched: boolean;
+    const progress = { committed: false };
     try {
-      dispatched = await this.attempt(delivery);
+      dispatched = await this.attempt(delivery, progress);
     } catch (error) {
       if (error instanceof SimulatedCrash) {
         // A dead process acknowledges nothing: the lease runs out and the message comes again.
-        markFailed(error);
+        // An attempt that committed stays processed: what it sent is no ghost.
+        if (!progress.committed) markFailed(error);
         await delivery.abandon();
         return;
       }
@@ -117,7 +119,7 @@ export class EntityEndpoint {
   }
 
   /** Resolves whether everything the message implies has been dispatched. */
-  private async attempt(delivery: Delivery): Promise<boolean> {
+  private async attempt(delivery: Delivery, progress: { committed: boolean }): Promise<boolean> {
     const handler = this.handlers[delivery.messageType];
     if (!handler) throw new UnrecoverableError(`${this.name} has no handler for ${delivery.messageType}`);
     const body = JSON.parse(delivery.body) as unknown;
@@ -157,6 +159,7 @@ export class EntityEndpoint {
       // Another message changed the entity since it was read: apply this one to the new state.
       if (!(await this.deps.store.compareAndSet(key, stored?.version ?? 0, JSON.stringify(next)))) continue;
       markProcessed(outgoing.map((o) => o.messageId));
+      progress.committed = true;
       this.step('committed', delivery);
       return outgoing.length > 0 ? this.dispatchAndClear(key, id, outgoing, delivery) : true;
     }
