@@ -63,15 +63,37 @@ export const NO_FAULTS: FaultConfig = {
 
 export type ServiceFaults = Partial<Record<string, Partial<FaultConfig>>>;
 
-export interface FaultPlan {
-  seed: string;
+export interface FaultLayer {
   /** Applied to every service, then overridden per service. */
   all?: Partial<FaultConfig>;
   services?: ServiceFaults;
 }
 
-export function faultsFor(plan: FaultPlan, service: string): FaultConfig {
-  return { ...NO_FAULTS, ...plan.all, ...plan.services?.[service] };
+/**
+ * Short abnormal periods on top of the plan: every `everyMs` of wall-clock time (aligned to
+ * the epoch), for `durationMs`, the next layer of `layers` (in turn) applies as well.
+ */
+export interface FaultBursts {
+  everyMs: number;
+  durationMs: number;
+  layers: FaultLayer[];
+}
+
+export interface FaultPlan extends FaultLayer {
+  seed: string;
+  bursts?: FaultBursts;
+}
+
+/** The layer of the burst under way at `nowMs`, if one is. */
+export function burstAt(bursts: FaultBursts | undefined, nowMs: number): FaultLayer | undefined {
+  if (!bursts || bursts.layers.length === 0 || nowMs % bursts.everyMs >= bursts.durationMs) return undefined;
+  return bursts.layers[Math.floor(nowMs / bursts.everyMs) % bursts.layers.length];
+}
+
+/** The faults of `service` at `nowMs` (bursts apply only when a time is given). */
+export function faultsFor(plan: FaultPlan, service: string, nowMs?: number): FaultConfig {
+  const burst = nowMs === undefined ? undefined : burstAt(plan.bursts, nowMs);
+  return { ...NO_FAULTS, ...plan.all, ...plan.services?.[service], ...burst?.all, ...burst?.services?.[service] };
 }
 
 /** A uniform number in [0, 1) from the seed and the given parts. */
@@ -107,7 +129,21 @@ const light = (rate: number): Partial<FaultConfig> => ({
 export const SCENARIOS: Record<string, { description: string; plan: Omit<FaultPlan, 'seed'> }> = {
   healthy: { description: 'no faults; invoices occasionally large', plan: { all: { largePayload: 0.1 } } },
   demo: {
-    description: 'a steady trickle with occasional faults of every kind',
+    description: 'the default: mostly healthy (a few percent of flows with a handled duplicate or a retry), and every 5 minutes one abnormal minute (a duplicate storm at marketing, then a failure burst at shipping, in turn)',
+    plan: {
+      all: { duplicatePublish: 0.01, crashBeforeAck: 0.01, transientFailure: 0.01, httpResponseLost: 0.01, largePayload: 0.1 },
+      bursts: {
+        everyMs: 5 * 60_000,
+        durationMs: 60_000,
+        layers: [
+          { services: { marketing: { crashBeforeAck: 0.6, duplicatePublish: 0.3 } } },
+          { services: { shipping: { transientFailure: 0.6, poison: 0.05 } } },
+        ],
+      },
+    },
+  },
+  trickle: {
+    description: 'a steady trickle with occasional faults of every kind (the former default)',
     plan: {
       all: { ...light(0.03), slowConsumer: 0.02, httpResponseLost: 0.05 },
       services: { shipping: { poison: 0.02 }, marketing: { redeliveryStorm: 0.005 } },

@@ -141,7 +141,6 @@ export class Endpoint {
   private consumer: Consumer | undefined;
   private sweeper: NodeJS.Timeout | undefined;
   private stormRemaining = 0;
-  readonly faults: FaultConfig;
   private readonly outbox: OutboxOptions;
 
   constructor(
@@ -149,8 +148,12 @@ export class Endpoint {
     private readonly handlers: Record<string, Handler>,
     private readonly deps: EndpointDeps,
   ) {
-    this.faults = faultsFor(deps.plan, name);
     this.outbox = { ...DEFAULT_OUTBOX_OPTIONS, ...deps.outbox };
+  }
+
+  /** The faults in force now (a plan's bursts come and go). */
+  get faults(): FaultConfig {
+    return faultsFor(this.deps.plan, this.name, Date.now());
   }
 
   /** Consumes the endpoint's queue and sweeps its outbox. */
