@@ -10,7 +10,19 @@ import { openDatabase } from '../src/infra/database.js';
 import { formatScores, formatTotals, measureDetection, type DetectionRun } from '../src/detection/measure.js';
 import { startTestCollector } from './in-process-collector.js';
 
-const DETECTION_SCENARIOS = ['duplicates', 'retries', 'poison', 'ghost', 'lost', 'double-processing', 'large-payloads', 'kv-crashes', 'chaos'];
+const DETECTION_SCENARIOS = [
+  'duplicates',
+  'retries',
+  'poison',
+  'ghost',
+  'lost',
+  'double-processing',
+  'large-payloads',
+  'commit-then-crash',
+  'kv-crashes',
+  'dropped-spans',
+  'chaos',
+];
 const scenarios = process.argv.slice(2).filter((a) => !a.startsWith('-'));
 const orders = Number(process.env.DETECTION_ORDERS ?? 200);
 

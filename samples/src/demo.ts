@@ -74,6 +74,7 @@ const telemetry = startMultiServiceTelemetry({
   services: [...SERVICES, LOAD_GENERATOR],
   fallbackService: 'onceflow-demo',
   endpoint: values.otlp,
+  drop: plan.dropSpans ? { share: plan.dropSpans, seed } : undefined,
 });
 const { driveOrders } = await import('./load-generator.js');
 

@@ -107,7 +107,7 @@ export function formatScores(runs: DetectionRun[]): string {
 
 /** Every kind, summed over the runs, and the share of `unknown` ledger verdicts. */
 export function formatTotals(runs: DetectionRun[]): string {
-  const lines = [HEADER.replace('scenario', 'all scenarios')];
+  const lines = [HEADER];
   for (const kind of DETECTABLE_KINDS) {
     const scores = runs.flatMap((r) => r.scores.filter((s) => s.kind === kind));
     const truth = scores.reduce((n, s) => n + s.truth, 0);
@@ -158,15 +158,17 @@ export async function measureDetection(options: MeasureOptions): Promise<Detecti
   const { collector, scenario } = options;
   const seed = options.seed ?? `${scenario}-${Date.now().toString(36)}`;
   const startMs = Date.now() - 1_000;
+  const plan = scenarioPlan(scenario, seed);
   const telemetry = startMultiServiceTelemetry({
     services: [...SERVICES, 'load-generator'],
     fallbackService: 'onceflow-samples',
     endpoint: collector.otlpUrl,
+    drop: plan.dropSpans ? { share: plan.dropSpans, seed } : undefined,
   });
   const system = await startSystem({
     database: options.database,
     ...(options.real ?? {}),
-    plan: scenarioPlan(scenario, seed),
+    plan,
     blobDir: options.blobDir,
     retry: { immediate: 1, delaysMs: [50, 100] },
     visibilityTimeoutMs: 5_000,

@@ -82,6 +82,8 @@ export interface FaultBursts {
 export interface FaultPlan extends FaultLayer {
   seed: string;
   bursts?: FaultBursts;
+  /** Share of spans the telemetry pipeline loses at export (0..1). */
+  dropSpans?: number;
 }
 
 /** The layer of the burst under way at `nowMs`, if one is. */
@@ -164,6 +166,14 @@ export const SCENARIOS: Record<string, { description: string; plan: Omit<FaultPl
   'commit-then-crash': {
     description: 'processes die between commit and dispatch; the outbox sweeper sends what they committed',
     plan: { all: { crashAfterCommit: 0.1 } },
+  },
+  'dropped-spans': {
+    description: '5% of spans lost at export, with duplicates and a deduplication bug: missing evidence must read as unknown, never as lost or ghost',
+    plan: {
+      all: { duplicatePublish: 0.1, crashBeforeAck: 0.1 },
+      services: { marketing: { dedupDisabled: true } },
+      dropSpans: 0.05,
+    },
   },
   'kv-crashes': {
     description: 'the key-value service (loyalty) dies at a random step of its algorithm; redeliveries recover',

@@ -24,6 +24,7 @@ import {
   type SpanOptions,
   type Tracer,
   type TracerProvider,
+  type Attributes,
 } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
@@ -38,6 +39,7 @@ import {
   type OnceflowInstrumentationsConfig,
 } from '@onceflow/instrumentation';
 import { ATTR_SERVER_PORT, ATTR_SERVICE_NAME } from '@onceflow/instrumentation/semconv';
+import { droppingExporter, type SpanDrop } from './dropping-exporter.js';
 import { serviceIn, serviceOnPort } from './service-scope.js';
 
 export interface MultiServiceTelemetryOptions {
@@ -49,6 +51,10 @@ export interface MultiServiceTelemetryOptions {
   /** One exporter per service (tests pass in-memory exporters); default OTLP/HTTP protobuf. */
   exporterFor?: (service: string) => SpanExporter;
   instrumentations?: OnceflowInstrumentationsConfig;
+  /** Resource attributes a service declares besides its name (e.g. its dedup window). */
+  resourceOf?: (service: string) => Attributes;
+  /** Drop a share of spans at export (a lossy pipeline, for detection scenarios). */
+  drop?: SpanDrop;
 }
 
 export interface MultiServiceTelemetry {
@@ -97,9 +103,10 @@ export function startMultiServiceTelemetry(options: MultiServiceTelemetryOptions
   const providerOf = (service: string) => {
     let provider = providers.get(service);
     if (!provider) {
-      const exporter = options.exporterFor?.(service) ?? new OTLPTraceExporter({ url });
+      const target = options.exporterFor?.(service) ?? new OTLPTraceExporter({ url });
+      const exporter = options.drop && options.drop.share > 0 ? droppingExporter(target, options.drop) : target;
       provider = new BasicTracerProvider({
-        resource: resourceFromAttributes({ [ATTR_SERVICE_NAME]: service }),
+        resource: resourceFromAttributes({ ...options.resourceOf?.(service), [ATTR_SERVICE_NAME]: service }),
         spanProcessors: [onceflowSpanProcessor(), new BatchSpanProcessor(exporter, { scheduledDelayMillis: 1_000 })],
       });
       providers.set(service, provider);
