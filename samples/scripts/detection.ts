@@ -16,6 +16,7 @@ const DETECTION_SCENARIOS = [
   'poison',
   'ghost',
   'lost',
+  'premature-publish',
   'double-processing',
   'large-payloads',
   'commit-then-crash',
@@ -27,6 +28,7 @@ const scenarios = process.argv.slice(2).filter((a) => !a.startsWith('-'));
 const orders = Number(process.env.DETECTION_ORDERS ?? 200);
 
 const runs: DetectionRun[] = [];
+const failed: string[] = [];
 const database = await openDatabase();
 for (const scenario of scenarios.length > 0 ? scenarios : DETECTION_SCENARIOS) {
   await database.query('DROP SCHEMA public CASCADE');
@@ -37,7 +39,7 @@ for (const scenario of scenarios.length > 0 ? scenarios : DETECTION_SCENARIOS) {
       collector,
       scenario,
       orders,
-      rate: 20,
+      rate: 10,
       database,
       blobDir: join(collector.dir, 'blobs'),
       logger: pino({ level: 'silent' }),
@@ -54,9 +56,16 @@ for (const scenario of scenarios.length > 0 ? scenarios : DETECTION_SCENARIOS) {
         console.log(`  unexpected ${key}\n             ${found?.detail ?? ''}`);
       }
     }
+  } catch (error) {
+    failed.push(`${scenario}: ${(error as Error).message}`);
+    console.log(`${scenario} failed: ${(error as Error).message}`);
   } finally {
     await collector.close();
   }
 }
 await database.close();
 console.log(`\n${orders} orders per scenario\n${formatScores(runs)}\n\n${formatTotals(runs)}`);
+if (failed.length > 0) {
+  console.log(`\nscenarios that did not finish:\n${failed.join('\n')}`);
+  process.exitCode = 1;
+}

@@ -127,6 +127,21 @@ describe('order system on PGlite and the table queue', () => {
     expect(rows.some((r) => !recorded.has(r.order_id))).toBe(true);
   }, SLOW);
 
+  it('BUG publish before a commit that succeeds: the messages leave first, once, and the outbox records them as sent', async () => {
+    system = await startTestSystem({ seed: 'premature', services: { orders: { prematurePublish: 0.5 } } });
+    const placed = await driveOrders({ shopUrl: system.shopUrl!, seed: 'premature', rate: 40, count: 10 });
+    expect(await waitUntilQuiet(system, 60_000, 1_000)).toBe(true);
+    const early = system.truth.records.filter((r) => r.kind === 'premature-publish').map((r) => r.messageId);
+    expect(early.length).toBeGreaterThan(0);
+    const { rows } = await system.db.query<{ message_id: string; dispatched: boolean }>(
+      "SELECT message_id, dispatched_at IS NOT NULL AS dispatched FROM outbox WHERE endpoint = 'orders' AND message_id = ANY($1)",
+      [early],
+    );
+    expect(rows.map((r) => [r.message_id, r.dispatched]).sort()).toEqual(early.map((id) => [id, true]).sort());
+    // Eventually consistent all the same: nothing charged twice, nothing left behind.
+    expect((await verifySystem(system, placed, COUPON_THRESHOLD)).violations).toEqual([]);
+  }, SLOW);
+
   it('BUG commit without dispatch: billed orders never reach shipping (lost messages)', async () => {
     system = await startTestSystem({ seed: 'lost', services: { billing: { lost: 0.3 } } });
     const placed = await driveOrders({ shopUrl: system.shopUrl!, seed: 'lost', rate: 40, count: ORDERS });

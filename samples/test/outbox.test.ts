@@ -8,7 +8,13 @@
 import { SpanKind } from '@opentelemetry/api';
 import { InMemorySpanExporter, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { identityHeaders } from '@onceflow/instrumentation';
-import { ATTR_MESSAGING_CONVERSATION_ID, ATTR_MESSAGING_MESSAGE_ID, ATTR_OUTCOME, HEADER_CONVERSATION_ID } from '@onceflow/instrumentation/semconv';
+import {
+  ATTR_MESSAGING_CONVERSATION_ID,
+  ATTR_MESSAGING_DESTINATION_NAME,
+  ATTR_MESSAGING_MESSAGE_ID,
+  ATTR_OUTCOME,
+  HEADER_CONVERSATION_ID,
+} from '@onceflow/instrumentation/semconv';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pino from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -18,6 +24,7 @@ import type { Database } from '../src/infra/database.js';
 import { Endpoint, type Handler } from '../src/infra/endpoint.js';
 import { migrate } from '../src/infra/schema.js';
 import { runAs } from '../src/telemetry/service-scope.js';
+import { ATTR_COMMITTED_AT_MS, ATTR_OUTBOX_DISPATCH } from '../src/telemetry/verdict-attributes.js';
 import { TableQueueTransport } from '../src/transport/table-queue.js';
 import type { ConsumeOptions, Delivery, Envelope, Transport } from '../src/transport/transport.js';
 import { closeEmbeddedDatabase, freshEmbeddedDatabase } from './helpers.js';
@@ -167,7 +174,7 @@ describe('the outbox after the commit', () => {
        VALUES ('alpha', 'pong-1', 'ping-1', 'send', 'beta', 'Pong', $1, '{}')`,
       [JSON.stringify(headers)],
     );
-    await (alpha as any).dispatchStale();
+    await alpha.sweep();
     const { rows } = await db.query<{ headers: Record<string, string> }>("SELECT headers FROM queue_messages WHERE message_id = 'pong-1'");
     expect(rows.map((r) => r.headers[HEADER_CONVERSATION_ID])).toEqual(['conv-of-the-order']);
     await telemetry.forceFlush();
@@ -188,7 +195,7 @@ describe('the outbox after the commit', () => {
     expect(others).toEqual([]);
     expect(attempt.attributes[ATTR_OUTCOME]).toBe('processed');
     expect(attempt.events.map((e) => e.name)).toContain('onceflow.outbox.dispatch_failed');
-    await (alpha as any).dispatchStale();
+    await alpha.sweep();
     await until('beta processed the recovered Pong', async () => ((await pongCount()) === 1 ? true : undefined));
     expect(await undispatched()).toBe(0);
     // The Ping was acknowledged: never retried, never processed again.
@@ -234,10 +241,10 @@ describe('the outbox after the commit', () => {
       `INSERT INTO outbox (endpoint, message_id, incoming_id, kind, destination, message_type, headers, body, claim_token, claimed_until)
        VALUES ('alpha', 'pong-crash', 'ping-crash', 'send', 'beta', 'Pong', '{}', '{}', 'dead-dispatcher', clock_timestamp() + interval '300 milliseconds')`,
     );
-    await (alpha as any).dispatchStale();
+    await alpha.sweep();
     expect((await db.query("SELECT id FROM queue_messages WHERE message_id = 'pong-crash'")).rows).toHaveLength(0);
     await sleep(400);
-    await (alpha as any).dispatchStale();
+    await alpha.sweep();
     expect((await db.query("SELECT id FROM queue_messages WHERE message_id = 'pong-crash'")).rows).toHaveLength(1);
   });
 });

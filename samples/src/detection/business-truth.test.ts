@@ -60,6 +60,12 @@ describe('ground truth from business state', () => {
       truth: [],
     },
     {
+      name: 'an injected premature publish counts when the producer then committed it',
+      state: { outbox: [{ service: 'orders', messageId: 'p1', messageType: 'T', dispatched: true }] },
+      log: [injected('premature-publish', 'p1', 'orders'), injected('premature-publish', 'p2', 'orders')],
+      truth: ['premature-publish orders p1'],
+    },
+    {
       name: 'an injected loss counts only when no outbox holds it and nobody consumed it',
       state: { processed: [{ service: 'shipping', messageId: 'l2' }] },
       log: [injected('lost-message', 'l1', 'billing'), injected('lost-message', 'l2', 'billing')],

@@ -182,7 +182,8 @@ export async function measureDetection(options: MeasureOptions): Promise<Detecti
     const orders = await runAs('load-generator', () =>
       driveOrders({ shopUrl: system.shopUrl!, seed, rate: options.rate, count: options.orders, repeatProbability: 0 }),
     );
-    if (!(await waitUntilQuiet(system, 120_000, 1_000))) throw new Error(`scenario ${scenario} did not settle`);
+    // A loaded machine drains a few orders a second: allow for it.
+    if (!(await waitUntilQuiet(system, 120_000 + options.orders * 2_000, 1_000))) throw new Error(`scenario ${scenario} did not settle`);
     await telemetry.forceFlush();
     await sleep(collector.quietPeriodMs);
     const conversations = await waitForJudgement(collector.apiUrl, startMs, collector.quietPeriodMs * 4 + 60_000);

@@ -40,6 +40,8 @@ export interface FaultConfig {
   ghost: number;
   /** BUG: probability that state is committed but the outgoing messages are never stored or sent. */
   lost: number;
+  /** BUG: probability that outgoing messages are published before the commit, which then succeeds. */
+  prematurePublish: number;
 }
 
 export const NO_FAULTS: FaultConfig = {
@@ -59,6 +61,7 @@ export const NO_FAULTS: FaultConfig = {
   dedupDisabled: false,
   ghost: 0,
   lost: 0,
+  prematurePublish: 0,
 };
 
 export type ServiceFaults = Partial<Record<string, Partial<FaultConfig>>>;
@@ -182,6 +185,10 @@ export const SCENARIOS: Record<string, { description: string; plan: Omit<FaultPl
   'http-retries': { description: 'lost payment responses, retried with the same key', plan: { all: { httpResponseLost: 0.3 } } },
   ghost: { description: 'BUG: orders publishes before commit, then the commit fails', plan: { services: { orders: { ghost: 0.15 } } } },
   lost: { description: 'BUG: billing commits without dispatching', plan: { services: { billing: { lost: 0.15 } } } },
+  'premature-publish': {
+    description: 'BUG: orders publishes before its commit, which then succeeds (receivers may act before the order exists)',
+    plan: { services: { orders: { prematurePublish: 0.15 } } },
+  },
   'double-processing': {
     description: 'BUG: marketing skips deduplication while messages are redelivered',
     plan: {

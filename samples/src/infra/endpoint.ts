@@ -23,6 +23,7 @@ import { receiversOf } from '../messages.js';
 import { decide, type FaultConfig, type FaultPlan, faultsFor } from '../faults/faults.js';
 import type { GroundTruth } from '../faults/ground-truth.js';
 import type { Consumer, Delivery, Envelope, Transport } from '../transport/transport.js';
+import { markCommittedNow } from '../telemetry/verdict-attributes.js';
 import type { Database, Sql } from './database.js';
 
 export interface RetryPolicy {
@@ -126,6 +127,13 @@ export async function failAttempt(delivery: Delivery, error: Error, policy: Retr
 /** Thrown by injected faults. */
 class InjectedFault extends Error {}
 
+/** Ends a dry run's transaction (rolled back), carrying what it found. */
+class RolledBack extends Error {
+  constructor(readonly result: AttemptResult) {
+    super('dry run rolled back');
+  }
+}
+
 /** The ghost bug's failed commit; carries what the attempt publishes anyway. */
 class GhostCommitFailure extends UnrecoverableError {
   constructor(readonly outgoing: Outgoing[]) {
@@ -199,6 +207,7 @@ export class Endpoint {
       markDuplicate(result.reason);
     } else {
       markProcessed(result.outgoing.map((o) => o.messageId));
+      markCommittedNow();
       if (await this.crashesAfterCommit(delivery, result.outgoing)) return;
       if (!result.lostOnPurpose) await this.dispatchAfterCommit(delivery.messageId);
       for (const work of result.afterCommit) {
@@ -232,10 +241,38 @@ export class Endpoint {
       }
     }
     const handle = typeof handler === 'function' ? handler : handler.handle;
-    return this.deps.db.transaction((tx) => this.process(tx, delivery, handle, prepared)).catch(async (error: unknown) => {
+    const published = await this.publishPrematurely(delivery, handle, prepared);
+    return this.deps.db.transaction((tx) => this.process(tx, delivery, handle, prepared, { published })).catch(async (error: unknown) => {
       if (error instanceof GhostCommitFailure) await this.publishGhosts(delivery, error.outgoing);
       throw error;
     });
+  }
+
+  /**
+   * BUG (premature publish): the handler publishes straight to the broker, then commits. Its
+   * messages are worked out by a run of the handler whose transaction is rolled back, sent,
+   * and then the real transaction commits (recording them as dispatched): receivers may act
+   * before the state they announce exists.
+   */
+  private async publishPrematurely(delivery: Delivery, handle: HandleFn, prepared: unknown): Promise<Set<string>> {
+    const { plan, truth } = this.deps;
+    const published = new Set<string>();
+    if (!decide(plan, this.faults.prematurePublish, 'premature', this.name, delivery.messageId)) return published;
+    const dryRun = await this.deps.db
+      .transaction(async (tx) => {
+        throw new RolledBack(await this.process(tx, delivery, handle, prepared, { published, dryRun: true }));
+      })
+      .catch((error: unknown) => {
+        if (error instanceof RolledBack) return error.result;
+        throw error;
+      });
+    if (dryRun.outcome !== 'processed') return published;
+    for (const o of dryRun.outgoing) {
+      truth.record({ kind: 'premature-publish', messageId: o.messageId, service: this.name, messageType: o.messageType, detail: 'published before the commit' });
+      await this.transmit(o);
+      published.add(o.messageId);
+    }
+    return published;
   }
 
   /**
@@ -300,9 +337,18 @@ export class Endpoint {
     return rows.length > 0;
   }
 
-  private async process(tx: Sql, delivery: Delivery, handler: HandleFn, prepared: unknown): Promise<AttemptResult> {
-    const { plan, truth } = this.deps;
-    const { name, faults } = this;
+  private async process(
+    tx: Sql,
+    delivery: Delivery,
+    handler: HandleFn,
+    prepared: unknown,
+    run: { published: Set<string>; dryRun?: boolean },
+  ): Promise<AttemptResult> {
+    const { plan } = this.deps;
+    // A dry run records nothing and injects no bug: it only finds out what would be sent.
+    const truth = run.dryRun ? { record: () => undefined } : this.deps.truth;
+    const faults = run.dryRun ? { ...this.faults, ghost: 0, lost: 0 } : this.faults;
+    const { name } = this;
     const inserted = await tx.query(
       'INSERT INTO inbox (endpoint, message_id) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING message_id',
       [name, delivery.messageId],
@@ -350,9 +396,19 @@ export class Endpoint {
     }
     for (const o of outgoing) {
       await tx.query(
-        `INSERT INTO outbox (endpoint, message_id, incoming_id, kind, destination, message_type, headers, body)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING`,
-        [name, o.messageId, delivery.messageId, o.kind, o.destination, o.messageType, JSON.stringify({ ...o.headers, ...(o.payload ? { 'x-payload': JSON.stringify(o.payload) } : {}) }), o.body],
+        `INSERT INTO outbox (endpoint, message_id, incoming_id, kind, destination, message_type, headers, body, dispatched_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, CASE WHEN $9 THEN clock_timestamp() END) ON CONFLICT DO NOTHING`,
+        [
+          name,
+          o.messageId,
+          delivery.messageId,
+          o.kind,
+          o.destination,
+          o.messageType,
+          JSON.stringify({ ...o.headers, ...(o.payload ? { 'x-payload': JSON.stringify(o.payload) } : {}) }),
+          o.body,
+          run.published.has(o.messageId),
+        ],
       );
     }
     return { outcome: 'processed', outgoing, lostOnPurpose: false, afterCommit };
@@ -464,7 +520,7 @@ export class Endpoint {
       body: row.body,
       payload: payload ? (JSON.parse(payload) as Envelope['payload']) : undefined,
     };
-    await this.transmit(outgoing);
+    await this.transmit(outgoing, true);
     if (decide(plan, this.faults.duplicatePublish, 'duplicate-publish', this.name, row.message_id)) {
       // The sender did not see the broker's acknowledgement and sends again.
       const receivers = outgoing.kind === 'send' ? [outgoing.destination] : receiversOf(outgoing.messageType);
@@ -477,7 +533,7 @@ export class Endpoint {
           detail: `sender ${this.name} published twice`,
         });
       }
-      await this.transmit(outgoing);
+      await this.transmit(outgoing, true);
     }
     await this.deps.db.query(
       'UPDATE outbox SET dispatched_at = clock_timestamp() WHERE endpoint = $1 AND message_id = $2 AND claim_token = $3',
@@ -485,8 +541,8 @@ export class Endpoint {
     );
   }
 
-  private transmit(o: Outgoing): Promise<void> {
-    const envelope: Envelope = { messageId: o.messageId, messageType: o.messageType, headers: o.headers, body: o.body, payload: o.payload };
+  private transmit(o: Outgoing, outboxDispatch = false): Promise<void> {
+    const envelope: Envelope = { messageId: o.messageId, messageType: o.messageType, headers: o.headers, body: o.body, payload: o.payload, outboxDispatch };
     return o.kind === 'send' ? this.deps.transport.send(o.destination, envelope) : this.deps.transport.publish(envelope);
   }
 }

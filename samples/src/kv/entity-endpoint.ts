@@ -18,6 +18,7 @@ import { trace } from '@opentelemetry/api';
 import { deterministicMessageId, identityHeaders, markDuplicate, markFailed, markProcessed, outgoingIdentity } from '@onceflow/instrumentation';
 import type { Logger } from 'pino';
 import { failAttempt, type RetryPolicy, UnrecoverableError } from '../infra/endpoint.js';
+import { markCommittedNow } from '../telemetry/verdict-attributes.js';
 import type { Consumer, Delivery, Envelope, Transport } from '../transport/transport.js';
 import type { DocumentStore } from './document-store.js';
 
@@ -159,6 +160,7 @@ export class EntityEndpoint {
       // Another message changed the entity since it was read: apply this one to the new state.
       if (!(await this.deps.store.compareAndSet(key, stored?.version ?? 0, JSON.stringify(next)))) continue;
       markProcessed(outgoing.map((o) => o.messageId));
+      markCommittedNow();
       progress.committed = true;
       this.step('committed', delivery);
       return outgoing.length > 0 ? this.dispatchAndClear(key, id, outgoing, delivery) : true;
@@ -178,7 +180,7 @@ export class EntityEndpoint {
   private async dispatchAndClear(key: string, id: string, messages: StoredMessage[], delivery: Delivery): Promise<boolean> {
     try {
       for (const [i, m] of messages.entries()) {
-        const envelope: Envelope = { messageId: m.messageId, messageType: m.messageType, headers: m.headers, body: m.body };
+        const envelope: Envelope = { messageId: m.messageId, messageType: m.messageType, headers: m.headers, body: m.body, outboxDispatch: true };
         await (m.kind === 'send' ? this.deps.transport.send(m.destination, envelope) : this.deps.transport.publish(envelope));
         this.step(`sent ${i + 1}`, delivery);
       }
