@@ -21,6 +21,7 @@ import { EntityEndpoint, type EntityHandler } from './kv/entity-endpoint.js';
 import { createRedisDocumentStore } from './kv/redis-document-store.js';
 import { createTableDocumentStore } from './kv/table-document-store.js';
 import { ENDPOINTS, LOYALTY, type RelationalEndpointName, ROUTES, SERVICES, type ServiceName } from './messages.js';
+import { extraEndpoints } from './services/extra-endpoints.js';
 import { loyaltyHandlers } from './services/loyalty.js';
 import { billingHandlers } from './services/billing.js';
 import { DEFAULT_INVOICE_OPTIONS, type InvoiceOptions, invoicingHandlers } from './services/invoicing.js';
@@ -124,7 +125,8 @@ export async function startSystem(options: SystemOptions = {}): Promise<OrderSys
             truth.record({ kind: 'duplicate-delivery', messageId: m.messageId, service: m.queue, messageType: m.messageType, detail: 'lease expired before ack' }),
         },
       );
-  await transport.setup(ENDPOINTS.map((queue) => ({ queue, ...ROUTES[queue] })));
+  const extras = extraEndpoints(plan.topology);
+  await transport.setup([...ENDPOINTS.map((queue) => ({ queue, ...ROUTES[queue] })), ...extras.map((e) => e.route)]);
 
   let providerServer: Server | undefined;
   let shopServer: Server | undefined;
@@ -141,7 +143,7 @@ export async function startSystem(options: SystemOptions = {}): Promise<OrderSys
   const handlers: Record<RelationalEndpointName, Record<string, Handler>> = {
     orders: ordersHandlers,
     billing: billingHandlers({ providerUrl, httpTries: 3 }),
-    shipping: shippingHandlers(blobs),
+    shipping: shippingHandlers(blobs, { printLabels: plan.topology?.uninstrumentedConsumer }),
     invoicing: invoicingHandlers(blobs, { ...DEFAULT_INVOICE_OPTIONS, ...options.invoice }, plan, truth),
     marketing: marketingHandlers(options.couponThresholdCents ?? DEFAULT_COUPON_THRESHOLD_CENTS),
   };
@@ -150,6 +152,12 @@ export async function startSystem(options: SystemOptions = {}): Promise<OrderSys
     if (!wanted.has(name) || name === LOYALTY) continue;
     const endpoint = new Endpoint(name, handlers[name], { ...deps, logger: logger.child({ service: name }) });
     await runAs(name, () => endpoint.start());
+    endpoints.push(endpoint);
+  }
+  for (const extra of extras) {
+    if (options.services && !wanted.has(extra.service)) continue;
+    const endpoint = new Endpoint(extra.name, extra.handlers, { ...deps, service: extra.service, traced: extra.traced, logger: logger.child({ service: extra.service }) });
+    await runAs(extra.service, () => endpoint.start());
     endpoints.push(endpoint);
   }
 
@@ -196,7 +204,7 @@ export async function startSystem(options: SystemOptions = {}): Promise<OrderSys
     endpoints,
     loyalty,
     shopOutbox,
-    pending: () => transport.pending([...ENDPOINTS]),
+    pending: () => transport.pending([...ENDPOINTS, ...extras.map((e) => e.name)]),
     async stop() {
       // Outside in: no new orders, then no new messages, then the third party.
       if (shopServer) await closeServer(shopServer);

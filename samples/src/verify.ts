@@ -101,6 +101,15 @@ export async function verifySystem(system: OrderSystem, placed: Placed[], coupon
   }
 
   if (system.loyalty) violations.push(...(await verifyLoyalty(system, [...orders.values()])));
+  const topology = system.plan.topology ?? {};
+  if (topology.uninstrumentedConsumer) {
+    const labels = new Set((await db.query<{ order_id: string }>('SELECT order_id FROM labels')).rows.map((r) => r.order_id));
+    for (const id of shipped) if (!labels.has(id)) violations.push(`order ${id} shipped without a label`);
+  }
+  if (topology.secondQueue) {
+    const entries = (await db.query<{ order_id: string }>('SELECT order_id FROM analytics_ledger')).rows.map((r) => r.order_id);
+    if (entries.length !== charged || new Set(entries).size !== charged) violations.push(`${entries.length} analytics entries for ${charged} charged orders`);
+  }
 
   const undispatched = n((await db.query<{ c: string }>('SELECT count(*) AS c FROM outbox WHERE dispatched_at IS NULL')).rows[0].c);
   if (undispatched > 0) violations.push(`${undispatched} outbox messages never dispatched`);

@@ -92,6 +92,21 @@ describe('order system on PGlite and the table queue', () => {
     expect(rows.map((r) => r.status)).toEqual(['shipped']);
   }, SLOW);
 
+  it('an untraced label printer and a second marketing queue each process every order once', async () => {
+    system = await startTestSystem({ seed: 'topology', topology: { uninstrumentedConsumer: true, secondQueue: true }, all: { duplicatePublish: 0.2, crashBeforeAck: 0.2 } });
+    const placed = await driveOrders({ shopUrl: system.shopUrl!, seed: 'topology', rate: 40, count: 10 });
+    expect(await waitUntilQuiet(system, 60_000, 1_000)).toBe(true);
+    const result = await verifySystem(system, placed, COUPON_THRESHOLD);
+    expect(result.violations).toEqual([]);
+    const labels = await system.db.query('SELECT order_id FROM labels');
+    expect(labels.rows).toHaveLength(result.charged);
+    // Marketing's two queues are two endpoints, each with its own inbox rows for the same OrderBilled.
+    const { rows } = await system.db.query<{ endpoint: string; n: string }>(
+      "SELECT endpoint, count(*) AS n FROM inbox WHERE endpoint IN ('marketing', 'marketing-analytics') GROUP BY endpoint ORDER BY endpoint",
+    );
+    expect(rows.map((r) => r.endpoint)).toEqual(['marketing', 'marketing-analytics']);
+  }, SLOW);
+
   it('dead-letters poison messages after the last attempt', async () => {
     system = await startTestSystem({ seed: 'poison', services: { shipping: { poison: 0.3 } } });
     const placed = await driveOrders({ shopUrl: system.shopUrl!, seed: 'poison', rate: 40, count: 15 });

@@ -45,6 +45,9 @@ export async function readBusinessState(system: OrderSystem, placed: Placed[]): 
   const effects: BusinessState['effects'] = (
     await db.query<{ message_id: string; message_type: string }>('SELECT message_id, message_type FROM marketing_ledger')
   ).rows.map((r) => ({ service: 'marketing', messageId: r.message_id, messageType: r.message_type }));
+  for (const row of (await db.query<{ message_id: string }>('SELECT message_id FROM analytics_ledger')).rows) {
+    effects.push({ service: 'marketing-analytics', messageId: row.message_id, messageType: 'OrderBilled' });
+  }
   // The provider's executions, per order: each is one processing of that order's BillCustomer.
   const billOf = new Map(placed.map((p) => [p.orderId, deterministicMessageId(p.messageId, 'orders', 'BillCustomer')]));
   for (const row of (await system.providerDb.query<{ order_id: string }>('SELECT order_id FROM provider_ledger')).rows) {

@@ -5,6 +5,7 @@
  * and a run with the same seed injects the same faults.
  */
 import { createHash } from 'node:crypto';
+import type { Topology } from '../services/extra-endpoints.js';
 
 export interface FaultConfig {
   /** Probability that a dispatched message is sent twice (sender retry after a lost ack). */
@@ -84,6 +85,8 @@ export interface FaultBursts {
 
 export interface FaultPlan extends FaultLayer {
   seed: string;
+  /** Optional parts of the system a scenario switches on. */
+  topology?: Topology;
   bursts?: FaultBursts;
   /** Share of spans the telemetry pipeline loses at export (0..1). */
   dropSpans?: number;
@@ -177,6 +180,14 @@ export const SCENARIOS: Record<string, { description: string; plan: Omit<FaultPl
       services: { marketing: { dedupDisabled: true } },
       dropSpans: 0.05,
     },
+  },
+  'uninstrumented-consumer': {
+    description: 'shipping sends PrintLabel to a label printer that runs without tracing: sent, consumed out of sight, not lost',
+    plan: { topology: { uninstrumentedConsumer: true }, all: { duplicatePublish: 0.05 } },
+  },
+  'two-queues': {
+    description: 'marketing consumes OrderBilled from two queues (two endpoints of one service): each processes it once, no duplicate processing',
+    plan: { topology: { secondQueue: true }, all: { duplicatePublish: 0.1, crashBeforeAck: 0.1 } },
   },
   'kv-crashes': {
     description: 'the key-value service (loyalty) dies at a random step of its algorithm; redeliveries recover',

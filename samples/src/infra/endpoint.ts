@@ -23,7 +23,7 @@ import { receiversOf } from '../messages.js';
 import { decide, type FaultConfig, type FaultPlan, faultsFor } from '../faults/faults.js';
 import type { GroundTruth } from '../faults/ground-truth.js';
 import type { Consumer, Delivery, Envelope, Transport } from '../transport/transport.js';
-import { markCommittedNow } from '../telemetry/verdict-attributes.js';
+import { ATTR_ENDPOINT, markCommittedNow } from '../telemetry/verdict-attributes.js';
 import type { Database, Sql } from './database.js';
 
 export interface RetryPolicy {
@@ -58,6 +58,10 @@ export interface EndpointDeps {
   logger: Logger;
   concurrency: number;
   outbox?: Partial<OutboxOptions>;
+  /** The service this endpoint runs in (default: its name); one service may have several endpoints. */
+  service?: string;
+  /** False: consume without tracing (an uninstrumented service). */
+  traced?: boolean;
 }
 
 export interface Outgoing {
@@ -168,6 +172,7 @@ export class Endpoint {
   async start(): Promise<void> {
     this.consumer = await this.deps.transport.consume(this.name, (d) => this.handle(d), {
       concurrency: this.deps.concurrency,
+      traced: this.deps.traced,
     });
     this.startSweeper();
   }
@@ -191,6 +196,8 @@ export class Endpoint {
 
   /** Runs one processing attempt; called inside the transport's consume span. */
   async handle(delivery: Delivery): Promise<void> {
+    // Which endpoint (service and queue) processed the attempt: one service may consume the same message from two queues.
+    trace.getActiveSpan()?.setAttribute(ATTR_ENDPOINT, `${this.deps.service ?? this.name}/${this.name}`);
     let result: AttemptResult;
     try {
       result = await this.attempt(delivery);

@@ -65,6 +65,8 @@ const STATEMENTS = [
   `CREATE TABLE IF NOT EXISTS marketing_ledger (
      message_id text NOT NULL, message_type text NOT NULL, customer_id text NOT NULL,
      amount_cents bigint NOT NULL, applied_at timestamptz NOT NULL DEFAULT clock_timestamp())`,
+  `CREATE TABLE IF NOT EXISTS labels (order_id text PRIMARY KEY, message_id text NOT NULL)`,
+  `CREATE TABLE IF NOT EXISTS analytics_ledger (message_id text NOT NULL, order_id text NOT NULL, amount_cents bigint NOT NULL)`,
   `CREATE TABLE IF NOT EXISTS coupons (
      coupon_id text PRIMARY KEY, customer_id text NOT NULL, message_id text NOT NULL,
      granted_at timestamptz NOT NULL DEFAULT clock_timestamp())`,

@@ -18,7 +18,7 @@ import { trace } from '@opentelemetry/api';
 import { deterministicMessageId, identityHeaders, markDuplicate, markFailed, markProcessed, outgoingIdentity } from '@onceflow/instrumentation';
 import type { Logger } from 'pino';
 import { failAttempt, type RetryPolicy, UnrecoverableError } from '../infra/endpoint.js';
-import { markCommittedNow } from '../telemetry/verdict-attributes.js';
+import { ATTR_ENDPOINT, markCommittedNow } from '../telemetry/verdict-attributes.js';
 import type { Consumer, Delivery, Envelope, Transport } from '../transport/transport.js';
 import type { DocumentStore } from './document-store.js';
 
@@ -98,6 +98,7 @@ export class EntityEndpoint {
   }
 
   async handle(delivery: Delivery): Promise<void> {
+    trace.getActiveSpan()?.setAttribute(ATTR_ENDPOINT, `${this.name}/${this.name}`);
     let dispatched: boolean;
     const progress = { committed: false };
     try {

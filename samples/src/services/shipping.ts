@@ -1,5 +1,5 @@
 /**
- * `shipping`: OrderBilled → OrderShipped; InvoiceIssued → the invoice goes into the parcel,
+ * `shipping`: OrderBilled → OrderShipped (and PrintLabel, when the label printer runs); InvoiceIssued → the invoice goes into the parcel,
  * read back from the blob store when it was offloaded (claim check).
  */
 import { createHash } from 'node:crypto';
@@ -7,12 +7,14 @@ import { recordPayloadFetch } from '@onceflow/instrumentation';
 import type { BlobStore } from '../infra/blob-store.js';
 import type { Handler, HandlerContext } from '../infra/endpoint.js';
 import type { InvoiceIssued, OrderBilled, OrderShipped } from '../messages.js';
+import { LABEL_PRINTER, type PrintLabel } from './extra-endpoints.js';
 
-export function shippingHandlers(blobs: BlobStore): Record<string, Handler> {
+export function shippingHandlers(blobs: BlobStore, options: { printLabels?: boolean } = {}): Record<string, Handler> {
   return {
     async OrderBilled(ctx: HandlerContext<OrderBilled>) {
       await ctx.tx.query('INSERT INTO shipments (order_id) VALUES ($1) ON CONFLICT DO NOTHING', [ctx.body.orderId]);
       ctx.publish('OrderShipped', { orderId: ctx.body.orderId } satisfies OrderShipped);
+      if (options.printLabels) ctx.send(LABEL_PRINTER, 'PrintLabel', { orderId: ctx.body.orderId } satisfies PrintLabel);
     },
     async InvoiceIssued(ctx: HandlerContext<InvoiceIssued>) {
       const invoice = ctx.body;

@@ -1,10 +1,11 @@
 /**
  * The attributes agreed for the collector's verdicts (TEAM attribute list, issue 11) that the
- * samples set themselves: when an attempt committed, and which sends are outbox dispatches
+ * samples set themselves: the endpoint (service/queue) of an attempt, when it committed, and which sends are outbox dispatches
  * after a commit (as opposed to a send inside, or before, the handler's transaction).
  */
 import { trace } from '@opentelemetry/api';
 
+export const ATTR_ENDPOINT = 'onceflow.endpoint';
 export const ATTR_COMMITTED_AT_MS = 'onceflow.committed_at_ms';
 export const ATTR_OUTBOX_DISPATCH = 'onceflow.outbox.dispatch';
 

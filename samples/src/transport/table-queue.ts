@@ -140,6 +140,10 @@ export class TableQueueTransport implements Transport {
           continue;
         }
         const delivery = this.toDelivery(row);
+        if (options.traced === false) {
+          await onDelivery(delivery).catch(() => undefined);
+          continue;
+        }
         await withHandle(
           {
             system: this.system,

@@ -43,6 +43,8 @@ export interface Consumer {
 
 export interface ConsumeOptions {
   concurrency: number;
+  /** False for a consumer that runs without tracing (an uninstrumented service); table queue only. */
+  traced?: boolean;
 }
 
 export interface Transport {
