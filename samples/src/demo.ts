@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import pino from 'pino';
-import { SCENARIOS, scenarioPlan } from './faults/faults.js';
+import { declaredResource, SCENARIOS, scenarioPlan } from './faults/faults.js';
 import { startMultiServiceTelemetry } from './telemetry/multi-service.js';
 import { runAs } from './telemetry/service-scope.js';
 
@@ -75,6 +75,7 @@ const telemetry = startMultiServiceTelemetry({
   fallbackService: 'onceflow-demo',
   endpoint: values.otlp,
   drop: plan.dropSpans ? { share: plan.dropSpans, seed } : undefined,
+  resourceOf: (service) => declaredResource(plan, service),
 });
 const { driveOrders } = await import('./load-generator.js');
 

@@ -171,7 +171,7 @@ export async function startSystem(options: SystemOptions = {}): Promise<OrderSys
       retry,
       logger: logger.child({ service: LOYALTY }),
       concurrency: deps.concurrency,
-      dedupWindowMs: options.dedupWindowMs ?? 24 * 3_600_000,
+      dedupWindowMs: faultsFor(plan, LOYALTY).dedupWindowMs || (options.dedupWindowMs ?? 24 * 3_600_000),
       keyPrefix: options.keyPrefix,
       crashAt: entityCrashes(plan, faultsFor(plan, LOYALTY), LOYALTY, truth, resent),
     });

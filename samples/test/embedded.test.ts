@@ -107,6 +107,23 @@ describe('order system on PGlite and the table queue', () => {
     expect(rows.map((r) => r.endpoint)).toEqual(['marketing', 'marketing-analytics']);
   }, SLOW);
 
+  it.each([
+    { window: 300, applied: 2, name: 'shorter than the redelivery delay: processed again' },
+    { window: 60_000, applied: 1, name: 'longer than the redelivery delay: recognised as a duplicate' },
+  ])('a dedup window $name', async ({ window, applied }) => {
+    system = await startTestSystem(
+      { seed: `window-${window}`, services: { marketing: { dedupWindowMs: window, lateRedelivery: 1, lateRedeliveryMs: 1_200 } } },
+      { outbox: { sweepIntervalMs: 100, staleAfterMs: 1_000, claimMs: 5_000 } },
+    );
+    await driveOrders({ shopUrl: system.shopUrl!, seed: `window-${window}`, rate: 40, count: 3 });
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    expect(await waitUntilQuiet(system, 30_000, 1_500)).toBe(true);
+    // Marketing's ledger: how often each message it received was applied.
+    const { rows } = await system.db.query<{ message_id: string; n: string }>('SELECT message_id, count(*) AS n FROM marketing_ledger GROUP BY message_id');
+    expect(rows.length).toBeGreaterThan(0);
+    expect(new Set(rows.map((r) => Number(r.n)))).toEqual(new Set([applied]));
+  }, SLOW);
+
   it('dead-letters poison messages after the last attempt', async () => {
     system = await startTestSystem({ seed: 'poison', services: { shipping: { poison: 0.3 } } });
     const placed = await driveOrders({ shopUrl: system.shopUrl!, seed: 'poison', rate: 40, count: 15 });

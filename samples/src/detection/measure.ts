@@ -8,7 +8,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
-import { scenarioPlan } from '../faults/faults.js';
+import { declaredResource, scenarioPlan } from '../faults/faults.js';
 import { DETECTABLE_KINDS, type DetectableKind, type TruthRecord } from '../faults/ground-truth.js';
 import type { Database } from '../infra/database.js';
 import { driveOrders, type Placed } from '../load-generator.js';
@@ -164,6 +164,7 @@ export async function measureDetection(options: MeasureOptions): Promise<Detecti
     fallbackService: 'onceflow-samples',
     endpoint: collector.otlpUrl,
     drop: plan.dropSpans ? { share: plan.dropSpans, seed } : undefined,
+    resourceOf: (service) => declaredResource(plan, service),
   });
   const system = await startSystem({
     database: options.database,

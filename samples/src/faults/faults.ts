@@ -6,6 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Topology } from '../services/extra-endpoints.js';
+import { ATTR_DEDUP_WINDOW_MS } from '../telemetry/verdict-attributes.js';
 
 export interface FaultConfig {
   /** Probability that a dispatched message is sent twice (sender retry after a lost ack). */
@@ -35,6 +36,11 @@ export interface FaultConfig {
   crashAfterCommit: number;
   /** Probability that an entity endpoint's process dies at one step of handling a message (its first attempt). */
   entityCrash: number;
+  /** How long the endpoint keeps processed ids (its dedup window); 0: for ever. Declared as `onceflow.dedup_window_ms`. */
+  dedupWindowMs: number;
+  /** Probability that the broker delivers a processed message once more, `lateRedeliveryMs` later. */
+  lateRedelivery: number;
+  lateRedeliveryMs: number;
   /** BUG: the inbox check is skipped, so a redelivered message is processed again. */
   dedupDisabled: boolean;
   /** BUG: probability that outgoing messages are published before the commit, and the commit then fails. */
@@ -59,6 +65,9 @@ export const NO_FAULTS: FaultConfig = {
   httpResponseLost: 0,
   entityCrash: 0,
   crashAfterCommit: 0,
+  dedupWindowMs: 0,
+  lateRedelivery: 0,
+  lateRedeliveryMs: 5_000,
   dedupDisabled: false,
   ghost: 0,
   lost: 0,
@@ -189,6 +198,10 @@ export const SCENARIOS: Record<string, { description: string; plan: Omit<FaultPl
     description: 'marketing consumes OrderBilled from two queues (two endpoints of one service): each processes it once, no duplicate processing',
     plan: { topology: { secondQueue: true }, all: { duplicatePublish: 0.1, crashBeforeAck: 0.1 } },
   },
+  'dedup-window': {
+    description: 'marketing keeps processed ids for 1.5 s only, and some messages come back 4 s later: processed again (a dedup-window breach)',
+    plan: { services: { marketing: { dedupWindowMs: 1_500, lateRedelivery: 0.1, lateRedeliveryMs: 4_000 } } },
+  },
   'kv-crashes': {
     description: 'the key-value service (loyalty) dies at a random step of its algorithm; redeliveries recover',
     plan: { services: { loyalty: { entityCrash: 0.3 } } },
@@ -220,6 +233,12 @@ export const SCENARIOS: Record<string, { description: string; plan: Omit<FaultPl
     },
   },
 };
+
+/** Resource attributes a service declares under this plan: its dedup window, when finite. */
+export function declaredResource(plan: FaultPlan, service: string): Record<string, number> {
+  const windowMs = faultsFor(plan, service).dedupWindowMs;
+  return windowMs > 0 ? { [ATTR_DEDUP_WINDOW_MS]: windowMs } : {};
+}
 
 export function scenarioPlan(name: string, seed = name): FaultPlan {
   const scenario = SCENARIOS[name];

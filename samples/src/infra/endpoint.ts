@@ -128,6 +128,9 @@ export async function failAttempt(delivery: Delivery, error: Error, policy: Retr
   await delivery.retry(delayMs);
 }
 
+/** Marks the copy a late redelivery put back, so that it is not put back again. */
+const LATE_COPY_HEADER = 'x-late-redelivery';
+
 /** Thrown by injected faults. */
 class InjectedFault extends Error {}
 
@@ -460,6 +463,25 @@ export class Endpoint {
       return;
     }
     await delivery.ack();
+    this.redeliverLate(delivery);
+  }
+
+  /** The injected late redelivery: the same message once more, after the ack (and maybe after the dedup window). */
+  private redeliverLate(delivery: Delivery): void {
+    const { plan, truth, transport } = this.deps;
+    const { faults } = this;
+    if (!transport.redeliver || delivery.attempt !== 1 || delivery.headers[LATE_COPY_HEADER]) return;
+    if (!decide(plan, faults.lateRedelivery, 'late', this.name, delivery.messageId)) return;
+    const headers = { ...delivery.headers, [LATE_COPY_HEADER]: '1' };
+    const envelope: Envelope = { messageId: delivery.messageId, messageType: delivery.messageType, headers, body: delivery.body };
+    truth.record({
+      kind: 'duplicate-delivery',
+      messageId: delivery.messageId,
+      service: this.name,
+      messageType: delivery.messageType,
+      detail: `redelivered ${faults.lateRedeliveryMs} ms after its ack`,
+    });
+    setTimeout(() => void transport.redeliver!(this.name, envelope).catch(() => undefined), faults.lateRedeliveryMs).unref();
   }
 
   /** Sends what the attempt (or HTTP request) `incomingId` stored in the outbox, after its commit. */
@@ -467,8 +489,15 @@ export class Endpoint {
     await this.dispatchRows(await this.claim('incoming_id = $4', [incomingId]));
   }
 
-  /** Dispatches rows left undispatched for longer than `staleAfterMs` (the sweeper's work). */
+  /** Dispatches rows left undispatched for longer than `staleAfterMs` (the sweeper's work), and forgets processed ids older than the dedup window. */
   async sweep(): Promise<void> {
+    const windowMs = this.faults.dedupWindowMs;
+    if (windowMs > 0) {
+      await this.deps.db.query(
+        'DELETE FROM inbox WHERE endpoint = $1 AND processed_at < clock_timestamp() - make_interval(secs => $2::double precision / 1000)',
+        [this.name, windowMs],
+      );
+    }
     await this.dispatchRows(
       await this.claim("created_at < clock_timestamp() - make_interval(secs => $4::double precision / 1000)", [this.outbox.staleAfterMs]),
     );

@@ -6,6 +6,8 @@
 import { trace } from '@opentelemetry/api';
 
 export const ATTR_ENDPOINT = 'onceflow.endpoint';
+/** Resource attribute: how long the service's endpoints keep processed ids. */
+export const ATTR_DEDUP_WINDOW_MS = 'onceflow.dedup_window_ms';
 export const ATTR_COMMITTED_AT_MS = 'onceflow.committed_at_ms';
 export const ATTR_OUTBOX_DISPATCH = 'onceflow.outbox.dispatch';
 

@@ -94,6 +94,17 @@ export class TableQueueTransport implements Transport {
    * The send carries the identity the envelope already has (stored with an outbox row), so a
    * message recovered by a sweeper outside any attempt stays in its conversation.
    */
+  async redeliver(queue: string, envelope: Envelope): Promise<void> {
+    await this.db.query('INSERT INTO queue_messages (queue, message_id, message_type, headers, body) VALUES ($1, $2, $3, $4, $5)', [
+      queue,
+      envelope.messageId,
+      envelope.messageType,
+      JSON.stringify(envelope.headers),
+      envelope.body,
+    ]);
+    this.wake.emit(queue);
+  }
+
   private sendMeta(destination: string, envelope: Envelope) {
     const stored = readIdentityHeaders(envelope.headers);
     return {
