@@ -22,6 +22,9 @@ const DETECTION_SCENARIOS = [
   'commit-then-crash',
   'kv-crashes',
   'dropped-spans',
+  'uninstrumented-consumer',
+  'two-queues',
+  'dedup-window',
   'chaos',
 ];
 const scenarios = process.argv.slice(2).filter((a) => !a.startsWith('-'));
