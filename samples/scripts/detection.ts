@@ -17,6 +17,7 @@ const DETECTION_SCENARIOS = [
   'ghost',
   'lost',
   'premature-publish',
+  'inconsistent-retry',
   'double-processing',
   'large-payloads',
   'commit-then-crash',

@@ -174,6 +174,19 @@ describe('order system on PGlite and the table queue', () => {
     expect((await verifySystem(system, placed, COUPON_THRESHOLD)).violations).toEqual([]);
   }, SLOW);
 
+  it('BUG inconsistent retry: the retry commits other bodies under the ids its failed attempt already sent', async () => {
+    system = await startTestSystem({ seed: 'inconsistent', services: { orders: { inconsistentRetry: 0.5 } } });
+    const placed = await driveOrders({ shopUrl: system.shopUrl!, seed: 'inconsistent', rate: 40, count: 8 });
+    expect(await waitUntilQuiet(system, 60_000, 1_000)).toBe(true);
+    const resent = system.truth.records.filter((r) => r.kind === 'inconsistent-output').map((r) => r.messageId);
+    expect(resent.length).toBeGreaterThan(0);
+    const { rows } = await system.db.query<{ body: string }>("SELECT body FROM outbox WHERE endpoint = 'orders' AND message_id = ANY($1)", [resent]);
+    expect(rows).toHaveLength(resent.length);
+    for (const row of rows) expect(JSON.parse(row.body)).toHaveProperty('quotedAtMs');
+    // Nothing is charged twice: billing deduplicated the second version by its id.
+    expect((await verifySystem(system, placed, COUPON_THRESHOLD)).violations).toEqual([]);
+  }, SLOW);
+
   it('BUG commit without dispatch: billed orders never reach shipping (lost messages)', async () => {
     system = await startTestSystem({ seed: 'lost', services: { billing: { lost: 0.3 } } });
     const placed = await driveOrders({ shopUrl: system.shopUrl!, seed: 'lost', rate: 40, count: ORDERS });

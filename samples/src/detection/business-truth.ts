@@ -8,6 +8,8 @@
  * - offload: every blob in the blob store whose message was dispatched (the claim check).
  * - ghost-message: an injected ghost that no committed outbox holds, yet a receiver consumed.
  * - premature-publish: an injected early publish whose producer's outbox did commit it.
+ * - inconsistent-output: an injected re-send under the same id whose outbox committed a body
+ *   other than the one the failed attempt sent.
  * - lost-message: an injected loss that no outbox holds and no receiver ever consumed.
  * - retry: an injected failing attempt whose message was then processed by that endpoint.
  * - duplicate-delivery: an injected (or observed) redelivery to an endpoint that did not
@@ -46,7 +48,7 @@ export function deriveTruth(state: BusinessState, injected: readonly TruthRecord
     const detail = r.detail ?? 'injected';
     const base = { messageId: r.messageId, service: r.service, messageType: r.messageType, detail };
     if (r.kind === 'ghost-message' && !committed.has(r.messageId) && consumed.has(r.messageId)) truth.push({ ...base, kind: r.kind });
-    if (r.kind === 'premature-publish' && committed.has(r.messageId)) truth.push({ ...base, kind: r.kind });
+    if ((r.kind === 'premature-publish' || r.kind === 'inconsistent-output') && committed.has(r.messageId)) truth.push({ ...base, kind: r.kind });
     if (r.kind === 'lost-message' && !committed.has(r.messageId) && !consumed.has(r.messageId)) truth.push({ ...base, kind: r.kind });
     if (r.kind === 'retry' && processed.has(key(r.service, r.messageId))) truth.push({ ...base, kind: r.kind });
     if (r.kind === 'duplicate-delivery' && !deadAt.has(key(r.service, r.messageId))) truth.push({ ...base, kind: r.kind });

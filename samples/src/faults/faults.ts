@@ -49,6 +49,8 @@ export interface FaultConfig {
   lost: number;
   /** BUG: probability that outgoing messages are published before the commit, which then succeeds. */
   prematurePublish: number;
+  /** BUG: probability that an attempt publishes time-stamped bodies, then fails; its retry sends other bodies under the same ids. */
+  inconsistentRetry: number;
 }
 
 export const NO_FAULTS: FaultConfig = {
@@ -72,6 +74,7 @@ export const NO_FAULTS: FaultConfig = {
   ghost: 0,
   lost: 0,
   prematurePublish: 0,
+  inconsistentRetry: 0,
 };
 
 export type ServiceFaults = Partial<Record<string, Partial<FaultConfig>>>;
@@ -212,6 +215,10 @@ export const SCENARIOS: Record<string, { description: string; plan: Omit<FaultPl
   'premature-publish': {
     description: 'BUG: orders publishes before its commit, which then succeeds (receivers may act before the order exists)',
     plan: { services: { orders: { prematurePublish: 0.15 } } },
+  },
+  'inconsistent-retry': {
+    description: 'BUG: orders publishes time-stamped messages, fails, and its retry sends other bodies under the same ids',
+    plan: { services: { orders: { inconsistentRetry: 0.15 } } },
   },
   'double-processing': {
     description: 'BUG: marketing skips deduplication while messages are redelivered',

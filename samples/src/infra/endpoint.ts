@@ -134,6 +134,13 @@ const LATE_COPY_HEADER = 'x-late-redelivery';
 /** Thrown by injected faults. */
 class InjectedFault extends Error {}
 
+/** The inconsistent-retry bug: this attempt published, then failed (retryable); a retry sends other bodies under the same ids. */
+class PublishedThenFailed extends Error {
+  constructor(readonly outgoing: Outgoing[]) {
+    super('failed after publishing its messages (a retry will send them again, differently)');
+  }
+}
+
 /** Ends a dry run's transaction (rolled back), carrying what it found. */
 class RolledBack extends Error {
   constructor(readonly result: AttemptResult) {
@@ -254,6 +261,7 @@ export class Endpoint {
     const published = await this.publishPrematurely(delivery, handle, prepared);
     return this.deps.db.transaction((tx) => this.process(tx, delivery, handle, prepared, { published })).catch(async (error: unknown) => {
       if (error instanceof GhostCommitFailure) await this.publishGhosts(delivery, error.outgoing);
+      if (error instanceof PublishedThenFailed) for (const o of error.outgoing) await this.transmit(o);
       throw error;
     });
   }
@@ -357,7 +365,7 @@ export class Endpoint {
     const { plan } = this.deps;
     // A dry run records nothing and injects no bug: it only finds out what would be sent.
     const truth = run.dryRun ? { record: () => undefined } : this.deps.truth;
-    const faults = run.dryRun ? { ...this.faults, ghost: 0, lost: 0 } : this.faults;
+    const faults = run.dryRun ? { ...this.faults, ghost: 0, lost: 0, inconsistentRetry: 0 } : this.faults;
     const { name } = this;
     const inserted = await tx.query(
       'INSERT INTO inbox (endpoint, message_id) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING message_id',
@@ -393,6 +401,18 @@ export class Endpoint {
         add({ kind: 'publish', destination: messageType, messageType, body: JSON.stringify(body) }, options),
       afterCommit: (work) => void afterCommit.push(work),
     }, prepared as never);
+    if (outgoing.length > 0 && decide(plan, faults.inconsistentRetry, 'inconsistent', name, delivery.messageId)) {
+      // BUG: the bodies carry the time they were made, so each attempt's differ; the first
+      // attempt publishes before failing, and its retry sends other bodies under the same ids.
+      const quotedAtMs = Date.now();
+      for (const o of outgoing) o.body = JSON.stringify({ ...(JSON.parse(o.body) as object), quotedAtMs });
+      if (delivery.attempt === 1) {
+        const base = { messageId: delivery.messageId, service: name, messageType: delivery.messageType };
+        truth.record({ ...base, kind: 'retry', detail: 'failed after publishing (inconsistent retry bug)' });
+        for (const o of outgoing) truth.record({ kind: 'inconsistent-output', messageId: o.messageId, service: name, messageType: o.messageType, detail: 'sent again with another body by the retry' });
+        throw new PublishedThenFailed(outgoing);
+      }
+    }
     if (outgoing.length > 0 && decide(plan, faults.ghost, 'ghost', name, delivery.messageId)) {
       // BUG (part 1): the commit fails, so the state rolls back; `handle` then publishes anyway.
       throw new GhostCommitFailure(outgoing);
