@@ -187,7 +187,7 @@ export async function measureDetection(options: MeasureOptions): Promise<Detecti
     if (!(await waitUntilQuiet(system, 120_000 + options.orders * 2_000, 1_000))) throw new Error(`scenario ${scenario} did not settle`);
     await telemetry.forceFlush();
     await sleep(collector.quietPeriodMs);
-    const conversations = await waitForJudgement(collector.apiUrl, startMs, collector.quietPeriodMs * 4 + 60_000);
+    const conversations = await waitForJudgement(collector.apiUrl, startMs, collector.quietPeriodMs * 4 + 60_000 + options.orders * 1_500);
     const anomalies: ReportedAnomaly[] = [];
     for (const kind of DETECTABLE_KINDS) {
       const res = await fetch(`${collector.apiUrl}/api/anomalies?from=${startMs}&to=${Date.now() + 60_000}&kind=${kind}&limit=1000`);
