@@ -135,6 +135,21 @@ describe('order system on PGlite and the table queue', () => {
     expect(placed.length).toBe(15);
   }, SLOW);
 
+  it('a charge made by attempts that never committed stays in the ledger when the message is dead-lettered', async () => {
+    system = await startTestSystem({ seed: 'side-effect', services: { billing: { poisonAfterPrepare: 0.3 } } });
+    await driveOrders({ shopUrl: system.shopUrl!, seed: 'side-effect', rate: 40, count: 12 });
+    expect(await waitUntilQuiet(system, 60_000, 1_000)).toBe(true);
+    const dead = (await system.transport.deadLetters()).filter((d) => d.queue === 'billing');
+    expect(dead.length).toBeGreaterThan(0);
+    // Business state: the provider charged those orders once each, billing never recorded them.
+    const { rows } = await system.db.query<{ order_id: string; recorded: boolean }>(
+      'SELECT l.order_id, b.order_id IS NOT NULL AS recorded FROM provider_ledger l LEFT JOIN billing_charges b ON b.order_id = l.order_id',
+    );
+    const unrecorded = rows.filter((r) => !r.recorded).map((r) => r.order_id);
+    expect(unrecorded).toHaveLength(dead.length);
+    expect(new Set(rows.map((r) => r.order_id)).size).toBe(rows.length);
+  }, SLOW);
+
   it('BUG dedup disabled: marketing processes a redelivered OrderBilled twice', async () => {
     system = await startTestSystem(scenarioPlan('double-processing', 'double'));
     const placed = await driveOrders({ shopUrl: system.shopUrl!, seed: 'double', rate: 40, count: ORDERS });

@@ -18,6 +18,11 @@ export interface FaultConfig {
   transientFailureAttempts: number;
   /** Probability that a message fails every attempt (poison): it ends in the dead-letter queue. */
   poison: number;
+  /**
+   * Probability that a message fails every attempt after its handler's external call (the
+   * `prepare` step, e.g. a charge): dead-lettered, with the side effect of attempts that never counted.
+   */
+  poisonAfterPrepare: number;
   /** Probability that a processed message starts a redelivery storm of `stormSize` unacknowledged messages. */
   redeliveryStorm: number;
   stormSize: number;
@@ -59,6 +64,7 @@ export const NO_FAULTS: FaultConfig = {
   transientFailure: 0,
   transientFailureAttempts: 2,
   poison: 0,
+  poisonAfterPrepare: 0,
   redeliveryStorm: 0,
   stormSize: 10,
   slowConsumer: 0,
@@ -219,6 +225,10 @@ export const SCENARIOS: Record<string, { description: string; plan: Omit<FaultPl
   'inconsistent-retry': {
     description: 'BUG: orders publishes time-stamped messages, fails, and its retry sends other bodies under the same ids',
     plan: { services: { orders: { inconsistentRetry: 0.15 } } },
+  },
+  'uncommitted-side-effect': {
+    description: 'billing charges the customer, then can never record it: the message is dead-lettered, the charge stays (a side effect of attempts that never counted)',
+    plan: { services: { billing: { poisonAfterPrepare: 0.1 } } },
   },
   'double-processing': {
     description: 'BUG: marketing skips deduplication while messages are redelivered',

@@ -256,6 +256,10 @@ export class Endpoint {
         if (this.faults.dedupDisabled || !(await this.alreadyProcessed(delivery.messageId))) throw error;
         return { outcome: 'duplicate', reason: 'inbox: processed by a concurrent delivery' };
       }
+      if (decide(this.deps.plan, this.faults.poisonAfterPrepare, 'poison-after-prepare', this.name, delivery.messageId)) {
+        // Its external call (a charge) is done; the attempt never commits, nor does any retry.
+        throw new InjectedFault(`${delivery.messageType} cannot be recorded after its external call`);
+      }
     }
     const handle = typeof handler === 'function' ? handler : handler.handle;
     const published = await this.publishPrematurely(delivery, handle, prepared);
