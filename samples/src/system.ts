@@ -9,7 +9,9 @@ import { tmpdir } from 'node:os';
 import pino, { type Logger } from 'pino';
 import { faultsFor, type FaultPlan } from './faults/faults.js';
 import { createGroundTruth, type GroundTruth } from './faults/ground-truth.js';
+import { collectUnreferencedBlobs } from './infra/blob-collector.js';
 import { type BlobStore, createFileBlobStore } from './infra/blob-store.js';
+import { tracedBlobStore } from './infra/traced-blob-store.js';
 import { type Database, openDatabase } from './infra/database.js';
 import { DEFAULT_RETRY_POLICY, Endpoint, type Handler, type OutboxOptions, type RetryPolicy } from './infra/endpoint.js';
 import { closeServer, listen } from './infra/http.js';
@@ -54,6 +56,8 @@ export interface SystemOptions {
   redisUrl?: string;
   /** Prefix of the key-value service's keys (isolates tests on a shared Redis). */
   keyPrefix?: string;
+  /** How long an unreferenced blob is kept before the blob collector deletes it; default 10 minutes. */
+  blobRetentionMs?: number;
   /** How long the key-value service keeps processed ids (its dedup window); default a day. */
   dedupWindowMs?: number;
   blobDir?: string;
@@ -104,7 +108,7 @@ export async function startSystem(options: SystemOptions = {}): Promise<OrderSys
   const truth = createGroundTruth(options.truthPath);
   const retry = options.retry ?? DEFAULT_RETRY_POLICY;
   const wanted = new Set<string>(options.services ?? SERVICES);
-  const blobs = createFileBlobStore(options.blobDir ?? join(tmpdir(), 'onceflow-blobs'));
+  const blobs = tracedBlobStore(createFileBlobStore(options.blobDir ?? join(tmpdir(), 'onceflow-blobs')));
 
   // One database holds every service's tables (each service touches only its own); the
   // payment provider's are `provider_*`. Separate databases per service work the same way.
@@ -161,6 +165,15 @@ export async function startSystem(options: SystemOptions = {}): Promise<OrderSys
     endpoints.push(endpoint);
   }
 
+  let blobCollector: NodeJS.Timeout | undefined;
+  if (wanted.has('invoicing')) {
+    const retentionMs = options.blobRetentionMs ?? 10 * 60_000;
+    const collect = () =>
+      void runAs('invoicing', () => collectUnreferencedBlobs(blobs, db, retentionMs)).catch((error: unknown) => logger.warn({ err: error }, 'collecting blobs failed'));
+    blobCollector = setInterval(collect, Math.max(1_000, retentionMs / 2));
+    blobCollector.unref();
+  }
+
   let loyalty: OrderSystem['loyalty'];
   if (wanted.has(LOYALTY)) {
     const store = options.redisUrl ? await createRedisDocumentStore(options.redisUrl) : await createTableDocumentStore(db);
@@ -209,6 +222,7 @@ export async function startSystem(options: SystemOptions = {}): Promise<OrderSys
       // Outside in: no new orders, then no new messages, then the third party.
       if (shopServer) await closeServer(shopServer);
       await shopOutbox?.stop();
+      if (blobCollector) clearInterval(blobCollector);
       await Promise.all(endpoints.map((e) => e.stop()));
       await loyalty?.endpoint.stop();
       if (providerServer) await closeServer(providerServer);

@@ -124,6 +124,27 @@ describe('order system on PGlite and the table queue', () => {
     expect(new Set(rows.map((r) => Number(r.n)))).toEqual(new Set([applied]));
   }, SLOW);
 
+  it('claim check: an aborted attempt deletes its blob, a vanished blob dead-letters its reader, garbage is collected', async () => {
+    system = await startTestSystem(
+      { seed: 'claim-check', all: { largePayload: 1 }, services: { invoicing: { abortAfterOffload: 0.5, missingBlob: 0.2 } } },
+      { blobRetentionMs: 2_000 },
+    );
+    const orphan = await system.blobs.put('orphan-from-a-crashed-attempt', Buffer.from('nobody refers to me'));
+    await driveOrders({ shopUrl: system.shopUrl!, seed: 'claim-check', rate: 40, count: 10 });
+    expect(await waitUntilQuiet(system, 60_000, 1_000)).toBe(true);
+    await new Promise((resolve) => setTimeout(resolve, 2_500));
+    const refs = (await system.db.query<{ message_id: string; blob_ref: string }>('SELECT message_id, blob_ref FROM invoices')).rows;
+    const listed = new Set((await system.blobs.list()).map((b) => `blob://invoices/${b.key}`));
+    const vanished = new Set((await system.transport.deadLetters()).filter((d) => d.queue === 'shipping').map((d) => d.messageId));
+    expect(vanished.size).toBeGreaterThan(0);
+    // Every committed invoice's blob is there unless it vanished on purpose, and nothing else is.
+    for (const r of refs) expect({ ref: r.blob_ref, listed: listed.has(r.blob_ref) }).toEqual({ ref: r.blob_ref, listed: !vanished.has(r.message_id) });
+    expect(listed.size).toBe(refs.length - vanished.size);
+    expect(listed.has(orphan)).toBe(false);
+    // Aborted first attempts left nothing behind: their retries' blobs are the ones referenced.
+    expect(refs.some((r) => r.blob_ref.endsWith('-a2'))).toBe(true);
+  }, SLOW);
+
   it('dead-letters poison messages after the last attempt', async () => {
     system = await startTestSystem({ seed: 'poison', services: { shipping: { poison: 0.3 } } });
     const placed = await driveOrders({ shopUrl: system.shopUrl!, seed: 'poison', rate: 40, count: 15 });

@@ -5,6 +5,7 @@
  * comes from telemetry. `business-truth.ts` turns it into the expected anomalies.
  */
 import { deterministicMessageId } from '@onceflow/instrumentation';
+import { refOf } from '../infra/blob-store.js';
 import type { EntityDocument } from '../kv/entity-endpoint.js';
 import type { Placed } from '../load-generator.js';
 import type { OrderSystem } from '../system.js';
@@ -17,7 +18,9 @@ export interface BusinessState {
   deadLetters: { service: string; messageId: string; messageType: string }[];
   /** One entry per application of a message's effect (a message applied twice has two). */
   effects: { service: string; messageId: string; messageType: string }[];
-  /** Keys of the blobs in the blob store. */
+  /** Committed claim checks: a message whose body went to the blob store, and its reference. */
+  claimChecks: { service: string; messageId: string; messageType: string; ref: string }[];
+  /** References of the blobs the store lists. */
   blobs: string[];
 }
 
@@ -54,5 +57,9 @@ export async function readBusinessState(system: OrderSystem, placed: Placed[]): 
     const messageId = billOf.get(row.order_id);
     if (messageId) effects.push({ service: 'billing', messageId, messageType: 'BillCustomer' });
   }
-  return { processed, outbox, deadLetters, effects, blobs: await system.blobs.list() };
+  const claimChecks = (
+    await db.query<{ message_id: string; blob_ref: string }>('SELECT message_id, blob_ref FROM invoices WHERE blob_ref IS NOT NULL')
+  ).rows.map((r) => ({ service: 'invoicing', messageId: r.message_id, messageType: 'InvoiceIssued', ref: r.blob_ref }));
+  const blobs = (await system.blobs.list()).map((b) => refOf(b.key));
+  return { processed, outbox, deadLetters, effects, claimChecks, blobs };
 }

@@ -3,7 +3,7 @@ import type { TruthRecord } from '../faults/ground-truth.js';
 import type { BusinessState } from './business-state.js';
 import { deriveTruth } from './business-truth.js';
 
-const empty: BusinessState = { processed: [], outbox: [], deadLetters: [], effects: [], blobs: [] };
+const empty: BusinessState = { processed: [], outbox: [], deadLetters: [], effects: [], claimChecks: [], blobs: [] };
 const injected = (kind: TruthRecord['kind'], messageId: string, service: string): TruthRecord => ({
   kind,
   messageId,
@@ -36,9 +36,12 @@ describe('ground truth from business state', () => {
       truth: ['duplicate-processing marketing m1'],
     },
     {
-      name: 'an offload is a listed blob whose message was dispatched',
+      name: 'an offload is a committed claim check whose message was dispatched',
       state: {
-        blobs: ['m1', 'm2', 'orphan'],
+        claimChecks: [
+          { service: 'invoicing', messageId: 'm1', messageType: 'InvoiceIssued', ref: 'blob://invoices/m1-a1' },
+          { service: 'invoicing', messageId: 'm2', messageType: 'InvoiceIssued', ref: 'blob://invoices/m2-a1' },
+        ],
         outbox: [
           { service: 'invoicing', messageId: 'm1', messageType: 'InvoiceIssued', dispatched: true },
           { service: 'invoicing', messageId: 'm2', messageType: 'InvoiceIssued', dispatched: false },

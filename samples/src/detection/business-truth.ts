@@ -5,7 +5,7 @@
  *
  * - dead-letter: every message in a dead-letter queue.
  * - duplicate-processing: a message whose effect a ledger holds more than once.
- * - offload: every blob in the blob store whose message was dispatched (the claim check).
+ * - offload: every committed claim check whose message was dispatched.
  * - ghost-message: an injected ghost that no committed outbox holds, yet a receiver consumed.
  * - premature-publish: an injected early publish whose producer's outbox did commit it.
  * - inconsistent-output: an injected re-send under the same id whose outbox committed a body
@@ -39,9 +39,8 @@ export function deriveTruth(state: BusinessState, injected: readonly TruthRecord
   for (const { count, effect } of applications.values()) {
     if (count > 1) truth.push({ kind: 'duplicate-processing', ...effect, detail: `effect applied ${count}×` });
   }
-  for (const blob of state.blobs) {
-    const message = state.outbox.find((o) => o.messageId === blob);
-    if (message && dispatched.has(blob)) truth.push({ kind: 'offload', messageId: blob, service: message.service, messageType: message.messageType, detail: 'blob listed' });
+  for (const c of state.claimChecks) {
+    if (dispatched.has(c.messageId)) truth.push({ kind: 'offload', messageId: c.messageId, service: c.service, messageType: c.messageType, detail: c.ref });
   }
 
   for (const r of injected) {

@@ -31,6 +31,10 @@ export interface FaultConfig {
   slowConsumerMs: number;
   /** Probability that an invoice document is large (offloaded to the blob store). */
   largePayload: number;
+  /** Probability that an offloading attempt fails after storing its blob (its first attempt): the blob must be deleted. */
+  abortAfterOffload: number;
+  /** Probability that an offloaded blob is deleted right after its commit: the reader gets a 404. */
+  missingBlob: number;
   /** Probability that an HTTP call's response is lost, so the client retries with the same key. */
   httpResponseLost: number;
   /**
@@ -70,6 +74,8 @@ export const NO_FAULTS: FaultConfig = {
   slowConsumer: 0,
   slowConsumerMs: 300,
   largePayload: 0,
+  abortAfterOffload: 0,
+  missingBlob: 0,
   httpResponseLost: 0,
   entityCrash: 0,
   crashAfterCommit: 0,
@@ -214,6 +220,10 @@ export const SCENARIOS: Record<string, { description: string; plan: Omit<FaultPl
   'kv-crashes': {
     description: 'the key-value service (loyalty) dies at a random step of its algorithm; redeliveries recover',
     plan: { services: { loyalty: { entityCrash: 0.3 } } },
+  },
+  'claim-check': {
+    description: 'large invoices: some attempts fail after storing their blob (deleted, retried), some blobs vanish before shipping reads them (404, dead letter)',
+    plan: { all: { largePayload: 0.8 }, services: { invoicing: { abortAfterOffload: 0.2, missingBlob: 0.05 } } },
   },
   'http-retries': { description: 'lost payment responses, retried with the same key', plan: { all: { httpResponseLost: 0.3 } } },
   ghost: { description: 'BUG: orders publishes before commit, then the commit fails', plan: { services: { orders: { ghost: 0.15 } } } },

@@ -87,6 +87,8 @@ export interface HandlerContext<T = unknown> {
   publish(messageType: string, body: unknown, options?: OutgoingOptions): string;
   /** Work to do once the attempt has committed and dispatched (e.g. an HTTP clean-up). */
   afterCommit(work: () => Promise<void>): void;
+  /** Undoes a side effect of this attempt if it does not commit (e.g. deletes the blob it stored). */
+  onAbort(work: () => Promise<void>): void;
 }
 
 export interface OutgoingOptions {
@@ -209,9 +211,13 @@ export class Endpoint {
     // Which endpoint (service and queue) processed the attempt: one service may consume the same message from two queues.
     trace.getActiveSpan()?.setAttribute(ATTR_ENDPOINT, `${this.deps.service ?? this.name}/${this.name}`);
     let result: AttemptResult;
+    const onAbort: (() => Promise<void>)[] = [];
     try {
-      result = await this.attempt(delivery);
+      result = await this.attempt(delivery, onAbort);
     } catch (error) {
+      for (const undo of onAbort) {
+        await undo().catch((e: Error) => this.deps.logger.warn({ err: e, messageId: delivery.messageId }, 'undoing an aborted attempt failed'));
+      }
       await failAttempt(delivery, error as Error, this.deps.retry);
       this.deps.logger.debug({ err: error, messageId: delivery.messageId, attempt: delivery.attempt }, 'attempt failed');
       return;
@@ -239,7 +245,7 @@ export class Endpoint {
   }
 
   /** Everything up to and including the commit; throws when the attempt did not commit. */
-  private async attempt(delivery: Delivery): Promise<AttemptResult> {
+  private async attempt(delivery: Delivery, onAbort: (() => Promise<void>)[]): Promise<AttemptResult> {
     const handler = this.handlers[delivery.messageType];
     if (!handler) throw new UnrecoverableError(`${this.name} has no handler for ${delivery.messageType}`);
     await this.injectFailures(delivery);
@@ -263,7 +269,7 @@ export class Endpoint {
     }
     const handle = typeof handler === 'function' ? handler : handler.handle;
     const published = await this.publishPrematurely(delivery, handle, prepared);
-    return this.deps.db.transaction((tx) => this.process(tx, delivery, handle, prepared, { published })).catch(async (error: unknown) => {
+    return this.deps.db.transaction((tx) => this.process(tx, delivery, handle, prepared, { published, onAbort })).catch(async (error: unknown) => {
       if (error instanceof GhostCommitFailure) await this.publishGhosts(delivery, error.outgoing);
       if (error instanceof PublishedThenFailed) for (const o of error.outgoing) await this.transmit(o);
       throw error;
@@ -364,7 +370,7 @@ export class Endpoint {
     delivery: Delivery,
     handler: HandleFn,
     prepared: unknown,
-    run: { published: Set<string>; dryRun?: boolean },
+    run: { published: Set<string>; dryRun?: boolean; onAbort?: (() => Promise<void>)[] },
   ): Promise<AttemptResult> {
     const { plan } = this.deps;
     // A dry run records nothing and injects no bug: it only finds out what would be sent.
@@ -404,6 +410,7 @@ export class Endpoint {
       publish: (messageType, body, options) =>
         add({ kind: 'publish', destination: messageType, messageType, body: JSON.stringify(body) }, options),
       afterCommit: (work) => void afterCommit.push(work),
+      onAbort: (work) => void run.onAbort?.push(work),
     }, prepared as never);
     if (outgoing.length > 0 && decide(plan, faults.inconsistentRetry, 'inconsistent', name, delivery.messageId)) {
       // BUG: the bodies carry the time they were made, so each attempt's differ; the first

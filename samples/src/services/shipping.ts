@@ -4,8 +4,8 @@
  */
 import { createHash } from 'node:crypto';
 import { recordPayloadFetch } from '@onceflow/instrumentation';
-import type { BlobStore } from '../infra/blob-store.js';
-import type { Handler, HandlerContext } from '../infra/endpoint.js';
+import { BlobMissingError, type BlobStore } from '../infra/blob-store.js';
+import { type Handler, type HandlerContext, UnrecoverableError } from '../infra/endpoint.js';
 import type { InvoiceIssued, OrderBilled, OrderShipped } from '../messages.js';
 import { LABEL_PRINTER, type PrintLabel } from './extra-endpoints.js';
 
@@ -32,7 +32,10 @@ export function shippingHandlers(blobs: BlobStore, options: { printLabels?: bool
 export async function readInvoice(blobs: BlobStore, invoice: InvoiceIssued): Promise<Buffer> {
   let document: Buffer;
   if (invoice.ref) {
-    document = await blobs.get(invoice.ref);
+    document = await blobs.get(invoice.ref).catch((error: unknown) => {
+      // No retry brings a deleted blob back.
+      throw error instanceof BlobMissingError ? new UnrecoverableError(error.message) : error;
+    });
     recordPayloadFetch({ ref: invoice.ref, bytes: document.length });
   } else {
     document = Buffer.from(invoice.inline ?? '', 'utf8');
