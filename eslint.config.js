@@ -17,7 +17,10 @@ const TESTS = ['**/*.test.{ts,tsx}', '**/test/**', '**/bench/**', 'test-support/
 const above = (...paths) => ({ group: paths, message: 'imports upward across a floor; see docs/architecture.md' });
 
 /** The dashboard reaches the collector through its published contract, never its source files. */
-const NO_COLLECTOR_SOURCE = { regex: '^(\\.\\./)+collector/', message: 'the dashboard uses the collector only through @onceflow/collector/contract' };
+const NO_COLLECTOR_SOURCE = {
+  regex: '^(\\.\\./)+collector/',
+  message: 'the dashboard uses the collector only through @onceflow/collector/contract',
+};
 
 export default defineConfig(
   globalIgnores(['**/dist/**', '**/node_modules/**', 'coverage/**', 'test-artifacts/**', 'bench-results/**']),
@@ -61,7 +64,10 @@ export default defineConfig(
         'error',
         {
           patterns: [
-            { regex: '^(node:|fastify|@fastify/|@duckdb/|@clickhouse/|pino)', message: 'the contract is browser-safe: zod and semconv only' },
+            {
+              regex: '^(node:|fastify|@fastify/|@duckdb/|@clickhouse/|pino)',
+              message: 'the contract is browser-safe: zod and semconv only',
+            },
             { regex: '^\\.\\./', message: 'the contract is the bottom floor: it imports nothing else of the collector' },
           ],
         },
@@ -92,7 +98,10 @@ export default defineConfig(
     files: ['collector/src/analysis/**/*.ts'],
     ignores: TESTS,
     rules: {
-      'no-restricted-imports': ['error', { patterns: [above('../indexer/*', '../live/*', '../ingest/*', '../api/*', '../app.js', '../cli.js')] }],
+      'no-restricted-imports': [
+        'error',
+        { patterns: [above('../indexer/*', '../live/*', '../ingest/*', '../api/*', '../app.js', '../cli.js')] },
+      ],
     },
   },
   {
@@ -125,7 +134,10 @@ export default defineConfig(
       'no-restricted-imports': [
         'error',
         {
-          paths: ['react', 'react-dom', '@tanstack/react-query'].map((name) => ({ name, message: 'dashboard/src/model is plain TypeScript: no React' })),
+          paths: ['react', 'react-dom', '@tanstack/react-query'].map((name) => ({
+            name,
+            message: 'dashboard/src/model is plain TypeScript: no React',
+          })),
           patterns: [above('../api/*', '../hooks/*', '../components/*', '../views/*'), NO_COLLECTOR_SOURCE],
         },
       ],
@@ -135,10 +147,7 @@ export default defineConfig(
     files: ['dashboard/src/{api,hooks}/**/*.{ts,tsx}'],
     ignores: TESTS,
     rules: {
-      'no-restricted-imports': [
-        'error',
-        { patterns: [above('../components/*', '../views/*'), NO_COLLECTOR_SOURCE] },
-      ],
+      'no-restricted-imports': ['error', { patterns: [above('../components/*', '../views/*'), NO_COLLECTOR_SOURCE] }],
     },
   },
   {

@@ -37,7 +37,12 @@ function measure(name: string, body: unknown, schema: { parse(data: unknown): un
 
 const now = Date.now();
 for (const messages of [100, 1000, 5000]) {
-  const flow = reconstructFlow(buildLargeFlow(`bench-${messages}`, messages, now - 600_000), { now, quietPeriodMs: 60_000, page: PAGE, truncated: false });
+  const flow = reconstructFlow(buildLargeFlow(`bench-${messages}`, messages, now - 600_000), {
+    now,
+    quietPeriodMs: 60_000,
+    page: PAGE,
+    truncated: false,
+  });
   measure(`flow of ${messages} messages`, flow, FlowSchema);
 }
 

@@ -20,7 +20,10 @@ describe('against a real collector', () => {
   let api: Api;
 
   beforeAll(async () => {
-    collector = await startSeededCollector([...fixtures.spans, ...buildDuplicateStorm(now)], { now, quietPeriodMs: ANOMALY_FLOWS_QUIET_PERIOD_MS });
+    collector = await startSeededCollector([...fixtures.spans, ...buildDuplicateStorm(now)], {
+      now,
+      quietPeriodMs: ANOMALY_FLOWS_QUIET_PERIOD_MS,
+    });
     api = createApi(collector.url);
   });
 
@@ -132,7 +135,10 @@ describe('against a collector answering another shape', () => {
   it('refuses an answer that is not JSON', async () => {
     answers.set('/api/topology', { status: 200, body: '<html>proxy page</html>' });
     const error = await api.topology(timeWindow).catch((e: unknown) => e);
-    expect(error).toMatchObject({ kind: 'unexpected-shape', message: 'The collector answered /api/topology with something that is not JSON.' });
+    expect(error).toMatchObject({
+      kind: 'unexpected-shape',
+      message: 'The collector answered /api/topology with something that is not JSON.',
+    });
   });
 
   it('keeps the status line when an error body is not the API’s error shape', async () => {

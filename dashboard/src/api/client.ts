@@ -42,7 +42,8 @@ export type Params = Record<string, string | number | boolean | undefined | null
 
 function query(params: Params): string {
   const search = new URLSearchParams();
-  for (const [key, value] of Object.entries(params)) if (value !== undefined && value !== null && value !== '') search.set(key, String(value));
+  for (const [key, value] of Object.entries(params))
+    if (value !== undefined && value !== null && value !== '') search.set(key, String(value));
   const text = search.toString();
   return text ? `?${text}` : '';
 }
@@ -94,7 +95,11 @@ export async function getJson<T>(path: string, schema: ZodMiniType<T>, signal?: 
     try {
       body = await response.json();
     } catch {
-      throw new ApiError('unexpected-shape', `The collector answered ${path.split('?')[0]} with something that is not JSON.`, response.status);
+      throw new ApiError(
+        'unexpected-shape',
+        `The collector answered ${path.split('?')[0]} with something that is not JSON.`,
+        response.status,
+      );
     }
     return parseResponse(path, schema, body);
   }
@@ -106,7 +111,8 @@ export async function getJson<T>(path: string, schema: ZodMiniType<T>, signal?: 
     // A proxy's HTML error page: keep the status line.
   }
   // A dev proxy answers 502/504 when the collector is down.
-  if (response.status === 502 || response.status === 504) throw new ApiError('unreachable', `The collector API is unreachable (${message}).`, response.status);
+  if (response.status === 502 || response.status === 504)
+    throw new ApiError('unreachable', `The collector API is unreachable (${message}).`, response.status);
   const kind: ApiErrorKind = response.status === 404 ? 'not-found' : response.status < 500 ? 'bad-request' : 'server';
   throw new ApiError(kind, message, response.status);
 }
@@ -127,7 +133,8 @@ export function createApi(baseUrl = '') {
       get(`/api/flows${query({ ...windowParams(timeWindow), ...filters, limit, cursor })}`, FlowListSchema, signal),
     flow: (conversationId: string, page: { offset: number; limit: number }, signal?: AbortSignal) =>
       get(`/api/flows/${encodeURIComponent(conversationId)}${query(page)}`, FlowSchema, signal),
-    message: (messageId: string, signal?: AbortSignal) => get(`/api/messages/${encodeURIComponent(messageId)}`, MessageHistorySchema, signal),
+    message: (messageId: string, signal?: AbortSignal) =>
+      get(`/api/messages/${encodeURIComponent(messageId)}`, MessageHistorySchema, signal),
     search: (q: string, signal?: AbortSignal) => get(`/api/search${query({ q })}`, SearchResultSchema, signal),
     anomalies: (timeWindow: TimeWindow, params: { kind?: string; service?: string; limit?: number }, signal?: AbortSignal) =>
       get(`/api/anomalies${query({ ...windowParams(timeWindow), ...params })}`, AnomalyListSchema, signal),
@@ -135,7 +142,8 @@ export function createApi(baseUrl = '') {
       get(`/api/storms${query({ ...windowParams(timeWindow), step: stepMs })}`, StormListSchema, signal),
     trends: (timeWindow: TimeWindow, stepMs: number, by: TrendGrouping, signal?: AbortSignal) =>
       get(`/api/trends${query({ ...windowParams(timeWindow), step: stepMs, by })}`, TrendsSchema, signal),
-    topology: (timeWindow: TimeWindow, signal?: AbortSignal) => get(`/api/topology${query(windowParams(timeWindow))}`, TopologySchema, signal),
+    topology: (timeWindow: TimeWindow, signal?: AbortSignal) =>
+      get(`/api/topology${query(windowParams(timeWindow))}`, TopologySchema, signal),
   };
 }
 
