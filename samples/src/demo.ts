@@ -43,7 +43,7 @@ const logger = pino({ name: 'onceflow-demo', level: process.env.LOG_LEVEL ?? 'in
 // Registered first: a signal during start-up must stop the demo too (some libraries install
 // their own handlers, which would otherwise swallow it).
 const stopping = new AbortController();
-let stopRunning: (() => Promise<void>) | undefined;
+const running: { stop?: () => Promise<void> } = {};
 let shuttingDown = false;
 async function shutdown(signal: string) {
   if (shuttingDown) return;
@@ -53,7 +53,7 @@ async function shutdown(signal: string) {
   const hardStop = setTimeout(() => process.exit(1), 15_000);
   hardStop.unref();
   const started = Date.now();
-  await stopRunning?.().catch((error: unknown) => logger.error({ err: error }, 'stopping the system failed'));
+  await running.stop?.().catch((error: unknown) => logger.error({ err: error }, 'stopping the system failed'));
   logger.info({ ms: Date.now() - started }, 'stopped');
   process.exit(0);
 }
@@ -105,7 +105,7 @@ const driving = runAs(LOAD_GENERATOR, () =>
     onError: (error) => logger.warn({ err: error }, 'placing an order failed'),
   }),
 );
-stopRunning = async () => {
+running.stop = async () => {
   await driving.catch(() => undefined);
   await system.stop();
   // Spans still buffered go out now; an unreachable collector must not hold the exit up.

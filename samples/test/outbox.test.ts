@@ -194,9 +194,14 @@ describe('the outbox after the commit', () => {
     });
     expect(others).toEqual([]);
     expect(attempt.attributes[ATTR_OUTCOME]).toBe('processed');
+    expect(attempt.attributes[ATTR_COMMITTED_AT_MS]).toEqual(expect.any(Number));
     expect(attempt.events.map((e) => e.name)).toContain('onceflow.outbox.dispatch_failed');
     await alpha.sweep();
     await until('beta processed the recovered Pong', async () => ((await pongCount()) === 1 ? true : undefined));
+    await telemetry.forceFlush();
+    const pongSends = exporter.getFinishedSpans().filter((s) => s.kind === SpanKind.PRODUCER && s.attributes[ATTR_MESSAGING_DESTINATION_NAME] === 'beta');
+    // The sweeper's send (the failed one never reached the transport) is an outbox dispatch after the commit.
+    expect(pongSends.map((s) => s.attributes[ATTR_OUTBOX_DISPATCH])).toEqual([true]);
     expect(await undispatched()).toBe(0);
     // The Ping was acknowledged: never retried, never processed again.
     expect((await consumerSpans('alpha')).map((s: ReadableSpan) => s.attributes[ATTR_OUTCOME])).toEqual(['processed']);
