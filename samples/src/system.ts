@@ -64,6 +64,8 @@ export interface SystemOptions {
   plan?: FaultPlan;
   truthPath?: string;
   retry?: RetryPolicy;
+  /** An injected crash kills the process (separate service processes) instead of being simulated in it. */
+  exitOnCrash?: boolean;
   /** Outbox sweeping and claims (tests shorten them). */
   outbox?: Partial<OutboxOptions>;
   visibilityTimeoutMs?: number;
@@ -143,7 +145,7 @@ export async function startSystem(options: SystemOptions = {}): Promise<OrderSys
     bindServicePort(Number(new URL(started.url).port), PAYMENT_PROVIDER);
   }
 
-  const deps = { db, transport, truth, plan, retry, concurrency: options.concurrency ?? 2, outbox: options.outbox };
+  const deps = { db, transport, truth, plan, retry, concurrency: options.concurrency ?? 2, outbox: options.outbox, exitOnCrash: options.exitOnCrash };
   const handlers: Record<RelationalEndpointName, Record<string, Handler>> = {
     orders: ordersHandlers,
     billing: billingHandlers({ providerUrl, httpTries: 3 }),

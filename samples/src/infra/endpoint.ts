@@ -62,6 +62,8 @@ export interface EndpointDeps {
   service?: string;
   /** False: consume without tracing (an uninstrumented service). */
   traced?: boolean;
+  /** An injected crash kills the process (SIGKILL) rather than being simulated. */
+  exitOnCrash?: boolean;
 }
 
 export interface Outgoing {
@@ -356,6 +358,7 @@ export class Endpoint {
       messageType: delivery.messageType,
       detail: 'crashed between commit and dispatch; redelivered',
     });
+    if (this.deps.exitOnCrash) process.kill(process.pid, 'SIGKILL');
     await delivery.abandon();
     return true;
   }
