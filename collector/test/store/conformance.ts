@@ -54,10 +54,10 @@ import {
   TRACE_2,
   TRACE_3,
   WINDOW,
-} from '../../test/fixtures/store-fixtures.js';
-import type { Anomaly, FlowRecord, FlowSummary } from '../model/flow.js';
-import type { SpanRow } from '../model/span.js';
-import type { EdgeAggregateRow, FlowQuery, SpanBucketRow, SpanStore } from './span-store.js';
+} from '../fixtures/store-fixtures.js';
+import type { Anomaly, FlowRecord, FlowSummary } from '../../src/model/flow.js';
+import type { SpanRow } from '../../src/model/span.js';
+import type { EdgeAggregateRow, FlowQuery, SpanBucketRow, SpanStore } from '../../src/store/span-store.js';
 
 export const STORE_CAPABILITIES = [
   'rows',
