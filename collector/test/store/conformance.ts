@@ -7,7 +7,7 @@
  * `makeStore` returns a new, empty store; the suite calls `init()` and disposes of it. A backend
  * that cannot offer a capability opts out of it explicitly with a reason (shown as skipped
  * tests), never silently. What the suite pins, beyond the doc comments of `span-store.ts`:
- * - span roles as in `analysis/span-roles.ts`: send = producer or operation send/create;
+ * - span roles as in `model/span-roles.ts`: send = producer or operation send/create;
  *   attempt = not a send and (consumer, operation process/receive, or an outcome); HTTP client
  *   = client kind with an HTTP method or url.full attribute;
  * - buckets are epoch-aligned (floor(start / step) · step); a (bucket, group) row exists only

@@ -1,6 +1,6 @@
 /**
  * SQL text for the aggregates (trends, storms, topology), pure. Spans are classified in SQL
- * exactly as `analysis/span-roles.ts` does in TypeScript (`span-classes.ts`) and bucketed on
+ * by the roles of `model/span-roles.ts` (`span-roles-sql.ts`) and bucketed on
  * `start_ns`. They read `spans` without FINAL: the store drops re-sent spans before inserting
  * (`insert-path.ts`), and FINAL would double the cost of every trend. Queue latency uses
  * `first_send_ns`, filled at insert, instead of a join. Quantiles of the span reads interpolate
@@ -11,7 +11,8 @@ import type { TimeWindow } from '../span-store.js';
 import { msToNs } from '../../model/span.js';
 import type { TrendGrouping } from '../../model/flow.js';
 import { rowLimit, windowCondition } from './row-queries.js';
-import { HTTP_PEER, IS_ATTEMPT, IS_HTTP_CLIENT, IS_SEND, QUANTILE_LEVELS, rollupSelect } from './span-classes.js';
+import { QUANTILE_LEVELS, rollupSelect } from './rollup-sql.js';
+import { EDGE_KIND, HTTP_PEER, IS_ATTEMPT, IS_SEND } from './span-roles-sql.js';
 import { SqlFragment, sql, sqlIdentifier } from './sql-escape.js';
 
 const GROUP_COLUMNS: Record<TrendGrouping, string> = {
@@ -152,7 +153,7 @@ export function edgeAggregatesSql(db: SqlFragment, window: TimeWindow): SqlFragm
   ${new SqlFragment(quantileColumns('latency_sorted', 'latency'))}
 FROM (
   SELECT
-    multiIf(${IS_SEND}, 'send', ${IS_ATTEMPT}, 'consume', ${IS_HTTP_CLIENT}, 'http', '') AS edge_kind,
+    ${EDGE_KIND} AS edge_kind,
     multiIf(edge_kind = 'consume', destination, service) AS source,
     multiIf(edge_kind = 'send', destination, edge_kind = 'consume', service, ${HTTP_PEER}) AS target,
     message_type, status_code, outcome, message_id, attempt, duration_ns

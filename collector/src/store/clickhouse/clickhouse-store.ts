@@ -66,7 +66,7 @@ import {
   startSecond,
   unresolvedMessages,
 } from './insert-path.js';
-import { isAttemptSpan } from '../../analysis/span-roles.js';
+import { isAttemptSpan } from '../../model/span-roles.js';
 import { sql, sqlColumns, sqlDatabase, sqlIdentifier, type SqlFragment } from './sql-escape.js';
 import { activityBucketRow, edgeAggregateRow, flowBucketRow, spanBucketRow } from '../aggregate-rows.js';
 

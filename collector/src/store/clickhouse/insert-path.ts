@@ -13,9 +13,9 @@
  * in: row reads stay exact (LIMIT 1 BY) and merges collapse the rows, only the rollup would
  * count it twice.
  */
-import { isAttemptSpan, isSend } from '../../analysis/span-roles.js';
+import { isAttemptSpan, isSend } from '../../model/span-roles.js';
 import type { SpanRow } from '../../model/span.js';
-import { IS_ATTEMPT, IS_SEND } from './span-classes.js';
+import { IS_ATTEMPT, IS_SEND } from './span-roles-sql.js';
 import { SqlFragment, joinSql, sql, sqlInList } from './sql-escape.js';
 
 /**

@@ -14,10 +14,6 @@ import type { TimeWindow } from '../span-store.js';
 import {
   duplicateProcessingsSql,
   GROUP_COLUMNS,
-  HTTP_PEER,
-  IS_ATTEMPT,
-  IS_HTTP_CLIENT,
-  IS_SEND,
   SEND_LOOKBACK_MS,
   quantileColumns,
   stepOf,
@@ -25,6 +21,7 @@ import {
   type Params,
   type Statement,
 } from './aggregate-sql.js';
+import { HTTP_PEER, IS_ATTEMPT, IS_CLIENT_KIND, IS_HTTP_CLIENT, IS_SEND } from './span-roles-sql.js';
 
 const MINUTE_MS = 60_000;
 const MINUTE_NS = 60_000_000_000n;
@@ -72,7 +69,7 @@ function entriesSql(filter: string, sendFrom: string, sendTo: string): string {
         message_id, outcome, attempt, status_code, duration_ns / 1e6 AS duration_ms, payload_offloaded, payload_bytes
       FROM (
         SELECT *, CASE WHEN ${IS_SEND} THEN 'send' WHEN ${IS_ATTEMPT} THEN 'consume'
-                       WHEN kind = 'client' THEN (CASE WHEN ${IS_HTTP_CLIENT} THEN 'http' ELSE '' END)
+                       WHEN ${IS_CLIENT_KIND} THEN (CASE WHEN ${IS_HTTP_CLIENT} THEN 'http' ELSE '' END)
                        ELSE '' END AS edge_kind
         FROM spans WHERE ${filter}
       ) WHERE edge_kind <> ''
