@@ -10,7 +10,8 @@
 import type { TimeWindow } from '../span-store.js';
 import { msToNs } from '../../model/span.js';
 import type { TrendGrouping } from '../../model/flow.js';
-import { rowLimit, windowCondition } from './row-queries.js';
+import { ROW_LIMITS, rowLimit } from '../store-inputs.js';
+import { windowCondition } from './row-queries.js';
 import { QUANTILE_LEVELS, rollupSelect } from './rollup-sql.js';
 import { EDGE_KIND, HTTP_PEER, IS_ATTEMPT, IS_SEND } from './span-roles-sql.js';
 import { SqlFragment, sql, sqlIdentifier } from './sql-escape.js';
@@ -134,7 +135,7 @@ WHERE ${windowCondition(window)} AND ${IS_ATTEMPT} AND service = ${service} AND 
 GROUP BY message_id
 HAVING n > 0
 ORDER BY n DESC, message_id
-LIMIT ${rowLimit(limit, 10_000)}`;
+LIMIT ${rowLimit(limit, ROW_LIMITS.keys)}`;
 }
 
 /** Send, consume and HTTP edges in one scan of the window (no joins). */

@@ -44,7 +44,6 @@ import { encodeFlowCursor } from '../flow-cursor.js';
 import { anomaliesSql, flowCountsSql, flowPageSql } from './flow-queries.js';
 import {
   activeConversationsSql,
-  rowLimit,
   findConversationsSql,
   spanCountSql,
   spansOfConversationSql,
@@ -60,7 +59,6 @@ import {
   batchFirstSends,
   earliest,
   lookupSql,
-  spanKey,
   isProcessedAttempt,
   previousProcessed,
   startSecond,
@@ -68,6 +66,7 @@ import {
 } from './insert-path.js';
 import { isAttemptSpan } from '../../model/span-roles.js';
 import { sql, sqlColumns, sqlDatabase, sqlIdentifier, type SqlFragment } from './sql-escape.js';
+import { ROW_LIMITS, rowLimit, spanKey, uniqueSpans } from '../store-inputs.js';
 import { activityBucketRow, edgeAggregateRow, flowBucketRow, spanBucketRow } from '../aggregate-rows.js';
 
 export interface ClickHouseStoreOptions {
@@ -181,12 +180,7 @@ WHERE database = ${this.database} AND table IN ('spans', 'spans_by_conversation'
   }
 
   private async insertBatch(spans: SpanRow[]): Promise<void> {
-    const unique = new Map<string, SpanRow>();
-    for (const span of spans) {
-      const key = spanKey(span);
-      if (!unique.has(key)) unique.set(key, span);
-    }
-    const batch = [...unique.values()];
+    const batch = uniqueSpans(spans);
     const sends = batchFirstSends(batch);
     const chunks: SpanRow[][] = [];
     for (let i = 0; i < batch.length; i += LOOKUP_CHUNK) chunks.push(batch.slice(i, i + LOOKUP_CHUNK));
@@ -378,7 +372,7 @@ ORDER BY version DESC LIMIT 1`,
   }
 
   async listFlows(query: FlowQuery): Promise<FlowPage> {
-    const limit = rowLimit(query.limit, 10_000);
+    const limit = rowLimit(query.limit, ROW_LIMITS.flows);
     const [rows, counts] = await Promise.all([
       this.runner.rows<Parameters<typeof fromFlowSelectRow>[0]>(flowPageSql(this.db, query)),
       this.runner.rows<{ kind: string; n: string }>(flowCountsSql(this.db, query)),

@@ -25,8 +25,6 @@ import { SqlFragment, joinSql, sql, sqlInList } from './sql-escape.js';
 export const LOOKUP_CHUNK = 5000;
 const NS_PER_S = 1_000_000_000n;
 
-export const spanKey = (span: Pick<SpanRow, 'traceId' | 'spanId'>) => `${span.traceId}/${span.spanId}`;
-
 /** Earliest send per message id, bounded (oldest entries go first). */
 export class FirstSendCache {
   private readonly map = new Map<string, bigint>();

@@ -8,18 +8,11 @@
  * Buckets are epoch-aligned: timeMs = floor(startMs / stepMs) * stepMs. Quantiles interpolate
  * linearly between the nearest values of the exact sample (`quantile_cont`).
  */
-import type { DuckDBValue } from '@duckdb/node-api';
 import type { TrendGrouping } from '../../model/flow.js';
 import { msToNs } from '../../model/span.js';
 import type { TimeWindow } from '../span-store.js';
+import type { Statement } from './duckdb-client.js';
 import { HTTP_PEER, IS_ATTEMPT, IS_CLIENT_KIND, IS_HTTP_CLIENT, IS_SEND } from './span-roles-sql.js';
-
-export type Params = DuckDBValue[];
-
-export interface Statement {
-  sql: string;
-  params: Params;
-}
 
 export const GROUP_COLUMNS: Record<TrendGrouping, string> = {
   service: 'service',
