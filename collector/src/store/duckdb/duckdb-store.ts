@@ -29,8 +29,8 @@ import type {
 } from '../span-store.js';
 import { ROW_LIMITS, rowLimit, spanKey, uniqueSpans } from '../store-inputs.js';
 import { activityBucketsSql, flowBucketsSql, spanBucketsSql, topKeysSql } from './aggregate-queries.js';
-import { DuckDbClient, runOn, type Row } from './duckdb-client.js';
-import { anomaliesSql, deleteFlowsBeforeSql, flowListSql, flowRecordSql } from './flow-queries.js';
+import { DuckDbClient, runOn, type Row, type Statement } from './duckdb-client.js';
+import { anomaliesSql, deleteFlowsBeforeSql, flowPageSql, flowRecordSql } from './flow-queries.js';
 import { anomalyFromRow, summaryFromRow } from './flow-rows.js';
 import { insertSpanBatch, latestRecords, saveFlowBatch } from './insert-path.js';
 import { SpanRollup } from './rollup.js';
@@ -48,7 +48,9 @@ import {
   flowSpansByIdSql,
   listedInIndexSql,
   listedSinceRollupSql,
-  SPAN_COUNT_SQL,
+  spanCountSql,
+  spansOfConversationSql,
+  spansOfTraceSql,
   spansWhereSql,
 } from './row-queries.js';
 import { spanFromRow } from './span-rows.js';
@@ -153,7 +155,7 @@ export class DuckDbStore implements SpanStore {
   // ---- rows --------------------------------------------------------------------------
 
   async spansOfConversation(conversationId: string, limit: number): Promise<SpanRow[]> {
-    return this.spans(spansWhereSql('conversation_id', conversationId, limit));
+    return this.spans(spansOfConversationSql(conversationId, limit));
   }
 
   async spansOfMessage(messageId: string, limit: number): Promise<SpanRow[]> {
@@ -202,7 +204,7 @@ export class DuckDbStore implements SpanStore {
   }
 
   async spansOfTrace(traceId: string, limit: number): Promise<SpanRow[]> {
-    return this.spans(spansWhereSql('trace_id', traceId, limit));
+    return this.spans(spansOfTraceSql(traceId, limit));
   }
 
   async findConversations(q: string, limit: number): Promise<string[]> {
@@ -226,18 +228,18 @@ export class DuckDbStore implements SpanStore {
   }
 
   async spanCount(): Promise<number> {
-    const [row] = await this.client.run(SPAN_COUNT_SQL);
+    const [row] = await this.client.run(spanCountSql());
     return Number(row.n);
   }
 
-  private async spans(statement: ReturnType<typeof spansWhereSql>): Promise<SpanRow[]> {
+  private async spans(statement: Statement): Promise<SpanRow[]> {
     return (await this.client.run(statement)).map(spanFromRow);
   }
 
   // ---- flow records ------------------------------------------------------------------
 
   async listFlows(query: FlowQuery): Promise<FlowPage> {
-    const statements = flowListSql(query);
+    const statements = flowPageSql(query);
     const [pageRows, totalRows, countRows] = await Promise.all([
       this.client.run(statements.page),
       this.client.run(statements.total),

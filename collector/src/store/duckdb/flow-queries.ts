@@ -10,7 +10,7 @@ import type { Params, Statement } from './duckdb-client.js';
 import { searchMatch } from './row-queries.js';
 import { attributeValueNeedles } from './span-rows.js';
 
-export interface FlowListStatements {
+export interface FlowPageStatements {
   /** One page, newest flow first: `limit + 1` rows, so the caller knows whether more follow. */
   page: Statement;
   total: Statement;
@@ -19,7 +19,7 @@ export interface FlowListStatements {
   limit: number;
 }
 
-export function flowListSql(query: FlowQuery): FlowListStatements {
+export function flowPageSql(query: FlowQuery): FlowPageStatements {
   const params: Params = [query.fromMs, query.toMs];
   const where = ['start_ms >= $1', 'start_ms < $2'];
   const bind = (value: Params[number]) => {

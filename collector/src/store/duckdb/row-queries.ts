@@ -22,6 +22,11 @@ export function spansWhereSql(column: SpanKeyColumn, value: string, limit: numbe
   };
 }
 
+export const spansOfConversationSql = (conversationId: string, limit: number) =>
+  spansWhereSql('conversation_id', conversationId, limit);
+
+export const spansOfTraceSql = (traceId: string, limit: number) => spansWhereSql('trace_id', traceId, limit);
+
 /** Rolled-up spans listing a message id among their outgoing ids (the `outgoing_ids` index). */
 export function listedInIndexSql(messageId: string, limit: number): Statement {
   return {
@@ -84,7 +89,7 @@ export function activeConversationsSql(window: TimeWindow, limit: number): State
   };
 }
 
-export const SPAN_COUNT_SQL: Statement = { sql: 'SELECT count(*) AS n FROM spans', params: [] };
+export const spanCountSql = (): Statement => ({ sql: 'SELECT count(*) AS n FROM spans', params: [] });
 
 export function deleteSpansBeforeSql(cutoffMs: number): Statement {
   return { sql: 'DELETE FROM spans WHERE start_ns < $1', params: [msToNs(cutoffMs)] };
