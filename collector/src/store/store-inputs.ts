@@ -1,12 +1,10 @@
 /**
  * What both stores accept and how they key spans, in one place: the flow states and anomaly
- * kinds a query may filter on, row limits (validated, and capped so no caller can ask for
+ * kinds a query may filter on (the lists of the API contract), row limits (validated, and capped so no caller can ask for
  * everything), and the span identity (trace id, span id) that makes a re-sent span count once.
  */
-import { ANOMALY_KINDS, type AnomalyKind, type FlowState } from '../model/flow.js';
+import { ANOMALY_KINDS, FLOW_STATES, type AnomalyKind, type FlowState } from '../model/flow.js';
 import type { SpanRow } from '../model/span.js';
-
-export const FLOW_STATES: readonly FlowState[] = ['active', 'complete', 'incomplete'];
 
 /** The most rows one read returns, per kind of read. */
 export const ROW_LIMITS = {

@@ -15,8 +15,14 @@ export const SPAN_ROLE_CASES: [string, Partial<SpanRow>][] = [
   ['internal span with operation receive', { kind: 'internal', operation: 'receive' }],
   ['internal span with an outcome', { kind: 'internal', outcome: 'processed' }],
   ['plain internal span', { kind: 'internal' }],
-  ['client span with http.request.method and peer.service', { kind: 'client', attributes: { 'http.request.method': 'GET', 'peer.service': 'billing' } }],
-  ['client span with legacy http.method and server.address', { kind: 'client', attributes: { 'http.method': 'POST', 'server.address': 'pay.example' } }],
+  [
+    'client span with http.request.method and peer.service',
+    { kind: 'client', attributes: { 'http.request.method': 'GET', 'peer.service': 'billing' } },
+  ],
+  [
+    'client span with legacy http.method and server.address',
+    { kind: 'client', attributes: { 'http.method': 'POST', 'server.address': 'pay.example' } },
+  ],
   ['client span with only url.full', { kind: 'client', attributes: { 'url.full': 'https://user@stock.example:8443/items?id=1' } }],
   ['client span with a method and no peer', { kind: 'client', attributes: { 'http.request.method': 'GET' } }],
   ['client span without HTTP attributes', { kind: 'client', attributes: { 'db.system': 'postgresql' } }],

@@ -155,9 +155,7 @@ WHERE database = ${this.database} AND table IN ('spans', 'spans_by_conversation'
       // Removing many parts on a busy disk can outlast the HTTP timeout; the server carries on.
       if (!/timeout/i.test((error as Error).message)) throw error;
       await waitUntil(async () => {
-        const [{ n }] = await this.runner.rows<{ n: string }>(
-          sql`SELECT count() AS n FROM system.databases WHERE name = ${this.database}`,
-        );
+        const [{ n }] = await this.runner.rows<{ n: string }>(sql`SELECT count() AS n FROM system.databases WHERE name = ${this.database}`);
         return n === '0';
       }, `database ${this.database} is still being dropped`);
     }
@@ -212,9 +210,7 @@ WHERE database = ${this.database} AND table IN ('spans', 'spans_by_conversation'
   }
 
   async activeConversations(window: TimeWindow, limit: number): Promise<ConversationActivity[]> {
-    const rows = await this.runner.rows<{ conversation_id: string; last_ns: string }>(
-      activeConversationsSql(this.db, window, limit),
-    );
+    const rows = await this.runner.rows<{ conversation_id: string; last_ns: string }>(activeConversationsSql(this.db, window, limit));
     return rows.map((row) => ({ conversationId: row.conversation_id, lastMs: nsStringToMs(row.last_ns) }));
   }
 
@@ -281,16 +277,8 @@ WHERE database = ${this.database} AND table IN ('spans', 'spans_by_conversation'
     return rows.map(activityBucketRow);
   }
 
-  async topKeys(
-    window: TimeWindow,
-    service: string,
-    messageType: string,
-    kind: 'duplicate' | 'retry',
-    limit: number,
-  ): Promise<KeyCount[]> {
-    const rows = await this.runner.rows<{ message_id: string; n: string }>(
-      topKeysSql(this.db, window, service, messageType, kind, limit),
-    );
+  async topKeys(window: TimeWindow, service: string, messageType: string, kind: 'duplicate' | 'retry', limit: number): Promise<KeyCount[]> {
+    const rows = await this.runner.rows<{ message_id: string; n: string }>(topKeysSql(this.db, window, service, messageType, kind, limit));
     return rows.map((row) => ({ messageId: row.message_id, count: Number(row.n) }));
   }
 

@@ -115,7 +115,11 @@ export function fromFlowSelectRow(row: FlowSelectRow): FlowRecord {
 
 /** A summary row of a flows page (the record's columns without its anomalies). */
 export function summaryFromRow(row: FlowSelectRow): FlowSummary {
-  const { anomalies: _anomalies, analyzedAtMs: _analyzedAtMs, ...summary } = fromFlowSelectRow({
+  const {
+    anomalies: _anomalies,
+    analyzedAtMs: _analyzedAtMs,
+    ...summary
+  } = fromFlowSelectRow({
     ...row,
     'anomalies.kind': [],
     'anomalies.severity': [],

@@ -53,9 +53,7 @@ export class FirstSendCache {
  * stragglers does not scan everything in between.
  */
 export function secondRanges(spans: readonly SpanRow[]): SqlFragment {
-  const seconds = [...new Set(spans.map(startSecond))].sort(
-    (a, b) => a - b,
-  );
+  const seconds = [...new Set(spans.map(startSecond))].sort((a, b) => a - b);
   const ranges: [number, number][] = [];
   for (const second of seconds) {
     const last = ranges[ranges.length - 1];

@@ -187,7 +187,8 @@ export class DuckDbStore implements SpanStore {
     const groups = new Map<string, { column: 'conversation_id' | 'trace_id'; value: string; rows: Row[] }>();
     for (const row of indexed) {
       const conversationId = row.conversation_id as string;
-      const [column, value] = conversationId !== '' ? (['conversation_id', conversationId] as const) : (['trace_id', row.trace_id as string] as const);
+      const [column, value] =
+        conversationId !== '' ? (['conversation_id', conversationId] as const) : (['trace_id', row.trace_id as string] as const);
       const key = `${column}:${value}`;
       const group = groups.get(key) ?? { column, value, rows: [] };
       group.rows.push(row);
@@ -197,7 +198,9 @@ export class DuckDbStore implements SpanStore {
       [...groups.values()].map(({ column, value, rows }) => {
         const wanted = new Set(rows.map(rowSpanKey));
         const spanIds = rows.map((row) => row.span_id as string);
-        return this.client.run(flowSpansByIdSql(column, value, spanIds)).then((found) => found.filter((row) => wanted.has(rowSpanKey(row))));
+        return this.client
+          .run(flowSpansByIdSql(column, value, spanIds))
+          .then((found) => found.filter((row) => wanted.has(rowSpanKey(row))));
       }),
     );
     return [...fetched.flat(), ...recent].map(spanFromRow);
@@ -298,13 +301,7 @@ export class DuckDbStore implements SpanStore {
     return rows.map(activityBucketRow);
   }
 
-  async topKeys(
-    window: TimeWindow,
-    service: string,
-    messageType: string,
-    kind: 'duplicate' | 'retry',
-    limit: number,
-  ): Promise<KeyCount[]> {
+  async topKeys(window: TimeWindow, service: string, messageType: string, kind: 'duplicate' | 'retry', limit: number): Promise<KeyCount[]> {
     const rows = await this.client.run(topKeysSql(window, service, messageType, kind, rowLimit(limit, ROW_LIMITS.keys)));
     return rows.map((row) => ({ messageId: row.message_id as string, count: Number(row.n) }));
   }

@@ -22,8 +22,7 @@ export function spansWhereSql(column: SpanKeyColumn, value: string, limit: numbe
   };
 }
 
-export const spansOfConversationSql = (conversationId: string, limit: number) =>
-  spansWhereSql('conversation_id', conversationId, limit);
+export const spansOfConversationSql = (conversationId: string, limit: number) => spansWhereSql('conversation_id', conversationId, limit);
 
 export const spansOfTraceSql = (traceId: string, limit: number) => spansWhereSql('trace_id', traceId, limit);
 
