@@ -64,6 +64,13 @@ export interface MultiServiceTelemetry {
 
 const spanService = new WeakMap<Span, string>();
 
+/**
+ * Spans one service may have waiting for export. The default (2,048) overflows when a busy
+ * machine runs the whole shop and the collector in one process, and a span dropped that way
+ * looks like a message never delivered; a dropped share is a scenario of its own (`dropSpans`).
+ */
+const SPAN_QUEUE = 262_144;
+
 class RoutingTracer implements Tracer {
   constructor(
     private readonly tracerOf: (service: string) => Tracer,
@@ -107,7 +114,7 @@ export function startMultiServiceTelemetry(options: MultiServiceTelemetryOptions
       const exporter = options.drop && options.drop.share > 0 ? droppingExporter(target, options.drop) : target;
       provider = new BasicTracerProvider({
         resource: resourceFromAttributes({ ...options.resourceOf?.(service), [ATTR_SERVICE_NAME]: service }),
-        spanProcessors: [onceflowSpanProcessor(), new BatchSpanProcessor(exporter, { scheduledDelayMillis: 1_000 })],
+        spanProcessors: [onceflowSpanProcessor(), new BatchSpanProcessor(exporter, { scheduledDelayMillis: 1_000, maxQueueSize: SPAN_QUEUE })],
       });
       providers.set(service, provider);
     }
