@@ -43,7 +43,7 @@ export function sampleRatioOf(option: number | undefined, env: NodeJS.ProcessEnv
 }
 
 /** Resource attributes: the application's, `service.name`, and the dedup window when given. */
-function resourceAttributesOf(options: OnceflowOptions): Record<string, string | number | boolean> {
+export function resourceAttributesOf(options: OnceflowOptions): Record<string, string | number | boolean> {
   const attributes = { ...options.resourceAttributes, [ATTR_SERVICE_NAME]: options.serviceName };
   const window = options.dedupWindowMs;
   if (window === undefined) return attributes;
