@@ -6,8 +6,9 @@
 import type { Anomaly, Flow, FlowSummary, Storm, Topology, TrendGrouping, Trends } from '../model/types.js';
 import type { FlowPage } from '../model/types.js';
 import type { MessageHistory } from '../../../collector/src/api/message-history.js';
+import type { Coverage } from '../../../collector/src/analysis/coverage.js';
 
-export type { MessageHistory };
+export type { MessageHistory, Coverage };
 
 export type ApiErrorKind = 'unreachable' | 'not-found' | 'bad-request' | 'server';
 
@@ -109,4 +110,5 @@ export const api = {
   trends: (window: Window, stepMs: number, by: TrendGrouping, signal?: AbortSignal) =>
     getJson<Trends>(`/api/trends${query({ ...windowParams(window), step: stepMs, by })}`, signal),
   topology: (window: Window, signal?: AbortSignal) => getJson<Topology>(`/api/topology${query(windowParams(window))}`, signal),
+  coverage: (window: Window, signal?: AbortSignal) => getJson<Coverage>(`/api/coverage${query(windowParams(window))}`, signal),
 };

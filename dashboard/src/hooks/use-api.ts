@@ -16,6 +16,7 @@ export const queryKeys = {
   trends: (w: Window, stepMs: number, by: TrendGrouping) => ['trends', w.fromMs, w.toMs, stepMs, by] as const,
   storms: (w: Window, stepMs: number) => ['storms', w.fromMs, w.toMs, stepMs] as const,
   anomalies: (w: Window, kind: string, service: string) => ['anomalies', w.fromMs, w.toMs, kind, service] as const,
+  coverage: (w: Window) => ['coverage', w.fromMs, w.toMs] as const,
 };
 
 export function useHealth() {
@@ -94,6 +95,14 @@ export function useAnomalies(window: Window, kind = '', service = '') {
   return useQuery({
     queryKey: queryKeys.anomalies(window, kind, service),
     queryFn: ({ signal }) => api.anomalies(window, { kind: kind || undefined, service: service || undefined, limit: 200 }, signal),
+    placeholderData: keepPreviousData,
+  });
+}
+
+export function useCoverage(window: Window) {
+  return useQuery({
+    queryKey: queryKeys.coverage(window),
+    queryFn: ({ signal }) => api.coverage(window, signal),
     placeholderData: keepPreviousData,
   });
 }
