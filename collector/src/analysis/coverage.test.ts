@@ -1,27 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import type { CoverageRow } from '../store/span-store.js';
-import { shapeCoverage, unknownVerdictsOf, type CoverageInvariant } from './coverage.js';
+import { shapeCoverage, unknownVerdictsOf, zeroCounts, type CoverageInvariant } from './coverage.js';
 
 const WINDOW = { fromMs: 0, toMs: 60_000 };
 
 /** A row with every count 0 except the ones given. */
 function row(service: string, endpoint: string, counts: Partial<CoverageRow> = {}): CoverageRow {
-  return {
-    service,
-    endpoint,
-    spans: 0,
-    withMessageId: 0,
-    withConversation: 0,
-    sends: 0,
-    sendsWithMessageId: 0,
-    sendsWithDigest: 0,
-    attempts: 0,
-    attemptsWithMessageId: 0,
-    attemptsWithOutcome: 0,
-    processed: 0,
-    processedWithCommit: 0,
-    ...counts,
-  };
+  return { service, endpoint, ...zeroCounts(), ...counts };
 }
 
 /** A fully instrumented endpoint: every attempt identified, with an outcome, processed and committed. */

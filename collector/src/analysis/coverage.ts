@@ -57,7 +57,8 @@ export interface Coverage {
   services: ServiceCoverage[];
 }
 
-type Counts = Omit<CoverageRow, 'service' | 'endpoint'>;
+export type CoverageCounts = Omit<CoverageRow, 'service' | 'endpoint'>;
+type Counts = CoverageCounts;
 
 const COUNT_KEYS = [
   'spans',
@@ -79,7 +80,8 @@ function addCounts(into: Counts, row: Counts): void {
   for (const key of COUNT_KEYS) into[key] += row[key];
 }
 
-function zeroCounts(): Counts {
+/** Every count 0 (a sum's start). */
+export function zeroCounts(): Counts {
   return Object.fromEntries(COUNT_KEYS.map((key) => [key, 0])) as Counts;
 }
 

@@ -226,4 +226,6 @@ export interface SpanStore {
     limit: number,
   ): Promise<KeyCount[]>;
   edgeAggregates(window: TimeWindow): Promise<EdgeAggregateRow[]>;
+  /** Instrumentation coverage counts of the spans starting in the window (one SQL aggregate). */
+  coverageAggregates(window: TimeWindow): Promise<CoverageRow[]>;
 }

@@ -17,6 +17,7 @@ import type {
   ActivityBucketRow,
   AnomalyQuery,
   ConversationActivity,
+  CoverageRow,
   EdgeAggregateRow,
   FlowBucketRow,
   FlowPage,
@@ -68,7 +69,8 @@ import {
 } from './insert-path.js';
 import { isAttemptSpan } from '../../analysis/span-roles.js';
 import { sql, sqlColumns, sqlDatabase, sqlIdentifier, type SqlFragment } from './sql-escape.js';
-import { activityBucketRow, edgeAggregateRow, flowBucketRow, spanBucketRow } from '../aggregate-rows.js';
+import { activityBucketRow, coverageRow, edgeAggregateRow, flowBucketRow, spanBucketRow } from '../aggregate-rows.js';
+import { coverageSql } from './coverage-queries.js';
 
 export interface ClickHouseStoreOptions {
   url: string;
@@ -463,6 +465,11 @@ ORDER BY version DESC LIMIT 1`,
     const build = this.useRollup(window, 60_000) ? edgeAggregatesRollupSql : edgeAggregatesSql;
     const rows = await this.runner.rows<Record<string, unknown>>(build(this.db, window));
     return rows.map((row) => edgeAggregateRow(row, row.edge_kind as EdgeAggregateRow['kind']));
+  }
+
+  async coverageAggregates(window: TimeWindow): Promise<CoverageRow[]> {
+    const rows = await this.runner.rows<Record<string, unknown>>(coverageSql(this.db, window));
+    return rows.map(coverageRow);
   }
 }
 

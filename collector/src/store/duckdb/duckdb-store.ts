@@ -24,6 +24,7 @@ import type {
   ActivityBucketRow,
   AnomalyQuery,
   ConversationActivity,
+  CoverageRow,
   EdgeAggregateRow,
   FlowBucketRow,
   FlowPage,
@@ -54,7 +55,8 @@ import {
 } from './rollup-sql.js';
 import { SerialQueue } from './serial-queue.js';
 import { appendSpans, attributeValueNeedles, spanFromRow } from './span-codec.js';
-import { activityBucketRow, edgeAggregateRow, flowBucketRow, spanBucketRow } from '../aggregate-rows.js';
+import { activityBucketRow, coverageRow, edgeAggregateRow, flowBucketRow, spanBucketRow } from '../aggregate-rows.js';
+import { coverageSql } from './coverage-queries.js';
 
 export interface DuckDbStoreOptions {
   /** Directory that holds `onceflow.duckdb`; ignored when `path` is given. */
@@ -502,6 +504,11 @@ export class DuckDbStore implements SpanStore {
     await this.rollup!.caughtUp();
     const rows = await this.run(statement);
     return rows.map((row) => edgeAggregateRow(row, row.kind as EdgeAggregateRow['kind']));
+  }
+
+  async coverageAggregates(window: TimeWindow): Promise<CoverageRow[]> {
+    const rows = await this.run(coverageSql(window));
+    return rows.map(coverageRow);
   }
 
   // ---- plumbing ----------------------------------------------------------------------
