@@ -159,7 +159,11 @@ describe.skipIf(!rabbit || !postgres)('issue 11 evidence through RabbitMQ', () =
       marks.committed = Date.now();
       markCommitted();
       await withOutboxDispatch(async () => {
-        channel.sendToQueue(q('billing'), Buffer.from('{"bill":1}'), { messageId: bill.messageId, type: 'BillOrder', headers: identityHeaders(bill) });
+        channel.sendToQueue(q('billing'), Buffer.from('{"bill":1}'), {
+          messageId: bill.messageId,
+          type: 'BillOrder',
+          headers: identityHeaders(bill),
+        });
       });
       // Let the clock move on so "before the outcome" is visible at millisecond resolution.
       await new Promise((r) => setTimeout(r, 5));
@@ -187,7 +191,8 @@ describe.skipIf(!rabbit || !postgres)('issue 11 evidence through RabbitMQ', () =
   });
 
   it('digests every published body: equal for equal bodies, different otherwise, none above the limit or when off', async () => {
-    const publish = (id: string, body: Buffer) => channel.sendToQueue(q('digest'), body, { messageId: `digest-${id}-${run}`, type: 'Digested' });
+    const publish = (id: string, body: Buffer) =>
+      channel.sendToQueue(q('digest'), body, { messageId: `digest-${id}-${run}`, type: 'Digested' });
     publish('a', Buffer.from('{"amount":10}'));
     publish('b', Buffer.from('{"amount":10}'));
     publish('c', Buffer.from('{"amount":11}'));

@@ -13,7 +13,10 @@ import { ATTR_BUSINESS_KEY } from './semconv.js';
 export function setBusinessKey(key: string): void {
   guard('setBusinessKey', () => {
     if (typeof key !== 'string' || key === '') {
-      warnOnce('setBusinessKey:invalid', `setBusinessKey needs a non-empty string, got ${typeof key === 'string' ? 'an empty string' : typeof key}; nothing was recorded.`);
+      warnOnce(
+        'setBusinessKey:invalid',
+        `setBusinessKey needs a non-empty string, got ${typeof key === 'string' ? 'an empty string' : typeof key}; nothing was recorded.`,
+      );
       return;
     }
     const span = trace.getActiveSpan();

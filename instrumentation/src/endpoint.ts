@@ -35,7 +35,10 @@ export function consumeAs<T extends object>(endpoint: string, options?: T): T & 
     'consumeAs',
     () => {
       if (typeof endpoint !== 'string' || endpoint.trim() === '' || Buffer.byteLength(endpoint) > MAX_ENDPOINT_BYTES) {
-        warnOnce('consumeAs:invalid', `consumeAs needs an endpoint name of 1-${MAX_ENDPOINT_BYTES} bytes; got ${JSON.stringify(endpoint)}. The default endpoint (service/queue) is used.`);
+        warnOnce(
+          'consumeAs:invalid',
+          `consumeAs needs an endpoint name of 1-${MAX_ENDPOINT_BYTES} bytes; got ${JSON.stringify(endpoint)}. The default endpoint (service/queue) is used.`,
+        );
         return given;
       }
       return { ...given, consumerTag: `${ENDPOINT_CONSUMER_TAG_PREFIX}${endpoint}#${randomUUID()}` };

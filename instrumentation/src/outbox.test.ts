@@ -93,7 +93,11 @@ describe('commit markers and the outbox', () => {
     expect(committedAt).toBeGreaterThanOrEqual(committedBetween[0]);
     expect(committedAt).toBeLessThanOrEqual(committedBetween[1]);
     expect(attr(attempt, ATTR_OUTCOME)).toBe('processed');
-    expect(attr(attempt, ATTR_OUTGOING_MESSAGE_IDS), 'stored ids listed once each, the stuck one included').toEqual([ids.audit, ids.bill, ids.ship]);
+    expect(attr(attempt, ATTR_OUTGOING_MESSAGE_IDS), 'stored ids listed once each, the stuck one included').toEqual([
+      ids.audit,
+      ids.bill,
+      ids.ship,
+    ]);
 
     const dispatch = spanOf(all, SpanKind.PRODUCER, ids.bill);
     expect(attr(dispatch, ATTR_OUTBOX_DISPATCH)).toBe(true);
@@ -101,7 +105,10 @@ describe('commit markers and the outbox', () => {
     const audit = spanOf(all, SpanKind.PRODUCER, ids.audit);
     expect(attr(audit, ATTR_OUTBOX_DISPATCH), 'a send inside the transaction is not a dispatch').toBeUndefined();
     expect(startMs(audit)).toBeLessThan(committedAt);
-    expect(all.some((s) => s.kind === SpanKind.PRODUCER && attr(s, ATTR_MESSAGING_MESSAGE_ID) === ids.ship), 'the stuck message was never sent').toBe(false);
+    expect(
+      all.some((s) => s.kind === SpanKind.PRODUCER && attr(s, ATTR_MESSAGING_MESSAGE_ID) === ids.ship),
+      'the stuck message was never sent',
+    ).toBe(false);
   });
 
   it('markProcessed records the commit time when markCommitted was not called; the first marker wins', async () => {
@@ -170,7 +177,10 @@ describe('endpoint and digest on withHandle / withSend', () => {
   it('a send records the digest of its body: equal for equal bodies, different otherwise, absent without a body', async () => {
     const sent = [
       await send('BillOrder', '{"amount":10}'),
-      await withSend({ system: 'onceflow-pgqueue', destination: 'orders', messageType: 'BillOrder', body: Buffer.from('{"amount":10}') }, async (_h, id) => id),
+      await withSend(
+        { system: 'onceflow-pgqueue', destination: 'orders', messageType: 'BillOrder', body: Buffer.from('{"amount":10}') },
+        async (_h, id) => id,
+      ),
       await send('BillOrder', '{"amount":11}'),
       await withSend({ system: 'onceflow-pgqueue', destination: 'orders', messageType: 'BillOrder' }, async (_h, id) => id),
     ];
@@ -185,7 +195,10 @@ describe('endpoint and digest on withHandle / withSend', () => {
 
 describe('never breaks the host', () => {
   it('a body Onceflow cannot digest still goes out; the failure is reported once', async () => {
-    const sent = await withSend({ system: 's', destination: 'd', messageType: 'Odd', body: 42 as unknown as string }, async (headers) => headers);
+    const sent = await withSend(
+      { system: 's', destination: 'd', messageType: 'Odd', body: 42 as unknown as string },
+      async (headers) => headers,
+    );
     expect(sent['onceflow-message-id']).toBeTruthy();
     expect(warnings.filter((w) => w.startsWith('withSend failed'))).toHaveLength(1);
   });

@@ -21,7 +21,8 @@ function tracerWith(sampler: Sampler) {
   return { tracer: provider.getTracer('sampler-test'), exporter };
 }
 
-const remote = (identity: ReturnType<RemoteIdentity>): Context => ROOT_CONTEXT.setValue(REMOTE_IDENTITY_KEY, (() => identity) as RemoteIdentity);
+const remote = (identity: ReturnType<RemoteIdentity>): Context =>
+  ROOT_CONTEXT.setValue(REMOTE_IDENTITY_KEY, (() => identity) as RemoteIdentity);
 
 describe('carriesMessageIdentity', () => {
   it.each<[string, Context, SpanKind, Attributes, boolean]>([
@@ -51,7 +52,12 @@ describe('onceflowSampler at ratio 0', () => {
     for (const span of [query, consume, publish, middleware, edge]) span.end();
 
     expect([edge, middleware].map((s) => s.isRecording())).toEqual([false, false]);
-    expect(exporter.getFinishedSpans().map((s) => s.name).sort()).toEqual(['INSERT inbox', 'orders process', 'publish orders']);
+    expect(
+      exporter
+        .getFinishedSpans()
+        .map((s) => s.name)
+        .sort(),
+    ).toEqual(['INSERT inbox', 'orders process', 'publish orders']);
     expect(publish.spanContext().traceId, 'a kept send stays in its trace').toBe(edge.spanContext().traceId);
   });
 

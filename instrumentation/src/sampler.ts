@@ -37,7 +37,14 @@ export function carriesMessageIdentity(parentContext: Context, kind: SpanKind, a
 export class OnceflowSampler implements Sampler {
   constructor(private readonly delegate: Sampler) {}
 
-  shouldSample(context: Context, traceId: string, spanName: string, spanKind: SpanKind, attributes: Attributes, links: Link[]): SamplingResult {
+  shouldSample(
+    context: Context,
+    traceId: string,
+    spanName: string,
+    spanKind: SpanKind,
+    attributes: Attributes,
+    links: Link[],
+  ): SamplingResult {
     try {
       if (carriesMessageIdentity(context, spanKind, attributes)) return KEEP;
       return this.delegate.shouldSample(context, traceId, spanName, spanKind, attributes, links);

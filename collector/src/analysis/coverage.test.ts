@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { CoverageRow } from '../store/span-store.js';
-import { shapeCoverage, unknownVerdictsOf, zeroCounts, type CoverageInvariant } from './coverage.js';
+import type { CoverageInvariant } from '../contract/index.js';
+import { shapeCoverage, unknownVerdictsOf, zeroCounts } from './coverage.js';
 
 const WINDOW = { fromMs: 0, toMs: 60_000 };
 
@@ -10,7 +11,16 @@ function row(service: string, endpoint: string, counts: Partial<CoverageRow> = {
 }
 
 /** A fully instrumented endpoint: every attempt identified, with an outcome, processed and committed. */
-const fullAttempts = (n: number) => ({ spans: n, withMessageId: n, withConversation: n, attempts: n, attemptsWithMessageId: n, attemptsWithOutcome: n, processed: n, processedWithCommit: n });
+const fullAttempts = (n: number) => ({
+  spans: n,
+  withMessageId: n,
+  withConversation: n,
+  attempts: n,
+  attemptsWithMessageId: n,
+  attemptsWithOutcome: n,
+  processed: n,
+  processedWithCommit: n,
+});
 const fullSends = (n: number) => ({ spans: n, withMessageId: n, withConversation: n, sends: n, sendsWithMessageId: n, sendsWithDigest: n });
 
 describe('shapeCoverage', () => {
@@ -81,7 +91,11 @@ describe('unknownVerdictsOf', () => {
   it.each<[string, Partial<CoverageRow>, CoverageInvariant[]]>([
     ['fully instrumented', { ...fullAttempts(3), ...fullSends(3), spans: 6 }, []],
     ['attempts without outcomes, no sends', { ...fullAttempts(3), attemptsWithOutcome: 1 }, ['noDuplicateProcessing']],
-    ['attempts without outcomes that send', { ...fullAttempts(3), attemptsWithOutcome: 2, sends: 1, sendsWithMessageId: 1, sendsWithDigest: 1 }, ['noDuplicateProcessing', 'noGhost']],
+    [
+      'attempts without outcomes that send',
+      { ...fullAttempts(3), attemptsWithOutcome: 2, sends: 1, sendsWithMessageId: 1, sendsWithDigest: 1 },
+      ['noDuplicateProcessing', 'noGhost'],
+    ],
     ['sends without ids', { sends: 4, sendsWithMessageId: 3, sendsWithDigest: 4 }, ['noLost']],
     ['attempts without ids', { ...fullAttempts(2), attemptsWithMessageId: 0 }, ['noLost']],
     ['sends without digests', { sends: 4, sendsWithMessageId: 4, sendsWithDigest: 0 }, ['consistentOutput']],
@@ -92,7 +106,9 @@ describe('unknownVerdictsOf', () => {
   });
 
   it('says what is missing with counts', () => {
-    const verdicts = unknownVerdictsOf(counts({ ...fullAttempts(40), attemptsWithOutcome: 28, sends: 5, sendsWithMessageId: 4, sendsWithDigest: 5 }));
+    const verdicts = unknownVerdictsOf(
+      counts({ ...fullAttempts(40), attemptsWithOutcome: 28, sends: 5, sendsWithMessageId: 4, sendsWithDigest: 5 }),
+    );
     expect(verdicts.map((v) => v.reason)).toEqual([
       '12 of 40 attempts record no outcome: a processing and a skipped duplicate cannot be told apart',
       '12 of 40 attempts record no outcome: whether an attempt that sent messages committed is not known',

@@ -13,49 +13,8 @@
  * Commit markers are reported as a share: without them premature publishes and late outbox
  * dispatches cannot be seen, but no invariant's verdict depends on them alone.
  */
+import type { Coverage, EndpointCoverage, ServiceCoverage, UnknownVerdict } from '../contract/index.js';
 import type { CoverageRow } from '../store/span-store.js';
-
-export const COVERAGE_INVARIANTS = ['noDuplicateProcessing', 'noGhost', 'noLost', 'consistentOutput'] as const;
-export type CoverageInvariant = (typeof COVERAGE_INVARIANTS)[number];
-
-export interface UnknownVerdict {
-  invariant: CoverageInvariant;
-  /** What is missing, with counts, e.g. "12 of 40 attempts record no outcome: …". */
-  reason: string;
-}
-
-/** Attempt coverage of one endpoint. Shares are 0–1, null when there is nothing to share. */
-export interface EndpointCoverage {
-  endpoint: string;
-  attempts: number;
-  attemptsWithMessageId: number;
-  attemptsWithOutcome: number;
-  processed: number;
-  processedWithCommit: number;
-  outcomeShare: number | null;
-  commitShare: number | null;
-}
-
-export interface ServiceCoverage extends Omit<CoverageRow, 'endpoint'> {
-  /** Spans carrying a message id, of all its spans. */
-  messageIdShare: number | null;
-  /** Spans belonging to a flow (conversation id), of all its spans. */
-  conversationShare: number | null;
-  /** Sends and attempts carrying a message id, of its sends and attempts. */
-  messagingIdentityShare: number | null;
-  digestShare: number | null;
-  outcomeShare: number | null;
-  commitShare: number | null;
-  endpoints: EndpointCoverage[];
-  unknownVerdicts: UnknownVerdict[];
-}
-
-export interface Coverage {
-  fromMs: number;
-  toMs: number;
-  /** Services that make the most verdicts unknown first (what to instrument next), then by name. */
-  services: ServiceCoverage[];
-}
 
 export type CoverageCounts = Omit<CoverageRow, 'service' | 'endpoint'>;
 type Counts = CoverageCounts;
@@ -107,7 +66,8 @@ export function unknownVerdictsOf(counts: Counts): UnknownVerdict[] {
   if (outcomeless > 0) {
     const of = `${outcomeless} of ${plural(counts.attempts, 'attempt')} record no outcome`;
     verdicts.push({ invariant: 'noDuplicateProcessing', reason: `${of}: a processing and a skipped duplicate cannot be told apart` });
-    if (counts.sends > 0) verdicts.push({ invariant: 'noGhost', reason: `${of}: whether an attempt that sent messages committed is not known` });
+    if (counts.sends > 0)
+      verdicts.push({ invariant: 'noGhost', reason: `${of}: whether an attempt that sent messages committed is not known` });
   }
   const unidentified = [
     [counts.sends - counts.sendsWithMessageId, counts.sends, 'send'],
@@ -115,11 +75,17 @@ export function unknownVerdictsOf(counts: Counts): UnknownVerdict[] {
   ] as const;
   const missingIds = unidentified.filter(([missing]) => missing > 0).map(([missing, all, what]) => `${missing} of ${plural(all, what)}`);
   if (missingIds.length > 0) {
-    verdicts.push({ invariant: 'noLost', reason: `${missingIds.join(' and ')} carry no message id: a delivery cannot be matched to its send` });
+    verdicts.push({
+      invariant: 'noLost',
+      reason: `${missingIds.join(' and ')} carry no message id: a delivery cannot be matched to its send`,
+    });
   }
   const undigested = counts.sends - counts.sendsWithDigest;
   if (undigested > 0) {
-    verdicts.push({ invariant: 'consistentOutput', reason: `${undigested} of ${plural(counts.sends, 'send')} carry no body digest: resent content cannot be compared` });
+    verdicts.push({
+      invariant: 'consistentOutput',
+      reason: `${undigested} of ${plural(counts.sends, 'send')} carry no body digest: resent content cannot be compared`,
+    });
   }
   return verdicts;
 }

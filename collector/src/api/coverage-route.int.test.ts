@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { COVERAGE_SPANS, COVERAGE_T0, COVERAGE_WINDOW } from '../../test/fixtures/coverage-fixtures.js';
 import { indexedApp, storesUnderTest, type IndexedApp } from '../../test/api-stores.js';
-import type { Coverage } from '../analysis/coverage.js';
+import type { Coverage } from '../contract/index.js';
 
 const NOW = COVERAGE_T0 + 2 * 3_600_000;
 
@@ -32,9 +32,18 @@ describe.each(await storesUnderTest())('GET /api/coverage on the $name store', (
     expect(coverage.services.map((s) => s.service)).toEqual(['legacy', 'billing']);
     const [legacy, billing] = coverage.services;
     expect(legacy.unknownVerdicts.map((v) => v.invariant)).toEqual(['noDuplicateProcessing', 'noGhost', 'noLost', 'consistentOutput']);
-    expect(legacy.unknownVerdicts[2].reason).toBe('1 of 1 send and 1 of 2 attempts carry no message id: a delivery cannot be matched to its send');
+    expect(legacy.unknownVerdicts[2].reason).toBe(
+      '1 of 1 send and 1 of 2 attempts carry no message id: a delivery cannot be matched to its send',
+    );
     expect(legacy).toMatchObject({ spans: 3, attempts: 2, outcomeShare: 0, commitShare: null, digestShare: 0 });
-    expect(billing).toMatchObject({ spans: 5, messageIdShare: 0.8, outcomeShare: 1, commitShare: 0.5, digestShare: 1, unknownVerdicts: [] });
+    expect(billing).toMatchObject({
+      spans: 5,
+      messageIdShare: 0.8,
+      outcomeShare: 1,
+      commitShare: 0.5,
+      digestShare: 1,
+      unknownVerdicts: [],
+    });
     expect(billing.endpoints.map((e) => [e.endpoint, e.attempts, e.commitShare])).toEqual([
       ['billing/orders', 2, 1],
       ['billing/refunds', 1, 0],

@@ -2,7 +2,7 @@
  * Presentation of instrumentation coverage (`GET /api/coverage`): shares as percentages with a
  * level to colour them by, and the ledger's invariants in words. Pure.
  */
-import type { CoverageInvariant } from '../../../collector/src/analysis/coverage.js';
+import type { CoverageInvariant } from '@onceflow/collector/contract';
 
 /** How complete a share is: all of it, some of it, none of it, or nothing to measure. */
 export type ShareLevel = 'full' | 'partial' | 'none' | 'n/a';
@@ -18,7 +18,12 @@ export function formatShare(share: number | null): string {
   if (share === null || !Number.isFinite(share)) return '–';
   if (share >= 1) return '100 %';
   const percent = share * 100;
-  const text = percent >= 99 ? (Math.floor(percent * 10) / 10).toFixed(1) : percent < 1 && percent > 0 ? percent.toFixed(1) : String(Math.round(percent));
+  const text =
+    percent >= 99
+      ? (Math.floor(percent * 10) / 10).toFixed(1)
+      : percent < 1 && percent > 0
+        ? percent.toFixed(1)
+        : String(Math.round(percent));
   return `${text} %`;
 }
 

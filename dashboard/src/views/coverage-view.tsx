@@ -19,8 +19,8 @@ function Share({ share, title }: { share: number | null; title?: string }) {
 }
 
 export function CoverageView() {
-  const { window } = useTimeWindow();
-  const coverage = useCoverage(window);
+  const { timeWindow } = useTimeWindow();
+  const coverage = useCoverage(timeWindow);
 
   if (coverage.isPending) return <Loading what="coverage" />;
   if (coverage.isError && !coverage.data) return <ErrorState error={coverage.error} what="coverage" />;
@@ -31,18 +31,26 @@ export function CoverageView() {
       <section className="panel">
         <h2>Instrumentation coverage</h2>
         <p className="muted">
-          Shares of each service&apos;s spans that carry what the exactly-once verdicts rest on. A gap makes verdicts{' '}
-          <em>unknown</em>, never violated: the services at the top are the ones to instrument next.
+          Shares of each service&apos;s spans that carry what the exactly-once verdicts rest on. A gap makes verdicts <em>unknown</em>,
+          never violated: the services at the top are the ones to instrument next.
         </p>
         <table className="table coverage">
           <thead>
             <tr>
               <th>Service / endpoint</th>
               <th className="num">Spans</th>
-              <th className="num" title="Sends and attempts carrying a message id">Message identity</th>
-              <th className="num" title="Attempts recording an outcome (processed, duplicate, failed, …)">Outcomes</th>
-              <th className="num" title="Processed attempts recording when they committed">Commit markers</th>
-              <th className="num" title="Sends recording a digest of their body">Body digests</th>
+              <th className="num" title="Sends and attempts carrying a message id">
+                Message identity
+              </th>
+              <th className="num" title="Attempts recording an outcome (processed, duplicate, failed, …)">
+                Outcomes
+              </th>
+              <th className="num" title="Processed attempts recording when they committed">
+                Commit markers
+              </th>
+              <th className="num" title="Sends recording a digest of their body">
+                Body digests
+              </th>
               <th>Verdicts made unknown</th>
             </tr>
           </thead>
