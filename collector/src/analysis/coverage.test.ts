@@ -112,7 +112,7 @@ describe('unknownVerdictsOf', () => {
     expect(verdicts.map((v) => v.reason)).toEqual([
       '12 of 40 attempts record no outcome: a processing and a skipped duplicate cannot be told apart',
       '12 of 40 attempts record no outcome: whether an attempt that sent messages committed is not known',
-      '1 of 5 sends carry no message id: a delivery cannot be matched to its send',
+      '1 of 5 sends carries no message id: a delivery cannot be matched to its send',
     ]);
   });
 });

@@ -64,7 +64,7 @@ export function unknownVerdictsOf(counts: Counts): UnknownVerdict[] {
   const verdicts: UnknownVerdict[] = [];
   const outcomeless = counts.attempts - counts.attemptsWithOutcome;
   if (outcomeless > 0) {
-    const of = `${outcomeless} of ${plural(counts.attempts, 'attempt')} record no outcome`;
+    const of = `${outcomeless} of ${plural(counts.attempts, 'attempt')} ${outcomeless === 1 ? 'records' : 'record'} no outcome`;
     verdicts.push({ invariant: 'noDuplicateProcessing', reason: `${of}: a processing and a skipped duplicate cannot be told apart` });
     if (counts.sends > 0)
       verdicts.push({ invariant: 'noGhost', reason: `${of}: whether an attempt that sent messages committed is not known` });
@@ -77,14 +77,14 @@ export function unknownVerdictsOf(counts: Counts): UnknownVerdict[] {
   if (missingIds.length > 0) {
     verdicts.push({
       invariant: 'noLost',
-      reason: `${missingIds.join(' and ')} carry no message id: a delivery cannot be matched to its send`,
+      reason: `${missingIds.join(' and ')} ${missingIds.length === 1 && missingIds[0].startsWith('1 of') ? 'carries' : 'carry'} no message id: a delivery cannot be matched to its send`,
     });
   }
   const undigested = counts.sends - counts.sendsWithDigest;
   if (undigested > 0) {
     verdicts.push({
       invariant: 'consistentOutput',
-      reason: `${undigested} of ${plural(counts.sends, 'send')} carry no body digest: resent content cannot be compared`,
+      reason: `${undigested} of ${plural(counts.sends, 'send')} ${undigested === 1 ? 'carries' : 'carry'} no body digest: resent content cannot be compared`,
     });
   }
   return verdicts;

@@ -83,7 +83,9 @@ export function CoverageView() {
                 {service.endpoints.map((endpoint) => (
                   <tr key={`${service.service}\u0000${endpoint.endpoint}`} className="coverage-endpoint">
                     <td className="mono">↳ {endpoint.endpoint}</td>
-                    <td className="num">{formatCount(endpoint.attempts)} attempts</td>
+                    <td className="num">
+                      {formatCount(endpoint.attempts)} {endpoint.attempts === 1 ? 'attempt' : 'attempts'}
+                    </td>
                     <Share share={endpoint.attempts > 0 ? endpoint.attemptsWithMessageId / endpoint.attempts : null} />
                     <Share share={endpoint.outcomeShare} />
                     <Share share={endpoint.commitShare} />
