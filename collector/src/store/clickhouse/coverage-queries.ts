@@ -7,11 +7,8 @@
 import { ATTR_BODY_DIGEST, ATTR_COMMITTED_AT_MS, ATTR_ENDPOINT } from '@onceflow/instrumentation/semconv';
 import type { TimeWindow } from '../span-store.js';
 import { windowCondition } from './row-queries.js';
-import { IS_ATTEMPT, IS_SEND } from './span-classes.js';
+import { IS_ATTEMPT, IS_SEND, attribute } from './span-roles-sql.js';
 import { sql, type SqlFragment } from './sql-escape.js';
-
-/** The value of a span attribute ('' when absent): attributes are a Nested column. */
-const attribute = (key: string) => sql`attrs.value[indexOf(attrs.key, ${key})]`;
 
 export function coverageSql(db: SqlFragment, window: TimeWindow): SqlFragment {
   const endpoint = attribute(ATTR_ENDPOINT);

@@ -6,10 +6,9 @@
  */
 import { ATTR_BODY_DIGEST, ATTR_COMMITTED_AT_MS, ATTR_ENDPOINT } from '@onceflow/instrumentation/semconv';
 import type { TimeWindow } from '../span-store.js';
-import { IS_ATTEMPT, IS_SEND, windowNs, type Statement } from './aggregate-sql.js';
-
-/** The value of a span attribute (NULL when absent): attributes are a JSON object. */
-const attribute = (key: string) => `json_extract_string(attributes, '$."${key}"')`;
+import { windowNs } from './aggregate-queries.js';
+import type { Statement } from './duckdb-client.js';
+import { IS_ATTEMPT, IS_SEND, attribute } from './span-roles-sql.js';
 
 export function coverageSql(window: TimeWindow): Statement {
   const [fromNs, toNs] = windowNs(window);
