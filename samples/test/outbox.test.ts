@@ -9,9 +9,11 @@ import { SpanKind } from '@opentelemetry/api';
 import { InMemorySpanExporter, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { identityHeaders } from '@onceflow/instrumentation';
 import {
+  ATTR_COMMITTED_AT_MS,
   ATTR_MESSAGING_CONVERSATION_ID,
   ATTR_MESSAGING_DESTINATION_NAME,
   ATTR_MESSAGING_MESSAGE_ID,
+  ATTR_OUTBOX_DISPATCH,
   ATTR_OUTCOME,
   HEADER_CONVERSATION_ID,
 } from '@onceflow/instrumentation/semconv';
@@ -24,7 +26,6 @@ import type { Database } from '../src/infra/database.js';
 import { Endpoint, type Handler } from '../src/infra/endpoint.js';
 import { migrate } from '../src/infra/schema.js';
 import { runAs } from '../src/telemetry/service-scope.js';
-import { ATTR_COMMITTED_AT_MS, ATTR_OUTBOX_DISPATCH } from '../src/telemetry/verdict-attributes.js';
 import { TableQueueTransport } from '../src/transport/table-queue.js';
 import type { ConsumeOptions, Delivery, Envelope, Transport } from '../src/transport/transport.js';
 import { closeEmbeddedDatabase, freshEmbeddedDatabase } from './helpers.js';

@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Topology } from '../services/extra-endpoints.js';
-import { ATTR_DEDUP_WINDOW_MS } from '../telemetry/verdict-attributes.js';
+import { RESOURCE_DEDUP_WINDOW_MS } from '@onceflow/instrumentation/semconv';
 
 export interface FaultConfig {
   /** Probability that a dispatched message is sent twice (sender retry after a lost ack). */
@@ -264,7 +264,7 @@ export const SCENARIOS: Record<string, { description: string; plan: Omit<FaultPl
 /** Resource attributes a service declares under this plan: its dedup window, when finite. */
 export function declaredResource(plan: FaultPlan, service: string): Record<string, number> {
   const windowMs = faultsFor(plan, service).dedupWindowMs;
-  return windowMs > 0 ? { [ATTR_DEDUP_WINDOW_MS]: windowMs } : {};
+  return windowMs > 0 ? { [RESOURCE_DEDUP_WINDOW_MS]: windowMs } : {};
 }
 
 export function scenarioPlan(name: string, seed = name): FaultPlan {

@@ -17,13 +17,13 @@ import {
   markProcessed,
   markRetryScheduled,
   outgoingIdentity,
+  withOutboxDispatch,
 } from '@onceflow/instrumentation';
 import type { Logger } from 'pino';
 import { receiversOf } from '../messages.js';
 import { decide, type FaultConfig, type FaultPlan, faultsFor } from '../faults/faults.js';
 import type { GroundTruth } from '../faults/ground-truth.js';
 import type { Consumer, Delivery, Envelope, Transport } from '../transport/transport.js';
-import { ATTR_ENDPOINT, markCommittedNow } from '../telemetry/verdict-attributes.js';
 import type { Database, Sql } from './database.js';
 
 export interface RetryPolicy {
@@ -210,8 +210,6 @@ export class Endpoint {
 
   /** Runs one processing attempt; called inside the transport's consume span. */
   async handle(delivery: Delivery): Promise<void> {
-    // Which endpoint (service and queue) processed the attempt: one service may consume the same message from two queues.
-    trace.getActiveSpan()?.setAttribute(ATTR_ENDPOINT, `${this.deps.service ?? this.name}/${this.name}`);
     let result: AttemptResult;
     const onAbort: (() => Promise<void>)[] = [];
     try {
@@ -231,8 +229,8 @@ export class Endpoint {
       await this.dispatchAfterCommit(delivery.messageId);
       markDuplicate(result.reason);
     } else {
+      // After the commit: records it (onceflow.committed_at_ms) with what the attempt produced.
       markProcessed(result.outgoing.map((o) => o.messageId));
-      markCommittedNow();
       if (await this.crashesAfterCommit(delivery, result.outgoing)) return;
       if (!result.lostOnPurpose) await this.dispatchAfterCommit(delivery.messageId);
       for (const work of result.afterCommit) {
@@ -611,9 +609,11 @@ export class Endpoint {
     );
   }
 
+  /** Sends one message; an outbox dispatch after the commit is marked as such (`onceflow.outbox.dispatch`). */
   private transmit(o: Outgoing, outboxDispatch = false): Promise<void> {
-    const envelope: Envelope = { messageId: o.messageId, messageType: o.messageType, headers: o.headers, body: o.body, payload: o.payload, outboxDispatch };
-    return o.kind === 'send' ? this.deps.transport.send(o.destination, envelope) : this.deps.transport.publish(envelope);
+    const envelope: Envelope = { messageId: o.messageId, messageType: o.messageType, headers: o.headers, body: o.body, payload: o.payload };
+    const send = () => (o.kind === 'send' ? this.deps.transport.send(o.destination, envelope) : this.deps.transport.publish(envelope));
+    return outboxDispatch ? withOutboxDispatch(send) : send();
   }
 }
 

@@ -15,10 +15,9 @@
  * and clear is a duplicate delivery the receiver's own deduplication absorbs.
  */
 import { trace } from '@opentelemetry/api';
-import { deterministicMessageId, identityHeaders, markDuplicate, markFailed, markProcessed, outgoingIdentity } from '@onceflow/instrumentation';
+import { deterministicMessageId, identityHeaders, markDuplicate, markFailed, markProcessed, outgoingIdentity, withOutboxDispatch } from '@onceflow/instrumentation';
 import type { Logger } from 'pino';
 import { failAttempt, type RetryPolicy, UnrecoverableError } from '../infra/endpoint.js';
-import { ATTR_ENDPOINT, markCommittedNow } from '../telemetry/verdict-attributes.js';
 import type { Consumer, Delivery, Envelope, Transport } from '../transport/transport.js';
 import type { DocumentStore } from './document-store.js';
 
@@ -98,7 +97,6 @@ export class EntityEndpoint {
   }
 
   async handle(delivery: Delivery): Promise<void> {
-    trace.getActiveSpan()?.setAttribute(ATTR_ENDPOINT, `${this.name}/${this.name}`);
     let dispatched: boolean;
     const progress = { committed: false };
     try {
@@ -161,7 +159,6 @@ export class EntityEndpoint {
       // Another message changed the entity since it was read: apply this one to the new state.
       if (!(await this.deps.store.compareAndSet(key, stored?.version ?? 0, JSON.stringify(next)))) continue;
       markProcessed(outgoing.map((o) => o.messageId));
-      markCommittedNow();
       progress.committed = true;
       this.step('committed', delivery);
       return outgoing.length > 0 ? this.dispatchAndClear(key, id, outgoing, delivery) : true;
@@ -181,8 +178,8 @@ export class EntityEndpoint {
   private async dispatchAndClear(key: string, id: string, messages: StoredMessage[], delivery: Delivery): Promise<boolean> {
     try {
       for (const [i, m] of messages.entries()) {
-        const envelope: Envelope = { messageId: m.messageId, messageType: m.messageType, headers: m.headers, body: m.body, outboxDispatch: true };
-        await (m.kind === 'send' ? this.deps.transport.send(m.destination, envelope) : this.deps.transport.publish(envelope));
+        const envelope: Envelope = { messageId: m.messageId, messageType: m.messageType, headers: m.headers, body: m.body };
+        await withOutboxDispatch(() => (m.kind === 'send' ? this.deps.transport.send(m.destination, envelope) : this.deps.transport.publish(envelope)));
         this.step(`sent ${i + 1}`, delivery);
       }
     } catch (error) {

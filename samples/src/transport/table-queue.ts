@@ -9,7 +9,6 @@ import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { readIdentityHeaders, withHandle, withSend } from '@onceflow/instrumentation';
 import type { Database } from '../infra/database.js';
-import { markOutboxDispatch } from '../telemetry/verdict-attributes.js';
 import type { Consumer, ConsumeOptions, Delivery, Envelope, QueueRoute, Transport } from './transport.js';
 
 export const TABLE_QUEUE_SYSTEM = 'onceflow-pgqueue';
@@ -69,7 +68,6 @@ export class TableQueueTransport implements Transport {
 
   send(queue: string, envelope: Envelope): Promise<void> {
     return withSend(this.sendMeta(queue, envelope), async (headers) => {
-      if (envelope.outboxDispatch) markOutboxDispatch();
       await this.db.query(
         'INSERT INTO queue_messages (queue, message_id, message_type, headers, body) VALUES ($1, $2, $3, $4, $5)',
         [queue, envelope.messageId, envelope.messageType, JSON.stringify({ ...envelope.headers, ...headers }), envelope.body],
@@ -80,7 +78,6 @@ export class TableQueueTransport implements Transport {
 
   publish(envelope: Envelope): Promise<void> {
     return withSend(this.sendMeta(envelope.messageType, envelope), async (headers) => {
-      if (envelope.outboxDispatch) markOutboxDispatch();
       const { rows } = await this.db.query<{ queue: string }>(
         `INSERT INTO queue_messages (queue, message_id, message_type, headers, body)
          SELECT queue, $1, $2, $3, $4 FROM queue_subscriptions WHERE message_type = $2 RETURNING queue`,
@@ -115,6 +112,7 @@ export class TableQueueTransport implements Transport {
       conversationId: stored.conversationId,
       causationId: stored.causationId,
       idempotencyKey: stored.idempotencyKey,
+      body: envelope.body,
       payload: { bytes: Buffer.byteLength(envelope.body), ...envelope.payload },
     };
   }

@@ -14,8 +14,6 @@ export interface Envelope {
   body: string;
   /** Set when the body's real content was offloaded to a blob store (claim check). */
   payload?: { bytes: number; ref?: string; offloaded?: boolean };
-  /** Sent from an outbox after the commit that stored it (marked on the send span). */
-  outboxDispatch?: boolean;
 }
 
 export interface Delivery extends Envelope {
