@@ -1,0 +1,124 @@
+/**
+ * The flow indexer's unit of work: analyse a batch of due conversations (a few at a time),
+ * decide when each is due again, save the records, and report the anomalies not reported
+ * before. A failing conversation is retried a few times; a failing save reschedules the batch.
+ */
+import { analyzeConversation } from '../analysis/index.js';
+import type { Logger } from '../logger.js';
+import type { Anomaly, FlowRecord } from '../model/flow.js';
+import type { SpanStore } from '../store/span-store.js';
+import type { ConversationSchedule, IndexerStats, Tracked } from './conversation-schedule.js';
+
+export interface BatchSettings {
+  quietPeriodMs: number;
+  debounceMs: number;
+  maxSpansPerConversation: number;
+}
+
+export interface BatchContext {
+  store: SpanStore;
+  logger: Logger;
+  settings: BatchSettings;
+  schedule: ConversationSchedule;
+  stats: IndexerStats;
+  onFlows?: (records: FlowRecord[], newAnomalies: Anomaly[]) => void;
+}
+
+const CONCURRENCY = 4;
+const MAX_FAILURES = 5;
+export const RETRY_AFTER_FAILURE_MS = 5000;
+/** Re-analyse a little after the quiet period so spans that raced the deadline are included. */
+const QUIET_MARGIN_MS = 1000;
+
+const anomalyKey = (a: Anomaly) => `${a.kind}|${a.messageId}|${a.service}`;
+
+async function analyseOne(ctx: BatchContext, conversationId: string, nowMs: number): Promise<FlowRecord | null> {
+  const { maxSpansPerConversation, quietPeriodMs } = ctx.settings;
+  const spans = await ctx.store.spansOfConversation(conversationId, maxSpansPerConversation + 1);
+  if (spans.length === 0) return null;
+  if (spans.length > maxSpansPerConversation) {
+    ctx.logger.warn({ conversationId, limit: maxSpansPerConversation }, 'conversation has more spans than the indexer reads; analysing the first ones');
+    spans.length = maxSpansPerConversation;
+  }
+  return analyzeConversation(spans, { now: nowMs, quietPeriodMs });
+}
+
+/** The record's anomalies not reported for this conversation before (remembered as reported). */
+function unreported(entry: Tracked, record: FlowRecord): Anomaly[] {
+  const fresh: Anomaly[] = [];
+  for (const anomaly of record.anomalies) {
+    const key = anomalyKey(anomaly);
+    if (entry.reported.has(key)) continue;
+    entry.reported.add(key);
+    fresh.push(anomaly);
+  }
+  return fresh;
+}
+
+/** After a successful analysis: an active flow is due again after its quiet period; a judged one is forgotten. */
+function rescheduleAnalysed(ctx: BatchContext, conversationId: string, entry: Tracked, record: FlowRecord, nowMs: number): void {
+  entry.failures = 0;
+  // A touch while we read set dueMs again: that analysis still happens.
+  if (record.state === 'active') {
+    const quietAtMs = Math.max(record.endMs + ctx.settings.quietPeriodMs + QUIET_MARGIN_MS, nowMs + ctx.settings.debounceMs);
+    entry.dueMs = Math.min(entry.dueMs ?? Infinity, quietAtMs);
+  } else if (entry.dueMs === null) {
+    ctx.schedule.forget(conversationId);
+  }
+}
+
+function rescheduleFailed(ctx: BatchContext, conversationId: string, entry: Tracked, error: unknown, nowMs: number): void {
+  ctx.stats.failures += 1;
+  entry.failures += 1;
+  ctx.logger.error({ err: error, conversationId, failures: entry.failures }, 'flow analysis failed');
+  if (entry.failures >= MAX_FAILURES) ctx.schedule.forget(conversationId);
+  else entry.dueMs = Math.min(entry.dueMs ?? Infinity, nowMs + RETRY_AFTER_FAILURE_MS);
+}
+
+/** Saves the records, then tells the listener; returns how many were saved (0 when saving failed). */
+async function saveAndReport(ctx: BatchContext, records: FlowRecord[], newAnomalies: Anomaly[], nowMs: number): Promise<number> {
+  if (records.length === 0) return 0;
+  try {
+    await ctx.store.saveFlows(records);
+  } catch (error) {
+    ctx.stats.failures += 1;
+    ctx.logger.error({ err: error, count: records.length }, 'saving flow records failed; will retry');
+    for (const record of records) ctx.schedule.schedule(record.conversationId, nowMs + RETRY_AFTER_FAILURE_MS);
+    return 0;
+  }
+  try {
+    ctx.onFlows?.(records, newAnomalies);
+  } catch (error) {
+    ctx.logger.error({ err: error }, 'flow listener failed');
+  }
+  return records.length;
+}
+
+/** Analyses the conversations `ids` at `nowMs`; returns how many records were saved. */
+export async function analyseBatch(ctx: BatchContext, ids: string[], nowMs: number): Promise<number> {
+  const records: FlowRecord[] = [];
+  const newAnomalies: Anomaly[] = [];
+  let next = 0;
+  const worker = async () => {
+    while (next < ids.length) {
+      const conversationId = ids[next++];
+      const entry = ctx.schedule.get(conversationId);
+      if (!entry) continue;
+      try {
+        const record = await analyseOne(ctx, conversationId, nowMs);
+        ctx.stats.analysed += 1;
+        if (!record) {
+          ctx.schedule.forget(conversationId);
+          continue;
+        }
+        records.push(record);
+        newAnomalies.push(...unreported(entry, record));
+        rescheduleAnalysed(ctx, conversationId, entry, record, nowMs);
+      } catch (error) {
+        rescheduleFailed(ctx, conversationId, entry, error, nowMs);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(CONCURRENCY, ids.length) }, worker));
+  return saveAndReport(ctx, records, newAnomalies, nowMs);
+}
