@@ -6,7 +6,18 @@ import type { Outcome } from '@onceflow/instrumentation/semconv';
 import type { Delivery } from '../model/flow.js';
 import type { SpanRow } from '../model/span.js';
 import type { AttemptModel } from './conversation-types.js';
-import { endMsOf, errorOf, isAttemptSpan, isFailedOutcome, isRedelivered, retryDelayOf, startMsOf } from './span-roles.js';
+import {
+  committedAtMsOf,
+  declaredEndpointOf,
+  derivedEndpoint,
+  endMsOf,
+  errorOf,
+  isAttemptSpan,
+  isFailedOutcome,
+  isRedelivered,
+  retryDelayOf,
+  startMsOf,
+} from './span-roles.js';
 import type { AncestorLookup } from './span-tree.js';
 
 export interface AttemptIndex {
@@ -28,6 +39,8 @@ function buildAttempt(root: SpanRow, group: SpanRow[]): AttemptModel {
   let redelivered = false;
   let messageId = '';
   let messageType = '';
+  let declaredEndpoint = '';
+  let committedAtMs: number | null = null;
   const outgoing = new Set<string>();
   for (const span of group) {
     // The final verdict is the outcome recorded last.
@@ -41,6 +54,8 @@ function buildAttempt(root: SpanRow, group: SpanRow[]): AttemptModel {
     redelivered ||= isRedelivered(span);
     messageId ||= span.messageId;
     messageType ||= span.messageType;
+    declaredEndpoint ||= declaredEndpointOf(span);
+    committedAtMs ??= committedAtMsOf(span);
     for (const id of span.outgoingMessageIds) outgoing.add(id);
   }
   // A recorded outcome is trusted over the span status: `processed` means committed.
@@ -54,9 +69,12 @@ function buildAttempt(root: SpanRow, group: SpanRow[]): AttemptModel {
     }
   }
   const startMs = startMsOf(root);
+  const destination = group.find((span) => span.destination)?.destination ?? '';
+  const endpoint = declaredEndpoint || derivedEndpoint(root.service, destination);
   const delivery: Delivery = {
     service: root.service,
-    destination: group.find((span) => span.destination)?.destination ?? '',
+    destination,
+    endpoint,
     attempt: attemptNo,
     outcome,
     startMs,
@@ -66,12 +84,14 @@ function buildAttempt(root: SpanRow, group: SpanRow[]): AttemptModel {
     error,
     retryDelayMs,
     redelivered,
+    committedAtMs,
   };
   return {
     span: root,
     messageId,
     messageType,
     service: root.service,
+    endpoint,
     attempt: attemptNo,
     outcome,
     effective,
@@ -80,6 +100,7 @@ function buildAttempt(root: SpanRow, group: SpanRow[]): AttemptModel {
     retryDelayMs,
     startMs,
     endMs: endMsOf(root),
+    committedAtMs,
     outgoing: [...outgoing],
     delivery,
   };

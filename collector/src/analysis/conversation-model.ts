@@ -8,7 +8,7 @@
  * Everything is map-based and linear in the number of spans (ancestor lookups are memoized).
  *
  * The steps, in order: span-tree (parentage) → attempt-grouping → http-calls → message-index
- * → causation-edges → message status.
+ * → causation-edges → evidence-gaps → quiet periods and message status.
  */
 import { ATTR_BUSINESS_KEY } from '@onceflow/instrumentation/semconv';
 import type { MessageStatus } from '../model/flow.js';
@@ -16,12 +16,37 @@ import type { SpanRow } from '../model/span.js';
 import { groupAttempts } from './attempt-grouping.js';
 import { buildCausationEdges } from './causation-edges.js';
 import type { AttemptModel, ConversationModel, MessageModel, ModelOptions } from './conversation-types.js';
+import { findEvidenceGaps } from './evidence-gaps.js';
 import { matchHttpCalls } from './http-calls.js';
 import { indexMessages } from './message-index.js';
 import { endMsOf, startMsOf } from './span-roles.js';
 import { ancestorIndex, compareSpans, keyOf } from './span-tree.js';
 
-export type { AttemptModel, ConversationModel, MessageModel, ModelOptions, SendModel } from './conversation-types.js';
+export type { AttemptModel, ConversationModel, EvidenceGaps, MessageModel, ModelOptions, SendModel } from './conversation-types.js';
+
+/** A message type's quiet period is this multiple of its delivery latency p99 … */
+export const QUIET_LATENCY_MULTIPLE = 3;
+/** … at least the base quiet period, and at most this long (unless the base is longer). */
+export const MAX_ADAPTIVE_QUIET_MS = 10 * 60_000;
+export const DEFAULT_STUCK_OUTBOX_AFTER_MS = 30_000;
+
+/** How long a message of this type may take to be delivered and processed before it is judged. */
+export function quietPeriodFor(options: ModelOptions, messageType: string): number {
+  const p99 = options.deliveryLatencyP99Ms?.get(messageType);
+  if (p99 === undefined || !Number.isFinite(p99)) return options.quietPeriodMs;
+  return Math.max(options.quietPeriodMs, Math.min(QUIET_LATENCY_MULTIPLE * p99, MAX_ADAPTIVE_QUIET_MS));
+}
+
+/** Its send (or first evidence) plus its type's quiet period; a scheduled retry's due time plus that period when later. */
+function quietUntilOf(message: MessageModel, options: ModelOptions): number {
+  const quietMs = quietPeriodFor(options, message.type);
+  let until = (message.sentAtMs ?? message.firstMs) + quietMs;
+  for (const attempts of message.endpoints.values()) {
+    const last = attempts[attempts.length - 1];
+    if (last?.effective === 'retry_scheduled') until = Math.max(until, last.endMs + (last.retryDelayMs ?? 0) + quietMs);
+  }
+  return until;
+}
 
 /** The message was produced by a committed attempt (or at the boundary): it must be delivered. */
 export function producedByCommitted(message: MessageModel): boolean {
@@ -98,12 +123,18 @@ export function buildConversationModel(input: SpanRow[], options: ModelOptions):
   const ancestorsOf = ancestorIndex(byKey);
 
   const conversation = describeConversation(spans, options.now);
-  const active = options.now < conversation.endMs + options.quietPeriodMs;
   const attemptIndex = groupAttempts(spans, ancestorsOf);
   const { httpCalls, callIdOfServer, boundaryRoute } = matchHttpCalls(spans);
   const { messagesById, sends } = indexMessages(spans, ancestorsOf, attemptIndex, callIdOfServer);
   const messages = [...messagesById.values()].sort((a, b) => a.firstMs - b.firstMs || (a.id < b.id ? -1 : 1));
   const edges = buildCausationEdges(messages, messagesById, attemptIndex.attempts, sends);
+  const gaps = findEvidenceGaps(spans, byKey, attemptIndex.attempts);
+  let quietUntilMs = conversation.endMs + options.quietPeriodMs;
+  for (const message of messages) {
+    message.quietUntilMs = quietUntilOf(message, options);
+    quietUntilMs = Math.max(quietUntilMs, message.quietUntilMs);
+  }
+  const active = options.now < quietUntilMs;
   for (const message of messages) message.status = statusOf(message, active);
 
   return {
@@ -112,6 +143,9 @@ export function buildConversationModel(input: SpanRow[], options: ModelOptions):
     now: options.now,
     quietPeriodMs: options.quietPeriodMs,
     active,
+    gaps,
+    subscriptions: options.subscriptions,
+    stuckOutboxAfterMs: options.stuckOutboxAfterMs ?? DEFAULT_STUCK_OUTBOX_AFTER_MS,
     messages,
     messagesById,
     httpCalls,

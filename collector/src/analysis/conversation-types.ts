@@ -5,6 +5,7 @@
 import type { Outcome } from '@onceflow/instrumentation/semconv';
 import type { AnomalyKind, CausationEdge, Delivery, HttpCall, MessageStatus, Send } from '../model/flow.js';
 import type { SpanRow } from '../model/span.js';
+import type { Subscriptions } from './subscriptions.js';
 
 /** One processing attempt: a consumer span plus any nested spans of the same attempt. */
 export interface AttemptModel {
@@ -13,6 +14,8 @@ export interface AttemptModel {
   messageId: string;
   messageType: string;
   service: string;
+  /** Declared (`onceflow.endpoint`), else service/destination, else the service. */
+  endpoint: string;
   /** 1-based; 0 when not recorded. */
   attempt: number;
   /** What the instrumentation recorded ('' when nothing). */
@@ -25,6 +28,8 @@ export interface AttemptModel {
   retryDelayMs: number | null;
   startMs: number;
   endMs: number;
+  /** When its transaction committed (`onceflow.committed_at_ms`), null when not recorded. */
+  committedAtMs: number | null;
   outgoing: string[];
   delivery: Delivery;
 }
@@ -53,7 +58,7 @@ export interface MessageModel {
   sends: SendModel[];
   /** Every attempt at every endpoint, in time order. */
   attempts: AttemptModel[];
-  /** Attempts per consuming service, in time order. */
+  /** Attempts per consuming endpoint, in time order. */
   endpoints: Map<string, AttemptModel[]>;
   /** Attempts that recorded this message among their outgoing message ids. */
   listedBy: AttemptModel[];
@@ -64,6 +69,19 @@ export interface MessageModel {
   firstMs: number;
   status: MessageStatus;
   flags: Set<AnomalyKind>;
+  /**
+   * Until when the message is not judged lost or missed: its send plus the quiet period of its
+   * type, or a scheduled retry's due time plus that period.
+   */
+  quietUntilMs: number;
+}
+
+/** Missing evidence found in the conversation's spans (see evidence-gaps.ts). */
+export interface EvidenceGaps {
+  /** Per trace id: spans whose parent span never arrived (the trace's first span excepted). */
+  orphansByTrace: Map<string, SpanRow[]>;
+  /** Services whose message attempts record no outcome at all. */
+  outcomelessServices: Set<string>;
 }
 
 export interface ConversationModel {
@@ -73,8 +91,16 @@ export interface ConversationModel {
   endMs: number;
   now: number;
   quietPeriodMs: number;
-  /** The quiet period has not passed since the last span ended: nothing is judged lost yet. */
+  /**
+   * The quiet period has not passed since the last span ended, or a message's own quiet period
+   * (adapted to its type's delivery latency) or a scheduled retry has not: nothing is judged lost yet.
+   */
   active: boolean;
+  gaps: EvidenceGaps;
+  /** Subscribers known per producer and message type; absent when not learned. */
+  subscriptions?: Subscriptions;
+  /** How long after its commit an outgoing message may stay undispatched before `stuck-outbox`. */
+  stuckOutboxAfterMs: number;
   /** In order of first evidence. */
   messages: MessageModel[];
   messagesById: Map<string, MessageModel>;
@@ -91,5 +117,15 @@ export interface ConversationModel {
 
 export interface ModelOptions {
   now: number;
+  /** The base quiet period: how long after its last span a flow is still active. */
   quietPeriodMs: number;
+  /**
+   * Observed delivery latency (send to the end of processing), p99 ms per message type: a
+   * message of a slow type is given a longer quiet period (see `quietPeriodFor`).
+   */
+  deliveryLatencyP99Ms?: ReadonlyMap<string, number>;
+  /** Learned subscribers per producer and message type (see subscriptions.ts). */
+  subscriptions?: Subscriptions;
+  /** 30 s by default. */
+  stuckOutboxAfterMs?: number;
 }

@@ -7,7 +7,7 @@ import { ATTR_BUSINESS_KEY } from '@onceflow/instrumentation/semconv';
 import type { SpanRow } from '../model/span.js';
 import type { AttemptIndex } from './attempt-grouping.js';
 import type { AttemptModel, MessageModel, SendModel } from './conversation-types.js';
-import { isAttemptSpan, isPayloadFetch, isSend, payloadRefOf, startMsOf } from './span-roles.js';
+import { bodyDigestOf, isAttemptSpan, isOutboxDispatch, isPayloadFetch, isSend, payloadRefOf, startMsOf } from './span-roles.js';
 import type { AncestorLookup } from './span-tree.js';
 
 export interface MessageIndex {
@@ -35,6 +35,7 @@ function newMessage(id: string, firstMs: number): MessageModel {
     firstMs,
     status: 'in-flight',
     flags: new Set(),
+    quietUntilMs: firstMs,
   };
 }
 
@@ -58,15 +59,34 @@ const isBareReceive = (attempt: AttemptModel) => attempt.span.operation === 'rec
  */
 function dropBareReceives(message: MessageModel): void {
   let dropped = false;
-  for (const [service, attempts] of message.endpoints) {
+  for (const [endpoint, attempts] of message.endpoints) {
     if (!attempts.some(isBareReceive)) continue;
     const processedTraces = new Set(attempts.filter((a) => !isBareReceive(a)).map((a) => a.span.traceId));
     const kept = attempts.filter((a) => !isBareReceive(a) || !processedTraces.has(a.span.traceId));
     if (kept.length === attempts.length) continue;
-    message.endpoints.set(service, kept);
+    message.endpoints.set(endpoint, kept);
     dropped = true;
   }
   if (dropped) message.attempts = [...message.endpoints.values()].flat().sort((a, b) => a.startMs - b.startMs);
+}
+
+/**
+ * An attempt whose span names no destination (and no endpoint) belongs to its service's only
+ * endpoint for this message, when there is exactly one: a redelivery recorded without its
+ * queue is not a delivery to another endpoint.
+ */
+function mergeDestinationless(message: MessageModel): void {
+  for (const [endpoint, attempts] of [...message.endpoints]) {
+    const service = attempts[0].service;
+    if (endpoint !== service || attempts.some((a) => a.delivery.destination !== '' || a.endpoint !== service)) continue;
+    const others = [...message.endpoints.keys()].filter((key) => key !== endpoint && message.endpoints.get(key)![0].service === service);
+    if (others.length !== 1) continue;
+    const target = message.endpoints.get(others[0])!;
+    for (const attempt of attempts) attempt.endpoint = attempt.delivery.endpoint = others[0];
+    target.push(...attempts);
+    target.sort((a, b) => a.startMs - b.startMs);
+    message.endpoints.delete(endpoint);
+  }
 }
 
 /** The message registry the steps below share: creates a message on its first evidence. */
@@ -114,6 +134,8 @@ function collectSends(
         spanId: span.spanId,
         attemptSpanId: producer?.span.spanId ?? '',
         fromFailedAttempt: producer !== null && !resend && producer.failed,
+        outboxDispatch: isOutboxDispatch(span),
+        bodyDigest: bodyDigestOf(span),
       },
     };
     sends.push(model);
@@ -130,9 +152,9 @@ function collectDeliveries(index: AttemptIndex, messageFor: MessageFor): void {
     if (!attempt.messageId) continue;
     const message = messageFor(attempt.messageId, attempt.startMs);
     message.attempts.push(attempt);
-    const atEndpoint = message.endpoints.get(attempt.service);
+    const atEndpoint = message.endpoints.get(attempt.endpoint);
     if (atEndpoint) atEndpoint.push(attempt);
-    else message.endpoints.set(attempt.service, [attempt]);
+    else message.endpoints.set(attempt.endpoint, [attempt]);
     for (const span of index.groups.get(attempt.span)!) absorbIdentity(message, span);
   }
 }
@@ -186,7 +208,10 @@ export function indexMessages(
   const { messagesById, messageFor } = messageRegistry();
   const sends = collectSends(spans, ancestorsOf, index, callIdOfServer, messageFor);
   collectDeliveries(index, messageFor);
-  for (const message of messagesById.values()) dropBareReceives(message);
+  for (const message of messagesById.values()) {
+    mergeDestinationless(message);
+    dropBareReceives(message);
+  }
   collectListings(index.attempts, messagesById, messageFor);
   collectPayloadFetches(spans, ancestorsOf, index, messagesById);
   return { messagesById, sends };

@@ -10,6 +10,7 @@
 import type { Anomaly, AnomalyKind, Flow, FlowMessage, FlowRecord, FlowSummary } from '../model/flow.js';
 import type { SpanRow } from '../model/span.js';
 import { detectAnomalies, worstSeverity } from './anomalies.js';
+import { buildLedger, overallVerdict } from './ledger.js';
 import {
   buildConversationModel,
   countsForCompletion,
@@ -33,6 +34,7 @@ function summarize(model: ConversationModel, anomalies: Anomaly[]): FlowSummary 
   const messageTypes = new Set<string>();
   for (const m of model.messages) if (m.type) messageTypes.add(m.type);
   const first = model.messages.find((m) => m.type);
+  const ledger = buildLedger(model, anomalies);
   return {
     conversationId: model.conversationId,
     startMs: model.startMs,
@@ -49,6 +51,8 @@ function summarize(model: ConversationModel, anomalies: Anomaly[]): FlowSummary 
     businessKeys: model.businessKeys,
     anomalyCounts,
     worstSeverity: worstSeverity(anomalies),
+    ledger,
+    verdict: overallVerdict(ledger),
   };
 }
 

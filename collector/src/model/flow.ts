@@ -15,13 +15,19 @@ export const ANOMALY_KINDS = [
   'offload',
   'logical-duplicate',
   'out-of-order',
+  'missed-delivery',
+  'premature-publish',
+  'stuck-outbox',
+  'inconsistent-output',
 ] as const;
 export type AnomalyKind = (typeof ANOMALY_KINDS)[number];
 
 /**
  * How bad an anomaly is: `info` is handled and healthy (a duplicate delivery that was
- * skipped, an offload), `warning` recovered (a retry that succeeded), `error` breaks
- * exactly-once (duplicate processing, ghost, lost, dead letter, logical duplicate, out of order).
+ * skipped, an offload), `warning` recovered or harmless this time (a retry that succeeded, a
+ * publish before a commit that then succeeded), `error` breaks exactly-once (duplicate
+ * processing, ghost, lost, missed delivery, stuck outbox, inconsistent output, dead letter,
+ * logical duplicate).
  */
 export type Severity = 'info' | 'warning' | 'error';
 
@@ -31,8 +37,13 @@ export interface Anomaly {
   conversationId: string;
   messageId: string;
   messageType: string;
-  /** The endpoint (consuming or producing service) the anomaly is about. */
+  /** The service (consuming or producing) the anomaly is about. */
   service: string;
+  /**
+   * The endpoint it is about: `onceflow.endpoint` when the span declares one, else the service
+   * and the queue it consumed from (`billing/billing-queue`), else the service alone.
+   */
+  endpoint: string;
   /** One line a person can act on, e.g. "OrderBilled processed 2× by marketing (attempts 1, 2)". */
   detail: string;
   /** Epoch ms of the evidence (the offending attempt, or the send of a lost message). */
@@ -43,6 +54,8 @@ export interface Anomaly {
 export interface Delivery {
   service: string;
   destination: string;
+  /** The endpoint that consumed it (see `Anomaly.endpoint`). */
+  endpoint: string;
   /** 1-based; 0 when the consumer did not record it. */
   attempt: number;
   /** '' when the consumer recorded no outcome. */
@@ -57,6 +70,8 @@ export interface Delivery {
   retryDelayMs: number | null;
   /** Whether the broker marked it as a redelivery, or attempt > 1. */
   redelivered: boolean;
+  /** When the attempt's transaction committed (`onceflow.committed_at_ms`), null when not recorded. */
+  committedAtMs: number | null;
 }
 
 /** One publish/send of a message. */
@@ -70,6 +85,10 @@ export interface Send {
   attemptSpanId: string;
   /** The sending attempt failed (did not commit): a delivered message is then a ghost. */
   fromFailedAttempt: boolean;
+  /** Sent by the outbox dispatcher after the attempt committed (`onceflow.outbox.dispatch`). */
+  outboxDispatch: boolean;
+  /** `onceflow.body_digest` of the sent body ('' when not recorded). */
+  bodyDigest: string;
 }
 
 export type MessageStatus =
@@ -129,6 +148,25 @@ export interface CausationEdge {
 
 export type FlowState = 'active' | 'complete' | 'incomplete';
 
+/** The exactly-once invariants every flow is judged on (the seed's TLA+ models). */
+export const INVARIANTS = ['noDuplicateProcessing', 'noGhost', 'noLost', 'consistentOutput'] as const;
+export type Invariant = (typeof INVARIANTS)[number];
+
+/** `unknown` when evidence is missing: never `violated` on missing evidence. */
+export const VERDICTS = ['held', 'violated', 'unknown'] as const;
+export type Verdict = (typeof VERDICTS)[number];
+
+export interface InvariantVerdict {
+  verdict: Verdict;
+  /** Span ids that prove a violation, or that the missing evidence concerns. */
+  evidence: string[];
+  /** Why: what was violated, or what evidence is missing; '' when held. */
+  reason: string;
+}
+
+/** One verdict per invariant. */
+export type Ledger = Record<Invariant, InvariantVerdict>;
+
 /** One business flow in a list: what the flows explorer shows and filters on. */
 export interface FlowSummary {
   conversationId: string;
@@ -150,6 +188,10 @@ export interface FlowSummary {
   anomalyCounts: Partial<Record<AnomalyKind, number>>;
   /** Highest severity among its anomalies; null when it has none. */
   worstSeverity: Severity | null;
+  /** Per invariant: held, violated (with evidence) or unknown (with the reason). */
+  ledger: Ledger;
+  /** The flow's overall verdict: `violated` if any invariant is, else `unknown` if any is, else `held`. */
+  verdict: Verdict;
 }
 
 /** A summary plus its anomalies: what the flow indexer stores and the anomalies list reads. */

@@ -1,0 +1,60 @@
+/**
+ * Conversation model step: what evidence is missing. A verdict is never `violated` on missing
+ * evidence, so the detectors and the ledger ask here before judging:
+ *
+ * - spans missing from a trace: a span whose parent span id never arrived (sampling, an
+ *   exporter's dropped batch). The first span of a trace is exempt: its parent is often a
+ *   caller outside the traced system (an uninstrumented client passing `traceparent`).
+ * - attempt numbers with holes at an endpoint (attempt 1 and 3 seen, 2 not; or only 2).
+ * - services that send message identity but record no outcomes: their attempts' commits
+ *   are inferred from span status only.
+ */
+import type { SpanRow } from '../model/span.js';
+import type { AttemptModel, EvidenceGaps } from './conversation-types.js';
+import { compareSpans, spanKey } from './span-tree.js';
+
+/** Spans whose parent never arrived, per trace (the trace's first span excepted). */
+function findMissingParents(spans: SpanRow[], byKey: Map<string, SpanRow>): Map<string, SpanRow[]> {
+  const firstOfTrace = new Map<string, SpanRow>();
+  for (const span of spans) {
+    const first = firstOfTrace.get(span.traceId);
+    if (!first || compareSpans(span, first) < 0) firstOfTrace.set(span.traceId, span);
+  }
+  const orphans = new Map<string, SpanRow[]>();
+  for (const span of spans) {
+    if (!span.parentSpanId || byKey.has(spanKey(span.traceId, span.parentSpanId))) continue;
+    if (firstOfTrace.get(span.traceId) === span) continue;
+    const list = orphans.get(span.traceId);
+    if (list) list.push(span);
+    else orphans.set(span.traceId, [span]);
+  }
+  return orphans;
+}
+
+/** Attempt numbers below the highest recorded one that no span shows (unrecorded numbers, 0, are ignored). */
+export function missingAttemptNumbers(attempts: AttemptModel[]): number[] {
+  const seen = new Set(attempts.map((a) => a.attempt).filter((n) => n > 0));
+  const highest = Math.max(0, ...seen);
+  const missing: number[] = [];
+  for (let n = 1; n < highest; n += 1) if (!seen.has(n)) missing.push(n);
+  return missing;
+}
+
+/** Services with message attempts none of which recorded an outcome. */
+function findOutcomelessServices(attempts: AttemptModel[]): Set<string> {
+  const withOutcome = new Set<string>();
+  const withIdentity = new Set<string>();
+  for (const attempt of attempts) {
+    if (!attempt.messageId) continue;
+    withIdentity.add(attempt.service);
+    if (attempt.outcome !== '') withOutcome.add(attempt.service);
+  }
+  return new Set([...withIdentity].filter((service) => !withOutcome.has(service)));
+}
+
+export function findEvidenceGaps(spans: SpanRow[], byKey: Map<string, SpanRow>, attempts: AttemptModel[]): EvidenceGaps {
+  return {
+    orphansByTrace: findMissingParents(spans, byKey),
+    outcomelessServices: findOutcomelessServices(attempts),
+  };
+}
