@@ -107,9 +107,10 @@ export async function startCollector(config: ServeConfig, options: StartOptions)
     logger,
     clock,
     quietPeriodMs: config.quietPeriodMs,
-    onFlows: (records, anomalies) => {
+    onFlows: (records, anomalies, withdrawn) => {
       for (const record of records) live.publish('flow', toFlowSummary(record));
       for (const anomaly of anomalies) live.publish('anomaly', anomaly);
+      for (const anomaly of withdrawn) live.publish('anomaly-withdrawn', anomaly);
     },
   });
   const receiver = createOtlpReceiver({

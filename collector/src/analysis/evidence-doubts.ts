@@ -51,7 +51,8 @@ export function lostDoubt(model: ConversationModel, message: MessageModel, produ
   if (model.now < message.quietUntilMs) {
     return { reason: `${name} is still within its quiet period (${formatDuration(message.quietUntilMs - model.now)} left)`, evidence: [] };
   }
-  if (model.subscriptions && subscribersOf(model.subscriptions, producer, message.type).known.size === 0) {
+  // A message never sent (only listed as outgoing) is lost whoever subscribes: commit without dispatch.
+  if (message.sends.length > 0 && model.subscriptions && subscribersOf(model.subscriptions, producer, message.type).known.size === 0) {
     return {
       reason: `no known subscriber of ${message.type || 'untyped messages'} from ${producer || 'its producer'} (not consumed by any instrumented endpoint in the learning window)`,
       evidence: message.sends.map((s) => s.span.spanId),

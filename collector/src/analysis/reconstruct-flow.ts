@@ -3,9 +3,10 @@
  * full flow (messages paged for huge conversations; counts and anomalies always over all of
  * it); `analyzeConversation` gives the record the flow indexer stores.
  *
- * State: `active` until `quietPeriodMs` after the last span ended; then `complete` when every
- * message the flow waits for was processed (or skipped as a duplicate at every endpoint), else
- * `incomplete` (lost, dead-lettered, still failing or never delivered).
+ * State: `active` until `quietPeriodMs` after the last span ended (longer for a slow message
+ * type or a scheduled retry); then `complete` when every message the flow waits for was
+ * processed (or skipped as a duplicate at every endpoint), else `incomplete` (lost,
+ * dead-lettered, still failing, never delivered, or missed by a usual subscriber).
  */
 import type { Anomaly, AnomalyKind, Flow, FlowMessage, FlowRecord, FlowSummary } from '../model/flow.js';
 import type { SpanRow } from '../model/span.js';
@@ -28,7 +29,9 @@ export interface FlowOptions extends ModelOptions {
 }
 
 function summarize(model: ConversationModel, anomalies: Anomaly[]): FlowSummary {
-  const complete = model.messages.every((m) => !countsForCompletion(m) || m.status === 'processed');
+  // A message that missed a usual subscriber was not processed everywhere it should have been.
+  const complete =
+    model.messages.every((m) => !countsForCompletion(m) || m.status === 'processed') && !anomalies.some((a) => a.kind === 'missed-delivery');
   const anomalyCounts: Partial<Record<AnomalyKind, number>> = {};
   for (const a of anomalies) anomalyCounts[a.kind] = (anomalyCounts[a.kind] ?? 0) + 1;
   const messageTypes = new Set<string>();

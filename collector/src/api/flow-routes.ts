@@ -4,7 +4,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { analyzeConversation, reconstructFlow } from '../analysis/index.js';
+import { analyzeConversation, reconstructFlow, type ModelOptions } from '../analysis/index.js';
 import type { Flow, FlowSummary } from '../model/flow.js';
 import type { ApiContext } from './context.js';
 import { NotFoundError } from './errors.js';
@@ -47,6 +47,11 @@ const idParams = (name: string) => z.object({ [name]: textParam() });
 const flowQuery = z.object({ offset: intParam(0, 10_000_000).optional(), limit: intParam(1, 2000).optional() });
 const searchQuery = z.object({ q: textParam(), limit: intParam(1, 100).optional() });
 
+/** Options of an analysis run now: the indexer's learned delivery expectations, so the API judges as the indexer does. */
+function analysisOptions(ctx: ApiContext): ModelOptions {
+  return { now: ctx.clock(), quietPeriodMs: ctx.quietPeriodMs, ...ctx.indexer?.expectations() };
+}
+
 export function registerFlowRoutes(app: FastifyInstance, ctx: ApiContext): void {
   const { store } = ctx;
 
@@ -82,7 +87,7 @@ export function registerFlowRoutes(app: FastifyInstance, ctx: ApiContext): void 
     if (spans.length === 0) throw new NotFoundError(`no spans of conversation "${conversationId}"`);
     const truncated = spans.length > MAX_FLOW_SPANS;
     if (truncated) spans.length = MAX_FLOW_SPANS;
-    return reconstructFlow(spans, { now: ctx.clock(), quietPeriodMs: ctx.quietPeriodMs, page: { offset, limit }, truncated });
+    return reconstructFlow(spans, { ...analysisOptions(ctx), page: { offset, limit }, truncated });
   });
 
   app.get('/api/messages/:messageId', async (request) => {
@@ -103,8 +108,7 @@ export function registerFlowRoutes(app: FastifyInstance, ctx: ApiContext): void 
     const needsContext = spans.length === 0 || records.every((record) => record === null);
     const context = needsContext && conversationIds.length === 1 ? await store.spansOfConversation(conversationIds[0], MAX_CONTEXT_SPANS + 1) : [];
     const history = describeMessage(messageId, spans, {
-      now: ctx.clock(),
-      quietPeriodMs: ctx.quietPeriodMs,
+      ...analysisOptions(ctx),
       truncated,
       // A huge conversation is not read whole for one message; its recorded anomalies still count.
       context: context.length <= MAX_CONTEXT_SPANS ? context : [],
@@ -128,5 +132,5 @@ async function summarise(ctx: ApiContext, conversationId: string): Promise<FlowS
   if (record) return toFlowSummary(record);
   const spans = await ctx.store.spansOfConversation(conversationId, MAX_SEARCH_SPANS);
   if (spans.length === 0) return null;
-  return toFlowSummary(analyzeConversation(spans, { now: ctx.clock(), quietPeriodMs: ctx.quietPeriodMs }));
+  return toFlowSummary(analyzeConversation(spans, analysisOptions(ctx)));
 }

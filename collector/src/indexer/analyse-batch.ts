@@ -1,16 +1,19 @@
 /**
  * The flow indexer's unit of work: analyse a batch of due conversations (a few at a time),
  * decide when each is due again, save the records, and report the anomalies not reported
- * before. A failing conversation is retried a few times; a failing save reschedules the batch.
+ * before and those withdrawn (reported before, gone from the new analysis). A failing
+ * conversation is retried a few times; a failing save reschedules the batch.
  */
 import { analyzeConversation } from '../analysis/index.js';
 import type { Logger } from '../logger.js';
 import type { Anomaly, FlowRecord } from '../model/flow.js';
 import type { SpanStore } from '../store/span-store.js';
-import type { ConversationSchedule, IndexerStats, Tracked } from './conversation-schedule.js';
+import { anomalyKey, type ConversationSchedule, type IndexerStats, type Tracked } from './conversation-schedule.js';
+import type { DeliveryExpectations } from './delivery-expectations.js';
 
 export interface BatchSettings {
   quietPeriodMs: number;
+  stuckOutboxAfterMs?: number;
   debounceMs: number;
   maxSpansPerConversation: number;
 }
@@ -21,8 +24,12 @@ export interface BatchContext {
   settings: BatchSettings;
   schedule: ConversationSchedule;
   stats: IndexerStats;
-  onFlows?: (records: FlowRecord[], newAnomalies: Anomaly[]) => void;
+  expectations: () => DeliveryExpectations;
+  onFlows?: FlowListener;
 }
+
+/** Called with every batch of saved records, the anomalies not reported before, and those withdrawn. */
+export type FlowListener = (records: FlowRecord[], newAnomalies: Anomaly[], withdrawn: Anomaly[]) => void;
 
 const CONCURRENCY = 4;
 const MAX_FAILURES = 5;
@@ -30,29 +37,24 @@ export const RETRY_AFTER_FAILURE_MS = 5000;
 /** Re-analyse a little after the quiet period so spans that raced the deadline are included. */
 const QUIET_MARGIN_MS = 1000;
 
-const anomalyKey = (a: Anomaly) => `${a.kind}|${a.messageId}|${a.service}`;
-
 async function analyseOne(ctx: BatchContext, conversationId: string, nowMs: number): Promise<FlowRecord | null> {
-  const { maxSpansPerConversation, quietPeriodMs } = ctx.settings;
+  const { maxSpansPerConversation, quietPeriodMs, stuckOutboxAfterMs } = ctx.settings;
   const spans = await ctx.store.spansOfConversation(conversationId, maxSpansPerConversation + 1);
   if (spans.length === 0) return null;
   if (spans.length > maxSpansPerConversation) {
     ctx.logger.warn({ conversationId, limit: maxSpansPerConversation }, 'conversation has more spans than the indexer reads; analysing the first ones');
     spans.length = maxSpansPerConversation;
   }
-  return analyzeConversation(spans, { now: nowMs, quietPeriodMs });
+  return analyzeConversation(spans, { now: nowMs, quietPeriodMs, stuckOutboxAfterMs, ...ctx.expectations() });
 }
 
-/** The record's anomalies not reported for this conversation before (remembered as reported). */
-function unreported(entry: Tracked, record: FlowRecord): Anomaly[] {
-  const fresh: Anomaly[] = [];
-  for (const anomaly of record.anomalies) {
-    const key = anomalyKey(anomaly);
-    if (entry.reported.has(key)) continue;
-    entry.reported.add(key);
-    fresh.push(anomaly);
-  }
-  return fresh;
+/** The record's anomalies not reported before, and the reported ones it no longer has; the entry remembers the record's. */
+function reconcileReported(entry: Tracked, record: FlowRecord): { fresh: Anomaly[]; withdrawn: Anomaly[] } {
+  const current = new Map(record.anomalies.map((anomaly) => [anomalyKey(anomaly), anomaly]));
+  const fresh = [...current].filter(([key]) => !entry.reported.has(key)).map(([, anomaly]) => anomaly);
+  const withdrawn = [...entry.reported].filter(([key]) => !current.has(key)).map(([, anomaly]) => anomaly);
+  entry.reported = current;
+  return { fresh, withdrawn };
 }
 
 /** After a successful analysis: an active flow is due again after its quiet period; a judged one is forgotten. */
@@ -76,7 +78,7 @@ function rescheduleFailed(ctx: BatchContext, conversationId: string, entry: Trac
 }
 
 /** Saves the records, then tells the listener; returns how many were saved (0 when saving failed). */
-async function saveAndReport(ctx: BatchContext, records: FlowRecord[], newAnomalies: Anomaly[], nowMs: number): Promise<number> {
+async function saveAndReport(ctx: BatchContext, records: FlowRecord[], newAnomalies: Anomaly[], withdrawn: Anomaly[], nowMs: number): Promise<number> {
   if (records.length === 0) return 0;
   try {
     await ctx.store.saveFlows(records);
@@ -87,7 +89,7 @@ async function saveAndReport(ctx: BatchContext, records: FlowRecord[], newAnomal
     return 0;
   }
   try {
-    ctx.onFlows?.(records, newAnomalies);
+    ctx.onFlows?.(records, newAnomalies, withdrawn);
   } catch (error) {
     ctx.logger.error({ err: error }, 'flow listener failed');
   }
@@ -98,6 +100,7 @@ async function saveAndReport(ctx: BatchContext, records: FlowRecord[], newAnomal
 export async function analyseBatch(ctx: BatchContext, ids: string[], nowMs: number): Promise<number> {
   const records: FlowRecord[] = [];
   const newAnomalies: Anomaly[] = [];
+  const withdrawn: Anomaly[] = [];
   let next = 0;
   const worker = async () => {
     while (next < ids.length) {
@@ -112,7 +115,9 @@ export async function analyseBatch(ctx: BatchContext, ids: string[], nowMs: numb
           continue;
         }
         records.push(record);
-        newAnomalies.push(...unreported(entry, record));
+        const reported = reconcileReported(entry, record);
+        newAnomalies.push(...reported.fresh);
+        withdrawn.push(...reported.withdrawn);
         rescheduleAnalysed(ctx, conversationId, entry, record, nowMs);
       } catch (error) {
         rescheduleFailed(ctx, conversationId, entry, error, nowMs);
@@ -120,5 +125,5 @@ export async function analyseBatch(ctx: BatchContext, ids: string[], nowMs: numb
     }
   };
   await Promise.all(Array.from({ length: Math.min(CONCURRENCY, ids.length) }, worker));
-  return saveAndReport(ctx, records, newAnomalies, nowMs);
+  return saveAndReport(ctx, records, newAnomalies, withdrawn, nowMs);
 }

@@ -3,13 +3,14 @@
  * each failed, and what was already reported for it. Bounded by `maxTracked`.
  */
 import type { Logger } from '../logger.js';
+import type { Anomaly } from '../model/flow.js';
 
 export interface Tracked {
   /** When to analyse next; null while being analysed (or with nothing scheduled). */
   dueMs: number | null;
   failures: number;
-  /** Anomalies already reported for this conversation (kind|message|service). */
-  reported: Set<string>;
+  /** Anomalies already reported for this conversation, by `anomalyKey`. */
+  reported: Map<string, Anomaly>;
 }
 
 export interface IndexerStats {
@@ -30,8 +31,18 @@ export interface ConversationSchedule {
   readonly size: number;
 }
 
+/** What identifies a reported anomaly across analyses of its conversation. */
+export const anomalyKey = (a: Anomaly) => `${a.kind}|${a.messageId}|${a.endpoint}`;
+
+/**
+ * Judged conversations whose reported anomalies are remembered after they stop being tracked,
+ * so new spans arriving later can still withdraw a finding (oldest forgotten first).
+ */
+const MAX_REMEMBERED = 10_000;
+
 export function createConversationSchedule(maxTracked: number, logger: Logger, stats: IndexerStats): ConversationSchedule {
   const tracked = new Map<string, Tracked>();
+  const remembered = new Map<string, Map<string, Anomaly>>();
   return {
     schedule(conversationId, dueMs) {
       const entry = tracked.get(conversationId);
@@ -46,7 +57,9 @@ export function createConversationSchedule(maxTracked: number, logger: Logger, s
         }
         return;
       }
-      tracked.set(conversationId, { dueMs, failures: 0, reported: new Set() });
+      const reported = remembered.get(conversationId) ?? new Map<string, Anomaly>();
+      remembered.delete(conversationId);
+      tracked.set(conversationId, { dueMs, failures: 0, reported });
     },
     takeDue(nowMs, max) {
       const due: [string, number][] = [];
@@ -59,7 +72,11 @@ export function createConversationSchedule(maxTracked: number, logger: Logger, s
     },
     get: (conversationId) => tracked.get(conversationId),
     forget(conversationId) {
+      const entry = tracked.get(conversationId);
       tracked.delete(conversationId);
+      if (!entry || entry.reported.size === 0) return;
+      remembered.set(conversationId, entry.reported);
+      if (remembered.size > MAX_REMEMBERED) remembered.delete(remembered.keys().next().value!);
     },
     get size() {
       return tracked.size;

@@ -14,13 +14,15 @@
  */
 import { DEFAULT_CONFIG } from '../config.js';
 import type { Logger } from '../logger.js';
-import type { Anomaly, FlowRecord } from '../model/flow.js';
 import type { SpanRow } from '../model/span.js';
 import type { SpanStore } from '../store/span-store.js';
-import { analyseBatch, type BatchContext } from './analyse-batch.js';
+import { analyseBatch, type BatchContext, type FlowListener } from './analyse-batch.js';
 import { createConversationSchedule, type IndexerStats } from './conversation-schedule.js';
+import { createExpectationSource, DEFAULT_EXPECTATION_SETTINGS, type DeliveryExpectations } from './delivery-expectations.js';
 
 export type { IndexerStats } from './conversation-schedule.js';
+export type { FlowListener } from './analyse-batch.js';
+export type { DeliveryExpectations } from './delivery-expectations.js';
 
 export interface FlowIndexerOptions {
   store: SpanStore;
@@ -39,8 +41,14 @@ export interface FlowIndexerOptions {
   maxTracked?: number;
   /** How far back start-up catch-up looks for conversations with spans; 1 h by default. */
   catchUpWindowMs?: number;
-  /** Called with every batch of saved records and the anomalies not reported before. */
-  onFlows?: (records: FlowRecord[], newAnomalies: Anomaly[]) => void;
+  /** How long after its commit an outgoing message may stay undispatched before `stuck-outbox`; 30 s by default. */
+  stuckOutboxAfterMs?: number;
+  /** How often subscribers and delivery latencies are learned again from the store; 60 s by default. */
+  expectationRefreshMs?: number;
+  /** The trailing window they are learned over; 1 h by default. */
+  expectationWindowMs?: number;
+  /** Called with every batch of saved records, the anomalies not reported before, and the ones withdrawn. */
+  onFlows?: FlowListener;
 }
 
 export interface FlowIndexer {
@@ -58,6 +66,8 @@ export interface FlowIndexer {
   catchUp(): Promise<number>;
   stop(): Promise<void>;
   stats(): IndexerStats;
+  /** The delivery expectations analyses use now (learned subscribers, latency per type). */
+  expectations(): DeliveryExpectations;
 }
 
 const DEFAULTS = {
@@ -106,7 +116,11 @@ export function createFlowIndexer(options: FlowIndexerOptions): FlowIndexer {
   const clock = options.clock ?? Date.now;
   const stats: IndexerStats = { tracked: 0, analysed: 0, failures: 0, dropped: 0 };
   const schedule = createConversationSchedule(config.maxTracked, logger, stats);
-  const batch: BatchContext = { store, logger, settings: config, schedule, stats, onFlows: options.onFlows };
+  const expectations = createExpectationSource(store, logger, {
+    refreshMs: options.expectationRefreshMs ?? DEFAULT_EXPECTATION_SETTINGS.refreshMs,
+    windowMs: options.expectationWindowMs ?? DEFAULT_EXPECTATION_SETTINGS.windowMs,
+  });
+  const batch: BatchContext = { store, logger, settings: config, schedule, stats, expectations: expectations.current, onFlows: options.onFlows };
   const runner = serialRunner();
   let timer: NodeJS.Timeout | null = null;
   let stopped = false;
@@ -141,15 +155,18 @@ export function createFlowIndexer(options: FlowIndexerOptions): FlowIndexer {
       schedule.schedule(conversationId, clock() + config.debounceMs);
     },
     runOnce() {
-      return runner.run(() => {
+      return runner.run(async () => {
         const nowMs = clock();
-        return analyseBatch(batch, schedule.takeDue(nowMs, config.maxConversationsPerTick), nowMs);
+        const ids = schedule.takeDue(nowMs, config.maxConversationsPerTick);
+        if (ids.length > 0) await expectations.refreshIfDue(nowMs);
+        return analyseBatch(batch, ids, nowMs);
       });
     },
     drain() {
       return runner.run(async () => {
         // One pass: conversations still active afterwards stay scheduled for their quiet period.
         const ids = schedule.takeDue(Infinity, Infinity);
+        if (ids.length > 0) await expectations.refreshIfDue(clock());
         let total = 0;
         for (let i = 0; i < ids.length; i += config.maxConversationsPerTick) {
           total += await analyseBatch(batch, ids.slice(i, i + config.maxConversationsPerTick), clock());
@@ -182,6 +199,7 @@ export function createFlowIndexer(options: FlowIndexerOptions): FlowIndexer {
       await runner.idle();
     },
     stats: () => ({ ...stats, tracked: schedule.size }),
+    expectations: expectations.current,
   };
   return indexer;
 }

@@ -9,7 +9,8 @@
 import type { ServerResponse } from 'node:http';
 import type { Logger } from '../logger.js';
 
-export type LiveEventName = 'flow' | 'anomaly' | 'topology';
+/** `anomaly-withdrawn` carries an anomaly reported before that a later analysis of its flow no longer finds. */
+export type LiveEventName = 'flow' | 'anomaly' | 'anomaly-withdrawn' | 'topology';
 
 export interface LiveHubOptions {
   logger: Logger;
