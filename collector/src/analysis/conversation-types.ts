@@ -80,6 +80,8 @@ export interface MessageModel {
 export interface EvidenceGaps {
   /** Per trace id: spans whose parent span never arrived (the trace's first span excepted). */
   orphansByTrace: Map<string, SpanRow[]>;
+  /** The same spans per message id and per causation id they carry. */
+  orphansByMessage: Map<string, SpanRow[]>;
   /** Services whose message attempts record no outcome at all. */
   outcomelessServices: Set<string>;
 }

@@ -33,10 +33,10 @@ export function anyMissingSpans(model: ConversationModel): Doubt | null {
  * children: in a trace of one of its sends, or carrying its id as message or causation id.
  */
 export function missingConsumerSpans(model: ConversationModel, message: MessageModel): Doubt | null {
+  const { orphansByTrace, orphansByMessage } = model.gaps;
+  if (orphansByTrace.size === 0) return null;
   const sendTraces = new Set(message.sends.map((s) => s.span.traceId));
-  const related = [...model.gaps.orphansByTrace.entries()].flatMap(([traceId, spans]) =>
-    spans.filter((span) => sendTraces.has(traceId) || span.messageId === message.id || span.causationId === message.id),
-  );
+  const related = [...new Set([...[...sendTraces].flatMap((traceId) => orphansByTrace.get(traceId) ?? []), ...(orphansByMessage.get(message.id) ?? [])])];
   if (related.length === 0) return null;
   const traces = [...new Set(related.map((s) => s.traceId))];
   return {

@@ -52,9 +52,29 @@ function findOutcomelessServices(attempts: AttemptModel[]): Set<string> {
   return new Set([...withIdentity].filter((service) => !withOutcome.has(service)));
 }
 
+/** Orphans per message id and per causation id (a missing consumer's children carry its message as causation). */
+function indexByMessage(orphansByTrace: Map<string, SpanRow[]>): Map<string, SpanRow[]> {
+  const index = new Map<string, SpanRow[]>();
+  const add = (id: string, span: SpanRow) => {
+    if (!id) return;
+    const list = index.get(id);
+    if (list) list.push(span);
+    else index.set(id, [span]);
+  };
+  for (const spans of orphansByTrace.values()) {
+    for (const span of spans) {
+      add(span.messageId, span);
+      if (span.causationId !== span.messageId) add(span.causationId, span);
+    }
+  }
+  return index;
+}
+
 export function findEvidenceGaps(spans: SpanRow[], byKey: Map<string, SpanRow>, attempts: AttemptModel[]): EvidenceGaps {
+  const orphansByTrace = findMissingParents(spans, byKey);
   return {
-    orphansByTrace: findMissingParents(spans, byKey),
+    orphansByTrace,
+    orphansByMessage: indexByMessage(orphansByTrace),
     outcomelessServices: findOutcomelessServices(attempts),
   };
 }
