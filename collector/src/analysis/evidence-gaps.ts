@@ -11,19 +11,16 @@
  */
 import type { SpanRow } from '../model/span.js';
 import type { AttemptModel, EvidenceGaps } from './conversation-types.js';
-import { compareSpans, spanKey } from './span-tree.js';
+import { spanKey } from './span-tree.js';
 
-/** Spans whose parent never arrived, per trace (the trace's first span excepted). */
+/** Spans whose parent never arrived, per trace (the trace's first span excepted); `spans` in start order. */
 function findMissingParents(spans: SpanRow[], byKey: Map<string, SpanRow>): Map<string, SpanRow[]> {
-  const firstOfTrace = new Map<string, SpanRow>();
-  for (const span of spans) {
-    const first = firstOfTrace.get(span.traceId);
-    if (!first || compareSpans(span, first) < 0) firstOfTrace.set(span.traceId, span);
-  }
+  const seenTraces = new Set<string>();
   const orphans = new Map<string, SpanRow[]>();
   for (const span of spans) {
-    if (!span.parentSpanId || byKey.has(spanKey(span.traceId, span.parentSpanId))) continue;
-    if (firstOfTrace.get(span.traceId) === span) continue;
+    const first = !seenTraces.has(span.traceId);
+    if (first) seenTraces.add(span.traceId);
+    if (first || !span.parentSpanId || byKey.has(spanKey(span.traceId, span.parentSpanId))) continue;
     const list = orphans.get(span.traceId);
     if (list) list.push(span);
     else orphans.set(span.traceId, [span]);
@@ -70,6 +67,7 @@ function indexByMessage(orphansByTrace: Map<string, SpanRow[]>): Map<string, Spa
   return index;
 }
 
+/** `spans` in start order (the conversation model sorts them). */
 export function findEvidenceGaps(spans: SpanRow[], byKey: Map<string, SpanRow>, attempts: AttemptModel[]): EvidenceGaps {
   const orphansByTrace = findMissingParents(spans, byKey);
   return {

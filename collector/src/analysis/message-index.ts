@@ -76,6 +76,7 @@ function dropBareReceives(message: MessageModel): void {
  * queue is not a delivery to another endpoint.
  */
 function mergeDestinationless(message: MessageModel): void {
+  if (message.endpoints.size < 2) return;
   for (const [endpoint, attempts] of [...message.endpoints]) {
     const service = attempts[0].service;
     if (endpoint !== service || attempts.some((a) => a.delivery.destination !== '' || a.endpoint !== service)) continue;
