@@ -37,13 +37,22 @@ export function quietPeriodFor(options: ModelOptions, messageType: string): numb
   return Math.max(options.quietPeriodMs, Math.min(QUIET_LATENCY_MULTIPLE * p99, MAX_ADAPTIVE_QUIET_MS));
 }
 
-/** Its send (or first evidence) plus its type's quiet period; a scheduled retry's due time plus that period when later. */
+/**
+ * Its send (or first evidence) plus its type's quiet period; later when a scheduled retry is
+ * due later, or when a committed outgoing id is not yet past the stuck-outbox threshold.
+ */
 function quietUntilOf(message: MessageModel, options: ModelOptions): number {
   const quietMs = quietPeriodFor(options, message.type);
   let until = (message.sentAtMs ?? message.firstMs) + quietMs;
   for (const attempts of message.endpoints.values()) {
     const last = attempts[attempts.length - 1];
     if (last?.effective === 'retry_scheduled') until = Math.max(until, last.endMs + (last.retryDelayMs ?? 0) + quietMs);
+  }
+  if (message.sends.length === 0 && message.attempts.length === 0) {
+    const stuckAfterMs = options.stuckOutboxAfterMs ?? DEFAULT_STUCK_OUTBOX_AFTER_MS;
+    for (const lister of message.listedBy) {
+      if (!lister.failed && lister.committedAtMs !== null) until = Math.max(until, lister.committedAtMs + stuckAfterMs);
+    }
   }
   return until;
 }
@@ -143,6 +152,7 @@ export function buildConversationModel(input: SpanRow[], options: ModelOptions):
     now: options.now,
     quietPeriodMs: options.quietPeriodMs,
     active,
+    quietUntilMs,
     gaps,
     subscriptions: options.subscriptions,
     stuckOutboxAfterMs: options.stuckOutboxAfterMs ?? DEFAULT_STUCK_OUTBOX_AFTER_MS,

@@ -98,6 +98,8 @@ export interface ConversationModel {
    * (adapted to its type's delivery latency) or a scheduled retry has not: nothing is judged lost yet.
    */
   active: boolean;
+  /** When the flow stops being active (then it is judged), epoch ms. */
+  quietUntilMs: number;
   gaps: EvidenceGaps;
   /** Subscribers known per producer and message type; absent when not learned. */
   subscriptions?: Subscriptions;

@@ -3,7 +3,7 @@
  * passed in). Pipeline for one conversation: span-roles → conversation-model → anomalies →
  * ledger → reconstruct-flow. Aggregates: storms, trends, topology, subscriptions.
  */
-export { reconstructFlow, analyzeConversation, summarizeFlow, type FlowOptions } from './reconstruct-flow.js';
+export { reconstructFlow, analyzeConversation, judgeConversation, summarizeFlow, type FlowOptions } from './reconstruct-flow.js';
 export {
   DETECTORS,
   detectAnomalies,

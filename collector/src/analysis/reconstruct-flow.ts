@@ -100,9 +100,14 @@ export function reconstructFlow(spans: SpanRow[], options: FlowOptions): Flow {
 
 /** A conversation's spans → the record the flow indexer saves (summary + every anomaly). */
 export function analyzeConversation(spans: SpanRow[], options: ModelOptions): FlowRecord {
+  return judgeConversation(spans, options).record;
+}
+
+/** The record, and when an active flow is to be judged again (its quiet period, adapted per message, has passed). */
+export function judgeConversation(spans: SpanRow[], options: ModelOptions): { record: FlowRecord; quietUntilMs: number } {
   const model = buildConversationModel(spans, options);
   const anomalies = detectAnomalies(model);
-  return { ...summarize(model, anomalies), anomalies, analyzedAtMs: options.now };
+  return { record: { ...summarize(model, anomalies), anomalies, analyzedAtMs: options.now }, quietUntilMs: model.quietUntilMs };
 }
 
 /** The record of an already reconstructed flow (no re-analysis). */

@@ -4,7 +4,7 @@
  * before and those withdrawn (reported before, gone from the new analysis). A failing
  * conversation is retried a few times; a failing save reschedules the batch.
  */
-import { analyzeConversation } from '../analysis/index.js';
+import { judgeConversation } from '../analysis/index.js';
 import type { Logger } from '../logger.js';
 import type { Anomaly, FlowRecord } from '../model/flow.js';
 import type { SpanStore } from '../store/span-store.js';
@@ -37,7 +37,9 @@ export const RETRY_AFTER_FAILURE_MS = 5000;
 /** Re-analyse a little after the quiet period so spans that raced the deadline are included. */
 const QUIET_MARGIN_MS = 1000;
 
-async function analyseOne(ctx: BatchContext, conversationId: string, nowMs: number): Promise<FlowRecord | null> {
+type Judged = ReturnType<typeof judgeConversation>;
+
+async function analyseOne(ctx: BatchContext, conversationId: string, nowMs: number): Promise<Judged | null> {
   const { maxSpansPerConversation, quietPeriodMs, stuckOutboxAfterMs } = ctx.settings;
   const spans = await ctx.store.spansOfConversation(conversationId, maxSpansPerConversation + 1);
   if (spans.length === 0) return null;
@@ -45,7 +47,7 @@ async function analyseOne(ctx: BatchContext, conversationId: string, nowMs: numb
     ctx.logger.warn({ conversationId, limit: maxSpansPerConversation }, 'conversation has more spans than the indexer reads; analysing the first ones');
     spans.length = maxSpansPerConversation;
   }
-  return analyzeConversation(spans, { now: nowMs, quietPeriodMs, stuckOutboxAfterMs, ...ctx.expectations() });
+  return judgeConversation(spans, { now: nowMs, quietPeriodMs, stuckOutboxAfterMs, ...ctx.expectations() });
 }
 
 /** The record's anomalies not reported before, and the reported ones it no longer has; the entry remembers the record's. */
@@ -58,11 +60,11 @@ function reconcileReported(entry: Tracked, record: FlowRecord): { fresh: Anomaly
 }
 
 /** After a successful analysis: an active flow is due again after its quiet period; a judged one is forgotten. */
-function rescheduleAnalysed(ctx: BatchContext, conversationId: string, entry: Tracked, record: FlowRecord, nowMs: number): void {
+function rescheduleAnalysed(ctx: BatchContext, conversationId: string, entry: Tracked, { record, quietUntilMs }: Judged, nowMs: number): void {
   entry.failures = 0;
   // A touch while we read set dueMs again: that analysis still happens.
   if (record.state === 'active') {
-    const quietAtMs = Math.max(record.endMs + ctx.settings.quietPeriodMs + QUIET_MARGIN_MS, nowMs + ctx.settings.debounceMs);
+    const quietAtMs = Math.max(quietUntilMs + QUIET_MARGIN_MS, nowMs + ctx.settings.debounceMs);
     entry.dueMs = Math.min(entry.dueMs ?? Infinity, quietAtMs);
   } else if (entry.dueMs === null) {
     ctx.schedule.forget(conversationId);
@@ -108,17 +110,17 @@ export async function analyseBatch(ctx: BatchContext, ids: string[], nowMs: numb
       const entry = ctx.schedule.get(conversationId);
       if (!entry) continue;
       try {
-        const record = await analyseOne(ctx, conversationId, nowMs);
+        const judged = await analyseOne(ctx, conversationId, nowMs);
         ctx.stats.analysed += 1;
-        if (!record) {
+        if (!judged) {
           ctx.schedule.forget(conversationId);
           continue;
         }
-        records.push(record);
-        const reported = reconcileReported(entry, record);
+        records.push(judged.record);
+        const reported = reconcileReported(entry, judged.record);
         newAnomalies.push(...reported.fresh);
         withdrawn.push(...reported.withdrawn);
-        rescheduleAnalysed(ctx, conversationId, entry, record, nowMs);
+        rescheduleAnalysed(ctx, conversationId, entry, judged, nowMs);
       } catch (error) {
         rescheduleFailed(ctx, conversationId, entry, error, nowMs);
       }

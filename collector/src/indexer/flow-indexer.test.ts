@@ -4,7 +4,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ANOMALY_FLOWS_QUIET_PERIOD_MS as QUIET_MS, buildAnomalyFlows, type AnomalyFlows } from '../../test/fixtures/anomaly-flows.js';
-import { attempt } from '../../test/span-builders.js';
+import { attempt, send } from '../../test/span-builders.js';
 import { subscriptionKey } from '../analysis/index.js';
 import { silentLogger } from '../logger.js';
 import type { Anomaly, FlowRecord } from '../model/flow.js';
@@ -123,6 +123,32 @@ describe('flow indexer', () => {
     expect(deliveryLatencyP99Ms?.get('BillCustomer')).toBeGreaterThan(0);
     const missed = await store.getFlowRecord('conv-missed-delivery');
     expect(missed?.anomalies.map((a) => [a.kind, a.service])).toEqual([['missed-delivery', 'marketing']]);
+  });
+
+  it('keeps a flow active until its committed outbox is past the stuck threshold, analysing it only when due', async () => {
+    // orders: SubmitOrder processed, committed at +20 ms with BillCustomer in its outbox; the dispatcher never ran.
+    const submit = send({ service: 'shop-api', messageId: 'submit-9', messageType: 'SubmitOrder', destination: 'orders', atMs: NOW, conversationId: 'conv-outbox' });
+    const handle = attempt({
+      parent: submit,
+      service: 'orders',
+      outcome: 'processed',
+      outgoing: ['bill-9'],
+      atMs: NOW + 10,
+      durationMs: 20,
+      attributes: { 'onceflow.committed_at_ms': String(NOW + 20) },
+    });
+    await store.insertSpans([submit, handle]);
+    const indexer = indexerFor({ quietPeriodMs: 5000, stuckOutboxAfterMs: 30_000 });
+    indexer.noteSpans([submit, handle]);
+    for (nowMs = NOW + 1000; nowMs < NOW + 30_000; nowMs += 1000) await indexer.runOnce();
+    expect((await store.getFlowRecord('conv-outbox'))?.state).toBe('active');
+    // Analysed on the debounce, then due again only once the threshold has passed.
+    expect(indexer.stats().analysed).toBe(1);
+    nowMs = NOW + 31_100;
+    await indexer.runOnce();
+    const record = await store.getFlowRecord('conv-outbox');
+    expect(record?.state).toBe('incomplete');
+    expect(record?.anomalies.map((a) => a.kind)).toEqual(['stuck-outbox']);
   });
 
   it('re-analyses a conversation when new spans arrive for it', async () => {
