@@ -7,10 +7,10 @@
  * idle streams; disconnects remove the client at once.
  */
 import type { ServerResponse } from 'node:http';
+import type { LiveEventName } from '../contract/index.js';
 import type { Logger } from '../logger.js';
 
-/** `anomaly-withdrawn` carries an anomaly reported before that a later analysis of its flow no longer finds. */
-export type LiveEventName = 'flow' | 'anomaly' | 'anomaly-withdrawn' | 'topology';
+export type { LiveEventName };
 
 export interface LiveHubOptions {
   logger: Logger;
