@@ -115,7 +115,7 @@ function attemptRootFinder(ancestorsOf: AncestorLookup): (span: SpanRow) => Span
     const chain: SpanRow[] = [];
     const onChain = new Set<SpanRow>();
     let current = span;
-    let root = span;
+    let root: SpanRow;
     for (;;) {
       const known = attemptRoot.get(current);
       if (known) {

@@ -36,7 +36,9 @@ export function missingConsumerSpans(model: ConversationModel, message: MessageM
   const { orphansByTrace, orphansByMessage } = model.gaps;
   if (orphansByTrace.size === 0) return null;
   const sendTraces = new Set(message.sends.map((s) => s.span.traceId));
-  const related = [...new Set([...[...sendTraces].flatMap((traceId) => orphansByTrace.get(traceId) ?? []), ...(orphansByMessage.get(message.id) ?? [])])];
+  const related = [
+    ...new Set([...[...sendTraces].flatMap((traceId) => orphansByTrace.get(traceId) ?? []), ...(orphansByMessage.get(message.id) ?? [])]),
+  ];
   if (related.length === 0) return null;
   const traces = [...new Set(related.map((s) => s.traceId))];
   return {

@@ -40,7 +40,10 @@ const EVENT_SUBSCRIBERS: Subscriptions = new Map([
       ]),
     },
   ],
-  [subscriptionKey('orders', 'BillCustomer'), { known: new Map([['billing/billing', 'billing']]), usual: new Map([['billing/billing', 'billing']]) }],
+  [
+    subscriptionKey('orders', 'BillCustomer'),
+    { known: new Map([['billing/billing', 'billing']]), usual: new Map([['billing/billing', 'billing']]) },
+  ],
 ]);
 
 const billCustomer = (offsetMs = 0) =>
@@ -73,7 +76,14 @@ const cases: Case[] = [
     //              └─> marketing (queue marketing.stats)   #1 processed    two handlers: two endpoints
     name: 'one service consuming an event from two queues is two endpoints, not a duplicate',
     build: () => {
-      const billed = send({ service: 'billing', messageId: 'billed-1', messageType: 'OrderBilled', destination: 'order-events', atMs: at(0), conversationId });
+      const billed = send({
+        service: 'billing',
+        messageId: 'billed-1',
+        messageType: 'OrderBilled',
+        destination: 'order-events',
+        atMs: at(0),
+        conversationId,
+      });
       return [
         billed,
         consume(billed, 'marketing', 20, { destination: 'marketing.coupons' }),
@@ -87,7 +97,14 @@ const cases: Case[] = [
     // near-miss: the same queue twice, both processed
     name: 'one service processing an event twice from the same queue is a duplicate processing',
     build: () => {
-      const billed = send({ service: 'billing', messageId: 'billed-1', messageType: 'OrderBilled', destination: 'order-events', atMs: at(0), conversationId });
+      const billed = send({
+        service: 'billing',
+        messageId: 'billed-1',
+        messageType: 'OrderBilled',
+        destination: 'order-events',
+        atMs: at(0),
+        conversationId,
+      });
       return [
         billed,
         consume(billed, 'marketing', 20, { destination: 'marketing.coupons' }),
@@ -101,7 +118,14 @@ const cases: Case[] = [
     // declared endpoints win over the queue: two declared names are two endpoints…
     name: 'declared endpoints (onceflow.endpoint) name the endpoint',
     build: () => {
-      const billed = send({ service: 'billing', messageId: 'billed-1', messageType: 'OrderBilled', destination: 'order-events', atMs: at(0), conversationId });
+      const billed = send({
+        service: 'billing',
+        messageId: 'billed-1',
+        messageType: 'OrderBilled',
+        destination: 'order-events',
+        atMs: at(0),
+        conversationId,
+      });
       return [
         billed,
         consume(billed, 'marketing', 20, { attributes: { [ATTR_ENDPOINT]: 'marketing-coupons' } }),
@@ -146,7 +170,11 @@ const cases: Case[] = [
     build: () => {
       const bill = billCustomer();
       const handle = consume(bill, 'billing', 10);
-      return [bill, handle, send({ parent: handle, messageId: 'report-1', messageType: 'ReportGenerated', destination: 'reports', atMs: at(50) })];
+      return [
+        bill,
+        handle,
+        send({ parent: handle, messageId: 'report-1', messageType: 'ReportGenerated', destination: 'reports', atMs: at(50) }),
+      ];
     },
     options: { subscriptions: EVENT_SUBSCRIBERS },
     flagged: {},
@@ -205,7 +233,12 @@ const cases: Case[] = [
     name: 'a delayed retry still to come makes a would-be ghost unknown',
     build: () => {
       const bill = billCustomer();
-      const first = consume(bill, 'billing', 10, { outcome: 'retry_scheduled', error: 'provider timeout', retryDelayMs: 300_000, durationMs: 100 });
+      const first = consume(bill, 'billing', 10, {
+        outcome: 'retry_scheduled',
+        error: 'provider timeout',
+        retryDelayMs: 300_000,
+        durationMs: 100,
+      });
       const billed = orderBilled(first, 50);
       return [bill, first, billed, consume(billed, 'shipping', 80)];
     },
@@ -229,7 +262,9 @@ const cases: Case[] = [
   {
     // BillCustomer ─> legacy-erp (not instrumented: no consumer span ever) with no known subscriber
     name: 'a message to an uninstrumented consumer is unknown, not lost',
-    build: () => [send({ service: 'orders', messageId: 'erp-1', messageType: 'ErpExport', destination: 'legacy-erp', atMs: at(0), conversationId })],
+    build: () => [
+      send({ service: 'orders', messageId: 'erp-1', messageType: 'ErpExport', destination: 'legacy-erp', atMs: at(0), conversationId }),
+    ],
     options: { subscriptions: EVENT_SUBSCRIBERS },
     flagged: {},
     ledger: { noLost: ['unknown', 'no known subscriber of ErpExport'] },
@@ -238,7 +273,14 @@ const cases: Case[] = [
     // marketing records message identity but no outcomes, and got OrderBilled twice
     name: 'a consumer without outcome calls receiving a message twice: duplicate processing unknown',
     build: () => {
-      const billed = send({ service: 'billing', messageId: 'billed-1', messageType: 'OrderBilled', destination: 'order-events', atMs: at(0), conversationId });
+      const billed = send({
+        service: 'billing',
+        messageId: 'billed-1',
+        messageType: 'OrderBilled',
+        destination: 'order-events',
+        atMs: at(0),
+        conversationId,
+      });
       return [billed, consume(billed, 'marketing', 20, { outcome: '' }), consume(billed, 'marketing', 3000, { outcome: '', attempt: 2 })];
     },
     flagged: { 'duplicate-delivery': 'warning' },
@@ -248,7 +290,14 @@ const cases: Case[] = [
     // near-miss: with outcomes, the second delivery was skipped as a duplicate
     name: 'the same redelivery with outcomes recorded holds',
     build: () => {
-      const billed = send({ service: 'billing', messageId: 'billed-1', messageType: 'OrderBilled', destination: 'order-events', atMs: at(0), conversationId });
+      const billed = send({
+        service: 'billing',
+        messageId: 'billed-1',
+        messageType: 'OrderBilled',
+        destination: 'order-events',
+        atMs: at(0),
+        conversationId,
+      });
       return [billed, consume(billed, 'marketing', 20), consume(billed, 'marketing', 3000, { outcome: 'duplicate', attempt: 2 })];
     },
     flagged: { 'duplicate-delivery': 'info' },
@@ -297,7 +346,15 @@ const cases: Case[] = [
     build: () => {
       const bill = billCustomer();
       const handle = consume(bill, 'billing', 10, { durationMs: 400, attributes: committed(300), outgoing: ['billed-1'] });
-      const billed = send({ service: 'billing', messageId: 'billed-1', messageType: 'OrderBilled', destination: 'order-events', atMs: at(10_300), conversationId, attributes: { [ATTR_OUTBOX_DISPATCH]: 'true' } });
+      const billed = send({
+        service: 'billing',
+        messageId: 'billed-1',
+        messageType: 'OrderBilled',
+        destination: 'order-events',
+        atMs: at(10_300),
+        conversationId,
+        attributes: { [ATTR_OUTBOX_DISPATCH]: 'true' },
+      });
       return [bill, handle, billed, consume(billed, 'shipping', 10_350)];
     },
     flagged: {},

@@ -119,7 +119,8 @@ function lostDoubts(model: ConversationModel): Doubt[] {
   if (model.active) doubts.push({ reason: 'the flow is still within its quiet period', evidence: [] });
   for (const message of model.messages) {
     if (!producedByCommitted(message)) continue;
-    const doubt = message.attempts.length === 0 ? lostDoubt(model, message, producerOfSends(message)) : missingConsumerSpans(model, message);
+    const doubt =
+      message.attempts.length === 0 ? lostDoubt(model, message, producerOfSends(message)) : missingConsumerSpans(model, message);
     if (doubt) doubts.push(doubt);
   }
   return doubts;

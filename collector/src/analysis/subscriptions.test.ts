@@ -11,7 +11,20 @@ import type { EdgeAggregateRow } from '../store/span-store.js';
 import { learnSubscriptions, subscribersOf } from './subscriptions.js';
 
 function edge(kind: 'send' | 'consume', source: string, target: string, messageTypes: string[], count: number): EdgeAggregateRow {
-  return { kind, source, target, messageTypes, count, errors: 0, duplicates: 0, duplicateProcessings: 0, retries: 0, latencyP50Ms: null, latencyP95Ms: null, latencyP99Ms: null };
+  return {
+    kind,
+    source,
+    target,
+    messageTypes,
+    count,
+    errors: 0,
+    duplicates: 0,
+    duplicateProcessings: 0,
+    retries: 0,
+    latencyP50Ms: null,
+    latencyP95Ms: null,
+    latencyP99Ms: null,
+  };
 }
 
 const EDGES = [
@@ -31,11 +44,21 @@ describe('learnSubscriptions', () => {
   const subscriptions = learnSubscriptions(EDGES);
 
   it.each([
-    ['an event through an exchange reaches every consumer of its type; a rare one is known, not usual', 'billing', 'OrderBilled',
+    [
+      'an event through an exchange reaches every consumer of its type; a rare one is known, not usual',
+      'billing',
+      'OrderBilled',
       ['invoicing/order-events.invoicing', 'marketing/order-events.marketing', 'shipping/order-events.shipping'],
-      ['marketing/order-events.marketing', 'shipping/order-events.shipping']],
+      ['marketing/order-events.marketing', 'shipping/order-events.shipping'],
+    ],
     ['a command to a queue is consumed from that queue only', 'orders', 'BillCustomer', ['billing/billing'], ['billing/billing']],
-    ['the same type from another producer to another queue has its own subscriber', 'refunds', 'BillCustomer', ['billing/billing-refunds'], ['billing/billing-refunds']],
+    [
+      'the same type from another producer to another queue has its own subscriber',
+      'refunds',
+      'BillCustomer',
+      ['billing/billing-refunds'],
+      ['billing/billing-refunds'],
+    ],
     ['a type nobody consumes has no subscriber', 'reports', 'ReportGenerated', [], []],
     ['a producer never seen has no subscriber', 'nobody', 'OrderBilled', [], []],
   ])('%s', (_, producer, type, known, usual) => {

@@ -55,7 +55,12 @@ export function learnSubscriptions(edges: readonly EdgeAggregateRow[]): Subscrip
     if (edge.kind !== 'consume') continue;
     for (const type of edge.messageTypes) {
       const list = consumersOfType.get(type) ?? [];
-      list.push({ destination: edge.source, subscriber: derivedEndpoint(edge.target, edge.source), service: edge.target, count: edge.count });
+      list.push({
+        destination: edge.source,
+        subscriber: derivedEndpoint(edge.target, edge.source),
+        service: edge.target,
+        count: edge.count,
+      });
       consumersOfType.set(type, list);
     }
   }
@@ -79,7 +84,9 @@ export function learnSubscriptions(edges: readonly EdgeAggregateRow[]): Subscrip
   for (const [key, counts] of consumed) {
     const sends = sent.get(key) ?? 0;
     const known = new Map([...counts].map(([subscriber, { service }]) => [subscriber, service]));
-    const usual = new Map([...counts].filter(([, { count }]) => count >= USUAL_SHARE * sends).map(([subscriber, { service }]) => [subscriber, service]));
+    const usual = new Map(
+      [...counts].filter(([, { count }]) => count >= USUAL_SHARE * sends).map(([subscriber, { service }]) => [subscriber, service]),
+    );
     subscriptions.set(key, { known, usual });
   }
   return subscriptions;

@@ -44,7 +44,10 @@ async function analyseOne(ctx: BatchContext, conversationId: string, nowMs: numb
   const spans = await ctx.store.spansOfConversation(conversationId, maxSpansPerConversation + 1);
   if (spans.length === 0) return null;
   if (spans.length > maxSpansPerConversation) {
-    ctx.logger.warn({ conversationId, limit: maxSpansPerConversation }, 'conversation has more spans than the indexer reads; analysing the first ones');
+    ctx.logger.warn(
+      { conversationId, limit: maxSpansPerConversation },
+      'conversation has more spans than the indexer reads; analysing the first ones',
+    );
     spans.length = maxSpansPerConversation;
   }
   return judgeConversation(spans, { now: nowMs, quietPeriodMs, stuckOutboxAfterMs, ...ctx.expectations() });
@@ -60,7 +63,13 @@ function reconcileReported(entry: Tracked, record: FlowRecord): { fresh: Anomaly
 }
 
 /** After a successful analysis: an active flow is due again after its quiet period; a judged one is forgotten. */
-function rescheduleAnalysed(ctx: BatchContext, conversationId: string, entry: Tracked, { record, quietUntilMs }: Judged, nowMs: number): void {
+function rescheduleAnalysed(
+  ctx: BatchContext,
+  conversationId: string,
+  entry: Tracked,
+  { record, quietUntilMs }: Judged,
+  nowMs: number,
+): void {
   entry.failures = 0;
   // A touch while we read set dueMs again: that analysis still happens.
   if (record.state === 'active') {
@@ -80,7 +89,13 @@ function rescheduleFailed(ctx: BatchContext, conversationId: string, entry: Trac
 }
 
 /** Saves the records, then tells the listener; returns how many were saved (0 when saving failed). */
-async function saveAndReport(ctx: BatchContext, records: FlowRecord[], newAnomalies: Anomaly[], withdrawn: Anomaly[], nowMs: number): Promise<number> {
+async function saveAndReport(
+  ctx: BatchContext,
+  records: FlowRecord[],
+  newAnomalies: Anomaly[],
+  withdrawn: Anomaly[],
+  nowMs: number,
+): Promise<number> {
   if (records.length === 0) return 0;
   try {
     await ctx.store.saveFlows(records);

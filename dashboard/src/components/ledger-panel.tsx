@@ -22,7 +22,11 @@ export function LedgerPanel({ ledger, verdict }: { ledger: Ledger; verdict: Verd
         {INVARIANTS.map((invariant) => {
           const { verdict: judged, reason, evidence } = ledger[invariant];
           return (
-            <li key={invariant} data-testid={`ledger-${invariant}`} title={evidence.length > 0 ? `spans: ${evidence.join(', ')}` : undefined}>
+            <li
+              key={invariant}
+              data-testid={`ledger-${invariant}`}
+              title={evidence.length > 0 ? `spans: ${evidence.join(', ')}` : undefined}
+            >
               <span className={`verdict-tag verdict-${judged}`}>{judged}</span> {INVARIANT_LABELS[invariant]}
               {reason && <span className="muted"> — {reason}</span>}
             </li>
