@@ -59,9 +59,7 @@ function quietUntilOf(message: MessageModel, options: ModelOptions): number {
 
 /** The message was produced by a committed attempt (or at the boundary): it must be delivered. */
 export function producedByCommitted(message: MessageModel): boolean {
-  return (
-    message.sends.some((s) => !s.resend && !s.send.fromFailedAttempt) || message.listedBy.some((a) => !a.failed)
-  );
+  return message.sends.some((s) => !s.resend && !s.send.fromFailedAttempt) || message.listedBy.some((a) => !a.failed);
 }
 
 /** Some attempt that did not commit sent it (or recorded it as outgoing). */

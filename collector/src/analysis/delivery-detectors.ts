@@ -18,7 +18,7 @@ import { producedByCommitted, producerOf } from './conversation-model.js';
 import type { MessageModel } from './conversation-types.js';
 import { lostDoubt, missingConsumerSpans } from './evidence-doubts.js';
 import { formatDuration, formatList, nameOf } from './format.js';
-import { derivedEndpoint } from './span-roles.js';
+import { derivedEndpoint } from './span-markers.js';
 import { subscribersOf } from './subscriptions.js';
 
 export const detectLostMessages: Detector = (model) => {

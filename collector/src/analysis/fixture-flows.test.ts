@@ -69,9 +69,7 @@ describe('fixture layout', () => {
 
   it('covers every anomaly kind', () => {
     const kinds = new Set(expected.flatMap((f) => f.kinds));
-    expect([...kinds].sort()).toEqual(
-      [...ANOMALY_KINDS].sort(),
-    );
+    expect([...kinds].sort()).toEqual([...ANOMALY_KINDS].sort());
   });
 
   it('lies within the last hour', () => {

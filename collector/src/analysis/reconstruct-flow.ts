@@ -31,7 +31,8 @@ export interface FlowOptions extends ModelOptions {
 function summarize(model: ConversationModel, anomalies: Anomaly[]): FlowSummary {
   // A message that missed a usual subscriber was not processed everywhere it should have been.
   const complete =
-    model.messages.every((m) => !countsForCompletion(m) || m.status === 'processed') && !anomalies.some((a) => a.kind === 'missed-delivery');
+    model.messages.every((m) => !countsForCompletion(m) || m.status === 'processed') &&
+    !anomalies.some((a) => a.kind === 'missed-delivery');
   const anomalyCounts: Partial<Record<AnomalyKind, number>> = {};
   for (const a of anomalies) anomalyCounts[a.kind] = (anomalyCounts[a.kind] ?? 0) + 1;
   const messageTypes = new Set<string>();

@@ -9,7 +9,7 @@
  * know services and destinations, not declared endpoint names.
  */
 import type { EdgeAggregateRow } from '../store/span-store.js';
-import { derivedEndpoint } from './span-roles.js';
+import { derivedEndpoint } from './span-markers.js';
 
 /** Subscriber endpoints (`service/destination`) → their service. */
 export interface Subscribers {
