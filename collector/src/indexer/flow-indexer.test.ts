@@ -127,7 +127,14 @@ describe('flow indexer', () => {
 
   it('keeps a flow active until its committed outbox is past the stuck threshold, analysing it only when due', async () => {
     // orders: SubmitOrder processed, committed at +20 ms with BillCustomer in its outbox; the dispatcher never ran.
-    const submit = send({ service: 'shop-api', messageId: 'submit-9', messageType: 'SubmitOrder', destination: 'orders', atMs: NOW, conversationId: 'conv-outbox' });
+    const submit = send({
+      service: 'shop-api',
+      messageId: 'submit-9',
+      messageType: 'SubmitOrder',
+      destination: 'orders',
+      atMs: NOW,
+      conversationId: 'conv-outbox',
+    });
     const handle = attempt({
       parent: submit,
       service: 'orders',

@@ -102,7 +102,13 @@ function serialRunner() {
 }
 
 /** Conversations with recent spans, and records a previous run left `active`. */
-async function scheduleCatchUp(store: SpanStore, schedule: (id: string, dueMs: number) => void, nowMs: number, windowMs: number, maxTracked: number) {
+async function scheduleCatchUp(
+  store: SpanStore,
+  schedule: (id: string, dueMs: number) => void,
+  nowMs: number,
+  windowMs: number,
+  maxTracked: number,
+) {
   const recent = await store.activeConversations({ fromMs: nowMs - windowMs, toMs: nowMs + 1 }, maxTracked);
   for (const { conversationId } of recent) schedule(conversationId, nowMs);
   const open = await store.listFlows({ fromMs: nowMs - DAY_MS, toMs: nowMs + 1, state: 'active', limit: MAX_OPEN_FLOWS_CAUGHT_UP });
@@ -120,7 +126,15 @@ export function createFlowIndexer(options: FlowIndexerOptions): FlowIndexer {
     refreshMs: options.expectationRefreshMs ?? DEFAULT_EXPECTATION_SETTINGS.refreshMs,
     windowMs: options.expectationWindowMs ?? DEFAULT_EXPECTATION_SETTINGS.windowMs,
   });
-  const batch: BatchContext = { store, logger, settings: config, schedule, stats, expectations: expectations.current, onFlows: options.onFlows };
+  const batch: BatchContext = {
+    store,
+    logger,
+    settings: config,
+    schedule,
+    stats,
+    expectations: expectations.current,
+    onFlows: options.onFlows,
+  };
   const runner = serialRunner();
   let timer: NodeJS.Timeout | null = null;
   let stopped = false;
