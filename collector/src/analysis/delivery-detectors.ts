@@ -46,7 +46,7 @@ export const detectLostMessages: Detector = (model) => {
 };
 
 /** Usual subscribers (endpoint → service) of the message's type from its producer that it never reached. */
-function missedSubscribers(message: MessageModel, usual: ReadonlyMap<string, string>): [string, string][] {
+export function missedSubscribers(message: MessageModel, usual: ReadonlyMap<string, string>): [string, string][] {
   const reached = new Set(message.attempts.map((a) => derivedEndpoint(a.service, a.delivery.destination)));
   const reachedWithoutDestination = new Set(message.attempts.filter((a) => !a.delivery.destination).map((a) => a.service));
   return [...usual].filter(([endpoint, service]) => !reached.has(endpoint) && !reachedWithoutDestination.has(service));

@@ -6,7 +6,7 @@
  */
 import type { AttemptModel, ConversationModel, MessageModel } from './conversation-types.js';
 import { missingAttemptNumbers } from './evidence-gaps.js';
-import { formatDuration, formatList, nameOf } from './format.js';
+import { formatList, nameOf } from './format.js';
 import { subscribersOf } from './subscriptions.js';
 
 export interface Doubt {
@@ -47,12 +47,8 @@ export function missingConsumerSpans(model: ConversationModel, message: MessageM
   };
 }
 
-/** A lost (never delivered) message: no known subscriber, a consumer span that may be missing, or still in its quiet period. */
+/** A lost (never delivered) message, once the flow is quiet: no known subscriber, or a consumer span that may be missing. */
 export function lostDoubt(model: ConversationModel, message: MessageModel, producer: string): Doubt | null {
-  const name = nameOf(message.type, message.id);
-  if (model.now < message.quietUntilMs) {
-    return { reason: `${name} is still within its quiet period (${formatDuration(message.quietUntilMs - model.now)} left)`, evidence: [] };
-  }
   // A message never sent (only listed as outgoing) is lost whoever subscribes: commit without dispatch.
   if (message.sends.length > 0 && model.subscriptions && subscribersOf(model.subscriptions, producer, message.type).known.size === 0) {
     return {

@@ -18,11 +18,13 @@
  * A verdict is `violated` only on evidence seen; missing evidence gives `unknown` and why.
  */
 import type { Anomaly, AnomalyKind, Invariant, InvariantVerdict, Ledger, Verdict } from '../model/flow.js';
-import { isSuccess, producedByCommitted, producedByFailed } from './conversation-model.js';
+import { isSuccess, producedByCommitted, producedByFailed, producerOf } from './conversation-model.js';
 import type { ConversationModel, MessageModel } from './conversation-types.js';
 import { ghostDoubt, lostDoubt, missingConsumerSpans, type Doubt } from './evidence-doubts.js';
 import { missingAttemptNumbers } from './evidence-gaps.js';
-import { abridge, formatList, nameOf } from './format.js';
+import { missedSubscribers } from './delivery-detectors.js';
+import { abridge, formatDuration, formatList, nameOf } from './format.js';
+import { subscribersOf } from './subscriptions.js';
 
 const VIOLATED_BY: Record<Invariant, AnomalyKind[]> = {
   noDuplicateProcessing: ['duplicate-processing'],
@@ -115,15 +117,26 @@ function ghostDoubts(model: ConversationModel): Doubt[] {
 }
 
 function lostDoubts(model: ConversationModel): Doubt[] {
+  if (model.active) {
+    // Messages may still be delivered (their quiet period adapts to their type's latency).
+    return [
+      { reason: `the flow is still within its quiet period (judged in ${formatDuration(model.quietUntilMs - model.now)})`, evidence: [] },
+    ];
+  }
   const doubts: Doubt[] = [];
-  if (model.active) doubts.push({ reason: 'the flow is still within its quiet period', evidence: [] });
   for (const message of model.messages) {
     if (!producedByCommitted(message)) continue;
-    const doubt =
-      message.attempts.length === 0 ? lostDoubt(model, message, producerOfSends(message)) : missingConsumerSpans(model, message);
+    const doubt = message.attempts.length === 0 ? lostDoubt(model, message, producerOfSends(message)) : missedDeliveryDoubt(model, message);
     if (doubt) doubts.push(doubt);
   }
   return doubts;
+}
+
+/** A delivered message that missed a usual subscriber while spans that may be that delivery are missing. */
+function missedDeliveryDoubt(model: ConversationModel, message: MessageModel): Doubt | null {
+  if (!model.subscriptions) return null;
+  const { usual } = subscribersOf(model.subscriptions, producerOf(message), message.type);
+  return missedSubscribers(message, usual).length > 0 ? missingConsumerSpans(model, message) : null;
 }
 
 /** The producing service lost-message judgement uses: the first committed send's, else the lister's. */
