@@ -6,7 +6,7 @@ import type { Outcome } from '@onceflow/instrumentation/semconv';
 import type { Delivery } from '../model/flow.js';
 import type { SpanRow } from '../model/span.js';
 import type { AttemptModel } from './conversation-types.js';
-import { endMsOf, errorOf, isAttemptSpan, isFailedOutcome, isRedelivered, retryDelayOf, startMsOf } from './span-roles.js';
+import { endMsOf, errorOf, isAttemptSpan, isFailedOutcome, isRedelivered, retryDelayOf, startMsOf } from '../model/span-roles.js';
 import { committedAtMsOf, declaredEndpointOf, derivedEndpoint } from './span-markers.js';
 import type { AncestorLookup } from './span-tree.js';
 

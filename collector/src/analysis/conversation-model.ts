@@ -19,7 +19,7 @@ import type { AttemptModel, ConversationModel, MessageModel, ModelOptions } from
 import { findEvidenceGaps } from './evidence-gaps.js';
 import { matchHttpCalls } from './http-calls.js';
 import { indexMessages } from './message-index.js';
-import { endMsOf, startMsOf } from './span-roles.js';
+import { endMsOf, startMsOf } from '../model/span-roles.js';
 import { ancestorIndex, compareSpans, keyOf } from './span-tree.js';
 
 export type { AttemptModel, ConversationModel, EvidenceGaps, MessageModel, ModelOptions, SendModel } from './conversation-types.js';

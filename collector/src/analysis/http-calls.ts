@@ -4,7 +4,7 @@
  */
 import type { HttpCall } from '../model/flow.js';
 import type { SpanRow } from '../model/span.js';
-import { httpMethodOf, httpPeerOf, httpStatusOf, httpTargetOf, isHttpClient, isHttpServer, startMsOf } from './span-roles.js';
+import { httpMethodOf, httpPeerOf, httpStatusOf, httpTargetOf, isHttpClient, isHttpServer, startMsOf } from '../model/span-roles.js';
 import { keyOf, spanKey } from './span-tree.js';
 
 export interface HttpCallIndex {

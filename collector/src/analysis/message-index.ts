@@ -7,7 +7,7 @@ import { ATTR_BUSINESS_KEY } from '@onceflow/instrumentation/semconv';
 import type { SpanRow } from '../model/span.js';
 import type { AttemptIndex } from './attempt-grouping.js';
 import type { AttemptModel, MessageModel, SendModel } from './conversation-types.js';
-import { isAttemptSpan, isPayloadFetch, isSend, payloadRefOf, startMsOf } from './span-roles.js';
+import { isAttemptSpan, isPayloadFetch, isSend, payloadRefOf, startMsOf } from '../model/span-roles.js';
 import { bodyDigestOf, isOutboxDispatch } from './span-markers.js';
 import type { AncestorLookup } from './span-tree.js';
 

@@ -4,7 +4,7 @@
  * span).
  */
 import type { SpanRow } from '../model/span.js';
-import { isAttemptSpan, isHttpServer } from './span-roles.js';
+import { isAttemptSpan, isHttpServer } from '../model/span-roles.js';
 
 export const spanKey = (traceId: string, spanId: string) => `${traceId}/${spanId}`;
 export const keyOf = (span: SpanRow) => spanKey(span.traceId, span.spanId);
