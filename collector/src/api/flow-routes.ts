@@ -5,7 +5,7 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { analyzeConversation, reconstructFlow, type ModelOptions } from '../analysis/index.js';
-import { FLOW_STATES } from '../contract/index.js';
+import { FLOW_STATES, VERDICTS } from '../contract/index.js';
 import type { Flow, FlowSummary } from '../model/flow.js';
 import { InvalidCursorError } from '../store/flow-cursor.js';
 import type { ApiContext } from './context.js';
@@ -41,6 +41,7 @@ const flowListQuery = z.object({
   anomaly: anomalyKindParam.optional(),
   complete: booleanParam.optional(),
   state: enumParam(FLOW_STATES).optional(),
+  verdict: enumParam(VERDICTS).optional(),
   limit: intParam(1, 500).optional(),
   cursor: textParam(1024).optional(),
 });
@@ -69,6 +70,7 @@ export function registerFlowRoutes(app: FastifyInstance, ctx: ApiContext): void 
         anomaly: query.anomaly,
         complete: query.complete,
         state: query.state,
+        verdict: query.verdict,
         limit: query.limit ?? 50,
         cursor: query.cursor,
       })

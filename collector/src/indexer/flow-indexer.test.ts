@@ -122,7 +122,9 @@ describe('flow indexer', () => {
     expect([...(orderBilled?.known.keys() ?? [])]).toContain('invoicing/order-events');
     expect(deliveryLatencyP99Ms?.get('BillCustomer')).toBeGreaterThan(0);
     const missed = await store.getFlowRecord('conv-missed-delivery');
-    expect(missed?.anomalies.map((a) => [a.kind, a.service])).toEqual([['missed-delivery', 'marketing']]);
+    expect(missed?.anomalies.map((a) => [a.kind, a.service, a.endpoint])).toEqual([['missed-delivery', 'marketing', 'marketing/order-events']]);
+    expect(missed?.verdict).toBe('violated');
+    expect(missed?.ledger.noLost.reason).toContain('missed-delivery');
   });
 
   it('keeps a flow active until its committed outbox is past the stuck threshold, analysing it only when due', async () => {

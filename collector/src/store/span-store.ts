@@ -9,7 +9,7 @@
  * topology.
  */
 import type { FlowPage, TimeWindow } from '../contract/index.js';
-import type { AnomalyKind, Anomaly, FlowRecord, FlowState, TrendGrouping } from '../model/flow.js';
+import type { Anomaly, AnomalyKind, FlowRecord, FlowState, TrendGrouping, Verdict } from '../model/flow.js';
 import type { SpanRow } from '../model/span.js';
 
 export type { FlowPage, TimeWindow };
@@ -22,6 +22,8 @@ export interface FlowQuery extends TimeWindow {
   anomaly?: AnomalyKind;
   complete?: boolean;
   state?: FlowState;
+  /** The flow's overall exactly-once verdict. */
+  verdict?: Verdict;
   limit: number;
   /** Opaque cursor returned by the previous page. */
   cursor?: string;

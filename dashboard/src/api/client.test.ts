@@ -108,6 +108,10 @@ describe('against a collector answering another shape', () => {
     businessKeys: [],
     anomalyCounts: {},
     worstSeverity: null,
+    ledger: Object.fromEntries(
+      ['noDuplicateProcessing', 'noGhost', 'noLost', 'consistentOutput'].map((invariant) => [invariant, { verdict: 'held', evidence: [], reason: '' }]),
+    ),
+    verdict: 'held',
   };
   const flowList = { fromMs: 0, toMs: 10, flows: [flowSummary], nextCursor: null, anomalyCounts: {}, total: 1 };
   const timeWindow = { fromMs: 0, toMs: 10 };

@@ -159,6 +159,13 @@ describe.skipIf(!ok)('ClickHouseStore aggregates on a real server', () => {
       businessKeys: ['order-1'],
       anomalyCounts: { 'duplicate-processing': 1, retry: 0 },
       worstSeverity: 'error',
+      ledger: {
+        noDuplicateProcessing: { verdict: 'violated', evidence: ['00000000000000a1'], reason: 'duplicate-processing: SubmitOrder processed 2× by orders' },
+        noGhost: { verdict: 'held', evidence: [], reason: '' },
+        noLost: { verdict: complete ? 'held' : 'unknown', evidence: [], reason: complete ? '' : 'the flow is still within its quiet period' },
+        consistentOutput: { verdict: 'held', evidence: [], reason: '' },
+      },
+      verdict: 'violated',
       anomalies: [
         {
           kind: 'duplicate-processing',
@@ -167,6 +174,7 @@ describe.skipIf(!ok)('ClickHouseStore aggregates on a real server', () => {
           messageId: 'm1',
           messageType: 'SubmitOrder',
           service: 'orders',
+          endpoint: 'orders/orders',
           detail: 'SubmitOrder processed 2× by orders',
           timeMs: t0 + 20,
         },

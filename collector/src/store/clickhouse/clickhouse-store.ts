@@ -62,10 +62,10 @@ import {
   spansOfMessageSql,
   spansOfTraceSql,
 } from './row-queries.js';
-import { schemaStatements } from './schema.js';
+import { LEDGER_COLUMNS, schemaStatements } from './schema.js';
 import { detectFeatures, type ServerFeatures } from './server-features.js';
 import { fromRowJson } from './span-rows.js';
-import { sql, sqlDatabase, type SqlFragment } from './sql-escape.js';
+import { SqlFragment, sql, sqlDatabase } from './sql-escape.js';
 
 export interface ClickHouseStoreOptions {
   url: string;
@@ -112,6 +112,7 @@ export class ClickHouseStore implements SpanStore {
     this.features = detectFeatures(version);
     await this.refuseOlderSchema();
     for (const statement of schemaStatements(this.db, this.features)) await this.runner.command(statement);
+    await this.addLedgerColumns();
     const [{ s }] = await this.runner.rows<{ s: number }>(sql`SELECT toUInt32(max(ts)) AS s FROM ${this.db}.spans`);
     this.inserter.newestStoredS = Number(s);
     this.logger?.info({ database: this.database, features: this.features }, 'clickhouse store ready');
@@ -131,6 +132,21 @@ WHERE database = ${this.database} AND table IN ('spans', 'spans_by_conversation'
         `ClickHouse database ${this.database} was created by an older Onceflow (its span tables have no row_json column) ` +
           'and cannot be migrated: drop it or point the collector at a new database',
       );
+    }
+  }
+
+  /**
+   * A flows table created before the exactly-once ledger gets its columns (metadata only; 18.16
+   * has no ADD COLUMN IF NOT EXISTS, so the missing ones are looked up). Its older records read
+   * back as not judged.
+   */
+  private async addLedgerColumns(): Promise<void> {
+    const present = await this.runner.rows<{ name: string }>(
+      sql`SELECT name FROM system.columns WHERE database = ${this.database} AND table = 'flows'`,
+    );
+    const names = new Set(present.map((row) => row.name));
+    for (const [name, definition] of LEDGER_COLUMNS) {
+      if (!names.has(name)) await this.runner.command(sql`ALTER TABLE ${this.db}.flows ADD COLUMN ${new SqlFragment(definition)}`);
     }
   }
 
