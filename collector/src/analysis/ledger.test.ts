@@ -11,7 +11,7 @@ import type { AnomalyKind, Flow, Invariant, Severity, Verdict } from '../model/f
 import type { SpanRow } from '../model/span.js';
 import { attempt, httpServer, resetSpanIds, send, type AttemptSpec } from '../../test/span-builders.js';
 import { reconstructFlow, type FlowOptions } from './reconstruct-flow.js';
-import { ATTR_BODY_DIGEST, ATTR_COMMITTED_AT_MS, ATTR_ENDPOINT, ATTR_OUTBOX_DISPATCH } from './span-markers.js';
+import { ATTR_BODY_DIGEST, ATTR_COMMITTED_AT_MS, ATTR_ENDPOINT, ATTR_OUTBOX_DISPATCH } from '@onceflow/instrumentation/semconv';
 import { subscriptionKey, type Subscriptions } from './subscriptions.js';
 
 const T0 = Date.UTC(2026, 0, 15, 9, 0, 0);

@@ -3,16 +3,8 @@
  * send was an outbox dispatch, and what body it sent: the span-level reading of issue 11's
  * attributes, used by the conversation model next to span-roles.
  */
+import { ATTR_BODY_DIGEST, ATTR_COMMITTED_AT_MS, ATTR_ENDPOINT, ATTR_OUTBOX_DISPATCH } from '@onceflow/instrumentation/semconv';
 import type { SpanRow } from '../model/span.js';
-
-/**
- * Attributes agreed for issue 11 (TEAM.md); the instrumentation's semconv defines them on its
- * branch, and these literals are the same strings until that lands.
- */
-export const ATTR_ENDPOINT = 'onceflow.endpoint';
-export const ATTR_COMMITTED_AT_MS = 'onceflow.committed_at_ms';
-export const ATTR_OUTBOX_DISPATCH = 'onceflow.outbox.dispatch';
-export const ATTR_BODY_DIGEST = 'onceflow.body_digest';
 
 /** The endpoint a span names explicitly ('' when it does not). */
 export function declaredEndpointOf(span: SpanRow): string {
