@@ -121,6 +121,10 @@ export function createOtlpReceiver(options: OtlpReceiverOptions): OtlpReceiver {
     onSpansStored: options.onSpansStored,
     logger: app.log,
   });
+  const backlog = log.lag(now());
+  if (backlog.spans > 0) {
+    app.log.info({ lag: backlog }, `ingest log: feeding the store ${backlog.spans} spans acknowledged before the restart`);
+  }
   feeder.start();
 
   // While closing, in-flight requests still get their answer, but their keep-alive
