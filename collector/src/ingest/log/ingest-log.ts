@@ -24,7 +24,7 @@ import {
   type RecordMeta,
 } from './record-format.js';
 import { AGE_MARK_SPACING_MS, scanLog, type AgeMark } from './segment-scan.js';
-import { lockDirectory, readCheckpoint, segmentPath, syncDirectory, writeCheckpoint } from './segment-files.js';
+import { lockDirectory, openCheckpoint, readCheckpoint, segmentPath, syncDirectory, writeCheckpoint } from './segment-files.js';
 
 export interface IngestLogOptions {
   dir: string;
@@ -93,7 +93,7 @@ export async function openIngestLog(options: IngestLogOptions): Promise<IngestLo
         `ingest log: cut ${scan.cut.bytes} bytes of ${scan.cut.defect === 'torn' ? 'torn' : 'corrupt'} tail at offset ${scan.cut.at} (never acknowledged: a record is acknowledged only once fsynced whole)`,
       );
     }
-    const log = new IngestLog(options, unlock, scan);
+    const log = new IngestLog(options, unlock, scan, await openCheckpoint(options.dir));
     await log.openActiveSegment();
     return log;
   } catch (error) {
@@ -126,6 +126,7 @@ export class IngestLog {
     private readonly options: IngestLogOptions,
     private readonly unlock: () => void,
     scan: ReturnType<typeof scanLog>,
+    private readonly checkpoint: FileHandle,
   ) {
     this.segmentBytes = options.segmentBytes ?? DEFAULT_SEGMENT_BYTES;
     this.segments = scan.segments.map(({ base, size }) => ({ base, size }));
@@ -236,6 +237,7 @@ export class IngestLog {
     this.active = null;
     for (const handle of this.readers.values()) await handle.close();
     this.readers.clear();
+    await this.checkpoint.close();
     this.unlock();
   }
 
@@ -314,19 +316,21 @@ export class IngestLog {
     group.forEach((append, i) => append.resolve(appended[i]));
   }
 
+  /** Writes the confirmed offset until it is current, then deletes what it covers; retries failures every second. */
   private async writeCheckpoints(): Promise<void> {
-    try {
-      while (this.checkpointed < this.confirmed) {
+    while (this.checkpointed < this.confirmed) {
+      try {
         const offset = this.confirmed;
-        await writeCheckpoint(this.options.dir, offset);
+        await writeCheckpoint(this.checkpoint, offset);
         this.checkpointed = offset;
         await this.deleteConfirmedSegments();
+      } catch (error) {
+        this.options.logger?.error({ err: error }, 'ingest log: writing the checkpoint or deleting confirmed segments failed; retrying');
+        if (this.closed) break;
+        await new Promise((resolve) => setTimeout(resolve, 1000));
       }
-    } catch (error) {
-      this.options.logger?.error({ err: error }, 'ingest log: writing the checkpoint failed (the unconfirmed part is replayed after a restart)');
-    } finally {
-      this.checkpointing = null;
     }
+    this.checkpointing = null;
   }
 
   private async deleteConfirmedSegments(): Promise<void> {

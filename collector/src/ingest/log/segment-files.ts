@@ -4,7 +4,7 @@
  * collector off the same directory.
  */
 import { closeSync, fsyncSync, openSync, readdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
-import { open, rename } from 'node:fs/promises';
+import { open, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { crc32c } from '@node-rs/crc32';
 
@@ -52,24 +52,34 @@ export function readCheckpoint(dir: string): number | null {
   } catch {
     return null;
   }
-  if (bytes.length !== 12 || bytes.readUInt32LE(8) !== crc32c(bytes.subarray(0, 8))) return null;
+  if (bytes.length < 12 || bytes.readUInt32LE(8) !== crc32c(bytes.subarray(0, 8))) return null;
   return Number(bytes.readBigUInt64LE(0));
 }
 
-/** Writes the checkpoint atomically (temporary file, fsync, rename). */
-export async function writeCheckpoint(dir: string, offset: number): Promise<void> {
+/**
+ * Opens the checkpoint file for `writeCheckpoint`, creating it if needed. The checkpoint is
+ * overwritten in place rather than renamed into place: a rename needs a new file, and on a
+ * full disk that would fail — and with it the deletion of confirmed segments that frees space.
+ * A torn 12-byte write fails its CRC and reads as no checkpoint (a longer replay, no loss).
+ */
+export async function openCheckpoint(dir: string): Promise<FileHandle> {
+  const path = join(dir, CHECKPOINT_FILE);
+  try {
+    return await open(path, 'r+');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    const handle = await open(path, 'w+');
+    syncDirectory(dir);
+    return handle;
+  }
+}
+
+export async function writeCheckpoint(handle: FileHandle, offset: number): Promise<void> {
   const bytes = Buffer.alloc(12);
   bytes.writeBigUInt64LE(BigInt(offset), 0);
   bytes.writeUInt32LE(crc32c(bytes.subarray(0, 8)), 8);
-  const temporary = join(dir, `${CHECKPOINT_FILE}.tmp`);
-  const handle = await open(temporary, 'w');
-  try {
-    await handle.writeFile(bytes);
-    await handle.datasync();
-  } finally {
-    await handle.close();
-  }
-  await rename(temporary, join(dir, CHECKPOINT_FILE));
+  await handle.write(bytes, 0, bytes.length, 0);
+  await handle.datasync();
 }
 
 export class LogLockedError extends Error {
