@@ -29,7 +29,7 @@ export interface FeedingOptions {
 export const DEFAULT_FEEDING_OPTIONS: FeedingOptions = {
   maxBatchSpans: 20_000,
   maxConcurrentInserts: 1,
-  maxHotSpans: 200_000,
+  maxHotSpans: 50_000,
   retryDelayMs: 100,
   maxRetryDelayMs: 5_000,
 };
@@ -140,7 +140,10 @@ export class LogFeeder {
     const { log, maxConcurrentInserts, maxBatchSpans } = this.options;
     while (!this.stopped && !this.reading && this.inflight.length < maxConcurrentInserts && this.readCursor < log.durableEnd) {
       while (this.hot.length > 0 && this.hot[0].end <= this.readCursor) this.hotSpans -= this.hot.shift()!.spans.length;
-      if (this.hot.length > 0 && this.hot[0].start === this.readCursor) {
+      const hotNext = this.hot.length > 0 && this.hot[0].start === this.readCursor;
+      // While an insert runs, let a small batch grow: the store pays a fixed cost per insert.
+      if (hotNext && this.inflight.length > 0 && this.hotSpans < maxBatchSpans / 4) break;
+      if (hotNext) {
         const spans: SpanRow[] = [];
         while (this.hot.length > 0 && this.hot[0].start === this.readCursor && (spans.length === 0 || spans.length + this.hot[0].spans.length <= maxBatchSpans)) {
           const record = this.hot.shift()!;
