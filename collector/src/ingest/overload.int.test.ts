@@ -1,8 +1,9 @@
 /**
  * Far more load than the store can take, for OVERLOAD seconds, on the real collector process
- * (`onceflow serve`, embedded DuckDB, --spool-max 4MiB so the log fills within the run): 32 exporters post without pause, and
+ * (`onceflow serve`, embedded DuckDB, --spool-max 1MiB: less than the 32 requests of ~75 KB
+ * in flight at once, so the log is full throughout): 32 exporters post without pause, and
  * like real exporters resend a refused batch (so fresh spans are only made as fast as they are
- * acknowledged). Checked: the collector's resident memory stays under RSS_BOUND, the excess is
+ * acknowledged; new ones are copies of one encoded request with a new trace id). Checked: the collector's resident memory stays under RSS_BOUND, the excess is
  * refused with 503 + Retry-After (nothing else), the store ends with exactly the acknowledged
  * spans, and a request after the load is acknowledged at once.
  *
@@ -16,12 +17,12 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DuckDbStore } from '../store/duckdb/duckdb-store.js';
 import { startCollectorProcess, type CollectorProcess } from './testing/collector-process.js';
-import { postTraces, traceRequest, type TraceRequest } from './testing/span-load.js';
+import { postTraces, traceRequestStamper, type TraceRequest } from './testing/span-load.js';
 
 const OVERLOAD_SECONDS = Number(process.env.ONCEFLOW_FAULT_OVERLOAD_SECONDS ?? 10);
 /** The bound this test holds the collector to: the hot queue (≤ 50k spans), batches in flight, request bodies, DuckDB's buffers. */
 const RSS_BOUND = 768 * 1024 ** 2;
-const SPANS_PER_REQUEST = 100;
+const SPANS_PER_REQUEST = 500;
 const dataDir = mkdtempSync(join(tmpdir(), 'onceflow-overload-'));
 let collector: CollectorProcess | null = null;
 
@@ -39,12 +40,12 @@ interface Health {
 
 describe('overload', () => {
   it(`refuses the excess for ${OVERLOAD_SECONDS} s within a memory bound and recovers`, { timeout: (OVERLOAD_SECONDS + 120) * 1000 }, async () => {
-    collector = await startCollectorProcess(['--data', dataDir, '--spool-max', '4MiB']);
+    collector = await startCollectorProcess(['--data', dataDir, '--spool-max', '1MiB']);
     const running = collector;
     const health = async () => (await (await fetch(`${running.apiUrl}/api/health`)).json()) as Health;
     const agent = new Agent({ keepAlive: true, maxSockets: 32 });
-    // Bodies made before the clock starts: enough to fill the log; fresh ones are made as they are acknowledged.
-    const resend: TraceRequest[] = Array.from({ length: 400 }, () => traceRequest(SPANS_PER_REQUEST));
+    const newTrace = traceRequestStamper(SPANS_PER_REQUEST);
+    const resend: TraceRequest[] = [];
     const counts = { acknowledged: 0, acknowledgedSpans: 0, refused: 0, refusedWithoutRetryAfter: 0, other: new Map<number, number>() };
     let maxRss = 0;
     const sampler = setInterval(() => (maxRss = Math.max(maxRss, running.rssBytes())), 100);
@@ -52,7 +53,7 @@ describe('overload', () => {
     const deadline = performance.now() + OVERLOAD_SECONDS * 1000;
     const exporter = async () => {
       while (performance.now() < deadline) {
-        const trace = resend.pop() ?? traceRequest(SPANS_PER_REQUEST);
+        const trace = resend.pop() ?? newTrace();
         const { status, retryAfter } = await postTraces(agent, running.otlpUrl, trace.body);
         if (status === 200) {
           counts.acknowledged++;
@@ -73,7 +74,7 @@ describe('overload', () => {
 
     for (let i = 0; i < 1200 && (await health()).ingest.lagSpans > 0; i++) await sleep(100);
     clearInterval(sampler);
-    const after = traceRequest(SPANS_PER_REQUEST);
+    const after = newTrace();
     const recovered = await postTraces(agent, running.otlpUrl, after.body);
     agent.destroy();
     expect(await running.stop()).toBe(0);
