@@ -5,6 +5,7 @@
  * `startCollector` composes everything `onceflow serve` runs (store, OTLP receiver, flow
  * indexer, live feeds, API, retention) from a parsed `ServeConfig` and listens.
  */
+import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
@@ -16,7 +17,7 @@ import { registerHealthRoutes } from './api/health-routes.js';
 import { registerInsightRoutes } from './api/insight-routes.js';
 import { registerLiveRoutes } from './api/live-routes.js';
 import type { ApiContext, IngestStatus } from './api/context.js';
-import { installSecurityHeaders } from './api/security-headers.js';
+import { inlineScriptHashes, installSecurityHeaders } from './api/security-headers.js';
 import { toFlowSummary } from './api/flow-summary.js';
 import { DEFAULT_CONFIG, type ServeConfig } from './config.js';
 import { createFlowIndexer, type FlowIndexer } from './indexer/flow-indexer.js';
@@ -70,7 +71,8 @@ export async function createApp(options: AppOptions): Promise<FastifyInstance> {
     ingest: options.ingest,
   };
   installErrorHandler(app);
-  installSecurityHeaders(app);
+  const indexHtml = options.dashboardDir ? join(options.dashboardDir, 'index.html') : null;
+  installSecurityHeaders(app, indexHtml && existsSync(indexHtml) ? inlineScriptHashes(readFileSync(indexHtml, 'utf8')) : []);
   if (options.apiToken) installApiAuth(app, options.apiToken);
   app.addHook('onSend', async (request, reply, payload) => {
     if (request.url.startsWith('/api/')) reply.header('cache-control', 'no-store');

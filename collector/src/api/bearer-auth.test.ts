@@ -11,7 +11,7 @@ import { startCollector, type RunningCollector } from '../app.js';
 import { DEFAULT_CONFIG } from '../config.js';
 import { silentLogger } from '../logger.js';
 import { bearerToken, checkToken, tokenMatches } from './bearer-auth.js';
-import { CONTENT_SECURITY_POLICY } from './security-headers.js';
+import { contentSecurityPolicy, inlineScriptHashes } from './security-headers.js';
 
 const INGEST_TOKEN = 'ingest-0123456789abcdef';
 const API_TOKEN = 'api-0123456789abcdef';
@@ -85,10 +85,19 @@ describe('tokens', () => {
 describe('security headers', () => {
   it.each(['/', '/api/health', '/api/flows', '/some/dashboard/route'])('on %s', async (path) => {
     const response = await fetch(`${collector.apiUrl}${path}`);
-    expect(response.headers.get('content-security-policy')).toBe(CONTENT_SECURITY_POLICY);
+    expect(response.headers.get('content-security-policy')).toBe(contentSecurityPolicy());
     expect(response.headers.get('content-security-policy')).toContain("frame-ancestors 'none'");
     expect(response.headers.get('x-content-type-options')).toBe('nosniff');
     expect(response.headers.get('x-frame-options')).toBe('DENY');
+  });
+});
+
+describe('inline script hashes', () => {
+  it('hashes each inline script of a page, not the external ones', () => {
+    const html = '<head><script>var a = 1;</script><script type="module" src="/main.js"></script><SCRIPT defer>\n b()\n</SCRIPT></head>';
+    // echo -n 'var a = 1;' | openssl dgst -sha256 -binary | base64
+    expect(inlineScriptHashes(html)).toEqual(["'sha256-+dZ6udsWxNVoGfScAq7t5IIF5UJb4F6RhjbN6oe1p4w='", expect.stringMatching(/^'sha256-[A-Za-z0-9+/]{43}='$/)]);
+    expect(contentSecurityPolicy(inlineScriptHashes(html))).toContain("script-src 'self' 'sha256-+dZ6udsWxNVoGfScAq7t5IIF5UJb4F6RhjbN6oe1p4w='");
   });
 });
 
