@@ -6,10 +6,11 @@
 import type { Anomaly, Flow, FlowSummary, Storm, Topology, TrendGrouping, Trends } from '../model/types.js';
 import type { FlowPage } from '../model/types.js';
 import type { MessageHistory } from '../../../collector/src/api/message-history.js';
+import { apiToken } from './api-token.js';
 
 export type { MessageHistory };
 
-export type ApiErrorKind = 'unreachable' | 'not-found' | 'bad-request' | 'server';
+export type ApiErrorKind = 'unreachable' | 'unauthorized' | 'not-found' | 'bad-request' | 'server';
 
 export class ApiError extends Error {
   override name = 'ApiError';
@@ -34,6 +35,8 @@ export interface Health {
   version: string;
   spans: number | null;
   liveClients: number;
+  /** The ingest log: how far the store lags what was acknowledged (docs/api.md). */
+  ingest: { lagBytes: number; lagSpans: number; oldestUnstoredAgeMs: number; storeError: string | null; behind: boolean } | null;
 }
 
 export type FlowList = FlowPage & Window;
@@ -68,7 +71,7 @@ function takePrefetched(path: string): Promise<Response> | null {
 export async function getJson<T>(path: string, signal?: AbortSignal, baseUrl = ''): Promise<T> {
   let response: Response;
   try {
-    response = await (takePrefetched(path) ?? fetch(`${baseUrl}${path}`, { signal, headers: { accept: 'application/json' } }));
+    response = await (takePrefetched(path) ?? fetch(`${baseUrl}${path}`, { signal, headers: { accept: 'application/json', ...apiToken.headers() } }));
   } catch (error) {
     if ((error as Error).name === 'AbortError') throw error;
     throw new ApiError('unreachable', `The collector API is unreachable (${(error as Error).message}). Is \`onceflow serve\` running?`);
@@ -83,6 +86,10 @@ export async function getJson<T>(path: string, signal?: AbortSignal, baseUrl = '
   }
   // A dev proxy answers 502/504 when the collector is down.
   if (response.status === 502 || response.status === 504) throw new ApiError('unreachable', `The collector API is unreachable (${message}).`, response.status);
+  if (response.status === 401 || response.status === 403) {
+    apiToken.refused(message);
+    throw new ApiError('unauthorized', message, response.status);
+  }
   const kind: ApiErrorKind = response.status === 404 ? 'not-found' : response.status < 500 ? 'bad-request' : 'server';
   throw new ApiError(kind, message, response.status);
 }
