@@ -6,7 +6,7 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { ApiError } from './errors.js';
+import type { ApiErrorBody } from '../contract/index.js';
 
 export interface AuthRefusal {
   statusCode: 401 | 403;
@@ -55,6 +55,6 @@ export function installApiAuth(app: FastifyInstance, token: string): void {
     const refusal = checkToken(presented, token, 'API token');
     if (!refusal) return;
     if (refusal.statusCode === 401) reply.header('www-authenticate', 'Bearer realm="onceflow"');
-    return reply.code(refusal.statusCode).send({ error: refusal.message, parameter: null } satisfies ApiError);
+    return reply.code(refusal.statusCode).send({ error: refusal.message, parameter: null } satisfies ApiErrorBody);
   });
 }

@@ -1,4 +1,5 @@
 /** What every route module of the REST API receives from `createApp`. */
+import type { IngestStatus } from '../contract/health.js';
 import type { FlowIndexer } from '../indexer/flow-indexer.js';
 import type { LiveHub } from '../live/live-hub.js';
 import type { Logger } from '../logger.js';
@@ -13,19 +14,6 @@ export interface ApiContext {
   version: string;
   live: LiveHub;
   indexer?: FlowIndexer;
+  /** The ingest log's lag, reported by `/api/health`. */
   ingest?: () => IngestStatus;
-}
-
-/** The ingest log as `/api/health` reports it (see docs/api.md). */
-export interface IngestStatus {
-  /** Bytes in the ingest log the store has not confirmed. */
-  lagBytes: number;
-  lagSpans: number;
-  /** Age of the oldest acknowledged span not yet in the store (ms; 0 when none waits). */
-  oldestUnstoredAgeMs: number;
-  spoolMaxBytes: number;
-  /** The store's last error while it refuses spans; null when it takes them. */
-  storeError: string | null;
-  /** The store is falling behind: spans wait longer than 10 s, or it refuses them. */
-  behind: boolean;
 }
