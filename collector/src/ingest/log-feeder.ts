@@ -29,7 +29,7 @@ export interface FeedingOptions {
 export const DEFAULT_FEEDING_OPTIONS: FeedingOptions = {
   maxBatchSpans: 20_000,
   maxConcurrentInserts: 1,
-  maxHotSpans: 50_000,
+  maxHotSpans: 20_000,
   retryDelayMs: 100,
   maxRetryDelayMs: 5_000,
 };
