@@ -21,10 +21,11 @@ const NAV: { view: Route['view']; label: string; route: Route }[] = [
 function CollectorStatus({ live }: { live: boolean }) {
   const health = useHealth();
   if (health.isError) {
-    const unreachable = health.error instanceof ApiError && health.error.kind === 'unreachable';
+    const kind = health.error instanceof ApiError ? health.error.kind : null;
+    const text = kind === 'unreachable' ? 'collector unreachable' : kind === 'unauthorized' ? 'API token needed' : 'collector degraded';
     return (
       <span className="collector-status down" title={health.error.message}>
-        {unreachable ? 'collector unreachable' : 'collector degraded'}
+        {text}
       </span>
     );
   }
