@@ -18,8 +18,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { startCollector, type RunningCollector } from '../app.js';
 import { DEFAULT_CONFIG } from '../config.js';
 import { silentLogger } from '../logger.js';
-import { createPrivateClickHouse, probeClickHouseBinary, type PrivateClickHouse } from './testing/private-clickhouse.js';
-import { newTally, runExporters } from './testing/span-load.js';
+import { createPrivateClickHouse, probeClickHouseBinary, type PrivateClickHouse } from '../../test/ingest/private-clickhouse.js';
+import { newTally, runExporters } from '../../test/ingest/span-load.js';
 
 const OUTAGE_SECONDS = Number(process.env.ONCEFLOW_FAULT_OUTAGE_SECONDS ?? 10);
 const available = await requireServer('clickhouse-server binary', probeClickHouseBinary);

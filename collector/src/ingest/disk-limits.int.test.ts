@@ -17,8 +17,8 @@ import type { SpanRow } from '../model/span.js';
 import { DuckDbStore } from '../store/duckdb/duckdb-store.js';
 import { openIngestLog } from './log/ingest-log.js';
 import { createOtlpReceiver } from './receiver.js';
-import { runCollectorToExit } from './testing/collector-process.js';
-import { missingOrDoubled, postTraces, traceRequest, type TraceRequest } from './testing/span-load.js';
+import { runCollectorToExit } from '../../test/ingest/collector-process.js';
+import { missingOrDoubled, postTraces, traceRequest, type TraceRequest } from '../../test/ingest/span-load.js';
 import { Agent } from 'node:http';
 
 const root = mkdtempSync(join(tmpdir(), 'onceflow-disk-'));

@@ -15,8 +15,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DuckDbStore } from '../store/duckdb/duckdb-store.js';
-import { startCollectorProcess, type CollectorProcess } from './testing/collector-process.js';
-import { missingOrDoubled, newTally, runExporters } from './testing/span-load.js';
+import { startCollectorProcess, type CollectorProcess } from '../../test/ingest/collector-process.js';
+import { missingOrDoubled, newTally, runExporters } from '../../test/ingest/span-load.js';
 
 const ROUNDS = Number(process.env.ONCEFLOW_FAULT_KILL_ROUNDS ?? 20);
 const dataDir = mkdtempSync(join(tmpdir(), 'onceflow-kill9-'));

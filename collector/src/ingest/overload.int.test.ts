@@ -16,8 +16,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DuckDbStore } from '../store/duckdb/duckdb-store.js';
-import { startCollectorProcess, type CollectorProcess } from './testing/collector-process.js';
-import { postTraces, traceRequestStamper, type TraceRequest } from './testing/span-load.js';
+import { startCollectorProcess, type CollectorProcess } from '../../test/ingest/collector-process.js';
+import { postTraces, traceRequestStamper, type TraceRequest } from '../../test/ingest/span-load.js';
 
 const OVERLOAD_SECONDS = Number(process.env.ONCEFLOW_FAULT_OVERLOAD_SECONDS ?? 10);
 /** The bound this test holds the collector to: the hot queue (≤ 50k spans), batches in flight, request bodies, DuckDB's buffers. */

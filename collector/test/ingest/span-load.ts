@@ -5,8 +5,8 @@
  */
 import { Agent, request } from 'node:http';
 import * as semconv from '@onceflow/instrumentation/semconv';
-import { buildProtobufBody, hexId } from '../../otlp/request-builder.js';
-import type { SpanStore } from '../../store/span-store.js';
+import { buildProtobufBody, hexId } from '../../src/otlp/request-builder.js';
+import type { SpanStore } from '../../src/store/span-store.js';
 
 export interface TraceRequest {
   traceId: string;
