@@ -20,7 +20,7 @@ import { startCollectorProcess, type CollectorProcess } from '../../test/ingest/
 import { postTraces, traceRequestStamper, type TraceRequest } from '../../test/ingest/span-load.js';
 
 const OVERLOAD_SECONDS = Number(process.env.ONCEFLOW_FAULT_OVERLOAD_SECONDS ?? 10);
-/** The bound this test holds the collector to: the hot queue (≤ 50k spans), batches in flight, request bodies, DuckDB's buffers. */
+/** The bound this test holds the collector to: the hot queue (≤ 20k spans), batches in flight, request bodies, DuckDB's buffers. */
 const RSS_BOUND = 768 * 1024 ** 2;
 const SPANS_PER_REQUEST = 500;
 const dataDir = mkdtempSync(join(tmpdir(), 'onceflow-overload-'));
