@@ -14,6 +14,7 @@ import { registerHealthRoutes } from './api/health-routes.js';
 import { registerInsightRoutes } from './api/insight-routes.js';
 import { registerLiveRoutes } from './api/live-routes.js';
 import type { ApiContext } from './api/context.js';
+import type { StormSettings } from './api/storm-report.js';
 import { toFlowSummary } from './api/flow-summary.js';
 import { DEFAULT_CONFIG, type ServeConfig } from './config.js';
 import { createFlowIndexer, type FlowIndexer } from './indexer/flow-indexer.js';
@@ -37,6 +38,8 @@ export interface AppOptions {
   live?: LiveHub;
   /** Same quiet period as the indexer's, so a flow reads the same in detail and in lists. */
   quietPeriodMs?: number;
+  /** Storm detection settings (e.g. `learningMs`); defaults from `DEFAULT_STORM_OPTIONS`. */
+  stormOptions?: StormSettings;
 }
 
 /** The collector package's version, from package.json (one level above both src/ and dist/). */
@@ -58,6 +61,7 @@ export async function createApp(options: AppOptions): Promise<FastifyInstance> {
     version: VERSION,
     live,
     indexer: options.indexer,
+    stormOptions: options.stormOptions,
   };
   installErrorHandler(app);
   app.addHook('onSend', async (request, reply, payload) => {
@@ -127,6 +131,7 @@ export async function startCollector(config: ServeConfig, options: StartOptions)
     indexer,
     live,
     quietPeriodMs: config.quietPeriodMs,
+    stormOptions: { learningMs: config.stormLearningMs },
     dashboardDir: config.dashboardDir ?? undefined,
   });
 

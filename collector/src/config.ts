@@ -21,6 +21,8 @@ export interface ServeConfig {
   retentionMs: number;
   /** A conversation with no new spans for this long is judged (lost messages, complete or not). */
   quietPeriodMs: number;
+  /** History a (endpoint, message type) needs before storms are reported for it. */
+  stormLearningMs: number;
   /** Run the sample shop's demo traffic against this collector. */
   demo: boolean;
   /** Demo fault scenario (implies `demo`). */
@@ -38,6 +40,7 @@ export const DEFAULT_CONFIG: ServeConfig = {
   clickhouseUrl: null,
   retentionMs: 7 * 24 * 3_600_000,
   quietPeriodMs: 30_000,
+  stormLearningMs: 30 * 60_000,
   demo: false,
   scenario: null,
   dashboardDir: null,
@@ -67,6 +70,7 @@ Options (environment variable in brackets; flags override the environment):
   --clickhouse URL     store spans in ClickHouse instead      [ONCEFLOW_CLICKHOUSE_URL]
   --retention AGE      drop data older than AGE, 0 = keep     [ONCEFLOW_RETENTION]   (7d)
   --quiet-period AGE   judge a flow after AGE without spans   [ONCEFLOW_QUIET_PERIOD] (30s)
+  --storm-learning AGE report storms of a key after AGE of it [ONCEFLOW_STORM_LEARNING] (30m)
   --demo               run the sample shop's demo traffic     [ONCEFLOW_DEMO=1]
   --scenario NAME      demo fault scenario (implies --demo)   [ONCEFLOW_SCENARIO]
   --dashboard DIR      built dashboard to serve               [ONCEFLOW_DASHBOARD_DIR]
@@ -85,6 +89,7 @@ const OPTIONS = {
   clickhouse: { type: 'string' },
   retention: { type: 'string' },
   'quiet-period': { type: 'string' },
+  'storm-learning': { type: 'string' },
   demo: { type: 'boolean' },
   scenario: { type: 'string' },
   dashboard: { type: 'string' },
@@ -102,6 +107,7 @@ const ENV_NAMES: Record<string, string> = {
   clickhouse: 'ONCEFLOW_CLICKHOUSE_URL',
   retention: 'ONCEFLOW_RETENTION',
   'quiet-period': 'ONCEFLOW_QUIET_PERIOD',
+  'storm-learning': 'ONCEFLOW_STORM_LEARNING',
   demo: 'ONCEFLOW_DEMO',
   scenario: 'ONCEFLOW_SCENARIO',
   dashboard: 'ONCEFLOW_DASHBOARD_DIR',
@@ -146,6 +152,8 @@ export function parseCommandLine(argv: readonly string[], env: Readonly<Record<s
   if (retention) config.retentionMs = parseDuration(retention.value, retention.source, { allowZero: true });
   const quiet = pick('quiet-period');
   if (quiet) config.quietPeriodMs = parseDuration(quiet.value, quiet.source, { allowZero: false });
+  const learning = pick('storm-learning');
+  if (learning) config.stormLearningMs = parseDuration(learning.value, learning.source, { allowZero: true });
   const scenario = pick('scenario');
   if (scenario) config.scenario = parseScenario(scenario.value, scenario.source);
   const dashboard = pick('dashboard');

@@ -3,6 +3,7 @@ import type { FlowIndexer } from '../indexer/flow-indexer.js';
 import type { LiveHub } from '../live/live-hub.js';
 import type { Logger } from '../logger.js';
 import type { SpanStore } from '../store/span-store.js';
+import type { StormSettings } from './storm-report.js';
 
 export interface ApiContext {
   store: SpanStore;
@@ -13,4 +14,6 @@ export interface ApiContext {
   version: string;
   live: LiveHub;
   indexer?: FlowIndexer;
+  /** Overrides of the storm detection defaults (learning time, thresholds). */
+  stormOptions?: StormSettings;
 }

@@ -171,20 +171,74 @@ export interface Flow extends FlowSummary {
   truncated: boolean;
 }
 
-/** A burst of duplicates or retries for one (service, message type) well above its baseline. */
+/**
+ * What a storm can be a burst of, and the per-bucket count of the store's activity buckets it
+ * is detected on. Adding a kind is one line here (and the count in both stores' buckets).
+ */
+export const STORM_KIND_COUNTS = {
+  'duplicate-delivery': 'duplicateDeliveries',
+  'duplicate-processing': 'duplicateProcessings',
+  retry: 'retries',
+  failure: 'failures',
+  'dead-letter': 'deadLetters',
+} as const;
+export type StormKind = keyof typeof STORM_KIND_COUNTS;
+export type StormCount = (typeof STORM_KIND_COUNTS)[StormKind];
+export const STORM_KINDS = Object.keys(STORM_KIND_COUNTS) as StormKind[];
+
+/**
+ * A burst of one kind of event for one (endpoint, message type) well above its own learned
+ * baseline (the median of its trailing window), or a step to a new level (`levelShift`).
+ */
 export interface Storm {
+  /** Stable: kind, endpoint, message type and start. */
   id: string;
-  kind: 'duplicate' | 'retry';
+  kind: StormKind;
+  /** The consuming service. */
   service: string;
+  /** `onceflow.endpoint`, else service + '/' + consumed destination (just the service without one). */
+  endpoint: string;
   messageType: string;
   startMs: number;
+  /** Exclusive; for a level shift, when the new level became the normal. */
   endMs: number;
   /** Highest events per minute in one bucket of the episode. */
   peakPerMinute: number;
-  /** Trailing baseline events per minute before the episode. */
+  /** Median events per minute of the trailing window before the episode. */
   baselinePerMinute: number;
+  /** Robust spread (scaled median absolute deviation, at least Poisson noise) of that window, per minute. */
+  spreadPerMinute: number;
+  /** How far above normal: (peak − baseline) / spread. Episodes are ranked by it. */
+  score: number;
+  /** The rate stepped up and stayed: the episode ended when the new level became the normal. */
+  levelShift: boolean;
+  /** Still above normal in the last (possibly incomplete) bucket. */
+  ongoing: boolean;
   count: number;
   topKeys: { messageId: string; count: number }[];
+}
+
+/** A (endpoint, message type) seen for too short a time to have a baseline: no storm is reported for it yet. */
+export interface StormLearningKey {
+  service: string;
+  endpoint: string;
+  messageType: string;
+  /** Start of its first bucket with traffic in the history read. */
+  firstSeenMs: number;
+  /** From then on its storms are judged. */
+  learnedAtMs: number;
+}
+
+/** `GET /api/storms`. */
+export interface StormReport {
+  fromMs: number;
+  toMs: number;
+  stepMs: number;
+  /** History a key needs before it is judged. */
+  learningMs: number;
+  /** Ranked by score, highest first. */
+  storms: Storm[];
+  learning: StormLearningKey[];
 }
 
 export type TrendGrouping = 'service' | 'messageType' | 'destination';
