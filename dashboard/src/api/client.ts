@@ -3,7 +3,7 @@
  * from `collector/src/model/flow.ts`; failures become `ApiError` saying whether the collector
  * was unreachable or answered with an error, so views can tell the two apart.
  */
-import type { Anomaly, Flow, FlowSummary, Storm, Topology, TrendGrouping, Trends } from '../model/types.js';
+import type { Anomaly, Flow, FlowSummary, StormReport, Topology, TrendGrouping, Trends } from '../model/types.js';
 import type { FlowPage } from '../model/types.js';
 import type { MessageHistory } from '../../../collector/src/api/message-history.js';
 
@@ -105,7 +105,7 @@ export const api = {
   anomalies: (window: Window, params: { kind?: string; service?: string; limit?: number }, signal?: AbortSignal) =>
     getJson<Window & { anomalies: Anomaly[] }>(`/api/anomalies${query({ ...windowParams(window), ...params })}`, signal),
   storms: (window: Window, stepMs: number, signal?: AbortSignal) =>
-    getJson<Window & { stepMs: number; storms: Storm[] }>(`/api/storms${query({ ...windowParams(window), step: stepMs })}`, signal),
+    getJson<StormReport>(`/api/storms${query({ ...windowParams(window), step: stepMs })}`, signal),
   trends: (window: Window, stepMs: number, by: TrendGrouping, signal?: AbortSignal) =>
     getJson<Trends>(`/api/trends${query({ ...windowParams(window), step: stepMs, by })}`, signal),
   topology: (window: Window, signal?: AbortSignal) => getJson<Topology>(`/api/topology${query(windowParams(window))}`, signal),
