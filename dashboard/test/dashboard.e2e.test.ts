@@ -60,6 +60,36 @@ describe.skipIf(!hasChromium)('dashboard in a browser', () => {
     expect(pageErrors).toEqual([]);
   });
 
+  it('draws only edge labels that cover no node and no other label, and shows the rest on hover', async () => {
+    const drawn = await page.evaluate(() => {
+      const cy = window.__onceflowCy!.map;
+      const labelOnly = { includeNodes: false, includeEdges: false, includeLabels: true, includeMainLabels: true, includeSourceLabels: false, includeTargetLabels: false, includeOverlays: false };
+      const edges = cy.edges().filter((e) => String(e.style('label')) !== '');
+      return {
+        labels: edges.map((e) => ({ id: e.id(), text: String(e.style('label')), ...e.renderedBoundingBox(labelOnly) })),
+        nodes: cy.nodes().map((n) => ({ id: n.id(), ...n.renderedBoundingBox({ includeLabels: false, includeOverlays: false }) })),
+        hidden: cy.edges('.label-hidden').map((e) => e.id()),
+      };
+    });
+    const intersect = (a: { x1: number; x2: number; y1: number; y2: number }, b: typeof a) => a.x1 < b.x2 && b.x1 < a.x2 && a.y1 < b.y2 && b.y1 < a.y2;
+    expect(drawn.labels.length).toBeGreaterThanOrEqual(5);
+    for (const label of drawn.labels) {
+      // One figure per edge: a rate, or the problem that colours it.
+      expect(label.text.split(' · ').length, label.text).toBe(1);
+      for (const node of drawn.nodes) expect(intersect(label, node), `${label.text} covers ${node.id}`).toBe(false);
+      for (const other of drawn.labels) if (other !== label) expect(intersect(label, other), `${label.text} / ${other.text}`).toBe(false);
+    }
+    const edgeId = drawn.hidden[0] ?? drawn.labels[0].id;
+    const hovered = await page.evaluate((id) => {
+      const edge = window.__onceflowCy!.map.getElementById(id);
+      edge.emit('mouseover');
+      const label = String(edge.style('label'));
+      edge.emit('mouseout');
+      return { label, detail: String(edge.data('detail')) };
+    }, edgeId);
+    expect(hovered.label).toBe(hovered.detail);
+  });
+
   it('adds what a live update brings without moving what was already drawn', async () => {
     const positions = () =>
       page.evaluate(() => Object.fromEntries(window.__onceflowCy!.map.nodes().map((n) => [n.id(), { ...n.position() }])));
