@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { STORM_KIND_COUNTS, STORM_KINDS, type StormKind } from '../model/flow.js';
-import { DEFAULT_STORM_OPTIONS, detectStorms, stormLookbackMs, type StormBucketRow, type StormOptions } from './storms.js';
+import { DEFAULT_STORM_OPTIONS, detectStorms, endpointOf, stormLookbackMs, type StormBucketRow, type StormOptions } from './storms.js';
 
 const MINUTE = 60_000;
 const T0 = Date.UTC(2026, 0, 15, 9, 0, 0);
@@ -18,10 +18,11 @@ interface KeyTraffic {
 
 /** One activity row per minute of the key's traffic. */
 function rows({ endpoint = 'marketing/order-events', messageType = 'OrderBilled', kind = 'duplicate-delivery', counts, fromMinute = 0, attemptsPerMinute = 100 }: KeyTraffic): StormBucketRow[] {
+  const [service, destination = ''] = endpoint.split('/');
   return counts.map((count, i) => ({
     timeMs: T0 + (fromMinute + i) * MINUTE,
-    service: endpoint.split('/')[0],
-    endpoint,
+    service,
+    destination,
     messageType,
     attempts: attemptsPerMinute + count,
     duplicateDeliveries: 0,
@@ -88,7 +89,7 @@ describe('detectStorms', () => {
       { ...options, now: at(60) + 10_000 },
     );
     expect(storms).toEqual([]);
-    expect(learning).toEqual([{ service: 'billing', endpoint: 'billing/billing', messageType: 'BillCustomer', firstSeenMs: at(50), learnedAtMs: at(80) }]);
+    expect(learning).toEqual([{ service: 'billing', destination: 'billing', endpoint: 'billing/billing', messageType: 'BillCustomer', firstSeenMs: at(50), learnedAtMs: at(80) }]);
   });
 
   it('does not count the minutes before a key first appears as zeros', () => {
@@ -150,6 +151,13 @@ describe('detectStorms', () => {
   it.each(STORM_KINDS)('detects %s storms on their own count', (kind) => {
     const { storms } = detectStorms(rows({ kind, counts: minutes(60, 1, { 45: 50 }) }), options);
     expect(storms.map((s) => [s.kind, s.startMs, s.count])).toEqual([[kind, at(45), 50]]);
+  });
+
+  it.each([
+    ['billing', 'payments', 'billing/payments'],
+    ['billing', '', 'billing'],
+  ])('names the endpoint of %s consuming from "%s" %s', (service, destination, endpoint) => {
+    expect(endpointOf(service, destination)).toBe(endpoint);
   });
 
   it('keeps endpoints and message types apart', () => {

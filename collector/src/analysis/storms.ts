@@ -25,8 +25,9 @@ import { robustBaseline, scoreAbove, type RobustBaseline } from './robust-baseli
 /** One bucket of one (endpoint, message type): what the stores' `activityBuckets` return. */
 export type StormBucketRow = {
   timeMs: number;
+  /** The consuming service and the destination it consumed from: together, the endpoint. */
   service: string;
-  endpoint: string;
+  destination: string;
   messageType: string;
   /** Consumer attempts of any outcome: the key's traffic. */
   attempts: number;
@@ -75,6 +76,11 @@ export interface StormDetection {
 
 const alignDown = (ms: number, stepMs: number) => Math.floor(ms / stepMs) * stepMs;
 
+/** An endpoint is a service together with the queue or subscription it consumes from. */
+export function endpointOf(service: string, destination: string): string {
+  return destination ? `${service}/${destination}` : service;
+}
+
 function baselineBuckets(options: StormOptions): number {
   return Math.max(MIN_BASELINE_BUCKETS, Math.round(options.baselineMs / options.stepMs));
 }
@@ -86,6 +92,7 @@ export function stormLookbackMs(options: StormOptions): number {
 
 interface KeySeries {
   service: string;
+  destination: string;
   endpoint: string;
   messageType: string;
   /** Index of the key's first bucket with traffic. */
@@ -117,7 +124,7 @@ export function detectStorms(rows: readonly StormBucketRow[], options: StormOpti
     const firstSeenMs = originMs + key.first * stepMs;
     const learnedAtMs = firstSeenMs + Math.ceil(options.learningMs / stepMs) * stepMs;
     if (learnedAtMs > lastMs) {
-      learning.push({ service: key.service, endpoint: key.endpoint, messageType: key.messageType, firstSeenMs, learnedAtMs });
+      learning.push({ service: key.service, destination: key.destination, endpoint: key.endpoint, messageType: key.messageType, firstSeenMs, learnedAtMs });
       continue;
     }
     for (const kind of STORM_KINDS) storms.push(...episodesOf(key, kind, learnedAtMs, judge));
@@ -134,11 +141,12 @@ function groupByKey(rows: readonly StormBucketRow[], originMs: number, bucketCou
     if (index >= bucketCount) continue;
     const traffic = row.attempts > 0 || STORM_KINDS.some((kind) => row[STORM_KIND_COUNTS[kind]] > 0);
     if (!traffic) continue;
-    const id = `${row.endpoint}\u0000${row.messageType}`;
+    const id = `${row.service}\u0000${row.destination}\u0000${row.messageType}`;
     let key = series.get(id);
     if (!key) {
       const counts = Object.fromEntries(STORM_KINDS.map((kind) => [kind, new Float64Array(bucketCount)])) as Record<StormKind, Float64Array>;
-      key = { service: row.service, endpoint: row.endpoint, messageType: row.messageType, first: index, active: new Uint8Array(bucketCount), counts };
+      const endpoint = endpointOf(row.service, row.destination);
+      key = { service: row.service, destination: row.destination, endpoint, messageType: row.messageType, first: index, active: new Uint8Array(bucketCount), counts };
       series.set(id, key);
     }
     key.first = Math.min(key.first, index);
@@ -181,6 +189,7 @@ function episodesOf(
       id: `${kind}:${key.endpoint}:${key.messageType}:${startMs}`,
       kind,
       service: key.service,
+      destination: key.destination,
       endpoint: key.endpoint,
       messageType: key.messageType,
       startMs,

@@ -59,7 +59,7 @@ function toStormRow(row: ActivityBucketRow): StormBucketRow {
   return {
     timeMs: row.timeMs,
     service: row.service,
-    endpoint: row.service,
+    destination: '',
     messageType: row.messageType,
     attempts: row.attempts,
     duplicateDeliveries: row.duplicates,

@@ -196,7 +196,9 @@ export interface Storm {
   kind: StormKind;
   /** The consuming service. */
   service: string;
-  /** `onceflow.endpoint`, else service + '/' + consumed destination (just the service without one). */
+  /** The queue or subscription it consumed from ('' when the spans name none). */
+  destination: string;
+  /** service + '/' + destination (just the service without a destination). */
   endpoint: string;
   messageType: string;
   startMs: number;
@@ -221,6 +223,7 @@ export interface Storm {
 /** A (endpoint, message type) seen for too short a time to have a baseline: no storm is reported for it yet. */
 export interface StormLearningKey {
   service: string;
+  destination: string;
   endpoint: string;
   messageType: string;
   /** Start of its first bucket with traffic in the history read. */

@@ -6,6 +6,7 @@ function makeStorm(overrides: Partial<Storm> & Pick<Storm, 'id'>): Storm {
   return {
     kind: 'duplicate-delivery',
     service: 'billing',
+    destination: 'orders',
     endpoint: 'billing/orders',
     messageType: 'OrderPlaced',
     startMs: 0,
