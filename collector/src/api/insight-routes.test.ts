@@ -76,7 +76,15 @@ describe('GET /api/storms', () => {
     expect(body).toMatchObject({ stepMs: MINUTE, learningMs: 30 * MINUTE });
     expect(body.storms).toHaveLength(1);
     const [storm] = body.storms;
-    expect(storm).toMatchObject({ kind: 'duplicate-delivery', service: 'marketing', messageType: 'OrderBilled', levelShift: false, ongoing: false });
+    expect(storm).toMatchObject({
+      kind: 'duplicate-delivery',
+      service: 'marketing',
+      destination: 'order-events',
+      endpoint: 'marketing/order-events',
+      messageType: 'OrderBilled',
+      levelShift: false,
+      ongoing: false,
+    });
     expect(storm.startMs).toBe(T0 + BURST.fromMinute * MINUTE);
     expect(storm.endMs).toBe(T0 + BURST.toMinute * MINUTE);
     expect(storm.count).toBe(3 * BURST.perMinute);

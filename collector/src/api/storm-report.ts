@@ -3,9 +3,9 @@
  * every key to be judged from the window's first bucket, detects storm episodes (pure
  * analysis), ranks them by how far above normal they are and adds each one's top keys.
  */
-import { DEFAULT_STORM_OPTIONS, detectStorms, stormLookbackMs, type StormBucketRow, type StormOptions } from '../analysis/storms.js';
-import type { Storm, StormKind, StormReport } from '../model/flow.js';
-import type { ActivityBucketRow, SpanStore, TimeWindow } from '../store/span-store.js';
+import { DEFAULT_STORM_OPTIONS, detectStorms, stormLookbackMs, type StormOptions } from '../analysis/storms.js';
+import type { Storm, StormReport } from '../model/flow.js';
+import type { SpanStore, TimeWindow } from '../store/span-store.js';
 
 /** Top message ids listed per storm. */
 const STORM_TOP_KEYS = 5;
@@ -25,7 +25,7 @@ export async function reportStorms(
   const options: StormOptions = { ...DEFAULT_STORM_OPTIONS, ...settings, stepMs };
   const historyFromMs = Math.floor(window.fromMs / stepMs) * stepMs - stormLookbackMs(options);
   const rows = await store.activityBuckets({ fromMs: historyFromMs, toMs: window.toMs }, stepMs);
-  const detection = detectStorms(rows.map(toStormRow), options);
+  const detection = detectStorms(rows, options);
   const episodes = detection.storms
     .filter((storm) => storm.endMs > window.fromMs)
     .sort((a, b) => b.score - a.score || a.startMs - b.startMs)
@@ -33,7 +33,7 @@ export async function reportStorms(
   const storms: Storm[] = await Promise.all(
     episodes.map(async (storm) => {
       const stormWindow = { fromMs: storm.startMs, toMs: Math.max(storm.endMs, storm.startMs + stepMs) };
-      const topKeys = await store.topKeys(stormWindow, storm.service, storm.messageType, TOP_KEY_KIND[storm.kind], STORM_TOP_KEYS);
+      const topKeys = await store.topKeys(stormWindow, storm, storm.kind, STORM_TOP_KEYS);
       return { ...storm, topKeys };
     }),
   );
@@ -44,28 +44,5 @@ export async function reportStorms(
     learningMs: options.learningMs,
     storms,
     learning: detection.learning.slice(0, MAX_LEARNING),
-  };
-}
-
-const TOP_KEY_KIND: Record<StormKind, 'duplicate' | 'retry'> = {
-  'duplicate-delivery': 'duplicate',
-  'duplicate-processing': 'duplicate',
-  retry: 'retry',
-  failure: 'retry',
-  'dead-letter': 'retry',
-};
-
-function toStormRow(row: ActivityBucketRow): StormBucketRow {
-  return {
-    timeMs: row.timeMs,
-    service: row.service,
-    destination: '',
-    messageType: row.messageType,
-    attempts: row.attempts,
-    duplicateDeliveries: row.duplicates,
-    duplicateProcessings: 0,
-    retries: row.retries,
-    failures: 0,
-    deadLetters: 0,
   };
 }

@@ -15,6 +15,7 @@ import type { SpanRow } from '../../model/span.js';
 import { msToNs } from '../../model/span.js';
 import type {
   ActivityBucketRow,
+  ActivityKey,
   AnomalyQuery,
   ConversationActivity,
   EdgeAggregateRow,
@@ -27,7 +28,7 @@ import type {
   StoreHealth,
   TimeWindow,
 } from '../span-store.js';
-import type { TrendGrouping } from '../../model/flow.js';
+import type { StormKind, TrendGrouping } from '../../model/flow.js';
 import { QueryRunner } from './clickhouse-client.js';
 import { FLOW_COLUMNS, fromFlowSelectRow, toFlowInsertRow } from './flow-rows.js';
 import {
@@ -446,16 +447,8 @@ ORDER BY version DESC LIMIT 1`,
     return rows.map(activityBucketRow);
   }
 
-  async topKeys(
-    window: TimeWindow,
-    service: string,
-    messageType: string,
-    kind: 'duplicate' | 'retry',
-    limit: number,
-  ): Promise<KeyCount[]> {
-    const rows = await this.runner.rows<{ message_id: string; n: string }>(
-      topKeysSql(this.db, window, service, messageType, kind, limit),
-    );
+  async topKeys(window: TimeWindow, key: ActivityKey, kind: StormKind, limit: number): Promise<KeyCount[]> {
+    const rows = await this.runner.rows<{ message_id: string; n: string }>(topKeysSql(this.db, window, key, kind, limit));
     return rows.map((row) => ({ messageId: row.message_id, count: Number(row.n) }));
   }
 

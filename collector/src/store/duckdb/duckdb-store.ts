@@ -18,10 +18,11 @@ import {
   type DuckDBValue,
 } from '@duckdb/node-api';
 import type { Logger } from 'pino';
-import { ANOMALY_KINDS, type Anomaly, type AnomalyKind, type FlowRecord, type FlowState, type FlowSummary, type TrendGrouping } from '../../model/flow.js';
+import { ANOMALY_KINDS, type Anomaly, type AnomalyKind, type FlowRecord, type FlowState, type FlowSummary, type StormKind, type TrendGrouping } from '../../model/flow.js';
 import { msToNs, nsToMs, type SpanRow } from '../../model/span.js';
 import type {
   ActivityBucketRow,
+  ActivityKey,
   AnomalyQuery,
   ConversationActivity,
   EdgeAggregateRow,
@@ -486,14 +487,8 @@ export class DuckDbStore implements SpanStore {
     return rows.map(activityBucketRow);
   }
 
-  async topKeys(
-    window: TimeWindow,
-    service: string,
-    messageType: string,
-    kind: 'duplicate' | 'retry',
-    limit: number,
-  ): Promise<KeyCount[]> {
-    const rows = await this.run(topKeysSql(window, service, messageType, kind, count(limit)));
+  async topKeys(window: TimeWindow, key: ActivityKey, kind: StormKind, limit: number): Promise<KeyCount[]> {
+    const rows = await this.run(topKeysSql(window, key, kind, count(limit)));
     return rows.map((row) => ({ messageId: row.message_id as string, count: Number(row.n) }));
   }
 
