@@ -279,6 +279,24 @@ describe.skipIf(!hasChromium)('dashboard in a browser', () => {
     expect(await offline.textContent('.state-error')).toContain('unreachable');
     await context.close();
   });
+
+  it('names the endpoint and the field when the collector answers an unexpected shape', async () => {
+    const context = await browser.newContext();
+    const drifted = await context.newPage();
+    // The real collector's answer with one field changed, as a collector of another version might send it.
+    await drifted.route('**/api/flows?*', async (route) => {
+      const response = await route.fetch();
+      const body = await response.json();
+      body.flows[0].state = 'finished';
+      await route.fulfill({ response, json: body });
+    });
+    await drifted.goto(`${collector.url}/flows`);
+    await drifted.waitForSelector('.state-error', { timeout: 15_000 });
+    const text = await drifted.textContent('.state-error');
+    expect(text).toContain('The collector answered /api/flows with an unexpected shape');
+    expect(text).toContain('flows.0.state');
+    await context.close();
+  });
 });
 
 describe.skipIf(!hasChromium)('dashboard on an empty store', () => {

@@ -17,7 +17,14 @@ interface KeyTraffic {
 }
 
 /** One activity row per minute of the key's traffic. */
-function rows({ endpoint = 'marketing/order-events', messageType = 'OrderBilled', kind = 'duplicate-delivery', counts, fromMinute = 0, attemptsPerMinute = 100 }: KeyTraffic): StormBucketRow[] {
+function rows({
+  endpoint = 'marketing/order-events',
+  messageType = 'OrderBilled',
+  kind = 'duplicate-delivery',
+  counts,
+  fromMinute = 0,
+  attemptsPerMinute = 100,
+}: KeyTraffic): StormBucketRow[] {
   const [service, destination = ''] = endpoint.split('/');
   return counts.map((count, i) => ({
     timeMs: T0 + (fromMinute + i) * MINUTE,
@@ -77,7 +84,9 @@ describe('detectStorms', () => {
     },
   ])('$name', ({ counts, expected }) => {
     const { storms, learning } = detectStorms(rows({ counts }), options);
-    expect(storms).toEqual(expected.map((episode) => expect.objectContaining({ kind: 'duplicate-delivery', endpoint: 'marketing/order-events', ...episode })));
+    expect(storms).toEqual(
+      expected.map((episode) => expect.objectContaining({ kind: 'duplicate-delivery', endpoint: 'marketing/order-events', ...episode })),
+    );
     expect(learning).toEqual([]);
   });
 
@@ -85,16 +94,37 @@ describe('detectStorms', () => {
     // An old key keeps the series going since minute 0; the new one starts at minute 50 and
     // bursts at 55: it has 10 minutes of history, not 30.
     const { storms, learning } = detectStorms(
-      [...rows({ counts: minutes(60, 3) }), ...rows({ endpoint: 'billing/billing', messageType: 'BillCustomer', kind: 'retry', fromMinute: 50, counts: minutes(10, 2, { 5: 200 }) })],
+      [
+        ...rows({ counts: minutes(60, 3) }),
+        ...rows({
+          endpoint: 'billing/billing',
+          messageType: 'BillCustomer',
+          kind: 'retry',
+          fromMinute: 50,
+          counts: minutes(10, 2, { 5: 200 }),
+        }),
+      ],
       { ...options, now: at(60) + 10_000 },
     );
     expect(storms).toEqual([]);
-    expect(learning).toEqual([{ service: 'billing', destination: 'billing', endpoint: 'billing/billing', messageType: 'BillCustomer', firstSeenMs: at(50), learnedAtMs: at(80) }]);
+    expect(learning).toEqual([
+      {
+        service: 'billing',
+        destination: 'billing',
+        endpoint: 'billing/billing',
+        messageType: 'BillCustomer',
+        firstSeenMs: at(50),
+        learnedAtMs: at(80),
+      },
+    ]);
   });
 
   it('does not count the minutes before a key first appears as zeros', () => {
     // Another key started an hour earlier; this one starts at minute 60 with a steady 12/min.
-    const { storms } = detectStorms([...rows({ counts: minutes(120, 2) }), ...rows({ endpoint: 'shipping/orders', fromMinute: 60, counts: minutes(60, 12) })], options);
+    const { storms } = detectStorms(
+      [...rows({ counts: minutes(120, 2) }), ...rows({ endpoint: 'shipping/orders', fromMinute: 60, counts: minutes(60, 12) })],
+      options,
+    );
     expect(storms).toEqual([]);
   });
 
@@ -135,8 +165,17 @@ describe('detectStorms', () => {
   it('scores an episode by how many spreads its peak is above the median, and scales rates to per minute', () => {
     // 30-second buckets: a steady 1 per bucket, then 20 in one bucket (40 per minute).
     const counts = minutes(90, 1, { 70: 20 });
-    const [storm] = detectStorms(rows({ counts }).map((row, i) => ({ ...row, timeMs: T0 + i * 30_000 })), { ...options, stepMs: 30_000 }).storms;
-    expect(storm).toMatchObject({ startMs: T0 + 70 * 30_000, endMs: T0 + 71 * 30_000, peakPerMinute: 40, baselinePerMinute: 2, spreadPerMinute: 2 });
+    const [storm] = detectStorms(
+      rows({ counts }).map((row, i) => ({ ...row, timeMs: T0 + i * 30_000 })),
+      { ...options, stepMs: 30_000 },
+    ).storms;
+    expect(storm).toMatchObject({
+      startMs: T0 + 70 * 30_000,
+      endMs: T0 + 71 * 30_000,
+      peakPerMinute: 40,
+      baselinePerMinute: 2,
+      spreadPerMinute: 2,
+    });
     // Spread per bucket is at least 1 (Poisson noise of a median of 1): (20 - 1) / 1.
     expect(storm.score).toBe(19);
   });

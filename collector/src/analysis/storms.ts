@@ -124,13 +124,22 @@ export function detectStorms(rows: readonly StormBucketRow[], options: StormOpti
     const firstSeenMs = originMs + key.first * stepMs;
     const learnedAtMs = firstSeenMs + Math.ceil(options.learningMs / stepMs) * stepMs;
     if (learnedAtMs > lastMs) {
-      learning.push({ service: key.service, destination: key.destination, endpoint: key.endpoint, messageType: key.messageType, firstSeenMs, learnedAtMs });
+      learning.push({
+        service: key.service,
+        destination: key.destination,
+        endpoint: key.endpoint,
+        messageType: key.messageType,
+        firstSeenMs,
+        learnedAtMs,
+      });
       continue;
     }
     for (const kind of STORM_KINDS) storms.push(...episodesOf(key, kind, learnedAtMs, judge));
   }
   storms.sort((a, b) => a.startMs - b.startMs || (a.id < b.id ? -1 : 1));
-  learning.sort((a, b) => a.learnedAtMs - b.learnedAtMs || a.endpoint.localeCompare(b.endpoint) || a.messageType.localeCompare(b.messageType));
+  learning.sort(
+    (a, b) => a.learnedAtMs - b.learnedAtMs || a.endpoint.localeCompare(b.endpoint) || a.messageType.localeCompare(b.messageType),
+  );
   return { storms, learning };
 }
 
@@ -144,9 +153,20 @@ function groupByKey(rows: readonly StormBucketRow[], originMs: number, bucketCou
     const id = `${row.service}\u0000${row.destination}\u0000${row.messageType}`;
     let key = series.get(id);
     if (!key) {
-      const counts = Object.fromEntries(STORM_KINDS.map((kind) => [kind, new Float64Array(bucketCount)])) as Record<StormKind, Float64Array>;
+      const counts = Object.fromEntries(STORM_KINDS.map((kind) => [kind, new Float64Array(bucketCount)])) as Record<
+        StormKind,
+        Float64Array
+      >;
       const endpoint = endpointOf(row.service, row.destination);
-      key = { service: row.service, destination: row.destination, endpoint, messageType: row.messageType, first: index, active: new Uint8Array(bucketCount), counts };
+      key = {
+        service: row.service,
+        destination: row.destination,
+        endpoint,
+        messageType: row.messageType,
+        first: index,
+        active: new Uint8Array(bucketCount),
+        counts,
+      };
       series.set(id, key);
     }
     key.first = Math.min(key.first, index);

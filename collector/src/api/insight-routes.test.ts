@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { attempt, send } from '../../test/span-builders.js';
 import { createApp } from '../app.js';
 import { silentLogger } from '../logger.js';
-import type { StormReport, Topology, Trends } from '../model/flow.js';
+import type { StormList, Topology, Trends } from '../model/flow.js';
 import type { SpanRow } from '../model/span.js';
 import { DuckDbStore } from '../store/duckdb/duckdb-store.js';
 
@@ -72,7 +72,7 @@ async function get<T>(url: string): Promise<T> {
 
 describe('GET /api/storms', () => {
   it('reports the burst as one duplicate-delivery storm with its score and top keys', async () => {
-    const body = await get<StormReport>(`/api/storms?from=${T0}&to=${NOW}&step=1m`);
+    const body = await get<StormList>(`/api/storms?from=${T0}&to=${NOW}&step=1m`);
     expect(body).toMatchObject({ stepMs: MINUTE, learningMs: 30 * MINUTE });
     expect(body.storms).toHaveLength(1);
     const [storm] = body.storms;
@@ -93,7 +93,7 @@ describe('GET /api/storms', () => {
   });
 
   it('says which keys are still learning, and until when, instead of reporting their storms', async () => {
-    const body = await get<StormReport>(`/api/storms?from=${T0 + 40 * MINUTE}&to=${NOW}&step=1m`);
+    const body = await get<StormList>(`/api/storms?from=${T0 + 40 * MINUTE}&to=${NOW}&step=1m`);
     expect(body.learning).toEqual([
       expect.objectContaining({ service: 'shipping', messageType: 'OrderShipped', firstSeenMs: T0 + SHIPPING_FROM_MINUTE * MINUTE, learnedAtMs: T0 + (SHIPPING_FROM_MINUTE + 30) * MINUTE }),
     ]);
@@ -101,20 +101,20 @@ describe('GET /api/storms', () => {
   });
 
   it('reads the history before the window, so a window that starts late still judges the burst', async () => {
-    const body = await get<StormReport>(`/api/storms?from=${T0 + 44 * MINUTE}&to=${NOW}&step=1m`);
+    const body = await get<StormList>(`/api/storms?from=${T0 + 44 * MINUTE}&to=${NOW}&step=1m`);
     expect(body.storms.map((storm) => storm.startMs)).toEqual([T0 + BURST.fromMinute * MINUTE]);
   });
 
   it('finds no storm while the key is learning, nor in a quiet window', async () => {
-    expect((await get<StormReport>(`/api/storms?from=${T0}&to=${T0 + 15 * MINUTE}`)).storms).toEqual([]);
-    expect((await get<StormReport>(`/api/storms?from=${T0 + 30 * MINUTE}&to=${T0 + 44 * MINUTE}`)).storms).toEqual([]);
+    expect((await get<StormList>(`/api/storms?from=${T0}&to=${T0 + 15 * MINUTE}`)).storms).toEqual([]);
+    expect((await get<StormList>(`/api/storms?from=${T0 + 30 * MINUTE}&to=${T0 + 44 * MINUTE}`)).storms).toEqual([]);
   });
 
   it('takes the learning time from the app options', async () => {
     const quick = await createApp({ store, logger: silentLogger(), clock: () => NOW, stormOptions: { learningMs: 2 * MINUTE } });
     try {
       const response = await quick.inject({ method: 'GET', url: `/api/storms?from=${T0}&to=${NOW}&step=1m` });
-      const body = response.json() as StormReport;
+      const body = response.json() as StormList;
       expect(body.learningMs).toBe(2 * MINUTE);
       expect(body.learning).toEqual([]);
       expect(body.storms.map((storm) => [storm.service, storm.startMs])).toEqual(

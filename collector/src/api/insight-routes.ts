@@ -5,6 +5,7 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { buildTopology, shapeTrends } from '../analysis/index.js';
+import { TREND_GROUPINGS, type TimeWindow } from '../contract/index.js';
 import type { ApiContext } from './context.js';
 import { reportStorms } from './storm-report.js';
 import {
@@ -29,7 +30,7 @@ const stormsQuery = z.object({ ...windowParams, step: stepParam.optional() });
 const trendsQuery = z.object({
   ...windowParams,
   step: stepParam.optional(),
-  by: enumParam(['service', 'messageType', 'destination'] as const).optional(),
+  by: enumParam(TREND_GROUPINGS).optional(),
 });
 const topologyQuery = z.object({ ...windowParams });
 
@@ -65,6 +66,6 @@ export function registerInsightRoutes(app: FastifyInstance, ctx: ApiContext): vo
   });
 }
 
-function windowJson(window: { fromMs: number; toMs: number }) {
+function windowJson(window: TimeWindow) {
   return { fromMs: window.fromMs, toMs: window.toMs };
 }

@@ -4,7 +4,7 @@
  * analysis), ranks them by how far above normal they are and adds each one's top keys.
  */
 import { DEFAULT_STORM_OPTIONS, detectStorms, stormLookbackMs, type StormOptions } from '../analysis/storms.js';
-import type { Storm, StormReport } from '../model/flow.js';
+import type { Storm, StormList } from '../model/flow.js';
 import type { SpanStore, TimeWindow } from '../store/span-store.js';
 
 /** Top message ids listed per storm. */
@@ -21,7 +21,7 @@ export async function reportStorms(
   window: TimeWindow,
   stepMs: number,
   settings: StormSettings & { now: number },
-): Promise<StormReport> {
+): Promise<StormList> {
   const options: StormOptions = { ...DEFAULT_STORM_OPTIONS, ...settings, stepMs };
   const historyFromMs = Math.floor(window.fromMs / stepMs) * stepMs - stormLookbackMs(options);
   const rows = await store.activityBuckets({ fromMs: historyFromMs, toMs: window.toMs }, stepMs);

@@ -57,7 +57,16 @@ export function ChartBands({ areas, onHover, onHiddenLabels }: ChartBandsProps) 
       plot
         ? layoutBandLabels(
             spans.map(({ area, left, right }) => ({ id: area.id, left, right, text: area.label, shortText: area.shortLabel })),
-            { plotLeft: plot.x, plotRight: plot.x + plot.width, maxLanes: lanesFor(areas.length), maxWidth: 170, padding: 8, gap: 4, maxShift: 240, measure },
+            {
+              plotLeft: plot.x,
+              plotRight: plot.x + plot.width,
+              maxLanes: lanesFor(areas.length),
+              maxWidth: 170,
+              padding: 8,
+              gap: 4,
+              maxShift: 240,
+              measure,
+            },
           )
         : { placed: [], hidden: [] },
     [spans, plot, areas.length, measure],
@@ -110,7 +119,17 @@ export function ChartBands({ areas, onHover, onHiddenLabels }: ChartBandsProps) 
       {layout.placed.map((label) => {
         const span = byId.get(label.id)!;
         const top = plot.y - (label.lane + 1) * LANE_HEIGHT + 1;
-        return <line key={label.id} x1={label.anchor} x2={Math.max(label.x + 1, Math.min(label.anchor, label.x + label.width - 1))} y1={plot.y} y2={top + LANE_HEIGHT - 2} stroke={span.area.colour ?? DEFAULT_COLOUR} strokeOpacity={0.6} />;
+        return (
+          <line
+            key={label.id}
+            x1={label.anchor}
+            x2={Math.max(label.x + 1, Math.min(label.anchor, label.x + label.width - 1))}
+            y1={plot.y}
+            y2={top + LANE_HEIGHT - 2}
+            stroke={span.area.colour ?? DEFAULT_COLOUR}
+            strokeOpacity={0.6}
+          />
+        );
       })}
       {layout.placed.map((label) => {
         const span = byId.get(label.id)!;
@@ -127,7 +146,16 @@ export function ChartBands({ areas, onHover, onHiddenLabels }: ChartBandsProps) 
             onClick={() => open(span.area)}
           >
             <title>{span.area.title ?? span.area.label}</title>
-            <rect x={label.x} y={top} width={label.width} height={LANE_HEIGHT - 2} rx={2} fill="#ffffff" stroke={colour} strokeOpacity={hovered === label.id ? 1 : 0.6} />
+            <rect
+              x={label.x}
+              y={top}
+              width={label.width}
+              height={LANE_HEIGHT - 2}
+              rx={2}
+              fill="#ffffff"
+              stroke={colour}
+              strokeOpacity={hovered === label.id ? 1 : 0.6}
+            />
             <text x={label.x + 4} y={top + LANE_HEIGHT - 5} fontSize={10} fontFamily={LABEL_FONT.replace(/^10px /, '')} fill={colour}>
               {label.text}
             </text>

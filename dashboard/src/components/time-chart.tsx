@@ -25,7 +25,9 @@ export function TimeChart({ title, rows, series, unit, areas = [], onSelectWindo
       </figcaption>
       {areas.length > 0 && (
         <div className="band-hover" aria-live="polite">
-          {hovered ? (hovered.title ?? hovered.label) : `Hover a band to name it${areas.some((a) => a.href) ? '; click it to open it' : ''}.`}
+          {hovered
+            ? (hovered.title ?? hovered.label)
+            : `Hover a band to name it${areas.some((a) => a.href) ? '; click it to open it' : ''}.`}
         </div>
       )}
       <ResponsiveContainer width="100%" height={height}>
@@ -49,15 +51,40 @@ export function TimeChart({ title, rows, series, unit, areas = [], onSelectWindo
           }}
         >
           <CartesianGrid stroke="#e3e8ee" vertical={false} />
-          <XAxis dataKey="timeMs" type="number" scale="time" domain={['dataMin', 'dataMax']} tickFormatter={(v: number) => formatAxisTime(v, spanMs)} tick={{ fontSize: 11 }} minTickGap={24} />
+          <XAxis
+            dataKey="timeMs"
+            type="number"
+            scale="time"
+            domain={['dataMin', 'dataMax']}
+            tickFormatter={(v: number) => formatAxisTime(v, spanMs)}
+            tick={{ fontSize: 11 }}
+            minTickGap={24}
+          />
           <YAxis tickFormatter={(v: number) => formatValue(unit, v)} tick={{ fontSize: 11 }} width={58} allowDecimals={unit !== 'count'} />
-          <Tooltip labelFormatter={(v) => formatClock(Number(v))} formatter={(v) => formatValue(unit, v as number)} isAnimationActive={false} />
+          <Tooltip
+            labelFormatter={(v) => formatClock(Number(v))}
+            formatter={(v) => formatValue(unit, v as number)}
+            isAnimationActive={false}
+          />
           {series.length > 1 && <Legend wrapperStyle={{ fontSize: 11 }} />}
           <ChartBands areas={areas} onHover={setHovered} onHiddenLabels={onHiddenLabels} />
           {series.map((s) => (
-            <Line key={s.key} type="linear" dataKey={s.key} name={s.label} stroke={s.colour} strokeWidth={1.6} strokeDasharray={s.dashed ? '4 3' : undefined} dot={rows.length <= 30 || unit === 'ms' ? { r: 2 } : false} isAnimationActive={false} connectNulls={false} />
+            <Line
+              key={s.key}
+              type="linear"
+              dataKey={s.key}
+              name={s.label}
+              stroke={s.colour}
+              strokeWidth={1.6}
+              strokeDasharray={s.dashed ? '4 3' : undefined}
+              dot={rows.length <= 30 || unit === 'ms' ? { r: 2 } : false}
+              isAnimationActive={false}
+              connectNulls={false}
+            />
           ))}
-          {drag && drag.from !== drag.to && <ReferenceArea x1={Math.min(drag.from, drag.to)} x2={Math.max(drag.from, drag.to)} fill="#1f6feb" fillOpacity={0.15} />}
+          {drag && drag.from !== drag.to && (
+            <ReferenceArea x1={Math.min(drag.from, drag.to)} x2={Math.max(drag.from, drag.to)} fill="#1f6feb" fillOpacity={0.15} />
+          )}
         </LineChart>
       </ResponsiveContainer>
     </figure>

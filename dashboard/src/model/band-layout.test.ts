@@ -26,7 +26,10 @@ describe('layoutBandLabels', () => {
     //  lane 2         ┌──c──┐
     //  lane 1     ┌──b──┐
     //  lane 0  ┌──a──┐          → d has no room left
-    const { placed, hidden } = layoutBandLabels([band('a', 100, 'aaaa'), band('b', 105, 'bbbb'), band('c', 110, 'cccc'), band('d', 115, 'dddd')], options);
+    const { placed, hidden } = layoutBandLabels(
+      [band('a', 100, 'aaaa'), band('b', 105, 'bbbb'), band('c', 110, 'cccc'), band('d', 115, 'dddd')],
+      options,
+    );
     expect(placed.map((p) => [p.id, p.lane])).toEqual([
       ['a', 0],
       ['b', 1],
@@ -37,7 +40,10 @@ describe('layoutBandLabels', () => {
 
   it('moves a label right, after the lane that frees first, when every lane is taken at its band', () => {
     //  bands at   100 105 110 115; d goes after a in lane 0, with a leader back to 115
-    const { placed, hidden } = layoutBandLabels([band('a', 100, 'aaaa'), band('b', 105, 'bbbb'), band('c', 110, 'cccc'), band('d', 115, 'dddd')], { ...options, maxShift: 50 });
+    const { placed, hidden } = layoutBandLabels(
+      [band('a', 100, 'aaaa'), band('b', 105, 'bbbb'), band('c', 110, 'cccc'), band('d', 115, 'dddd')],
+      { ...options, maxShift: 50 },
+    );
     expect(placed.find((p) => p.id === 'd')).toEqual({ id: 'd', text: 'dddd', x: 138, width: 34, lane: 0, anchor: 115 });
     expect(hidden).toEqual([]);
   });
@@ -54,7 +60,11 @@ describe('layoutBandLabels', () => {
   it('falls back to the short text when the full one has no room', () => {
     // One lane; near the right edge c's full text (94 px) cannot start left of a's end, so it
     // gets its rank.
-    const { placed } = layoutBandLabels([band('a', 520, 'aaaaaa'), { ...band('c', 600, 'cccccccccccccc'), shortText: '#3' }], { ...options, maxLanes: 1, maxShift: 50 });
+    const { placed } = layoutBandLabels([band('a', 520, 'aaaaaa'), { ...band('c', 600, 'cccccccccccccc'), shortText: '#3' }], {
+      ...options,
+      maxLanes: 1,
+      maxShift: 50,
+    });
     expect(placed.map((p) => [p.id, p.text, p.x])).toEqual([
       ['a', 'aaaaaa', 520],
       ['c', '#3', 600],

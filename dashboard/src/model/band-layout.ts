@@ -79,7 +79,8 @@ export function layoutBandLabels(bands: readonly BandSpan[], options: LabelLayou
   const placed: PlacedLabel[] = [];
   const hidden: string[] = [];
   const clampX = (x: number, width: number) => Math.max(plotLeft, Math.min(x, plotRight - width));
-  const isFree = (lane: Interval[], x: number, width: number) => lane.every((taken) => x + width + gap <= taken.start || x >= taken.end + gap);
+  const isFree = (lane: Interval[], x: number, width: number) =>
+    lane.every((taken) => x + width + gap <= taken.start || x >= taken.end + gap);
 
   /** The free place nearest to `anchor` (least shift, then lowest lane), or null. */
   const findRoom = (anchor: number, width: number): { lane: number; x: number } | null => {

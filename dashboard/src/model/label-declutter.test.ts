@@ -7,8 +7,18 @@ describe('pickVisibleLabels', () => {
   //   [node A]--label-->[node B]      the label of a short edge runs into node B: hidden
   //   two labels on top of each other near a hub: the more important one is kept
   it.each([
-    { name: 'a label in the clear', labels: [{ id: 'e1', box: box(100, 0, 160, 12), priority: 1 }], nodes: [box(0, -10, 80, 20)], visible: ['e1'] },
-    { name: 'a label running into a node', labels: [{ id: 'e1', box: box(60, 0, 160, 12), priority: 1 }], nodes: [box(0, -10, 80, 20)], visible: [] },
+    {
+      name: 'a label in the clear',
+      labels: [{ id: 'e1', box: box(100, 0, 160, 12), priority: 1 }],
+      nodes: [box(0, -10, 80, 20)],
+      visible: ['e1'],
+    },
+    {
+      name: 'a label running into a node',
+      labels: [{ id: 'e1', box: box(60, 0, 160, 12), priority: 1 }],
+      nodes: [box(0, -10, 80, 20)],
+      visible: [],
+    },
     {
       name: 'two labels on top of each other',
       labels: [
@@ -33,7 +43,11 @@ describe('pickVisibleLabels', () => {
   });
 
   it('never shows two overlapping labels, nor a label over a node', () => {
-    const labels = Array.from({ length: 60 }, (_, i) => ({ id: `e${i}`, box: box((i * 37) % 300, (i * 13) % 90, ((i * 37) % 300) + 70, ((i * 13) % 90) + 12), priority: i % 7 }));
+    const labels = Array.from({ length: 60 }, (_, i) => ({
+      id: `e${i}`,
+      box: box((i * 37) % 300, (i * 13) % 90, ((i * 37) % 300) + 70, ((i * 13) % 90) + 12),
+      priority: i % 7,
+    }));
     const nodes = [box(0, 0, 60, 30), box(200, 50, 260, 80)];
     const visible = labels.filter((label) => pickVisibleLabels(labels, nodes).has(label.id));
     expect(visible.length).toBeGreaterThan(3);

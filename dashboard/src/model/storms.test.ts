@@ -26,7 +26,17 @@ function makeStorm(overrides: Partial<Storm> & Pick<Storm, 'id'>): Storm {
 describe('storms', () => {
   const storms = [
     makeStorm({ id: 's1' }),
-    makeStorm({ id: 's2', kind: 'retry', service: 'shipping', messageType: 'ShipOrder', count: 200, startMs: 100_000, endMs: 100_000, levelShift: true, topKeys: [{ messageId: 'm1', count: 5 }] }),
+    makeStorm({
+      id: 's2',
+      kind: 'retry',
+      service: 'shipping',
+      messageType: 'ShipOrder',
+      count: 200,
+      startMs: 100_000,
+      endMs: 100_000,
+      levelShift: true,
+      topKeys: [{ messageId: 'm1', count: 5 }],
+    }),
   ];
   const bands = stormBands(storms, 30_000, (storm) => `/flows?storm=${storm.id}`);
 

@@ -20,10 +20,34 @@ export interface StormKindStyle {
 
 /** One line per storm kind the collector reports. */
 export const STORM_KIND_STYLES: Record<StormKind, StormKindStyle> = {
-  'duplicate-delivery': { label: 'duplicate deliveries', short: 'dup delivery', colour: '#2f80c9', chart: 'duplicates', flowAnomaly: 'duplicate-delivery' },
-  'duplicate-processing': { label: 'duplicate processings', short: 'dup processing', colour: '#d0252b', chart: 'duplicates', flowAnomaly: 'duplicate-processing' },
-  retry: { label: 'retries (failed or retry-scheduled attempts)', short: 'retry', colour: '#d39a00', chart: 'failures', flowAnomaly: 'retry' },
-  failure: { label: 'failures (attempts in error, no retry recorded)', short: 'failure', colour: '#e0641b', chart: 'failures', flowAnomaly: null },
+  'duplicate-delivery': {
+    label: 'duplicate deliveries',
+    short: 'dup delivery',
+    colour: '#2f80c9',
+    chart: 'duplicates',
+    flowAnomaly: 'duplicate-delivery',
+  },
+  'duplicate-processing': {
+    label: 'duplicate processings',
+    short: 'dup processing',
+    colour: '#d0252b',
+    chart: 'duplicates',
+    flowAnomaly: 'duplicate-processing',
+  },
+  retry: {
+    label: 'retries (failed or retry-scheduled attempts)',
+    short: 'retry',
+    colour: '#d39a00',
+    chart: 'failures',
+    flowAnomaly: 'retry',
+  },
+  failure: {
+    label: 'failures (attempts in error, no retry recorded)',
+    short: 'failure',
+    colour: '#e0641b',
+    chart: 'failures',
+    flowAnomaly: null,
+  },
   'dead-letter': { label: 'dead letters', short: 'dead letter', colour: '#3a3a3a', chart: 'failures', flowAnomaly: 'dead-letter' },
 };
 

@@ -32,7 +32,11 @@ export function StormTable({ storms, stepMs }: { storms: Storm[]; stepMs: number
         {storms.map((storm, index) => {
           const style = STORM_KIND_STYLES[storm.kind];
           return (
-            <tr key={storm.id} className={storm.kind === 'duplicate-delivery' ? 'severity-warning' : 'severity-error'} data-storm={storm.id}>
+            <tr
+              key={storm.id}
+              className={storm.kind === 'duplicate-delivery' ? 'severity-warning' : 'severity-error'}
+              data-storm={storm.id}
+            >
               <td className="num">{index + 1}</td>
               <td>
                 <span className="kind-swatch" style={{ background: style.colour }} /> {style.short}

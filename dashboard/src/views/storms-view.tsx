@@ -53,16 +53,19 @@ function OffenderTable({ title, rows, link }: { title: string; rows: Offender[];
 }
 
 export function StormsView() {
-  const { window, stepMs } = useTimeWindow();
-  const byService = useTrends(window, stepMs, 'service');
-  const byType = useTrends(window, stepMs, 'messageType');
-  const storms = useStorms(window, stepMs);
+  const { timeWindow, stepMs } = useTimeWindow();
+  const byService = useTrends(timeWindow, stepMs, 'service');
+  const byType = useTrends(timeWindow, stepMs, 'messageType');
+  const storms = useStorms(timeWindow, stepMs);
   const rows = useMemo(
     () => (byService.data ? totalsSeries(byService.data, ['duplicateDeliveries', 'duplicateProcessings', 'failures', 'deadLetters']) : []),
     [byService.data],
   );
   const list = useMemo(() => storms.data?.storms ?? [], [storms.data]);
-  const bands = useMemo(() => stormBands(list, stepMs, (storm) => linkTo({ view: 'flows' }, episodeFlowParams(storm, stepMs))), [list, stepMs]);
+  const bands = useMemo(
+    () => stormBands(list, stepMs, (storm) => linkTo({ view: 'flows' }, episodeFlowParams(storm, stepMs))),
+    [list, stepMs],
+  );
   const bandsOf = (chart: StormChart) => bands.filter((band) => STORM_KIND_STYLES[band.kind].chart === chart);
   const learning = storms.data?.learning ?? [];
 
@@ -128,7 +131,11 @@ export function StormsView() {
           rows={totalsByGroup(byService.data, 'duplicateDeliveries')}
           link={(name) => linkTo({ view: 'flows' }, { service: name, anomaly: 'duplicate-delivery' })}
         />
-        <OffenderTable title="Storm keys (message ids)" rows={topStormKeys(list)} link={(name) => linkTo({ view: 'flows' }, { search: name })} />
+        <OffenderTable
+          title="Storm keys (message ids)"
+          rows={topStormKeys(list)}
+          link={(name) => linkTo({ view: 'flows' }, { search: name })}
+        />
       </div>
     </div>
   );
