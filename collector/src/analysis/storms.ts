@@ -20,7 +20,7 @@
  */
 import type { Storm, StormCount, StormKind, StormLearningKey } from '../model/flow.js';
 import { STORM_KIND_COUNTS, STORM_KINDS } from '../model/flow.js';
-import { robustBaseline, scoreAbove, type RobustBaseline } from './robust-baseline.js';
+import { minimumSpread, scoreAbove, TrailingWindow, type RobustBaseline } from './robust-baseline.js';
 
 /** One bucket of one (endpoint, message type): what the stores' `activityBuckets` return. */
 export type StormBucketRow = {
@@ -194,14 +194,23 @@ function episodesOf(
   const levelShiftBuckets = Math.max(2, Math.ceil(judge.levelShiftMs / stepMs));
   const values = key.counts[kind];
   const episodes: DetectedStorm[] = [];
-  let history: number[] = [];
+  const history = new TrailingWindow(window);
   let open: OpenEpisode | null = null;
 
-  const isStormy = (value: number, baseline: RobustBaseline) =>
-    value > 0 &&
-    value * perMinute >= judge.floorPerMinute &&
-    value >= judge.factor * baseline.median &&
-    scoreAbove(value, baseline) >= judge.minScore;
+  const stormy = (value: number, baseline: RobustBaseline) =>
+    value >= judge.factor * baseline.median && scoreAbove(value, baseline) >= judge.minScore;
+  /**
+   * The baseline a bucket is stormy against, or null. The spread (the costly part) is only
+   * worked out for a bucket the floor, the factor and the least possible spread let through.
+   */
+  const stormyAgainst = (value: number): RobustBaseline | null => {
+    if (value <= 0 || value * perMinute < judge.floorPerMinute) return null;
+    if (open) return stormy(value, open.baseline) ? open.baseline : null;
+    const centre = history.median();
+    if (value < judge.factor * centre || value - centre < judge.minScore * minimumSpread(centre)) return null;
+    const baseline = history.baseline();
+    return stormy(value, baseline) ? baseline : null;
+  };
 
   const close = (episode: OpenEpisode, levelShift: boolean, ongoing: boolean) => {
     const startMs = originMs + episode.startIndex * stepMs;
@@ -233,14 +242,14 @@ function episodesOf(
       history.push(value);
       continue;
     }
-    const baseline: RobustBaseline = open ? open.baseline : robustBaseline(history.slice(-window));
-    if (isStormy(value, baseline)) {
+    const baseline = stormyAgainst(value);
+    if (baseline) {
       open ??= { startIndex: i, baseline, values: [], peak: 0 };
       open.values.push(value);
       open.peak = Math.max(open.peak, value);
       if (open.values.length >= levelShiftBuckets && !filling) {
         close(open, true, false);
-        history = [...history, ...open.values].slice(-window);
+        for (const raised of open.values) history.push(raised);
         open = null;
       }
       continue;
@@ -251,7 +260,6 @@ function episodesOf(
       open = null;
     }
     if (key.active[i]) history.push(value);
-    if (history.length > 4 * window) history = history.slice(-window);
   }
   if (open) close(open, false, true);
   return episodes;
