@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_CONFIG, parseCommandLine, parseDuration, UsageError, type ServeConfig } from './config.js';
+import { DEFAULT_CONFIG, DEMO_STORM_LEARNING_MS, parseCommandLine, parseDuration, UsageError, type ServeConfig } from './config.js';
 
 const serve = (argv: string[], env: Record<string, string> = {}): ServeConfig => {
   const command = parseCommandLine(argv, env);
@@ -51,6 +51,13 @@ describe('parseCommandLine', () => {
     expect(fromEnv).toMatchObject({ port: 7000, otlpPort: 7001, host: '::1', dataDir: '/env/data', clickhouseUrl: 'https://ch.example:8443', retentionMs: 0, quietPeriodMs: 60_000, stormLearningMs: 600_000, demo: true });
     const overridden = serve(['serve', '--port', '7100', '--data', '/flag/data', '--quiet-period', '5s'], env);
     expect(overridden).toMatchObject({ port: 7100, otlpPort: 7001, dataDir: '/flag/data', quietPeriodMs: 5000 });
+  });
+
+  it('learns storm baselines for 5 minutes with the demo traffic, unless told otherwise', () => {
+    expect(serve(['serve']).stormLearningMs).toBe(30 * 60_000);
+    expect(serve(['serve', '--demo']).stormLearningMs).toBe(DEMO_STORM_LEARNING_MS);
+    expect(serve(['serve', '--scenario', 'retries']).stormLearningMs).toBe(DEMO_STORM_LEARNING_MS);
+    expect(serve(['serve', '--demo', '--storm-learning', '1h']).stormLearningMs).toBe(3_600_000);
   });
 
   it('treats an empty variable as unset', () => {

@@ -47,6 +47,9 @@ export const DEFAULT_CONFIG: ServeConfig = {
   logLevel: 'info',
 };
 
+/** History a key needs before storms are reported for it when the demo traffic runs. */
+export const DEMO_STORM_LEARNING_MS = 5 * 60_000;
+
 export type Command =
   | { command: 'serve'; config: ServeConfig }
   | { command: 'help'; text: string }
@@ -70,7 +73,7 @@ Options (environment variable in brackets; flags override the environment):
   --clickhouse URL     store spans in ClickHouse instead      [ONCEFLOW_CLICKHOUSE_URL]
   --retention AGE      drop data older than AGE, 0 = keep     [ONCEFLOW_RETENTION]   (7d)
   --quiet-period AGE   judge a flow after AGE without spans   [ONCEFLOW_QUIET_PERIOD] (30s)
-  --storm-learning AGE report storms of a key after AGE of it [ONCEFLOW_STORM_LEARNING] (30m)
+  --storm-learning AGE report storms of a key after AGE of it [ONCEFLOW_STORM_LEARNING] (30m; 5m with --demo)
   --demo               run the sample shop's demo traffic     [ONCEFLOW_DEMO=1]
   --scenario NAME      demo fault scenario (implies --demo)   [ONCEFLOW_SCENARIO]
   --dashboard DIR      built dashboard to serve               [ONCEFLOW_DASHBOARD_DIR]
@@ -162,6 +165,9 @@ export function parseCommandLine(argv: readonly string[], env: Readonly<Record<s
   if (logLevel) config.logLevel = parseLogLevel(logLevel.value, logLevel.source);
   config.demo = values.demo === true || (values.demo === undefined && parseFlagEnv(env.ONCEFLOW_DEMO, 'ONCEFLOW_DEMO'));
   if (config.scenario) config.demo = true;
+  // The demo's traffic starts with the collector: its first screen should show storms, not 30
+  // minutes of every key learning.
+  if (config.demo && !learning) config.stormLearningMs = DEMO_STORM_LEARNING_MS;
   if (config.port !== 0 && config.port === config.otlpPort) {
     throw new UsageError(`--port and --otlp-port must differ (both are ${config.port})`);
   }
