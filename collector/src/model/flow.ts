@@ -6,7 +6,15 @@
  */
 import type { Anomaly, FlowSummary } from '../contract/index.js';
 
-export { ANOMALY_KINDS, FLOW_STATES, MESSAGE_STATUSES, SEVERITIES, STORM_KIND_COUNTS, STORM_KINDS, TREND_GROUPINGS } from '../contract/index.js';
+export {
+  ANOMALY_KINDS,
+  FLOW_STATES,
+  MESSAGE_STATUSES,
+  SEVERITIES,
+  STORM_KIND_COUNTS,
+  STORM_KINDS,
+  TREND_GROUPINGS,
+} from '../contract/index.js';
 export type {
   Anomaly,
   AnomalyCounts,

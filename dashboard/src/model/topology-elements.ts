@@ -85,7 +85,8 @@ export function flowOrder(nodeIds: string[], edges: { source: string; target: st
  * unhealthy, else its rate. Short, so it fits between close nodes; the rest is in `edgeDetail`.
  */
 export function edgeLabel(edge: TopologyEdge): string {
-  if (edge.kind === 'route') return edge.messageTypes.length > 1 ? `${edge.messageTypes[0]} +${edge.messageTypes.length - 1}` : (edge.messageTypes[0] ?? '');
+  if (edge.kind === 'route')
+    return edge.messageTypes.length > 1 ? `${edge.messageTypes[0]} +${edge.messageTypes.length - 1}` : (edge.messageTypes[0] ?? '');
   switch (edge.health) {
     case 'duplicate-processing':
       return `${edge.duplicateProcessings}× dup proc`;
