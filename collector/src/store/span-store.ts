@@ -132,6 +132,34 @@ export interface EdgeAggregateRow {
   latencyP99Ms: number | null;
 }
 
+/**
+ * Instrumentation coverage per (service, endpoint) over a window, computed in SQL from single
+ * spans. `endpoint` is the attempt's endpoint (`onceflow.endpoint`, else service/destination,
+ * else the service) on rows of attempts, and '' on the row of the service's other spans
+ * (sends, HTTP, internal): a send carries no endpoint of its own.
+ */
+export interface CoverageRow {
+  service: string;
+  endpoint: string;
+  spans: number;
+  /** Spans carrying a message id. */
+  withMessageId: number;
+  /** Spans carrying a conversation id (they belong to a flow). */
+  withConversation: number;
+  sends: number;
+  sendsWithMessageId: number;
+  /** Sends carrying `onceflow.body_digest`. */
+  sendsWithDigest: number;
+  attempts: number;
+  attemptsWithMessageId: number;
+  /** Attempts carrying `onceflow.outcome`. */
+  attemptsWithOutcome: number;
+  /** Attempts with outcome `processed`. */
+  processed: number;
+  /** Processed attempts carrying `onceflow.committed_at_ms`. */
+  processedWithCommit: number;
+}
+
 export interface ConversationActivity {
   conversationId: string;
   lastMs: number;
@@ -197,4 +225,6 @@ export interface SpanStore {
   /** Message ids with the most events of one storm kind for one (endpoint, message type). */
   topKeys(window: TimeWindow, key: ActivityKey, kind: StormKind, limit: number): Promise<KeyCount[]>;
   edgeAggregates(window: TimeWindow): Promise<EdgeAggregateRow[]>;
+  /** Instrumentation coverage counts of the spans starting in the window (one SQL aggregate). */
+  coverageAggregates(window: TimeWindow): Promise<CoverageRow[]>;
 }
