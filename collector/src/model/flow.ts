@@ -6,7 +6,17 @@
  */
 import type { Anomaly, FlowSummary } from '../contract/index.js';
 
-export { ANOMALY_KINDS, FLOW_STATES, INVARIANTS, MESSAGE_STATUSES, SEVERITIES, TREND_GROUPINGS, VERDICTS } from '../contract/index.js';
+export {
+  ANOMALY_KINDS,
+  FLOW_STATES,
+  INVARIANTS,
+  MESSAGE_STATUSES,
+  SEVERITIES,
+  STORM_KIND_COUNTS,
+  STORM_KINDS,
+  TREND_GROUPINGS,
+  VERDICTS,
+} from '../contract/index.js';
 export type {
   Anomaly,
   AnomalyCounts,
@@ -26,7 +36,10 @@ export type {
   Send,
   Severity,
   Storm,
+  StormCount,
   StormKind,
+  StormLearningKey,
+  StormList,
   Topology,
   TopologyEdge,
   TopologyEdgeKind,

@@ -118,8 +118,8 @@ describe.skipIf(!ok)('ClickHouseStore on a real server', () => {
       }
       // A window that starts after the first processing does not count the second as a repeat.
       const later = { fromMs: t0 + 180_250, toMs: t0 + 240_250 };
-      expect((await rollup.activityBuckets(later, 60_000)).map((row) => row.duplicates)).toEqual([0]);
-      expect((await store.activityBuckets(later, 60_000)).map((row) => row.duplicates)).toEqual([0]);
+      expect((await rollup.activityBuckets(later, 60_000)).map((row) => row.duplicateProcessings)).toEqual([0]);
+      expect((await store.activityBuckets(later, 60_000)).map((row) => row.duplicateProcessings)).toEqual([0]);
     } finally {
       await rollup.close();
     }

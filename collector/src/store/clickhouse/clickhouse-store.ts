@@ -12,12 +12,13 @@
  * the same moment never shows twice in rows and disappears on merge.
  */
 import type pino from 'pino';
-import type { Anomaly, AnomalyKind, FlowRecord, TrendGrouping } from '../../model/flow.js';
+import type { Anomaly, AnomalyKind, FlowRecord, StormKind, TrendGrouping } from '../../model/flow.js';
 import type { SpanRow } from '../../model/span.js';
 import { activityBucketRow, coverageRow, edgeAggregateRow, flowBucketRow, spanBucketRow } from '../aggregate-rows.js';
 import { encodeFlowCursor } from '../flow-cursor.js';
 import type {
   ActivityBucketRow,
+  ActivityKey,
   AnomalyQuery,
   ConversationActivity,
   CoverageRow,
@@ -295,8 +296,8 @@ WHERE database = ${this.database} AND table IN ('spans', 'spans_by_conversation'
     return rows.map(activityBucketRow);
   }
 
-  async topKeys(window: TimeWindow, service: string, messageType: string, kind: 'duplicate' | 'retry', limit: number): Promise<KeyCount[]> {
-    const rows = await this.runner.rows<{ message_id: string; n: string }>(topKeysSql(this.db, window, service, messageType, kind, limit));
+  async topKeys(window: TimeWindow, key: ActivityKey, kind: StormKind, limit: number): Promise<KeyCount[]> {
+    const rows = await this.runner.rows<{ message_id: string; n: string }>(topKeysSql(this.db, window, key, kind, limit));
     return rows.map((row) => ({ messageId: row.message_id, count: Number(row.n) }));
   }
 
