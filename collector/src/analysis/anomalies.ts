@@ -6,7 +6,11 @@
  * - duplicate-delivery  an endpoint received a message again after it had been processed (or
  *                       skipped it as a duplicate). info when healthy: exactly one `processed`,
  *                       the extra deliveries all `duplicate`; warning otherwise. Failed attempts
- *                       before the first success are a retry, not duplicates.
+ *                       before the first success are a retry, not duplicates. An endpoint that
+ *                       records no outcomes: every delivery after the first, info, processing
+ *                       unknown.
+ *   ghost and lost need the producing attempt's recorded outcome (failing / committing);
+ *   boundary sends need none.
  * - duplicate-processing two or more recorded `processed` outcomes at one endpoint. error.
  * - retry               failed attempts before a success, or a success on attempt > 1. warning.
  *                       Attempts that never succeeded are not a retry (dead letter or failing).
@@ -78,9 +82,28 @@ function* endpointAttempts(model: ConversationModel): Generator<[MessageModel, s
 }
 
 
+/** The endpoint recorded no outcome on any attempt: it tells deliveries, not what they did. */
+const recordsNoOutcomes = (attempts: AttemptModel[]) => attempts.every((a) => a.outcome === '');
+
 export const detectDuplicateDeliveries: Detector = (model) => {
   const found: Anomaly[] = [];
   for (const [message, service, attempts] of endpointAttempts(model)) {
+    if (recordsNoOutcomes(attempts)) {
+      // Several deliveries are a fact; whether more than one was processed is not visible.
+      if (attempts.length < 2) continue;
+      found.push(
+        anomaly(
+          model,
+          'duplicate-delivery',
+          'info',
+          message,
+          service,
+          attempts[1].startMs,
+          `${nameOf(message.type, message.id)} delivered ${attempts.length}× to ${service} (${formatDuration(attempts[attempts.length - 1].startMs - attempts[0].startMs)} apart); ${service} records no outcomes, so whether it was processed more than once is unknown`,
+        ),
+      );
+      continue;
+    }
     const firstSuccess = attempts.findIndex(isSuccess);
     const extra = attempts.filter((a, i) => a.outcome === 'duplicate' || (firstSuccess >= 0 && i > firstSuccess));
     if (extra.length === 0) continue;
@@ -186,8 +209,11 @@ export const detectGhostMessages: Detector = (model) => {
   const found: Anomaly[] = [];
   for (const message of model.messages) {
     if (message.attempts.length === 0 || !producedByFailed(message) || producedByCommitted(message)) continue;
-    const send = message.sends.find((s) => s.send.fromFailedAttempt);
-    const producer = send?.producer ?? message.listedBy.find((a) => a.failed)!;
+    // Only a recorded failing outcome says the attempt did not commit; an error status alone
+    // (an outcome-less service) may come after the commit: not visible, so not claimed.
+    const send = message.sends.find((s) => s.send.fromFailedAttempt && s.producer!.outcome !== '');
+    const producer = send?.producer ?? message.listedBy.find((a) => a.failed && a.outcome !== '');
+    if (!producer) continue;
     const consumers = formatList([...message.endpoints.keys()]);
     const cause = attemptLabel(producer);
     const why = producer.error ? `${producer.outcome || 'failed'}: ${quote(producer.error, 50)}` : producer.outcome || 'failed';
@@ -212,7 +238,10 @@ export const detectLostMessages: Detector = (model) => {
   const quiet = formatDuration(model.quietPeriodMs);
   for (const message of model.messages) {
     if (message.attempts.length > 0 || !producedByCommitted(message)) continue;
-    const send = message.sends.find((s) => !s.resend && !s.send.fromFailedAttempt);
+    // Sent at the boundary, or by an attempt that recorded its outcome: an attempt without one
+    // (an outcome-less service) may have rolled back, and then nothing was due.
+    const send = message.sends.find((s) => !s.resend && !s.send.fromFailedAttempt && (s.producer === null || s.producer.outcome !== ''));
+    if (!send && !message.listedBy.some((a) => !a.failed)) continue;
     const name = nameOf(message.type, message.id);
     if (send) {
       const to = send.send.destination ? ` to ${send.send.destination}` : '';

@@ -96,7 +96,9 @@ export function registerFlowRoutes(app: FastifyInstance, ctx: ApiContext): void 
       spans.length > 0
         ? [...new Set(spans.map((span) => span.conversationId).filter(Boolean))].slice(0, 20)
         : await store.findConversations(messageId, 1);
-    if (conversationIds.length === 0) throw new NotFoundError(`no spans of message "${messageId}"`);
+    // Spans without a conversation (stored before conversations were derived, or a transport
+    // span whose child carries it) still describe the message on their own.
+    if (conversationIds.length === 0 && spans.length === 0) throw new NotFoundError(`no spans of message "${messageId}"`);
     const records = await Promise.all(conversationIds.map((id) => store.getFlowRecord(id)));
     // Judged with its flow's record when indexed; otherwise (or when the message has no span of
     // its own) the flow is read for context.

@@ -1,6 +1,7 @@
 /**
  * OTLP → span model. Validates every span of a decoded ExportTraceServiceRequest and turns
- * the valid ones into `SpanRow`s, lifting Onceflow's identity attributes into columns.
+ * the valid ones into `SpanRow`s, lifting Onceflow's identity attributes into columns, then
+ * completing identity from other instrumentations' tags (`derive-identity.ts`).
  * Invalid spans (bad ids, absurd timestamps) are rejected and counted, never thrown: the
  * receiver reports them in `partialSuccess`. Pure: the clock is passed in.
  */
@@ -25,6 +26,8 @@ import {
 } from '@onceflow/instrumentation/semconv';
 import type { MessagingOperation, Outcome } from '@onceflow/instrumentation/semconv';
 import type { SpanEvent, SpanKind, SpanLink, SpanRow, StatusCode } from '../model/span.js';
+import { FRAMEWORK_ATTRIBUTES } from './framework-attributes.js';
+import { completeIdentity, FrameworkValues } from './derive-identity.js';
 import type { IngestLimits } from './limits.js';
 import type { OtlpEvent, OtlpExportRequest, OtlpKeyValue, OtlpLink, OtlpSpan } from './types.js';
 import {
@@ -93,6 +96,8 @@ const enum Lift {
   Operation,
   LegacyOperation,
   OutgoingMessageIds,
+  /** Another instrumentation's identity tag (`framework-attributes.ts`): kept, and a fallback for its column. */
+  Framework,
 }
 const LIFTED = new Map<string, Lift>([
   [ATTR_MESSAGING_MESSAGE_ID, Lift.MessageId],
@@ -110,6 +115,7 @@ const LIFTED = new Map<string, Lift>([
   [ATTR_MESSAGING_OPERATION_TYPE, Lift.Operation],
   [ATTR_MESSAGING_OPERATION_LEGACY, Lift.LegacyOperation],
   [ATTR_OUTGOING_MESSAGE_IDS, Lift.OutgoingMessageIds],
+  ...FRAMEWORK_ATTRIBUTES.map((entry) => [entry.key, Lift.Framework] as const),
 ]);
 
 /** Converts every span of the request; `nowMs` bounds how far in the future a span may start. */
@@ -223,7 +229,7 @@ export function convertSpan(
     attributes: {},
     resourceAttributes,
   };
-  liftAttributes(row, span.attributes, limits);
+  completeIdentity(row, liftAttributes(row, span.attributes, limits));
   return row;
 }
 
@@ -273,12 +279,14 @@ function convertEvents(events: OtlpEvent[] | null | undefined, startNs: bigint, 
 
 /**
  * Moves Onceflow's identity attributes into their columns; everything else (and identity
- * attributes whose value does not fit the column's type) stays in `attributes`.
+ * attributes whose value does not fit the column's type) stays in `attributes`. Returns the
+ * other instrumentations' identity tags it saw (they stay in `attributes` too), or null.
  */
-function liftAttributes(row: SpanRow, attributes: OtlpKeyValue[] | null | undefined, limits: IngestLimits): void {
-  if (!Array.isArray(attributes)) return;
+function liftAttributes(row: SpanRow, attributes: OtlpKeyValue[] | null | undefined, limits: IngestLimits): FrameworkValues | null {
+  if (!Array.isArray(attributes)) return null;
   const out = row.attributes;
   let legacyOperation: MessagingOperation | '' = '';
+  let framework: FrameworkValues | null = null;
   const count = Math.min(attributes.length, limits.maxAttributesPerSpan);
   for (let i = 0; i < count; i++) {
     const kv = attributes[i];
@@ -366,9 +374,13 @@ function liftAttributes(row: SpanRow, attributes: OtlpKeyValue[] | null | undefi
         }
         break;
       }
+      case Lift.Framework:
+        (framework ??= new FrameworkValues()).offer(key, anyValueToString(value, limits));
+        break;
     }
     out[truncate(key, limits.maxNameLength)] = anyValueToString(value, limits);
   }
   // The current attribute wins over the legacy one whatever their order.
   if (row.operation === '') row.operation = legacyOperation;
+  return framework;
 }
