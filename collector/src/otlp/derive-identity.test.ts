@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { SpanRow } from '../model/span.js';
 import { convertExportRequest } from './convert.js';
 import { DEFAULT_LIMITS } from './limits.js';
-import { buildJsonRequest, hexId, type SpanSpec } from './request-builder.js';
+import { buildJsonRequest, hexId, type AttributeValue, type SpanSpec } from './request-builder.js';
 import { decodeJson } from './decode.js';
 import { massTransitMessageType, nServiceBusMessageType } from './framework-attributes.js';
 
@@ -46,12 +46,13 @@ describe('conversation of a span that carries none', () => {
       { kind: 5, parentSpanId: hexId(9, 8), attributes: { 'messaging.message.id': 'm-1' } },
       `trace:${PRODUCER_TRACE}`,
     ],
-    ['producer with no conversation: its own trace', { kind: 4, attributes: { 'messaging.system': 'rabbitmq' } }, `trace:${PRODUCER_TRACE}`],
+    ['producer with no conversation: its own trace', { kind: 4, attributes: { 'messaging.message.id': 'm-1' } }, `trace:${PRODUCER_TRACE}`],
     [
       'a producer’s links are not followed (batch sends link their sources)',
-      { kind: 4, links: [{ traceId: CONSUMER_TRACE, spanId: hexId(9, 8) }] },
+      { kind: 4, links: [{ traceId: CONSUMER_TRACE, spanId: hexId(9, 8) }], attributes: { 'messaging.message.id': 'm-1' } },
       `trace:${PRODUCER_TRACE}`,
     ],
+    ['messaging span without a message id (a Kafka poll): none, its flow would be empty', { kind: 5, attributes: { 'messaging.system': 'kafka', 'messaging.operation': 'receive' } }, ''],
     ['HTTP server span: none (not messaging)', { kind: 2, attributes: { 'http.request.method': 'GET' } }, ''],
     ['internal span: none', { kind: 1 }, ''],
     [
@@ -77,7 +78,7 @@ describe('conversation of a span that carries none', () => {
 });
 
 describe('framework identity tags', () => {
-  it.each<[string, Record<string, string | number | boolean>, Partial<SpanRow>]>([
+  it.each<[string, Record<string, AttributeValue>, Partial<SpanRow>]>([
     ['semconv <1.17 message id, destination (exchange)', { 'messaging.message_id': 'm-1', 'messaging.destination': 'orders-x' }, { messageId: 'm-1', destination: 'orders-x' }],
     ['the default exchange ("") falls back to the routing key', { 'messaging.destination': '', 'messaging.rabbitmq.routing_key': 'orders' }, { destination: 'orders' }],
     ['semconv 1.17+ routing key when no destination', { 'messaging.rabbitmq.destination.routing_key': 'orders' }, { destination: 'orders' }],
@@ -111,6 +112,17 @@ describe('framework identity tags', () => {
       { 'messaging.system': 'kafka', 'messaging.destination.name': 'orders', 'messaging.kafka.destination.partition': 3, 'messaging.kafka.message.offset': 42 },
       { messageId: 'kafka:orders/3/42' },
     ],
+    [
+      'Onceflow headers captured by the Java agent (string arrays, `_` or `-` spelling)',
+      {
+        'messaging.header.onceflow_message_id': ['m-7'],
+        'messaging.header.onceflow-conversation-id': ['conv-7'],
+        'messaging.header.onceflow_message_type': ['OrderBilled'],
+        'messaging.header.onceflow_attempt': ['2'],
+      },
+      { messageId: 'm-7', conversationId: 'conv-7', messageType: 'OrderBilled', attempt: 2 },
+    ],
+    ['a captured attempt that is not a positive integer is ignored', { 'messaging.header.onceflow_attempt': ['x'] }, { attempt: 0 }],
     ['a Kafka message id wins over the coordinates', { 'messaging.system': 'kafka', 'messaging.destination.name': 'orders', 'messaging.destination.partition.id': '3', 'messaging.kafka.offset': 42, 'messaging.message.id': 'k-1' }, { messageId: 'k-1' }],
   ])('%s', (_name, attributes, expected) => {
     const row = convertOne({ kind: 5, attributes });

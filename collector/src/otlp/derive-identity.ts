@@ -86,8 +86,8 @@ export function isMessagingSpan(row: SpanRow): boolean {
  * 4. the span's own trace, `trace:<trace id>`.
  * Steps 3 and 4 name the conversation by the producer's trace id, which the consumer span
  * carries itself: no lookup of the producer span, so the result does not depend on the order
- * in which batches arrive. Only messaging spans get one; HTTP and internal spans without a
- * conversation stay outside flows, as before.
+ * in which batches arrive. Only messaging spans with a message id get one; HTTP and internal
+ * spans without a conversation stay outside flows, as before.
  */
 export function completeIdentity(row: SpanRow, framework: FrameworkValues | null): void {
   framework?.fill(row);
@@ -97,7 +97,9 @@ export function completeIdentity(row: SpanRow, framework: FrameworkValues | null
     if (row.kind === 'producer') row.operation = 'send';
     else if (row.kind === 'consumer') row.operation = 'process';
   }
-  if (row.conversationId !== '' || WRAPS_IDENTIFIED_CHILD in row.attributes) return;
+  // A span without a message id (a Kafka poll, a settle) is part of no message: a flow of its
+  // own would be empty.
+  if (row.conversationId !== '' || row.messageId === '' || WRAPS_IDENTIFIED_CHILD in row.attributes) return;
   const link = row.kind === 'producer' ? undefined : row.links[0];
   row.conversationId = TRACE_CONVERSATION_PREFIX + (link ? link.traceId : row.traceId);
 }

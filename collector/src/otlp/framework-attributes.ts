@@ -21,11 +21,23 @@
  * - MassTransit: MassTransit/MassTransit `src/MassTransit/Logging/Diagnostics/DiagnosticHeaders.cs`
  *   and `LogContextActivityExtensions.cs` (`<queue> receive` / `<queue> process` consumer and
  *   `<destination> send` producer activities of source `MassTransit`).
+ * - Captured message headers: the OpenTelemetry Java agent records the headers named in
+ *   `otel.instrumentation.messaging.experimental.capture-headers` as string-array attributes
+ *   `messaging.header.<name>` (`-` written `_` until its 3.0; open-telemetry/opentelemetry-java-instrumentation
+ *   `CapturedMessageHeadersUtil.java`), so Onceflow's own headers arrive without code.
  */
 import type { Outcome } from '@onceflow/instrumentation/semconv';
 
 /** The span-model columns a framework tag can fill. */
-export type FrameworkField = 'messageId' | 'conversationId' | 'causationId' | 'messageType' | 'destination' | 'attempt' | 'outcome';
+export type FrameworkField =
+  | 'messageId'
+  | 'conversationId'
+  | 'causationId'
+  | 'idempotencyKey'
+  | 'messageType'
+  | 'destination'
+  | 'attempt'
+  | 'outcome';
 
 export interface FrameworkAttribute {
   key: string;
@@ -63,6 +75,44 @@ function delayedRetriesToAttempt(text: string): string {
 }
 
 const nonEmpty = (text: string) => text.trim();
+
+/** A captured header is a string array (`["v"]` as text): its first value. */
+function firstHeaderValue(text: string): string {
+  if (!text.startsWith('[')) return text;
+  try {
+    const values: unknown = JSON.parse(text);
+    return Array.isArray(values) && typeof values[0] === 'string' ? values[0] : '';
+  } catch {
+    return '';
+  }
+}
+
+const CAPTURED_HEADERS: [header: string, field: FrameworkField][] = [
+  ['onceflow-message-id', 'messageId'],
+  ['onceflow-conversation-id', 'conversationId'],
+  ['onceflow-causation-id', 'causationId'],
+  ['onceflow-idempotency-key', 'idempotencyKey'],
+  ['onceflow-message-type', 'messageType'],
+  ['onceflow-attempt', 'attempt'],
+];
+const JAVA_HEADERS = 'OpenTelemetry Java agent, captured message headers';
+
+/** Both spellings of each captured Onceflow header. */
+const capturedHeaderEntries = (): FrameworkAttribute[] =>
+  CAPTURED_HEADERS.flatMap(([header, field]) =>
+    [header.replaceAll('-', '_'), header].map((name) => ({
+      key: `messaging.header.${name}`,
+      field,
+      source: JAVA_HEADERS,
+      rank: 1,
+      read: field === 'attempt' ? (text: string) => positiveInteger(firstHeaderValue(text)) : firstHeaderValue,
+    })),
+  );
+
+function positiveInteger(text: string): string {
+  const n = Number(text);
+  return Number.isSafeInteger(n) && n > 0 ? String(n) : '';
+}
 const whenTrue =
   (outcome: Outcome) =>
   (text: string): string =>
@@ -92,6 +142,8 @@ export const FRAMEWORK_ATTRIBUTES: readonly FrameworkAttribute[] = [
 
   // The NServiceBus outbox found the message already processed and skipped the handler.
   { key: 'nservicebus.outbox.deduplicate-message', field: 'outcome', source: NSB, rank: 1, read: whenTrue('duplicate') },
+
+  ...capturedHeaderEntries(),
 ];
 
 /** Kafka record coordinates, across semconv versions: a record redelivered after a rebalance keeps them. */
