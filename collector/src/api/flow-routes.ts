@@ -5,6 +5,7 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { analyzeConversation, reconstructFlow } from '../analysis/index.js';
+import { withDeliveriesElsewhere } from '../indexer/deliveries-elsewhere.js';
 import type { Flow, FlowSummary } from '../model/flow.js';
 import type { ApiContext } from './context.js';
 import { NotFoundError } from './errors.js';
@@ -82,7 +83,9 @@ export function registerFlowRoutes(app: FastifyInstance, ctx: ApiContext): void 
     if (spans.length === 0) throw new NotFoundError(`no spans of conversation "${conversationId}"`);
     const truncated = spans.length > MAX_FLOW_SPANS;
     if (truncated) spans.length = MAX_FLOW_SPANS;
-    return reconstructFlow(spans, { now: ctx.clock(), quietPeriodMs: ctx.quietPeriodMs, page: { offset, limit }, truncated });
+    const options = { now: ctx.clock(), quietPeriodMs: ctx.quietPeriodMs };
+    const all = await withDeliveriesElsewhere(store, conversationId, spans, options);
+    return reconstructFlow(all, { ...options, page: { offset, limit }, truncated });
   });
 
   app.get('/api/messages/:messageId', async (request) => {

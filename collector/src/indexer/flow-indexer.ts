@@ -18,6 +18,7 @@ import type { Logger } from '../logger.js';
 import type { Anomaly, FlowRecord } from '../model/flow.js';
 import type { SpanRow } from '../model/span.js';
 import type { SpanStore } from '../store/span-store.js';
+import { withDeliveriesElsewhere } from './deliveries-elsewhere.js';
 
 export interface FlowIndexerOptions {
   store: SpanStore;
@@ -123,7 +124,8 @@ export function createFlowIndexer(options: FlowIndexerOptions): FlowIndexer {
       logger.warn({ conversationId, limit: config.maxSpansPerConversation }, 'conversation has more spans than the indexer reads; analysing the first ones');
       spans.length = config.maxSpansPerConversation;
     }
-    return analyzeConversation(spans, { now: nowMs, quietPeriodMs: config.quietPeriodMs });
+    const options = { now: nowMs, quietPeriodMs: config.quietPeriodMs };
+    return analyzeConversation(await withDeliveriesElsewhere(store, conversationId, spans, options), options);
   };
 
   const analyseBatch = async (ids: string[]): Promise<number> => {
