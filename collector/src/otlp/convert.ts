@@ -26,7 +26,7 @@ import {
 } from '@onceflow/instrumentation/semconv';
 import type { MessagingOperation, Outcome } from '@onceflow/instrumentation/semconv';
 import type { SpanEvent, SpanKind, SpanLink, SpanRow, StatusCode } from '../model/span.js';
-import { FRAMEWORK_ATTRIBUTES } from './framework-attributes.js';
+import { FRAMEWORK_ATTRIBUTES, MESSAGING_OPERATIONS } from './framework-attributes.js';
 import { completeIdentity, FrameworkValues } from './derive-identity.js';
 import type { IngestLimits } from './limits.js';
 import type { OtlpEvent, OtlpExportRequest, OtlpKeyValue, OtlpLink, OtlpSpan } from './types.js';
@@ -64,19 +64,6 @@ const SPAN_KIND_NAMES: Record<string, number> = {
 const STATUS_CODES: readonly StatusCode[] = ['unset', 'ok', 'error'];
 const STATUS_CODE_NAMES: Record<string, number> = { STATUS_CODE_UNSET: 0, STATUS_CODE_OK: 1, STATUS_CODE_ERROR: 2 };
 
-/**
- * Messaging operation names (current and legacy OpenTelemetry conventions) → the span model's
- * operation. `publish` was renamed `send`, `deliver` was renamed `process`.
- */
-const OPERATIONS: Record<string, MessagingOperation> = {
-  send: 'send',
-  publish: 'send',
-  create: 'create',
-  receive: 'receive',
-  process: 'process',
-  deliver: 'process',
-  settle: 'settle',
-};
 const OUTCOME_SET: ReadonlySet<string> = new Set(OUTCOMES);
 
 /** Attribute key → the column it fills. One hash lookup per attribute instead of a string switch. */
@@ -351,7 +338,7 @@ function liftAttributes(row: SpanRow, attributes: OtlpKeyValue[] | null | undefi
         break;
       }
       case Lift.Operation: {
-        const operation = OPERATIONS[anyValueToString(value, limits).toLowerCase()];
+        const operation = MESSAGING_OPERATIONS[anyValueToString(value, limits).toLowerCase()];
         if (operation) {
           row.operation = operation;
           continue;
@@ -359,7 +346,7 @@ function liftAttributes(row: SpanRow, attributes: OtlpKeyValue[] | null | undefi
         break;
       }
       case Lift.LegacyOperation: {
-        const operation = OPERATIONS[anyValueToString(value, limits).toLowerCase()];
+        const operation = MESSAGING_OPERATIONS[anyValueToString(value, limits).toLowerCase()];
         if (operation) {
           legacyOperation = operation;
           continue;

@@ -26,7 +26,22 @@
  *   `messaging.header.<name>` (`-` written `_` until its 3.0; open-telemetry/opentelemetry-java-instrumentation
  *   `CapturedMessageHeadersUtil.java`), so Onceflow's own headers arrive without code.
  */
-import type { Outcome } from '@onceflow/instrumentation/semconv';
+import type { MessagingOperation, Outcome } from '@onceflow/instrumentation/semconv';
+
+/**
+ * `messaging.operation.type` (semconv 1.26+) and `messaging.operation` (older; MassTransit)
+ * values → the span model's operation. `publish` was renamed `send`, `deliver` `process`.
+ * `convert.ts` reads the current name first, whatever the order of the two.
+ */
+export const MESSAGING_OPERATIONS: Readonly<Record<string, MessagingOperation>> = {
+  send: 'send',
+  publish: 'send',
+  create: 'create',
+  receive: 'receive',
+  process: 'process',
+  deliver: 'process',
+  settle: 'settle',
+};
 
 /** The span-model columns a framework tag can fill. */
 export type FrameworkField =
