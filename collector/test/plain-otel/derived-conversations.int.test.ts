@@ -15,7 +15,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { Flow, FlowSummary } from '../../src/model/flow.js';
 import type { SpanRow } from '../../src/model/span.js';
 import { convertExportRequest, decodeJson, DEFAULT_LIMITS } from '../../src/otlp/index.js';
-import { buildJsonRequest, hexId } from '../../src/otlp/request-builder.js';
+import { buildJsonRequest, hexId, type SpanSpec } from '../../src/otlp/request-builder.js';
 import type { OtlpExportRequest } from '../../src/otlp/types.js';
 import { indexedApp, storesUnderTest, type IndexedApp } from '../api-stores.js';
 
@@ -38,60 +38,41 @@ const linksBatch = (service: string) =>
 // ---- 2: a producer with a conversation id, a consumer without ---------------------------------
 const mixedTrace = hexId(41, 16);
 const mixedStartNs = BigInt(T0) * 1_000_000n;
-const mixedProducer = Buffer.from(
-  JSON.stringify(
-    buildJsonRequest([
-      {
-        attributes: { 'service.name': 'shop' },
-        spans: [
-          {
-            traceId: mixedTrace,
-            spanId: hexId(1, 8),
-            name: 'publish <default>',
-            kind: 4,
-            startNs: mixedStartNs,
-            endNs: mixedStartNs + 1_000_000n,
-            attributes: {
-              'messaging.system': 'rabbitmq',
-              'messaging.operation.type': 'send',
-              'messaging.destination.name': 'billing',
-              'messaging.message.id': 'order-1',
-              'messaging.message.conversation_id': 'conv-mixed',
-              'onceflow.message_type': 'BillOrder',
-            },
-          },
-        ],
-      },
-    ]),
-  ),
-);
-const mixedConsumer = Buffer.from(
-  JSON.stringify(
-    buildJsonRequest([
-      {
-        attributes: { 'service.name': 'plain-billing' },
-        spans: [
-          {
-            traceId: mixedTrace,
-            spanId: hexId(2, 8),
-            parentSpanId: hexId(1, 8),
-            name: 'billing process',
-            kind: 5,
-            startNs: mixedStartNs + 10_000_000n,
-            endNs: mixedStartNs + 30_000_000n,
-            attributes: {
-              'messaging.system': 'rabbitmq',
-              'messaging.operation': 'process',
-              'messaging.destination': '',
-              'messaging.rabbitmq.routing_key': 'billing',
-              'messaging.message_id': 'order-1',
-            },
-          },
-        ],
-      },
-    ]),
-  ),
-);
+/** One service's export of one span, as OTLP/JSON. */
+const oneSpanBatch = (service: string, span: SpanSpec) =>
+  Buffer.from(JSON.stringify(buildJsonRequest([{ attributes: { 'service.name': service }, spans: [span] }])));
+const mixedProducer = oneSpanBatch('shop', {
+  traceId: mixedTrace,
+  spanId: hexId(1, 8),
+  name: 'publish <default>',
+  kind: 4,
+  startNs: mixedStartNs,
+  endNs: mixedStartNs + 1_000_000n,
+  attributes: {
+    'messaging.system': 'rabbitmq',
+    'messaging.operation.type': 'send',
+    'messaging.destination.name': 'billing',
+    'messaging.message.id': 'order-1',
+    'messaging.message.conversation_id': 'conv-mixed',
+    'onceflow.message_type': 'BillOrder',
+  },
+});
+const mixedConsumer = oneSpanBatch('plain-billing', {
+  traceId: mixedTrace,
+  spanId: hexId(2, 8),
+  parentSpanId: hexId(1, 8),
+  name: 'billing process',
+  kind: 5,
+  startNs: mixedStartNs + 10_000_000n,
+  endNs: mixedStartNs + 30_000_000n,
+  attributes: {
+    'messaging.system': 'rabbitmq',
+    'messaging.operation': 'process',
+    'messaging.destination': '',
+    'messaging.rabbitmq.routing_key': 'billing',
+    'messaging.message_id': 'order-1',
+  },
+});
 
 const ORDERS: [string, 'consumer' | 'producer'][] = [
   ['consumer batch first', 'consumer'],
