@@ -154,6 +154,9 @@ export const FRAMEWORK_ATTRIBUTES: readonly FrameworkAttribute[] = [
   { key: 'messaging.rabbitmq.routing_key', field: 'destination', source: SEMCONV_OLD, rank: 2, read: nonEmpty },
 
   { key: 'nservicebus.delayed_retries', field: 'attempt', source: NSB, rank: 1, read: delayedRetriesToAttempt },
+  // AMQP's redelivered flag (amqplib's consumeHook can record it): at least the second attempt,
+  // as Onceflow's own consumer counts it when the broker gives no delivery count.
+  { key: 'messaging.rabbitmq.redelivered', field: 'attempt', source: 'an application hook (no instrumentation records it)', rank: 2, read: (text) => (text === 'true' ? '2' : '') },
 
   // The NServiceBus outbox found the message already processed and skipped the handler.
   { key: 'nservicebus.outbox.deduplicate-message', field: 'outcome', source: NSB, rank: 1, read: whenTrue('duplicate') },
