@@ -3,7 +3,7 @@
  * from what other instrumentations carry (`framework-attributes.ts`), and a conversation for
  * messaging spans that have none. Pure and per span: it reads nothing but the span itself, so
  * a span gets the same conversation whichever batch arrives first (the producer's span is
- * never needed — see `deriveConversation`).
+ * never needed — see `completeIdentity`).
  */
 import type { SpanRow } from '../model/span.js';
 import {
