@@ -7,8 +7,12 @@
  * flow is read, by message id, so it holds whatever order the batches arrived in; only for
  * messages sent and not delivered within the flow, and only once its quiet period has passed
  * (before that nothing is judged lost), so flows whose deliveries are all present cost nothing.
+ * The other way round, a derived flow names the flows whose messages it delivered
+ * (`producerConversations`), so a consumer that arrives after the producer's flow was judged
+ * gets that flow judged again.
  */
 import { endMsOf, isAttemptSpan, isSend } from '../analysis/span-roles.js';
+import { TRACE_CONVERSATION_PREFIX } from '../otlp/derive-identity.js';
 import type { SpanRow } from '../model/span.js';
 import type { SpanStore } from '../store/span-store.js';
 
@@ -16,6 +20,8 @@ import type { SpanStore } from '../store/span-store.js';
 const MAX_LOOKUPS = 20;
 /** Spans read per looked-up message. */
 const MAX_SPANS_PER_MESSAGE = 200;
+/** Spans of the producer's trace read to find the flows a derived flow delivered for. */
+const MAX_TRACE_SPANS = 2000;
 
 /** Ids of messages the spans show sent (or listed as outgoing) but never delivered. */
 export function undeliveredMessageIds(spans: readonly SpanRow[]): string[] {
@@ -56,4 +62,22 @@ export async function withDeliveriesElsewhere(
   );
   const elsewhere = found.flat().map((span) => ({ ...span, conversationId }));
   return elsewhere.length === 0 ? spans : [...spans, ...elsewhere];
+}
+
+/**
+ * For a conversation derived from a trace (`trace:<id>`): the conversations, carried by their
+ * producers in that trace, of the messages this flow delivered. Empty for any other conversation.
+ */
+export async function producerConversations(store: SpanStore, conversationId: string, spans: readonly SpanRow[]): Promise<string[]> {
+  if (!conversationId.startsWith(TRACE_CONVERSATION_PREFIX)) return [];
+  const delivered = new Set(spans.filter((span) => isAttemptSpan(span) && span.messageId).map((span) => span.messageId));
+  if (delivered.size === 0) return [];
+  const trace = await store.spansOfTrace(conversationId.slice(TRACE_CONVERSATION_PREFIX.length), MAX_TRACE_SPANS);
+  const owners = new Set<string>();
+  for (const span of trace) {
+    if (isSend(span) && delivered.has(span.messageId) && span.conversationId !== '' && !span.conversationId.startsWith(TRACE_CONVERSATION_PREFIX)) {
+      owners.add(span.conversationId);
+    }
+  }
+  return [...owners];
 }

@@ -18,7 +18,7 @@ import type { Logger } from '../logger.js';
 import type { Anomaly, FlowRecord } from '../model/flow.js';
 import type { SpanRow } from '../model/span.js';
 import type { SpanStore } from '../store/span-store.js';
-import { withDeliveriesElsewhere } from './deliveries-elsewhere.js';
+import { producerConversations, withDeliveriesElsewhere } from './deliveries-elsewhere.js';
 
 export interface FlowIndexerOptions {
   store: SpanStore;
@@ -125,6 +125,8 @@ export function createFlowIndexer(options: FlowIndexerOptions): FlowIndexer {
       spans.length = config.maxSpansPerConversation;
     }
     const options = { now: nowMs, quietPeriodMs: config.quietPeriodMs };
+    // A flow this one delivered for may have been judged before these deliveries arrived.
+    for (const owner of await producerConversations(store, conversationId, spans)) schedule(owner, nowMs + config.debounceMs);
     return analyzeConversation(await withDeliveriesElsewhere(store, conversationId, spans, options), options);
   };
 

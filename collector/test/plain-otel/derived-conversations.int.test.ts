@@ -12,6 +12,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
+import { createFlowIndexer } from '../../src/indexer/flow-indexer.js';
+import { silentLogger } from '../../src/logger.js';
 import type { Flow, FlowSummary } from '../../src/model/flow.js';
 import type { SpanRow } from '../../src/model/span.js';
 import { convertExportRequest, decodeJson, DEFAULT_LIMITS } from '../../src/otlp/index.js';
@@ -131,6 +133,29 @@ describe.each(await storesUnderTest())('conversations derived at ingest, on the 
 
     const listed = (await app.inject({ url: `/api/flows?fromMs=${T0 - 60_000}&toMs=${T0 + 60_000}` })).json() as { flows: FlowSummary[] };
     expect(listed.flows.find((f) => f.conversationId === 'conv-mixed')).toMatchObject({ complete: true, anomalyCounts: {}, worstSeverity: null });
+  });
+
+  it.skipIf(!enabled)('a plain consumer arriving after the producer’s flow was judged lost: judged again, delivered', async () => {
+    const store = open();
+    await store.init();
+    const indexer = createFlowIndexer({ store, logger: silentLogger(), clock: () => NOW, quietPeriodMs: QUIET });
+    const producer = convert(mixedProducer);
+    await store.insertSpans(producer);
+    indexer.noteSpans(producer);
+    await indexer.drain();
+    expect((await store.getFlowRecord('conv-mixed'))!.anomalies.map((a) => a.kind)).toEqual(['lost-message']);
+
+    const consumer = convert(mixedConsumer);
+    await store.insertSpans(consumer);
+    indexer.noteSpans(consumer);
+    await indexer.drain(); // the derived flow: names conv-mixed as the flow it delivered for
+    await indexer.drain(); // conv-mixed, judged again
+    const record = await store.getFlowRecord('conv-mixed');
+    expect(record!.anomalies.map((a) => a.kind)).toEqual([]);
+    expect(record!.complete).toBe(true);
+    await indexer.stop();
+    // Wrapped only so afterEach closes the store (and drops a ClickHouse test database).
+    opened = await indexedApp(store, [], { now: NOW, quietPeriodMs: QUIET });
   });
 
   it.skipIf(!enabled)('still calls a message nobody delivered lost (the lookup finds nothing)', async () => {
