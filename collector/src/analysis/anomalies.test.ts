@@ -192,6 +192,13 @@ const cases: Case[] = [
     detail: { 'duplicate-delivery': ['delivered 2× to billing', 'records no outcomes', 'unknown'] },
   },
   {
+    // (attempt not in the flow, e.g. NServiceBus's handler activity between) └─ OrderBilled(causation bill-1) ─> (nobody)
+    name: 'a send made by an attempt the flow cannot see (causation id, no attempt above) is not claimed lost',
+    build: () => [send({ service: 'billing', messageId: 'billed-1', messageType: 'OrderBilled', causationId: 'bill-1', atMs: at(50), conversationId })],
+    flagged: {},
+    notFlagged: ['lost-message'],
+  },
+  {
     // BillCustomer ─> billing #1 (no outcome)  └─ OrderBilled ─> (nobody)     quiet period passed
     name: 'a message sent by an attempt that recorded no outcome and never delivered is not claimed lost',
     build: () => {

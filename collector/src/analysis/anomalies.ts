@@ -10,7 +10,7 @@
  *                       records no outcomes: every delivery after the first, info, processing
  *                       unknown.
  *   ghost and lost need the producing attempt's recorded outcome (failing / committing);
- *   boundary sends need none.
+ *   boundary sends (no attempt above, no causation id) need none.
  * - duplicate-processing two or more recorded `processed` outcomes at one endpoint. error.
  * - retry               failed attempts before a success, or a success on attempt > 1. warning.
  *                       Attempts that never succeeded are not a retry (dead letter or failing).
@@ -239,8 +239,11 @@ export const detectLostMessages: Detector = (model) => {
   for (const message of model.messages) {
     if (message.attempts.length > 0 || !producedByCommitted(message)) continue;
     // Sent at the boundary, or by an attempt that recorded its outcome: an attempt without one
-    // (an outcome-less service) may have rolled back, and then nothing was due.
-    const send = message.sends.find((s) => !s.resend && !s.send.fromFailedAttempt && (s.producer === null || s.producer.outcome !== ''));
+    // (an outcome-less service) may have rolled back, and then nothing was due. A send with a
+    // causation id but no attempt above it was made by an attempt the flow cannot see.
+    const send = message.sends.find(
+      (s) => !s.resend && !s.send.fromFailedAttempt && (s.producer === null ? s.span.causationId === '' : s.producer.outcome !== ''),
+    );
     if (!send && !message.listedBy.some((a) => !a.failed)) continue;
     const name = nameOf(message.type, message.id);
     if (send) {
