@@ -27,19 +27,14 @@ const WRAPS_IDENTIFIED_CHILD = 'messaging.masstransit.input_address';
 export class FrameworkValues {
   private readonly best = new Map<FrameworkField, { rank: number; value: string }>();
 
-  /** Offers a tag; returns false when the key is not a framework key. */
-  offer(key: string, text: string): boolean {
+  /** Offers a tag's text; a key not in the table, or a value that does not fit, is ignored. */
+  offer(key: string, text: string): void {
     const entry = FRAMEWORK_BY_KEY.get(key);
-    if (!entry) return false;
+    if (!entry) return;
     const value = entry.read ? entry.read(text) : text;
-    if (value === '') return true;
+    if (value === '') return;
     const current = this.best.get(entry.field);
     if (!current || entry.rank < current.rank) this.best.set(entry.field, { rank: entry.rank, value });
-    return true;
-  }
-
-  get size(): number {
-    return this.best.size;
   }
 
   /** Fills the columns still empty. */
