@@ -11,6 +11,7 @@ export default defineConfig({
     alias: [
       { find: /^@onceflow\/instrumentation\/semconv$/, replacement: here('./instrumentation/src/semconv.ts') },
       { find: /^@onceflow\/instrumentation$/, replacement: here('./instrumentation/src/index.ts') },
+      { find: /^@onceflow\/collector\/contract$/, replacement: here('./collector/src/contract/index.ts') },
       { find: /^@onceflow\/collector$/, replacement: here('./collector/src/index.ts') },
       { find: /^@onceflow\/test-support$/, replacement: here('./test-support/index.ts') },
     ],

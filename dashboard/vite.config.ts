@@ -16,6 +16,11 @@ export default defineConfig({
         find: /^@onceflow\/instrumentation\/semconv$/,
         replacement: fileURLToPath(new URL('../instrumentation/src/semconv.ts', import.meta.url)),
       },
+      // The collector's API contract, from source: zod schemas and types, no Node code.
+      {
+        find: /^@onceflow\/collector\/contract$/,
+        replacement: fileURLToPath(new URL('../collector/src/contract/index.ts', import.meta.url)),
+      },
     ],
   },
   build: {

@@ -24,7 +24,7 @@ export async function requireServer(name: string, probe: () => Promise<void>): P
     return true;
   } catch (error) {
     const reason = `${name} is not reachable: ${(error as Error).message}`;
-    if (inCI) throw new Error(`${reason}. CI=true, so integration tests may not skip.`);
+    if (inCI) throw new Error(`${reason}. CI=true, so integration tests may not skip.`, { cause: error });
     console.warn(`[skip] ${reason}; its integration tests are skipped.`);
     return false;
   }

@@ -1,5 +1,6 @@
 export type * from './model/span.js';
-export type * from './model/flow.js';
+export * from './contract/index.js';
+export type { FlowRecord } from './model/flow.js';
 export type * from './store/span-store.js';
 
 export { createApp, startCollector, VERSION } from './app.js';
@@ -12,4 +13,3 @@ export { createFlowIndexer } from './indexer/flow-indexer.js';
 export type { FlowIndexer, FlowIndexerOptions, IndexerStats } from './indexer/flow-indexer.js';
 export { createLiveHub } from './live/live-hub.js';
 export type { LiveEventName, LiveHub } from './live/live-hub.js';
-export { ANOMALY_KINDS } from './model/flow.js';

@@ -10,23 +10,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CHROMIUM_PATH, requireChromium } from '@onceflow/test-support';
 import { attempt, httpServer, send } from '../../collector/test/span-builders.js';
 import { ANOMALY_FLOWS_QUIET_PERIOD_MS, buildAnomalyFlows, type ExpectedFlow } from '../../collector/test/fixtures/anomaly-flows.js';
-import { CHROMIUM_ARGS, requireDashboardBuild, startSeededCollector, type SeededCollector } from './seeded-collector.js';
+import { buildDuplicateStorm, CHROMIUM_ARGS, requireDashboardBuild, startSeededCollector, type SeededCollector } from './seeded-collector.js';
 import type {} from '../src/components/graph-handles.js';
-
-/**
- * A duplicate storm: 25 broker redeliveries of one OrderBilled to marketing within a minute,
- * 15 minutes ago (all skipped by the inbox), against a quiet baseline.
- */
-function buildDuplicateStorm(nowMs: number) {
-  const conversationId = 'conv-storm';
-  const t0 = nowMs - 15 * 60_000;
-  const http = httpServer({ service: 'shop-api', route: '/orders', atMs: t0, conversationId });
-  const billed = send({ parent: http, service: 'billing', messageId: 'storm-order-billed', messageType: 'OrderBilled', destination: 'order-events', atMs: t0 + 5 });
-  const attempts = Array.from({ length: 25 }, (_, i) =>
-    attempt({ parent: billed, service: 'marketing', attempt: i + 1, redelivered: i > 0, outcome: i === 0 ? 'processed' : 'duplicate', atMs: t0 + 100 + i * 2000, durationMs: 3 }),
-  );
-  return [http, billed, ...attempts];
-}
 
 const SCREENSHOTS = fileURLToPath(new URL('../../test-artifacts/screenshots/', import.meta.url));
 const hasChromium = await requireChromium();
@@ -218,6 +203,24 @@ describe.skipIf(!hasChromium)('dashboard in a browser', () => {
     await offline.goto(`${collector.url}/`);
     await offline.waitForSelector('.state-error', { timeout: 15_000 });
     expect(await offline.textContent('.state-error')).toContain('unreachable');
+    await context.close();
+  });
+
+  it('names the endpoint and the field when the collector answers an unexpected shape', async () => {
+    const context = await browser.newContext();
+    const drifted = await context.newPage();
+    // The real collector's answer with one field changed, as a collector of another version might send it.
+    await drifted.route('**/api/flows?*', async (route) => {
+      const response = await route.fetch();
+      const body = await response.json();
+      body.flows[0].state = 'finished';
+      await route.fulfill({ response, json: body });
+    });
+    await drifted.goto(`${collector.url}/flows`);
+    await drifted.waitForSelector('.state-error', { timeout: 15_000 });
+    const text = await drifted.textContent('.state-error');
+    expect(text).toContain('The collector answered /api/flows with an unexpected shape');
+    expect(text).toContain('flows.0.state');
     await context.close();
   });
 });

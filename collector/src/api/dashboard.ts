@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import fastifyStatic from '@fastify/static';
 import type { FastifyInstance } from 'fastify';
-import type { ApiError } from './errors.js';
+import type { ApiErrorBody } from '../contract/index.js';
 
 export const NOT_BUILT_PAGE = `<!doctype html>
 <html><head><meta charset="utf-8"><title>Onceflow</title></head>
@@ -29,7 +29,7 @@ export async function registerDashboard(app: FastifyInstance, dashboardDir: stri
   app.setNotFoundHandler((request, reply) => {
     const path = request.url.split('?')[0];
     if (path === '/api' || path.startsWith('/api/') || (request.method !== 'GET' && request.method !== 'HEAD')) {
-      return reply.code(404).send({ error: `no such endpoint: ${request.method} ${path}`, parameter: null } satisfies ApiError);
+      return reply.code(404).send({ error: `no such endpoint: ${request.method} ${path}`, parameter: null } satisfies ApiErrorBody);
     }
     if (!built) return reply.code(404).type('text/html; charset=utf-8').send(NOT_BUILT_PAGE);
     return reply.type('text/html; charset=utf-8').header('cache-control', 'no-cache').sendFile('index.html');

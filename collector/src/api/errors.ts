@@ -4,12 +4,8 @@
  * without internals.
  */
 import type { FastifyError, FastifyInstance } from 'fastify';
+import type { ApiErrorBody } from '../contract/index.js';
 import { BadParameterError } from './params.js';
-
-export interface ApiError {
-  error: string;
-  parameter: string | null;
-}
 
 export class NotFoundError extends Error {
   override name = 'NotFoundError';
@@ -18,14 +14,14 @@ export class NotFoundError extends Error {
 export function installErrorHandler(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError, request, reply) => {
     if (error instanceof BadParameterError) {
-      return reply.code(400).send({ error: error.message, parameter: error.parameter } satisfies ApiError);
+      return reply.code(400).send({ error: error.message, parameter: error.parameter } satisfies ApiErrorBody);
     }
     if (error instanceof NotFoundError) {
-      return reply.code(404).send({ error: error.message, parameter: null } satisfies ApiError);
+      return reply.code(404).send({ error: error.message, parameter: null } satisfies ApiErrorBody);
     }
     const status = typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
-    if (status < 500) return reply.code(status).send({ error: error.message, parameter: null } satisfies ApiError);
+    if (status < 500) return reply.code(status).send({ error: error.message, parameter: null } satisfies ApiErrorBody);
     request.log.error({ err: error, url: request.url }, 'request failed');
-    return reply.code(500).send({ error: 'internal error; see the collector log', parameter: null } satisfies ApiError);
+    return reply.code(500).send({ error: 'internal error; see the collector log', parameter: null } satisfies ApiErrorBody);
   });
 }

@@ -5,6 +5,7 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { analyzeConversation, reconstructFlow } from '../analysis/index.js';
+import { FLOW_STATES } from '../contract/index.js';
 import { withDeliveriesElsewhere } from '../indexer/deliveries-elsewhere.js';
 import type { Flow, FlowSummary } from '../model/flow.js';
 import type { ApiContext } from './context.js';
@@ -39,7 +40,7 @@ const flowListQuery = z.object({
   messageType: textParam().optional(),
   anomaly: anomalyKindParam.optional(),
   complete: booleanParam.optional(),
-  state: enumParam(['active', 'complete', 'incomplete'] as const).optional(),
+  state: enumParam(FLOW_STATES).optional(),
   limit: intParam(1, 500).optional(),
   cursor: textParam(1024).optional(),
 });

@@ -5,6 +5,7 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { buildTopology, DEFAULT_STORM_OPTIONS, detectStorms, shapeTrends } from '../analysis/index.js';
+import { TREND_GROUPINGS, type TimeWindow } from '../contract/index.js';
 import type { Storm } from '../model/flow.js';
 import type { ApiContext } from './context.js';
 import {
@@ -34,7 +35,7 @@ const stormsQuery = z.object({ ...windowParams, step: stepParam.optional() });
 const trendsQuery = z.object({
   ...windowParams,
   step: stepParam.optional(),
-  by: enumParam(['service', 'messageType', 'destination'] as const).optional(),
+  by: enumParam(TREND_GROUPINGS).optional(),
 });
 const topologyQuery = z.object({ ...windowParams });
 
@@ -84,6 +85,6 @@ export function registerInsightRoutes(app: FastifyInstance, ctx: ApiContext): vo
   });
 }
 
-function windowJson(window: { fromMs: number; toMs: number }) {
+function windowJson(window: TimeWindow) {
   return { fromMs: window.fromMs, toMs: window.toMs };
 }

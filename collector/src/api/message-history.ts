@@ -6,21 +6,11 @@
  * caller passes the conversation's spans as context when they are few enough to read.
  */
 import { reconstructFlow } from '../analysis/index.js';
-import type { Anomaly, FlowMessage } from '../model/flow.js';
+import type { MessageHistory } from '../contract/index.js';
+import type { Anomaly } from '../model/flow.js';
 import type { SpanRow } from '../model/span.js';
 
-export interface MessageHistory {
-  messageId: string;
-  /** Sends, deliveries and attempts of the message; null if its spans carried none. */
-  message: FlowMessage | null;
-  conversationIds: string[];
-  traceIds: string[];
-  /** Anomalies about this message: from its flows' records when indexed, else judged on its own spans. */
-  anomalies: Anomaly[];
-  spanCount: number;
-  /** More spans carried this id than were read. */
-  truncated: boolean;
-}
+export type { MessageHistory };
 
 export interface DescribeMessageOptions {
   now: number;

@@ -4,7 +4,7 @@
  * ISO-8601 or epoch milliseconds; windows default to the last hour before `now`.
  */
 import { z } from 'zod';
-import { ANOMALY_KINDS } from '../model/flow.js';
+import { ANOMALY_KINDS, type TimeWindow } from '../contract/index.js';
 
 export class BadParameterError extends Error {
   override name = 'BadParameterError';
@@ -29,7 +29,7 @@ export function parseParams<T>(schema: z.ZodType<T>, input: unknown): T {
 const MAX_TIME_MS = 7_258_118_400_000;
 const ISO_8601 = /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?)?$/;
 /** Control characters never occur in ids or search text; refuse them early. */
-const CONTROL = /[\u0000-\u001f\u007f]/;
+const CONTROL = /[\u0000-\u001f\u007f]/; // eslint-disable-line no-control-regex -- matching them is the point
 
 /** One value given once (a repeated parameter arrives as an array and is refused). */
 const single = (what: string) => z.string({ error: (issue) => (issue.input === undefined ? `is required` : `must be given once, as ${what}`) });
@@ -97,7 +97,7 @@ export const DEFAULT_WINDOW_MS = 3_600_000;
 export const MAX_WINDOW_MS = 400 * 86_400_000;
 
 /** Resolves optional from/to into a window: `to` defaults to now, `from` to an hour before `to`. */
-export function resolveWindow(params: { from?: number; to?: number }, nowMs: number): { fromMs: number; toMs: number } {
+export function resolveWindow(params: { from?: number; to?: number }, nowMs: number): TimeWindow {
   const toMs = params.to ?? (params.from !== undefined ? Math.max(nowMs, params.from + 1) : nowMs);
   const fromMs = params.from ?? toMs - DEFAULT_WINDOW_MS;
   if (fromMs >= toMs) throw new BadParameterError('from', 'from: must be before to');
@@ -113,13 +113,13 @@ export const TARGET_BUCKETS = 60;
 export const MAX_BUCKETS = 2000;
 
 /** The smallest round step giving at most ~60 buckets over the window. */
-export function defaultStepMs(window: { fromMs: number; toMs: number }): number {
+export function defaultStepMs(window: TimeWindow): number {
   const wanted = (window.toMs - window.fromMs) / TARGET_BUCKETS;
   return NICE_STEPS_MS.find((step) => step >= wanted) ?? Math.ceil(wanted / 86_400_000) * 86_400_000;
 }
 
 /** The requested step, or the default; refuses one that would make too many buckets. */
-export function resolveStep(step: number | undefined, window: { fromMs: number; toMs: number }): number {
+export function resolveStep(step: number | undefined, window: TimeWindow): number {
   if (step === undefined) return defaultStepMs(window);
   if ((window.toMs - window.fromMs) / step > MAX_BUCKETS) {
     throw new BadParameterError('step', `step: gives more than ${MAX_BUCKETS} buckets over the window; use a larger step`);

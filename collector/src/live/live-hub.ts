@@ -7,9 +7,10 @@
  * idle streams; disconnects remove the client at once.
  */
 import type { ServerResponse } from 'node:http';
+import type { LiveEventName } from '../contract/index.js';
 import type { Logger } from '../logger.js';
 
-export type LiveEventName = 'flow' | 'anomaly' | 'topology';
+export type { LiveEventName };
 
 export interface LiveHubOptions {
   logger: Logger;

@@ -8,14 +8,11 @@
  * pure analysis in `../analysis` turns those into flows, anomalies, storms, trends and
  * topology.
  */
-import type { AnomalyKind, Anomaly, FlowRecord, FlowState, FlowSummary, TrendGrouping } from '../model/flow.js';
+import type { FlowPage, TimeWindow } from '../contract/index.js';
+import type { AnomalyKind, Anomaly, FlowRecord, FlowState, TrendGrouping } from '../model/flow.js';
 import type { SpanRow } from '../model/span.js';
 
-/** Half-open window [fromMs, toMs) in epoch milliseconds. */
-export interface TimeWindow {
-  fromMs: number;
-  toMs: number;
-}
+export type { FlowPage, TimeWindow };
 
 export interface FlowQuery extends TimeWindow {
   /** Free text: matches conversation id, message id, idempotency key, business key, message type. */
@@ -28,15 +25,6 @@ export interface FlowQuery extends TimeWindow {
   limit: number;
   /** Opaque cursor returned by the previous page. */
   cursor?: string;
-}
-
-export interface FlowPage {
-  flows: FlowSummary[];
-  /** Pass back as `cursor` for the next page; null on the last page. */
-  nextCursor: string | null;
-  /** Flows per anomaly kind over the whole filtered window (not just this page). */
-  anomalyCounts: Partial<Record<AnomalyKind, number>>;
-  total: number;
 }
 
 export interface AnomalyQuery extends TimeWindow {

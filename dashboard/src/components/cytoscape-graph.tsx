@@ -6,7 +6,7 @@
  */
 import cytoscape, { type Core, type StylesheetJson } from 'cytoscape';
 import dagre from 'cytoscape-dagre';
-import { useEffect, useRef } from 'react';
+import { useEffect, useLayoutEffect, useRef } from 'react';
 import { fitToNodes } from './graph-handles.js';
 import { layeredLayout } from '../model/layered-layout.js';
 import { diffElements, elementSignature, type GraphElement } from '../model/topology-elements.js';
@@ -45,7 +45,9 @@ export function CytoscapeGraph({ name, elements, stylesheet, selectedId, onSelec
   const cyRef = useRef<Core | null>(null);
   const signatures = useRef(new Map<string, string>());
   const onSelectRef = useRef(onSelect);
-  onSelectRef.current = onSelect;
+  useLayoutEffect(() => {
+    onSelectRef.current = onSelect;
+  });
 
   useEffect(() => {
     const cy = cytoscape({
@@ -74,6 +76,7 @@ export function CytoscapeGraph({ name, elements, stylesheet, selectedId, onSelec
     };
     // Created once per graph name: the stylesheet is a module constant, and re-creating the
     // instance would lose every position.
+    // eslint-disable-next-line react-hooks/exhaustive-deps -- see the line above
   }, [name]);
 
   useEffect(() => {

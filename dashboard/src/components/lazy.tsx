@@ -34,6 +34,10 @@ function useChunk<P>(entry: Chunk<P>): ComponentType<P> | undefined {
   return component;
 }
 
+// The rule below cannot see that a chunk's component is a module's export, the same function on
+// every render, so it is not "created during render".
+/* eslint-disable react-hooks/static-components */
+
 export function CytoscapeGraph(props: CytoscapeGraphProps) {
   const Graph = useChunk(graphChunk);
   return Graph ? (

@@ -6,7 +6,7 @@ import { RANGE_PRESETS } from '../model/url-state.js';
 
 export function WindowPicker() {
   const [, setParams] = useSearchParams();
-  const { spec, window } = useTimeWindow();
+  const { spec, timeWindow } = useTimeWindow();
   return (
     <div className="window-picker" aria-label="Time window">
       {RANGE_PRESETS.map((range) => (
@@ -20,7 +20,7 @@ export function WindowPicker() {
         </button>
       ))}
       <span className="window-range" data-testid="window-range" title="Selected window (local time)">
-        {spec.kind === 'absolute' ? `${formatDateTime(window.fromMs)} → ${formatDateTime(window.toMs)}` : `last ${spec.range}`}
+        {spec.kind === 'absolute' ? `${formatDateTime(timeWindow.fromMs)} → ${formatDateTime(timeWindow.toMs)}` : `last ${spec.range}`}
       </span>
     </div>
   );

@@ -3,37 +3,37 @@
  * carry everything the request depends on, so the cache is keyed by window and filters.
  */
 import { keepPreviousData, useInfiniteQuery, useQuery } from '@tanstack/react-query';
-import { api, type Window } from '../api/client.js';
-import type { TrendGrouping } from '../model/types.js';
+import type { TimeWindow, TrendGrouping } from '@onceflow/collector/contract';
+import { api } from '../api/client.js';
 
 export const queryKeys = {
   health: ['health'] as const,
-  topology: (w: Window) => ['topology', w.fromMs, w.toMs] as const,
-  flows: (w: Window, filters: Record<string, string>) => ['flows', w.fromMs, w.toMs, filters] as const,
+  topology: (w: TimeWindow) => ['topology', w.fromMs, w.toMs] as const,
+  flows: (w: TimeWindow, filters: Record<string, string>) => ['flows', w.fromMs, w.toMs, filters] as const,
   flow: (conversationId: string) => ['flow', conversationId] as const,
   message: (messageId: string) => ['message', messageId] as const,
   search: (q: string) => ['search', q] as const,
-  trends: (w: Window, stepMs: number, by: TrendGrouping) => ['trends', w.fromMs, w.toMs, stepMs, by] as const,
-  storms: (w: Window, stepMs: number) => ['storms', w.fromMs, w.toMs, stepMs] as const,
-  anomalies: (w: Window, kind: string, service: string) => ['anomalies', w.fromMs, w.toMs, kind, service] as const,
+  trends: (w: TimeWindow, stepMs: number, by: TrendGrouping) => ['trends', w.fromMs, w.toMs, stepMs, by] as const,
+  storms: (w: TimeWindow, stepMs: number) => ['storms', w.fromMs, w.toMs, stepMs] as const,
+  anomalies: (w: TimeWindow, kind: string, service: string) => ['anomalies', w.fromMs, w.toMs, kind, service] as const,
 };
 
 export function useHealth() {
   return useQuery({ queryKey: queryKeys.health, queryFn: ({ signal }) => api.health(signal), refetchInterval: 15_000, retry: false });
 }
 
-export function useTopology(window: Window) {
+export function useTopology(timeWindow: TimeWindow) {
   return useQuery({
-    queryKey: queryKeys.topology(window),
-    queryFn: ({ signal }) => api.topology(window, signal),
+    queryKey: queryKeys.topology(timeWindow),
+    queryFn: ({ signal }) => api.topology(timeWindow, signal),
     placeholderData: keepPreviousData,
   });
 }
 
-export function useFlowList(window: Window, filters: Record<string, string>, limit = 100, enabled = true) {
+export function useFlowList(timeWindow: TimeWindow, filters: Record<string, string>, limit = 100, enabled = true) {
   return useInfiniteQuery({
-    queryKey: [...queryKeys.flows(window, filters), limit],
-    queryFn: ({ signal, pageParam }) => api.flows({ window, filters, limit, cursor: pageParam }, signal),
+    queryKey: [...queryKeys.flows(timeWindow, filters), limit],
+    queryFn: ({ signal, pageParam }) => api.flows({ timeWindow, filters, limit, cursor: pageParam }, signal),
     initialPageParam: null as string | null,
     getNextPageParam: (last) => last.nextCursor,
     placeholderData: keepPreviousData,
@@ -73,27 +73,27 @@ export function useSearch(q: string) {
   return useQuery({ queryKey: queryKeys.search(q), queryFn: ({ signal }) => api.search(q, signal), enabled: q.length > 0 });
 }
 
-export function useTrends(window: Window, stepMs: number, by: TrendGrouping, enabled = true) {
+export function useTrends(timeWindow: TimeWindow, stepMs: number, by: TrendGrouping, enabled = true) {
   return useQuery({
-    queryKey: queryKeys.trends(window, stepMs, by),
-    queryFn: ({ signal }) => api.trends(window, stepMs, by, signal),
+    queryKey: queryKeys.trends(timeWindow, stepMs, by),
+    queryFn: ({ signal }) => api.trends(timeWindow, stepMs, by, signal),
     placeholderData: keepPreviousData,
     enabled,
   });
 }
 
-export function useStorms(window: Window, stepMs: number) {
+export function useStorms(timeWindow: TimeWindow, stepMs: number) {
   return useQuery({
-    queryKey: queryKeys.storms(window, stepMs),
-    queryFn: ({ signal }) => api.storms(window, stepMs, signal),
+    queryKey: queryKeys.storms(timeWindow, stepMs),
+    queryFn: ({ signal }) => api.storms(timeWindow, stepMs, signal),
     placeholderData: keepPreviousData,
   });
 }
 
-export function useAnomalies(window: Window, kind = '', service = '') {
+export function useAnomalies(timeWindow: TimeWindow, kind = '', service = '') {
   return useQuery({
-    queryKey: queryKeys.anomalies(window, kind, service),
-    queryFn: ({ signal }) => api.anomalies(window, { kind: kind || undefined, service: service || undefined, limit: 200 }, signal),
+    queryKey: queryKeys.anomalies(timeWindow, kind, service),
+    queryFn: ({ signal }) => api.anomalies(timeWindow, { kind: kind || undefined, service: service || undefined, limit: 200 }, signal),
     placeholderData: keepPreviousData,
   });
 }

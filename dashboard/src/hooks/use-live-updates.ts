@@ -4,16 +4,18 @@
  * server-side window. A `flow` event also refreshes that flow's detail if it is open.
  * Returns whether the stream is connected.
  */
+import { LiveEventSchemas } from '@onceflow/collector/contract';
 import { useQueryClient, type QueryKey } from '@tanstack/react-query';
 import { useEffect, useState } from 'react';
 import { queryKeys } from './use-api.js';
 
 const THROTTLE_MS = 2000;
 
+/** The conversation a `flow` event is about; null when its data is not a flow summary (the lists still refetch). */
 function conversationOf(data: string): string | null {
   try {
-    const value = (JSON.parse(data) as { conversationId?: unknown }).conversationId;
-    return typeof value === 'string' && value ? value : null;
+    const flow = LiveEventSchemas.flow.safeParse(JSON.parse(data));
+    return flow.success && flow.data.conversationId ? flow.data.conversationId : null;
   } catch {
     return null;
   }

@@ -20,7 +20,7 @@ function useNow(active: boolean): number {
 
 export interface TimeWindowState {
   spec: WindowSpec;
-  window: TimeWindow;
+  timeWindow: TimeWindow;
   stepMs: number;
 }
 
@@ -29,6 +29,6 @@ export function useTimeWindow(): TimeWindowState {
   const spec = parseWindowSpec(params);
   const now = useNow(spec.kind === 'relative');
   // Query keys use the bounds' values, so a fresh object per render refetches nothing.
-  const window = resolveWindow(spec, now, REFRESH_MS);
-  return { spec, window, stepMs: pickStep(window) };
+  const timeWindow = resolveWindow(spec, now, REFRESH_MS);
+  return { spec, timeWindow, stepMs: pickStep(timeWindow) };
 }

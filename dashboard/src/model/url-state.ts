@@ -3,8 +3,9 @@
  * channel: the route (path), the time window (`range` relative to now, or absolute `from`/`to`
  * epoch ms), filters and the current selection (query parameters). Pure: no `window`, no clock.
  */
-import type { AnomalyKind, FlowState, TrendGrouping } from './types.js';
-import { ANOMALY_KINDS } from '../../../collector/src/model/flow.js';
+import { ANOMALY_KINDS, TREND_GROUPINGS, type AnomalyKind, type FlowState, type TimeWindow, type TrendGrouping } from '@onceflow/collector/contract';
+
+export type { TimeWindow };
 
 export type Route =
   | { view: 'map' }
@@ -52,11 +53,6 @@ export function parseRange(range: string): number | null {
   if (!match) return null;
   const ms = Number(match[1]) * UNIT_MS[match[2]];
   return ms > 0 ? ms : null;
-}
-
-export interface TimeWindow {
-  fromMs: number;
-  toMs: number;
 }
 
 /** A window as the URL states it: relative (`range`) or absolute (`from`/`to`). */
@@ -142,7 +138,7 @@ export function flowQueryParams(filters: FlowFilters): Record<string, string> {
 }
 
 export function parseGrouping(value: string | null): TrendGrouping {
-  return value === 'messageType' || value === 'destination' ? value : 'service';
+  return TREND_GROUPINGS.find((grouping) => grouping === value) ?? 'service';
 }
 
 /**

@@ -1,5 +1,5 @@
 /**
- * The flows explorer: filters (window, service, message type, anomaly kind, completion, text)
+ * The flows explorer: filters (timeWindow, service, message type, anomaly kind, completion, text)
  * live in the URL; counts per anomaly kind cover the whole filtered window; pages load on demand.
  * `search=<id>` lists the flows an id search matched.
  */
@@ -94,11 +94,11 @@ function FilterBar({ filters, services }: { filters: FlowFilters; services: stri
 }
 
 export function FlowsView() {
-  const { window } = useTimeWindow();
+  const { timeWindow } = useTimeWindow();
   const [params, setParams] = useSearchParams();
   const filters = parseFlowFilters(params);
   const apiFilters = flowQueryParams(filters);
-  const flows = useFlowList(window, apiFilters, 100);
+  const flows = useFlowList(timeWindow, apiFilters, 100);
   const search = params.get('search');
   const list = flows.data?.pages.flatMap((p) => p.flows) ?? [];
   const first = flows.data?.pages[0];

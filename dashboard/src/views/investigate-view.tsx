@@ -18,13 +18,13 @@ import { compareWindows, flowFiltersForChange } from '../model/window-comparison
 import { openInvestigation } from './trends-view.js';
 
 export function InvestigateView() {
-  const { window } = useTimeWindow();
+  const { timeWindow } = useTimeWindow();
   const [params, setParams] = useSearchParams();
   const by = parseGrouping(params.get('by'));
-  const before = previousWindow(window);
-  const stepMs = pickStep(window, 30);
-  const context = { fromMs: before.fromMs, toMs: window.toMs };
-  const current = useTrends(window, stepMs, by);
+  const before = previousWindow(timeWindow);
+  const stepMs = pickStep(timeWindow, 30);
+  const context = { fromMs: before.fromMs, toMs: timeWindow.toMs };
+  const current = useTrends(timeWindow, stepMs, by);
   const previous = useTrends(before, stepMs, by);
   const overview = useTrends(context, stepMs, by);
   const changes = useMemo(() => (current.data && previous.data ? compareWindows(current.data, previous.data, 40) : []), [current.data, previous.data]);
@@ -35,7 +35,7 @@ export function InvestigateView() {
   return (
     <div className="page">
       <p className="muted">
-        Comparing <strong>{formatDateTime(window.fromMs)} → {formatDateTime(window.toMs)}</strong> with the window before it ({formatDateTime(before.fromMs)} →{' '}
+        Comparing <strong>{formatDateTime(timeWindow.fromMs)} → {formatDateTime(timeWindow.toMs)}</strong> with the window before it ({formatDateTime(before.fromMs)} →{' '}
         {formatDateTime(before.toMs)}). Drag across the chart to pick another window.
       </p>
       <TimeChart
@@ -48,7 +48,7 @@ export function InvestigateView() {
           { key: 'retries', label: 'Retries', colour: '#d39a00' },
           { key: 'duplicateProcessings', label: 'Duplicate processings', colour: '#d0252b' },
         ]}
-        areas={[{ id: 'selected', x1: window.fromMs, x2: window.toMs, label: 'selected', colour: '#1f6feb' }]}
+        areas={[{ id: 'selected', x1: timeWindow.fromMs, x2: timeWindow.toMs, label: 'selected', colour: '#1f6feb' }]}
         onSelectWindow={openInvestigation}
         height={220}
       />
@@ -94,7 +94,7 @@ export function InvestigateView() {
                     {formatValue(unit, change.delta)} {Number.isFinite(change.relative) ? `(${change.relative > 0 ? '+' : ''}${formatPercent(change.relative)})` : '(new)'}
                   </td>
                   <td>
-                    <Link href={linkTo({ view: 'flows' }, { ...flowFiltersForChange(change, by), from: window.fromMs, to: window.toMs })}>flows →</Link>
+                    <Link href={linkTo({ view: 'flows' }, { ...flowFiltersForChange(change, by), from: timeWindow.fromMs, to: timeWindow.toMs })}>flows →</Link>
                   </td>
                 </tr>
               );

@@ -50,10 +50,10 @@ function OffenderTable({ title, rows, link }: { title: string; rows: Offender[];
 }
 
 export function StormsView() {
-  const { window, stepMs } = useTimeWindow();
-  const byService = useTrends(window, stepMs, 'service');
-  const byType = useTrends(window, stepMs, 'messageType');
-  const storms = useStorms(window, stepMs);
+  const { timeWindow, stepMs } = useTimeWindow();
+  const byService = useTrends(timeWindow, stepMs, 'service');
+  const byType = useTrends(timeWindow, stepMs, 'messageType');
+  const storms = useStorms(timeWindow, stepMs);
   const rows = useMemo(() => (byService.data ? totalsSeries(byService.data, ['duplicateDeliveries', 'duplicateProcessings', 'retries']) : []), [byService.data]);
   const list = storms.data?.storms ?? [];
   const areas = stormAreas(list, stepMs);

@@ -63,8 +63,8 @@ function EdgeFacts({ edge }: { edge: TopologyEdge }) {
   );
 }
 
-function RecentFlows({ window, service }: { window: TimeWindow; service: string }) {
-  const flows = useFlowList(window, { service }, 10);
+function RecentFlows({ timeWindow, service }: { timeWindow: TimeWindow; service: string }) {
+  const flows = useFlowList(timeWindow, { service }, 10);
   const first = flows.data?.pages[0];
   return (
     <section>
@@ -88,7 +88,7 @@ function RecentFlows({ window, service }: { window: TimeWindow; service: string 
   );
 }
 
-function SelectionPanel({ topology, id, window, onClose }: { topology: Topology; id: string; window: TimeWindow; onClose: () => void }) {
+function SelectionPanel({ topology, id, timeWindow, onClose }: { topology: Topology; id: string; timeWindow: TimeWindow; onClose: () => void }) {
   const summary = summarizeNode(topology, id);
   const edge = summary ? null : topology.edges.find((e) => e.id === id);
   const service = serviceOfSelection(topology, id);
@@ -127,16 +127,16 @@ function SelectionPanel({ topology, id, window, onClose }: { topology: Topology;
         </>
       )}
       {edge && <EdgeFacts edge={edge} />}
-      {service && <RecentFlows window={window} service={service} />}
+      {service && <RecentFlows timeWindow={timeWindow} service={service} />}
     </SidePanel>
   );
 }
 
 export function SystemMapView() {
-  const { window } = useTimeWindow();
+  const { timeWindow } = useTimeWindow();
   const [params, setParams] = useSearchParams();
   const selected = params.get('sel');
-  const topology = useTopology(window);
+  const topology = useTopology(timeWindow);
   const elements = useMemo(() => (topology.data ? topologyToElements(topology.data) : []), [topology.data]);
   const onSelect = useCallback((id: string | null) => setParams({ sel: id }, { replace: true }), [setParams]);
 
@@ -159,7 +159,7 @@ export function SystemMapView() {
         <CytoscapeGraph name="map" elements={elements} stylesheet={MAP_STYLE} selectedId={selected} onSelect={onSelect} rankSep={80} nodeSep={30} />
         <MapLegend />
       </section>
-      {selected && <SelectionPanel topology={data} id={selected} window={window} onClose={() => onSelect(null)} />}
+      {selected && <SelectionPanel topology={data} id={selected} timeWindow={timeWindow} onClose={() => onSelect(null)} />}
     </div>
   );
 }

@@ -40,12 +40,12 @@ export function openInvestigation(fromMs: number, toMs: number): void {
 }
 
 export function TrendsView() {
-  const { window, stepMs } = useTimeWindow();
+  const { timeWindow, stepMs } = useTimeWindow();
   const [params, setParams] = useSearchParams();
   const by = parseGrouping(params.get('by'));
   const metricParam = params.get('metric');
   const metric = metricParam && metricParam in METRICS ? (metricParam as MetricKey) : null;
-  const trends = useTrends(window, stepMs, by);
+  const trends = useTrends(timeWindow, stepMs, by);
   const totals = useMemo(() => (trends.data ? totalsSeries(trends.data) : []), [trends.data]);
   const grouped = useMemo(() => (trends.data && metric ? groupedSeries(trends.data, metric, 8) : null), [trends.data, metric]);
 
