@@ -17,7 +17,11 @@ describe('undeliveredMessageIds', () => {
       },
       [],
     ],
-    ['an outgoing id never delivered', () => [attempt({ service: 'b', messageId: 'm0', outcome: 'processed', outgoing: ['m2'], atMs: T0 })], ['m2']],
+    [
+      'an outgoing id never delivered',
+      () => [attempt({ service: 'b', messageId: 'm0', outcome: 'processed', outgoing: ['m2'], atMs: T0 })],
+      ['m2'],
+    ],
     ['a delivery without its send', () => [attempt({ service: 'b', messageId: 'm1', atMs: T0 })], []],
   ])('%s', (_name, build, expected) => {
     resetSpanIds();

@@ -75,7 +75,12 @@ export async function producerConversations(store: SpanStore, conversationId: st
   const trace = await store.spansOfTrace(conversationId.slice(TRACE_CONVERSATION_PREFIX.length), MAX_TRACE_SPANS);
   const owners = new Set<string>();
   for (const span of trace) {
-    if (isSend(span) && delivered.has(span.messageId) && span.conversationId !== '' && !span.conversationId.startsWith(TRACE_CONVERSATION_PREFIX)) {
+    if (
+      isSend(span) &&
+      delivered.has(span.messageId) &&
+      span.conversationId !== '' &&
+      !span.conversationId.startsWith(TRACE_CONVERSATION_PREFIX)
+    ) {
       owners.add(span.conversationId);
     }
   }

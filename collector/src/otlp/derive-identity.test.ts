@@ -33,12 +33,29 @@ const convertOne = (spec: Partial<SpanSpec>) => convert([spec])[0];
 
 describe('conversation of a span that carries none', () => {
   it.each<[string, Partial<SpanSpec>, string]>([
-    ['Onceflow / semconv 1.17+ conversation id', { kind: 5, attributes: { 'messaging.message.conversation_id': 'conv-1', 'nservicebus.conversation_id': 'nsb-1' } }, 'conv-1'],
-    ['NServiceBus conversation id', { kind: 5, attributes: { 'nservicebus.conversation_id': 'nsb-1', 'messaging.conversation_id': 'corr-1' } }, 'nsb-1'],
-    ['semconv <1.17 conversation id (amqplib: the AMQP correlationId)', { kind: 4, attributes: { 'messaging.conversation_id': 'corr-1' } }, 'corr-1'],
+    [
+      'Onceflow / semconv 1.17+ conversation id',
+      { kind: 5, attributes: { 'messaging.message.conversation_id': 'conv-1', 'nservicebus.conversation_id': 'nsb-1' } },
+      'conv-1',
+    ],
+    [
+      'NServiceBus conversation id',
+      { kind: 5, attributes: { 'nservicebus.conversation_id': 'nsb-1', 'messaging.conversation_id': 'corr-1' } },
+      'nsb-1',
+    ],
+    [
+      'semconv <1.17 conversation id (amqplib: the AMQP correlationId)',
+      { kind: 4, attributes: { 'messaging.conversation_id': 'corr-1' } },
+      'corr-1',
+    ],
     [
       'consumer linked to its producer (useLinksForConsume): the producer’s trace',
-      { kind: 5, traceId: CONSUMER_TRACE, links: [{ traceId: PRODUCER_TRACE, spanId: hexId(9, 8) }], attributes: { 'messaging.message.id': 'm-1' } },
+      {
+        kind: 5,
+        traceId: CONSUMER_TRACE,
+        links: [{ traceId: PRODUCER_TRACE, spanId: hexId(9, 8) }],
+        attributes: { 'messaging.message.id': 'm-1' },
+      },
       `trace:${PRODUCER_TRACE}`,
     ],
     [
@@ -52,12 +69,23 @@ describe('conversation of a span that carries none', () => {
       { kind: 4, links: [{ traceId: CONSUMER_TRACE, spanId: hexId(9, 8) }], attributes: { 'messaging.message.id': 'm-1' } },
       `trace:${PRODUCER_TRACE}`,
     ],
-    ['messaging span without a message id (a Kafka poll): none, its flow would be empty', { kind: 5, attributes: { 'messaging.system': 'kafka', 'messaging.operation': 'receive' } }, ''],
+    [
+      'messaging span without a message id (a Kafka poll): none, its flow would be empty',
+      { kind: 5, attributes: { 'messaging.system': 'kafka', 'messaging.operation': 'receive' } },
+      '',
+    ],
     ['HTTP server span: none (not messaging)', { kind: 2, attributes: { 'http.request.method': 'GET' } }, ''],
     ['internal span: none', { kind: 1 }, ''],
     [
       'MassTransit receive span: none (its process child carries the conversation)',
-      { kind: 5, attributes: { 'messaging.operation': 'receive', 'messaging.masstransit.input_address': 'rabbitmq://localhost/q', 'messaging.message.id': 'm-1' } },
+      {
+        kind: 5,
+        attributes: {
+          'messaging.operation': 'receive',
+          'messaging.masstransit.input_address': 'rabbitmq://localhost/q',
+          'messaging.message.id': 'm-1',
+        },
+      },
       '',
     ],
   ])('%s', (_name, spec, conversationId) => {
@@ -66,7 +94,13 @@ describe('conversation of a span that carries none', () => {
 
   it('is the same whichever batch arrives first: the consumer alone names the producer’s trace', () => {
     // producer (trace P) ··link··> consumer (trace C): consumer batch first, then the producer batch.
-    const consumer = { kind: 5, traceId: CONSUMER_TRACE, spanId: hexId(2, 8), links: [{ traceId: PRODUCER_TRACE, spanId: hexId(1, 8) }], attributes: { 'messaging.message_id': 'm-1' } };
+    const consumer = {
+      kind: 5,
+      traceId: CONSUMER_TRACE,
+      spanId: hexId(2, 8),
+      links: [{ traceId: PRODUCER_TRACE, spanId: hexId(1, 8) }],
+      attributes: { 'messaging.message_id': 'm-1' },
+    };
     const producer = { kind: 4, traceId: PRODUCER_TRACE, spanId: hexId(1, 8), attributes: { 'messaging.message_id': 'm-1' } };
     const consumerFirst = [...convert([consumer]), ...convert([producer])];
     const producerFirst = [...convert([producer]), ...convert([consumer])];
@@ -79,17 +113,38 @@ describe('conversation of a span that carries none', () => {
 
 describe('framework identity tags', () => {
   it.each<[string, Record<string, AttributeValue>, Partial<SpanRow>]>([
-    ['semconv <1.17 message id, destination (exchange)', { 'messaging.message_id': 'm-1', 'messaging.destination': 'orders-x' }, { messageId: 'm-1', destination: 'orders-x' }],
-    ['the default exchange ("") falls back to the routing key', { 'messaging.destination': '', 'messaging.rabbitmq.routing_key': 'orders' }, { destination: 'orders' }],
-    ['semconv 1.17+ routing key when no destination', { 'messaging.rabbitmq.destination.routing_key': 'orders' }, { destination: 'orders' }],
-    ['the current destination name wins over the older names', { 'messaging.destination': 'x', 'messaging.destination.name': 'y' }, { destination: 'y' }],
-    ['the current message id wins whatever the order', { 'messaging.message_id': 'old', 'messaging.message.id': 'new' }, { messageId: 'new' }],
+    [
+      'semconv <1.17 message id, destination (exchange)',
+      { 'messaging.message_id': 'm-1', 'messaging.destination': 'orders-x' },
+      { messageId: 'm-1', destination: 'orders-x' },
+    ],
+    [
+      'the default exchange ("") falls back to the routing key',
+      { 'messaging.destination': '', 'messaging.rabbitmq.routing_key': 'orders' },
+      { destination: 'orders' },
+    ],
+    [
+      'semconv 1.17+ routing key when no destination',
+      { 'messaging.rabbitmq.destination.routing_key': 'orders' },
+      { destination: 'orders' },
+    ],
+    [
+      'the current destination name wins over the older names',
+      { 'messaging.destination': 'x', 'messaging.destination.name': 'y' },
+      { destination: 'y' },
+    ],
+    [
+      'the current message id wins whatever the order',
+      { 'messaging.message_id': 'old', 'messaging.message.id': 'new' },
+      { messageId: 'new' },
+    ],
     [
       'NServiceBus ids, causation and type',
       {
         'nservicebus.message_id': 'n-1',
         'nservicebus.related_to': 'n-0',
-        'nservicebus.enclosed_message_types': 'Shop.Messages.PlaceOrder, Shop.Messages, Version=1.0.0.0, Culture=neutral, PublicKeyToken=null',
+        'nservicebus.enclosed_message_types':
+          'Shop.Messages.PlaceOrder, Shop.Messages, Version=1.0.0.0, Culture=neutral, PublicKeyToken=null',
       },
       { messageId: 'n-1', causationId: 'n-0', messageType: 'PlaceOrder' },
     ],
@@ -98,21 +153,38 @@ describe('framework identity tags', () => {
     ['not redelivered: attempt unknown', { 'messaging.rabbitmq.redelivered': false }, { attempt: 0 }],
     ['Onceflow attempt wins over the redelivered flag', { 'messaging.rabbitmq.redelivered': true, 'onceflow.attempt': 4 }, { attempt: 4 }],
     ['Onceflow attempt wins over NServiceBus retries', { 'nservicebus.delayed_retries': '2', 'onceflow.attempt': 5 }, { attempt: 5 }],
-    ['NServiceBus outbox deduplication is a duplicate outcome', { 'nservicebus.outbox.deduplicate-message': true }, { outcome: 'duplicate' }],
+    [
+      'NServiceBus outbox deduplication is a duplicate outcome',
+      { 'nservicebus.outbox.deduplicate-message': true },
+      { outcome: 'duplicate' },
+    ],
     ['no outbox deduplication flag: no outcome', { 'nservicebus.message_id': 'n-1' }, { outcome: '' }],
     [
       'MassTransit message id and type',
-      { 'messaging.masstransit.message_id': 'mt-1', 'messaging.masstransit.message_types': 'urn:message:Sample.Contracts:SubmitOrder,urn:message:Sample.Contracts:IOrder' },
+      {
+        'messaging.masstransit.message_id': 'mt-1',
+        'messaging.masstransit.message_types': 'urn:message:Sample.Contracts:SubmitOrder,urn:message:Sample.Contracts:IOrder',
+      },
       { messageId: 'mt-1', messageType: 'SubmitOrder' },
     ],
     [
       'Kafka record coordinates (semconv 1.27+) name the message',
-      { 'messaging.system': 'kafka', 'messaging.destination.name': 'orders', 'messaging.destination.partition.id': '3', 'messaging.kafka.offset': 42 },
+      {
+        'messaging.system': 'kafka',
+        'messaging.destination.name': 'orders',
+        'messaging.destination.partition.id': '3',
+        'messaging.kafka.offset': 42,
+      },
       { messageId: 'kafka:orders/3/42' },
     ],
     [
       'Kafka record coordinates (semconv 1.17–1.26)',
-      { 'messaging.system': 'kafka', 'messaging.destination.name': 'orders', 'messaging.kafka.destination.partition': 3, 'messaging.kafka.message.offset': 42 },
+      {
+        'messaging.system': 'kafka',
+        'messaging.destination.name': 'orders',
+        'messaging.kafka.destination.partition': 3,
+        'messaging.kafka.message.offset': 42,
+      },
       { messageId: 'kafka:orders/3/42' },
     ],
     [
@@ -126,7 +198,17 @@ describe('framework identity tags', () => {
       { messageId: 'm-7', conversationId: 'conv-7', messageType: 'OrderBilled', attempt: 2 },
     ],
     ['a captured attempt that is not a positive integer is ignored', { 'messaging.header.onceflow_attempt': ['x'] }, { attempt: 0 }],
-    ['a Kafka message id wins over the coordinates', { 'messaging.system': 'kafka', 'messaging.destination.name': 'orders', 'messaging.destination.partition.id': '3', 'messaging.kafka.offset': 42, 'messaging.message.id': 'k-1' }, { messageId: 'k-1' }],
+    [
+      'a Kafka message id wins over the coordinates',
+      {
+        'messaging.system': 'kafka',
+        'messaging.destination.name': 'orders',
+        'messaging.destination.partition.id': '3',
+        'messaging.kafka.offset': 42,
+        'messaging.message.id': 'k-1',
+      },
+      { messageId: 'k-1' },
+    ],
   ])('%s', (_name, attributes, expected) => {
     const row = convertOne({ kind: 5, attributes });
     expect(row).toMatchObject(expected);

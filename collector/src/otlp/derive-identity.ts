@@ -6,12 +6,7 @@
  * never needed — see `completeIdentity`).
  */
 import type { SpanRow } from '../model/span.js';
-import {
-  FRAMEWORK_BY_KEY,
-  KAFKA_OFFSET_KEYS,
-  KAFKA_PARTITION_KEYS,
-  type FrameworkField,
-} from './framework-attributes.js';
+import { FRAMEWORK_BY_KEY, KAFKA_OFFSET_KEYS, KAFKA_PARTITION_KEYS, type FrameworkField } from './framework-attributes.js';
 
 /** Prefix of a conversation named after the producer's trace. */
 export const TRACE_CONVERSATION_PREFIX = 'trace:';
@@ -64,9 +59,7 @@ function firstAttribute(row: SpanRow, keys: readonly string[]): string {
 
 /** A messaging span: it says so by kind, operation, system or message id. */
 export function isMessagingSpan(row: SpanRow): boolean {
-  return (
-    row.kind === 'producer' || row.kind === 'consumer' || row.operation !== '' || row.messagingSystem !== '' || row.messageId !== ''
-  );
+  return row.kind === 'producer' || row.kind === 'consumer' || row.operation !== '' || row.messagingSystem !== '' || row.messageId !== '';
 }
 
 /**

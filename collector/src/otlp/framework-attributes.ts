@@ -45,14 +45,7 @@ export const MESSAGING_OPERATIONS: Readonly<Record<string, MessagingOperation>> 
 
 /** The span-model columns a framework tag can fill. */
 export type FrameworkField =
-  | 'messageId'
-  | 'conversationId'
-  | 'causationId'
-  | 'idempotencyKey'
-  | 'messageType'
-  | 'destination'
-  | 'attempt'
-  | 'outcome';
+  'messageId' | 'conversationId' | 'causationId' | 'idempotencyKey' | 'messageType' | 'destination' | 'attempt' | 'outcome';
 
 export interface FrameworkAttribute {
   key: string;
@@ -150,13 +143,25 @@ export const FRAMEWORK_ATTRIBUTES: readonly FrameworkAttribute[] = [
 
   // Exchange ('' for the default exchange, then the routing key names the queue).
   { key: 'messaging.destination', field: 'destination', source: SEMCONV_OLD, rank: 1, read: nonEmpty },
-  { key: 'messaging.rabbitmq.destination.routing_key', field: 'destination', source: 'OpenTelemetry messaging semconv 1.17+', rank: 2, read: nonEmpty },
+  {
+    key: 'messaging.rabbitmq.destination.routing_key',
+    field: 'destination',
+    source: 'OpenTelemetry messaging semconv 1.17+',
+    rank: 2,
+    read: nonEmpty,
+  },
   { key: 'messaging.rabbitmq.routing_key', field: 'destination', source: SEMCONV_OLD, rank: 2, read: nonEmpty },
 
   { key: 'nservicebus.delayed_retries', field: 'attempt', source: NSB, rank: 1, read: delayedRetriesToAttempt },
   // AMQP's redelivered flag (amqplib's consumeHook can record it): at least the second attempt,
   // as Onceflow's own consumer counts it when the broker gives no delivery count.
-  { key: 'messaging.rabbitmq.redelivered', field: 'attempt', source: 'an application hook (no instrumentation records it)', rank: 2, read: (text) => (text === 'true' ? '2' : '') },
+  {
+    key: 'messaging.rabbitmq.redelivered',
+    field: 'attempt',
+    source: 'an application hook (no instrumentation records it)',
+    rank: 2,
+    read: (text) => (text === 'true' ? '2' : ''),
+  },
 
   // The NServiceBus outbox found the message already processed and skipped the handler.
   { key: 'nservicebus.outbox.deduplicate-message', field: 'outcome', source: NSB, rank: 1, read: whenTrue('duplicate') },

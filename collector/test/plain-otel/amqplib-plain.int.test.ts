@@ -116,7 +116,9 @@ describe.skipIf(!rabbit)('a service instrumented only with OpenTelemetry and ins
       `duplicate-delivery:info:${ORDER_ID}`,
       `retry:warning:${ORDER_ID}`,
     ]);
-    expect(flow.body.anomalies.find((a) => a.kind === 'duplicate-delivery')!.detail).toContain('whether it was processed more than once is unknown');
+    expect(flow.body.anomalies.find((a) => a.kind === 'duplicate-delivery')!.detail).toContain(
+      'whether it was processed more than once is unknown',
+    );
     expect(flow.body.state).toBe('complete');
 
     // Listed and searchable like any flow: by trace id and by message id.
@@ -127,7 +129,10 @@ describe.skipIf(!rabbit)('a service instrumented only with OpenTelemetry and ins
     expect(listed.body.flows.find((f) => f.conversationId === conversationId)).toMatchObject({ messageCount: 2, services: ['plain-shop'] });
     for (const q of [traceId, INVOICE_ID]) {
       const search = await get<{ flows: FlowSummary[] }>(`/api/search?q=${q}`);
-      expect(search.body.flows.map((f) => f.conversationId), q).toEqual([conversationId]);
+      expect(
+        search.body.flows.map((f) => f.conversationId),
+        q,
+      ).toEqual([conversationId]);
     }
   });
 });

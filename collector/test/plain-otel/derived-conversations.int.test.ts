@@ -32,10 +32,14 @@ const convert = (body: Buffer) => {
 };
 
 // ---- 1: the amqplib fixture, split into the producer's and the consumer's batch --------------
-const linksFixture = JSON.parse(readFileSync(new URL('../fixtures/frameworks/amqplib-links.otlp.json', import.meta.url), 'utf8')) as OtlpExportRequest;
+const linksFixture = JSON.parse(
+  readFileSync(new URL('../fixtures/frameworks/amqplib-links.otlp.json', import.meta.url), 'utf8'),
+) as OtlpExportRequest;
 const producerTrace = '616d71700000000000000000000f0001';
 const linksBatch = (service: string) =>
-  Buffer.from(JSON.stringify({ resourceSpans: linksFixture.resourceSpans!.filter((rs) => JSON.stringify(rs.resource).includes(`"${service}"`)) }));
+  Buffer.from(
+    JSON.stringify({ resourceSpans: linksFixture.resourceSpans!.filter((rs) => JSON.stringify(rs.resource).includes(`"${service}"`)) }),
+  );
 
 // ---- 2: a producer with a conversation id, a consumer without ---------------------------------
 const mixedTrace = hexId(41, 16);
@@ -103,36 +107,48 @@ describe.each(await storesUnderTest())('conversations derived at ingest, on the 
     return { app: opened.app, spans };
   }
 
-  it.skipIf(!enabled).each(ORDERS)('amqplib with links, %s: one flow, found by message id, trace id and attribute', async (_name, first) => {
-    const [a, b] = [linksBatch('invoicing-node'), linksBatch('billing-node')];
-    const { app, spans } = await load(first === 'consumer' ? [a, b] : [b, a]);
-    expect(new Set(spans.map((s) => s.conversationId))).toEqual(new Set([`trace:${producerTrace}`]));
+  it.skipIf(!enabled).each(ORDERS)(
+    'amqplib with links, %s: one flow, found by message id, trace id and attribute',
+    async (_name, first) => {
+      const [a, b] = [linksBatch('invoicing-node'), linksBatch('billing-node')];
+      const { app, spans } = await load(first === 'consumer' ? [a, b] : [b, a]);
+      expect(new Set(spans.map((s) => s.conversationId))).toEqual(new Set([`trace:${producerTrace}`]));
 
-    const message = await app.inject({ url: '/api/messages/invoice-77' });
-    expect(message.statusCode, message.body.slice(0, 300)).toBe(200);
-    const history = message.json() as { conversationIds: string[]; message: { deliveries: unknown[] } };
-    expect(history.conversationIds).toEqual([`trace:${producerTrace}`]);
-    expect(history.message.deliveries).toHaveLength(2);
+      const message = await app.inject({ url: '/api/messages/invoice-77' });
+      expect(message.statusCode, message.body.slice(0, 300)).toBe(200);
+      const history = message.json() as { conversationIds: string[]; message: { deliveries: unknown[] } };
+      expect(history.conversationIds).toEqual([`trace:${producerTrace}`]);
+      expect(history.message.deliveries).toHaveLength(2);
 
-    for (const q of [producerTrace, '616d71700000000000000000000f0003', 'invoices']) {
-      const search = (await app.inject({ url: `/api/search?q=${q}` })).json() as { flows: FlowSummary[] };
-      expect(search.flows.map((f) => f.conversationId), q).toEqual([`trace:${producerTrace}`]);
-    }
+      for (const q of [producerTrace, '616d71700000000000000000000f0003', 'invoices']) {
+        const search = (await app.inject({ url: `/api/search?q=${q}` })).json() as { flows: FlowSummary[] };
+        expect(
+          search.flows.map((f) => f.conversationId),
+          q,
+        ).toEqual([`trace:${producerTrace}`]);
+      }
 
-    const flow = (await app.inject({ url: `/api/flows/trace:${producerTrace}` })).json() as Flow;
-    expect(flow.anomalies.map((a) => `${a.kind}:${a.severity}`).sort()).toEqual(['duplicate-delivery:info', 'retry:warning']);
-  });
+      const flow = (await app.inject({ url: `/api/flows/trace:${producerTrace}` })).json() as Flow;
+      expect(flow.anomalies.map((a) => `${a.kind}:${a.severity}`).sort()).toEqual(['duplicate-delivery:info', 'retry:warning']);
+    },
+  );
 
   it.skipIf(!enabled).each(ORDERS)('a plain consumer of a message with a conversation, %s: delivered, not lost', async (_name, first) => {
     const { app, spans } = await load(first === 'consumer' ? [mixedConsumer, mixedProducer] : [mixedProducer, mixedConsumer]);
     expect(spans.find((s) => s.service === 'plain-billing')!.conversationId).toBe(`trace:${mixedTrace}`);
 
     const flow = (await app.inject({ url: '/api/flows/conv-mixed' })).json() as Flow;
-    expect(flow.messages.map((m) => [m.messageId, m.status, m.deliveries.map((d) => d.service)])).toEqual([['order-1', 'processed', ['plain-billing']]]);
+    expect(flow.messages.map((m) => [m.messageId, m.status, m.deliveries.map((d) => d.service)])).toEqual([
+      ['order-1', 'processed', ['plain-billing']],
+    ]);
     expect(flow.anomalies.map((a) => a.kind)).not.toContain('lost-message');
 
     const listed = (await app.inject({ url: `/api/flows?fromMs=${T0 - 60_000}&toMs=${T0 + 60_000}` })).json() as { flows: FlowSummary[] };
-    expect(listed.flows.find((f) => f.conversationId === 'conv-mixed')).toMatchObject({ complete: true, anomalyCounts: {}, worstSeverity: null });
+    expect(listed.flows.find((f) => f.conversationId === 'conv-mixed')).toMatchObject({
+      complete: true,
+      anomalyCounts: {},
+      worstSeverity: null,
+    });
   });
 
   it.skipIf(!enabled)('a plain consumer arriving after the producer’s flow was judged lost: judged again, delivered', async () => {
