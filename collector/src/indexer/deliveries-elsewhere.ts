@@ -70,7 +70,11 @@ export async function withDeliveriesElsewhere(
  */
 export async function producerConversations(store: SpanStore, conversationId: string, spans: readonly SpanRow[]): Promise<string[]> {
   if (!conversationId.startsWith(TRACE_CONVERSATION_PREFIX)) return [];
-  const delivered = new Set(spans.filter((span) => isAttemptSpan(span) && span.messageId).map((span) => span.messageId));
+  // Messages sent within this flow have their producer here: only the others are looked for.
+  const sentHere = new Set(spans.filter((span) => isSend(span)).map((span) => span.messageId));
+  const delivered = new Set(
+    spans.filter((span) => isAttemptSpan(span) && span.messageId && !sentHere.has(span.messageId)).map((span) => span.messageId),
+  );
   if (delivered.size === 0) return [];
   const trace = await store.spansOfTrace(conversationId.slice(TRACE_CONVERSATION_PREFIX.length), MAX_TRACE_SPANS);
   const owners = new Set<string>();

@@ -154,13 +154,16 @@ describe.each(await storesUnderTest())('conversations derived at ingest, on the 
   it.skipIf(!enabled)('a plain consumer arriving after the producer’s flow was judged lost: judged again, delivered', async () => {
     const store = open();
     await store.init();
-    const indexer = createFlowIndexer({ store, logger: silentLogger(), clock: () => NOW, quietPeriodMs: QUIET });
+    // The clock moves between the two judgements: the newer record wins by its analysis time.
+    let now = NOW;
+    const indexer = createFlowIndexer({ store, logger: silentLogger(), clock: () => now, quietPeriodMs: QUIET });
     const producer = convert(mixedProducer);
     await store.insertSpans(producer);
     indexer.noteSpans(producer);
     await indexer.drain();
     expect((await store.getFlowRecord('conv-mixed'))!.anomalies.map((a) => a.kind)).toEqual(['lost-message']);
 
+    now += 60_000;
     const consumer = convert(mixedConsumer);
     await store.insertSpans(consumer);
     indexer.noteSpans(consumer);
