@@ -6,7 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { analyzeConversation, reconstructFlow } from '../analysis/index.js';
 import { FLOW_STATES } from '../contract/index.js';
-import { withDeliveriesElsewhere } from '../indexer/deliveries-elsewhere.js';
+import { completeFlowSpans } from '../indexer/flow-spans.js';
 import type { Flow, FlowSummary } from '../model/flow.js';
 import type { ApiContext } from './context.js';
 import { NotFoundError } from './errors.js';
@@ -85,7 +85,7 @@ export function registerFlowRoutes(app: FastifyInstance, ctx: ApiContext): void 
     const truncated = spans.length > MAX_FLOW_SPANS;
     if (truncated) spans.length = MAX_FLOW_SPANS;
     const options = { now: ctx.clock(), quietPeriodMs: ctx.quietPeriodMs };
-    const all = await withDeliveriesElsewhere(store, conversationId, spans, options);
+    const all = await completeFlowSpans(store, conversationId, spans, options);
     return reconstructFlow(all, { ...options, page: { offset, limit }, truncated });
   });
 

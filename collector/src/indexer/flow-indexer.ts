@@ -18,7 +18,8 @@ import type { Logger } from '../logger.js';
 import type { Anomaly, FlowRecord } from '../model/flow.js';
 import type { SpanRow } from '../model/span.js';
 import type { SpanStore } from '../store/span-store.js';
-import { producerConversations, withDeliveriesElsewhere } from './deliveries-elsewhere.js';
+import { producerConversations } from './deliveries-elsewhere.js';
+import { completeFlowSpans } from './flow-spans.js';
 
 export interface FlowIndexerOptions {
   store: SpanStore;
@@ -127,7 +128,7 @@ export function createFlowIndexer(options: FlowIndexerOptions): FlowIndexer {
     const options = { now: nowMs, quietPeriodMs: config.quietPeriodMs };
     // A flow this one delivered for may have been judged before these deliveries arrived.
     for (const owner of await producerConversations(store, conversationId, spans)) schedule(owner, nowMs + config.debounceMs);
-    return analyzeConversation(await withDeliveriesElsewhere(store, conversationId, spans, options), options);
+    return analyzeConversation(await completeFlowSpans(store, conversationId, spans, options), options);
   };
 
   const analyseBatch = async (ids: string[]): Promise<number> => {

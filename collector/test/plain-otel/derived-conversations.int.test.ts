@@ -9,6 +9,8 @@
  * 2. a producer with a conversation id, a plain consumer without one:
  *      shop (conversation conv-mixed) ─ publish order-1 ─> plain-billing (parented, no conversation)
  *    the consumer is stored under `trace:<trace>`; conv-mixed still sees the delivery (not lost).
+ * 3. NServiceBus's handler activity, which carries no conversation, between an attempt and its
+ *    publish: read from the trace when the flow is read, so the publish has its attempt.
  */
 import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -175,6 +177,15 @@ describe.each(await storesUnderTest())('conversations derived at ingest, on the 
     await indexer.stop();
     // Wrapped only so afterEach closes the store (and drops a ClickHouse test database).
     opened = await indexedApp(store, [], { now: NOW, quietPeriodMs: QUIET });
+  });
+
+  it.skipIf(!enabled)('NServiceBus: a publish under the handler activity (no conversation) is found made by its attempt', async () => {
+    //   Sales process message #2 └─ PlaceOrderHandler (no conversation tag) └─ publish event OrderPlaced
+    const { app } = await load([readFileSync(new URL('../fixtures/frameworks/nservicebus.otlp.json', import.meta.url))]);
+    const flow = (await app.inject({ url: '/api/flows/8f0b3c2e-5d1a-4c7e-9b61-0c2f6a7d4e11' })).json() as Flow;
+    const orderPlaced = flow.messages.find((m) => m.messageType === 'OrderPlaced')!;
+    expect(orderPlaced.sends.map((s) => [s.service, s.attemptSpanId])).toEqual([['Sales', '00000000000a0003']]);
+    expect(flow.edges).toContainEqual({ from: '5b7d2f10-1a2b-4c3d-8e9f-a0b1c2d3e4f5', to: orderPlaced.messageId, via: 'message' });
   });
 
   it.skipIf(!enabled)('still calls a message nobody delivered lost (the lookup finds nothing)', async () => {
