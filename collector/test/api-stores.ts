@@ -9,7 +9,7 @@ import { createFlowIndexer } from '../src/indexer/flow-indexer.js';
 import { silentLogger } from '../src/logger.js';
 import type { SpanRow } from '../src/model/span.js';
 import { ClickHouseStore } from '../src/store/clickhouse/clickhouse-store.js';
-import { testDatabaseName } from '../src/store/clickhouse/test-database.js';
+import { testDatabaseName } from './store/test-database.js';
 import { DuckDbStore } from '../src/store/duckdb/duckdb-store.js';
 import type { SpanStore } from '../src/store/span-store.js';
 

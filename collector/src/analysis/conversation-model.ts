@@ -27,7 +27,7 @@ import {
   payloadRefOf,
   retryDelayOf,
   startMsOf,
-} from './span-roles.js';
+} from '../model/span-roles.js';
 
 /** One processing attempt: a consumer span plus any nested spans of the same attempt. */
 export interface AttemptModel {

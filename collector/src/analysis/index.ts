@@ -1,6 +1,6 @@
 /**
  * The pure analysis: stored rows in, what Onceflow shows out. No I/O and no clock (`now` is
- * passed in). Pipeline for one conversation: span-roles → conversation-model → anomalies →
+ * passed in). Pipeline for one conversation: (`model/span-roles`) → conversation-model → anomalies →
  * reconstruct-flow. Aggregates: storms, trends, topology.
  */
 export { reconstructFlow, analyzeConversation, summarizeFlow, type FlowOptions } from './reconstruct-flow.js';

@@ -8,6 +8,7 @@ import { analyzeConversation, reconstructFlow } from '../analysis/index.js';
 import { FLOW_STATES } from '../contract/index.js';
 import { completeFlowSpans } from '../indexer/flow-spans.js';
 import type { Flow, FlowSummary } from '../model/flow.js';
+import { InvalidCursorError } from '../store/flow-cursor.js';
 import type { ApiContext } from './context.js';
 import { NotFoundError } from './errors.js';
 import { toFlowSummary } from './flow-summary.js';
@@ -69,7 +70,7 @@ export function registerFlowRoutes(app: FastifyInstance, ctx: ApiContext): void 
       })
       .catch((error: Error) => {
         // Stores refuse a cursor they did not issue; that is the caller's mistake, not ours.
-        if (query.cursor !== undefined && /invalid cursor/i.test(error.message)) {
+        if (error instanceof InvalidCursorError) {
           throw new BadParameterError('cursor', 'cursor: pass back the nextCursor of a previous page');
         }
         throw error;

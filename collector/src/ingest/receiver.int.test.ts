@@ -24,7 +24,7 @@ import { CLICKHOUSE_URL, requireClickHouse } from '@onceflow/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SpanRow } from '../model/span.js';
 import { ClickHouseStore } from '../store/clickhouse/clickhouse-store.js';
-import { testDatabaseName } from '../store/clickhouse/test-database.js';
+import { testDatabaseName } from '../../test/store/test-database.js';
 import { DuckDbStore } from '../store/duckdb/duckdb-store.js';
 import type { SpanStore } from '../store/span-store.js';
 import { buildJsonBody, buildProtobufBody, hexId } from '../otlp/request-builder.js';

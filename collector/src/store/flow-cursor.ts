@@ -1,8 +1,16 @@
 /**
  * Keyset cursor of the flows list, the same for every store: the (start, conversation id) of
  * the last flow of a page, as base64url JSON. Opaque to callers; a store refuses anything it did
- * not issue with an `invalid cursor` error, which the API answers with 400.
+ * not issue with an `InvalidCursorError`, which the API answers with 400.
  */
+/** A cursor this codec did not issue: the caller's mistake (400), not the store's. */
+export class InvalidCursorError extends RangeError {
+  constructor() {
+    super('invalid cursor: pass back the nextCursor of a previous page');
+    this.name = 'InvalidCursorError';
+  }
+}
+
 export interface FlowCursor {
   startMs: number;
   conversationId: string;
@@ -27,7 +35,7 @@ export function decodeFlowCursor(text: string): FlowCursor {
     !Number.isFinite(parsed[0]) ||
     typeof parsed[1] !== 'string'
   ) {
-    throw new RangeError('invalid cursor: pass back the nextCursor of a previous page');
+    throw new InvalidCursorError();
   }
   return { startMs: parsed[0], conversationId: parsed[1] };
 }

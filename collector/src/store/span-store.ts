@@ -2,7 +2,7 @@
  * The one storage interface. Ingest writes spans through it, the flow indexer writes flow
  * records, and the query API reads rows and aggregates from it. Every backend (embedded
  * DuckDB, ClickHouse) implements all of it and passes the same conformance suite
- * (`conformance.ts`).
+ * (`collector/test/store/conformance.ts`).
  *
  * Stores do filtering, grouping and time bucketing in SQL and return small typed rows; the
  * pure analysis in `../analysis` turns those into flows, anomalies, storms, trends and

@@ -1,6 +1,6 @@
 /**
  * SQL text for the aggregates (trends, storms, topology), pure. Spans are classified in SQL
- * exactly as `analysis/span-roles.ts` does in TypeScript (`span-classes.ts`) and bucketed on
+ * by the roles of `model/span-roles.ts` (`span-roles-sql.ts`) and bucketed on
  * `start_ns`. They read `spans` without FINAL: the store drops re-sent spans before inserting
  * (`insert-path.ts`), and FINAL would double the cost of every trend. Queue latency uses
  * `first_send_ns`, filled at insert, instead of a join. Quantiles of the span reads interpolate
@@ -10,8 +10,10 @@
 import type { TimeWindow } from '../span-store.js';
 import { msToNs } from '../../model/span.js';
 import type { TrendGrouping } from '../../model/flow.js';
-import { rowLimit, windowCondition } from './row-queries.js';
-import { HTTP_PEER, IS_ATTEMPT, IS_HTTP_CLIENT, IS_SEND, QUANTILE_LEVELS, rollupSelect } from './span-classes.js';
+import { ROW_LIMITS, rowLimit } from '../store-inputs.js';
+import { windowCondition } from './row-queries.js';
+import { QUANTILE_LEVELS, rollupSelect } from './rollup-sql.js';
+import { EDGE_KIND, HTTP_PEER, IS_ATTEMPT, IS_SEND } from './span-roles-sql.js';
 import { SqlFragment, sql, sqlIdentifier } from './sql-escape.js';
 
 const GROUP_COLUMNS: Record<TrendGrouping, string> = {
@@ -133,7 +135,7 @@ WHERE ${windowCondition(window)} AND ${IS_ATTEMPT} AND service = ${service} AND 
 GROUP BY message_id
 HAVING n > 0
 ORDER BY n DESC, message_id
-LIMIT ${rowLimit(limit, 10_000)}`;
+LIMIT ${rowLimit(limit, ROW_LIMITS.keys)}`;
 }
 
 /** Send, consume and HTTP edges in one scan of the window (no joins). */
@@ -152,7 +154,7 @@ export function edgeAggregatesSql(db: SqlFragment, window: TimeWindow): SqlFragm
   ${new SqlFragment(quantileColumns('latency_sorted', 'latency'))}
 FROM (
   SELECT
-    multiIf(${IS_SEND}, 'send', ${IS_ATTEMPT}, 'consume', ${IS_HTTP_CLIENT}, 'http', '') AS edge_kind,
+    ${EDGE_KIND} AS edge_kind,
     multiIf(edge_kind = 'consume', destination, service) AS source,
     multiIf(edge_kind = 'send', destination, edge_kind = 'consume', service, ${HTTP_PEER}) AS target,
     message_type, status_code, outcome, message_id, attempt, duration_ns

@@ -17,7 +17,7 @@ import { attempt, httpClient, resetSpanIds, send } from '../../../test/span-buil
 import type { FlowRecord } from '../../model/flow.js';
 import type { EdgeAggregateRow, SpanBucketRow } from '../span-store.js';
 import { ClickHouseStore } from './clickhouse-store.js';
-import { testDatabaseName } from './test-database.js';
+import { testDatabaseName } from '../../../test/store/test-database.js';
 
 const ok = await requireClickHouse();
 

@@ -93,3 +93,12 @@ export class QueryRunner {
     return this.client.close();
   }
 }
+
+/** Polls `done` every 100 ms until it holds; throws after `timeoutMs`. */
+export async function waitUntil(done: () => Promise<boolean>, what: string, timeoutMs = 120_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await done())) {
+    if (Date.now() > deadline) throw new Error(`ClickHouse: ${what} after ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}

@@ -4,9 +4,9 @@
  */
 import { CLICKHOUSE_URL, requireClickHouse } from '@onceflow/test-support';
 import { describe } from 'vitest';
-import { runSpanStoreConformance } from '../conformance.js';
+import { runSpanStoreConformance } from '../../../test/store/conformance.js';
 import { ClickHouseStore } from './clickhouse-store.js';
-import { testDatabaseName } from './test-database.js';
+import { testDatabaseName } from '../../../test/store/test-database.js';
 
 const ok = await requireClickHouse();
 

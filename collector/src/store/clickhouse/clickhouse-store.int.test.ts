@@ -9,7 +9,7 @@ import { makeSpan } from '../../../test/span-builders.js';
 import type { SpanRow } from '../../model/span.js';
 import { QueryRunner } from './clickhouse-client.js';
 import { ClickHouseStore } from './clickhouse-store.js';
-import { testDatabaseName } from './test-database.js';
+import { testDatabaseName } from '../../../test/store/test-database.js';
 
 const ok = await requireClickHouse();
 

@@ -1,6 +1,8 @@
 /**
- * The ClickHouse `SpanStore`: schema in `schema.ts`, SQL text in `*-queries.ts`, every value
- * escaped by `sql-escape.ts` (18.16 has no query parameters). Runs on Debian's ClickHouse 18.16
+ * The ClickHouse `SpanStore`, a thin composition: schema in `schema.ts`, SQL text in
+ * `row-queries.ts`, `flow-queries.ts`, `aggregate-queries.ts` (every value escaped by
+ * `sql-escape.ts`: 18.16 has no query parameters), the insert path in `insert-path.ts`,
+ * retention in `retention.ts`, row decoding in `span-rows.ts` and `flow-rows.ts`. Runs on Debian's ClickHouse 18.16
  * and on current servers; newer-only features are chosen once in `server-features.ts`.
  *
  * Idempotency, in two layers: `insertSpans` (serialized) drops spans already stored before it
@@ -10,9 +12,10 @@
  * the same moment never shows twice in rows and disappears on merge.
  */
 import type pino from 'pino';
-import type { Anomaly, AnomalyKind, FlowRecord, FlowSummary } from '../../model/flow.js';
+import type { Anomaly, AnomalyKind, FlowRecord, TrendGrouping } from '../../model/flow.js';
 import type { SpanRow } from '../../model/span.js';
-import { msToNs } from '../../model/span.js';
+import { activityBucketRow, edgeAggregateRow, flowBucketRow, spanBucketRow } from '../aggregate-rows.js';
+import { encodeFlowCursor } from '../flow-cursor.js';
 import type {
   ActivityBucketRow,
   AnomalyQuery,
@@ -27,48 +30,42 @@ import type {
   StoreHealth,
   TimeWindow,
 } from '../span-store.js';
-import type { TrendGrouping } from '../../model/flow.js';
-import { QueryRunner } from './clickhouse-client.js';
-import { FLOW_COLUMNS, fromFlowSelectRow, toFlowInsertRow } from './flow-rows.js';
+import { ROW_LIMITS, rowLimit } from '../store-inputs.js';
 import {
   activityBucketsRollupSql,
   activityBucketsSql,
   edgeAggregatesRollupSql,
   edgeAggregatesSql,
-  spanBucketsRollupSql,
   flowBucketsSql,
+  spanBucketsRollupSql,
   spanBucketsSql,
   topKeysSql,
 } from './aggregate-queries.js';
-import { encodeFlowCursor } from '../flow-cursor.js';
-import { anomaliesSql, flowCountsSql, flowPageSql } from './flow-queries.js';
+import { QueryRunner, waitUntil } from './clickhouse-client.js';
+import { anomaliesSql, flowCountsSql, flowPageSql, flowRecordSql } from './flow-queries.js';
+import {
+  FLOW_COLUMNS,
+  anomalyFromRow,
+  fromFlowSelectRow,
+  summaryFromRow,
+  toFlowInsertRow,
+  type AnomalySelectRow,
+  type FlowSelectRow,
+} from './flow-rows.js';
+import { SpanInserter } from './insert-path.js';
+import { deleteOlderThan } from './retention.js';
 import {
   activeConversationsSql,
-  rowLimit,
   findConversationsSql,
   spanCountSql,
   spansOfConversationSql,
   spansOfMessageSql,
   spansOfTraceSql,
 } from './row-queries.js';
-import { DAY_PARTITIONED, SPAN_FLAT_COLUMNS, TABLES, schemaStatements, type TableName } from './schema.js';
+import { schemaStatements } from './schema.js';
 import { detectFeatures, type ServerFeatures } from './server-features.js';
-import { fromRowJson, toInsertRow, type SpanInsertRow } from './span-rows.js';
-import {
-  FirstSendCache,
-  LOOKUP_CHUNK,
-  batchFirstSends,
-  earliest,
-  lookupSql,
-  spanKey,
-  isProcessedAttempt,
-  previousProcessed,
-  startSecond,
-  unresolvedMessages,
-} from './insert-path.js';
-import { isAttemptSpan } from '../../analysis/span-roles.js';
-import { sql, sqlColumns, sqlDatabase, sqlIdentifier, type SqlFragment } from './sql-escape.js';
-import { activityBucketRow, edgeAggregateRow, flowBucketRow, spanBucketRow } from '../aggregate-rows.js';
+import { fromRowJson } from './span-rows.js';
+import { sql, sqlDatabase, type SqlFragment } from './sql-escape.js';
 
 export interface ClickHouseStoreOptions {
   url: string;
@@ -93,11 +90,8 @@ export class ClickHouseStore implements SpanStore {
   private readonly runner: QueryRunner;
   private readonly logger?: pino.Logger;
   private features: ServerFeatures | null = null;
-  private writes: Promise<void> = Promise.resolve();
   private readonly rollupAfterMs: number;
-  /** Newest `ts` (unix s) in `spans`, read at init and advanced by this store's inserts. */
-  private newestStoredS = Number.MAX_SAFE_INTEGER;
-  private readonly firstSends = new FirstSendCache();
+  private readonly inserter: SpanInserter;
 
   constructor(options: ClickHouseStoreOptions) {
     this.database = options.database ?? 'onceflow';
@@ -105,6 +99,7 @@ export class ClickHouseStore implements SpanStore {
     this.logger = options.logger;
     this.rollupAfterMs = options.rollupAfterMs ?? 3_600_000;
     this.runner = new QueryRunner({ url: options.url, maxExecutionTimeS: options.maxExecutionTimeS });
+    this.inserter = new SpanInserter(this.runner, this.db);
   }
 
   /** The server's version and the optional features in use (after `init()`). */
@@ -118,7 +113,7 @@ export class ClickHouseStore implements SpanStore {
     await this.refuseOlderSchema();
     for (const statement of schemaStatements(this.db, this.features)) await this.runner.command(statement);
     const [{ s }] = await this.runner.rows<{ s: number }>(sql`SELECT toUInt32(max(ts)) AS s FROM ${this.db}.spans`);
-    this.newestStoredS = Number(s);
+    this.inserter.newestStoredS = Number(s);
     this.logger?.info({ database: this.database, features: this.features }, 'clickhouse store ready');
   }
 
@@ -159,10 +154,8 @@ WHERE database = ${this.database} AND table IN ('spans', 'spans_by_conversation'
     } catch (error) {
       // Removing many parts on a busy disk can outlast the HTTP timeout; the server carries on.
       if (!/timeout/i.test((error as Error).message)) throw error;
-      await this.waitUntil(async () => {
-        const [{ n }] = await this.runner.rows<{ n: string }>(
-          sql`SELECT count() AS n FROM system.databases WHERE name = ${this.database}`,
-        );
+      await waitUntil(async () => {
+        const [{ n }] = await this.runner.rows<{ n: string }>(sql`SELECT count() AS n FROM system.databases WHERE name = ${this.database}`);
         return n === '0';
       }, `database ${this.database} is still being dropped`);
     }
@@ -175,158 +168,21 @@ WHERE database = ${this.database} AND table IN ('spans', 'spans_by_conversation'
    * chunk, so the rollup counts every span once; see `insert-path.ts`.
    */
   insertSpans(spans: SpanRow[]): Promise<void> {
-    const run = this.writes.then(() => this.insertBatch(spans));
-    this.writes = run.catch(() => undefined);
-    return run;
+    return this.inserter.insertSpans(spans);
   }
 
-  private async insertBatch(spans: SpanRow[]): Promise<void> {
-    const unique = new Map<string, SpanRow>();
-    for (const span of spans) {
-      const key = spanKey(span);
-      if (!unique.has(key)) unique.set(key, span);
-    }
-    const batch = [...unique.values()];
-    const sends = batchFirstSends(batch);
-    const chunks: SpanRow[][] = [];
-    for (let i = 0; i < batch.length; i += LOOKUP_CHUNK) chunks.push(batch.slice(i, i + LOOKUP_CHUNK));
-    const stored = new Set<string>();
-    const lookedUp = new Map<string, bigint>();
-    const storedProcessed = new Map<string, bigint[]>();
-    // Two lookups in flight at a time: the server parses one while it scans the other.
-    for (let i = 0; i < chunks.length; i += 2) {
-      await Promise.all(
-        chunks.slice(i, i + 2).map(async (chunk) => {
-          const candidates = chunk.filter((span) => startSecond(span) <= this.newestStoredS);
-          const processedIds = [
-            ...new Set(
-              chunk
-                .filter((span) => isProcessedAttempt(span) && !this.sentAfterEverythingStored(sends.get(span.messageId)))
-                .map((span) => span.messageId),
-            ),
-          ];
-          const query = lookupSql(this.db, candidates, unresolvedMessages(chunk, sends, this.firstSends), processedIds);
-          if (!query) return;
-          const found = await this.runner.rows<{ k: string; v: string; n: string }>(query, { max_query_size: '1048576' });
-          for (const { k, v, n } of found) {
-            if (k === 'stored') stored.add(v);
-            else if (k === 'send') lookedUp.set(v, BigInt(n));
-            else {
-              const list = storedProcessed.get(v);
-              if (list) list.push(BigInt(n));
-              else storedProcessed.set(v, [BigInt(n)]);
-            }
-          }
-        }),
-      );
-    }
-    await this.insertRows(
-      batch.filter((span) => !stored.has(spanKey(span))),
-      sends,
-      lookedUp,
-      storedProcessed,
-    );
-  }
-
-  /**
-   * Bulk load (benchmarks, imports): inserts spans known NOT to be stored yet, without the
-   * duplicate lookup. Earliest sends and earlier processed attempts are resolved from the batch
-   * and the in-memory send cache only, so each batch must hold whole conversations (or at least
-   * every send and attempt of each message in it). Rows are built exactly as `insertSpans`
-   * builds them, and the insert fires the same materialized views.
-   */
+  /** Bulk load (benchmarks, imports) of spans known not to be stored yet: `SpanInserter#loadSpans`. */
   loadSpans(spans: SpanRow[]): Promise<void> {
-    const run = this.writes.then(() => this.insertRows(spans, batchFirstSends(spans), new Map(), new Map()));
-    this.writes = run.catch(() => undefined);
-    return run;
-  }
-
-  /** Builds insert rows (with `first_send_ns`, `prev_processed_ns`) and inserts them. */
-  private async insertRows(
-    toInsert: SpanRow[],
-    sends: Map<string, bigint>,
-    lookedUp: Map<string, bigint>,
-    storedProcessed: Map<string, bigint[]>,
-  ): Promise<void> {
-    const previous = previousProcessed(toInsert, storedProcessed);
-    const rows: SpanInsertRow[] = [];
-    let newest = this.newestStoredS;
-    for (const span of toInsert) {
-      const row = toInsertRow(span);
-      const prev = previous.get(span);
-      if (prev) row.prev_processed_ns = prev.toString();
-      if (span.messageId !== '' && isAttemptSpan(span)) {
-        const first = earliest(sends.get(span.messageId), this.firstSends.get(span.messageId), lookedUp.get(span.messageId));
-        row.first_send_ns = first.toString();
-      }
-      rows.push(row);
-      newest = Math.max(newest, row.ts as number);
-    }
-    // Advanced before the insert: a failed insert may have committed some partitions, and a
-    // higher mark only means more lookups on the retry.
-    this.newestStoredS = newest;
-    await this.runner.insert(`${this.db}.spans`, SPAN_FLAT_COLUMNS, rows);
-    for (const [messageId, startNs] of sends) this.firstSends.offer(messageId, startNs);
-  }
-
-  /**
-   * A message whose send in this batch is newer than every stored span cannot have a stored
-   * attempt (an attempt starts after its send), so its processed attempts need no lookup.
-   */
-  private sentAfterEverythingStored(sendNs: bigint | undefined): boolean {
-    return sendNs !== undefined && Number(sendNs / 1_000_000_000n) > this.newestStoredS;
+    return this.inserter.loadSpans(spans);
   }
 
   async saveFlows(records: FlowRecord[]): Promise<void> {
     await this.runner.insert(`${this.db}.flows`, FLOW_COLUMNS, records.map(toFlowInsertRow));
   }
 
-  /**
-   * Whole days before the cutoff's day are dropped as partitions; the cutoff's own day is
-   * trimmed with a mutation (waited for, so reads afterwards no longer see the rows).
-   */
-  async deleteOlderThan(cutoffMs: number): Promise<void> {
-    const cutoff = Math.max(0, cutoffMs);
-    const cutoffDay = new Date(cutoff).toISOString().slice(0, 10).replaceAll('-', '');
-    const cutoffNs = msToNs(cutoff);
-    const partitions = await this.runner.rows<{ table: string; partition_id: string }>(
-      sql`SELECT DISTINCT table, partition_id FROM system.parts
-WHERE database = ${this.database} AND active AND has(${[...DAY_PARTITIONED]}, table) AND partition_id < ${cutoffDay}`,
-    );
-    for (const { table, partition_id } of partitions) {
-      await this.runner.command(sql`ALTER TABLE ${this.tableRef(table as TableName)} DROP PARTITION ID ${partition_id}`);
-    }
-    // The rollup keeps whole minutes: the cutoff's own minute stays.
-    const cutoffMinute = Math.floor(cutoff / 60_000) * 60;
-    for (const table of DAY_PARTITIONED) {
-      const older = table === 'span_rollup' ? sql`minute < toDateTime(${cutoffMinute})` : sql`start_ns < ${cutoffNs}`;
-      const [{ n }] = await this.runner.rows<{ n: string }>(sql`SELECT count() AS n FROM ${this.tableRef(table)} WHERE ${older}`);
-      if (n !== '0') await this.runner.command(sql`ALTER TABLE ${this.tableRef(table)} DELETE WHERE ${older}`);
-    }
-    const [{ n }] = await this.runner.rows<{ n: string }>(sql`SELECT count() AS n FROM ${this.db}.flows WHERE end_ms < ${cutoff}`);
-    if (n !== '0') await this.runner.command(sql`ALTER TABLE ${this.db}.flows DELETE WHERE end_ms < ${cutoff}`);
-    await this.waitForMutations();
-  }
-
-  private waitForMutations(): Promise<void> {
-    return this.waitUntil(async () => {
-      const [{ n }] = await this.runner.rows<{ n: string }>(
-        sql`SELECT count() AS n FROM system.mutations WHERE database = ${this.database} AND is_done = 0`,
-      );
-      return n === '0';
-    }, `mutations in ${this.database} are still running`);
-  }
-
-  private async waitUntil(done: () => Promise<boolean>, what: string, timeoutMs = 120_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (!(await done())) {
-      if (Date.now() > deadline) throw new Error(`ClickHouse: ${what} after ${timeoutMs} ms`);
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  }
-
-  private tableRef(table: TableName): SqlFragment {
-    return sql`${this.db}.${sqlIdentifier(table, TABLES)}`;
+  /** See `retention.ts`. */
+  deleteOlderThan(cutoffMs: number): Promise<void> {
+    return deleteOlderThan(this.runner, this.db, this.database, cutoffMs);
   }
 
   // ---- rows --------------------------------------------------------------------------
@@ -354,9 +210,7 @@ WHERE database = ${this.database} AND active AND has(${[...DAY_PARTITIONED]}, ta
   }
 
   async activeConversations(window: TimeWindow, limit: number): Promise<ConversationActivity[]> {
-    const rows = await this.runner.rows<{ conversation_id: string; last_ns: string }>(
-      activeConversationsSql(this.db, window, limit),
-    );
+    const rows = await this.runner.rows<{ conversation_id: string; last_ns: string }>(activeConversationsSql(this.db, window, limit));
     return rows.map((row) => ({ conversationId: row.conversation_id, lastMs: nsStringToMs(row.last_ns) }));
   }
 
@@ -368,22 +222,17 @@ WHERE database = ${this.database} AND active AND has(${[...DAY_PARTITIONED]}, ta
   // ---- flow records ------------------------------------------------------------------
 
   async getFlowRecord(conversationId: string): Promise<FlowRecord | null> {
-    const rows = await this.runner.rows<Parameters<typeof fromFlowSelectRow>[0]>(
-      // The highest version is what FINAL would keep; sorting the few rows of one conversation
-      // avoids FINAL's merge of every part's granule (3-4× slower for one record).
-      sql`SELECT ${flowColumns} FROM ${this.db}.flows WHERE conversation_id = ${conversationId}
-ORDER BY version DESC LIMIT 1`,
-    );
+    const rows = await this.runner.rows<FlowSelectRow>(flowRecordSql(this.db, conversationId));
     return rows.length > 0 ? fromFlowSelectRow(rows[0]) : null;
   }
 
   async listFlows(query: FlowQuery): Promise<FlowPage> {
-    const limit = rowLimit(query.limit, 10_000);
+    const limit = rowLimit(query.limit, ROW_LIMITS.flows);
     const [rows, counts] = await Promise.all([
-      this.runner.rows<Parameters<typeof fromFlowSelectRow>[0]>(flowPageSql(this.db, query)),
+      this.runner.rows<FlowSelectRow>(flowPageSql(this.db, query)),
       this.runner.rows<{ kind: string; n: string }>(flowCountsSql(this.db, query)),
     ]);
-    const page = rows.slice(0, limit).map((row) => toFlowSummary(row));
+    const page = rows.slice(0, limit).map(summaryFromRow);
     const last = page[page.length - 1];
     const anomalyCounts: FlowPage['anomalyCounts'] = {};
     let total = 0;
@@ -400,26 +249,8 @@ ORDER BY version DESC LIMIT 1`,
   }
 
   async listAnomalies(query: AnomalyQuery): Promise<Anomaly[]> {
-    const rows = await this.runner.rows<{
-      conversation_id: string;
-      kind: AnomalyKind;
-      severity: Anomaly['severity'];
-      message_id: string;
-      message_type: string;
-      service: string;
-      detail: string;
-      time_ms: number;
-    }>(anomaliesSql(this.db, query));
-    return rows.map((row) => ({
-      kind: row.kind,
-      severity: row.severity,
-      conversationId: row.conversation_id,
-      messageId: row.message_id,
-      messageType: row.message_type,
-      service: row.service,
-      detail: row.detail,
-      timeMs: Number(row.time_ms),
-    }));
+    const rows = await this.runner.rows<AnomalySelectRow>(anomaliesSql(this.db, query));
+    return rows.map(anomalyFromRow);
   }
 
   // ---- aggregates --------------------------------------------------------------------
@@ -446,16 +277,8 @@ ORDER BY version DESC LIMIT 1`,
     return rows.map(activityBucketRow);
   }
 
-  async topKeys(
-    window: TimeWindow,
-    service: string,
-    messageType: string,
-    kind: 'duplicate' | 'retry',
-    limit: number,
-  ): Promise<KeyCount[]> {
-    const rows = await this.runner.rows<{ message_id: string; n: string }>(
-      topKeysSql(this.db, window, service, messageType, kind, limit),
-    );
+  async topKeys(window: TimeWindow, service: string, messageType: string, kind: 'duplicate' | 'retry', limit: number): Promise<KeyCount[]> {
+    const rows = await this.runner.rows<{ message_id: string; n: string }>(topKeysSql(this.db, window, service, messageType, kind, limit));
     return rows.map((row) => ({ messageId: row.message_id, count: Number(row.n) }));
   }
 
@@ -465,22 +288,3 @@ ORDER BY version DESC LIMIT 1`,
     return rows.map((row) => edgeAggregateRow(row, row.edge_kind as EdgeAggregateRow['kind']));
   }
 }
-
-
-function toFlowSummary(row: Parameters<typeof fromFlowSelectRow>[0]): FlowSummary {
-  const { anomalies: _anomalies, analyzedAtMs: _analyzedAtMs, ...summary } = fromFlowSelectRow({
-    ...row,
-    'anomalies.kind': [],
-    'anomalies.severity': [],
-    'anomalies.message_id': [],
-    'anomalies.message_type': [],
-    'anomalies.service': [],
-    'anomalies.detail': [],
-    'anomalies.time_ms': [],
-    analyzed_at_ms: 0,
-    version: '0',
-  });
-  return summary;
-}
-
-const flowColumns = sqlColumns(FLOW_COLUMNS);

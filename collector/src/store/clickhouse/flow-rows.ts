@@ -3,7 +3,7 @@
  * (parallel arrays), so `listAnomalies` can ARRAY JOIN them with filters; per-kind counts are
  * parallel arrays too (18.16 has no Map).
  */
-import type { Anomaly, AnomalyKind, FlowRecord, FlowState, Severity } from '../../model/flow.js';
+import type { Anomaly, AnomalyKind, FlowRecord, FlowState, FlowSummary, Severity } from '../../model/flow.js';
 
 export const FLOW_COLUMNS = [
   'conversation_id',
@@ -68,7 +68,7 @@ export function toFlowInsertRow(record: FlowRecord): Record<string, unknown> {
   };
 }
 
-type FlowSelectRow = Record<(typeof FLOW_COLUMNS)[number], unknown>;
+export type FlowSelectRow = Record<(typeof FLOW_COLUMNS)[number], unknown>;
 
 export function fromFlowSelectRow(row: FlowSelectRow): FlowRecord {
   const kinds = row.anomaly_kinds as AnomalyKind[];
@@ -110,5 +110,51 @@ export function fromFlowSelectRow(row: FlowSelectRow): FlowRecord {
     worstSeverity: row.worst_severity === '' ? null : (row.worst_severity as Severity),
     anomalies,
     analyzedAtMs: Number(row.analyzed_at_ms),
+  };
+}
+
+/** A summary row of a flows page (the record's columns without its anomalies). */
+export function summaryFromRow(row: FlowSelectRow): FlowSummary {
+  const {
+    anomalies: _anomalies,
+    analyzedAtMs: _analyzedAtMs,
+    ...summary
+  } = fromFlowSelectRow({
+    ...row,
+    'anomalies.kind': [],
+    'anomalies.severity': [],
+    'anomalies.message_id': [],
+    'anomalies.message_type': [],
+    'anomalies.service': [],
+    'anomalies.detail': [],
+    'anomalies.time_ms': [],
+    analyzed_at_ms: 0,
+    version: '0',
+  });
+  return summary;
+}
+
+/** A row of `flow-queries.ts#anomaliesSql`. */
+export interface AnomalySelectRow {
+  conversation_id: string;
+  kind: AnomalyKind;
+  severity: Anomaly['severity'];
+  message_id: string;
+  message_type: string;
+  service: string;
+  detail: string;
+  time_ms: number;
+}
+
+export function anomalyFromRow(row: AnomalySelectRow): Anomaly {
+  return {
+    kind: row.kind,
+    severity: row.severity,
+    conversationId: row.conversation_id,
+    messageId: row.message_id,
+    messageType: row.message_type,
+    service: row.service,
+    detail: row.detail,
+    timeMs: Number(row.time_ms),
   };
 }

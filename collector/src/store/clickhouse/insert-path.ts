@@ -7,15 +7,19 @@
  * (range-pruned on the batch's `ts` span), earliest sends from `spans_by_message` (primary-key
  * lookup) for attempts whose send is neither in the batch nor in the in-memory cache. Only spans
  * that start no later than the newest second stored so far can be stored already, so live
- * traffic mostly skips the first part. Batches are serialized by the store, so two copies of
+ * traffic mostly skips the first part. Batches are serialized (`SpanInserter`), so two copies of
  * one batch cannot both pass the check. A second
  * collector process writing the same spans at the same moment could still slip a duplicate
  * in: row reads stay exact (LIMIT 1 BY) and merges collapse the rows, only the rollup would
  * count it twice.
  */
-import { isAttemptSpan, isSend } from '../../analysis/span-roles.js';
+import { isAttemptSpan, isSend } from '../../model/span-roles.js';
 import type { SpanRow } from '../../model/span.js';
-import { IS_ATTEMPT, IS_SEND } from './span-classes.js';
+import { spanKey, uniqueSpans } from '../store-inputs.js';
+import type { QueryRunner } from './clickhouse-client.js';
+import { SPAN_FLAT_COLUMNS } from './schema.js';
+import { toInsertRow, type SpanInsertRow } from './span-rows.js';
+import { IS_ATTEMPT, IS_SEND } from './span-roles-sql.js';
 import { SqlFragment, joinSql, sql, sqlInList } from './sql-escape.js';
 
 /**
@@ -24,8 +28,6 @@ import { SqlFragment, joinSql, sql, sqlInList } from './sql-escape.js';
  */
 export const LOOKUP_CHUNK = 5000;
 const NS_PER_S = 1_000_000_000n;
-
-export const spanKey = (span: Pick<SpanRow, 'traceId' | 'spanId'>) => `${span.traceId}/${span.spanId}`;
 
 /** Earliest send per message id, bounded (oldest entries go first). */
 export class FirstSendCache {
@@ -51,9 +53,7 @@ export class FirstSendCache {
  * stragglers does not scan everything in between.
  */
 export function secondRanges(spans: readonly SpanRow[]): SqlFragment {
-  const seconds = [...new Set(spans.map(startSecond))].sort(
-    (a, b) => a - b,
-  );
+  const seconds = [...new Set(spans.map(startSecond))].sort((a, b) => a - b);
   const ranges: [number, number][] = [];
   for (const second of seconds) {
     const last = ranges[ranges.length - 1];
@@ -153,4 +153,122 @@ export function previousProcessed(toInsert: readonly SpanRow[], stored: Map<stri
     previous.set(span, best);
   }
   return previous;
+}
+
+/**
+ * The ClickHouse store's span writes, one batch at a time: the duplicate lookup above, then
+ * insert rows with `first_send_ns` and `prev_processed_ns` filled in.
+ */
+export class SpanInserter {
+  private writes: Promise<void> = Promise.resolve();
+  /** Newest `ts` (unix s) in `spans`, read at init and advanced by this store's inserts. */
+  newestStoredS = Number.MAX_SAFE_INTEGER;
+  private readonly firstSends = new FirstSendCache();
+
+  constructor(
+    private readonly runner: QueryRunner,
+    private readonly db: SqlFragment,
+  ) {}
+
+  /**
+   * Serialized (one batch at a time): spans already stored are dropped after one lookup per
+   * chunk, so the rollup counts every span once.
+   */
+  insertSpans(spans: SpanRow[]): Promise<void> {
+    const run = this.writes.then(() => this.insertBatch(spans));
+    this.writes = run.catch(() => undefined);
+    return run;
+  }
+
+  private async insertBatch(spans: SpanRow[]): Promise<void> {
+    const batch = uniqueSpans(spans);
+    const sends = batchFirstSends(batch);
+    const chunks: SpanRow[][] = [];
+    for (let i = 0; i < batch.length; i += LOOKUP_CHUNK) chunks.push(batch.slice(i, i + LOOKUP_CHUNK));
+    const stored = new Set<string>();
+    const lookedUp = new Map<string, bigint>();
+    const storedProcessed = new Map<string, bigint[]>();
+    // Two lookups in flight at a time: the server parses one while it scans the other.
+    for (let i = 0; i < chunks.length; i += 2) {
+      await Promise.all(
+        chunks.slice(i, i + 2).map(async (chunk) => {
+          const candidates = chunk.filter((span) => startSecond(span) <= this.newestStoredS);
+          const processedIds = [
+            ...new Set(
+              chunk
+                .filter((span) => isProcessedAttempt(span) && !this.sentAfterEverythingStored(sends.get(span.messageId)))
+                .map((span) => span.messageId),
+            ),
+          ];
+          const query = lookupSql(this.db, candidates, unresolvedMessages(chunk, sends, this.firstSends), processedIds);
+          if (!query) return;
+          const found = await this.runner.rows<{ k: string; v: string; n: string }>(query, { max_query_size: '1048576' });
+          for (const { k, v, n } of found) {
+            if (k === 'stored') stored.add(v);
+            else if (k === 'send') lookedUp.set(v, BigInt(n));
+            else {
+              const list = storedProcessed.get(v);
+              if (list) list.push(BigInt(n));
+              else storedProcessed.set(v, [BigInt(n)]);
+            }
+          }
+        }),
+      );
+    }
+    await this.insertRows(
+      batch.filter((span) => !stored.has(spanKey(span))),
+      sends,
+      lookedUp,
+      storedProcessed,
+    );
+  }
+
+  /**
+   * Bulk load (benchmarks, imports): inserts spans known NOT to be stored yet, without the
+   * duplicate lookup. Earliest sends and earlier processed attempts are resolved from the batch
+   * and the in-memory send cache only, so each batch must hold whole conversations (or at least
+   * every send and attempt of each message in it). Rows are built exactly as `insertSpans`
+   * builds them, and the insert fires the same materialized views.
+   */
+  loadSpans(spans: SpanRow[]): Promise<void> {
+    const run = this.writes.then(() => this.insertRows(spans, batchFirstSends(spans), new Map(), new Map()));
+    this.writes = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Builds insert rows (with `first_send_ns`, `prev_processed_ns`) and inserts them. */
+  private async insertRows(
+    toInsert: SpanRow[],
+    sends: Map<string, bigint>,
+    lookedUp: Map<string, bigint>,
+    storedProcessed: Map<string, bigint[]>,
+  ): Promise<void> {
+    const previous = previousProcessed(toInsert, storedProcessed);
+    const rows: SpanInsertRow[] = [];
+    let newest = this.newestStoredS;
+    for (const span of toInsert) {
+      const row = toInsertRow(span);
+      const prev = previous.get(span);
+      if (prev) row.prev_processed_ns = prev.toString();
+      if (span.messageId !== '' && isAttemptSpan(span)) {
+        const first = earliest(sends.get(span.messageId), this.firstSends.get(span.messageId), lookedUp.get(span.messageId));
+        row.first_send_ns = first.toString();
+      }
+      rows.push(row);
+      newest = Math.max(newest, row.ts as number);
+    }
+    // Advanced before the insert: a failed insert may have committed some partitions, and a
+    // higher mark only means more lookups on the retry.
+    this.newestStoredS = newest;
+    await this.runner.insert(`${this.db}.spans`, SPAN_FLAT_COLUMNS, rows);
+    for (const [messageId, startNs] of sends) this.firstSends.offer(messageId, startNs);
+  }
+
+  /**
+   * A message whose send in this batch is newer than every stored span cannot have a stored
+   * attempt (an attempt starts after its send), so its processed attempts need no lookup.
+   */
+  private sentAfterEverythingStored(sendNs: bigint | undefined): boolean {
+    return sendNs !== undefined && Number(sendNs / 1_000_000_000n) > this.newestStoredS;
+  }
 }

@@ -6,18 +6,13 @@
  */
 import type { TimeWindow } from '../span-store.js';
 import { msToNs } from '../../model/span.js';
+import { rowLimit } from '../store-inputs.js';
 import { TABLES } from './schema.js';
 import { SqlFragment, sql, sqlIdentifier, type SqlInput } from './sql-escape.js';
 
 const SPAN_KEY_COLUMNS = ['conversation_id', 'message_id', 'trace_id'];
 /** Row reads select the encoded span (`span-rows.ts#fromRowJson`) and the columns they order by. */
 const SELECT_SPAN = new SqlFragment('row_json, start_ns, trace_id, span_id');
-
-/** Validates a row limit: a positive integer (capped so a caller cannot ask for everything). */
-export function rowLimit(limit: number, max = 1_000_000): number {
-  if (!Number.isInteger(limit) || limit < 0) throw new TypeError(`invalid limit: ${limit}`);
-  return Math.min(limit, max);
-}
 
 /**
  * `ts` bounds (seconds, for partition and primary-key pruning) plus exact `start_ns` bounds

@@ -23,7 +23,7 @@
  * precision for partitioning and pruning, `start_ns` keeps the full nanoseconds.
  */
 import type { ServerFeatures } from './server-features.js';
-import { ROLLUP_COLUMNS_DDL, rollupSelect } from './span-classes.js';
+import { ROLLUP_COLUMNS_DDL, rollupSelect } from './rollup-sql.js';
 import { sql, type SqlFragment } from './sql-escape.js';
 
 export const SPAN_KINDS = ['internal', 'server', 'client', 'producer', 'consumer'] as const;

@@ -6,7 +6,7 @@ import { CLICKHOUSE_URL, requireClickHouse } from '@onceflow/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { QueryRunner } from './clickhouse-client.js';
 import { sql, sqlDatabase, wellFormed } from './sql-escape.js';
-import { testDatabaseName } from './test-database.js';
+import { testDatabaseName } from '../../../test/store/test-database.js';
 
 const ok = await requireClickHouse();
 

@@ -10,10 +10,10 @@ import { fileURLToPath } from 'node:url';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ALL_FLOWS, ALL_SPANS, FLOW_2, SPANS } from '../../../test/fixtures/store-fixtures.js';
-import { runSpanStoreConformance } from '../conformance.js';
+import { runSpanStoreConformance } from '../../../test/store/conformance.js';
 import { createSpanStore } from '../create-store.js';
 import { DUCKDB_FILE_NAME, DuckDbStore } from './duckdb-store.js';
-import { syntheticSpans } from './testing/synthetic-spans.js';
+import { syntheticSpans } from '../../../test/store/synthetic-spans.js';
 
 runSpanStoreConformance('DuckDB in memory', async () => new DuckDbStore({ path: ':memory:' }));
 
@@ -49,7 +49,7 @@ describe('DuckDbStore on a file', () => {
   it('keeps every span acknowledged before the process was killed', async () => {
     const dir = join(dataDir, 'killed');
     const count = 3000;
-    const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./testing/insert-then-die.ts', import.meta.url)), dir, String(count)], {
+    const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('../../../test/store/insert-then-die.ts', import.meta.url)), dir, String(count)], {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     let stdout = '';

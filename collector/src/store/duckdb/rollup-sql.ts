@@ -2,7 +2,7 @@
  * SQL of the rollup (`rollup-schema.ts`): what the job writes, and the trend, storm and topology
  * reads over it. Pure text builders; every value is a bound parameter.
  *
- * A span becomes a rollup entry by its role (as in `aggregate-sql.ts`): `send`, `consume` (an
+ * A span becomes a rollup entry by its role (as in `aggregate-queries.ts`): `send`, `consume` (an
  * attempt) or `http` (an HTTP client call); other spans are not rolled up. Reads take whole
  * minutes from `span_rollup` and aggregate the partial minutes at either end of a window from
  * `spans` with the same SELECT, so any window is exact. Duplicate processings come from
@@ -14,17 +14,13 @@ import type { TimeWindow } from '../span-store.js';
 import {
   duplicateProcessingsSql,
   GROUP_COLUMNS,
-  HTTP_PEER,
-  IS_ATTEMPT,
-  IS_HTTP_CLIENT,
-  IS_SEND,
   SEND_LOOKBACK_MS,
   quantileColumns,
   stepOf,
   windowNs,
-  type Params,
-  type Statement,
-} from './aggregate-sql.js';
+} from './aggregate-queries.js';
+import type { Params, Statement } from './duckdb-client.js';
+import { HTTP_PEER, IS_ATTEMPT, IS_CLIENT_KIND, IS_HTTP_CLIENT, IS_SEND } from './span-roles-sql.js';
 
 const MINUTE_MS = 60_000;
 const MINUTE_NS = 60_000_000_000n;
@@ -72,7 +68,7 @@ function entriesSql(filter: string, sendFrom: string, sendTo: string): string {
         message_id, outcome, attempt, status_code, duration_ns / 1e6 AS duration_ms, payload_offloaded, payload_bytes
       FROM (
         SELECT *, CASE WHEN ${IS_SEND} THEN 'send' WHEN ${IS_ATTEMPT} THEN 'consume'
-                       WHEN kind = 'client' THEN (CASE WHEN ${IS_HTTP_CLIENT} THEN 'http' ELSE '' END)
+                       WHEN ${IS_CLIENT_KIND} THEN (CASE WHEN ${IS_HTTP_CLIENT} THEN 'http' ELSE '' END)
                        ELSE '' END AS edge_kind
         FROM spans WHERE ${filter}
       ) WHERE edge_kind <> ''

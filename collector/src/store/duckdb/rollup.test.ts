@@ -4,14 +4,15 @@
  * batches the way exporters deliver it — a conversation's attempts sometimes before its sends,
  * repeat processings many batches after the first, a batch re-sent — with rollup reads in
  * between, so the job runs many times on partial data. Then every rollup read is compared with
- * the span read of `aggregate-sql.ts` (the reference) over aligned and unaligned windows:
+ * the span read of `aggregate-queries.ts` (the reference) over aligned and unaligned windows:
  * exactly, but for quantiles over windows longer than an hour (histograms, within 1 %).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateFlows } from '../../../bench/generate-flows.js';
 import type { SpanRow } from '../../model/span.js';
 import type { TimeWindow } from '../span-store.js';
-import { activityBucketsSql, edgeAggregatesSql, spanBucketsSql, type Statement } from './aggregate-sql.js';
+import { activityBucketsSql, edgeAggregatesSql, spanBucketsSql } from './aggregate-queries.js';
+import type { DuckDbClient, Statement } from './duckdb-client.js';
 import { DuckDbStore } from './duckdb-store.js';
 import { EXACT_QUANTILES_MAX_WINDOW_MS } from './rollup-sql.js';
 
@@ -36,7 +37,7 @@ function expectLatency(actual: number | null, expected: unknown, window: TimeWin
 
 /** Reads the reference (span) SQL through the store's own reader. */
 function reference(store: DuckDbStore, statement: Statement): Promise<Record<string, unknown>[]> {
-  return (store as unknown as { run(s: Statement): Promise<Record<string, unknown>[]> }).run(statement);
+  return (store as unknown as { client: DuckDbClient }).client.run(statement);
 }
 
 function batchesLikeExporters(): SpanRow[][] {

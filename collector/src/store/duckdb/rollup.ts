@@ -186,7 +186,7 @@ function pickPeriods(fragments: Map<number, number>, touched: number[]): number[
   return picked.map(([period]) => period);
 }
 
-/** A JS bigint would bind as HUGEINT (see `parameterTypes` in duckdb-store.ts). */
+/** A JS bigint would bind as HUGEINT (see `parameterTypes` in duckdb-client.ts). */
 function bigintTypes(params: DuckDBValue[]): DuckDBType[] {
   return params.map((value) => (typeof value === 'bigint' ? BIGINT : undefined)) as DuckDBType[];
 }

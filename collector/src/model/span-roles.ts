@@ -1,8 +1,10 @@
 /**
- * What a single span is, for the analysis: a send (producer), a processing attempt (consumer
- * or a span carrying an outcome), an HTTP client or server span, a claim-check fetch. First
- * step of the pipeline: everything after it reads spans only through these predicates, so a
- * new instrumentation's quirks are absorbed here.
+ * What a single span is: a send (producer), a processing attempt (consumer or a span carrying
+ * an outcome), an HTTP client or server span, a claim-check fetch. Model floor: the analysis
+ * reads spans only through these predicates (so a new instrumentation's quirks are absorbed
+ * here), and each store's SQL builds its role conditions from `SPAN_ROLES`
+ * (`store/duckdb/span-roles-sql.ts`, `store/clickhouse/span-roles-sql.ts`), so a role is
+ * defined once.
  */
 import {
   ATTR_HTTP_REQUEST_METHOD,
@@ -16,7 +18,7 @@ import {
   ATTR_URL_FULL,
   type Outcome,
 } from '@onceflow/instrumentation/semconv';
-import { nsToMs, type SpanRow } from '../model/span.js';
+import { nsToMs, type SpanKind, type SpanRow } from './span.js';
 
 /** Legacy (pre-1.21) HTTP attribute names some instrumentations still emit. */
 const LEGACY_HTTP_METHOD = 'http.method';
@@ -24,12 +26,41 @@ const LEGACY_HTTP_STATUS = 'http.status_code';
 const LEGACY_HTTP_TARGET = 'http.target';
 const URL_PATH = 'url.path';
 
-const SEND_OPERATIONS: ReadonlySet<string> = new Set(['send', 'create']);
-const ATTEMPT_OPERATIONS = new Set(['process', 'receive']);
+// ---- vocabulary (shared with the stores' SQL) ------------------------------------------
+
+/**
+ * What each role is, in data: the predicates below read it, and each store's SQL is built from
+ * it, so a role is written once.
+ * - send: a span of `send.kind`, or one whose messaging operation is in `send.operations`;
+ * - attempt (when not a send): `attempt.kind`, an operation in `attempt.operations`, or an outcome;
+ * - HTTP client call: a span of `httpClient.kind` carrying one of `httpClient.methodAttributes`
+ *   or `httpClient.urlAttribute`;
+ * - HTTP peer of a client span: the first non-empty of `httpPeer.attributes`, else the host of
+ *   `httpPeer.urlAttribute`, else `httpPeer.unknown`.
+ */
+export const SPAN_ROLES = {
+  send: { kind: 'producer' as SpanKind, operations: ['send', 'create'] as readonly string[] },
+  attempt: { kind: 'consumer' as SpanKind, operations: ['process', 'receive'] as readonly string[] },
+  httpClient: {
+    kind: 'client' as SpanKind,
+    methodAttributes: [ATTR_HTTP_REQUEST_METHOD, LEGACY_HTTP_METHOD] as readonly string[],
+    urlAttribute: ATTR_URL_FULL,
+  },
+  httpPeer: {
+    attributes: [ATTR_PEER_SERVICE, ATTR_SERVER_ADDRESS] as readonly string[],
+    urlAttribute: ATTR_URL_FULL,
+    unknown: 'unknown-peer',
+  },
+} as const;
+
+const SEND_OPERATIONS: ReadonlySet<string> = new Set(SPAN_ROLES.send.operations);
+const ATTEMPT_OPERATIONS: ReadonlySet<string> = new Set(SPAN_ROLES.attempt.operations);
+
+// ---- predicates ------------------------------------------------------------------------
 
 /** A producer span: one publish/send of a message. */
 export function isSend(span: SpanRow): boolean {
-  return span.kind === 'producer' || SEND_OPERATIONS.has(span.operation);
+  return span.kind === SPAN_ROLES.send.kind || SEND_OPERATIONS.has(span.operation);
 }
 
 /**
@@ -38,15 +69,19 @@ export function isSend(span: SpanRow): boolean {
  */
 export function isAttemptSpan(span: SpanRow): boolean {
   if (isSend(span)) return false;
-  return span.kind === 'consumer' || ATTEMPT_OPERATIONS.has(span.operation) || span.outcome !== '';
+  return span.kind === SPAN_ROLES.attempt.kind || ATTEMPT_OPERATIONS.has(span.operation) || span.outcome !== '';
 }
 
 export function httpMethodOf(span: SpanRow): string {
-  return span.attributes[ATTR_HTTP_REQUEST_METHOD] ?? span.attributes[LEGACY_HTTP_METHOD] ?? '';
+  for (const key of SPAN_ROLES.httpClient.methodAttributes) {
+    const method = span.attributes[key];
+    if (method !== undefined) return method;
+  }
+  return '';
 }
 
 export function isHttpClient(span: SpanRow): boolean {
-  return span.kind === 'client' && (httpMethodOf(span) !== '' || ATTR_URL_FULL in span.attributes);
+  return span.kind === SPAN_ROLES.httpClient.kind && (httpMethodOf(span) !== '' || SPAN_ROLES.httpClient.urlAttribute in span.attributes);
 }
 
 export function isHttpServer(span: SpanRow): boolean {
@@ -77,7 +112,7 @@ export function httpStatusOf(span: SpanRow): number {
 }
 
 function urlOf(span: SpanRow): URL | null {
-  const raw = span.attributes[ATTR_URL_FULL];
+  const raw = span.attributes[SPAN_ROLES.httpPeer.urlAttribute];
   if (!raw) return null;
   try {
     return new URL(raw);
@@ -88,9 +123,11 @@ function urlOf(span: SpanRow): URL | null {
 
 /** Who a client span called when the serving span was not seen: peer.service, server.address, URL host. */
 export function httpPeerOf(span: SpanRow): string {
-  return (
-    span.attributes[ATTR_PEER_SERVICE] || span.attributes[ATTR_SERVER_ADDRESS] || urlOf(span)?.hostname || 'unknown-peer'
-  );
+  for (const key of SPAN_ROLES.httpPeer.attributes) {
+    const peer = span.attributes[key];
+    if (peer) return peer;
+  }
+  return urlOf(span)?.hostname || SPAN_ROLES.httpPeer.unknown;
 }
 
 /** Route of a server span, else the path of the request. */

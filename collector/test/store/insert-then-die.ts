@@ -5,7 +5,7 @@
  *
  *   node --import tsx insert-then-die.ts <dataDir> <spanCount>
  */
-import { DuckDbStore } from '../duckdb-store.js';
+import { DuckDbStore } from '../../src/store/duckdb/duckdb-store.js';
 import { syntheticSpans } from './synthetic-spans.js';
 
 const [dataDir, count] = process.argv.slice(2);

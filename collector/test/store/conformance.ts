@@ -7,7 +7,7 @@
  * `makeStore` returns a new, empty store; the suite calls `init()` and disposes of it. A backend
  * that cannot offer a capability opts out of it explicitly with a reason (shown as skipped
  * tests), never silently. What the suite pins, beyond the doc comments of `span-store.ts`:
- * - span roles as in `analysis/span-roles.ts`: send = producer or operation send/create;
+ * - span roles as in `model/span-roles.ts`: send = producer or operation send/create;
  *   attempt = not a send and (consumer, operation process/receive, or an outcome); HTTP client
  *   = client kind with an HTTP method or url.full attribute;
  * - buckets are epoch-aligned (floor(start / step) · step); a (bucket, group) row exists only
@@ -54,10 +54,10 @@ import {
   TRACE_2,
   TRACE_3,
   WINDOW,
-} from '../../test/fixtures/store-fixtures.js';
-import type { Anomaly, FlowRecord, FlowSummary } from '../model/flow.js';
-import type { SpanRow } from '../model/span.js';
-import type { EdgeAggregateRow, FlowQuery, SpanBucketRow, SpanStore } from './span-store.js';
+} from '../fixtures/store-fixtures.js';
+import type { Anomaly, FlowRecord, FlowSummary } from '../../src/model/flow.js';
+import type { SpanRow } from '../../src/model/span.js';
+import type { EdgeAggregateRow, FlowQuery, SpanBucketRow, SpanStore } from '../../src/store/span-store.js';
 
 export const STORE_CAPABILITIES = [
   'rows',

@@ -81,3 +81,8 @@ export function anomalyFromRow(row: Record<string, unknown>): Anomaly {
   };
 }
 
+
+/** The summary a `flows` row keeps as JSON. */
+export function summaryFromRow(row: Record<string, unknown>): FlowSummary {
+  return JSON.parse(row.summary as string) as FlowSummary;
+}

@@ -3,35 +3,16 @@
  * can be read and tested apart from a database. Every value is a bound parameter; the only
  * thing spliced into the text is a column name from a fixed allow-list.
  *
- * Span roles are those of `analysis/span-roles.ts` (and of the ClickHouse store):
- * - send:        kind = producer, or messaging operation send/create
- * - attempt:     not a send, and kind = consumer, operation process/receive, or an outcome set;
- *                its duration is the processing latency
- * - HTTP client: kind = client with an HTTP method or url.full attribute
+ * Span roles are those of `model/span-roles.ts` (in SQL: `span-roles-sql.ts`); an attempt's
+ * duration is its processing latency.
  * Buckets are epoch-aligned: timeMs = floor(startMs / stepMs) * stepMs. Quantiles interpolate
  * linearly between the nearest values of the exact sample (`quantile_cont`).
  */
-import type { DuckDBValue } from '@duckdb/node-api';
 import type { TrendGrouping } from '../../model/flow.js';
 import { msToNs } from '../../model/span.js';
 import type { TimeWindow } from '../span-store.js';
-
-export type Params = DuckDBValue[];
-
-export interface Statement {
-  sql: string;
-  params: Params;
-}
-
-export const IS_SEND = `(kind = 'producer' OR operation IN ('send', 'create'))`;
-export const IS_ATTEMPT = `(NOT ${IS_SEND} AND (kind = 'consumer' OR operation IN ('process', 'receive') OR outcome <> ''))`;
-const attribute = (key: string) => `json_extract_string(attributes, '$."${key}"')`;
-export const IS_HTTP_CLIENT = `(kind = 'client' AND (${attribute('http.request.method')} IS NOT NULL
-  OR ${attribute('http.method')} IS NOT NULL OR ${attribute('url.full')} IS NOT NULL))`;
-/** peer.service, else server.address, else the host of url.full, else 'unknown-peer'. */
-export const HTTP_PEER = `coalesce(nullif(${attribute('peer.service')}, ''), nullif(${attribute('server.address')}, ''),
-  nullif(regexp_extract(coalesce(${attribute('url.full')}, ''), '^[A-Za-z][A-Za-z0-9+.-]*://(?:[^@/?#]*@)?([^:/?#]*)', 1), ''),
-  'unknown-peer')`;
+import type { Statement } from './duckdb-client.js';
+import { HTTP_PEER, IS_ATTEMPT, IS_CLIENT_KIND, IS_HTTP_CLIENT, IS_SEND } from './span-roles-sql.js';
 
 export const GROUP_COLUMNS: Record<TrendGrouping, string> = {
   service: 'service',
@@ -212,7 +193,7 @@ export function edgeAggregatesSql(window: TimeWindow): Statement {
   const sql = `
     WITH k AS (
       SELECT *, CASE WHEN ${IS_SEND} THEN 'send' WHEN ${IS_ATTEMPT} THEN 'consume'
-                     WHEN kind = 'client' THEN (CASE WHEN ${IS_HTTP_CLIENT} THEN 'http' ELSE '' END)
+                     WHEN ${IS_CLIENT_KIND} THEN (CASE WHEN ${IS_HTTP_CLIENT} THEN 'http' ELSE '' END)
                      ELSE '' END AS edge_kind
       FROM spans WHERE start_ns >= $1 AND start_ns < $2
     ),

@@ -1,7 +1,7 @@
 /**
  * Insert and lookup throughput of the DuckDB store (not a test; run by hand):
  *
- *   npx tsx collector/src/store/duckdb/bench-insert.ts [spans=200000] [dir]
+ *   npx tsx collector/bench/duckdb-insert.bench.ts [spans=200000] [dir]
  *
  * Appends `spans` synthetic spans (~10 attributes, identity columns set, alternating sends and
  * attempts, 8 spans per conversation) into a file-backed store in batches of 512, 2048 and
@@ -11,8 +11,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DuckDbStore } from './duckdb-store.js';
-import { SYNTHETIC_BASE_MS as baseMs, syntheticSpan, syntheticSpans } from './testing/synthetic-spans.js';
+import { DuckDbStore } from '../src/store/duckdb/duckdb-store.js';
+import { SYNTHETIC_BASE_MS as baseMs, syntheticSpan, syntheticSpans } from '../test/store/synthetic-spans.js';
 
 const total = Number(process.argv[2] ?? 200_000);
 const dir = process.argv[3] ?? mkdtempSync(join(tmpdir(), 'onceflow-bench-'));

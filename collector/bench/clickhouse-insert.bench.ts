@@ -1,5 +1,5 @@
 /**
- * Insert throughput of the ClickHouse store (run: `npx tsx collector/src/store/clickhouse/insert-bench.ts`).
+ * Insert throughput of the ClickHouse store (run: `npx tsx collector/bench/clickhouse-insert.bench.ts`).
  *
  * Compares, in one run against the same server, spans/s for:
  * - direct: `client.insert` of already-built JSONEachRow rows (the baseline: server + client cost only);
@@ -10,12 +10,12 @@
  * Uses a fresh database, dropped at the end. Environment: ONCEFLOW_TEST_CLICKHOUSE_URL.
  */
 import { performance } from 'node:perf_hooks';
-import { msToNs, type SpanRow } from '../../model/span.js';
-import { ClickHouseStore } from './clickhouse-store.js';
-import { QueryRunner } from './clickhouse-client.js';
-import { SPAN_FLAT_COLUMNS } from './schema.js';
-import { toInsertRow } from './span-rows.js';
-import { testDatabaseName } from './test-database.js';
+import { msToNs, type SpanRow } from '../src/model/span.js';
+import { ClickHouseStore } from '../src/store/clickhouse/clickhouse-store.js';
+import { QueryRunner } from '../src/store/clickhouse/clickhouse-client.js';
+import { SPAN_FLAT_COLUMNS } from '../src/store/clickhouse/schema.js';
+import { toInsertRow } from '../src/store/clickhouse/span-rows.js';
+import { testDatabaseName } from '../test/store/test-database.js';
 
 const CLICKHOUSE_URL = process.env.ONCEFLOW_TEST_CLICKHOUSE_URL ?? 'http://127.0.0.1:8123';
 const TOTAL = Number(process.env.BENCH_SPANS ?? 200_000);

@@ -1,8 +1,8 @@
 /**
- * Span roles in ClickHouse SQL, exactly as `analysis/span-roles.ts` decides them in TypeScript
- * (send, attempt, HTTP client, HTTP peer), and the per-minute rollup SELECT built on them. The
- * rollup's materialized view and the raw edge minutes of a rollup read use the same SELECT, so
- * both sides of a merge have identical aggregate-state types.
+ * The per-minute rollup of the ClickHouse store: its columns and the SELECT that fills them,
+ * built on the span roles of `span-roles-sql.ts`. The rollup's materialized view and the raw
+ * edge minutes of a rollup read use the same SELECT, so both sides of a merge have identical
+ * aggregate-state types.
  *
  * Duplicate processings per bucket are count(processed) − distinct(service, message id), i.e. the
  * processed attempts whose previous processed attempt of the same key falls in the same bucket.
@@ -13,26 +13,7 @@
  * every insert ("Unknown identifier"), so the rollup SELECT is one level deep.
  */
 import { SqlFragment, sql } from './sql-escape.js';
-
-/** `analysis/span-roles.ts#isSend`. */
-export const IS_SEND = new SqlFragment(`(kind = 'producer' OR operation IN ('send', 'create'))`);
-/** `analysis/span-roles.ts#isAttemptSpan`. */
-export const IS_ATTEMPT = new SqlFragment(
-  `(NOT ${IS_SEND.text} AND (kind = 'consumer' OR operation IN ('process', 'receive') OR outcome != ''))`,
-);
-const attr = (key: string) => `attrs.value[indexOf(attrs.key, '${key}')]`;
-/** `analysis/span-roles.ts#isHttpClient`. */
-export const IS_HTTP_CLIENT = new SqlFragment(
-  `(kind = 'client' AND (has(attrs.key, 'http.request.method') OR has(attrs.key, 'http.method') OR has(attrs.key, 'url.full')))`,
-);
-/** `analysis/span-roles.ts#httpPeerOf`. */
-export const HTTP_PEER = new SqlFragment(
-  `multiIf(${attr('peer.service')} != '', ${attr('peer.service')}, ${attr('server.address')} != '', ${attr('server.address')}, domain(${attr('url.full')}) != '', domain(${attr('url.full')}), 'unknown-peer')`,
-);
-/** 'send' | 'consume' | 'http' | '' (a span that is none of them). */
-export const EDGE_KIND = new SqlFragment(
-  `multiIf(${IS_SEND.text}, 'send', ${IS_ATTEMPT.text}, 'consume', ${IS_HTTP_CLIENT.text}, 'http', '')`,
-);
+import { EDGE_KIND, HTTP_PEER, IS_HTTP_CLIENT } from './span-roles-sql.js';
 
 export const QUANTILE_LEVELS = '0.5, 0.95, 0.99';
 

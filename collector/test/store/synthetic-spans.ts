@@ -2,7 +2,7 @@
  * Deterministic synthetic spans (alternating sends and processed attempts, 8 spans per
  * conversation, ~10 attributes' worth of identity) for durability tests and benchmarks.
  */
-import { msToNs, type SpanRow } from '../../../model/span.js';
+import { msToNs, type SpanRow } from '../../src/model/span.js';
 
 export const SYNTHETIC_BASE_MS = Date.UTC(2026, 0, 15, 10);
 

@@ -1,0 +1,95 @@
+/**
+ * SQL of the DuckDB store's span reads and span retention (pure: arguments in, `{ sql, params }`
+ * out). Every value is a bound parameter; the only thing spliced into the text is a column name
+ * from a fixed set.
+ */
+import { msToNs } from '../../model/span.js';
+import type { TimeWindow } from '../span-store.js';
+import { rowLimit } from '../store-inputs.js';
+import type { Statement } from './duckdb-client.js';
+import { SPAN_SELECT } from './schema.js';
+import { attributeValueNeedles } from './span-rows.js';
+
+export type SpanKeyColumn = 'conversation_id' | 'message_id' | 'trace_id';
+
+/** The spans whose `column` equals `value`, in read order (start, trace id, span id). */
+export function spansWhereSql(column: SpanKeyColumn, value: string, limit: number): Statement {
+  // DuckDB answers a selective equality filter on an indexed column with an ART index scan
+  // (chosen at run time; EXPLAIN ANALYZE shows "Index Scan"), so this reads only the matches.
+  return {
+    sql: `SELECT ${SPAN_SELECT} FROM spans WHERE ${column} = $1 ORDER BY start_ns, trace_id, span_id LIMIT $2`,
+    params: [value, rowLimit(limit)],
+  };
+}
+
+export const spansOfConversationSql = (conversationId: string, limit: number) => spansWhereSql('conversation_id', conversationId, limit);
+
+export const spansOfTraceSql = (traceId: string, limit: number) => spansWhereSql('trace_id', traceId, limit);
+
+/** Rolled-up spans listing a message id among their outgoing ids (the `outgoing_ids` index). */
+export function listedInIndexSql(messageId: string, limit: number): Statement {
+  return {
+    sql: 'SELECT DISTINCT conversation_id, trace_id, span_id FROM outgoing_ids WHERE outgoing_id = $1 LIMIT $2',
+    params: [messageId, rowLimit(limit)],
+  };
+}
+
+/** Spans stored since the rollup's watermark that list a message id among their outgoing ids. */
+export function listedSinceRollupSql(watermark: bigint, messageId: string, limit: number): Statement {
+  return {
+    sql: `SELECT ${SPAN_SELECT} FROM spans
+         WHERE ingest_seq > $1 AND outgoing_message_ids <> '[]' AND contains(outgoing_message_ids, $2)
+           AND list_contains(from_json(outgoing_message_ids, '["VARCHAR"]'), $3)
+         LIMIT $4`,
+    params: [watermark, JSON.stringify(messageId), messageId, rowLimit(limit)],
+  };
+}
+
+/** Spans of one flow (by conversation, else by trace) among the given span ids. */
+export function flowSpansByIdSql(column: 'conversation_id' | 'trace_id', value: string, spanIds: readonly string[]): Statement {
+  // Materialized first: with the span id filter beside it, DuckDB scans the whole table
+  // instead of using the conversation index (40 ms against 4 ms at 10M spans).
+  return {
+    sql: `WITH flow AS MATERIALIZED (SELECT ${SPAN_SELECT} FROM spans WHERE ${column} = $1)
+           SELECT * FROM flow WHERE span_id IN (${spanIds.map((_, i) => `$${i + 2}`).join(', ')})`,
+    params: [value, ...spanIds],
+  };
+}
+
+/**
+ * What `findConversations` matches, given the placeholders of q and of its attribute needles
+ * (`attributeValueNeedles`): an id column equal to q, or a span attribute whose value is q.
+ */
+export function searchMatch(q: string, [value, valueThenComma, valueThenBrace]: readonly string[]): string {
+  return `(conversation_id = ${q} OR message_id = ${q} OR idempotency_key = ${q} OR trace_id = ${q}
+    OR causation_id = ${q}
+    OR (contains(attributes, ${value}) AND (contains(attributes, ${valueThenComma}) OR contains(attributes, ${valueThenBrace}))))`;
+}
+
+export function findConversationsSql(q: string, limit: number): Statement {
+  return {
+    sql: `SELECT conversation_id, max(start_ns) AS last_ns FROM spans
+       WHERE conversation_id <> '' AND ${searchMatch('$1', ['$2', '$3', '$4'])}
+       GROUP BY conversation_id
+       ORDER BY last_ns DESC, conversation_id
+       LIMIT $5`,
+    params: [q, ...attributeValueNeedles(q), rowLimit(limit)],
+  };
+}
+
+export function activeConversationsSql(window: TimeWindow, limit: number): Statement {
+  return {
+    sql: `SELECT conversation_id, max(start_ns) AS last_ns FROM spans
+       WHERE start_ns >= $1 AND start_ns < $2 AND conversation_id <> ''
+       GROUP BY conversation_id
+       ORDER BY last_ns DESC, conversation_id
+       LIMIT $3`,
+    params: [msToNs(window.fromMs), msToNs(window.toMs), rowLimit(limit)],
+  };
+}
+
+export const spanCountSql = (): Statement => ({ sql: 'SELECT count(*) AS n FROM spans', params: [] });
+
+export function deleteSpansBeforeSql(cutoffMs: number): Statement {
+  return { sql: 'DELETE FROM spans WHERE start_ns < $1', params: [msToNs(cutoffMs)] };
+}
