@@ -11,7 +11,7 @@
  * (`producerConversations`), so a consumer that arrives after the producer's flow was judged
  * gets that flow judged again.
  */
-import { endMsOf, isAttemptSpan, isSend } from '../analysis/span-roles.js';
+import { endMsOf, isAttemptSpan, isSend } from '../model/span-roles.js';
 import { TRACE_CONVERSATION_PREFIX } from '../otlp/derive-identity.js';
 import type { SpanRow } from '../model/span.js';
 import type { SpanStore } from '../store/span-store.js';

@@ -6,7 +6,7 @@
  * Both are looked up when the flow is read, never at ingest, so the result does not depend on
  * the order in which batches arrived; both cost nothing for flows that need neither.
  */
-import { isSend } from '../analysis/span-roles.js';
+import { isSend } from '../model/span-roles.js';
 import type { SpanRow } from '../model/span.js';
 import type { SpanStore } from '../store/span-store.js';
 import { withDeliveriesElsewhere } from './deliveries-elsewhere.js';
