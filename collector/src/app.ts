@@ -9,6 +9,7 @@ import { createRequire } from 'node:module';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { registerDashboard } from './api/dashboard.js';
 import { installErrorHandler } from './api/errors.js';
+import { registerCoverageRoutes } from './api/coverage-routes.js';
 import { registerFlowRoutes } from './api/flow-routes.js';
 import { registerHealthRoutes } from './api/health-routes.js';
 import { registerInsightRoutes } from './api/insight-routes.js';
@@ -69,6 +70,7 @@ export async function createApp(options: AppOptions): Promise<FastifyInstance> {
   registerHealthRoutes(app, ctx);
   registerFlowRoutes(app, ctx);
   registerInsightRoutes(app, ctx);
+  registerCoverageRoutes(app, ctx);
   registerLiveRoutes(app, ctx);
   await registerDashboard(app, options.dashboardDir);
   return app;

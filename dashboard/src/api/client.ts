@@ -8,6 +8,7 @@
 import {
   AnomalyListSchema,
   ApiErrorBodySchema,
+  CoverageSchema,
   FlowListSchema,
   FlowSchema,
   HealthSchema,
@@ -144,6 +145,8 @@ export function createApi(baseUrl = '') {
       get(`/api/trends${query({ ...windowParams(timeWindow), step: stepMs, by })}`, TrendsSchema, signal),
     topology: (timeWindow: TimeWindow, signal?: AbortSignal) =>
       get(`/api/topology${query(windowParams(timeWindow))}`, TopologySchema, signal),
+    coverage: (timeWindow: TimeWindow, signal?: AbortSignal) =>
+      get(`/api/coverage${query(windowParams(timeWindow))}`, CoverageSchema, signal),
   };
 }
 

@@ -15,6 +15,7 @@ const NAV: { view: Route['view']; label: string; route: Route }[] = [
   { view: 'storms', label: 'Duplicates & storms', route: { view: 'storms' } },
   { view: 'trends', label: 'Trends', route: { view: 'trends' } },
   { view: 'investigate', label: 'Investigate', route: { view: 'investigate' } },
+  { view: 'coverage', label: 'Coverage', route: { view: 'coverage' } },
 ];
 
 function CollectorStatus({ live }: { live: boolean }) {
