@@ -113,7 +113,7 @@ describe.skipIf(!rabbit)('a service instrumented only with OpenTelemetry and ins
     ]);
     expect(flow.body.edges).toEqual([{ from: ORDER_ID, to: INVOICE_ID, via: 'message' }]);
     expect(flow.body.anomalies.map((a) => `${a.kind}:${a.severity}:${a.messageId}`).sort()).toEqual([
-      `duplicate-delivery:info:${ORDER_ID}`,
+      `duplicate-delivery:warning:${ORDER_ID}`,
       `retry:warning:${ORDER_ID}`,
     ]);
     expect(flow.body.anomalies.find((a) => a.kind === 'duplicate-delivery')!.detail).toContain(
