@@ -46,7 +46,9 @@ describe.each(backends)('detection against the ground truth on $name', (backend)
     run = await measureDetection({
       collector,
       scenario: 'chaos',
-      seed: 'detection-chaos',
+      // A seed whose first 40 orders inject every violation (billing's loss and orders' ghost
+      // are drawn per message at 3 %: most seeds miss one of them in 40 orders).
+      seed: 'detection-chaos-8',
       orders: 40,
       rate: 20,
       blobDir: join(collector.dir, 'blobs'),

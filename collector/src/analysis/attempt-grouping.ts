@@ -96,7 +96,10 @@ function buildAttempt(root: SpanRow, group: SpanRow[]): AttemptModel {
   };
 }
 
-/** Outermost attempt span of a span's attempt: nested attempt spans of the same service and message fold into it. */
+/**
+ * Outermost attempt span of a span's attempt: nested attempt spans of the same service and
+ * message fold into it, unless a send lies between them (then it is another delivery).
+ */
 function attemptRootFinder(ancestorsOf: AncestorLookup): (span: SpanRow) => SpanRow {
   const attemptRoot = new Map<SpanRow, SpanRow>();
   return (span) => {
@@ -114,9 +117,11 @@ function attemptRootFinder(ancestorsOf: AncestorLookup): (span: SpanRow) => Span
       }
       chain.push(current);
       onChain.add(current);
-      const parent = ancestorsOf(current).attempt;
+      const { attempt: parent, sendBelowAttempt } = ancestorsOf(current);
+      // Beneath a send it is a new delivery (a retry republished by the attempt), not nested.
       const nested =
         parent !== null &&
+        sendBelowAttempt === null &&
         !onChain.has(parent) &&
         parent.service === current.service &&
         (current.messageId === '' || parent.messageId === '' || current.messageId === parent.messageId);

@@ -132,6 +132,40 @@ describe('deliveries', () => {
     expect(flow.edges).toContainEqual({ from: 'bill-1', to: 'x', via: 'message' });
   });
 
+  it.each([
+    {
+      //   send ─> billing #1 retry_scheduled
+      //             └─ BillCustomer(bill-1) republished to billing ─> billing #2 processed
+      name: 'a retry republished by the failed attempt is a second delivery (RabbitMQ retries)',
+      throughSend: true,
+      deliveries: [
+        [1, 'retry_scheduled'],
+        [2, 'processed'],
+      ],
+      anomalies: ['retry'],
+    },
+    {
+      //   send ─> billing #1 (no outcome) └─ billing "handle" #1 processed   (near miss: nested, one attempt)
+      name: 'a span nested directly in the attempt is the same delivery',
+      throughSend: false,
+      deliveries: [[1, 'processed']],
+      anomalies: [],
+    },
+  ])('$name', ({ throughSend, deliveries, anomalies }) => {
+    const bill = send({ service: 'orders', messageId: 'bill-1', messageType: 'BillCustomer', destination: 'billing', atMs: at(0), conversationId });
+    const first = throughSend
+      ? attempt({ parent: bill, service: 'billing', outcome: 'retry_scheduled', error: 'transient', retryDelayMs: 0, atMs: at(10), durationMs: 100 })
+      : attempt({ parent: bill, service: 'billing', atMs: at(10), durationMs: 100 });
+    const republish = send({ parent: first, messageId: 'bill-1', messageType: 'BillCustomer', destination: 'billing', atMs: at(20) });
+    const inner = throughSend
+      ? attempt({ parent: republish, service: 'billing', attempt: 2, outcome: 'processed', atMs: at(40) })
+      : attempt({ parent: first, service: 'billing', messageId: 'bill-1', conversationId, outcome: 'processed', atMs: at(40) });
+    const flow = reconstructFlow(throughSend ? [bill, first, republish, inner] : [bill, first, inner], options);
+    const message = flow.messages.find((m) => m.messageId === 'bill-1')!;
+    expect(message.deliveries.map((d) => [d.attempt, d.outcome])).toEqual(deliveries);
+    expect(flow.anomalies.map((a) => a.kind)).toEqual(anomalies);
+  });
+
   it('does not count a receive span beside the process span of the same delivery as a second attempt', () => {
     //   send ─┬─ billing "receive" (no outcome)
     //         └─ billing "process" #1 processed

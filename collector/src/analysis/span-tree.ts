@@ -4,7 +4,7 @@
  * span).
  */
 import type { SpanRow } from '../model/span.js';
-import { isAttemptSpan, isHttpServer } from '../model/span-roles.js';
+import { isAttemptSpan, isHttpServer, isSend } from '../model/span-roles.js';
 
 export const spanKey = (traceId: string, spanId: string) => `${traceId}/${spanId}`;
 export const keyOf = (span: SpanRow) => spanKey(span.traceId, span.spanId);
@@ -12,10 +12,15 @@ export const keyOf = (span: SpanRow) => spanKey(span.traceId, span.spanId);
 export interface Ancestors {
   /** Nearest ancestor that is an attempt span. */
   attempt: SpanRow | null;
+  /**
+   * A send between the span and that attempt: the span belongs to the delivery of what the
+   * attempt sent (a consumer of a message republished for a retry), not to the attempt.
+   */
+  sendBelowAttempt: SpanRow | null;
   /** Nearest ancestor that is an HTTP server span. */
   server: SpanRow | null;
 }
-const NO_ANCESTORS: Ancestors = { attempt: null, server: null };
+const NO_ANCESTORS: Ancestors = { attempt: null, sendBelowAttempt: null, server: null };
 
 export type AncestorLookup = (span: SpanRow) => Ancestors;
 
@@ -24,6 +29,7 @@ export function ancestorIndex(byKey: Map<string, SpanRow>): AncestorLookup {
   const memo = new Map<SpanRow, Ancestors>();
   const extend = (span: SpanRow, above: Ancestors): Ancestors => ({
     attempt: isAttemptSpan(span) ? span : above.attempt,
+    sendBelowAttempt: isAttemptSpan(span) ? null : isSend(span) ? span : above.sendBelowAttempt,
     server: isHttpServer(span) ? span : above.server,
   });
   return (span: SpanRow): Ancestors => {
