@@ -13,7 +13,7 @@
  */
 import type { Anomaly } from '../model/flow.js';
 import { anomaly, attemptLabel, concernedAttempt, type Detector } from './anomaly-builder.js';
-import { missingConsumerSpans } from './evidence-doubts.js';
+import { missingDeliveryEvidence } from './evidence-doubts.js';
 import { formatDuration, nameOf } from './format.js';
 
 export const detectPrematurePublishes: Detector = (model) => {
@@ -47,7 +47,7 @@ export const detectStuckOutboxes: Detector = (model) => {
     const committed = message.listedBy.find((a) => !a.failed && a.committedAtMs !== null);
     if (!committed) continue;
     const waitedMs = model.now - committed.committedAtMs!;
-    if (waitedMs < model.stuckOutboxAfterMs || missingConsumerSpans(model, message)) continue;
+    if (waitedMs < model.stuckOutboxAfterMs || missingDeliveryEvidence(model, message)) continue;
     found.push(
       anomaly(
         model,

@@ -16,7 +16,7 @@ import type { Anomaly } from '../model/flow.js';
 import { anomaly, attemptLabel, concernedAttempt, concernedService, type Detector } from './anomaly-builder.js';
 import { producedByCommitted, producerOf } from './conversation-model.js';
 import type { MessageModel } from './conversation-types.js';
-import { lostDoubt, missingConsumerSpans } from './evidence-doubts.js';
+import { lostDoubt, missingDeliveryEvidence } from './evidence-doubts.js';
 import { formatDuration, formatList, nameOf } from './format.js';
 import { derivedEndpoint } from './span-markers.js';
 import { subscribersOf } from './subscriptions.js';
@@ -65,7 +65,7 @@ export const detectMissedDeliveries: Detector = (model) => {
     if (message.attempts.length === 0 || !producedByCommitted(message)) continue;
     const producer = producerOf(message);
     const missed = missedSubscribers(message, subscribersOf(model.subscriptions, producer, message.type).usual);
-    if (missed.length === 0 || missingConsumerSpans(model, message)) continue;
+    if (missed.length === 0 || missingDeliveryEvidence(model, message)) continue;
     const reached = formatList([...message.endpoints.keys()]);
     for (const [endpoint, service] of missed) {
       found.push(

@@ -32,7 +32,7 @@ export function anyMissingSpans(model: ConversationModel): Doubt | null {
  * Spans whose parent never arrived and that may be the message's missing consumer or its
  * children: in a trace of one of its sends, or carrying its id as message or causation id.
  */
-export function missingConsumerSpans(model: ConversationModel, message: MessageModel): Doubt | null {
+function missingConsumerSpans(model: ConversationModel, message: MessageModel): Doubt | null {
   const { orphansByTrace, orphansByMessage } = model.gaps;
   if (orphansByTrace.size === 0) return null;
   const sendTraces = new Set(message.sends.map((s) => s.span.traceId));
@@ -47,6 +47,23 @@ export function missingConsumerSpans(model: ConversationModel, message: MessageM
   };
 }
 
+/**
+ * Evidence that a delivery of the message may have happened out of sight: spans that may be
+ * its consumer's (above), else spans missing anywhere in the flow. A consumer span that ends
+ * its branch (no children) leaves no orphan when it is dropped, so once the flow shows that
+ * its telemetry loses spans, an undelivered message cannot be told from a dropped consumer.
+ */
+export function missingDeliveryEvidence(model: ConversationModel, message: MessageModel): Doubt | null {
+  const related = missingConsumerSpans(model, message);
+  if (related) return related;
+  const elsewhere = anyMissingSpans(model);
+  if (!elsewhere) return null;
+  return {
+    reason: `${elsewhere.reason}: this flow's telemetry loses spans, and a consumer span of ${nameOf(message.type, message.id)} that had no children would leave no trace`,
+    evidence: elsewhere.evidence,
+  };
+}
+
 /** A lost (never delivered) message, once the flow is quiet: no known subscriber, or a consumer span that may be missing. */
 export function lostDoubt(model: ConversationModel, message: MessageModel, producer: string): Doubt | null {
   // A message never sent (only listed as outgoing) is lost whoever subscribes: commit without dispatch.
@@ -56,7 +73,7 @@ export function lostDoubt(model: ConversationModel, message: MessageModel, produ
       evidence: message.sends.map((s) => s.span.spanId),
     };
   }
-  return missingConsumerSpans(model, message);
+  return missingDeliveryEvidence(model, message);
 }
 
 /**

@@ -20,7 +20,7 @@
 import type { Anomaly, AnomalyKind, Invariant, InvariantVerdict, Ledger, Verdict } from '../model/flow.js';
 import { isSuccess, producedByCommitted, producedByFailed, producerOf } from './conversation-model.js';
 import type { ConversationModel, MessageModel } from './conversation-types.js';
-import { ghostDoubt, lostDoubt, missingConsumerSpans, type Doubt } from './evidence-doubts.js';
+import { ghostDoubt, lostDoubt, missingDeliveryEvidence, type Doubt } from './evidence-doubts.js';
 import { missingAttemptNumbers } from './evidence-gaps.js';
 import { missedSubscribers } from './delivery-detectors.js';
 import { abridge, formatDuration, formatList, nameOf } from './format.js';
@@ -136,7 +136,7 @@ function lostDoubts(model: ConversationModel): Doubt[] {
 function missedDeliveryDoubt(model: ConversationModel, message: MessageModel): Doubt | null {
   if (!model.subscriptions) return null;
   const { usual } = subscribersOf(model.subscriptions, producerOf(message), message.type);
-  return missedSubscribers(message, usual).length > 0 ? missingConsumerSpans(model, message) : null;
+  return missedSubscribers(message, usual).length > 0 ? missingDeliveryEvidence(model, message) : null;
 }
 
 /** The producing service lost-message judgement uses: the first committed send's, else the lister's. */
