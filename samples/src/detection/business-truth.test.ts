@@ -69,10 +69,10 @@ describe('ground truth from business state', () => {
       truth: ['premature-publish orders p1'],
     },
     {
-      name: 'an injected loss counts only when no outbox holds it and nobody consumed it',
+      name: 'an injected commit without dispatch is a stuck outbox when no outbox holds it and nobody consumed it',
       state: { processed: [{ service: 'shipping', messageId: 'l2' }] },
       log: [injected('lost-message', 'l1', 'billing'), injected('lost-message', 'l2', 'billing')],
-      truth: ['lost-message billing l1'],
+      truth: ['stuck-outbox billing l1'],
     },
     {
       name: 'an injected retry counts when the endpoint then processed the message',

@@ -10,7 +10,12 @@
  * - premature-publish: an injected early publish whose producer's outbox did commit it.
  * - inconsistent-output: an injected re-send under the same id whose outbox committed a body
  *   other than the one the failed attempt sent.
- * - lost-message: an injected loss that no outbox holds and no receiver ever consumed.
+ * - stuck-outbox: an injected commit without dispatch (the `lost` bug) that no outbox holds
+ *   and no receiver ever consumed. The endpoints record their commit and outgoing ids
+ *   (`markProcessed` after the commit), and a committed outgoing id never dispatched is what
+ *   the collector's taxonomy calls a stuck outbox (a `lost-message` is a message sent and
+ *   never delivered; the samples inject none of those, so its truth stays empty and any found
+ *   is a false one).
  * - retry: an injected failing attempt whose message was then processed by that endpoint.
  * - duplicate-delivery: an injected (or observed) redelivery to an endpoint that did not
  *   dead-letter the message (a dead letter is reported as such, not as a duplicate).
@@ -48,7 +53,7 @@ export function deriveTruth(state: BusinessState, injected: readonly TruthRecord
     const base = { messageId: r.messageId, service: r.service, messageType: r.messageType, detail };
     if (r.kind === 'ghost-message' && !committed.has(r.messageId) && consumed.has(r.messageId)) truth.push({ ...base, kind: r.kind });
     if ((r.kind === 'premature-publish' || r.kind === 'inconsistent-output') && committed.has(r.messageId)) truth.push({ ...base, kind: r.kind });
-    if (r.kind === 'lost-message' && !committed.has(r.messageId) && !consumed.has(r.messageId)) truth.push({ ...base, kind: r.kind });
+    if (r.kind === 'lost-message' && !committed.has(r.messageId) && !consumed.has(r.messageId)) truth.push({ ...base, kind: 'stuck-outbox' });
     if (r.kind === 'retry' && processed.has(key(r.service, r.messageId))) truth.push({ ...base, kind: r.kind });
     if (r.kind === 'duplicate-delivery' && !deadAt.has(key(r.service, r.messageId))) truth.push({ ...base, kind: r.kind });
   }
