@@ -81,6 +81,17 @@ describe('ground truth from business state', () => {
       truth: ['dead-letter orders r2', 'retry orders r1'],
     },
     {
+      name: "an endpoint's findings name the service it runs in (marketing's second queue is marketing)",
+      state: {
+        effects: [
+          { service: 'marketing-analytics', messageId: 'm1', messageType: 'OrderBilled' },
+          { service: 'marketing-analytics', messageId: 'm1', messageType: 'OrderBilled' },
+        ],
+      },
+      log: [injected('duplicate-delivery', 'd1', 'marketing-analytics'), injected('duplicate-delivery', 'd2', 'shipping')],
+      truth: ['duplicate-processing marketing m1', 'duplicate-delivery marketing d1', 'duplicate-delivery shipping d2'],
+    },
+    {
       name: 'a redelivery to an endpoint that dead-lettered the message is reported as the dead letter only',
       state: { deadLetters: [{ service: 'shipping', messageId: 'd2', messageType: 'T' }] },
       log: [injected('duplicate-delivery', 'd1', 'shipping'), injected('duplicate-delivery', 'd2', 'shipping')],

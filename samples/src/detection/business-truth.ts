@@ -1,7 +1,8 @@
 /**
  * The ground truth detection is scored against, derived after a run from business state
  * (`business-state.ts`) and the injection log, never from what the runtime told its telemetry.
- * Pure: no I/O.
+ * Pure: no I/O. Each expected anomaly names the service its endpoint runs in, as the
+ * collector's anomalies do (marketing's second queue, `marketing-analytics`, is marketing).
  *
  * - dead-letter: every message in a dead-letter queue.
  * - duplicate-processing: a message whose effect a ledger holds more than once.
@@ -21,6 +22,7 @@
  *   dead-letter the message (a dead letter is reported as such, not as a duplicate).
  */
 import type { TruthRecord } from '../faults/ground-truth.js';
+import { serviceOfEndpoint } from '../services/extra-endpoints.js';
 import type { BusinessState } from './business-state.js';
 
 export type ExpectedAnomaly = Pick<TruthRecord, 'kind' | 'messageId' | 'service' | 'messageType'> & { detail: string };
@@ -57,5 +59,6 @@ export function deriveTruth(state: BusinessState, injected: readonly TruthRecord
     if (r.kind === 'retry' && processed.has(key(r.service, r.messageId))) truth.push({ ...base, kind: r.kind });
     if (r.kind === 'duplicate-delivery' && !deadAt.has(key(r.service, r.messageId))) truth.push({ ...base, kind: r.kind });
   }
-  return truth;
+  // Stores and the injection log name the endpoint; anomalies name the service (and endpoint).
+  return truth.map((t) => ({ ...t, service: serviceOfEndpoint(t.service) }));
 }

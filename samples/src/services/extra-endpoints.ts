@@ -14,6 +14,9 @@ import type { QueueRoute } from '../transport/transport.js';
 export const LABEL_PRINTER = 'label-printer';
 export const MARKETING_ANALYTICS = 'marketing-analytics';
 
+/** The service an endpoint of the samples runs in (its `service.name`): each is its own service but marketing's second queue. */
+export const serviceOfEndpoint = (endpoint: string): string => (endpoint === MARKETING_ANALYTICS ? 'marketing' : endpoint);
+
 export interface Topology {
   /** Shipping sends PrintLabel to the untraced label printer. */
   uninstrumentedConsumer?: boolean;
