@@ -1,5 +1,7 @@
 /**
- * Trend shaping: the stores bucket and aggregate in SQL (`SpanBucketRow`, `FlowBucketRow`);
+ * Trend shaping: the stores bucket and aggregate in SQL (`SpanBucketRow`, `FlowBucketRow`:
+ * flow completion, and the ghost, lost, inconsistent-output and premature-publish anomalies
+ * of the flow records, as totals);
  * this merges the two row sets into `TrendBucket`s, adds a zero totals row for every empty
  * bucket of the window (charts get a continuous series) and lists the groups by volume.
  *
@@ -30,6 +32,10 @@ const COUNT_FIELDS = [
   'offloadedBytes',
   'flowsCompleted',
   'incompleteFlows',
+  'ghostMessages',
+  'lostMessages',
+  'inconsistentOutputs',
+  'prematurePublishes',
 ] as const satisfies readonly (keyof TrendMetrics)[];
 
 export function emptyMetrics(): TrendMetrics {
@@ -53,6 +59,10 @@ export function emptyMetrics(): TrendMetrics {
     flowCompletionP50Ms: null,
     flowCompletionP95Ms: null,
     incompleteFlows: 0,
+    ghostMessages: 0,
+    lostMessages: 0,
+    inconsistentOutputs: 0,
+    prematurePublishes: 0,
   };
 }
 
@@ -90,11 +100,8 @@ export function shapeTrends(spanRows: SpanBucketRow[], flowRows: FlowBucketRow[]
     totals.offloadedBytes += row.offloadedBytes;
   }
   for (const row of flowRows) {
-    const bucket = bucketFor(row.timeMs, row.group);
-    bucket.flowsCompleted = row.flowsCompleted;
-    bucket.flowCompletionP50Ms = row.flowCompletionP50Ms;
-    bucket.flowCompletionP95Ms = row.flowCompletionP95Ms;
-    bucket.incompleteFlows = row.incompleteFlows;
+    const { timeMs, group, ...metrics } = row;
+    Object.assign(bucketFor(timeMs, group), metrics);
   }
 
   if (stepMs > 0 && toMs > fromMs) {

@@ -9,6 +9,14 @@ import type { ActivityBucketRow, EdgeAggregateRow, FlowBucketRow, SpanBucketRow 
 
 type ResultRow = Record<string, unknown>;
 
+/** The anomaly kinds trends count (`FlowBucketRow`), with the column both stores alias them to. */
+export const TREND_ANOMALY_COLUMNS = [
+  ['ghost-message', 'ghost_messages'],
+  ['lost-message', 'lost_messages'],
+  ['inconsistent-output', 'inconsistent_outputs'],
+  ['premature-publish', 'premature_publishes'],
+] as const;
+
 /** A quantile or average: null for an empty group (and for ClickHouse's `nan`). */
 export function nullableNumber(value: unknown): number | null {
   if (value === null || value === undefined) return null;
@@ -46,6 +54,10 @@ export function flowBucketRow(row: ResultRow): FlowBucketRow {
     flowCompletionP50Ms: nullableNumber(row.completion_p50),
     flowCompletionP95Ms: nullableNumber(row.completion_p95),
     incompleteFlows: Number(row.incomplete_flows),
+    ghostMessages: Number(row.ghost_messages),
+    lostMessages: Number(row.lost_messages),
+    inconsistentOutputs: Number(row.inconsistent_outputs),
+    prematurePublishes: Number(row.premature_publishes),
   };
 }
 

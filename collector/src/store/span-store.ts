@@ -45,11 +45,14 @@ export interface SpanBucketRow {
   /** Attempts with outcome `duplicate`. */
   duplicateDeliveries: number;
   /**
-   * `processed` attempts beyond the first for the same (service, message id) within the
-   * bucket: count(processed) − uniqExact(service, message id) over processed attempts.
+   * `processed` attempts of an endpoint (service, destination consumed from) and message id
+   * that endpoint processed before, counted in the bucket of the repeat however far back the
+   * first processing was. Attempts without a message id are never duplicates (no identity).
+   * DuckDB is exact; ClickHouse is exact within a bucket and, across buckets, when the repeat
+   * was stored after the earlier processing (it resolves the earlier one at insert).
    */
   duplicateProcessings: number;
-  /** Attempts with attempt number > 1. */
+  /** Attempts with outcome `failed` or `retry_scheduled` (a redelivery is not a retry). */
   retries: number;
   /** Attempts with outcome `failed` or `retry_scheduled`. */
   failures: number;
@@ -66,7 +69,10 @@ export interface SpanBucketRow {
   queueLatencyP99Ms: number | null;
 }
 
-/** Per (time bucket) flow completion figures from the flow records, bucketed by flow start. */
+/**
+ * Per time bucket, from the flow records: completion figures bucketed by flow start, and
+ * anomaly counts bucketed by anomaly time (a bucket may hold either).
+ */
 export interface FlowBucketRow {
   timeMs: number;
   group: string;
@@ -74,6 +80,15 @@ export interface FlowBucketRow {
   flowCompletionP50Ms: number | null;
   flowCompletionP95Ms: number | null;
   incompleteFlows: number;
+  /**
+   * Anomalies of the latest flow records by kind (`ghost-message`, `lost-message`,
+   * `inconsistent-output`, `premature-publish`), in the bucket of the anomaly's time (not the
+   * flow's start).
+   */
+  ghostMessages: number;
+  lostMessages: number;
+  inconsistentOutputs: number;
+  prematurePublishes: number;
 }
 
 /** Per (time bucket, service, message type): what storm detection reads. */

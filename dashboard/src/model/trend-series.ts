@@ -37,6 +37,10 @@ export const METRICS: Record<MetricKey, MetricInfo> = {
   flowCompletionP50Ms: { label: 'Flow completion p50', unit: 'ms', riseIsBad: true },
   flowCompletionP95Ms: { label: 'Flow completion p95', unit: 'ms', riseIsBad: true },
   incompleteFlows: { label: 'Incomplete flows', unit: 'count', riseIsBad: true, anomaly: 'lost-message' },
+  ghostMessages: { label: 'Ghost messages', unit: 'count', riseIsBad: true, anomaly: 'ghost-message' },
+  lostMessages: { label: 'Lost messages', unit: 'count', riseIsBad: true, anomaly: 'lost-message' },
+  inconsistentOutputs: { label: 'Inconsistent outputs', unit: 'count', riseIsBad: true },
+  prematurePublishes: { label: 'Premature publishes', unit: 'count', riseIsBad: true },
 };
 
 export const METRIC_KEYS = Object.keys(METRICS) as MetricKey[];

@@ -1,7 +1,8 @@
 /**
  * Trends over the window: throughput, latency percentiles, queue latency, retries, failures,
- * dead letters, offloads and bytes, flow completion — totals, or one metric split by service,
- * message type or destination (`by`, `metric` in the URL). Dragging a chart opens Investigate.
+ * dead letters, offloads and bytes, flow completion, ghost/lost/inconsistent-output/premature-
+ * publish anomalies — totals, or one metric split by service, message type, destination or
+ * endpoint (`by`, `metric` in the URL). Dragging a chart opens Investigate.
  */
 import { useMemo } from 'react';
 import { PALETTE, type ChartSeries } from '../components/chart-format.js';
@@ -27,6 +28,10 @@ const PANELS: Panel[] = [
   { title: 'Offloads', metrics: ['offloads'] },
   { title: 'Offloaded bytes', metrics: ['offloadedBytes'] },
   { title: 'Flows', metrics: ['flowsCompleted', 'incompleteFlows'] },
+  {
+    title: 'Ghost, lost, inconsistent output, premature publish',
+    metrics: ['ghostMessages', 'lostMessages', 'inconsistentOutputs', 'prematurePublishes'],
+  },
   { title: 'Flow completion time', metrics: ['flowCompletionP50Ms', 'flowCompletionP95Ms'] },
 ];
 
@@ -57,6 +62,7 @@ export function TrendsView() {
           <option value="service">service</option>
           <option value="messageType">message type</option>
           <option value="destination">destination</option>
+          <option value="endpoint">endpoint</option>
         </select>
       </label>
       <label>

@@ -102,6 +102,10 @@ export function makeBucket(overrides: Partial<TrendBucket> & Pick<TrendBucket, '
     flowCompletionP50Ms: null,
     flowCompletionP95Ms: null,
     incompleteFlows: 0,
+    ghostMessages: 0,
+    lostMessages: 0,
+    inconsistentOutputs: 0,
+    prematurePublishes: 0,
     ...overrides,
   };
 }

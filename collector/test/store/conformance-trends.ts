@@ -1,0 +1,150 @@
+/**
+ * Conformance cases for what trends count (issue 11): a duplicate processing counts in the
+ * bucket of the repeat however far back the first processing was; one service consuming a
+ * message from two queues is two endpoints, not a duplicate; retries are failed or
+ * retry-scheduled attempts, a redelivery is a duplicate delivery only; ghost, lost,
+ * inconsistent-output and premature-publish anomalies are counted by anomaly time.
+ *
+ *   minute 0 (T … T+60 s)                          minute 1 (T+60 s … T+120 s)
+ *   shop ─send m-1→ order-events        @ 0:59.0
+ *   q-a → billing  m-1 processed        @ 0:59.5   q-a → billing  m-1 processed @ 1:00.5  (duplicate processing,
+ *   q-b → billing  m-1 processed        @ 0:59.8                                         stored in a later batch)
+ *   orders → orders m-2 failed (try 1)  @ 0:10     orders → orders m-2 processed (try 2) @ 1:10
+ *   q-a → billing  m-3 processed        @ 0:20     q-a → billing  m-3 duplicate (redelivered, try 2) @ 1:20
+ */
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { FLOW_1 } from '../fixtures/store-fixtures.js';
+import { attempt, send } from '../span-builders.js';
+import type { Anomaly, FlowRecord } from '../../src/model/flow.js';
+import type { SpanBucketRow, SpanStore } from '../../src/store/span-store.js';
+
+const MINUTE = 60_000;
+const T = Date.UTC(2026, 0, 16, 10, 0, 0);
+const WINDOW = { fromMs: T, toMs: T + 2 * MINUTE };
+
+const shopSend = send({
+  service: 'shop',
+  atMs: T + 59_000,
+  messageId: 'm-1',
+  messageType: 'OrderPlaced',
+  destination: 'order-events',
+  conversationId: 'conv-t',
+});
+const common = { conversationId: 'conv-t', messageType: 'OrderPlaced' } as const;
+const MINUTE_0 = [
+  shopSend,
+  attempt({ ...common, service: 'billing', destination: 'q-a', messageId: 'm-1', atMs: T + 59_500, outcome: 'processed' }),
+  attempt({ ...common, service: 'billing', destination: 'q-b', messageId: 'm-1', atMs: T + 59_800, outcome: 'processed' }),
+  attempt({ ...common, service: 'orders', destination: 'orders', messageId: 'm-2', atMs: T + 10_000, outcome: 'failed', error: 'boom' }),
+  attempt({ ...common, service: 'billing', destination: 'q-a', messageId: 'm-3', atMs: T + 20_000, outcome: 'processed' }),
+];
+const MINUTE_1 = [
+  attempt({ ...common, service: 'billing', destination: 'q-a', messageId: 'm-1', atMs: T + 60_500, outcome: 'processed', attempt: 2 }),
+  attempt({ ...common, service: 'orders', destination: 'orders', messageId: 'm-2', atMs: T + 70_000, outcome: 'processed', attempt: 2 }),
+  attempt({
+    ...common,
+    service: 'billing',
+    destination: 'q-a',
+    messageId: 'm-3',
+    atMs: T + 80_000,
+    outcome: 'duplicate',
+    attempt: 2,
+    redelivered: true,
+  }),
+];
+
+const at = (kind: string, timeMs: number): Anomaly => ({
+  ...FLOW_1.anomalies[0],
+  conversationId: 'conv-t',
+  kind: kind as Anomaly['kind'],
+  timeMs,
+});
+const FLOW: FlowRecord = {
+  ...FLOW_1,
+  conversationId: 'conv-t',
+  startMs: T,
+  endMs: T + 80_000,
+  durationMs: 80_000,
+  anomalies: [
+    at('ghost-message', T + 10_000),
+    at('duplicate-delivery', T + 20_000),
+    at('lost-message', T + 70_000),
+    at('inconsistent-output', T + 75_000),
+    at('premature-publish', T + 80_000),
+  ],
+  anomalyCounts: {},
+};
+
+/** [timeMs, group, sent, processed, duplicate deliveries, duplicate processings, retries, failures] */
+type Counts = [number, string, number, number, number, number, number, number];
+const counts = (rows: SpanBucketRow[]): Counts[] =>
+  rows.map((r) => [r.timeMs, r.group, r.sent, r.processed, r.duplicateDeliveries, r.duplicateProcessings, r.retries, r.failures]);
+
+/** Registers the cases; `freshStore` returns an initialised empty store, `settle` waits for its writes. */
+export function trendCountCases<S extends SpanStore>(
+  freshStore: () => Promise<S>,
+  settle: (store: S) => Promise<void>,
+  dispose: (store: S | undefined) => Promise<void>,
+): void {
+  let store: S | undefined;
+  beforeAll(async () => {
+    store = await freshStore();
+    await store.insertSpans(MINUTE_0);
+    // The repeat arrives in a later batch, as exporters send it.
+    await store.insertSpans(MINUTE_1);
+    await store.saveFlows([FLOW]);
+    await settle(store);
+  });
+  afterAll(async () => {
+    await dispose(store);
+  });
+
+  it('counts a duplicate processing a minute apart in the bucket of the repeat; two queues of one service are two endpoints; a redelivery is no retry', async () => {
+    expect(counts(await store!.spanBuckets(WINDOW, MINUTE, 'endpoint'))).toEqual([
+      [T, '', 1, 3, 0, 0, 1, 1],
+      [T, 'billing/q-a', 0, 2, 0, 0, 0, 0],
+      [T, 'billing/q-b', 0, 1, 0, 0, 0, 0],
+      [T, 'orders/orders', 0, 0, 0, 0, 1, 1],
+      [T, 'shop', 1, 0, 0, 0, 0, 0],
+      [T + MINUTE, '', 0, 2, 1, 1, 0, 0],
+      [T + MINUTE, 'billing/q-a', 0, 1, 1, 1, 0, 0],
+      [T + MINUTE, 'orders/orders', 0, 1, 0, 0, 0, 0],
+    ]);
+  });
+
+  it.each([
+    ['a window that starts after the first processing', { fromMs: T + MINUTE, toMs: T + 2 * MINUTE }, MINUTE, T + MINUTE],
+    ['a step that is not whole minutes', WINDOW, 30_000, T + MINUTE],
+    ['a window over an hour long', { fromMs: T - 2 * 60 * MINUTE, toMs: T + 2 * MINUTE }, MINUTE, T + MINUTE],
+  ])('counts the repeat in %s', async (_label, window, step, bucket) => {
+    const rows = await store!.spanBuckets(window, step, 'service');
+    const totals = rows.filter((r) => r.group === '');
+    expect(totals.map((r) => [r.timeMs, r.duplicateProcessings]).filter(([, d]) => d > 0)).toEqual([[bucket, 1]]);
+    expect(rows.find((r) => r.group === 'billing' && r.timeMs === bucket)!.duplicateProcessings).toBe(1);
+  });
+
+  it.each([
+    ['the whole window', WINDOW],
+    ['a window that starts after the first processing', { fromMs: T + MINUTE, toMs: T + 2 * MINUTE }],
+  ])('keeps one consume edge per queue of a service, with the repeat on its queue (%s)', async (_label, window) => {
+    const consumes = (await store!.edgeAggregates(window)).filter((e) => e.kind === 'consume');
+    const summary = consumes.map((e) => [e.source, e.target, e.duplicateProcessings, e.duplicates, e.retries]);
+    const whole = window.fromMs === T;
+    expect(summary).toEqual([
+      ['orders', 'orders', 0, 0, whole ? 1 : 0],
+      ['q-a', 'billing', 1, 1, 0],
+      ...(whole ? [['q-b', 'billing', 0, 0, 0]] : []),
+    ]);
+  });
+
+  it('counts ghost, lost, inconsistent-output and premature-publish anomalies in the bucket of their time', async () => {
+    const rows = await store!.flowBuckets(WINDOW, MINUTE);
+    expect(
+      rows.map((r) => [r.timeMs, r.flowsCompleted, r.ghostMessages, r.lostMessages, r.inconsistentOutputs, r.prematurePublishes]),
+    ).toEqual([
+      [T, 1, 1, 0, 0, 0],
+      [T + MINUTE, 0, 0, 1, 1, 1],
+    ]);
+    expect(rows[1].flowCompletionP50Ms).toBeNull();
+  });
+}
