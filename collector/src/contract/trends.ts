@@ -32,6 +32,13 @@ export const TrendMetricsSchema = z.object({
   queueLatencyP50Ms: z.nullable(z.number()),
   queueLatencyP95Ms: z.nullable(z.number()),
   queueLatencyP99Ms: z.nullable(z.number()),
+  /**
+   * Outbox dispatch latency: start of a send marked `onceflow.outbox.dispatch` minus
+   * `onceflow.committed_at_ms` of the attempt that listed its message id as outgoing; in the
+   * bucket and group of the send (by endpoint: the dispatching service); null when none.
+   */
+  outboxDispatchP50Ms: z.nullable(z.number()),
+  outboxDispatchP99Ms: z.nullable(z.number()),
   flowsCompleted: z.number(),
   flowCompletionP50Ms: z.nullable(z.number()),
   flowCompletionP95Ms: z.nullable(z.number()),

@@ -43,6 +43,8 @@ export function spanBucketRow(row: ResultRow): SpanBucketRow {
     queueLatencyP50Ms: nullableNumber(row.queue_p50),
     queueLatencyP95Ms: nullableNumber(row.queue_p95),
     queueLatencyP99Ms: nullableNumber(row.queue_p99),
+    outboxDispatchP50Ms: nullableNumber(row.outbox_p50),
+    outboxDispatchP99Ms: nullableNumber(row.outbox_p99),
   };
 }
 

@@ -67,6 +67,14 @@ export interface SpanBucketRow {
   queueLatencyP50Ms: number | null;
   queueLatencyP95Ms: number | null;
   queueLatencyP99Ms: number | null;
+  /**
+   * Outbox dispatch latency: start of a send marked `onceflow.outbox.dispatch` minus
+   * `onceflow.committed_at_ms` of the attempt listing the send's message id as outgoing,
+   * bucketed and grouped by the send (by endpoint: the dispatching service). Null when the
+   * bucket has no such pair.
+   */
+  outboxDispatchP50Ms: number | null;
+  outboxDispatchP99Ms: number | null;
 }
 
 /**

@@ -11,8 +11,14 @@
  *   q-b → billing  m-1 processed        @ 0:59.8                                         stored in a later batch)
  *   orders → orders m-2 failed (try 1)  @ 0:10     orders → orders m-2 processed (try 2) @ 1:10
  *   q-a → billing  m-3 processed        @ 0:20     q-a → billing  m-3 duplicate (redelivered, try 2) @ 1:20
+ *
+ * Outbox (commit markers): the attempt lists the id it stored, commits, and a dispatcher sends it.
+ *   q-a → billing  m-3 (above) commits @ 0:20.010, lists m-8; billing ─dispatch m-8→ invoices @ 0:20.110  (100 ms)
+ *   orders → orders m-2 (try 2) commits @ 1:10.050, lists m-9;  orders ─dispatch m-9→ order-events @ 1:20.050 (10 s late)
+ *   orders ─send m-7→ order-events @ 1:30 (listed by no attempt, not a dispatch: not counted)
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { ATTR_COMMITTED_AT_MS, ATTR_OUTBOX_DISPATCH } from '../../src/store/commit-markers.js';
 import { FLOW_1 } from '../fixtures/store-fixtures.js';
 import { attempt, send } from '../span-builders.js';
 import type { Anomaly, FlowRecord } from '../../src/model/flow.js';
@@ -36,11 +42,47 @@ const MINUTE_0 = [
   attempt({ ...common, service: 'billing', destination: 'q-a', messageId: 'm-1', atMs: T + 59_500, outcome: 'processed' }),
   attempt({ ...common, service: 'billing', destination: 'q-b', messageId: 'm-1', atMs: T + 59_800, outcome: 'processed' }),
   attempt({ ...common, service: 'orders', destination: 'orders', messageId: 'm-2', atMs: T + 10_000, outcome: 'failed', error: 'boom' }),
-  attempt({ ...common, service: 'billing', destination: 'q-a', messageId: 'm-3', atMs: T + 20_000, outcome: 'processed' }),
+  attempt({
+    ...common,
+    service: 'billing',
+    destination: 'q-a',
+    messageId: 'm-3',
+    atMs: T + 20_000,
+    outcome: 'processed',
+    outgoing: ['m-8'],
+    attributes: { [ATTR_COMMITTED_AT_MS]: String(T + 20_010) },
+  }),
+  send({
+    service: 'billing',
+    atMs: T + 20_110,
+    messageId: 'm-8',
+    messageType: 'InvoiceRequested',
+    destination: 'invoices',
+    attributes: { [ATTR_OUTBOX_DISPATCH]: 'true' },
+  }),
 ];
 const MINUTE_1 = [
   attempt({ ...common, service: 'billing', destination: 'q-a', messageId: 'm-1', atMs: T + 60_500, outcome: 'processed', attempt: 2 }),
-  attempt({ ...common, service: 'orders', destination: 'orders', messageId: 'm-2', atMs: T + 70_000, outcome: 'processed', attempt: 2 }),
+  attempt({
+    ...common,
+    service: 'orders',
+    destination: 'orders',
+    messageId: 'm-2',
+    atMs: T + 70_000,
+    outcome: 'processed',
+    attempt: 2,
+    outgoing: ['m-9'],
+    attributes: { [ATTR_COMMITTED_AT_MS]: String(T + 70_050) },
+  }),
+  send({
+    service: 'orders',
+    atMs: T + 80_050,
+    messageId: 'm-9',
+    messageType: 'OrderAccepted',
+    destination: 'order-events',
+    attributes: { [ATTR_OUTBOX_DISPATCH]: 'true' },
+  }),
+  send({ service: 'orders', atMs: T + 90_000, messageId: 'm-7', messageType: 'OrderAccepted', destination: 'order-events' }),
   attempt({
     ...common,
     service: 'billing',
@@ -101,13 +143,15 @@ export function trendCountCases<S extends SpanStore>(
 
   it('counts a duplicate processing a minute apart in the bucket of the repeat; two queues of one service are two endpoints; a redelivery is no retry', async () => {
     expect(counts(await store!.spanBuckets(WINDOW, MINUTE, 'endpoint'))).toEqual([
-      [T, '', 1, 3, 0, 0, 1, 1],
+      [T, '', 2, 3, 0, 0, 1, 1],
+      [T, 'billing', 1, 0, 0, 0, 0, 0],
       [T, 'billing/q-a', 0, 2, 0, 0, 0, 0],
       [T, 'billing/q-b', 0, 1, 0, 0, 0, 0],
       [T, 'orders/orders', 0, 0, 0, 0, 1, 1],
       [T, 'shop', 1, 0, 0, 0, 0, 0],
-      [T + MINUTE, '', 0, 2, 1, 1, 0, 0],
+      [T + MINUTE, '', 2, 2, 1, 1, 0, 0],
       [T + MINUTE, 'billing/q-a', 0, 1, 1, 1, 0, 0],
+      [T + MINUTE, 'orders', 2, 0, 0, 0, 0, 0],
       [T + MINUTE, 'orders/orders', 0, 1, 0, 0, 0, 0],
     ]);
   });
@@ -135,6 +179,23 @@ export function trendCountCases<S extends SpanStore>(
       ['q-a', 'billing', 1, 1, 0],
       ...(whole ? [['q-b', 'billing', 0, 0, 0]] : []),
     ]);
+  });
+
+  it.each([
+    ['up to an hour', WINDOW],
+    ['over an hour', { fromMs: T - 2 * 60 * MINUTE, toMs: T + 2 * MINUTE }],
+  ])('measures outbox dispatch latency from the commit of the attempt that listed the id to the dispatch (%s)', async (_label, window) => {
+    const rows = await store!.spanBuckets(window, MINUTE, 'service');
+    const outbox = rows
+      .filter((r) => r.outboxDispatchP50Ms !== null)
+      .map((r) => [r.timeMs, r.group, r.outboxDispatchP50Ms, r.outboxDispatchP99Ms]);
+    expect(outbox).toEqual([
+      [T, '', 100, 100],
+      [T, 'billing', 100, 100],
+      [T + MINUTE, '', 10_000, 10_000],
+      [T + MINUTE, 'orders', 10_000, 10_000],
+    ]);
+    expect(rows.filter((r) => r.group === 'shop').every((r) => r.outboxDispatchP99Ms === null)).toBe(true);
   });
 
   it('counts ghost, lost, inconsistent-output and premature-publish anomalies in the bucket of their time', async () => {

@@ -411,6 +411,8 @@ export function runSpanStoreConformance<S extends SpanStore>(
         queueLatencyP50Ms: null,
         queueLatencyP95Ms: null,
         queueLatencyP99Ms: null,
+        outboxDispatchP50Ms: null,
+        outboxDispatchP99Ms: null,
       };
       const row = (timeMs: number, group: string, values: Partial<SpanBucketRow>): SpanBucketRow => ({
         timeMs,

@@ -33,6 +33,8 @@ export const METRICS: Record<MetricKey, MetricInfo> = {
   queueLatencyP50Ms: { label: 'Queue latency p50', unit: 'ms', riseIsBad: true },
   queueLatencyP95Ms: { label: 'Queue latency p95', unit: 'ms', riseIsBad: true },
   queueLatencyP99Ms: { label: 'Queue latency p99', unit: 'ms', riseIsBad: true },
+  outboxDispatchP50Ms: { label: 'Outbox dispatch p50', unit: 'ms', riseIsBad: true },
+  outboxDispatchP99Ms: { label: 'Outbox dispatch p99', unit: 'ms', riseIsBad: true },
   flowsCompleted: { label: 'Flows completed', unit: 'count', riseIsBad: false },
   flowCompletionP50Ms: { label: 'Flow completion p50', unit: 'ms', riseIsBad: true },
   flowCompletionP95Ms: { label: 'Flow completion p95', unit: 'ms', riseIsBad: true },

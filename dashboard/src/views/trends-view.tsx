@@ -23,6 +23,7 @@ const PANELS: Panel[] = [
   { title: 'Throughput (sent / processed)', metrics: ['sent', 'processed'] },
   { title: 'Processing latency', metrics: ['processingP50Ms', 'processingP95Ms', 'processingP99Ms'] },
   { title: 'Queue latency', metrics: ['queueLatencyP50Ms', 'queueLatencyP95Ms', 'queueLatencyP99Ms'] },
+  { title: 'Outbox dispatch latency (commit → send)', metrics: ['outboxDispatchP50Ms', 'outboxDispatchP99Ms'] },
   { title: 'Retries, failures, dead letters', metrics: ['retries', 'failures', 'deadLetters'] },
   { title: 'Duplicates', metrics: ['duplicateDeliveries', 'duplicateProcessings'] },
   { title: 'Offloads', metrics: ['offloads'] },

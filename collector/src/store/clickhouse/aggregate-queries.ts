@@ -14,7 +14,8 @@ import { TREND_ANOMALY_COLUMNS } from '../aggregate-rows.js';
 import { ROW_LIMITS, rowLimit } from '../store-inputs.js';
 import { windowCondition } from './row-queries.js';
 import { QUANTILE_LEVELS, rollupSelect } from './rollup-sql.js';
-import { EDGE_KIND, HTTP_PEER, IS_ATTEMPT, IS_SEND } from './span-roles-sql.js';
+import { ATTR_COMMITTED_AT_MS, ATTR_OUTBOX_DISPATCH } from '../commit-markers.js';
+import { attribute, EDGE_KIND, HTTP_PEER, IS_ATTEMPT, IS_SEND } from './span-roles-sql.js';
 import { SqlFragment, sql } from './sql-escape.js';
 
 /**
@@ -85,10 +86,49 @@ export function quantileColumns(sorted: string, prefix: string): string {
     .join(',\n  ');
 }
 
+/** How far before the window the attempt that committed an outbox message is looked for. */
+const OUTBOX_LOOKBACK_MS = 3_600_000;
+
+/**
+ * Outbox dispatch latency per (time_ms, grp) (`outbox_p50`, `outbox_p99`): start of each send
+ * marked as an outbox dispatch minus the commit time of the attempt that listed its message id
+ * as outgoing (found through `outgoing_index`, then its span by key), bucketed and grouped by
+ * the send.
+ */
+function outboxLatencySql(db: SqlFragment, window: TimeWindow, bucket: SqlFragment, by: TrendGrouping): SqlFragment {
+  const group = groupExpression(by, '0');
+  const dispatched = sql`${windowCondition(window)} AND ${IS_SEND} AND message_id != '' AND ${attribute(ATTR_OUTBOX_DISPATCH)} = 'true'`;
+  const withLookback = windowCondition({ fromMs: window.fromMs - OUTBOX_LOOKBACK_MS, toMs: window.toMs });
+  return sql`SELECT time_ms, grp, arraySort(groupArray(ms)) AS outbox_sorted,
+  ${new SqlFragment(quantileColumns('outbox_sorted', 'outbox'))}
+FROM (
+  SELECT time_ms, arrayJoin(if(g = '', [''], [g, ''])) AS grp, (toInt64(start_ns) - committed_ms * 1000000) / 1000000 AS ms
+  FROM (
+    SELECT ${bucket} AS time_ms, start_ns, message_id AS outgoing_id, ${group} AS g FROM ${db}.spans WHERE ${dispatched}
+  ) ANY INNER JOIN (
+    SELECT outgoing_id, committed_ms FROM (
+      SELECT outgoing_id, trace_id, span_id FROM ${db}.outgoing_index
+      WHERE outgoing_id IN (SELECT message_id FROM ${db}.spans WHERE ${dispatched})
+    ) ANY INNER JOIN (
+      SELECT trace_id, span_id, toInt64OrZero(${attribute(ATTR_COMMITTED_AT_MS)}) AS committed_ms FROM ${db}.spans
+      WHERE ${withLookback} AND has(attrs.key, ${ATTR_COMMITTED_AT_MS})
+    ) USING (trace_id, span_id)
+    WHERE committed_ms > 0
+  ) USING (outgoing_id)
+)
+GROUP BY time_ms, grp`;
+}
+
+/** Joins the outbox latency onto bucket rows (`time_ms`, `grp`); buckets without dispatches get NULL. */
+function withOutboxLatency(buckets: SqlFragment, outbox: SqlFragment): SqlFragment {
+  return sql`SELECT * FROM (${buckets}) ANY LEFT JOIN (SELECT time_ms, grp, outbox_p50, outbox_p99 FROM (${outbox})) USING (time_ms, grp)
+ORDER BY time_ms, grp`;
+}
+
 export function spanBucketsSql(db: SqlFragment, window: TimeWindow, stepMs: number, by: TrendGrouping): SqlFragment {
   const groupColumn = groupExpression(by, IS_ATTEMPT.toString());
   const bucketStartNs = sql`greatest(toUInt64(time_ms) * 1000000, ${msToNs(Math.max(0, window.fromMs))})`;
-  return sql`SELECT
+  const buckets = sql`SELECT
   time_ms,
   g AS grp,
   countIf(is_send) AS sent,
@@ -112,8 +152,8 @@ FROM (
   FROM ${db}.spans
   WHERE ${windowCondition(window)} AND (${IS_SEND} OR ${IS_ATTEMPT})
 )
-GROUP BY time_ms, g
-ORDER BY time_ms, g`;
+GROUP BY time_ms, g`;
+  return withOutboxLatency(buckets, outboxLatencySql(db, window, bucketExpr(stepMs), by));
 }
 
 /**
@@ -260,7 +300,7 @@ const levels = new SqlFragment(QUANTILE_LEVELS);
 /** `spanBucketsSql` from the rollup: same rows, t-digest quantiles. */
 export function spanBucketsRollupSql(db: SqlFragment, window: TimeWindow, stepMs: number, by: TrendGrouping): SqlFragment {
   const groupColumn = groupExpression(by, "edge_kind = 'consume'");
-  return sql`SELECT
+  const buckets = sql`SELECT
   ${rollupBucket(stepMs)} AS time_ms,
   arrayJoin(if(${groupColumn} = '', [''], [${groupColumn}, ''])) AS grp,
   countMergeIf(st_n, edge_kind = 'send') AS sent,
@@ -285,8 +325,8 @@ export function spanBucketsRollupSql(db: SqlFragment, window: TimeWindow, stepMs
   if(queued_attempts = 0, NULL, queue_q[3]) AS queue_p99
 FROM ${rollupSource(db, window)}
 WHERE edge_kind IN ('send', 'consume')
-GROUP BY time_ms, grp
-ORDER BY time_ms, grp`;
+GROUP BY time_ms, grp`;
+  return withOutboxLatency(buckets, outboxLatencySql(db, window, bucketExpr(stepMs), by));
 }
 
 /** `activityBucketsSql` from the rollup. */

@@ -7,7 +7,7 @@ import { SPAN_ROLES } from '../../model/span-roles.js';
 import { SqlFragment, joinSql, sql, sqlInList } from './sql-escape.js';
 
 /** The value of a span attribute ('' when absent): attributes are a Nested column. */
-const attribute = (key: string) => sql`attrs.value[indexOf(attrs.key, ${key})]`;
+export const attribute = (key: string) => sql`attrs.value[indexOf(attrs.key, ${key})]`;
 
 /** `isSend`. */
 export const IS_SEND = sql`(kind = ${SPAN_ROLES.send.kind} OR operation IN ${sqlInList(SPAN_ROLES.send.operations)})`;

@@ -13,7 +13,8 @@ import { msToNs } from '../../model/span.js';
 import type { TimeWindow } from '../span-store.js';
 import { TREND_ANOMALY_COLUMNS } from '../aggregate-rows.js';
 import type { Statement } from './duckdb-client.js';
-import { HTTP_PEER, IS_ATTEMPT, IS_CLIENT_KIND, IS_HTTP_CLIENT, IS_SEND } from './span-roles-sql.js';
+import { ATTR_COMMITTED_AT_MS, ATTR_OUTBOX_DISPATCH } from '../commit-markers.js';
+import { attribute, HTTP_PEER, IS_ATTEMPT, IS_CLIENT_KIND, IS_HTTP_CLIENT, IS_SEND } from './span-roles-sql.js';
 
 /**
  * The endpoint of a span: for an attempt (`consumed` holds) its service and the destination it
@@ -92,6 +93,34 @@ export function duplicateProcessingsSql(by: TrendGrouping, from: string, to: str
       ) GROUP BY GROUPING SETS ((time_ms, g), (time_ms)) HAVING grouping(g) = 1 OR g <> ''`;
 }
 
+/**
+ * Outbox dispatch latency per (time_ms, grp): p50 and p99 (as the list `outbox_q`) of the start
+ * of each send marked as an outbox dispatch minus the commit time of the attempt that listed its
+ * message id as outgoing (`outgoing_ids`, kept by the rollup job). Bucketed and grouped by the
+ * send; the attempt is looked for from `SEND_LOOKBACK_MS` before the window.
+ */
+export function outboxLatencySql(by: TrendGrouping, from: string, to: string, stepNs: string, stepMs: string): string {
+  const lookback = `${from} - ${msToNs(SEND_LOOKBACK_MS)}`;
+  return `
+      SELECT time_ms, CASE WHEN grouping(g) = 1 THEN '' ELSE g END AS grp, quantile_cont(ms, [0.5, 0.99]) AS outbox_q FROM (
+        SELECT (d.start_ns // ${stepNs}) * ${stepMs} AS time_ms, d.g, (d.start_ns - a.committed_ms * 1000000) / 1e6 AS ms
+        FROM (
+          SELECT start_ns, message_id, ${groupExpression(by, 'false')} AS g FROM spans
+          WHERE start_ns >= ${from} AND start_ns < ${to} AND ${IS_SEND} AND message_id <> ''
+            AND ${attribute(ATTR_OUTBOX_DISPATCH)} = 'true'
+        ) d
+        JOIN outgoing_ids o ON o.outgoing_id = d.message_id AND o.start_ns >= ${lookback} AND o.start_ns < ${to}
+        JOIN (
+          SELECT trace_id, span_id, TRY_CAST(${attribute(ATTR_COMMITTED_AT_MS)} AS BIGINT) AS committed_ms FROM spans
+          WHERE start_ns >= ${lookback} AND start_ns < ${to} AND outgoing_message_ids <> '[]'
+        ) a ON a.trace_id = o.trace_id AND a.span_id = o.span_id
+        WHERE a.committed_ms IS NOT NULL
+      ) GROUP BY GROUPING SETS ((time_ms, g), (time_ms)) HAVING grouping(g) = 1 OR g <> ''`;
+}
+
+/** The outbox latency columns of a bucket row, from `outboxLatencySql` joined as `outbox`. */
+export const OUTBOX_COLUMNS = 'outbox.outbox_q[1] AS outbox_p50, outbox.outbox_q[2] AS outbox_p99';
+
 export function spanBucketsSql(window: TimeWindow, stepMs: number, by: TrendGrouping): Statement {
   const column = groupExpression(by, 'is_attempt');
   const [fromNs, toNs] = windowNs(window);
@@ -131,10 +160,12 @@ export function spanBucketsSql(window: TimeWindow, stepMs: number, by: TrendGrou
       GROUP BY GROUPING SETS ((time_ms, g), (time_ms))
       HAVING grouping(g) = 1 OR g <> ''
     ),
-    dups AS (${duplicateProcessingsSql(by, '$1', '$2', '$3', '$4')})
+    dups AS (${duplicateProcessingsSql(by, '$1', '$2', '$3', '$4')}),
+    outbox AS (${outboxLatencySql(by, '$1', '$2', '$3', '$4')})
     SELECT agg.* EXCLUDE (processing_q, queue_q), ${quantileColumns('processing')}, ${quantileColumns('queue')},
-      coalesce(dups.d, 0) AS duplicate_processings
+      coalesce(dups.d, 0) AS duplicate_processings, ${OUTBOX_COLUMNS}
     FROM agg LEFT JOIN dups ON dups.time_ms = agg.time_ms AND dups.grp = agg.grp
+    LEFT JOIN outbox ON outbox.time_ms = agg.time_ms AND outbox.grp = agg.grp
     ORDER BY agg.time_ms, agg.grp`;
   return { sql, params: [fromNs, toNs, step.stepNs, step.stepMs, fromNs - msToNs(SEND_LOOKBACK_MS)] };
 }

@@ -15,6 +15,8 @@ import {
   duplicateProcessingsSql,
   edgeRepeatsSql,
   groupExpression,
+  OUTBOX_COLUMNS,
+  outboxLatencySql,
   SEND_LOOKBACK_MS,
   quantileColumns,
   stepOf,
@@ -423,12 +425,15 @@ export function spanBucketsRollupSql(window: TimeWindow, stepMs: number, by: Tre
       FROM x ${GROUPING}
     ),
     ${latencies}
-    dups AS (${duplicateProcessingsSql(by, '$1', '$2', '$4', '$3')})
-    SELECT agg.*, ${quantileColumns('processing')}, ${quantileColumns('queue')}, coalesce(dups.d, 0) AS duplicate_processings
+    dups AS (${duplicateProcessingsSql(by, '$1', '$2', '$4', '$3')}),
+    outbox AS (${outboxLatencySql(by, '$1', '$2', '$4', '$3')})
+    SELECT agg.*, ${quantileColumns('processing')}, ${quantileColumns('queue')}, coalesce(dups.d, 0) AS duplicate_processings,
+      ${OUTBOX_COLUMNS}
     FROM agg
     LEFT JOIN processing p ON p.time_ms = agg.time_ms AND p.grp = agg.grp
     LEFT JOIN queue q ON q.time_ms = agg.time_ms AND q.grp = agg.grp
     LEFT JOIN dups ON dups.time_ms = agg.time_ms AND dups.grp = agg.grp
+    LEFT JOIN outbox ON outbox.time_ms = agg.time_ms AND outbox.grp = agg.grp
     ORDER BY agg.time_ms, agg.grp`;
   return { sql, params: [...params, step.stepMs, step.stepNs] };
 }

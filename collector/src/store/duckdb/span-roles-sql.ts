@@ -8,7 +8,7 @@ import { SPAN_ROLES } from '../../model/span-roles.js';
 const literal = (value: string) => `'${value.replaceAll("'", "''")}'`;
 const inList = (values: readonly string[]) => `(${values.map(literal).join(', ')})`;
 /** The value of a span attribute (NULL when absent): attributes are a JSON object. */
-const attribute = (key: string) => `json_extract_string(attributes, ${literal(`$."${key}"`)})`;
+export const attribute = (key: string) => `json_extract_string(attributes, ${literal(`$."${key}"`)})`;
 
 /** `isSend`. */
 export const IS_SEND = `(kind = ${literal(SPAN_ROLES.send.kind)} OR operation IN ${inList(SPAN_ROLES.send.operations)})`;

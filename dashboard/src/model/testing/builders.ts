@@ -98,6 +98,8 @@ export function makeBucket(overrides: Partial<TrendBucket> & Pick<TrendBucket, '
     queueLatencyP50Ms: null,
     queueLatencyP95Ms: null,
     queueLatencyP99Ms: null,
+    outboxDispatchP50Ms: null,
+    outboxDispatchP99Ms: null,
     flowsCompleted: 0,
     flowCompletionP50Ms: null,
     flowCompletionP95Ms: null,
