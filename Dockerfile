@@ -15,4 +15,6 @@ WORKDIR /app
 ENV NODE_ENV=production
 COPY --from=build /app /app
 EXPOSE 8080 4318
+# Reachable from outside the container, so it starts only with ONCEFLOW_INGEST_TOKEN and
+# ONCEFLOW_API_TOKEN set (or ONCEFLOW_INSECURE=1); the ingest log and DuckDB live in /app/.onceflow.
 CMD ["collector/bin/onceflow.js", "serve", "--host", "0.0.0.0"]

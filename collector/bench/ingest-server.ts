@@ -2,30 +2,36 @@
  * The server side of the ingest benchmark, run in its own process so its CPU time
  * (`process.cpuUsage`, which includes DuckDB's native threads) is measured apart from the load
  * generator. Scenario from argv[2]:
- *   baseline    node:http server that only decodes the bodies with protobufjs
- *   nostore     the collector's OTLP receiver into a store that does nothing (its own cost)
- *   duckdb      the collector's OTLP receiver into the embedded DuckDB store
- *   clickhouse  the collector's OTLP receiver into ClickHouse
+ *   baseline    node:http server that only decodes the bodies (protobufjs, or JSON.parse + the collector's JSON mapping)
+ *   ack         the collector's OTLP receiver into its ingest log, the store held back until
+ *               the load ends: what acknowledging costs (decode, validate, log append + fsync)
+ *   nostore     receiver → log → a store that does nothing (the collector's own cost)
+ *   duckdb      receiver → log → the embedded DuckDB store
+ *   clickhouse  receiver → log → ClickHouse
  *   direct      ClickHouseStore.insertSpans of the same rows, decoded and converted beforehand
- * Protocol over IPC: → {ready, port} ← {start} → {started} ← {stop} → {stopped, cpuUs, …} ← {exit}.
+ * Every receiver scenario writes its ingest log to a temporary directory. On `stop` the store
+ * scenarios first wait until the store holds every acknowledged span (end to end), and report
+ * when that was. Protocol over IPC: → {ready, port} ← {start} → {started} ← {stop}
+ * → {stopped, cpuUs, …} ← {exit}.
  */
 import { createServer } from 'node:http';
 import type { Server } from 'node:http';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { openIngestLog } from '../src/ingest/log/ingest-log.js';
 import { createOtlpReceiver } from '../src/ingest/receiver.js';
 import type { OtlpReceiver } from '../src/ingest/receiver.js';
 import type { SpanRow } from '../src/model/span.js';
 import { convertExportRequest } from '../src/otlp/convert.js';
-import { decodeProtobuf } from '../src/otlp/decode.js';
+import { decodeExportRequest, decodeProtobuf } from '../src/otlp/decode.js';
 import { DEFAULT_LIMITS } from '../src/otlp/limits.js';
 import { ClickHouseStore } from '../src/store/clickhouse/clickhouse-store.js';
 import { DuckDbStore } from '../src/store/duckdb/duckdb-store.js';
 import type { SpanStore } from '../src/store/span-store.js';
 import { buildWorkloadBody } from './ingest-workload.js';
 
-export type Scenario = 'baseline' | 'nostore' | 'duckdb' | 'clickhouse' | 'direct';
+export type Scenario = 'baseline' | 'ack' | 'nostore' | 'duckdb' | 'clickhouse' | 'direct';
 
 export type ToServer = { type: 'start' } | { type: 'stop' } | { type: 'exit' };
 export type FromServer =
@@ -37,6 +43,8 @@ export type FromServer =
       storedSpans: number;
       batches: number;
       elapsedMs?: number;
+      /** ms from `start` until the store held every acknowledged span (store scenarios). */
+      storedAfterMs?: number;
       insertedSpans?: number;
       /** CPU of the work the store deferred past the acknowledgements (DuckDB's rollup), done at stop. */
       deferredCpuUs?: number;
@@ -52,15 +60,26 @@ function baselineServer(): Server {
     const chunks: Buffer[] = [];
     request.on('data', (chunk: Buffer) => chunks.push(chunk));
     request.on('end', () => {
-      decodeProtobuf(Buffer.concat(chunks));
-      response.writeHead(200, { 'content-type': 'application/x-protobuf' }).end();
+      const json = request.headers['content-type'] === 'application/json';
+      decodeExportRequest(Buffer.concat(chunks), json ? 'json' : 'protobuf', DEFAULT_LIMITS);
+      response.writeHead(200, { 'content-type': request.headers['content-type'] }).end();
     });
   });
 }
 
 type BenchStore = Pick<SpanStore, 'insertSpans' | 'spanCount'> & { rollUp?: () => Promise<void> };
 
+/** Holds every insert until `release` (the `ack` scenario): the log alone absorbs the load. */
+let release: () => void = () => undefined;
+const released = new Promise<void>((resolve) => (release = resolve));
+
 async function openStore(): Promise<{ store: BenchStore; dispose: () => Promise<void> }> {
+  if (scenario === 'ack') {
+    return {
+      store: { insertSpans: () => released, spanCount: async () => 0 },
+      dispose: async () => undefined,
+    };
+  }
   if (scenario === 'nostore') {
     let count = 0;
     return {
@@ -111,6 +130,7 @@ async function directInserts(store: Pick<SpanStore, 'insertSpans'>, rows: SpanRo
 
 async function main(): Promise<void> {
   let server: Server | null = null;
+  let logDir: string | null = null;
   let receiver: OtlpReceiver | null = null;
   let opened: Awaited<ReturnType<typeof openStore>> | null = null;
   let directRows: SpanRow[][] = [];
@@ -130,22 +150,23 @@ async function main(): Promise<void> {
     send({ type: 'ready', port: 0 });
   } else {
     opened = await openStore();
-    // Batching defaults unless overridden for an experiment (BENCH_LINGER_MS, BENCH_CONCURRENT_INSERTS).
-    const batching = {
-      ...(process.env.BENCH_LINGER_MS ? { lingerMs: Number(process.env.BENCH_LINGER_MS) } : {}),
-      ...(process.env.BENCH_CONCURRENT_INSERTS ? { maxConcurrentInserts: Number(process.env.BENCH_CONCURRENT_INSERTS) } : {}),
-    };
-    receiver = createOtlpReceiver({ store: opened.store, batching });
+    // Feeding defaults unless overridden for an experiment (BENCH_CONCURRENT_INSERTS).
+    const feeding = process.env.BENCH_CONCURRENT_INSERTS ? { maxConcurrentInserts: Number(process.env.BENCH_CONCURRENT_INSERTS) } : {};
+    logDir = mkdtempSync(join(tmpdir(), 'onceflow-bench-log-'));
+    const log = await openIngestLog({ dir: logDir, spoolMaxBytes: 8 * 1024 ** 3, maxPayloadBytes: DEFAULT_LIMITS.maxBodyBytes });
+    receiver = createOtlpReceiver({ store: opened.store, log, feeding });
     await receiver.listen(0, '127.0.0.1');
     send({ type: 'ready', port: receiver.port() });
   }
 
   let cpuStart = process.cpuUsage();
+  let startedAt = performance.now();
   let batchesBefore = 0;
   process.on('message', async (message: ToServer) => {
     try {
       if (message.type === 'start') {
         cpuStart = process.cpuUsage();
+        startedAt = performance.now();
         batchesBefore = receiver?.stats().batches ?? 0;
         if (scenario === 'direct') {
           const result = await directInserts(
@@ -161,7 +182,13 @@ async function main(): Promise<void> {
           send({ type: 'started' });
         }
       } else if (message.type === 'stop') {
+        let storedAfterMs: number | undefined;
+        if (receiver && scenario !== 'ack') {
+          await receiver.whenStored();
+          storedAfterMs = performance.now() - startedAt;
+        }
         const cpu = process.cpuUsage(cpuStart);
+        release();
         let deferredCpuUs: number | undefined;
         if (opened?.store.rollUp) {
           const before = process.cpuUsage();
@@ -176,11 +203,13 @@ async function main(): Promise<void> {
           storedSpans,
           batches: (receiver?.stats().batches ?? 0) - batchesBefore,
           deferredCpuUs,
+          storedAfterMs,
         });
       } else if (message.type === 'exit') {
         await receiver?.close();
         await new Promise((resolve) => (server ? server.close(resolve) : resolve(undefined)));
         await opened?.dispose();
+        if (logDir) rmSync(logDir, { recursive: true, force: true });
         process.exit(0);
       }
     } catch (error) {

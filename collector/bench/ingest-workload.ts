@@ -29,8 +29,21 @@ function id(bytes: number, ...parts: number[]): Buffer {
   return buffer;
 }
 
-/** Body number `index` (distinct ids per index), spans starting around `baseMs`. */
-export function buildWorkloadBody(index: number, baseMs: number): Uint8Array {
+export type WorkloadEncoding = 'protobuf' | 'json';
+
+/** Body number `index` (distinct ids per index), spans starting around `baseMs`, in either OTLP encoding. */
+export function buildWorkloadBody(index: number, baseMs: number, encoding: WorkloadEncoding = 'protobuf'): Uint8Array {
+  const request = workloadRequest(index, baseMs);
+  if (encoding === 'protobuf') return ExportTraceServiceRequest.encode(request).finish();
+  // OTLP/JSON: ids as hex strings; everything else has the same shape.
+  return Buffer.from(JSON.stringify(request, (_key, value: unknown) => (isIdBuffer(value) ? Buffer.from(value.data).toString('hex') : value)));
+}
+
+function isIdBuffer(value: unknown): value is { type: 'Buffer'; data: number[] } {
+  return typeof value === 'object' && value !== null && (value as { type?: unknown }).type === 'Buffer';
+}
+
+function workloadRequest(index: number, baseMs: number) {
   const spans = [];
   for (let i = 0; i < SPANS_PER_REQUEST; i++) {
     const flow = index * SPANS_PER_REQUEST + i;
@@ -76,5 +89,5 @@ export function buildWorkloadBody(index: number, baseMs: number): Uint8Array {
       },
     ],
   };
-  return ExportTraceServiceRequest.encode(request).finish();
+  return request;
 }

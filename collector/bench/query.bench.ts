@@ -13,9 +13,9 @@
  *   2. (ClickHouse) wait until the background merges the bulk load started are done;
  *   3. time, through the REST API (`createApp` + `inject`, no network), the median of several
  *      runs of: flow by conversation id, message by id, flows filtered by anomaly, anomalies over
- *      1 h, trends over 1 h and 24 h, topology over 1 h.
+ *      1 h, trends over 1 h and 24 h, topology and coverage over 1 h.
  * Targets at the largest size: flow and message ≤ 50 ms median and ≤ 2× their time at the
- * smallest size; trends, anomalies and topology ≤ 500 ms. A query slower than 5 s is run once
+ * smallest size; trends, anomalies, topology and coverage ≤ 500 ms. A query slower than 5 s is run once
  * more instead of `--runs` times. Writes bench-results/query.json.
  *
  *   npm run bench:query                                          # 100k and 1M spans, both stores
@@ -72,7 +72,7 @@ if (SIZES.some((size) => !Number.isFinite(size) || size < 1000) || !Number.isInt
   process.exit(2);
 }
 
-type QueryName = 'flow' | 'message' | 'flowsByAnomaly' | 'anomalies1h' | 'trends1h' | 'trends24h' | 'topology1h';
+type QueryName = 'flow' | 'message' | 'flowsByAnomaly' | 'anomalies1h' | 'trends1h' | 'trends24h' | 'topology1h' | 'coverage1h';
 const QUERY_LABELS: Record<QueryName, string> = {
   flow: 'flow by conversation id',
   message: 'message by id',
@@ -81,6 +81,7 @@ const QUERY_LABELS: Record<QueryName, string> = {
   trends1h: 'trends over 1 h',
   trends24h: 'trends over 24 h',
   topology1h: 'topology over 1 h',
+  coverage1h: 'coverage over 1 h',
 };
 
 interface QueryTiming {
@@ -308,6 +309,7 @@ async function measure(store: SpanStore, endMs: number, sample: string[]): Promi
       trends1h: await time(app, () => '/api/trends?by=service', nonEmpty('buckets')),
       trends24h: await time(app, () => `/api/trends?by=service&${window24h}`, nonEmpty('buckets')),
       topology1h: await time(app, () => '/api/topology', nonEmpty('edges')),
+      coverage1h: await time(app, () => '/api/coverage', nonEmpty('services')),
     };
   } finally {
     await app.close();

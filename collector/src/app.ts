@@ -5,22 +5,30 @@
  * `startCollector` composes everything `onceflow serve` runs (store, OTLP receiver, flow
  * indexer, live feeds, API, retention) from a parsed `ServeConfig` and listens.
  */
+import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { join } from 'node:path';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { ingestAuthorizer, installApiAuth } from './api/bearer-auth.js';
 import { registerDashboard } from './api/dashboard.js';
 import { installErrorHandler } from './api/errors.js';
+import { registerCoverageRoutes } from './api/coverage-routes.js';
 import { registerFlowRoutes } from './api/flow-routes.js';
 import { registerHealthRoutes } from './api/health-routes.js';
 import { registerInsightRoutes } from './api/insight-routes.js';
 import { registerLiveRoutes } from './api/live-routes.js';
 import type { ApiContext } from './api/context.js';
+import type { IngestStatus } from './contract/health.js';
+import { inlineScriptHashes, installSecurityHeaders } from './api/security-headers.js';
 import { toFlowSummary } from './api/flow-summary.js';
 import { DEFAULT_CONFIG, type ServeConfig } from './config.js';
 import { createFlowIndexer, type FlowIndexer } from './indexer/flow-indexer.js';
+import { openIngestLog } from './ingest/log/ingest-log.js';
 import { createOtlpReceiver } from './ingest/receiver.js';
 import { createLiveHub, type LiveHub } from './live/live-hub.js';
 import { createTopologyFeed } from './live/topology-feed.js';
 import type { Logger } from './logger.js';
+import { DEFAULT_LIMITS } from './otlp/limits.js';
 import { createSpanStore } from './store/create-store.js';
 import type { SpanStore } from './store/span-store.js';
 
@@ -37,6 +45,10 @@ export interface AppOptions {
   live?: LiveHub;
   /** Same quiet period as the indexer's, so a flow reads the same in detail and in lists. */
   quietPeriodMs?: number;
+  /** Bearer token every `/api/` request must carry; none when absent. */
+  apiToken?: string | null;
+  /** The ingest log's lag, reported by `/api/health`. */
+  ingest?: () => IngestStatus;
 }
 
 /** The collector package's version, from package.json (one level above both src/ and dist/). */
@@ -58,8 +70,12 @@ export async function createApp(options: AppOptions): Promise<FastifyInstance> {
     version: VERSION,
     live,
     indexer: options.indexer,
+    ingest: options.ingest,
   };
   installErrorHandler(app);
+  const indexHtml = options.dashboardDir ? join(options.dashboardDir, 'index.html') : null;
+  installSecurityHeaders(app, indexHtml && existsSync(indexHtml) ? inlineScriptHashes(readFileSync(indexHtml, 'utf8')) : []);
+  if (options.apiToken) installApiAuth(app, options.apiToken);
   app.addHook('onSend', async (request, reply, payload) => {
     if (request.url.startsWith('/api/')) reply.header('cache-control', 'no-store');
     return payload;
@@ -69,6 +85,7 @@ export async function createApp(options: AppOptions): Promise<FastifyInstance> {
   registerHealthRoutes(app, ctx);
   registerFlowRoutes(app, ctx);
   registerInsightRoutes(app, ctx);
+  registerCoverageRoutes(app, ctx);
   registerLiveRoutes(app, ctx);
   await registerDashboard(app, options.dashboardDir);
   return app;
@@ -95,11 +112,30 @@ export interface StartOptions {
   retentionIntervalMs?: number;
 }
 
+/** The store's lag behind the ingest log beyond which the dashboard warns. */
+export const INGEST_BEHIND_MS = 10_000;
+
+/** Where the ingest log lives in the data directory (with either store). */
+export const INGEST_LOG_DIR = 'ingest-log';
+
 /** Starts everything `onceflow serve` runs, listening on the configured ports. */
 export async function startCollector(config: ServeConfig, options: StartOptions): Promise<RunningCollector> {
   const { logger } = options;
   const clock = options.clock ?? Date.now;
-  const store = await createSpanStore(config.clickhouseUrl ? { clickhouseUrl: config.clickhouseUrl } : { dataDir: config.dataDir }, logger);
+  const store = await createSpanStore(config.clickhouseUrl ? { clickhouseUrl: config.clickhouseUrl } : { dataDir: config.dataDir }, logger).catch(
+    (error: unknown) => {
+      throw explainStoreError(error, config);
+    },
+  );
+  const log = await openIngestLog({
+    dir: join(config.dataDir, INGEST_LOG_DIR),
+    spoolMaxBytes: config.spoolMaxBytes,
+    maxPayloadBytes: DEFAULT_LIMITS.maxBodyBytes,
+    logger,
+  }).catch(async (error: unknown) => {
+    await store.close().catch(() => undefined);
+    throw error;
+  });
   const live = createLiveHub({ logger });
   const topology = createTopologyFeed({ store, live, logger, clock });
   const indexer = createFlowIndexer({
@@ -114,7 +150,9 @@ export async function startCollector(config: ServeConfig, options: StartOptions)
   });
   const receiver = createOtlpReceiver({
     store,
+    log,
     logger,
+    authorize: config.ingestToken ? ingestAuthorizer(config.ingestToken) : undefined,
     onSpansStored: (spans) => {
       indexer.noteSpans(spans);
       topology.noteSpans();
@@ -128,6 +166,18 @@ export async function startCollector(config: ServeConfig, options: StartOptions)
     live,
     quietPeriodMs: config.quietPeriodMs,
     dashboardDir: config.dashboardDir ?? undefined,
+    apiToken: config.apiToken,
+    ingest: () => {
+      const { lag, storeError } = receiver.stats();
+      return {
+        lagBytes: lag.bytes,
+        lagSpans: lag.spans,
+        oldestUnstoredAgeMs: lag.oldestAgeMs,
+        spoolMaxBytes: config.spoolMaxBytes,
+        storeError,
+        behind: lag.oldestAgeMs > INGEST_BEHIND_MS || (storeError !== null && lag.spans > 0),
+      };
+    },
   });
 
   let retentionTimer: NodeJS.Timeout | null = null;
@@ -158,4 +208,16 @@ export async function startCollector(config: ServeConfig, options: StartOptions)
     await closeAll().catch(() => undefined);
     throw error;
   }
+}
+
+/** A DuckDB file held by another process gets a message saying so and what to do. */
+function explainStoreError(error: unknown, config: ServeConfig): unknown {
+  const message = (error as Error)?.message ?? '';
+  const lock = /Could not set lock on file "([^"]+)"[^]*?\(PID (\d+)\)/.exec(message);
+  if (!lock) return error;
+  return new Error(
+    `the DuckDB file ${lock[1]} is locked by process ${lock[2]}: another collector or DuckDB client has it open. ` +
+      `Stop that process, or give this collector its own --data directory (now ${config.dataDir}).`,
+    { cause: error },
+  );
 }

@@ -37,6 +37,13 @@ describe('onceflow command', { timeout: 90_000 }, () => {
     expect(fromEnv.stderr).toContain('ONCEFLOW_RETENTION must be a duration');
   });
 
+  it('refuses to bind a non-loopback address without tokens, saying why', async () => {
+    const result = await finish(run(['serve', '--host', '0.0.0.0', '--data', dataDir]));
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/refusing to bind 0\.0\.0\.0 without --ingest-token and --api-token: other machines can reach that address/);
+    expect(result.stderr).toContain('--insecure');
+  });
+
   it('prints the usage', async () => {
     const result = await finish(run(['--help']));
     expect(result.code).toBe(0);

@@ -5,10 +5,10 @@
  * SIGINT/SIGTERM. Exit status: 0 after a clean stop, 1 when start-up fails, 2 for bad usage.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
-import { startCollector, VERSION, type RunningCollector } from './app.js';
+import { INGEST_LOG_DIR, startCollector, VERSION, type RunningCollector } from './app.js';
 import { parseCommandLine, UsageError, type ServeConfig } from './config.js';
 import { createLogger, type Logger } from './logger.js';
 
@@ -19,7 +19,7 @@ const SHUTDOWN_TIMEOUT_MS = 20_000;
 async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<void> {
   let command;
   try {
-    command = parseCommandLine(argv, env);
+    command = parseCommandLine(argv, env, (path) => readFileSync(path, 'utf8'));
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
     process.stderr.write(`onceflow: ${error.message}\nRun "onceflow --help" for usage.\n`);
@@ -69,13 +69,15 @@ async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<void> {
 
 function announce(config: ServeConfig, collector: RunningCollector, logger: Logger): void {
   const store = collector.store.kind === 'duckdb' ? `embedded DuckDB in ${resolve(config.dataDir)}` : `ClickHouse at ${config.clickhouseUrl}`;
+  const exporterHeaders = config.ingestToken ? ` OTEL_EXPORTER_OTLP_HEADERS="Authorization=Bearer <ingest token>"` : '';
   logger.info({ ui: collector.apiUrl, otlp: collector.otlpUrl, store: collector.store.kind, version: VERSION }, 'onceflow is running');
   process.stderr.write(
     [
       `Onceflow ${VERSION} is running (store: ${store})`,
       `  Dashboard and API:  ${collector.apiUrl}  (health: ${collector.apiUrl}/api/health)`,
       `  OTLP/HTTP traces:   ${collector.otlpUrl}/v1/traces`,
-      `  Point an OpenTelemetry SDK at it: OTEL_EXPORTER_OTLP_ENDPOINT=${collector.otlpUrl}`,
+      `  Ingest log:         ${resolve(config.dataDir, INGEST_LOG_DIR)} (up to ${config.spoolMaxBytes} bytes not yet stored)`,
+      `  Point an OpenTelemetry SDK at it: OTEL_EXPORTER_OTLP_ENDPOINT=${collector.otlpUrl}${exporterHeaders}`,
       '',
     ].join('\n'),
   );

@@ -17,13 +17,18 @@ describe('parseCommandLine', () => {
     const config = serve([
       'serve', '--port', '9090', '--otlp-port', '14318', '--host', '0.0.0.0', '--data', '/tmp/x',
       '--clickhouse', 'http://ch:8123', '--retention', '3d', '--quiet-period', '10s', '--scenario', 'duplicate-storm',
-      '--log-level', 'debug', '--dashboard', '/srv/dash',
+      '--log-level', 'debug', '--dashboard', '/srv/dash', '--spool-max', '256MiB',
+      '--ingest-token', 'ingest-token-0123456789', '--api-token', 'api-token-0123456789',
     ]);
     expect(config).toEqual({
       port: 9090,
       otlpPort: 14318,
       host: '0.0.0.0',
       dataDir: '/tmp/x',
+      spoolMaxBytes: 256 * 1024 ** 2,
+      ingestToken: 'ingest-token-0123456789',
+      apiToken: 'api-token-0123456789',
+      insecure: false,
       clickhouseUrl: 'http://ch:8123',
       retentionMs: 3 * 86_400_000,
       quietPeriodMs: 10_000,
@@ -49,6 +54,64 @@ describe('parseCommandLine', () => {
     expect(fromEnv).toMatchObject({ port: 7000, otlpPort: 7001, host: '::1', dataDir: '/env/data', clickhouseUrl: 'https://ch.example:8443', retentionMs: 0, quietPeriodMs: 60_000, demo: true });
     const overridden = serve(['serve', '--port', '7100', '--data', '/flag/data', '--quiet-period', '5s'], env);
     expect(overridden).toMatchObject({ port: 7100, otlpPort: 7001, dataDir: '/flag/data', quietPeriodMs: 5000 });
+  });
+
+  it('reads tokens from flags, files and ONCEFLOW_* variables', () => {
+    const files: Record<string, string> = { '/run/secrets/ingest': 'from-file-ingest-0123\n', '/run/secrets/api': '  from-file-api-0123456  \n' };
+    const readSecret = (path: string) => {
+      if (!(path in files)) throw new Error('ENOENT: no such file');
+      return files[path];
+    };
+    const parse = (argv: string[], env: Record<string, string> = {}) => {
+      const command = parseCommandLine(argv, env, readSecret);
+      if (command.command !== 'serve') throw new Error('expected serve');
+      return command.config;
+    };
+    expect(parse(['--ingest-token-file', '/run/secrets/ingest', '--api-token-file', '/run/secrets/api'])).toMatchObject({
+      ingestToken: 'from-file-ingest-0123',
+      apiToken: 'from-file-api-0123456',
+    });
+    expect(parse([], { ONCEFLOW_INGEST_TOKEN: 'env-ingest-token-0123', ONCEFLOW_API_TOKEN_FILE: '/run/secrets/api', ONCEFLOW_SPOOL_MAX: '2GiB' })).toMatchObject({
+      ingestToken: 'env-ingest-token-0123',
+      apiToken: 'from-file-api-0123456',
+      spoolMaxBytes: 2 * 1024 ** 3,
+    });
+    expect(() => parse(['--api-token-file', '/nope'])).toThrow(/--api-token-file: cannot read "\/nope": ENOENT/);
+    expect(() => parse(['--api-token', 'short'])).toThrow(/--api-token must be 16 to 4096 printable characters/);
+    expect(() => parse(['--api-token', 'a token with spaces in it'])).toThrow(UsageError);
+    expect(() => parse(['--api-token', 'api-token-0123456789', '--api-token-file', '/run/secrets/api'])).toThrow(/use one/);
+  });
+
+  it.each([
+    ['0.0.0.0', [], /refusing to bind 0\.0\.0\.0 without --ingest-token and --api-token: other machines can reach that address, and anyone who can could write spans and read every flow/],
+    ['10.0.0.5', ['--ingest-token', 'ingest-token-0123456789'], /without --api-token: .* could read every flow/],
+    ['::', ['--api-token', 'api-token-0123456789'], /without --ingest-token: .* could write spans\. .*--insecure/],
+  ])('refuses to bind %s without both tokens', (host, flags, message) => {
+    expect(() => serve(['--host', host, ...flags])).toThrow(message);
+  });
+
+  it.each([
+    ['loopback', ['--host', '127.0.0.1']],
+    ['localhost', ['--host', 'localhost']],
+    ['IPv6 loopback', ['--host', '::1']],
+    ['--insecure', ['--host', '0.0.0.0', '--insecure']],
+    ['both tokens', ['--host', '0.0.0.0', '--ingest-token', 'ingest-token-0123456789', '--api-token', 'api-token-0123456789']],
+  ])('binds without tokens on %s', (_label, argv) => {
+    expect(() => serve(argv)).not.toThrow();
+    expect(serve(['--host', '0.0.0.0'], { ONCEFLOW_INSECURE: '1' }).insecure).toBe(true);
+  });
+
+  it.each([
+    ['512MiB', 512 * 1024 ** 2],
+    ['1GiB', 1024 ** 3],
+    ['100MB', 100e6],
+    ['1048576', 1024 ** 2],
+  ])('reads --spool-max %s', (value, bytes) => {
+    expect(serve(['--spool-max', value]).spoolMaxBytes).toBe(bytes);
+  });
+
+  it.each(['1KiB', '0.5MiB', 'lots', '1TB2', ''])('refuses --spool-max "%s"', (value) => {
+    expect(() => serve(['--spool-max', value])).toThrow(/--spool-max must be a size of at least 1MiB/);
   });
 
   it('treats an empty variable as unset', () => {

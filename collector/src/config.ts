@@ -13,8 +13,19 @@ export interface ServeConfig {
   otlpPort: number;
   /** Interface both servers bind; loopback unless told otherwise. */
   host: string;
-  /** Directory of the embedded store (`<dataDir>/onceflow.duckdb`). */
+  /**
+   * Data directory: the ingest log (`<dataDir>/ingest-log`) with either store, and the
+   * embedded store (`<dataDir>/onceflow.duckdb`) unless ClickHouse is used.
+   */
   dataDir: string;
+  /** Bytes the ingest log may hold that the store has not taken yet; beyond, OTLP requests get 503. */
+  spoolMaxBytes: number;
+  /** Bearer token OTLP exporters must send; null accepts any request. */
+  ingestToken: string | null;
+  /** Bearer token the API and dashboard require; null serves anyone who reaches the port. */
+  apiToken: string | null;
+  /** Allow binding a non-loopback address without both tokens. */
+  insecure: boolean;
   /** Use ClickHouse at this URL instead of the embedded store. */
   clickhouseUrl: string | null;
   /** Spans and flow records older than this are dropped; 0 keeps everything. */
@@ -35,6 +46,10 @@ export const DEFAULT_CONFIG: ServeConfig = {
   otlpPort: 4318,
   host: '127.0.0.1',
   dataDir: './.onceflow',
+  spoolMaxBytes: 1024 ** 3,
+  ingestToken: null,
+  apiToken: null,
+  insecure: false,
   clickhouseUrl: null,
   retentionMs: 7 * 24 * 3_600_000,
   quietPeriodMs: 30_000,
@@ -63,8 +78,17 @@ Options (environment variable in brackets; flags override the environment):
   --port N             REST API and dashboard port            [ONCEFLOW_PORT]        (8080)
   --otlp-port N        OTLP/HTTP receiver port (/v1/traces)   [ONCEFLOW_OTLP_PORT]   (4318)
   --host HOST          interface to bind                      [ONCEFLOW_HOST]        (127.0.0.1)
-  --data DIR           embedded store directory               [ONCEFLOW_DATA]        (./.onceflow)
+  --data DIR           data directory: ingest log (always)    [ONCEFLOW_DATA]        (./.onceflow)
+                       and the embedded store (without --clickhouse)
   --clickhouse URL     store spans in ClickHouse instead      [ONCEFLOW_CLICKHOUSE_URL]
+  --spool-max SIZE     ingest log bytes not yet stored before [ONCEFLOW_SPOOL_MAX]   (1GiB)
+                       OTLP requests get 503 + Retry-After
+  --ingest-token T     bearer token OTLP exporters must send  [ONCEFLOW_INGEST_TOKEN]
+  --ingest-token-file F  the same, read from file F           [ONCEFLOW_INGEST_TOKEN_FILE]
+  --api-token T        bearer token for the API and dashboard [ONCEFLOW_API_TOKEN]
+  --api-token-file F   the same, read from file F             [ONCEFLOW_API_TOKEN_FILE]
+  --insecure           allow a non-loopback --host without    [ONCEFLOW_INSECURE=1]
+                       both tokens
   --retention AGE      drop data older than AGE, 0 = keep     [ONCEFLOW_RETENTION]   (7d)
   --quiet-period AGE   judge a flow after AGE without spans   [ONCEFLOW_QUIET_PERIOD] (30s)
   --demo               run the sample shop's demo traffic     [ONCEFLOW_DEMO=1]
@@ -74,7 +98,9 @@ Options (environment variable in brackets; flags override the environment):
   -h, --help           show this help
   -v, --version        show the version
 
-AGE is a number with a unit: ms, s, m, h, d or w (e.g. 500ms, 30s, 7d).
+AGE is a number with a unit: ms, s, m, h, d or w (e.g. 500ms, 30s, 7d). SIZE is bytes or a
+number with KiB, MiB, GiB (or KB, MB, GB). Exporters send the ingest token with
+OTEL_EXPORTER_OTLP_HEADERS="Authorization=Bearer <token>".
 `;
 
 const OPTIONS = {
@@ -83,6 +109,12 @@ const OPTIONS = {
   host: { type: 'string' },
   data: { type: 'string' },
   clickhouse: { type: 'string' },
+  'spool-max': { type: 'string' },
+  'ingest-token': { type: 'string' },
+  'ingest-token-file': { type: 'string' },
+  'api-token': { type: 'string' },
+  'api-token-file': { type: 'string' },
+  insecure: { type: 'boolean' },
   retention: { type: 'string' },
   'quiet-period': { type: 'string' },
   demo: { type: 'boolean' },
@@ -100,6 +132,12 @@ const ENV_NAMES: Record<string, string> = {
   host: 'ONCEFLOW_HOST',
   data: 'ONCEFLOW_DATA',
   clickhouse: 'ONCEFLOW_CLICKHOUSE_URL',
+  'spool-max': 'ONCEFLOW_SPOOL_MAX',
+  'ingest-token': 'ONCEFLOW_INGEST_TOKEN',
+  'ingest-token-file': 'ONCEFLOW_INGEST_TOKEN_FILE',
+  'api-token': 'ONCEFLOW_API_TOKEN',
+  'api-token-file': 'ONCEFLOW_API_TOKEN_FILE',
+  insecure: 'ONCEFLOW_INSECURE',
   retention: 'ONCEFLOW_RETENTION',
   'quiet-period': 'ONCEFLOW_QUIET_PERIOD',
   demo: 'ONCEFLOW_DEMO',
@@ -108,7 +146,18 @@ const ENV_NAMES: Record<string, string> = {
   'log-level': 'ONCEFLOW_LOG_LEVEL',
 };
 
-export function parseCommandLine(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): Command {
+/** Reads a token file; the CLI passes `readFileSync`, tests a map. */
+export type ReadSecret = (path: string) => string;
+
+const noFiles: ReadSecret = (path) => {
+  throw new Error(`cannot read ${path} here`);
+};
+
+export function parseCommandLine(
+  argv: readonly string[],
+  env: Readonly<Record<string, string | undefined>>,
+  readSecret: ReadSecret = noFiles,
+): Command {
   let parsed;
   try {
     parsed = parseArgs({ args: [...argv], options: OPTIONS, allowPositionals: true, strict: true });
@@ -142,6 +191,11 @@ export function parseCommandLine(argv: readonly string[], env: Readonly<Record<s
   if (data) config.dataDir = parseNonEmpty(data.value, data.source);
   const clickhouse = pick('clickhouse');
   if (clickhouse) config.clickhouseUrl = parseHttpUrl(clickhouse.value, clickhouse.source);
+  const spoolMax = pick('spool-max');
+  if (spoolMax) config.spoolMaxBytes = parseSize(spoolMax.value, spoolMax.source);
+  config.ingestToken = pickToken(pick('ingest-token'), pick('ingest-token-file'), readSecret);
+  config.apiToken = pickToken(pick('api-token'), pick('api-token-file'), readSecret);
+  config.insecure = values.insecure === true || (values.insecure === undefined && parseFlagEnv(env.ONCEFLOW_INSECURE, 'ONCEFLOW_INSECURE'));
   const retention = pick('retention');
   if (retention) config.retentionMs = parseDuration(retention.value, retention.source, { allowZero: true });
   const quiet = pick('quiet-period');
@@ -157,7 +211,65 @@ export function parseCommandLine(argv: readonly string[], env: Readonly<Record<s
   if (config.port !== 0 && config.port === config.otlpPort) {
     throw new UsageError(`--port and --otlp-port must differ (both are ${config.port})`);
   }
+  refuseExposedWithoutTokens(config);
   return { command: 'serve', config };
+}
+
+/** Loopback addresses: only this machine can reach a server bound to them. */
+export function isLoopbackHost(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+}
+
+function refuseExposedWithoutTokens(config: ServeConfig): void {
+  if (isLoopbackHost(config.host) || config.insecure) return;
+  const risks = [
+    config.ingestToken ? null : { flag: '--ingest-token', risk: 'write spans' },
+    config.apiToken ? null : { flag: '--api-token', risk: 'read every flow' },
+  ].filter((entry) => entry !== null);
+  if (risks.length === 0) return;
+  throw new UsageError(
+    `refusing to bind ${config.host} without ${risks.map((r) => r.flag).join(' and ')}: other machines can reach that address, ` +
+      `and anyone who can could ${risks.map((r) => r.risk).join(' and ')}. Set the token(s) (or their -file / ONCEFLOW_* forms), ` +
+      `bind 127.0.0.1, or pass --insecure to serve it open anyway`,
+  );
+}
+
+function pickToken(
+  direct: { value: string; source: string } | null,
+  file: { value: string; source: string } | null,
+  readSecret: ReadSecret,
+): string | null {
+  if (direct && file) throw new UsageError(`${direct.source} and ${file.source} both give the token: use one`);
+  if (direct) return parseToken(direct.value, direct.source);
+  if (!file) return null;
+  let content: string;
+  try {
+    content = readSecret(file.value);
+  } catch (error) {
+    throw new UsageError(`${file.source}: cannot read "${file.value}": ${(error as Error).message}`);
+  }
+  return parseToken(content.trim(), `${file.source} (${file.value})`);
+}
+
+/** Tokens travel in an HTTP header: printable ASCII without spaces, and long enough to resist guessing. */
+function parseToken(value: string, source: string): string {
+  if (!/^[\x21-\x7e]{16,4096}$/.test(value)) {
+    throw new UsageError(`${source} must be 16 to 4096 printable characters without spaces (e.g. from \`openssl rand -hex 32\`)`);
+  }
+  return value;
+}
+
+const SIZE_UNITS: Record<string, number> = { '': 1, b: 1, kb: 1e3, mb: 1e6, gb: 1e9, kib: 1024, mib: 1024 ** 2, gib: 1024 ** 3 };
+
+/** `1GiB`, `512MiB`, `100MB`, `1048576`: at least 1 MiB. */
+export function parseSize(value: string, source: string): number {
+  const match = /^(\d+(?:\.\d+)?)\s*([a-z]*)$/i.exec(value.trim());
+  const unit = match ? SIZE_UNITS[match[2].toLowerCase()] : undefined;
+  const bytes = match && unit ? Math.floor(Number(match[1]) * unit) : NaN;
+  if (!Number.isFinite(bytes) || bytes < 1024 ** 2 || bytes > 2 ** 50) {
+    throw new UsageError(`${source} must be a size of at least 1MiB such as 512MiB or 2GiB, got "${value}"`);
+  }
+  return bytes;
 }
 
 export function parsePort(value: string, source: string): number {

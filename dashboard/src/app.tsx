@@ -6,6 +6,7 @@ import { useLiveUpdates } from './hooks/use-live-updates.js';
 import { useRoute } from './hooks/use-location.js';
 import { FlowDetailView } from './views/flow-detail-view.js';
 import { FlowsView } from './views/flows-view.js';
+import { CoverageView } from './views/coverage-view.js';
 import { InvestigateView } from './views/investigate-view.js';
 import { StormsView } from './views/storms-view.js';
 import { SystemMapView } from './views/system-map-view.js';
@@ -34,6 +35,9 @@ export function App() {
       break;
     case 'investigate':
       view = <InvestigateView />;
+      break;
+    case 'coverage':
+      view = <CoverageView />;
       break;
     default:
       view = (

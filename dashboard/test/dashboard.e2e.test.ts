@@ -196,6 +196,17 @@ describe.skipIf(!hasChromium)('dashboard in a browser', () => {
     await shoot('investigate');
   });
 
+  it('lists instrumentation coverage per service, with the verdicts each makes unknown', async () => {
+    await open('/coverage');
+    await page.waitForSelector('table.coverage tbody tr');
+    const table = (await page.textContent('table.coverage'))!;
+    for (const service of new Set(fixtures.spans.map((span) => span.service))) expect(table).toContain(service);
+    // The fixture sends carry no body digest: every sending service leaves consistent output unknown.
+    expect(table).toContain('consistent output');
+    expect(await page.locator('table.coverage tr.coverage-endpoint').count()).toBeGreaterThan(0);
+    await shoot('coverage');
+  });
+
   it('says so when the collector API is unreachable', async () => {
     const context = await browser.newContext();
     const offline = await context.newPage();

@@ -31,7 +31,7 @@ export interface SeededCollector {
   close(): Promise<void>;
 }
 
-export async function startSeededCollector(spans: SpanRow[], options: { now: number; quietPeriodMs: number }): Promise<SeededCollector> {
+export async function startSeededCollector(spans: SpanRow[], options: { now: number; quietPeriodMs: number; apiToken?: string }): Promise<SeededCollector> {
   const store = new DuckDbStore({ path: ':memory:' });
   await store.init();
   if (spans.length > 0) {
@@ -47,7 +47,7 @@ export async function startSeededCollector(spans: SpanRow[], options: { now: num
   }
   const logger = silentLogger();
   const live = createLiveHub({ logger });
-  const app = await createApp({ store, logger, live, dashboardDir: DASHBOARD_DIST, quietPeriodMs: options.quietPeriodMs });
+  const app = await createApp({ store, logger, live, dashboardDir: DASHBOARD_DIST, quietPeriodMs: options.quietPeriodMs, apiToken: options.apiToken });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : 0;

@@ -5,8 +5,10 @@
  *   propagator has written it into the headers; `publishHook` reconciles it with the AMQP
  *   properties the application set itself (`messageId`, `type`, `correlationId`), so an
  *   existing service keeps its own ids, and stamps the final `onceflow-*` headers.
+ * - publish also records the digest of the body (`onceflow.body_digest`).
  * - consume: `consumeHook` reads the identity from the headers (falling back to the AMQP
- *   properties, then to a content-derived id), works out the delivery attempt, and opens the
+ *   properties, then to a content-derived id), works out the delivery attempt and the
+ *   endpoint (`consumeAs`'s name, else service/queue), and opens the
  *   message scope on the consume span. The instrumentation runs the application's callback
  *   with that span active, so everything the handler does — publish, fetch, http — finds the
  *   scope through the active span, whether the consume span is parented by the producer or
@@ -31,6 +33,8 @@ import {
   HEADER_PAYLOAD_REF,
 } from './semconv.js';
 import { setOutcome } from './outcome.js';
+import { setBodyDigest } from './body-digest.js';
+import { endpointOfConsumerTag, setEndpoint } from './endpoint.js';
 import { linkToProducer } from './links.js';
 
 export const AMQP_SYSTEM = 'rabbitmq';
@@ -53,6 +57,7 @@ export function amqpPublishHook(span: Span, info: PublishInfo): void {
     causationId: preset.causationId,
     messageType: preset.messageType ?? headerString(options.type),
     idempotencyKey: preset.idempotencyKey,
+    businessKey: preset.businessKey,
   });
   if (preset.attempt !== undefined) identity.attempt = preset.attempt;
   const { payload } = recordSend(span, scope, identity, inheritedConversation);
@@ -68,7 +73,10 @@ export function amqpPublishHook(span: Span, info: PublishInfo): void {
   span.setAttribute(ATTR_MESSAGING_SYSTEM, AMQP_SYSTEM);
   span.setAttribute(ATTR_MESSAGING_OPERATION_TYPE, 'send');
   span.setAttribute(ATTR_MESSAGING_DESTINATION_NAME, info.exchange || info.routingKey);
-  if (info.content) span.setAttribute(ATTR_MESSAGING_BODY_SIZE, info.content.length);
+  if (info.content) {
+    span.setAttribute(ATTR_MESSAGING_BODY_SIZE, info.content.length);
+    setBodyDigest(span, info.content);
+  }
 }
 
 export function amqpConsumeHook(span: Span, info: ConsumeInfo): void {
@@ -93,7 +101,10 @@ export function amqpConsumeHook(span: Span, info: ConsumeInfo): void {
   setIdentityAttributes(span, message);
   span.setAttribute(ATTR_MESSAGING_SYSTEM, AMQP_SYSTEM);
   span.setAttribute(ATTR_MESSAGING_OPERATION_TYPE, 'process');
-  span.setAttribute(ATTR_MESSAGING_DESTINATION_NAME, queue ?? (msg.fields.exchange || msg.fields.routingKey));
+  const destination = queue ?? (msg.fields.exchange || msg.fields.routingKey);
+  span.setAttribute(ATTR_MESSAGING_DESTINATION_NAME, destination);
+  // amqplib delivers the consumer tag in the fields; the instrumentation's type leaves it out.
+  setEndpoint(span, endpointOfConsumerTag((msg.fields as { consumerTag?: unknown }).consumerTag), destination);
   span.setAttribute(ATTR_MESSAGING_BODY_SIZE, msg.content.length);
   setCarriedOffload(span, headers);
   linkToProducer(span, headerString(headers.traceparent));

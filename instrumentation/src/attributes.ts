@@ -2,6 +2,7 @@
 import type { Span } from '@opentelemetry/api';
 import {
   ATTR_ATTEMPT,
+  ATTR_BUSINESS_KEY,
   ATTR_CAUSATION_ID,
   ATTR_IDEMPOTENCY_KEY,
   ATTR_MESSAGE_TYPE,
@@ -23,6 +24,7 @@ export function setIdentityAttributes(span: Span, identity: MessageIdentity): vo
   if (identity.messageType) span.setAttribute(ATTR_MESSAGE_TYPE, identity.messageType);
   if (identity.idempotencyKey) span.setAttribute(ATTR_IDEMPOTENCY_KEY, identity.idempotencyKey);
   if (identity.attempt !== undefined) span.setAttribute(ATTR_ATTEMPT, identity.attempt);
+  if (identity.businessKey) span.setAttribute(ATTR_BUSINESS_KEY, identity.businessKey);
 }
 
 export function setOffloadAttributes(span: Span, payload: { ref: string; bytes: number }): void {

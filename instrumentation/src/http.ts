@@ -29,11 +29,11 @@ import { guard } from './guard.js';
 import { HTTP_INSTRUMENTATION, markHooked } from './hooked.js';
 import { deterministicMessageId, headerString, newId, readIdentityHeaders } from './identity.js';
 import { newMessageScope, newRequestScope, scopeOfSpan } from './scope.js';
+import { serviceOfSpan } from './endpoint.js';
 import {
   ATTR_CAUSATION_ID,
   ATTR_IDEMPOTENCY_KEY,
   ATTR_PEER_SERVICE,
-  ATTR_SERVICE_NAME,
   HEADER_SERVICE,
   HTTP_HEADER_IDEMPOTENCY_KEY,
 } from './semconv.js';
@@ -87,8 +87,8 @@ const SERVICE_NAME = /^[\x21-\x7e](?:[\x20-\x7e]{0,254}[\x21-\x7e])?$/;
 
 /** Server side: announce this process's `service.name` (from the span's resource) on the response. */
 export function httpServerResponseHook(span: Span, response: ServerResponse): void {
-  const name = (span as { resource?: { attributes?: Record<string, unknown> } }).resource?.attributes?.[ATTR_SERVICE_NAME];
-  if (typeof name === 'string' && SERVICE_NAME.test(name) && !response.headersSent) response.setHeader(HEADER_SERVICE, name);
+  const name = serviceOfSpan(span);
+  if (name !== undefined && SERVICE_NAME.test(name) && !response.headersSent) response.setHeader(HEADER_SERVICE, name);
 }
 
 /** Client side: the answering service, when it announced itself, is the span's `peer.service`. */

@@ -5,6 +5,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import {
   HEADER_ATTEMPT,
+  HEADER_BUSINESS_KEY,
   HEADER_CAUSATION_ID,
   HEADER_CONVERSATION_ID,
   HEADER_IDEMPOTENCY_KEY,
@@ -53,6 +54,7 @@ export function writeIdentityHeaders(target: Record<string, unknown>, identity: 
   if (identity.messageType) target[HEADER_MESSAGE_TYPE] = identity.messageType;
   if (identity.idempotencyKey) target[HEADER_IDEMPOTENCY_KEY] = identity.idempotencyKey;
   if (identity.attempt !== undefined) target[HEADER_ATTEMPT] = String(identity.attempt);
+  if (identity.businessKey) target[HEADER_BUSINESS_KEY] = identity.businessKey;
   return target;
 }
 
@@ -92,6 +94,8 @@ export function readIdentityHeaders(headers: Record<string, unknown> | undefined
   if (idempotencyKey) found.idempotencyKey = idempotencyKey;
   const attempt = parsePositiveInt(headers[HEADER_ATTEMPT]);
   if (attempt !== undefined && attempt > 0) found.attempt = attempt;
+  const businessKey = headerString(headers[HEADER_BUSINESS_KEY]);
+  if (businessKey) found.businessKey = businessKey;
   return found;
 }
 
@@ -134,5 +138,6 @@ export function incomingIdentity(
   const messageType = found.messageType ?? fallbacks.messageType;
   if (messageType) message.messageType = messageType;
   if (found.idempotencyKey) message.idempotencyKey = found.idempotencyKey;
+  if (found.businessKey) message.businessKey = found.businessKey;
   return message;
 }

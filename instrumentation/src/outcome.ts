@@ -9,6 +9,7 @@ import { setOffloadAttributes } from './attributes.js';
 import { describeError, guard, warnOnce } from './guard.js';
 import { currentScope, sendOfSpan, type Scope } from './scope.js';
 import {
+  ATTR_COMMITTED_AT_MS,
   ATTR_OUTCOME,
   ATTR_OUTCOME_REASON,
   ATTR_OUTGOING_MESSAGE_IDS,
@@ -43,9 +44,30 @@ function recordError(scope: Scope, error: unknown): void {
   scope.span.setStatus({ code: SpanStatusCode.ERROR, message: describeError(error) });
 }
 
-/** The attempt committed. `outgoingMessageIds`: the messages it produced (default: those it sent). */
+/** Records the commit time once: the first of `markCommitted` / `markProcessed` wins. */
+function recordCommit(scope: Scope): void {
+  if (scope.committedAtMs !== undefined) return;
+  scope.committedAtMs = Date.now();
+  scope.span.setAttribute(ATTR_COMMITTED_AT_MS, scope.committedAtMs);
+}
+
+/**
+ * The attempt's transaction committed, now. Call it right after the commit when the outcome is
+ * reported later (e.g. after dispatching the outbox): sends of the attempt before this time
+ * are premature publishes. Without it, `markProcessed` records the commit time.
+ */
+export function markCommitted(): void {
+  withAttempt('markCommitted', recordCommit);
+}
+
+/**
+ * The attempt committed (call it after the commit; it records the commit time unless
+ * `markCommitted` did). `outgoingMessageIds`: the messages it produced (default: those it
+ * sent or recorded with `outboxMessage`/`recordOutgoing`).
+ */
 export function markProcessed(outgoingMessageIds?: string[]): void {
   withAttempt('markProcessed', (scope) => {
+    recordCommit(scope);
     setOutcome(scope, 'processed');
     if (outgoingMessageIds) {
       scope.outgoingListed = true;

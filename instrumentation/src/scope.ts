@@ -29,9 +29,16 @@ export interface Scope {
   /** Idempotency key inherited by messages sent from here (an HTTP request's `Idempotency-Key`). */
   outgoingIdempotencyKey?: string;
   outcome?: Outcome;
+  /** When the attempt committed (epoch ms), once `markCommitted` or `markProcessed` recorded it. */
+  committedAtMs?: number;
+  /**
+   * Business key carried by messages sent from here: set with `setBusinessKey`, or inherited
+   * from the handled message.
+   */
+  businessKey?: string;
   /** The application listed the produced message ids itself (`markProcessed(ids)`). */
   outgoingListed: boolean;
-  /** Message ids sent during this attempt, in order. */
+  /** Message ids sent during this attempt (or stored in its outbox, `recordOutgoing`), in order. */
   outgoing: string[];
   /** A payload offload recorded before the send it belongs to. */
   pendingOffload?: { ref: string; bytes: number };
@@ -55,6 +62,8 @@ type Carrying = { [SCOPE]?: Scope; [SEND]?: SendRecord };
 
 /** Context key for an identity `withSend` wants the producer span to carry. */
 export const PENDING_SEND_KEY = createContextKey('onceflow.pending-send');
+/** Context key set by `withOutboxDispatch`: sends started under it dispatch an outbox after commit. */
+export const OUTBOX_DISPATCH_KEY = createContextKey('onceflow.outbox-dispatch');
 /** Context key for the identity the propagator extracted from incoming headers (read on demand). */
 export const REMOTE_IDENTITY_KEY = createContextKey('onceflow.remote-identity');
 export type RemoteIdentity = () => Partial<MessageIdentity>;
@@ -104,6 +113,7 @@ export function newMessageScope(span: Span, message: MessageIdentity): Scope {
     message,
     conversationId: message.conversationId,
     outgoingCausationId: message.messageId,
+    businessKey: message.businessKey,
     outgoingListed: false,
     outgoing: [],
   };
@@ -140,18 +150,27 @@ export function currentConversationId(): string | undefined {
   return currentScope()?.conversationId;
 }
 
+/** What an application may name itself on a message it is about to send. */
+export interface OutgoingFields {
+  messageType?: string;
+  messageId?: string;
+  idempotencyKey?: string;
+  /** Default: the scope's (`setBusinessKey`, or the handled message's). */
+  businessKey?: string;
+}
+
 /**
  * Identity for a message about to be sent from the active context: the conversation is
  * inherited (a new one starts outside any scope), the causation is the handled message's id,
  * and the message id is minted unless given.
  */
-export function outgoingIdentity(o: { messageType?: string; messageId?: string; idempotencyKey?: string } = {}): MessageIdentity {
+export function outgoingIdentity(o: OutgoingFields = {}): MessageIdentity {
   return outgoingFrom(currentScope(), o).identity;
 }
 
 export function outgoingFrom(
   scope: Scope | undefined,
-  o: { messageType?: string; messageId?: string; idempotencyKey?: string; conversationId?: string; causationId?: string },
+  o: OutgoingFields & { conversationId?: string; causationId?: string },
 ): { identity: MessageIdentity; inheritedConversation: boolean } {
   const messageId = o.messageId ?? newId();
   // Outside any scope this message is the boundary: its id names the conversation, so a
@@ -162,5 +181,7 @@ export function outgoingFrom(
   if (o.messageType) identity.messageType = o.messageType;
   const idempotencyKey = o.idempotencyKey ?? scope?.outgoingIdempotencyKey;
   if (idempotencyKey) identity.idempotencyKey = idempotencyKey;
+  const businessKey = o.businessKey ?? scope?.businessKey;
+  if (businessKey) identity.businessKey = businessKey;
   return { identity, inheritedConversation: o.conversationId === undefined && scope !== undefined };
 }

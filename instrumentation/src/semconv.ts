@@ -33,6 +33,12 @@ export const HEADER_PAYLOAD_BYTES = 'onceflow-payload-bytes';
  * the serving service instead of an address. Not one of ONCEFLOW_HEADERS (not propagated).
  */
 export const HEADER_SERVICE = 'onceflow-service';
+/**
+ * A business key (e.g. an order id) set with `setBusinessKey`: carried on every message sent
+ * within the scope that set it (and inherited by the messages its consumers send), read back
+ * by the consumer into `onceflow.business_key`. Ordering is judged per business key.
+ */
+export const HEADER_BUSINESS_KEY = 'onceflow-business-key';
 /** The standard HTTP header an edge API receives; becomes the idempotency key. */
 export const HTTP_HEADER_IDEMPOTENCY_KEY = 'idempotency-key';
 
@@ -45,6 +51,7 @@ export const ONCEFLOW_HEADERS = [
   HEADER_ATTEMPT,
   HEADER_PAYLOAD_REF,
   HEADER_PAYLOAD_BYTES,
+  HEADER_BUSINESS_KEY,
 ] as const;
 
 // ---------------------------------------------------------------------------------------
@@ -85,10 +92,48 @@ export const ATTR_PAYLOAD_FETCHED = 'onceflow.payload.fetched';
 export const ATTR_OUTGOING_MESSAGE_IDS = 'onceflow.outgoing_message_ids';
 /** Delay before the next attempt, when the outcome is `retry_scheduled`. */
 export const ATTR_RETRY_DELAY_MS = 'onceflow.retry.delay_ms';
-/** A business key (e.g. order id) searchable in the collector and used for ordering checks. */
+/** A business key (e.g. order id), set with `setBusinessKey`; searchable in the collector, and ordering is judged per key. */
 export const ATTR_BUSINESS_KEY = 'onceflow.business_key';
 /** Why an attempt ended as it did (free text), e.g. the reason given to `markDuplicate`. */
 export const ATTR_OUTCOME_REASON = 'onceflow.outcome.reason';
+/**
+ * The endpoint that processed an attempt (consumer span): the service together with the
+ * queue or subscription it consumed from, by default `service.name` + `/` + queue. Identity
+ * is per (endpoint, message id): one service consuming the same event from two queues is two
+ * endpoints. Not propagated as a header. When absent the collector derives the same default
+ * from `service.name` and `messaging.destination.name`.
+ */
+export const ATTR_ENDPOINT = 'onceflow.endpoint';
+/**
+ * When the attempt's transaction committed (int, epoch milliseconds, on the attempt span):
+ * set by `markProcessed` (called after the commit) unless `markCommitted()` recorded it
+ * earlier. A send of the attempt before this time is a premature publish.
+ */
+export const ATTR_COMMITTED_AT_MS = 'onceflow.committed_at_ms';
+/**
+ * Set to `true` on a send that dispatches an outbox row after its transaction committed, as
+ * opposed to a send made inside the handler's transaction.
+ */
+export const ATTR_OUTBOX_DISPATCH = 'onceflow.outbox.dispatch';
+/**
+ * Digest of a sent body (producer span): `sha256:` + the first 32 hex characters of the
+ * SHA-256 of the body bytes. Only for bodies up to a size limit (default 256 KiB); never the
+ * body itself. The same message id sent with two digests is inconsistent output.
+ */
+export const ATTR_BODY_DIGEST = 'onceflow.body_digest';
+/** Prefix of every `onceflow.body_digest` value (the algorithm). */
+export const BODY_DIGEST_PREFIX = 'sha256:';
+
+// ---------------------------------------------------------------------------------------
+// Resource attributes: Onceflow's own (describe the endpoint process, not one span).
+// ---------------------------------------------------------------------------------------
+
+/**
+ * How long the service keeps processed message ids for deduplication (int, milliseconds).
+ * A duplicate arriving after this window is processed again; verdicts use it to tell a
+ * deduplication bug from a redelivery that outlived the window.
+ */
+export const RESOURCE_DEDUP_WINDOW_MS = 'onceflow.dedup_window_ms';
 
 // ---------------------------------------------------------------------------------------
 // W3C baggage entries (carried in the standard `baggage` header next to the headers above).

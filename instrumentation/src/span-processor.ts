@@ -25,7 +25,9 @@ import {
   type RemoteIdentity,
   type Scope,
 } from './scope.js';
-import { ATTR_MESSAGING_CONVERSATION_ID, ATTR_OUTGOING_MESSAGE_IDS } from './semconv.js';
+import { ATTR_MESSAGING_CONVERSATION_ID, ATTR_MESSAGING_DESTINATION_NAME, ATTR_OUTGOING_MESSAGE_IDS } from './semconv.js';
+import { setEndpoint } from './endpoint.js';
+import { markOutboxDispatch } from './outbox.js';
 import type { MessageIdentity } from './types.js';
 
 export class OnceflowSpanProcessor implements SpanProcessor {
@@ -67,10 +69,12 @@ function startSpan(span: Span, parentContext: Context): void {
     const remote = parentContext.getValue(REMOTE_IDENTITY_KEY) as RemoteIdentity | undefined;
     if (remote && !isHooked(span) && !scopeOf(parentContext)) {
       openRemoteScope(span, remote());
+      if (span.kind === SpanKind.CONSUMER) setEndpoint(span, undefined, destinationOf(span));
       return;
     }
   }
   const scope = scopeOf(parentContext);
+  if (span.kind === SpanKind.PRODUCER) markOutboxDispatch(span, parentContext);
   if (span.kind === SpanKind.PRODUCER && isHooked(span)) {
     // Its hook (amqplib publishHook) builds the identity from the message's own properties.
     if (scope) registerScope(span, scope);
@@ -112,11 +116,20 @@ function startSend(span: ApiSpan, parentContext: Context, scope: Scope | undefin
   if (payload) setOffloadAttributes(span, payload);
 }
 
-/** Before the attempt span ends: a processed attempt lists what it sent, unless the app did. */
+/**
+ * Before the attempt span ends: a processed attempt lists what it sent or stored in its outbox
+ * (each id once: a stored row and its dispatch are one message), unless the app listed them.
+ */
 function endAttempt(span: Span): void {
   const scope = scopeOfSpan(span);
   if (!scope || scope.span !== span) return;
   if (scope.outcome === 'processed' && !scope.outgoingListed && scope.outgoing.length > 0) {
-    span.setAttribute(ATTR_OUTGOING_MESSAGE_IDS, scope.outgoing.slice());
+    span.setAttribute(ATTR_OUTGOING_MESSAGE_IDS, [...new Set(scope.outgoing)]);
   }
+}
+
+/** The destination another instrumentation put on its consumer span at start, if any. */
+function destinationOf(span: Span): string | undefined {
+  const value = span.attributes[ATTR_MESSAGING_DESTINATION_NAME];
+  return typeof value === 'string' ? value : undefined;
 }

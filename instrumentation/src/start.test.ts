@@ -4,7 +4,8 @@
  */
 import { createServer } from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
-import { markProcessed, startOnceflow, tracesUrl, withHandle, withSend } from './index.js';
+import { ATTR_SERVICE_NAME, RESOURCE_DEDUP_WINDOW_MS, markProcessed, startOnceflow, tracesUrl, withHandle, withSend } from './index.js';
+import { resourceAttributesOf, sampleRatioOf } from './start.js';
 
 /** A port nothing listens on: bind one, then close it. */
 async function closedPort(): Promise<number> {
@@ -57,5 +58,41 @@ describe('tracesUrl', () => {
     ['http://explicit:1', { OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://env:4318/custom' }, 'http://explicit:1/v1/traces'],
   ])('endpoint %s with env %j → %s', (endpointOption, env, expected) => {
     expect(tracesUrl(endpointOption, env)).toBe(expected);
+  });
+});
+
+describe('sampleRatioOf', () => {
+  it.each([
+    [undefined, {}, 1],
+    [0, {}, 0],
+    [0.25, { OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.5' }, 0.25],
+    [undefined, { OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.5' }, 0.5],
+    [undefined, { OTEL_TRACES_SAMPLER: 'traceidratio', OTEL_TRACES_SAMPLER_ARG: '0' }, 0],
+    [undefined, { OTEL_TRACES_SAMPLER: 'always_on', OTEL_TRACES_SAMPLER_ARG: '0.5' }, 1],
+  ])('option %s with env %j → %s', (option, env, expected) => {
+    expect(sampleRatioOf(option, env)).toBe(expected);
+  });
+
+  it.each([
+    [1.5, {}, /sampleRatio 1.5/],
+    [Number.NaN, {}, /sampleRatio NaN/],
+    [undefined, { OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: 'half' }, /OTEL_TRACES_SAMPLER_ARG=half/],
+  ])('refuses %s (env %j) with a clear error', (option, env, message) => {
+    expect(() => sampleRatioOf(option, env)).toThrow(message);
+  });
+});
+
+describe('resourceAttributesOf', () => {
+  it('adds onceflow.dedup_window_ms when given, next to service.name and the application attributes', () => {
+    expect(resourceAttributesOf({ serviceName: 'billing', resourceAttributes: { env: 'prod' }, dedupWindowMs: 86_400_000 })).toEqual({
+      env: 'prod',
+      [ATTR_SERVICE_NAME]: 'billing',
+      [RESOURCE_DEDUP_WINDOW_MS]: 86_400_000,
+    });
+    expect(resourceAttributesOf({ serviceName: 'billing' })).toEqual({ [ATTR_SERVICE_NAME]: 'billing' });
+  });
+
+  it.each([-1, 1.5, Number.NaN])('refuses a dedup window of %s', (dedupWindowMs) => {
+    expect(() => resourceAttributesOf({ serviceName: 'billing', dedupWindowMs })).toThrow(/dedupWindowMs must be a non-negative whole number/);
   });
 });

@@ -34,6 +34,9 @@ import { onceflowTracer } from './tracer.js';
 import type { MessageIdentity } from './types.js';
 import { readBaggageHeader } from './baggage.js';
 import { recordError, setOutcome } from './outcome.js';
+import { setBodyDigest } from './body-digest.js';
+import { setEndpoint } from './endpoint.js';
+import { markOutboxDispatch } from './outbox.js';
 
 export interface SendMeta {
   /** `messaging.system`, e.g. `onceflow-pgqueue`. */
@@ -45,7 +48,11 @@ export interface SendMeta {
   idempotencyKey?: string;
   /** Attempt number to carry (an application-level retry resending the message). */
   attempt?: number;
+  /** Default: the scope's (`setBusinessKey`, or the handled message's). */
+  businessKey?: string;
   payload?: { bytes: number; ref?: string; offloaded?: boolean };
+  /** The bytes sent (a string as UTF-8): only their digest is recorded (`onceflow.body_digest`), never the body. */
+  body?: string | Uint8Array;
 }
 
 export interface HandleMeta {
@@ -58,6 +65,8 @@ export interface HandleMeta {
   /** Fallbacks for a message that carries no `onceflow-*` headers. */
   messageType?: string;
   messageId?: string;
+  /** The endpoint that handles it (`onceflow.endpoint`); default `service.name` + `/` + `destination`. */
+  endpoint?: string;
 }
 
 const headerGetter: TextMapGetter<Record<string, unknown>> = {
@@ -107,6 +116,7 @@ function prepareSend(meta: SendMeta): { span: Span; headers: Record<string, stri
     [ATTR_MESSAGING_DESTINATION_NAME]: meta.destination,
   };
   if (meta.payload) attributes[ATTR_MESSAGING_BODY_SIZE] = meta.payload.bytes;
+  else if (meta.body !== undefined) attributes[ATTR_MESSAGING_BODY_SIZE] = typeof meta.body === 'string' ? Buffer.byteLength(meta.body) : meta.body.byteLength;
   const span = onceflowTracer().startSpan(
     `send ${meta.destination}`,
     { kind: SpanKind.PRODUCER, attributes },
@@ -117,7 +127,9 @@ function prepareSend(meta: SendMeta): { span: Span; headers: Record<string, stri
   if (!send) {
     send = recordSend(span, scope, identity, scope !== undefined);
     setIdentityAttributes(span, identity);
+    markOutboxDispatch(span, parent);
   }
+  setBodyDigest(span, meta.body);
   const offload = meta.payload?.ref && meta.payload.offloaded !== false ? { ref: meta.payload.ref, bytes: meta.payload.bytes } : send.payload;
   if (offload) {
     send.payload = offload;
@@ -185,6 +197,7 @@ function prepareHandle(meta: HandleMeta): { span: Span; ctx: Context; message: M
   const span = onceflowTracer().startSpan(`${meta.destination} process`, { kind: SpanKind.CONSUMER, attributes, links }, producer);
   newMessageScope(span, message);
   setIdentityAttributes(span, message);
+  setEndpoint(span, meta.endpoint, meta.destination);
   setCarriedOffload(span, headers);
   return { span, ctx: trace.setSpan(producer, span), message };
 }

@@ -7,6 +7,7 @@ import type { AmqplibInstrumentationConfig } from '@opentelemetry/instrumentatio
 import type { ExpressInstrumentationConfig } from '@opentelemetry/instrumentation-express';
 import type { HttpInstrumentationConfig } from '@opentelemetry/instrumentation-http';
 import type { UndiciInstrumentationConfig } from '@opentelemetry/instrumentation-undici';
+import type { BodyDigestOption } from './body-digest.js';
 import type { OnceflowLogger } from './guard.js';
 
 /** What identifies a message across services, resends and redeliveries. */
@@ -23,6 +24,8 @@ export interface MessageIdentity {
   idempotencyKey?: string;
   /** Delivery attempt at the consumer, 1-based (only on a message being handled). */
   attempt?: number;
+  /** Business key (e.g. an order id) from `setBusinessKey`, carried in `onceflow-business-key`. */
+  businessKey?: string;
 }
 
 /** `true`/`false` switches an instrumentation on or off; an object also configures it. */
@@ -46,6 +49,16 @@ export interface OnceflowOptions {
   exporter?: SpanExporter;
   /** Where Onceflow's own warnings go (once per cause); default `console.warn`. */
   logger?: OnceflowLogger;
+  /**
+   * Share of traces kept when they start outside any message (0–1; default 1, or
+   * `OTEL_TRACES_SAMPLER_ARG` with `OTEL_TRACES_SAMPLER=parentbased_traceidratio`). Spans that
+   * carry message identity (producer, consumer, messaging attributes) are always kept.
+   */
+  sampleRatio?: number;
+  /** Digest of sent bodies (`onceflow.body_digest`): on for bodies up to 256 KiB by default; `false` turns it off. */
+  bodyDigest?: BodyDigestOption;
+  /** How long this service keeps processed message ids (resource attribute `onceflow.dedup_window_ms`). */
+  dedupWindowMs?: number;
 }
 
 export interface OnceflowHandle {

@@ -1,4 +1,5 @@
 /** What every route module of the REST API receives from `createApp`. */
+import type { IngestStatus } from '../contract/health.js';
 import type { FlowIndexer } from '../indexer/flow-indexer.js';
 import type { LiveHub } from '../live/live-hub.js';
 import type { Logger } from '../logger.js';
@@ -13,4 +14,6 @@ export interface ApiContext {
   version: string;
   live: LiveHub;
   indexer?: FlowIndexer;
+  /** The ingest log's lag, reported by `/api/health`. */
+  ingest?: () => IngestStatus;
 }

@@ -1,4 +1,4 @@
-/** `GET /api/health`: is the collector up, which store, which version, how many spans. */
+/** `GET /api/health`: is the collector up, which store, which version, how many spans, how far the store lags the ingest log. */
 import type { FastifyInstance } from 'fastify';
 import type { ApiContext } from './context.js';
 
@@ -17,6 +17,7 @@ export function registerHealthRoutes(app: FastifyInstance, ctx: ApiContext): voi
       version: ctx.version,
       spans,
       indexer: ctx.indexer?.stats() ?? null,
+      ingest: ctx.ingest?.() ?? null,
       liveClients: ctx.live.clientCount(),
     };
   });

@@ -7,6 +7,7 @@
  * instrumentation's semantic conventions only — no Node module, no store, no server.
  */
 export * from './anomalies.js';
+export * from './coverage.js';
 export * from './errors.js';
 export * from './flow-detail.js';
 export * from './flows.js';

@@ -1,8 +1,9 @@
 /**
  * The OTLP receiver end to end against the real stores: the official OpenTelemetry JS
  * exporters (protobuf and JSON) send to a listening receiver and the spans are read back from
- * the embedded DuckDB store and (when the server is reachable) ClickHouse. Every bad input is
- * checked for its status code, its message, and that the store holds exactly what it held.
+ * the embedded DuckDB store and (when the server is reachable) ClickHouse, once the receiver
+ * says the store holds everything acknowledged (`whenStored`). Every bad input is checked for
+ * its status code, its message, and that the store holds exactly what it held.
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -30,6 +31,7 @@ import type { SpanStore } from '../store/span-store.js';
 import { buildJsonBody, buildProtobufBody, hexId } from '../otlp/request-builder.js';
 import type { ResourceSpec, SpanSpec } from '../otlp/request-builder.js';
 import { decodeExportResponse, decodeStatus } from '../otlp/response.js';
+import { openIngestLog } from './log/ingest-log.js';
 import { createOtlpReceiver } from './receiver.js';
 import type { OtlpReceiver, OtlpReceiverOptions } from './receiver.js';
 
@@ -110,6 +112,19 @@ async function post(receiver: OtlpReceiver, body: Buffer, headers: Record<string
   return { status: response.status, headers: response.headers, body: Buffer.from(await response.arrayBuffer()) };
 }
 
+/** Posts, then waits until the store holds everything the receiver acknowledged. */
+async function postStored(receiver: OtlpReceiver, body: Buffer, headers: Record<string, string>) {
+  const response = await post(receiver, body, headers);
+  await receiver.whenStored();
+  return response;
+}
+
+function logDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'onceflow-ingest-log-'));
+  tempDirs.push(dir);
+  return dir;
+}
+
 const PROTOBUF = { 'content-type': 'application/x-protobuf' };
 const JSON_TYPE = { 'content-type': 'application/json' };
 
@@ -130,9 +145,11 @@ describe.each(harnesses)('OTLP receiver into $name', (harness) => {
     let receiver: OtlpReceiver;
     let storedBatches: SpanRow[][] = [];
 
-    async function startReceiver(options: Partial<OtlpReceiverOptions> = {}): Promise<OtlpReceiver> {
+    async function startReceiver(options: Partial<OtlpReceiverOptions> = {}, spoolMaxBytes = 64 << 20): Promise<OtlpReceiver> {
+      const log = await openIngestLog({ dir: logDir(), spoolMaxBytes, maxPayloadBytes: MAX_BODY_BYTES });
       const started = createOtlpReceiver({
         store,
+        log,
         limits: { maxBodyBytes: MAX_BODY_BYTES },
         onSpansStored: (spans) => void storedBatches.push(spans),
         ...options,
@@ -199,6 +216,7 @@ describe.each(harnesses)('OTLP receiver into $name', (harness) => {
       const exporter = makeExporter(`http://127.0.0.1:${receiver.port()}/v1/traces`);
       const result = await exportWith(exporter, memory.getFinishedSpans());
       await exporter.shutdown();
+      await receiver.whenStored();
       expect(result.error).toBeUndefined();
       expect(result.code).toBe(ExportResultCode.SUCCESS);
 
@@ -242,12 +260,12 @@ describe.each(harnesses)('OTLP receiver into $name', (harness) => {
       const spans = [freshSpan(), freshSpan(), freshSpan()];
       const body = buildProtobufBody(resources(...spans));
       const before = await store.spanCount();
-      for (let i = 0; i < 2; i++) expect((await post(receiver, body, PROTOBUF)).status).toBe(200);
+      for (let i = 0; i < 2; i++) expect((await postStored(receiver, body, PROTOBUF)).status).toBe(200);
       expect(await store.spanCount()).toBe(before + 3);
       expect(await store.spansOfTrace(spans[0].traceId, 10)).toHaveLength(1);
       // And again through JSON, concurrently.
       const json = buildJsonBody(resources(...spans));
-      const statuses = await Promise.all([post(receiver, json, JSON_TYPE), post(receiver, json, JSON_TYPE)]);
+      const statuses = await Promise.all([postStored(receiver, json, JSON_TYPE), postStored(receiver, json, JSON_TYPE)]);
       expect(statuses.map((s) => s.status)).toEqual([200, 200]);
       expect(await store.spanCount()).toBe(before + 3);
     });
@@ -256,7 +274,7 @@ describe.each(harnesses)('OTLP receiver into $name', (harness) => {
       const good = freshSpan();
       const bad = freshSpan({ spanId: '0'.repeat(16) });
       const before = await store.spanCount();
-      const response = await post(receiver, buildProtobufBody(resources(good, bad)), PROTOBUF);
+      const response = await postStored(receiver, buildProtobufBody(resources(good, bad)), PROTOBUF);
       expect(response.status).toBe(200);
       expect(response.headers.get('content-type')).toContain('application/x-protobuf');
       const { partialSuccess } = decodeExportResponse(response.body);
@@ -265,7 +283,7 @@ describe.each(harnesses)('OTLP receiver into $name', (harness) => {
       expect(await store.spanCount()).toBe(before + 1);
       expect((await store.spansOfTrace(good.traceId, 10)).map((s) => s.spanId)).toEqual([good.spanId]);
 
-      const json = await post(receiver, buildJsonBody(resources(freshSpan(), freshSpan({ traceId: 'xyz' }))), JSON_TYPE);
+      const json = await postStored(receiver, buildJsonBody(resources(freshSpan(), freshSpan({ traceId: 'xyz' }))), JSON_TYPE);
       expect(json.status).toBe(200);
       expect(json.headers.get('content-type')).toContain('application/json');
       expect(JSON.parse(json.body.toString())).toEqual({
@@ -274,25 +292,25 @@ describe.each(harnesses)('OTLP receiver into $name', (harness) => {
     });
 
     it('answers a full success with an empty ExportTraceServiceResponse', async () => {
-      const response = await post(receiver, buildProtobufBody(resources(freshSpan())), PROTOBUF);
+      const response = await postStored(receiver, buildProtobufBody(resources(freshSpan())), PROTOBUF);
       expect(response.status).toBe(200);
       expect(decodeExportResponse(response.body)).toEqual({});
-      const json = await post(receiver, buildJsonBody(resources(freshSpan())), { 'content-type': 'application/json; charset=utf-8' });
+      const json = await postStored(receiver, buildJsonBody(resources(freshSpan())), { 'content-type': 'application/json; charset=utf-8' });
       expect([json.status, json.body.toString()]).toEqual([200, '{}']);
     });
 
     it('answers an empty request with success and stores nothing', async () => {
       const before = await store.spanCount();
-      const protobuf = await post(receiver, Buffer.alloc(0), PROTOBUF);
+      const protobuf = await postStored(receiver, Buffer.alloc(0), PROTOBUF);
       expect([protobuf.status, protobuf.body.length]).toEqual([200, 0]);
-      const json = await post(receiver, Buffer.alloc(0), JSON_TYPE);
+      const json = await postStored(receiver, Buffer.alloc(0), JSON_TYPE);
       expect([json.status, json.body.toString()]).toEqual([200, '{}']);
       expect(await store.spanCount()).toBe(before);
     });
 
     it('stores huge attribute values truncated rather than failing', async () => {
       const span = freshSpan({ attributes: { 'app.blob': 'x'.repeat(100_000) } });
-      const response = await post(receiver, buildProtobufBody(resources(span)), PROTOBUF);
+      const response = await postStored(receiver, buildProtobufBody(resources(span)), PROTOBUF);
       expect(response.status).toBe(200);
       const [row] = await store.spansOfTrace(span.traceId, 10);
       expect(row.attributes['app.blob'].length).toBeLessThan(17_000);
@@ -336,7 +354,7 @@ describe.each(harnesses)('OTLP receiver into $name', (harness) => {
     ])('refuses %s with a message and stores nothing', async (_label, makeBody, headers, status, message) => {
       const before = await store.spanCount();
       const batchesBefore = storedBatches.length;
-      const response = await post(receiver, makeBody(), headers);
+      const response = await postStored(receiver, makeBody(), headers);
       expect(response.status).toBe(status);
       expect(statusMessage(response)).toMatch(message);
       expect(await store.spanCount()).toBe(before);
@@ -350,7 +368,7 @@ describe.each(harnesses)('OTLP receiver into $name', (harness) => {
       ['an end before the start', { startNs: BigInt(Date.now()) * 1_000_000n, endNs: BigInt(Date.now() - 1000) * 1_000_000n }, /before startTimeUnixNano/],
     ])('rejects spans with %s in partialSuccess and stores nothing', async (_label, overrides, message) => {
       const before = await store.spanCount();
-      const response = await post(receiver, buildProtobufBody(resources(freshSpan(overrides), freshSpan(overrides))), PROTOBUF);
+      const response = await postStored(receiver, buildProtobufBody(resources(freshSpan(overrides), freshSpan(overrides))), PROTOBUF);
       expect(response.status).toBe(200);
       const { partialSuccess } = decodeExportResponse(response.body);
       expect(partialSuccess?.rejectedSpans).toBe(2);
@@ -361,64 +379,69 @@ describe.each(harnesses)('OTLP receiver into $name', (harness) => {
     it('tells onSpansStored which spans were committed', async () => {
       const span = freshSpan();
       storedBatches = [];
-      expect((await post(receiver, buildProtobufBody(resources(span)), PROTOBUF)).status).toBe(200);
+      expect((await postStored(receiver, buildProtobufBody(resources(span)), PROTOBUF)).status).toBe(200);
       expect(storedBatches.flat().map((s) => [s.spanId, s.conversationId])).toEqual([[span.spanId, `conv-${seed}`]]);
     });
 
-    it('answers 503 with Retry-After when the write queue is full, and stores what it accepted', async () => {
+    it('answers 503 with Retry-After while the ingest log is full, keeps what it acknowledged, and accepts again once the store catches up', async () => {
       const gate = gatedStore(store);
-      const saturated = await startReceiver({ store: gate, batching: { maxQueuedSpans: 2, lingerMs: 0, maxConcurrentInserts: 1 }, retryAfterSeconds: 3 });
+      const body = () => buildProtobufBody(resources(freshSpan(), freshSpan()));
+      // Room for about three such requests in the log.
+      const saturated = await startReceiver({ store: gate, retryAfterSeconds: 3 }, body().length * 3 + 100);
       try {
         const before = await store.spanCount();
-        const first = post(saturated, buildProtobufBody(resources(freshSpan(), freshSpan())), PROTOBUF);
-        await gate.waitForInserts(1);
-        const second = post(saturated, buildProtobufBody(resources(freshSpan(), freshSpan())), PROTOBUF);
-        await waitFor(() => saturated.stats().queuedSpans === 2);
-        const refused = await post(saturated, buildProtobufBody(resources(freshSpan())), PROTOBUF);
-        expect(refused.status).toBe(503);
-        expect(refused.headers.get('retry-after')).toBe('3');
-        expect(statusMessage(refused)).toMatch(/write queue is full/);
+        const statuses: number[] = [];
+        let refused;
+        for (let i = 0; i < 10 && !refused; i++) {
+          const response = await post(saturated, body(), PROTOBUF);
+          if (response.status === 503) refused = response;
+          else statuses.push(response.status);
+        }
+        expect(statuses).toEqual([200, 200, 200]);
+        expect(refused!.headers.get('retry-after')).toBe('3');
+        expect(statusMessage(refused!)).toMatch(/ingest log is full \(--spool-max/);
+        expect(saturated.stats().lag).toMatchObject({ spans: 6 });
         gate.open();
-        expect((await first).status).toBe(200);
-        expect((await second).status).toBe(200);
-        expect(await store.spanCount()).toBe(before + 4);
+        await saturated.whenStored();
+        expect(await store.spanCount()).toBe(before + 6);
+        expect((await postStored(saturated, body(), PROTOBUF)).status).toBe(200);
+        expect(await store.spanCount()).toBe(before + 8);
       } finally {
         gate.open();
         await saturated.close();
       }
     });
 
-    it('answers 503 with Retry-After when the store fails, and recovers', async () => {
+    it('keeps answering 200 while the store fails, and stores everything once it recovers', async () => {
       let failing = true;
       const flaky = {
         insertSpans: (spans: SpanRow[]) => (failing ? Promise.reject(new Error('store is down')) : store.insertSpans(spans)),
       };
-      const fragile = await startReceiver({ store: flaky });
+      const fragile = await startReceiver({ store: flaky, feeding: { retryDelayMs: 5, maxRetryDelayMs: 20 } });
       try {
-        const body = buildProtobufBody(resources(freshSpan()));
-        const failed = await post(fragile, body, PROTOBUF);
-        expect(failed.status).toBe(503);
-        expect(failed.headers.get('retry-after')).toBe('1');
-        expect(statusMessage(failed)).toMatch(/the span store failed: store is down/);
+        const before = await store.spanCount();
+        for (let i = 0; i < 3; i++) expect((await post(fragile, buildProtobufBody(resources(freshSpan())), PROTOBUF)).status).toBe(200);
+        await waitFor(() => fragile.stats().storeError === 'store is down');
+        expect(fragile.stats().lag.spans).toBe(3);
         failing = false;
-        expect((await post(fragile, body, PROTOBUF)).status).toBe(200);
+        await fragile.whenStored();
+        expect(await store.spanCount()).toBe(before + 3);
+        expect(fragile.stats()).toMatchObject({ storeError: null, lag: { bytes: 0, spans: 0, oldestAgeMs: 0 } });
       } finally {
         await fragile.close();
       }
     });
 
-    it('on close, answers and stores every request it had accepted', async () => {
+    it('on close, feeds the store every request it had acknowledged', async () => {
       const gate = gatedStore(store);
-      const closing = await startReceiver({ store: gate, batching: { lingerMs: 0, maxConcurrentInserts: 1 } });
+      const closing = await startReceiver({ store: gate });
       const spans = [freshSpan(), freshSpan(), freshSpan()];
       const before = await store.spanCount();
-      const responses = spans.map((span) => post(closing, buildProtobufBody(resources(span)), PROTOBUF));
-      // All three accepted: one batch inserting (held at the gate), two spans queued behind it.
+      const responses = await Promise.all(spans.map((span) => post(closing, buildProtobufBody(resources(span)), PROTOBUF)));
+      expect(responses.map((r) => r.status)).toEqual([200, 200, 200]);
       await gate.waitForInserts(1);
-      await waitFor(() => closing.stats().queuedSpans === 2);
       const closed = closing.close();
       gate.open();
-      expect((await Promise.all(responses)).map((r) => r.status)).toEqual([200, 200, 200]);
       await closed;
       expect(await store.spanCount()).toBe(before + 3);
     });
@@ -426,16 +449,18 @@ describe.each(harnesses)('OTLP receiver into $name', (harness) => {
 });
 
 describe('durability', () => {
-  it('keeps every acknowledged span when the collector process is killed right after the 200', async () => {
+  it('keeps every acknowledged span when the collector process is killed right after the 200, replaying the log at restart', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'onceflow-kill-'));
     tempDirs.push(dir);
     const module = (name: string) => JSON.stringify(fileURLToPath(new URL(name, import.meta.url)));
     const script = `
       import { DuckDbStore } from ${module('../store/duckdb/duckdb-store.ts')};
+      import { openIngestLog } from ${module('./log/ingest-log.ts')};
       import { createOtlpReceiver } from ${module('./receiver.ts')};
       const store = new DuckDbStore({ dataDir: process.env.ONCEFLOW_KILL_DIR });
       await store.init();
-      const receiver = createOtlpReceiver({ store });
+      const log = await openIngestLog({ dir: process.env.ONCEFLOW_KILL_DIR + '/ingest-log', spoolMaxBytes: 1 << 26, maxPayloadBytes: 1 << 20 });
+      const receiver = createOtlpReceiver({ store, log });
       await receiver.listen(0);
       console.log(JSON.stringify({ port: receiver.port() }));`;
     const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
@@ -460,8 +485,13 @@ describe('durability', () => {
       child.kill('SIGKILL');
       await exited;
 
+      // The restarted receiver replays what the store had not confirmed.
       const reopened = new DuckDbStore({ dataDir: dir });
       await reopened.init();
+      const log = await openIngestLog({ dir: join(dir, 'ingest-log'), spoolMaxBytes: 1 << 26, maxPayloadBytes: 1 << 20 });
+      const restarted = createOtlpReceiver({ store: reopened, log });
+      await restarted.whenStored();
+      await restarted.close();
       try {
         expect(await reopened.spanCount()).toBe(sent.length);
         for (const span of sent) expect((await reopened.spansOfTrace(span.traceId, 10)).map((s) => s.spanId)).toEqual([span.spanId]);

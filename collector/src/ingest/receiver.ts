@@ -1,9 +1,11 @@
 /**
  * The OTLP/HTTP trace receiver: `POST /v1/traces` (protobuf or JSON, optionally gzip) →
- * decode → validate/convert → write batcher → store, answering as the OTLP/HTTP
- * specification says: 200 with ExportTraceServiceResponse (partialSuccess when spans were
- * rejected) only once the spans are committed; 400 / 413 / 415 with a google.rpc.Status
- * saying what is wrong; 503 with Retry-After when the write queue is full or the store fails.
+ * decode → validate/convert → ingest log (fsynced, group commit) → 200; the log feeder then
+ * stores the spans and tells the flow indexer. Answers as the OTLP/HTTP specification says:
+ * 200 with ExportTraceServiceResponse (partialSuccess when spans were rejected) once the
+ * request's accepted spans are durable in the log; 400 / 413 / 415 with a google.rpc.Status
+ * saying what is wrong (nothing of such a request is logged or stored); 503 with Retry-After
+ * when the log is full (`--spool-max`) or cannot be written (disk full).
  *
  * `createOtlpReceiver` builds the server without listening; the CLI calls `listen`.
  */
@@ -19,20 +21,29 @@ import type { OtlpEncoding } from '../otlp/decode.js';
 import { resolveLimits } from '../otlp/limits.js';
 import type { IngestLimits } from '../otlp/limits.js';
 import { CONTENT_TYPES, encodeExportResponse, encodeStatus, RpcCode } from '../otlp/response.js';
-import { BatcherClosedError, DEFAULT_BATCHER_OPTIONS, QueueFullError, WriteBatcher } from './write-batcher.js';
-import type { BatchingOptions } from './write-batcher.js';
+import { LogWriteError, SpoolFullError, type IngestLog, type LogLag } from './log/ingest-log.js';
+import { DEFAULT_FEEDING_OPTIONS, LogFeeder, type FeedingOptions } from './log-feeder.js';
 
 const gunzipAsync = promisify(gunzip);
 
 export const OTLP_TRACES_PATH = '/v1/traces';
+/** google.rpc.Code values for refused credentials. */
+const RPC_UNAUTHENTICATED = 16;
+const RPC_PERMISSION_DENIED = 7;
 
 export interface OtlpReceiverOptions {
   store: Pick<SpanStore, 'insertSpans' | 'insertConcurrency'>;
+  /** The opened ingest log (`openIngestLog`); the receiver closes it. */
+  log: IngestLog;
   logger?: FastifyBaseLogger;
   limits?: Partial<IngestLimits>;
-  batching?: Partial<BatchingOptions>;
-  /** Called after each committed batch (the flow indexer learns which conversations changed). */
+  feeding?: Partial<FeedingOptions>;
+  /** Called after each committed store batch, in log order (the flow indexer learns which conversations changed). */
   onSpansStored?: (spans: SpanRow[]) => void | Promise<void>;
+  /** On close, how long to wait for the store to take what the log holds (the rest is replayed at the next start). */
+  drainTimeoutMs?: number;
+  /** Checked before each request is handled: a refusal (401/403) answered instead. */
+  authorize?: (request: FastifyRequest) => { statusCode: 401 | 403; message: string } | null;
   /** Seconds clients are told to wait (Retry-After) when the collector is saturated. */
   retryAfterSeconds?: number;
   /** Clock for timestamp validation; tests pass a fixed one. */
@@ -41,13 +52,19 @@ export interface OtlpReceiverOptions {
 
 export interface ReceiverStats {
   requests: number;
+  /** Spans acknowledged (durable in the log). */
   acceptedSpans: number;
   rejectedSpans: number;
-  /** Requests refused with 503 because the queue was full or the store failed. */
+  /** Requests refused with 503 because the log was full or could not be written. */
   refusedRequests: number;
-  queuedSpans: number;
+  /** Spans the store has committed. */
+  storedSpans: number;
   /** Store inserts made (each holds the spans of one or more requests). */
   batches: number;
+  /** The last store error while it refuses spans; null when it takes them. */
+  storeError: string | null;
+  /** What the log holds that the store has not confirmed. */
+  lag: LogLag;
 }
 
 export interface OtlpReceiver {
@@ -57,9 +74,11 @@ export interface OtlpReceiver {
   listen(port: number, host?: string): Promise<string>;
   /** The bound port (after `listen`). */
   port(): number;
-  /** Stops accepting, answers in-flight requests, and flushes every accepted span. */
+  /** Stops accepting, answers in-flight requests, feeds the store what it can in `drainTimeoutMs`, closes the log. */
   close(): Promise<void>;
   stats(): ReceiverStats;
+  /** Resolves once the store holds every span acknowledged so far. */
+  whenStored(): Promise<void>;
 }
 
 class HttpError extends Error {
@@ -81,11 +100,7 @@ export function createOtlpReceiver(options: OtlpReceiverOptions): OtlpReceiver {
   const limits = resolveLimits(options.limits);
   const now = options.now ?? Date.now;
   const retryAfter = options.retryAfterSeconds ?? 1;
-  const batching = {
-    ...DEFAULT_BATCHER_OPTIONS,
-    maxConcurrentInserts: options.store.insertConcurrency ?? DEFAULT_BATCHER_OPTIONS.maxConcurrentInserts,
-    ...options.batching,
-  };
+  const { log } = options;
   const counters = { requests: 0, acceptedSpans: 0, rejectedSpans: 0, refusedRequests: 0 };
 
   const app = Fastify({
@@ -94,28 +109,23 @@ export function createOtlpReceiver(options: OtlpReceiverOptions): OtlpReceiver {
     // Per-request log lines would cost more than the work at thousands of requests/s.
     logController: new LogController({ disableRequestLogging: true }),
   });
-  const log = app.log;
 
-  // Requests received but not yet handed to the batcher: it lingers for them under load.
-  let incoming = 0;
-  const counted = new WeakSet<FastifyRequest>();
-  const settle = (request: FastifyRequest) => {
-    if (counted.delete(request)) incoming--;
-  };
-  app.addHook('onRequest', async (request) => {
-    counted.add(request);
-    incoming++;
-  });
-  app.addHook('onResponse', async (request) => settle(request));
-  app.addHook('onRequestAbort', async (request) => settle(request));
-
-  const batcher = new WriteBatcher({
+  const feeder = new LogFeeder({
+    ...DEFAULT_FEEDING_OPTIONS,
+    maxConcurrentInserts: options.store.insertConcurrency ?? DEFAULT_FEEDING_OPTIONS.maxConcurrentInserts,
+    ...options.feeding,
+    log,
     store: options.store,
-    ...batching,
-    incomingSubmissions: () => incoming,
+    // A record read back is decoded and validated exactly as when it was received (same clock reading).
+    spansOf: (record) => convertExportRequest(decodeExportRequest(record.payload, record.encoding, limits), limits, record.receivedAtMs).spans,
     onSpansStored: options.onSpansStored,
-    onHookError: (error) => log.error({ err: error }, 'onSpansStored hook failed'),
+    logger: app.log,
   });
+  const backlog = log.lag(now());
+  if (backlog.spans > 0) {
+    app.log.info({ lag: backlog }, `ingest log: feeding the store ${backlog.spans} spans acknowledged before the restart`);
+  }
+  feeder.start();
 
   // While closing, in-flight requests still get their answer, but their keep-alive
   // connections must not hold the server open afterwards.
@@ -124,6 +134,13 @@ export function createOtlpReceiver(options: OtlpReceiverOptions): OtlpReceiver {
     if (closing) reply.header('connection', 'close');
     return payload;
   });
+  const authorize = options.authorize;
+  if (authorize) {
+    app.addHook('onRequest', async (request) => {
+      const refusal = authorize(request);
+      if (refusal) throw new HttpError(refusal.statusCode, refusal.statusCode === 401 ? RPC_UNAUTHENTICATED : RPC_PERMISSION_DENIED, refusal.message);
+    });
+  }
 
   app.removeAllContentTypeParsers();
   for (const type of [CONTENT_TYPES.protobuf, CONTENT_TYPES.json]) {
@@ -143,20 +160,23 @@ export function createOtlpReceiver(options: OtlpReceiverOptions): OtlpReceiver {
     } else if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
       message = `unsupported content type ${JSON.stringify(request.headers['content-type'] ?? '')}: send application/x-protobuf or application/json`;
     } else if (status >= 500) {
-      log.error({ err: error }, 'OTLP request failed');
+      app.log.error({ err: error }, 'OTLP request failed');
       rpcCode = RpcCode.INTERNAL;
       message = 'internal error';
     }
     return sendStatus(reply, encodingOf(request), new HttpError(status, rpcCode, message));
   });
 
+  const saturated = (message: string) => {
+    counters.refusedRequests++;
+    return new HttpError(503, RpcCode.UNAVAILABLE, `${message}, retry later`, retryAfter);
+  };
+
   app.post(OTLP_TRACES_PATH, async (request, reply) => {
     counters.requests++;
     const encoding = encodingOf(request);
-    if (batcher.getStats().queuedSpans >= batching.maxQueuedSpans) {
-      counters.refusedRequests++;
-      throw new HttpError(503, RpcCode.UNAVAILABLE, 'collector is saturated: the write queue is full, retry later', retryAfter);
-    }
+    // Refuse before decoding: under overload the refusal must cost next to nothing.
+    if (log.isFull()) throw saturated('collector is saturated: the ingest log is full (--spool-max) while the store catches up');
     const body = await decompress(request, limits);
 
     let decoded;
@@ -166,25 +186,24 @@ export function createOtlpReceiver(options: OtlpReceiverOptions): OtlpReceiver {
       if (error instanceof OtlpDecodeError) throw new HttpError(400, RpcCode.INVALID_ARGUMENT, error.message);
       throw error;
     }
-    const result = convertExportRequest(decoded, limits, now());
-    settle(request);
+    const receivedAtMs = now();
+    const result = convertExportRequest(decoded, limits, receivedAtMs);
     counters.rejectedSpans += result.rejected;
-    if (result.rejected > 0) log.warn({ rejected: result.rejected, reasons: result.reasons }, 'OTLP spans rejected');
+    if (result.rejected > 0) app.log.warn({ rejected: result.rejected, reasons: result.reasons }, 'OTLP spans rejected');
 
     if (result.spans.length > 0) {
+      let appended;
       try {
-        await batcher.submit(result.spans);
+        appended = await log.append({ payload: body, receivedAtMs, spanCount: result.spans.length, encoding });
       } catch (error) {
-        counters.refusedRequests++;
-        if (error instanceof QueueFullError) {
-          throw new HttpError(503, RpcCode.UNAVAILABLE, `collector is saturated: ${error.message}, retry later`, retryAfter);
+        if (error instanceof SpoolFullError) throw saturated(`collector is saturated: ${error.message}`);
+        if (error instanceof LogWriteError) {
+          app.log.error({ err: error }, 'appending to the ingest log failed');
+          throw saturated(`the collector cannot write its ingest log (${error.message})`);
         }
-        if (error instanceof BatcherClosedError) {
-          throw new HttpError(503, RpcCode.UNAVAILABLE, `${error.message}, retry later`, retryAfter);
-        }
-        log.error({ err: error }, 'storing spans failed');
-        throw new HttpError(503, RpcCode.UNAVAILABLE, `the span store failed: ${(error as Error).message}`, retryAfter);
+        throw error;
       }
+      feeder.offer(appended, result.spans);
       counters.acceptedSpans += result.spans.length;
     }
 
@@ -202,16 +221,19 @@ export function createOtlpReceiver(options: OtlpReceiverOptions): OtlpReceiver {
       return typeof address === 'object' && address ? address.port : 0;
     },
     async close() {
-      // Fastify answers what is in flight (those requests wait for their batch), then the
-      // batcher inserts whatever is still queued.
+      // Fastify answers what is in flight (those requests wait for their fsync); then the
+      // store gets what it can take in time, and the log keeps the rest for the next start.
       closing = true;
       await app.close();
-      await batcher.close();
+      const drained = await feeder.stop(options.drainTimeoutMs ?? 10_000);
+      if (!drained) app.log.warn({ lag: log.lag(now()) }, 'stopping before the store took every acknowledged span: the ingest log replays them at the next start');
+      await log.close();
     },
     stats() {
-      const { queuedSpans, batches } = batcher.getStats();
-      return { ...counters, queuedSpans, batches };
+      const { storedSpans, batches, storeError } = feeder.getStats();
+      return { ...counters, storedSpans, batches, storeError, lag: log.lag(now()) };
     },
+    whenStored: () => feeder.whenStored(),
   };
 }
 

@@ -5,7 +5,7 @@
  * so one mapper per row type serves both. Drivers return counts as strings (ClickHouse's 64-bit
  * integers) or bigints (DuckDB's HUGEINT/BIGINT); `Number` takes both.
  */
-import type { ActivityBucketRow, EdgeAggregateRow, FlowBucketRow, SpanBucketRow } from './span-store.js';
+import type { ActivityBucketRow, CoverageRow, EdgeAggregateRow, FlowBucketRow, SpanBucketRow } from './span-store.js';
 
 type ResultRow = Record<string, unknown>;
 
@@ -88,5 +88,23 @@ export function edgeAggregateRow(row: ResultRow, kind: EdgeAggregateRow['kind'])
     latencyP50Ms: nullableNumber(row.latency_p50),
     latencyP95Ms: nullableNumber(row.latency_p95),
     latencyP99Ms: nullableNumber(row.latency_p99),
+  };
+}
+
+export function coverageRow(row: ResultRow): CoverageRow {
+  return {
+    service: row.service as string,
+    endpoint: row.endpoint as string,
+    spans: Number(row.spans),
+    withMessageId: Number(row.with_message_id),
+    withConversation: Number(row.with_conversation),
+    sends: Number(row.sends),
+    sendsWithMessageId: Number(row.sends_with_message_id),
+    sendsWithDigest: Number(row.sends_with_digest),
+    attempts: Number(row.attempts),
+    attemptsWithMessageId: Number(row.attempts_with_message_id),
+    attemptsWithOutcome: Number(row.attempts_with_outcome),
+    processed: Number(row.processed),
+    processedWithCommit: Number(row.processed_with_commit),
   };
 }

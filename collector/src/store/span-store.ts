@@ -138,6 +138,34 @@ export interface EdgeAggregateRow {
   latencyP99Ms: number | null;
 }
 
+/**
+ * Instrumentation coverage per (service, endpoint) over a window, computed in SQL from single
+ * spans. `endpoint` is the attempt's endpoint (`onceflow.endpoint`, else service/destination,
+ * else the service) on rows of attempts, and '' on the row of the service's other spans
+ * (sends, HTTP, internal): a send carries no endpoint of its own.
+ */
+export interface CoverageRow {
+  service: string;
+  endpoint: string;
+  spans: number;
+  /** Spans carrying a message id. */
+  withMessageId: number;
+  /** Spans carrying a conversation id (they belong to a flow). */
+  withConversation: number;
+  sends: number;
+  sendsWithMessageId: number;
+  /** Sends carrying `onceflow.body_digest`. */
+  sendsWithDigest: number;
+  attempts: number;
+  attemptsWithMessageId: number;
+  /** Attempts carrying `onceflow.outcome`. */
+  attemptsWithOutcome: number;
+  /** Attempts with outcome `processed`. */
+  processed: number;
+  /** Processed attempts carrying `onceflow.committed_at_ms`. */
+  processedWithCommit: number;
+}
+
 export interface ConversationActivity {
   conversationId: string;
   lastMs: number;
@@ -209,4 +237,6 @@ export interface SpanStore {
     limit: number,
   ): Promise<KeyCount[]>;
   edgeAggregates(window: TimeWindow): Promise<EdgeAggregateRow[]>;
+  /** Instrumentation coverage counts of the spans starting in the window (one SQL aggregate). */
+  coverageAggregates(window: TimeWindow): Promise<CoverageRow[]>;
 }

@@ -18,7 +18,7 @@
  *   orders ─send m-7→ order-events @ 1:30 (listed by no attempt, not a dispatch: not counted)
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { ATTR_COMMITTED_AT_MS, ATTR_OUTBOX_DISPATCH } from '../../src/store/commit-markers.js';
+import { ATTR_COMMITTED_AT_MS, ATTR_OUTBOX_DISPATCH } from '@onceflow/instrumentation/semconv';
 import { FLOW_1 } from '../fixtures/store-fixtures.js';
 import { attempt, send } from '../span-builders.js';
 import type { Anomaly, FlowRecord } from '../../src/model/flow.js';

@@ -33,6 +33,10 @@
  * - duplicate processings: processed attempts of an (endpoint = service + destination, message
  *   id) processed before, in the bucket (or edge) of the repeat however far back the first was
  *   (see `conformance-trends.ts`);
+ * - coverage: per (service, endpoint) — endpoint as the analysis derives it for attempts
+ *   (`onceflow.endpoint`, else service/destination, else service), '' for other spans —
+ *   counts of spans with a message id / conversation, sends with an id / a body digest,
+ *   attempts with an id / an outcome, processed attempts with `onceflow.committed_at_ms`;
  * - retention: spans that started before the cutoff and flows that ended before it go
  *   (fixtures keep old data a UTC day apart, so partition-granular deletes pass too);
  * - every string parameter is data: hostile strings match nothing (or exactly the fixture
@@ -60,6 +64,7 @@ import {
   TRACE_3,
   WINDOW,
 } from '../fixtures/store-fixtures.js';
+import { COVERAGE_ROWS, COVERAGE_SPANS, COVERAGE_T0, COVERAGE_WINDOW } from '../fixtures/coverage-fixtures.js';
 import type { Anomaly, FlowRecord, FlowSummary } from '../../src/model/flow.js';
 import type { SpanRow } from '../../src/model/span.js';
 import type { EdgeAggregateRow, FlowQuery, SpanBucketRow, SpanStore } from '../../src/store/span-store.js';
@@ -567,6 +572,18 @@ export function runSpanStoreConformance<S extends SpanStore>(
         const rows = await store.edgeAggregates(WINDOW);
         expect(rows.map(withoutLatency)).toEqual(expected.map(withoutLatency));
         rows.forEach((row, i) => expectLatencies(row, expected[i]));
+      });
+
+      it('counts instrumentation coverage per service and endpoint in one aggregate', async () => {
+        const own = await freshStore(false);
+        try {
+          await own.insertSpans(COVERAGE_SPANS);
+          await settle(own);
+          expect(await own.coverageAggregates(COVERAGE_WINDOW)).toEqual(COVERAGE_ROWS);
+          expect(await own.coverageAggregates({ fromMs: COVERAGE_T0 + 5 * HOUR, toMs: COVERAGE_T0 + 6 * HOUR })).toEqual([]);
+        } finally {
+          await dispose(own);
+        }
       });
 
       it('returns nothing for an empty window', async () => {

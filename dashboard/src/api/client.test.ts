@@ -46,6 +46,7 @@ describe('against a real collector', () => {
     ['storms', `/api/storms?${range}&step=60000`, () => api.storms(timeWindow, 60_000)],
     ['trends', `/api/trends?${range}&step=60000&by=messageType`, () => api.trends(timeWindow, 60_000, 'messageType')],
     ['topology', `/api/topology?${range}`, () => api.topology(timeWindow)],
+    ['coverage', `/api/coverage?${range}`, () => api.coverage(timeWindow)],
   ])('%s: the answer passes the contract unchanged', async (_name, path, call) => {
     const [parsed, body] = await Promise.all([call(), raw(path)]);
     expect(parsed).toEqual(body);
@@ -53,17 +54,19 @@ describe('against a real collector', () => {
 
   it('sees every part of the contract in the seeded answers', async () => {
     // Guards the test above against passing on empty lists.
-    const [flows, flow, storms, topology] = await Promise.all([
+    const [flows, flow, storms, topology, coverage] = await Promise.all([
       api.flows({ timeWindow, filters: {}, limit: 100 }),
       api.flow(lost.conversationId, { offset: 0, limit: 2000 }),
       api.storms(timeWindow, 60_000),
       api.topology(timeWindow),
+      api.coverage(timeWindow),
     ]);
     expect(flows.flows.length).toBe(fixtures.expected.length + 1);
     expect(flow.messages.some((message) => message.status === 'lost')).toBe(true);
     expect(flow.httpCalls.length).toBeGreaterThan(0);
     expect(storms.storms[0].topKeys[0].messageId).toBe('storm-order-billed');
     expect(topology.edges.map((edge) => edge.kind)).toEqual(expect.arrayContaining(['send', 'consume', 'http']));
+    expect(coverage.services.some((service) => service.endpoints.length > 0 && service.unknownVerdicts.length > 0)).toBe(true);
   });
 
   it('passes the collector’s own error message through', async () => {

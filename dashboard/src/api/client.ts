@@ -8,6 +8,7 @@
 import {
   AnomalyListSchema,
   ApiErrorBodySchema,
+  CoverageSchema,
   FlowListSchema,
   FlowSchema,
   HealthSchema,
@@ -21,11 +22,12 @@ import {
 } from '@onceflow/collector/contract';
 import { en } from 'zod/locales';
 import { z, type ZodMiniType } from 'zod/mini';
+import { apiToken } from './api-token.js';
 
 // zod/mini (the contract's tree-shakable form) loads no messages by itself: say what was expected.
 z.config(en());
 
-export type ApiErrorKind = 'unreachable' | 'not-found' | 'bad-request' | 'server' | 'unexpected-shape';
+export type ApiErrorKind = 'unreachable' | 'unauthorized' | 'not-found' | 'bad-request' | 'server' | 'unexpected-shape';
 
 export class ApiError extends Error {
   override name = 'ApiError';
@@ -85,7 +87,7 @@ export function parseResponse<T>(path: string, schema: ZodMiniType<T>, body: unk
 export async function getJson<T>(path: string, schema: ZodMiniType<T>, signal?: AbortSignal, baseUrl = ''): Promise<T> {
   let response: Response;
   try {
-    response = await (takePrefetched(path) ?? fetch(`${baseUrl}${path}`, { signal, headers: { accept: 'application/json' } }));
+    response = await (takePrefetched(path) ?? fetch(`${baseUrl}${path}`, { signal, headers: { accept: 'application/json', ...apiToken.headers() } }));
   } catch (error) {
     if ((error as Error).name === 'AbortError') throw error;
     throw new ApiError('unreachable', `The collector API is unreachable (${(error as Error).message}). Is \`onceflow serve\` running?`);
@@ -113,6 +115,10 @@ export async function getJson<T>(path: string, schema: ZodMiniType<T>, signal?: 
   // A dev proxy answers 502/504 when the collector is down.
   if (response.status === 502 || response.status === 504)
     throw new ApiError('unreachable', `The collector API is unreachable (${message}).`, response.status);
+  if (response.status === 401 || response.status === 403) {
+    apiToken.refused(message);
+    throw new ApiError('unauthorized', message, response.status);
+  }
   const kind: ApiErrorKind = response.status === 404 ? 'not-found' : response.status < 500 ? 'bad-request' : 'server';
   throw new ApiError(kind, message, response.status);
 }
@@ -144,6 +150,8 @@ export function createApi(baseUrl = '') {
       get(`/api/trends${query({ ...windowParams(timeWindow), step: stepMs, by })}`, TrendsSchema, signal),
     topology: (timeWindow: TimeWindow, signal?: AbortSignal) =>
       get(`/api/topology${query(windowParams(timeWindow))}`, TopologySchema, signal),
+    coverage: (timeWindow: TimeWindow, signal?: AbortSignal) =>
+      get(`/api/coverage${query(windowParams(timeWindow))}`, CoverageSchema, signal),
   };
 }
 

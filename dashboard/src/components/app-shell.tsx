@@ -5,6 +5,7 @@ import { useHealth } from '../hooks/use-api.js';
 import { linkTo } from '../hooks/use-location.js';
 import type { Route } from '../model/url-state.js';
 import { formatCount } from '../model/format.js';
+import { ApiTokenPrompt } from './api-token-prompt.js';
 import { Link } from './link.js';
 import { SearchBox } from './search-box.js';
 import { WindowPicker } from './window-picker.js';
@@ -15,23 +16,33 @@ const NAV: { view: Route['view']; label: string; route: Route }[] = [
   { view: 'storms', label: 'Duplicates & storms', route: { view: 'storms' } },
   { view: 'trends', label: 'Trends', route: { view: 'trends' } },
   { view: 'investigate', label: 'Investigate', route: { view: 'investigate' } },
+  { view: 'coverage', label: 'Coverage', route: { view: 'coverage' } },
 ];
 
 function CollectorStatus({ live }: { live: boolean }) {
   const health = useHealth();
   if (health.isError) {
-    const unreachable = health.error instanceof ApiError && health.error.kind === 'unreachable';
+    const kind = health.error instanceof ApiError ? health.error.kind : null;
+    const text = kind === 'unreachable' ? 'collector unreachable' : kind === 'unauthorized' ? 'API token needed' : 'collector degraded';
     return (
       <span className="collector-status down" title={health.error.message}>
-        {unreachable ? 'collector unreachable' : 'collector degraded'}
+        {text}
       </span>
     );
   }
   if (!health.data) return <span className="collector-status">connecting…</span>;
+  const ingest = health.data.ingest;
   return (
-    <span className={`collector-status ${health.data.status === 'ok' ? 'up' : 'down'}`} title={health.data.storeDetail}>
-      {health.data.store} · {formatCount(health.data.spans ?? 0)} spans · {live ? 'live' : 'not live'}
-    </span>
+    <>
+      {ingest?.behind && (
+        <span className="collector-status down" role="status" title={ingest.storeError ?? undefined}>
+          store behind: {formatCount(ingest.lagSpans)} acknowledged spans not stored yet (oldest {Math.round(ingest.oldestUnstoredAgeMs / 1000)} s)
+        </span>
+      )}
+      <span className={`collector-status ${health.data.status === 'ok' ? 'up' : 'down'}`} title={health.data.storeDetail}>
+        {health.data.store} · {formatCount(health.data.spans ?? 0)} spans · {live ? 'live' : 'not live'}
+      </span>
+    </>
   );
 }
 
@@ -57,6 +68,7 @@ export function AppShell({ route, live, children }: { route: Route; live: boolea
         <WindowPicker />
       </div>
       <main>{children}</main>
+      <ApiTokenPrompt />
     </div>
   );
 }

@@ -16,6 +16,7 @@ export const queryKeys = {
   trends: (w: TimeWindow, stepMs: number, by: TrendGrouping) => ['trends', w.fromMs, w.toMs, stepMs, by] as const,
   storms: (w: TimeWindow, stepMs: number) => ['storms', w.fromMs, w.toMs, stepMs] as const,
   anomalies: (w: TimeWindow, kind: string, service: string) => ['anomalies', w.fromMs, w.toMs, kind, service] as const,
+  coverage: (w: TimeWindow) => ['coverage', w.fromMs, w.toMs] as const,
 };
 
 export function useHealth() {
@@ -94,6 +95,14 @@ export function useAnomalies(timeWindow: TimeWindow, kind = '', service = '') {
   return useQuery({
     queryKey: queryKeys.anomalies(timeWindow, kind, service),
     queryFn: ({ signal }) => api.anomalies(timeWindow, { kind: kind || undefined, service: service || undefined, limit: 200 }, signal),
+    placeholderData: keepPreviousData,
+  });
+}
+
+export function useCoverage(timeWindow: TimeWindow) {
+  return useQuery({
+    queryKey: queryKeys.coverage(timeWindow),
+    queryFn: ({ signal }) => api.coverage(timeWindow, signal),
     placeholderData: keepPreviousData,
   });
 }

@@ -7,6 +7,7 @@
 import { LiveEventSchemas } from '@onceflow/collector/contract';
 import { useQueryClient, type QueryKey } from '@tanstack/react-query';
 import { useEffect, useState } from 'react';
+import { useApiToken } from './use-api-token.js';
 import { queryKeys } from './use-api.js';
 
 const THROTTLE_MS = 2000;
@@ -24,9 +25,11 @@ function conversationOf(data: string): string | null {
 export function useLiveUpdates(): boolean {
   const client = useQueryClient();
   const [connected, setConnected] = useState(false);
+  const { token } = useApiToken();
   useEffect(() => {
     if (typeof EventSource === 'undefined') return;
-    const source = new EventSource('/api/live');
+    // EventSource cannot send an Authorization header: the live stream takes the token in the URL.
+    const source = new EventSource(token ? `/api/live?token=${encodeURIComponent(token)}` : '/api/live');
     const pending = new Map<string, QueryKey>();
     let timer: ReturnType<typeof setTimeout> | null = null;
     const schedule = (...keys: QueryKey[]) => {
@@ -50,6 +53,6 @@ export function useLiveUpdates(): boolean {
       if (timer) clearTimeout(timer);
       source.close();
     };
-  }, [client]);
+  }, [client, token]);
   return connected;
 }

@@ -20,6 +20,7 @@ describe('routes', () => {
     ['/storms', { view: 'storms' }],
     ['/trends', { view: 'trends' }],
     ['/investigate', { view: 'investigate' }],
+    ['/coverage', { view: 'coverage' }],
     ['/nope/x', { view: 'not-found', path: '/nope/x' }],
   ])('%s parses and prints back', (path, route) => {
     expect(parseRoute(path)).toEqual(route);

@@ -14,6 +14,7 @@ export type Route =
   | { view: 'storms' }
   | { view: 'trends' }
   | { view: 'investigate' }
+  | { view: 'coverage' }
   | { view: 'not-found'; path: string };
 
 export function parseRoute(pathname: string): Route {
@@ -21,7 +22,7 @@ export function parseRoute(pathname: string): Route {
   if (parts.length === 0 || (parts.length === 1 && parts[0] === 'map')) return { view: 'map' };
   if (parts[0] === 'flows' && parts.length === 1) return { view: 'flows' };
   if (parts[0] === 'flows' && parts.length === 2) return { view: 'flow', conversationId: parts[1] };
-  if (parts.length === 1 && (parts[0] === 'storms' || parts[0] === 'trends' || parts[0] === 'investigate')) {
+  if (parts.length === 1 && (parts[0] === 'storms' || parts[0] === 'trends' || parts[0] === 'investigate' || parts[0] === 'coverage')) {
     return { view: parts[0] };
   }
   return { view: 'not-found', path: pathname };

@@ -14,12 +14,13 @@
 import type pino from 'pino';
 import type { Anomaly, AnomalyKind, FlowRecord, TrendGrouping } from '../../model/flow.js';
 import type { SpanRow } from '../../model/span.js';
-import { activityBucketRow, edgeAggregateRow, flowBucketRow, spanBucketRow } from '../aggregate-rows.js';
+import { activityBucketRow, coverageRow, edgeAggregateRow, flowBucketRow, spanBucketRow } from '../aggregate-rows.js';
 import { encodeFlowCursor } from '../flow-cursor.js';
 import type {
   ActivityBucketRow,
   AnomalyQuery,
   ConversationActivity,
+  CoverageRow,
   EdgeAggregateRow,
   FlowBucketRow,
   FlowPage,
@@ -66,6 +67,7 @@ import { schemaStatements } from './schema.js';
 import { detectFeatures, type ServerFeatures } from './server-features.js';
 import { fromRowJson } from './span-rows.js';
 import { sql, sqlDatabase, type SqlFragment } from './sql-escape.js';
+import { coverageSql } from './coverage-queries.js';
 
 export interface ClickHouseStoreOptions {
   url: string;
@@ -286,5 +288,10 @@ WHERE database = ${this.database} AND table IN ('spans', 'spans_by_conversation'
     const build = this.useRollup(window, 60_000) ? edgeAggregatesRollupSql : edgeAggregatesSql;
     const rows = await this.runner.rows<Record<string, unknown>>(build(this.db, window));
     return rows.map((row) => edgeAggregateRow(row, row.edge_kind as EdgeAggregateRow['kind']));
+  }
+
+  async coverageAggregates(window: TimeWindow): Promise<CoverageRow[]> {
+    const rows = await this.runner.rows<Record<string, unknown>>(coverageSql(this.db, window));
+    return rows.map(coverageRow);
   }
 }

@@ -13,7 +13,7 @@ import { msToNs } from '../../model/span.js';
 import type { TimeWindow } from '../span-store.js';
 import { TREND_ANOMALY_COLUMNS } from '../aggregate-rows.js';
 import type { Statement } from './duckdb-client.js';
-import { ATTR_COMMITTED_AT_MS, ATTR_OUTBOX_DISPATCH } from '../commit-markers.js';
+import { ATTR_COMMITTED_AT_MS, ATTR_OUTBOX_DISPATCH } from '@onceflow/instrumentation/semconv';
 import { attribute, HTTP_PEER, IS_ATTEMPT, IS_CLIENT_KIND, IS_HTTP_CLIENT, IS_SEND } from './span-roles-sql.js';
 
 /**

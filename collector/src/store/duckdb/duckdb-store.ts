@@ -12,11 +12,12 @@ import type { Logger } from 'pino';
 import type { Anomaly, AnomalyKind, FlowRecord, TrendGrouping } from '../../model/flow.js';
 import { nsToMs, type SpanRow } from '../../model/span.js';
 import { encodeFlowCursor } from '../flow-cursor.js';
-import { activityBucketRow, edgeAggregateRow, flowBucketRow, spanBucketRow } from '../aggregate-rows.js';
+import { activityBucketRow, coverageRow, edgeAggregateRow, flowBucketRow, spanBucketRow } from '../aggregate-rows.js';
 import type {
   ActivityBucketRow,
   AnomalyQuery,
   ConversationActivity,
+  CoverageRow,
   EdgeAggregateRow,
   FlowBucketRow,
   FlowPage,
@@ -54,6 +55,7 @@ import {
   spansWhereSql,
 } from './row-queries.js';
 import { spanFromRow } from './span-rows.js';
+import { coverageSql } from './coverage-queries.js';
 
 export interface DuckDbStoreOptions {
   /** Directory that holds `onceflow.duckdb`; ignored when `path` is given. */
@@ -312,6 +314,11 @@ export class DuckDbStore implements SpanStore {
     await this.rollup!.caughtUp();
     const rows = await this.client.run(statement);
     return rows.map((row) => edgeAggregateRow(row, row.kind as EdgeAggregateRow['kind']));
+  }
+
+  async coverageAggregates(window: TimeWindow): Promise<CoverageRow[]> {
+    const rows = await this.client.run(coverageSql(window));
+    return rows.map(coverageRow);
   }
 }
 

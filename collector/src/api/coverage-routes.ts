@@ -1,0 +1,18 @@
+/**
+ * `GET /api/coverage`: instrumentation coverage per service and endpoint over a window — the
+ * store counts in one SQL aggregate, `analysis/coverage.ts` shapes it (docs/api.md).
+ */
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import { shapeCoverage } from '../analysis/coverage.js';
+import type { ApiContext } from './context.js';
+import { parseParams, resolveWindow, windowParams } from './params.js';
+
+const coverageQuery = z.object({ ...windowParams });
+
+export function registerCoverageRoutes(app: FastifyInstance, ctx: ApiContext): void {
+  app.get('/api/coverage', async (request) => {
+    const window = resolveWindow(parseParams(coverageQuery, request.query), ctx.clock());
+    return shapeCoverage(await ctx.store.coverageAggregates(window), window);
+  });
+}
