@@ -211,6 +211,11 @@ export interface SpanStore {
   spansOfMessage(messageId: string, limit: number): Promise<SpanRow[]>;
   spansOfTrace(traceId: string, limit: number): Promise<SpanRow[]>;
   /**
+   * Spans whose `onceflow.business_key` attribute is exactly this key, across conversations, in
+   * start order, at most `limit`: what ordering per business key is judged on.
+   */
+  spansOfBusinessKey(businessKey: string, limit: number): Promise<SpanRow[]>;
+  /**
    * Conversation ids whose spans match `q` exactly as a conversation id, message id,
    * idempotency key, trace id, causation id, or any attribute value; most recent first.
    */

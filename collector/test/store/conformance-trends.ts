@@ -95,6 +95,19 @@ const MINUTE_1 = [
   }),
 ];
 
+/** One business key in two conversations, ten minutes after the windows above. */
+const KEYED = ['conv-k1', 'conv-k2'].map((conversationId, i) =>
+  send({
+    service: 'shop',
+    atMs: T + 10 * MINUTE + i,
+    messageId: `k-${i}`,
+    messageType: 'OrderPlaced',
+    destination: 'orders',
+    conversationId,
+    businessKey: 'order-7',
+  }),
+);
+
 const at = (kind: string, timeMs: number): Anomaly => ({
   ...FLOW_1.anomalies[0],
   conversationId: 'conv-t',
@@ -134,6 +147,7 @@ export function trendCountCases<S extends SpanStore>(
     await store.insertSpans(MINUTE_0);
     // The repeat arrives in a later batch, as exporters send it.
     await store.insertSpans(MINUTE_1);
+    await store.insertSpans(KEYED);
     await store.saveFlows([FLOW]);
     await settle(store);
   });
@@ -196,6 +210,13 @@ export function trendCountCases<S extends SpanStore>(
       [T + MINUTE, 'orders', 10_000, 10_000],
     ]);
     expect(rows.filter((r) => r.group === 'shop').every((r) => r.outboxDispatchP99Ms === null)).toBe(true);
+  });
+
+  it('returns the spans of one business key across conversations', async () => {
+    expect((await store!.spansOfBusinessKey('order-7', 10)).map((s) => [s.conversationId, s.messageId])).toEqual([
+      ['conv-k1', 'k-0'],
+      ['conv-k2', 'k-1'],
+    ]);
   });
 
   it('counts ghost, lost, inconsistent-output and premature-publish anomalies in the bucket of their time', async () => {

@@ -217,6 +217,19 @@ export function runSpanStoreConformance<S extends SpanStore>(
         expect(await store.spansOfTrace('f'.repeat(32), 100)).toEqual([]);
       });
 
+      it.each([
+        ['order-1001', 'order-1001'],
+        ['a hostile key', HOSTILE_BUSINESS_KEY],
+      ])('returns the spans whose business key is exactly %s, in start order', async (_label, key) => {
+        const carrying = ALL_SPANS.filter((s) => s.attributes['onceflow.business_key'] === key);
+        const inOrder = [...carrying].sort((a, b) => (a.startNs < b.startNs ? -1 : a.startNs > b.startNs ? 1 : a.spanId < b.spanId ? -1 : 1));
+        expect(carrying.length).toBeGreaterThan(0);
+        expect(await store.spansOfBusinessKey(key, 100)).toEqual(inOrder);
+        expect(await store.spansOfBusinessKey(key, 1)).toEqual(inOrder.slice(0, 1));
+        expect(await store.spansOfBusinessKey(key.slice(0, -1), 100)).toEqual([]);
+        expect(await store.spansOfBusinessKey('', 100)).toEqual([]);
+      });
+
       it('lists conversations active in a window, newest activity first', async () => {
         const active = await store.activeConversations(WINDOW, 10);
         expect(active.map((a) => a.conversationId)).toEqual([CONV_3, 'conv-2', 'conv-1']);

@@ -11,6 +11,7 @@
  * `LIMIT 1 BY trace_id, span_id`, so even a duplicate written by a second collector process at
  * the same moment never shows twice in rows and disappears on merge.
  */
+import { ATTR_BUSINESS_KEY } from '@onceflow/instrumentation/semconv';
 import type pino from 'pino';
 import type { Anomaly, AnomalyKind, FlowRecord, TrendGrouping } from '../../model/flow.js';
 import type { SpanRow } from '../../model/span.js';
@@ -61,6 +62,7 @@ import {
   spanCountSql,
   spansOfConversationSql,
   spansOfMessageSql,
+  spansOfBusinessKeySql,
   spansOfTraceSql,
 } from './row-queries.js';
 import { schemaStatements } from './schema.js';
@@ -191,6 +193,12 @@ WHERE database = ${this.database} AND table IN ('spans', 'spans_by_conversation'
 
   private async spans(query: SqlFragment): Promise<SpanRow[]> {
     return (await this.runner.rows<{ row_json: string }>(query)).map((row) => fromRowJson(row.row_json));
+  }
+
+  async spansOfBusinessKey(businessKey: string, limit: number): Promise<SpanRow[]> {
+    if (businessKey === '') return [];
+    const spans = await this.spans(spansOfBusinessKeySql(this.db, ATTR_BUSINESS_KEY, businessKey, limit));
+    return spans.filter((span) => span.attributes[ATTR_BUSINESS_KEY] === businessKey);
   }
 
   async spansOfConversation(conversationId: string, limit: number): Promise<SpanRow[]> {

@@ -97,7 +97,9 @@ export function duplicateProcessingsSql(by: TrendGrouping, from: string, to: str
  * Outbox dispatch latency per (time_ms, grp): p50 and p99 (as the list `outbox_q`) of the start
  * of each send marked as an outbox dispatch minus the commit time of the attempt that listed its
  * message id as outgoing (`outgoing_ids`, kept by the rollup job). Bucketed and grouped by the
- * send; the attempt is looked for from `SEND_LOOKBACK_MS` before the window.
+ * send; the attempt is looked for from `SEND_LOOKBACK_MS` before the window. Spans are
+ * narrowed by a substring test on the attribute names before any JSON is parsed (sends without
+ * a dispatch mark, attempts without a commit time: nearly all of them).
  */
 export function outboxLatencySql(by: TrendGrouping, from: string, to: string, stepNs: string, stepMs: string): string {
   const lookback = `${from} - ${msToNs(SEND_LOOKBACK_MS)}`;
@@ -106,13 +108,13 @@ export function outboxLatencySql(by: TrendGrouping, from: string, to: string, st
         SELECT (d.start_ns // ${stepNs}) * ${stepMs} AS time_ms, d.g, (d.start_ns - a.committed_ms * 1000000) / 1e6 AS ms
         FROM (
           SELECT start_ns, message_id, ${groupExpression(by, 'false')} AS g FROM spans
-          WHERE start_ns >= ${from} AND start_ns < ${to} AND ${IS_SEND} AND message_id <> ''
-            AND ${attribute(ATTR_OUTBOX_DISPATCH)} = 'true'
+          WHERE start_ns >= ${from} AND start_ns < ${to} AND contains(attributes, '"${ATTR_OUTBOX_DISPATCH}"')
+            AND ${IS_SEND} AND message_id <> '' AND ${attribute(ATTR_OUTBOX_DISPATCH)} = 'true'
         ) d
         JOIN outgoing_ids o ON o.outgoing_id = d.message_id AND o.start_ns >= ${lookback} AND o.start_ns < ${to}
         JOIN (
           SELECT trace_id, span_id, TRY_CAST(${attribute(ATTR_COMMITTED_AT_MS)} AS BIGINT) AS committed_ms FROM spans
-          WHERE start_ns >= ${lookback} AND start_ns < ${to} AND outgoing_message_ids <> '[]'
+          WHERE start_ns >= ${lookback} AND start_ns < ${to} AND contains(attributes, '"${ATTR_COMMITTED_AT_MS}"')
         ) a ON a.trace_id = o.trace_id AND a.span_id = o.span_id
         WHERE a.committed_ms IS NOT NULL
       ) GROUP BY GROUPING SETS ((time_ms, g), (time_ms)) HAVING grouping(g) = 1 OR g <> ''`;

@@ -51,6 +51,7 @@ import {
   listedSinceRollupSql,
   spanCountSql,
   spansOfConversationSql,
+  spansOfBusinessKeySql,
   spansOfTraceSql,
   spansWhereSql,
 } from './row-queries.js';
@@ -210,6 +211,11 @@ export class DuckDbStore implements SpanStore {
 
   async spansOfTrace(traceId: string, limit: number): Promise<SpanRow[]> {
     return this.spans(spansOfTraceSql(traceId, limit));
+  }
+
+  async spansOfBusinessKey(businessKey: string, limit: number): Promise<SpanRow[]> {
+    if (businessKey === '') return [];
+    return this.spans(spansOfBusinessKeySql(businessKey, limit));
   }
 
   async findConversations(q: string, limit: number): Promise<string[]> {
