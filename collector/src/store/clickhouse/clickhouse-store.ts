@@ -13,12 +13,13 @@
  */
 import { ATTR_BUSINESS_KEY } from '@onceflow/instrumentation/semconv';
 import type pino from 'pino';
-import type { Anomaly, AnomalyKind, FlowRecord, TrendGrouping } from '../../model/flow.js';
+import type { Anomaly, AnomalyKind, FlowRecord, StormKind, TrendGrouping } from '../../model/flow.js';
 import type { SpanRow } from '../../model/span.js';
 import { activityBucketRow, coverageRow, edgeAggregateRow, flowBucketRow, spanBucketRow } from '../aggregate-rows.js';
 import { encodeFlowCursor } from '../flow-cursor.js';
 import type {
   ActivityBucketRow,
+  ActivityKey,
   AnomalyQuery,
   ConversationActivity,
   CoverageRow,
@@ -65,10 +66,10 @@ import {
   spansOfBusinessKeySql,
   spansOfTraceSql,
 } from './row-queries.js';
-import { schemaStatements } from './schema.js';
+import { LEDGER_COLUMNS, schemaStatements } from './schema.js';
 import { detectFeatures, type ServerFeatures } from './server-features.js';
 import { fromRowJson } from './span-rows.js';
-import { sql, sqlDatabase, type SqlFragment } from './sql-escape.js';
+import { SqlFragment, sql, sqlDatabase } from './sql-escape.js';
 import { coverageSql } from './coverage-queries.js';
 
 export interface ClickHouseStoreOptions {
@@ -116,6 +117,7 @@ export class ClickHouseStore implements SpanStore {
     this.features = detectFeatures(version);
     await this.refuseOlderSchema();
     for (const statement of schemaStatements(this.db, this.features)) await this.runner.command(statement);
+    await this.addLedgerColumns();
     const [{ s }] = await this.runner.rows<{ s: number }>(sql`SELECT toUInt32(max(ts)) AS s FROM ${this.db}.spans`);
     this.inserter.newestStoredS = Number(s);
     this.logger?.info({ database: this.database, features: this.features }, 'clickhouse store ready');
@@ -135,6 +137,21 @@ WHERE database = ${this.database} AND table IN ('spans', 'spans_by_conversation'
         `ClickHouse database ${this.database} was created by an older Onceflow (its span tables have no row_json column) ` +
           'and cannot be migrated: drop it or point the collector at a new database',
       );
+    }
+  }
+
+  /**
+   * A flows table created before the exactly-once ledger gets its columns (metadata only; 18.16
+   * has no ADD COLUMN IF NOT EXISTS, so the missing ones are looked up). Its older records read
+   * back as not judged.
+   */
+  private async addLedgerColumns(): Promise<void> {
+    const present = await this.runner.rows<{ name: string }>(
+      sql`SELECT name FROM system.columns WHERE database = ${this.database} AND table = 'flows'`,
+    );
+    const names = new Set(present.map((row) => row.name));
+    for (const [name, definition] of LEDGER_COLUMNS) {
+      if (!names.has(name)) await this.runner.command(sql`ALTER TABLE ${this.db}.flows ADD COLUMN ${new SqlFragment(definition)}`);
     }
   }
 
@@ -287,8 +304,8 @@ WHERE database = ${this.database} AND table IN ('spans', 'spans_by_conversation'
     return rows.map(activityBucketRow);
   }
 
-  async topKeys(window: TimeWindow, service: string, messageType: string, kind: 'duplicate' | 'retry', limit: number): Promise<KeyCount[]> {
-    const rows = await this.runner.rows<{ message_id: string; n: string }>(topKeysSql(this.db, window, service, messageType, kind, limit));
+  async topKeys(window: TimeWindow, key: ActivityKey, kind: StormKind, limit: number): Promise<KeyCount[]> {
+    const rows = await this.runner.rows<{ message_id: string; n: string }>(topKeysSql(this.db, window, key, kind, limit));
     return rows.map((row) => ({ messageId: row.message_id, count: Number(row.n) }));
   }
 

@@ -214,8 +214,10 @@ AS ${rollupSelect(sql`${db}.spans`, sql`1`)}`,
   anomaly_kinds Array(String),
   anomaly_kind_counts Array(UInt32),
   worst_severity String,
+  verdict String DEFAULT 'unknown',
+  ledger String DEFAULT '',
   anomalies Nested(kind String, severity String, message_id String, message_type String,
-    service String, detail String, time_ms Float64),
+    service String, detail String, time_ms Float64, endpoint String),
   analyzed_at_ms Float64,
   version UInt64
 )
@@ -224,3 +226,10 @@ ORDER BY conversation_id
 SETTINGS index_granularity = 1024`,
   ];
 }
+
+/** Columns the flows table gained with the exactly-once ledger (name, definition), added to tables created before it. */
+export const LEDGER_COLUMNS: [string, string][] = [
+  ['verdict', "verdict String DEFAULT 'unknown'"],
+  ['ledger', "ledger String DEFAULT ''"],
+  ['anomalies.endpoint', '`anomalies.endpoint` Array(String)'],
+];
