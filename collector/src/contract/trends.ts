@@ -44,6 +44,13 @@ export const TrendMetricsSchema = z.object({
   flowCompletionP95Ms: z.nullable(z.number()),
   incompleteFlows: z.number(),
   /** Anomalies of these kinds in the latest flow records, in the bucket of their evidence time (totals only). */
+  /**
+   * Flows whose ledger holds every invariant / violates any / leaves any unknown (and none
+   * violated), by flow start: the share of each is its count over their sum.
+   */
+  flowsHeld: z.number(),
+  flowsViolated: z.number(),
+  flowsUnknown: z.number(),
   ghostMessages: z.number(),
   lostMessages: z.number(),
   inconsistentOutputs: z.number(),

@@ -9,6 +9,13 @@ import type { ActivityBucketRow, CoverageRow, EdgeAggregateRow, FlowBucketRow, S
 
 type ResultRow = Record<string, unknown>;
 
+/** The flow verdicts trends count (`FlowBucketRow`), with the column both stores alias them to. */
+export const VERDICT_COLUMNS = [
+  ['held', 'flows_held'],
+  ['violated', 'flows_violated'],
+  ['unknown', 'flows_unknown'],
+] as const;
+
 /** The anomaly kinds trends count (`FlowBucketRow`), with the column both stores alias them to. */
 export const TREND_ANOMALY_COLUMNS = [
   ['ghost-message', 'ghost_messages'],
@@ -56,6 +63,9 @@ export function flowBucketRow(row: ResultRow): FlowBucketRow {
     flowCompletionP50Ms: nullableNumber(row.completion_p50),
     flowCompletionP95Ms: nullableNumber(row.completion_p95),
     incompleteFlows: Number(row.incomplete_flows),
+    flowsHeld: Number(row.flows_held),
+    flowsViolated: Number(row.flows_violated),
+    flowsUnknown: Number(row.flows_unknown),
     ghostMessages: Number(row.ghost_messages),
     lostMessages: Number(row.lost_messages),
     inconsistentOutputs: Number(row.inconsistent_outputs),

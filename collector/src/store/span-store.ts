@@ -95,6 +95,10 @@ export interface FlowBucketRow {
    * `inconsistent-output`, `premature-publish`), in the bucket of the anomaly's time (not the
    * flow's start).
    */
+  /** Flows by the ledger's overall verdict (`held`, `violated`, `unknown`), by flow start. */
+  flowsHeld: number;
+  flowsViolated: number;
+  flowsUnknown: number;
   ghostMessages: number;
   lostMessages: number;
   inconsistentOutputs: number;

@@ -120,6 +120,7 @@ const FLOW: FlowRecord = {
   startMs: T,
   endMs: T + 80_000,
   durationMs: 80_000,
+  verdict: 'violated',
   anomalies: [
     at('ghost-message', T + 10_000),
     at('duplicate-delivery', T + 20_000),
@@ -228,5 +229,13 @@ export function trendCountCases<S extends SpanStore>(
       [T + MINUTE, 0, 0, 1, 1, 1],
     ]);
     expect(rows[1].flowCompletionP50Ms).toBeNull();
+  });
+
+  it('counts flows by their ledger verdict, by flow start', async () => {
+    const rows = await store!.flowBuckets(WINDOW, MINUTE);
+    expect(rows.map((r) => [r.timeMs, r.flowsHeld, r.flowsViolated, r.flowsUnknown])).toEqual([
+      [T, 0, 1, 0],
+      [T + MINUTE, 0, 0, 0],
+    ]);
   });
 }

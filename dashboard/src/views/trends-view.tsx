@@ -33,6 +33,7 @@ const PANELS: Panel[] = [
     title: 'Ghost, lost, inconsistent output, premature publish',
     metrics: ['ghostMessages', 'lostMessages', 'inconsistentOutputs', 'prematurePublishes'],
   },
+  { title: 'Exactly-once verdict of flows (held / violated / unknown)', metrics: ['flowsHeld', 'flowsViolated', 'flowsUnknown'] },
   { title: 'Flow completion time', metrics: ['flowCompletionP50Ms', 'flowCompletionP95Ms'] },
 ];
 

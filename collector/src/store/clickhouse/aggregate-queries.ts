@@ -10,7 +10,7 @@
 import type { ActivityKey, TimeWindow } from '../span-store.js';
 import { msToNs } from '../../model/span.js';
 import type { StormKind, TrendGrouping } from '../../model/flow.js';
-import { TREND_ANOMALY_COLUMNS } from '../aggregate-rows.js';
+import { TREND_ANOMALY_COLUMNS, VERDICT_COLUMNS } from '../aggregate-rows.js';
 import { ROW_LIMITS, rowLimit } from '../store-inputs.js';
 import { windowCondition } from './row-queries.js';
 import { QUANTILE_LEVELS, rollupSelect } from './rollup-sql.js';
@@ -173,16 +173,18 @@ export function flowBucketsSql(db: SqlFragment, window: TimeWindow, stepMs: numb
   arraySort(groupArrayArray(durations)) AS completion_sorted,
   ${new SqlFragment(quantileColumns('completion_sorted', 'completion'))},
   sum(incomplete) AS incomplete_flows,
+  ${new SqlFragment(VERDICT_COLUMNS.map(([, column]) => `sum(${column}) AS ${column}`).join(', '))},
   ${anomalySums}
 FROM (
   SELECT ${bucket('start_ms')} AS time_ms, countIf(state = 'complete') AS completed,
-    groupArrayIf(duration_ms, state = 'complete') AS durations, countIf(state = 'incomplete') AS incomplete, ${noAnomalies}
+    groupArrayIf(duration_ms, state = 'complete') AS durations, countIf(state = 'incomplete') AS incomplete,
+    ${new SqlFragment(VERDICT_COLUMNS.map(([verdict, column]) => `countIf(verdict = '${verdict}') AS ${column}`).join(', '))}, ${noAnomalies}
   FROM ${db}.flows FINAL
   WHERE start_ms >= ${window.fromMs} AND start_ms < ${window.toMs}
   GROUP BY time_ms
   UNION ALL
   SELECT ${bucket('a_time_ms')} AS time_ms, toUInt64(0) AS completed, emptyArrayFloat64() AS durations,
-    toUInt64(0) AS incomplete, ${anomalyCounts}
+    toUInt64(0) AS incomplete, ${new SqlFragment(VERDICT_COLUMNS.map(([, column]) => `toUInt64(0) AS ${column}`).join(', '))}, ${anomalyCounts}
   FROM (SELECT anomalies.kind, anomalies.time_ms FROM ${db}.flows FINAL
     WHERE arrayExists((k, t) -> t >= ${window.fromMs} AND t < ${window.toMs} AND k IN (${kinds}), anomalies.kind, anomalies.time_ms))
   ARRAY JOIN anomalies.kind AS a_kind, anomalies.time_ms AS a_time_ms

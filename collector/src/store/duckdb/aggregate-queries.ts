@@ -11,7 +11,7 @@
 import type { StormKind, TrendGrouping } from '../../model/flow.js';
 import { msToNs } from '../../model/span.js';
 import type { ActivityKey, TimeWindow } from '../span-store.js';
-import { TREND_ANOMALY_COLUMNS } from '../aggregate-rows.js';
+import { TREND_ANOMALY_COLUMNS, VERDICT_COLUMNS } from '../aggregate-rows.js';
 import type { Statement } from './duckdb-client.js';
 import { ATTR_COMMITTED_AT_MS, ATTR_OUTBOX_DISPATCH } from '@onceflow/instrumentation/semconv';
 import { attribute, HTTP_PEER, IS_ATTEMPT, IS_CLIENT_KIND, IS_HTTP_CLIENT, IS_SEND } from './span-roles-sql.js';
@@ -186,7 +186,8 @@ export function flowBucketsSql(window: TimeWindow, stepMs: number): Statement {
         count(*) FILTER (WHERE state = 'complete') AS flows_completed,
         quantile_cont(duration_ms, 0.5) FILTER (WHERE state = 'complete') AS completion_p50,
         quantile_cont(duration_ms, 0.95) FILTER (WHERE state = 'complete') AS completion_p95,
-        count(*) FILTER (WHERE state = 'incomplete') AS incomplete_flows
+        count(*) FILTER (WHERE state = 'incomplete') AS incomplete_flows,
+        ${VERDICT_COLUMNS.map(([verdict, column]) => `count(*) FILTER (WHERE verdict = '${verdict}') AS ${column}`).join(', ')}
       FROM flows
       WHERE start_ms >= $1 AND start_ms < $2
       GROUP BY 1
@@ -200,6 +201,7 @@ export function flowBucketsSql(window: TimeWindow, stepMs: number): Statement {
     )
     SELECT coalesce(f.time_ms, a.time_ms) AS time_ms, coalesce(f.flows_completed, 0) AS flows_completed,
       f.completion_p50, f.completion_p95, coalesce(f.incomplete_flows, 0) AS incomplete_flows,
+      ${VERDICT_COLUMNS.map(([, column]) => `coalesce(f.${column}, 0) AS ${column}`).join(', ')},
       ${TREND_ANOMALY_COLUMNS.map(([, column]) => `coalesce(a.${column}, 0) AS ${column}`).join(', ')}
     FROM f FULL OUTER JOIN a ON a.time_ms = f.time_ms
     ORDER BY 1`;
