@@ -13,9 +13,9 @@
  *   2. (ClickHouse) wait until the background merges the bulk load started are done;
  *   3. time, through the REST API (`createApp` + `inject`, no network), the median of several
  *      runs of: flow by conversation id, message by id, flows filtered by anomaly, anomalies over
- *      1 h, trends over 1 h and 24 h, topology and coverage over 1 h.
+ *      1 h, trends over 1 h and 24 h, storms over 1 h and 24 h, topology and coverage over 1 h.
  * Targets at the largest size: flow and message ≤ 50 ms median and ≤ 2× their time at the
- * smallest size; trends, anomalies, topology and coverage ≤ 500 ms. A query slower than 5 s is run once
+ * smallest size; trends, storms, anomalies, topology and coverage ≤ 500 ms. A query slower than 5 s is run once
  * more instead of `--runs` times. Writes bench-results/query.json.
  *
  *   npm run bench:query                                          # 100k and 1M spans, both stores
@@ -72,7 +72,7 @@ if (SIZES.some((size) => !Number.isFinite(size) || size < 1000) || !Number.isInt
   process.exit(2);
 }
 
-type QueryName = 'flow' | 'message' | 'flowsByAnomaly' | 'anomalies1h' | 'trends1h' | 'trends24h' | 'topology1h' | 'coverage1h';
+type QueryName = 'flow' | 'message' | 'flowsByAnomaly' | 'anomalies1h' | 'trends1h' | 'trends24h' | 'storms1h' | 'storms24h' | 'topology1h' | 'coverage1h';
 const QUERY_LABELS: Record<QueryName, string> = {
   flow: 'flow by conversation id',
   message: 'message by id',
@@ -80,6 +80,8 @@ const QUERY_LABELS: Record<QueryName, string> = {
   anomalies1h: 'anomalies over 1 h',
   trends1h: 'trends over 1 h',
   trends24h: 'trends over 24 h',
+  storms1h: 'storms over 1 h',
+  storms24h: 'storms over 24 h',
   topology1h: 'topology over 1 h',
   coverage1h: 'coverage over 1 h',
 };
@@ -296,6 +298,10 @@ async function measure(store: SpanStore, endMs: number, sample: string[]): Promi
   const nonEmpty = (field: string) => (body: any) => {
     if (!Array.isArray(body[field]) || body[field].length === 0) throw new Error(`empty ${field}`);
   };
+  // Storms may rightly be none: the answer must still list episodes and learning keys.
+  const judged = (body: any) => {
+    if (!Array.isArray(body.storms) || !Array.isArray(body.learning)) throw new Error('storms answer without storms or learning');
+  };
   try {
     return {
       flow: await time(app, () => `/api/flows/${nextConversation()}`, (flow) => {
@@ -308,6 +314,8 @@ async function measure(store: SpanStore, endMs: number, sample: string[]): Promi
       anomalies1h: await time(app, () => '/api/anomalies?limit=200', nonEmpty('anomalies')),
       trends1h: await time(app, () => '/api/trends?by=service', nonEmpty('buckets')),
       trends24h: await time(app, () => `/api/trends?by=service&${window24h}`, nonEmpty('buckets')),
+      storms1h: await time(app, () => '/api/storms', judged),
+      storms24h: await time(app, () => `/api/storms?${window24h}`, judged),
       topology1h: await time(app, () => '/api/topology', nonEmpty('edges')),
       coverage1h: await time(app, () => '/api/coverage', nonEmpty('services')),
     };

@@ -18,6 +18,7 @@ import { registerHealthRoutes } from './api/health-routes.js';
 import { registerInsightRoutes } from './api/insight-routes.js';
 import { registerLiveRoutes } from './api/live-routes.js';
 import type { ApiContext } from './api/context.js';
+import type { StormSettings } from './api/storm-report.js';
 import type { IngestStatus } from './contract/health.js';
 import { inlineScriptHashes, installSecurityHeaders } from './api/security-headers.js';
 import { toFlowSummary } from './api/flow-summary.js';
@@ -45,6 +46,8 @@ export interface AppOptions {
   live?: LiveHub;
   /** Same quiet period as the indexer's, so a flow reads the same in detail and in lists. */
   quietPeriodMs?: number;
+  /** Storm detection settings (e.g. `learningMs`); defaults from `DEFAULT_STORM_OPTIONS`. */
+  stormOptions?: StormSettings;
   /** Bearer token every `/api/` request must carry; none when absent. */
   apiToken?: string | null;
   /** The ingest log's lag, reported by `/api/health`. */
@@ -70,6 +73,7 @@ export async function createApp(options: AppOptions): Promise<FastifyInstance> {
     version: VERSION,
     live,
     indexer: options.indexer,
+    stormOptions: options.stormOptions,
     ingest: options.ingest,
   };
   installErrorHandler(app);
@@ -146,9 +150,10 @@ export async function startCollector(config: ServeConfig, options: StartOptions)
     logger,
     clock,
     quietPeriodMs: config.quietPeriodMs,
-    onFlows: (records, anomalies) => {
+    onFlows: (records, anomalies, withdrawn) => {
       for (const record of records) live.publish('flow', toFlowSummary(record));
       for (const anomaly of anomalies) live.publish('anomaly', anomaly);
+      for (const anomaly of withdrawn) live.publish('anomaly-withdrawn', anomaly);
     },
   });
   const receiver = createOtlpReceiver({
@@ -168,6 +173,7 @@ export async function startCollector(config: ServeConfig, options: StartOptions)
     indexer,
     live,
     quietPeriodMs: config.quietPeriodMs,
+    stormOptions: { learningMs: config.stormLearningMs },
     dashboardDir: config.dashboardDir ?? undefined,
     apiToken: config.apiToken,
     ingest: () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_CONFIG, parseCommandLine, parseDuration, UsageError, type ServeConfig } from './config.js';
+import { DEFAULT_CONFIG, DEMO_STORM_LEARNING_MS, parseCommandLine, parseDuration, UsageError, type ServeConfig } from './config.js';
 
 const serve = (argv: string[], env: Record<string, string> = {}): ServeConfig => {
   const command = parseCommandLine(argv, env);
@@ -17,7 +17,7 @@ describe('parseCommandLine', () => {
     const config = serve([
       'serve', '--port', '9090', '--otlp-port', '14318', '--host', '0.0.0.0', '--data', '/tmp/x',
       '--clickhouse', 'http://ch:8123', '--clickhouse-database', 'shop_flows', '--retention', '3d', '--quiet-period', '10s', '--scenario', 'duplicate-storm',
-      '--log-level', 'debug', '--dashboard', '/srv/dash', '--spool-max', '256MiB',
+      '--storm-learning', '2h', '--log-level', 'debug', '--dashboard', '/srv/dash', '--spool-max', '256MiB',
       '--ingest-token', 'ingest-token-0123456789', '--api-token', 'api-token-0123456789',
     ]);
     expect(config).toEqual({
@@ -33,6 +33,7 @@ describe('parseCommandLine', () => {
       clickhouseDatabase: 'shop_flows',
       retentionMs: 3 * 86_400_000,
       quietPeriodMs: 10_000,
+      stormLearningMs: 7_200_000,
       demo: true,
       scenario: 'duplicate-storm',
       dashboardDir: '/srv/dash',
@@ -50,11 +51,19 @@ describe('parseCommandLine', () => {
       ONCEFLOW_RETENTION: '0',
       ONCEFLOW_QUIET_PERIOD: '1m',
       ONCEFLOW_DEMO: 'true',
+      ONCEFLOW_STORM_LEARNING: '10m',
     };
     const fromEnv = serve(['serve'], env);
-    expect(fromEnv).toMatchObject({ port: 7000, otlpPort: 7001, host: '::1', dataDir: '/env/data', clickhouseUrl: 'https://ch.example:8443', retentionMs: 0, quietPeriodMs: 60_000, demo: true });
+    expect(fromEnv).toMatchObject({ port: 7000, otlpPort: 7001, host: '::1', dataDir: '/env/data', clickhouseUrl: 'https://ch.example:8443', retentionMs: 0, quietPeriodMs: 60_000, stormLearningMs: 600_000, demo: true });
     const overridden = serve(['serve', '--port', '7100', '--data', '/flag/data', '--quiet-period', '5s'], env);
     expect(overridden).toMatchObject({ port: 7100, otlpPort: 7001, dataDir: '/flag/data', quietPeriodMs: 5000 });
+  });
+
+  it('learns storm baselines for 5 minutes with the demo traffic, unless told otherwise', () => {
+    expect(serve(['serve']).stormLearningMs).toBe(30 * 60_000);
+    expect(serve(['serve', '--demo']).stormLearningMs).toBe(DEMO_STORM_LEARNING_MS);
+    expect(serve(['serve', '--scenario', 'retries']).stormLearningMs).toBe(DEMO_STORM_LEARNING_MS);
+    expect(serve(['serve', '--demo', '--storm-learning', '1h']).stormLearningMs).toBe(3_600_000);
   });
 
   it('reads tokens from flags, files and ONCEFLOW_* variables', () => {
@@ -134,6 +143,7 @@ describe('parseCommandLine', () => {
     [['serve', '--retention', '7'], /--retention must be a duration/],
     [['serve', '--quiet-period', '0'], /--quiet-period must be a duration/],
     [['serve', '--quiet-period', '30 seconds'], /--quiet-period must be a duration/],
+    [['serve', '--storm-learning', 'soon'], /--storm-learning must be a duration/],
     [['serve', '--clickhouse', 'ch:8123'], /--clickhouse must be an http\(s\) URL/],
     [['serve', '--clickhouse', 'not a url'], /--clickhouse must be an http\(s\) URL/],
     [['serve', '--clickhouse', 'http://ch:8123', '--clickhouse-database', 'a-b'], /--clickhouse-database must be a ClickHouse name/],

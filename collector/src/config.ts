@@ -34,6 +34,8 @@ export interface ServeConfig {
   retentionMs: number;
   /** A conversation with no new spans for this long is judged (lost messages, complete or not). */
   quietPeriodMs: number;
+  /** History a (endpoint, message type) needs before storms are reported for it. */
+  stormLearningMs: number;
   /** Run the sample shop's demo traffic against this collector. */
   demo: boolean;
   /** Demo fault scenario (implies `demo`). */
@@ -56,11 +58,15 @@ export const DEFAULT_CONFIG: ServeConfig = {
   clickhouseDatabase: 'onceflow',
   retentionMs: 7 * 24 * 3_600_000,
   quietPeriodMs: 30_000,
+  stormLearningMs: 30 * 60_000,
   demo: false,
   scenario: null,
   dashboardDir: null,
   logLevel: 'info',
 };
+
+/** History a key needs before storms are reported for it when the demo traffic runs. */
+export const DEMO_STORM_LEARNING_MS = 5 * 60_000;
 
 export type Command =
   | { command: 'serve'; config: ServeConfig }
@@ -95,6 +101,7 @@ Options (environment variable in brackets; flags override the environment):
                        both tokens
   --retention AGE      drop data older than AGE, 0 = keep     [ONCEFLOW_RETENTION]   (7d)
   --quiet-period AGE   judge a flow after AGE without spans   [ONCEFLOW_QUIET_PERIOD] (30s)
+  --storm-learning AGE report storms of a key after AGE of it [ONCEFLOW_STORM_LEARNING] (30m; 5m with --demo)
   --demo               run the sample shop's demo traffic     [ONCEFLOW_DEMO=1]
   --scenario NAME      demo fault scenario (implies --demo)   [ONCEFLOW_SCENARIO]
   --dashboard DIR      built dashboard to serve               [ONCEFLOW_DASHBOARD_DIR]
@@ -122,6 +129,7 @@ const OPTIONS = {
   insecure: { type: 'boolean' },
   retention: { type: 'string' },
   'quiet-period': { type: 'string' },
+  'storm-learning': { type: 'string' },
   demo: { type: 'boolean' },
   scenario: { type: 'string' },
   dashboard: { type: 'string' },
@@ -146,6 +154,7 @@ const ENV_NAMES: Record<string, string> = {
   insecure: 'ONCEFLOW_INSECURE',
   retention: 'ONCEFLOW_RETENTION',
   'quiet-period': 'ONCEFLOW_QUIET_PERIOD',
+  'storm-learning': 'ONCEFLOW_STORM_LEARNING',
   demo: 'ONCEFLOW_DEMO',
   scenario: 'ONCEFLOW_SCENARIO',
   dashboard: 'ONCEFLOW_DASHBOARD_DIR',
@@ -211,6 +220,8 @@ export function parseCommandLine(
   if (retention) config.retentionMs = parseDuration(retention.value, retention.source, { allowZero: true });
   const quiet = pick('quiet-period');
   if (quiet) config.quietPeriodMs = parseDuration(quiet.value, quiet.source, { allowZero: false });
+  const learning = pick('storm-learning');
+  if (learning) config.stormLearningMs = parseDuration(learning.value, learning.source, { allowZero: true });
   const scenario = pick('scenario');
   if (scenario) config.scenario = parseScenario(scenario.value, scenario.source);
   const dashboard = pick('dashboard');
@@ -219,6 +230,9 @@ export function parseCommandLine(
   if (logLevel) config.logLevel = parseLogLevel(logLevel.value, logLevel.source);
   config.demo = values.demo === true || (values.demo === undefined && parseFlagEnv(env.ONCEFLOW_DEMO, 'ONCEFLOW_DEMO'));
   if (config.scenario) config.demo = true;
+  // The demo's traffic starts with the collector: its first screen should show storms, not 30
+  // minutes of every key learning.
+  if (config.demo && !learning) config.stormLearningMs = DEMO_STORM_LEARNING_MS;
   if (config.port !== 0 && config.port === config.otlpPort) {
     throw new UsageError(`--port and --otlp-port must differ (both are ${config.port})`);
   }

@@ -9,8 +9,9 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CHROMIUM_PATH, requireChromium } from '@onceflow/test-support';
 import { attempt, httpServer, send } from '../../collector/test/span-builders.js';
+import { buildStormTraffic } from './storm-traffic.js';
 import { ANOMALY_FLOWS_QUIET_PERIOD_MS, buildAnomalyFlows, type ExpectedFlow } from '../../collector/test/fixtures/anomaly-flows.js';
-import { buildDuplicateStorm, CHROMIUM_ARGS, requireDashboardBuild, startSeededCollector, type SeededCollector } from './seeded-collector.js';
+import { CHROMIUM_ARGS, requireDashboardBuild, startSeededCollector, type SeededCollector } from './seeded-collector.js';
 import type {} from '../src/components/graph-handles.js';
 
 const SCREENSHOTS = fileURLToPath(new URL('../../test-artifacts/screenshots/', import.meta.url));
@@ -19,7 +20,7 @@ const hasChromium = await requireChromium();
 describe.skipIf(!hasChromium)('dashboard in a browser', () => {
   const now = Date.now();
   const fixtures = buildAnomalyFlows(now);
-  const storm = buildDuplicateStorm(now);
+  const storm = buildStormTraffic(now);
   const flowOf = (name: string): ExpectedFlow => fixtures.expected.find((e) => e.conversationId === `conv-${name}`)!;
   let collector: SeededCollector;
   let browser: Browser;
@@ -29,7 +30,7 @@ describe.skipIf(!hasChromium)('dashboard in a browser', () => {
   beforeAll(async () => {
     requireDashboardBuild();
     mkdirSync(SCREENSHOTS, { recursive: true });
-    collector = await startSeededCollector([...fixtures.spans, ...storm], { now, quietPeriodMs: ANOMALY_FLOWS_QUIET_PERIOD_MS });
+    collector = await startSeededCollector([...fixtures.spans, ...storm.spans], { now, quietPeriodMs: ANOMALY_FLOWS_QUIET_PERIOD_MS });
     browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS });
     page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
     page.on('pageerror', (error) => pageErrors.push(error.message));
@@ -57,6 +58,36 @@ describe.skipIf(!hasChromium)('dashboard in a browser', () => {
     expect(map!.labels).toEqual(expect.arrayContaining(['shop-api', 'orders', 'billing', 'marketing', 'payments.example']));
     await shoot('system-map');
     expect(pageErrors).toEqual([]);
+  });
+
+  it('draws only edge labels that cover no node and no other label, and shows the rest on hover', async () => {
+    const drawn = await page.evaluate(() => {
+      const cy = window.__onceflowCy!.map;
+      const labelOnly = { includeNodes: false, includeEdges: false, includeLabels: true, includeMainLabels: true, includeSourceLabels: false, includeTargetLabels: false, includeOverlays: false };
+      const edges = cy.edges().filter((e) => String(e.style('label')) !== '');
+      return {
+        labels: edges.map((e) => ({ id: e.id(), text: String(e.style('label')), ...e.renderedBoundingBox(labelOnly) })),
+        nodes: cy.nodes().map((n) => ({ id: n.id(), ...n.renderedBoundingBox({ includeLabels: false, includeOverlays: false }) })),
+        hidden: cy.edges('.label-hidden').map((e) => e.id()),
+      };
+    });
+    const intersect = (a: { x1: number; x2: number; y1: number; y2: number }, b: typeof a) => a.x1 < b.x2 && b.x1 < a.x2 && a.y1 < b.y2 && b.y1 < a.y2;
+    expect(drawn.labels.length).toBeGreaterThanOrEqual(5);
+    for (const label of drawn.labels) {
+      // One figure per edge: a rate, or the problem that colours it.
+      expect(label.text.split(' · ').length, label.text).toBe(1);
+      for (const node of drawn.nodes) expect(intersect(label, node), `${label.text} covers ${node.id}`).toBe(false);
+      for (const other of drawn.labels) if (other !== label) expect(intersect(label, other), `${label.text} / ${other.text}`).toBe(false);
+    }
+    const edgeId = drawn.hidden[0] ?? drawn.labels[0].id;
+    const hovered = await page.evaluate((id) => {
+      const edge = window.__onceflowCy!.map.getElementById(id);
+      edge.emit('mouseover');
+      const label = String(edge.style('label'));
+      edge.emit('mouseout');
+      return { label, detail: String(edge.data('detail')) };
+    }, edgeId);
+    expect(hovered.label).toBe(hovered.detail);
   });
 
   it('adds what a live update brings without moving what was already drawn', async () => {
@@ -125,6 +156,10 @@ describe.skipIf(!hasChromium)('dashboard in a browser', () => {
     }, messageId);
     expect(lost.classes).toEqual(expect.arrayContaining(['status-lost', 'flag-lost-message']));
     expect(lost.label).toContain('LOST');
+    // The ledger at the top says which invariant broke, and that the others held.
+    expect(await page.textContent('[data-testid="ledger"] .ledger-title')).toContain('violated');
+    expect(await page.textContent('[data-testid="ledger-noLost"]')).toMatch(/^violated No lost messages — lost-message: /);
+    expect(await page.textContent('[data-testid="ledger-noDuplicateProcessing"]')).toBe('held No duplicate processing');
     const row = page.locator(`.trow.kind-lost[data-message-id="${messageId}"]`);
     expect(await row.textContent()).toContain('never delivered');
     await row.click();
@@ -177,16 +212,59 @@ describe.skipIf(!hasChromium)('dashboard in a browser', () => {
     await page.waitForSelector('table.changes tbody tr, .state-empty');
   });
 
-  it('shows duplicates against duplicate processings, and the investigation of a window', async () => {
+  it('shows storm episodes as bands whose labels never overlap, ranked in a table', async () => {
     await open('/storms');
     await page.waitForSelector('[data-chart^="Duplicate deliveries"] .recharts-line-curve');
-    // The storm episode is listed with its top key and shaded on the duplicates chart.
     await page.waitForSelector('table.storms tbody tr');
-    const episode = await page.textContent('table.storms tbody tr');
-    expect(episode).toContain('marketing');
-    expect(episode).toContain('storm-order-billed');
-    expect(await page.locator('[data-chart^="Duplicate deliveries"] .recharts-reference-area').count()).toBeGreaterThan(0);
+    const episodes = await page.locator('table.storms tbody tr').allTextContents();
+    expect(episodes.some((row) => row.includes('marketing') && row.includes(storm.marketingStorm.messageId))).toBe(true);
+    // Four duplicate bursts within three minutes and one retry burst; the calm traffic around them is no storm.
+    expect(episodes).toHaveLength(5);
+    const duplicateBands = page.locator('[data-chart^="Duplicate deliveries"] rect.chart-band');
+    await duplicateBands.first().waitFor();
+    expect(await duplicateBands.count()).toBe(4);
+    const labels = await page.locator('g.chart-band-label').evaluateAll((nodes) =>
+      nodes.map((node) => {
+        const box = node.querySelector('rect')!.getBoundingClientRect();
+        return { id: node.getAttribute('data-band')!, left: box.left, right: box.right, top: box.top, bottom: box.bottom };
+      }),
+    );
+    // Every band of the close bursts is labelled, in more than one lane, and no two labels intersect.
+    expect(labels.length).toBe(5);
+    expect(new Set(labels.map((label) => label.top)).size).toBeGreaterThan(1);
+    for (const a of labels) {
+      for (const b of labels) {
+        if (a === b) continue;
+        const intersect = a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
+        expect(intersect, `${a.id} overlaps ${b.id}`).toBe(false);
+      }
+    }
     await shoot('duplicates-and-storms');
+  });
+
+  it('names a storm band on hover and opens the flows of that episode on click', async () => {
+    await open('/storms');
+    const marketingId = await page.locator('table.storms tbody tr', { hasText: 'marketing' }).getAttribute('data-storm');
+    const band = page.locator(`[data-chart^="Duplicate deliveries"] rect.chart-band[data-band="${marketingId}"]`);
+    await band.hover({ force: true });
+    await page.waitForFunction(() => document.querySelector('[data-chart^="Duplicate deliveries"] .band-hover')?.textContent?.includes('marketing'));
+    expect(await page.textContent('[data-chart^="Duplicate deliveries"] .band-hover')).toContain('OrderBilled');
+    await band.click({ force: true });
+    await page.waitForURL((url) => url.pathname === '/flows');
+    const params = new URL(page.url()).searchParams;
+    expect(Object.fromEntries(['service', 'messageType', 'anomaly'].map((key) => [key, params.get(key)]))).toEqual({
+      service: 'marketing',
+      messageType: 'OrderBilled',
+      anomaly: 'duplicate-delivery',
+    });
+    expect(Number(params.get('from'))).toBeLessThanOrEqual(storm.marketingStorm.startMs);
+    expect(Number(params.get('to'))).toBeGreaterThan(storm.marketingStorm.startMs);
+    await page.waitForSelector('.flow-table tbody tr');
+    const conversations = await page.locator('.flow-table tbody tr td:nth-child(2) .sub').allTextContents();
+    expect(conversations).toContain(storm.marketingStorm.conversationId);
+  });
+
+  it('opens the investigation of a window', async () => {
     await open(`/investigate?from=${now - 45 * 60_000}&to=${now}`);
     await page.waitForSelector('table.changes tbody tr');
     expect(await page.textContent('table.changes')).toContain('Processed');

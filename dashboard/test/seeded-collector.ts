@@ -12,7 +12,6 @@ import { createLiveHub, type LiveHub } from '../../collector/src/live/live-hub.j
 import { silentLogger } from '../../collector/src/logger.js';
 import type { SpanRow } from '../../collector/src/model/span.js';
 import { DuckDbStore } from '../../collector/src/store/duckdb/duckdb-store.js';
-import { attempt, httpServer, send } from '../../collector/test/span-builders.js';
 
 export const DASHBOARD_DIST = fileURLToPath(new URL('../dist', import.meta.url));
 
@@ -61,21 +60,6 @@ export async function startSeededCollector(spans: SpanRow[], options: { now: num
       await store.close();
     },
   };
-}
-
-/**
- * A duplicate storm: 25 broker redeliveries of one OrderBilled to marketing within a minute,
- * 15 minutes ago (all skipped by the inbox), against a quiet baseline.
- */
-export function buildDuplicateStorm(nowMs: number): SpanRow[] {
-  const conversationId = 'conv-storm';
-  const t0 = nowMs - 15 * 60_000;
-  const http = httpServer({ service: 'shop-api', route: '/orders', atMs: t0, conversationId });
-  const billed = send({ parent: http, service: 'billing', messageId: 'storm-order-billed', messageType: 'OrderBilled', destination: 'order-events', atMs: t0 + 5 });
-  const attempts = Array.from({ length: 25 }, (_, i) =>
-    attempt({ parent: billed, service: 'marketing', attempt: i + 1, redelivered: i > 0, outcome: i === 0 ? 'processed' : 'duplicate', atMs: t0 + 100 + i * 2000, durationMs: 3 }),
-  );
-  return [http, billed, ...attempts];
 }
 
 export const CHROMIUM_ARGS = [

@@ -8,17 +8,18 @@
  *                       the extra deliveries all `duplicate`; warning otherwise. Failed attempts
  *                       before the first success are a retry, not duplicates.
  * - duplicate-processing two or more recorded `processed` outcomes at one endpoint. error.
- * - retry               failed attempts before a success, or a success on attempt > 1. warning.
- *                       Attempts that never succeeded are not a retry (dead letter or failing).
+ * - retry               failed attempts before a success. warning. Attempts that never
+ *                       succeeded are not a retry (dead letter or failing). A success on
+ *                       attempt > 1 with no earlier span is not judged: the earlier attempt may
+ *                       have processed it too (the ledger says `unknown`).
  * - dead-letter         an attempt with outcome `dead_lettered`. error. Never also lost.
  * - ghost-message       delivered, but only attempts that did not commit produced it (a send
  *                       under a failed attempt, or listed as outgoing by one). error. A message
- *                       re-sent with the same id by the committed retry is not a ghost.
- * - lost-message        produced by a committed attempt or at the boundary (a send, or a
- *                       committed attempt's outgoing id) and never delivered to any endpoint,
- *                       once the quiet period has passed. error. Spans do not say who
- *                       subscribes: an event nobody subscribes to shows as lost, and an event
- *                       that reached one subscriber but not another is not detected.
+ *                       re-sent with the same id by the committed retry is not a ghost. Not
+ *                       reported while a committed attempt may be missing (evidence-doubts.ts).
+ * - lost-message, missed-delivery: see delivery-detectors.ts.
+ * - premature-publish, stuck-outbox: see commit-detectors.ts.
+ * - inconsistent-output: see output-detectors.ts.
  * - offload             the payload went to a blob store; says whether a consumer read it. info.
  * - logical-duplicate   same producer, type and causation id, different message ids, produced
  *                       by different attempts (non-deterministic ids). error.
@@ -29,6 +30,16 @@
  */
 import type { Anomaly, AnomalyKind, Severity } from '../model/flow.js';
 import {
+  anomaly,
+  attemptLabel,
+  attemptNumbers,
+  concernedAttempt,
+  concernedService,
+  endpointAttempts,
+  type Detector,
+} from './anomaly-builder.js';
+import { detectPrematurePublishes, detectStuckOutboxes } from './commit-detectors.js';
+import {
   isSuccess,
   producedByCommitted,
   producerOf,
@@ -37,50 +48,20 @@ import {
   type ConversationModel,
   type MessageModel,
 } from './conversation-model.js';
+import { detectLostMessages, detectMissedDeliveries } from './delivery-detectors.js';
+import { ghostDoubt } from './evidence-doubts.js';
 import { abridge, formatBytes, formatDuration, formatList, nameOf, quote } from './format.js';
+import { detectInconsistentOutputs } from './output-detectors.js';
 
-export type Detector = (model: ConversationModel) => Anomaly[];
-
-function anomaly(
-  model: ConversationModel,
-  kind: AnomalyKind,
-  severity: Severity,
-  message: MessageModel,
-  service: string,
-  timeMs: number,
-  detail: string,
-): Anomaly {
-  return {
-    kind,
-    severity,
-    conversationId: model.conversationId,
-    messageId: message.id,
-    messageType: message.type,
-    service,
-    detail,
-    timeMs,
-  };
-}
-
-const attemptNumbers = (attempts: AttemptModel[]) => formatList(attempts.map((a) => a.attempt));
-
-/** "BillCustomer attempt 1", or "request POST /orders" when the attempt is an HTTP request. */
-function attemptLabel(attempt: AttemptModel): string {
-  if (!attempt.messageId) return `request ${attempt.span.name}`;
-  return `${nameOf(attempt.messageType, attempt.messageId)} attempt ${attempt.attempt || '?'}`;
-}
-
-/** Each endpoint's attempts of each message. */
-function* endpointAttempts(model: ConversationModel): Generator<[MessageModel, string, AttemptModel[]]> {
-  for (const message of model.messages) {
-    for (const [service, attempts] of message.endpoints) yield [message, service, attempts];
-  }
-}
-
+export type { Detector } from './anomaly-builder.js';
+export { detectLostMessages, detectMissedDeliveries } from './delivery-detectors.js';
+export { detectPrematurePublishes, detectStuckOutboxes } from './commit-detectors.js';
+export { detectInconsistentOutputs } from './output-detectors.js';
 
 export const detectDuplicateDeliveries: Detector = (model) => {
   const found: Anomaly[] = [];
-  for (const [message, service, attempts] of endpointAttempts(model)) {
+  for (const [message, endpoint, attempts] of endpointAttempts(model)) {
+    const service = attempts[0].service;
     const firstSuccess = attempts.findIndex(isSuccess);
     const extra = attempts.filter((a, i) => a.outcome === 'duplicate' || (firstSuccess >= 0 && i > firstSuccess));
     if (extra.length === 0) continue;
@@ -96,7 +77,7 @@ export const detectDuplicateDeliveries: Detector = (model) => {
         'duplicate-delivery',
         healthy ? 'info' : 'warning',
         message,
-        service,
+        { service, endpoint },
         extra[0].startMs,
         `${nameOf(message.type, message.id)} delivered ${attempts.length}× to ${service} (attempts ${attemptNumbers(attempts)}, ${span} apart); ${verdict}`,
       ),
@@ -107,7 +88,8 @@ export const detectDuplicateDeliveries: Detector = (model) => {
 
 export const detectDuplicateProcessing: Detector = (model) => {
   const found: Anomaly[] = [];
-  for (const [message, service, attempts] of endpointAttempts(model)) {
+  for (const [message, endpoint, attempts] of endpointAttempts(model)) {
+    const service = attempts[0].service;
     const processed = attempts.filter((a) => a.outcome === 'processed');
     if (processed.length < 2) continue;
     const apart = formatDuration(processed[processed.length - 1].startMs - processed[0].startMs);
@@ -117,7 +99,7 @@ export const detectDuplicateProcessing: Detector = (model) => {
         'duplicate-processing',
         'error',
         message,
-        service,
+        { service, endpoint },
         processed[1].startMs,
         `${nameOf(message.type, message.id)} processed ${processed.length}× by ${service} (attempts ${attemptNumbers(processed)}, ${apart} apart): inbox deduplication did not catch the redelivery`,
       ),
@@ -135,27 +117,28 @@ function describeAttempt(attempt: AttemptModel): string {
 
 export const detectRetries: Detector = (model) => {
   const found: Anomaly[] = [];
-  for (const [message, service, attempts] of endpointAttempts(model)) {
+  for (const [message, endpoint, attempts] of endpointAttempts(model)) {
+    const service = attempts[0].service;
     const firstSuccess = attempts.findIndex(isSuccess);
     if (firstSuccess < 0) continue;
     const success = attempts[firstSuccess];
     const failures = attempts.slice(0, firstSuccess).filter((a) => a.failed);
-    if (failures.length === 0 && success.attempt <= 1) continue;
+    // A success on attempt > 1 with no failed attempt seen: the earlier one left no span, and
+    // may have processed the message as well. The ledger says unknown; no retry is claimed.
+    if (failures.length === 0) continue;
     const name = nameOf(message.type, message.id);
-    const detail =
-      failures.length === 0
-        ? `${name} succeeded at ${service} on attempt ${success.attempt}; earlier attempts left no span (consumer crashed or lease expired before export)`
-        : `${name} succeeded at ${service} on attempt ${success.attempt || firstSuccess + 1} after ${failures.length} failed: ${abridge(
-            attempts.slice(0, firstSuccess + 1).map(describeAttempt),
-          ).join(' → ')}`;
-    found.push(anomaly(model, 'retry', 'warning', message, service, success.startMs, detail));
+    const detail = `${name} succeeded at ${service} on attempt ${success.attempt || firstSuccess + 1} after ${failures.length} failed: ${abridge(
+      attempts.slice(0, firstSuccess + 1).map(describeAttempt),
+    ).join(' → ')}`;
+    found.push(anomaly(model, 'retry', 'warning', message, { service, endpoint }, success.startMs, detail));
   }
   return found;
 };
 
 export const detectDeadLetters: Detector = (model) => {
   const found: Anomaly[] = [];
-  for (const [message, service, attempts] of endpointAttempts(model)) {
+  for (const [message, endpoint, attempts] of endpointAttempts(model)) {
+    const service = attempts[0].service;
     const index = attempts.findIndex((a) => a.effective === 'dead_lettered');
     if (index < 0) continue;
     const dead = attempts[index];
@@ -171,7 +154,7 @@ export const detectDeadLetters: Detector = (model) => {
         'dead-letter',
         'error',
         message,
-        service,
+        { service, endpoint },
         dead.startMs,
         `${nameOf(message.type, message.id)} dead-lettered by ${service} after ${tries} attempt${tries > 1 ? 's' : ''}${
           lastError ? ` (last error: ${quote(lastError, 60)})` : ''
@@ -188,7 +171,8 @@ export const detectGhostMessages: Detector = (model) => {
     if (message.attempts.length === 0 || !producedByFailed(message) || producedByCommitted(message)) continue;
     const send = message.sends.find((s) => s.send.fromFailedAttempt);
     const producer = send?.producer ?? message.listedBy.find((a) => a.failed)!;
-    const consumers = formatList([...message.endpoints.keys()]);
+    if (ghostDoubt(model, producer)) continue;
+    const consumers = formatList([...new Set(message.attempts.map((a) => a.service))]);
     const cause = attemptLabel(producer);
     const why = producer.error ? `${producer.outcome || 'failed'}: ${quote(producer.error, 50)}` : producer.outcome || 'failed';
     found.push(
@@ -197,50 +181,11 @@ export const detectGhostMessages: Detector = (model) => {
         'ghost-message',
         'error',
         message,
-        producer.service,
+        concernedAttempt(producer),
         send?.send.startMs ?? producer.endMs,
         `${nameOf(message.type, message.id)} was ${send ? 'sent' : 'recorded as outgoing'} by ${producer.service} while processing ${cause}, which did not commit (${why}), yet ${consumers} consumed it: publish only after commit (outbox)`,
       ),
     );
-  }
-  return found;
-};
-
-export const detectLostMessages: Detector = (model) => {
-  if (model.active) return [];
-  const found: Anomaly[] = [];
-  const quiet = formatDuration(model.quietPeriodMs);
-  for (const message of model.messages) {
-    if (message.attempts.length > 0 || !producedByCommitted(message)) continue;
-    const send = message.sends.find((s) => !s.resend && !s.send.fromFailedAttempt);
-    const name = nameOf(message.type, message.id);
-    if (send) {
-      const to = send.send.destination ? ` to ${send.send.destination}` : '';
-      found.push(
-        anomaly(
-          model,
-          'lost-message',
-          'error',
-          message,
-          send.send.service,
-          send.send.startMs,
-          `${name} sent by ${send.send.service}${to} was never delivered to any consumer (quiet period ${quiet} passed): check the queue, its bindings and the consumer`,
-        ),
-      );
-    } else {
-      const lister = message.listedBy.find((a) => !a.failed)!;
-      found.push(
-        anomaly(
-          model,
-          'lost-message',
-          'error',
-          message,
-          lister.service,
-          lister.endMs,
-          `${name} recorded as outgoing by ${lister.service} (committed ${attemptLabel(lister)}) was never sent or delivered (quiet period ${quiet} passed): the outbox was not dispatched`,
-        ),
-      );
-    }
   }
   return found;
 };
@@ -266,7 +211,7 @@ export const detectOffloads: Detector = (model) => {
         'offload',
         'info',
         message,
-        service,
+        concernedService(service),
         message.sentAtMs ?? message.firstMs,
         `${nameOf(message.type, message.id)} payload offloaded${producer ? ` by ${producer}` : ''} (${where}); ${read}`,
       ),
@@ -312,7 +257,7 @@ export const detectLogicalDuplicates: Detector = (model) => {
           'logical-duplicate',
           'error',
           copy.message,
-          again.service,
+          concernedAttempt(again),
           copy.message.sentAtMs ?? copy.message.firstMs,
           `${name} produced again by ${again.service} for ${nameOf(first.messageType, copy.message.causationId)} ${copy.message.causationId} with a new id (${original.message.id} by attempt ${first.attempt || '?'}, ${copy.message.id} by attempt ${again.attempt || '?'}): derive outgoing ids from the incoming message id so receivers can deduplicate`,
         ),
@@ -328,20 +273,21 @@ export const detectOutOfOrder: Detector = (model) => {
     sentMs: number;
     processedMs: number;
   }
-  const groups = new Map<string, { businessKey: string; service: string; entries: Entry[] }>();
+  const groups = new Map<string, { businessKey: string; service: string; endpoint: string; entries: Entry[] }>();
   for (const message of model.messages) {
     if (!message.businessKey || message.sentAtMs === null) continue;
-    for (const [service, attempts] of message.endpoints) {
+    // Per service, not per endpoint: the handlers of one service share its state, whichever queue fed them.
+    for (const [endpoint, attempts] of message.endpoints) {
       const success = attempts.find(isSuccess);
       if (!success) continue;
-      const key = `${message.businessKey}\u0000${service}`;
+      const key = `${message.businessKey}\u0000${success.service}`;
       let group = groups.get(key);
-      if (!group) groups.set(key, (group = { businessKey: message.businessKey, service, entries: [] }));
+      if (!group) groups.set(key, (group = { businessKey: message.businessKey, service: success.service, endpoint, entries: [] }));
       group.entries.push({ message, sentMs: message.sentAtMs, processedMs: success.startMs });
     }
   }
   const found: Anomaly[] = [];
-  for (const { businessKey, service, entries } of groups.values()) {
+  for (const { businessKey, service, endpoint, entries } of groups.values()) {
     if (entries.length < 2) continue;
     entries.sort((a, b) => a.sentMs - b.sentMs || a.processedMs - b.processedMs);
     // Walking in send order, an entry processed before the latest-processed earlier-sent entry overtook it.
@@ -354,7 +300,7 @@ export const detectOutOfOrder: Detector = (model) => {
             'out-of-order',
             'warning',
             entry.message,
-            service,
+            { service, endpoint },
             entry.processedMs,
             `${nameOf(entry.message.type, entry.message.id)} was processed by ${service} ${formatDuration(latest.processedMs - entry.processedMs)} before ${nameOf(latest.message.type, latest.message.id)}, which was sent ${formatDuration(entry.sentMs - latest.sentMs)} earlier (business key ${businessKey}): the handler must not assume order`,
           ),
@@ -376,6 +322,10 @@ export const DETECTORS: Record<AnomalyKind, Detector> = {
   offload: detectOffloads,
   'logical-duplicate': detectLogicalDuplicates,
   'out-of-order': detectOutOfOrder,
+  'missed-delivery': detectMissedDeliveries,
+  'premature-publish': detectPrematurePublishes,
+  'stuck-outbox': detectStuckOutboxes,
+  'inconsistent-output': detectInconsistentOutputs,
 };
 
 const SEVERITY_RANK: Record<Severity, number> = { info: 0, warning: 1, error: 2 };

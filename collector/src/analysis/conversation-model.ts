@@ -6,272 +6,60 @@
  * Identity is per (endpoint, message id): a message is keyed by its id, and its attempts are
  * grouped per consuming service (`endpoints`). Redeliveries in new traces join on message id.
  * Everything is map-based and linear in the number of spans (ancestor lookups are memoized).
+ *
+ * The steps, in order: span-tree (parentage) → attempt-grouping → http-calls → message-index
+ * → causation-edges → evidence-gaps → quiet periods and message status.
  */
-import { ATTR_BUSINESS_KEY, type Outcome } from '@onceflow/instrumentation/semconv';
-import type { AnomalyKind, CausationEdge, Delivery, HttpCall, MessageStatus, Send } from '../model/flow.js';
+import { ATTR_BUSINESS_KEY } from '@onceflow/instrumentation/semconv';
+import type { MessageStatus } from '../model/flow.js';
 import type { SpanRow } from '../model/span.js';
-import {
-  endMsOf,
-  errorOf,
-  httpMethodOf,
-  httpPeerOf,
-  httpStatusOf,
-  httpTargetOf,
-  isAttemptSpan,
-  isFailedOutcome,
-  isHttpClient,
-  isHttpServer,
-  isPayloadFetch,
-  isRedelivered,
-  isSend,
-  payloadRefOf,
-  retryDelayOf,
-  startMsOf,
-} from '../model/span-roles.js';
+import { groupAttempts } from './attempt-grouping.js';
+import { buildCausationEdges } from './causation-edges.js';
+import type { AttemptModel, ConversationModel, MessageModel, ModelOptions } from './conversation-types.js';
+import { findEvidenceGaps } from './evidence-gaps.js';
+import { matchHttpCalls } from './http-calls.js';
+import { indexMessages } from './message-index.js';
+import { endMsOf, startMsOf } from '../model/span-roles.js';
+import { ancestorIndex, compareSpans, keyOf } from './span-tree.js';
 
-/** One processing attempt: a consumer span plus any nested spans of the same attempt. */
-export interface AttemptModel {
-  /** The outermost span of the attempt. */
-  span: SpanRow;
-  messageId: string;
-  messageType: string;
-  service: string;
-  /** 1-based; 0 when not recorded. */
-  attempt: number;
-  /** What the instrumentation recorded ('' when nothing). */
-  outcome: Outcome | '';
-  /** Recorded outcome; else `failed` when the span status is error; else `processed`. */
-  effective: Outcome;
-  /** The attempt did not commit: its outcome is failed/retry_scheduled/dead_lettered (or, with no outcome, its status is error). */
-  failed: boolean;
-  error: string;
-  retryDelayMs: number | null;
-  startMs: number;
-  endMs: number;
-  outgoing: string[];
-  delivery: Delivery;
+export type { AttemptModel, ConversationModel, EvidenceGaps, MessageModel, ModelOptions, SendModel } from './conversation-types.js';
+
+/** A message type's quiet period is this multiple of its delivery latency p99 … */
+export const QUIET_LATENCY_MULTIPLE = 3;
+/** … at least the base quiet period, and at most this long (unless the base is longer). */
+export const MAX_ADAPTIVE_QUIET_MS = 10 * 60_000;
+export const DEFAULT_STUCK_OUTBOX_AFTER_MS = 30_000;
+
+/** How long a message of this type may take to be delivered and processed before it is judged. */
+export function quietPeriodFor(options: ModelOptions, messageType: string): number {
+  const p99 = options.deliveryLatencyP99Ms?.get(messageType);
+  if (p99 === undefined || !Number.isFinite(p99)) return options.quietPeriodMs;
+  return Math.max(options.quietPeriodMs, Math.min(QUIET_LATENCY_MULTIPLE * p99, MAX_ADAPTIVE_QUIET_MS));
 }
 
-export interface SendModel {
-  span: SpanRow;
-  send: Send;
-  /** The attempt that sent it (nearest consumer ancestor in the trace); null at the boundary. */
-  producer: AttemptModel | null;
-  /** Sent again by an attempt of the same message (e.g. a delay-queue retry): not a new production. */
-  resend: boolean;
-  /** HTTP call (`HttpCall.spanId`) that sent it at the boundary (no message being processed above it), '' otherwise. */
-  httpCallId: string;
-}
-
-export interface MessageModel {
-  id: string;
-  type: string;
-  causationId: string;
-  idempotencyKey: string;
-  businessKey: string;
-  destination: string;
-  payloadBytes: number;
-  payloadOffloaded: boolean;
-  payloadRef: string;
-  sends: SendModel[];
-  /** Every attempt at every endpoint, in time order. */
-  attempts: AttemptModel[];
-  /** Attempts per consuming service, in time order. */
-  endpoints: Map<string, AttemptModel[]>;
-  /** Attempts that recorded this message among their outgoing message ids. */
-  listedBy: AttemptModel[];
-  /** Services that read its offloaded payload back. */
-  fetchedBy: Set<string>;
-  sentAtMs: number | null;
-  /** Earliest evidence of the message (send, listing or delivery). */
-  firstMs: number;
-  status: MessageStatus;
-  flags: Set<AnomalyKind>;
-}
-
-export interface ConversationModel {
-  conversationId: string;
-  spanCount: number;
-  startMs: number;
-  endMs: number;
-  now: number;
-  quietPeriodMs: number;
-  /** The quiet period has not passed since the last span ended: nothing is judged lost yet. */
-  active: boolean;
-  /** In order of first evidence. */
-  messages: MessageModel[];
-  messagesById: Map<string, MessageModel>;
-  httpCalls: HttpCall[];
-  edges: CausationEdge[];
-  services: string[];
-  idempotencyKeys: string[];
-  businessKeys: string[];
-  /** Method and route of the earliest boundary request, '' when none. */
-  boundaryRoute: string;
-  /** Name of the earliest span. */
-  rootSpanName: string;
-}
-
-export interface ModelOptions {
-  now: number;
-  quietPeriodMs: number;
-}
-
-const spanKey = (traceId: string, spanId: string) => `${traceId}/${spanId}`;
-const keyOf = (span: SpanRow) => spanKey(span.traceId, span.spanId);
-
-interface Ancestors {
-  /** Nearest ancestor that is an attempt span. */
-  attempt: SpanRow | null;
-  /** Nearest ancestor that is an HTTP server span. */
-  server: SpanRow | null;
-}
-const NO_ANCESTORS: Ancestors = { attempt: null, server: null };
-
-/** Memoized nearest-ancestor lookup within a trace (parentage only; cycles are cut). */
-function ancestorIndex(byKey: Map<string, SpanRow>) {
-  const memo = new Map<SpanRow, Ancestors>();
-  const extend = (span: SpanRow, above: Ancestors): Ancestors => ({
-    attempt: isAttemptSpan(span) ? span : above.attempt,
-    server: isHttpServer(span) ? span : above.server,
-  });
-  return (span: SpanRow): Ancestors => {
-    const known = memo.get(span);
-    if (known) return known;
-    const path: SpanRow[] = [];
-    let top = NO_ANCESTORS;
-    let current = span;
-    for (;;) {
-      path.push(current);
-      const parent = current.parentSpanId ? byKey.get(spanKey(current.traceId, current.parentSpanId)) : undefined;
-      // A parent cycle (corrupt data) is cut once the path is longer than the trace could be.
-      if (!parent || path.length > byKey.size) break;
-      const parentAncestors = memo.get(parent);
-      if (parentAncestors) {
-        top = extend(parent, parentAncestors);
-        break;
-      }
-      current = parent;
-    }
-    for (let i = path.length - 1; i >= 0; i -= 1) {
-      memo.set(path[i], top);
-      top = extend(path[i], top);
-    }
-    return memo.get(span)!;
-  };
-}
-
-function compareSpans(a: SpanRow, b: SpanRow): number {
-  if (a.startNs !== b.startNs) return a.startNs < b.startNs ? -1 : 1;
-  return a.spanId < b.spanId ? -1 : a.spanId > b.spanId ? 1 : 0;
-}
-
-/** Merges an attempt's spans into one attempt; `root` is the outermost. */
-function buildAttempt(root: SpanRow, group: SpanRow[]): AttemptModel {
-  let outcome: Outcome | '' = '';
-  let outcomeEndMs = -Infinity;
-  let attemptNo = 0;
-  let statusError = false;
-  let retryDelayMs: number | null = null;
-  let redelivered = false;
-  let messageId = '';
-  let messageType = '';
-  const outgoing = new Set<string>();
-  for (const span of group) {
-    // The final verdict is the outcome recorded last.
-    if (span.outcome !== '' && endMsOf(span) >= outcomeEndMs) {
-      outcome = span.outcome;
-      outcomeEndMs = endMsOf(span);
-    }
-    attemptNo = Math.max(attemptNo, span.attempt);
-    statusError ||= span.statusCode === 'error';
-    retryDelayMs ??= retryDelayOf(span);
-    redelivered ||= isRedelivered(span);
-    messageId ||= span.messageId;
-    messageType ||= span.messageType;
-    for (const id of span.outgoingMessageIds) outgoing.add(id);
+/**
+ * Its send (or first evidence) plus its type's quiet period; later when a scheduled retry is
+ * due later, or when a committed outgoing id is not yet past the stuck-outbox threshold.
+ */
+function quietUntilOf(message: MessageModel, options: ModelOptions): number {
+  const quietMs = quietPeriodFor(options, message.type);
+  let until = (message.sentAtMs ?? message.firstMs) + quietMs;
+  for (const attempts of message.endpoints.values()) {
+    const last = attempts[attempts.length - 1];
+    if (last?.effective === 'retry_scheduled') until = Math.max(until, last.endMs + (last.retryDelayMs ?? 0) + quietMs);
   }
-  // A recorded outcome is trusted over the span status: `processed` means committed.
-  const failed = outcome !== '' ? isFailedOutcome(outcome) : statusError;
-  const effective: Outcome = outcome !== '' ? outcome : statusError ? 'failed' : 'processed';
-  let error = '';
-  if (failed || statusError) {
-    for (const span of group) {
-      error = errorOf(span);
-      if (error) break;
+  if (message.sends.length === 0 && message.attempts.length === 0) {
+    const stuckAfterMs = options.stuckOutboxAfterMs ?? DEFAULT_STUCK_OUTBOX_AFTER_MS;
+    for (const lister of message.listedBy) {
+      if (!lister.failed && lister.committedAtMs !== null) until = Math.max(until, lister.committedAtMs + stuckAfterMs);
     }
   }
-  const startMs = startMsOf(root);
-  const delivery: Delivery = {
-    service: root.service,
-    destination: group.find((span) => span.destination)?.destination ?? '',
-    attempt: attemptNo,
-    outcome,
-    startMs,
-    durationMs: root.durationNs / 1e6,
-    traceId: root.traceId,
-    spanId: root.spanId,
-    error,
-    retryDelayMs,
-    redelivered,
-  };
-  return {
-    span: root,
-    messageId,
-    messageType,
-    service: root.service,
-    attempt: attemptNo,
-    outcome,
-    effective,
-    failed,
-    error,
-    retryDelayMs,
-    startMs,
-    endMs: endMsOf(root),
-    outgoing: [...outgoing],
-    delivery,
-  };
-}
-
-function newMessage(id: string, firstMs: number): MessageModel {
-  return {
-    id,
-    type: '',
-    causationId: '',
-    idempotencyKey: '',
-    businessKey: '',
-    destination: '',
-    payloadBytes: 0,
-    payloadOffloaded: false,
-    payloadRef: '',
-    sends: [],
-    attempts: [],
-    endpoints: new Map(),
-    listedBy: [],
-    fetchedBy: new Set(),
-    sentAtMs: null,
-    firstMs,
-    status: 'in-flight',
-    flags: new Set(),
-  };
-}
-
-function absorbIdentity(message: MessageModel, span: SpanRow): void {
-  message.type ||= span.messageType;
-  message.causationId ||= span.causationId;
-  message.idempotencyKey ||= span.idempotencyKey;
-  message.businessKey ||= span.attributes[ATTR_BUSINESS_KEY] ?? '';
-  message.destination ||= span.destination;
-  message.payloadBytes = Math.max(message.payloadBytes, span.payloadBytes);
-  message.payloadOffloaded ||= span.payloadOffloaded;
-  message.payloadRef ||= span.payloadRef;
+  return until;
 }
 
 /** The message was produced by a committed attempt (or at the boundary): it must be delivered. */
 export function producedByCommitted(message: MessageModel): boolean {
-  return (
-    message.sends.some((s) => !s.resend && !s.send.fromFailedAttempt) || message.listedBy.some((a) => !a.failed)
-  );
+  return message.sends.some((s) => !s.resend && !s.send.fromFailedAttempt) || message.listedBy.some((a) => !a.failed);
 }
 
 /** Some attempt that did not commit sent it (or recorded it as outgoing). */
@@ -307,32 +95,8 @@ export function countsForCompletion(message: MessageModel): boolean {
   return message.attempts.length > 0 || producedByCommitted(message);
 }
 
-const isBareReceive = (attempt: AttemptModel) => attempt.span.operation === 'receive' && attempt.outcome === '';
-
-/**
- * SDKs that emit a `receive` span next to (not around) the `process` span of the same delivery
- * would otherwise show two attempts: a bare receive in the same trace as another attempt of
- * the same endpoint is part of that attempt, not a delivery of its own.
- */
-function dropBareReceives(message: MessageModel): void {
-  let dropped = false;
-  for (const [service, attempts] of message.endpoints) {
-    if (!attempts.some(isBareReceive)) continue;
-    const processedTraces = new Set(attempts.filter((a) => !isBareReceive(a)).map((a) => a.span.traceId));
-    const kept = attempts.filter((a) => !isBareReceive(a) || !processedTraces.has(a.span.traceId));
-    if (kept.length === attempts.length) continue;
-    message.endpoints.set(service, kept);
-    dropped = true;
-  }
-  if (dropped) message.attempts = [...message.endpoints.values()].flat().sort((a, b) => a.startMs - b.startMs);
-}
-
-export function buildConversationModel(input: SpanRow[], options: ModelOptions): ConversationModel {
-  const spans = [...input].sort(compareSpans);
-  const byKey = new Map<string, SpanRow>();
-  for (const span of spans) byKey.set(keyOf(span), span);
-  const ancestorsOf = ancestorIndex(byKey);
-
+/** Conversation-wide facts: id, time span, services and keys seen on any span. */
+function describeConversation(spans: SpanRow[], now: number) {
   let conversationId = '';
   let startMs = Infinity;
   let endMs = -Infinity;
@@ -348,217 +112,52 @@ export function buildConversationModel(input: SpanRow[], options: ModelOptions):
     const businessKey = span.attributes[ATTR_BUSINESS_KEY];
     if (businessKey) businessKeys.add(businessKey);
   }
-  if (spans.length === 0) startMs = endMs = options.now;
-  const active = options.now < endMs + options.quietPeriodMs;
-
-  // ---- attempts: fold nested spans of the same attempt into the outermost one ----------
-  const attemptRoot = new Map<SpanRow, SpanRow>();
-  const rootOf = (span: SpanRow): SpanRow => {
-    const cached = attemptRoot.get(span);
-    if (cached) return cached;
-    const chain: SpanRow[] = [];
-    const onChain = new Set<SpanRow>();
-    let current = span;
-    let root = span;
-    for (;;) {
-      const known = attemptRoot.get(current);
-      if (known) {
-        root = known;
-        break;
-      }
-      chain.push(current);
-      onChain.add(current);
-      const parent = ancestorsOf(current).attempt;
-      const nested =
-        parent !== null &&
-        !onChain.has(parent) &&
-        parent.service === current.service &&
-        (current.messageId === '' || parent.messageId === '' || current.messageId === parent.messageId);
-      if (!nested) {
-        root = current;
-        break;
-      }
-      current = parent;
-    }
-    for (const link of chain) attemptRoot.set(link, root);
-    return root;
+  if (spans.length === 0) startMs = endMs = now;
+  return {
+    conversationId,
+    startMs,
+    endMs,
+    services: [...services].sort(),
+    idempotencyKeys: [...idempotencyKeys].sort(),
+    businessKeys: [...businessKeys].sort(),
   };
-  const attemptGroups = new Map<SpanRow, SpanRow[]>();
-  for (const span of spans) {
-    if (!isAttemptSpan(span)) continue;
-    const root = rootOf(span);
-    const group = attemptGroups.get(root);
-    if (group) group.push(span);
-    else attemptGroups.set(root, [span]);
-  }
-  const attemptsByRoot = new Map<SpanRow, AttemptModel>();
-  for (const [root, group] of attemptGroups) attemptsByRoot.set(root, buildAttempt(root, group));
-  const attemptOfSpan = (span: SpanRow | null): AttemptModel | null =>
-    span ? (attemptsByRoot.get(rootOf(span)) ?? null) : null;
+}
 
-  // ---- HTTP calls: client spans matched to the server span they caused ----------------
-  const serverByParent = new Map<string, SpanRow>();
-  for (const span of spans) {
-    if (isHttpServer(span) && span.parentSpanId) serverByParent.set(spanKey(span.traceId, span.parentSpanId), span);
-  }
-  const httpCalls: HttpCall[] = [];
-  const callIdOfServer = new Map<SpanRow, string>();
-  const matchedServers = new Set<SpanRow>();
-  const pushCall = (client: SpanRow | undefined, server: SpanRow | undefined) => {
-    const main = (client ?? server)!;
-    httpCalls.push({
-      client: client?.service ?? '',
-      server: server?.service ?? httpPeerOf(main),
-      method: httpMethodOf(main) || (server ? httpMethodOf(server) : ''),
-      target: httpTargetOf(server, client),
-      statusCode: httpStatusOf(main) || (server ? httpStatusOf(server) : 0),
-      idempotencyKey: client?.idempotencyKey || server?.idempotencyKey || '',
-      startMs: startMsOf(main),
-      durationMs: main.durationNs / 1e6,
-      traceId: main.traceId,
-      spanId: main.spanId,
-    });
-    if (server) callIdOfServer.set(server, main.spanId);
-  };
-  let boundaryRoute = '';
-  for (const span of spans) {
-    if (isHttpClient(span)) {
-      const server = serverByParent.get(keyOf(span));
-      if (server) matchedServers.add(server);
-      pushCall(span, server);
-    }
-  }
-  for (const span of spans) {
-    if (isHttpServer(span) && !matchedServers.has(span)) {
-      // A request from outside the traced system: the sync/async boundary.
-      pushCall(undefined, span);
-      boundaryRoute ||= `${httpMethodOf(span)} ${httpTargetOf(span, undefined)}`.trim();
-    }
-  }
+export function buildConversationModel(input: SpanRow[], options: ModelOptions): ConversationModel {
+  const spans = [...input].sort(compareSpans);
+  const byKey = new Map<string, SpanRow>();
+  for (const span of spans) byKey.set(keyOf(span), span);
+  const ancestorsOf = ancestorIndex(byKey);
 
-  // ---- messages: sends, deliveries, listings ------------------------------------------
-  const messagesById = new Map<string, MessageModel>();
-  const messageFor = (id: string, atMs: number): MessageModel => {
-    let message = messagesById.get(id);
-    if (!message) {
-      message = newMessage(id, atMs);
-      messagesById.set(id, message);
-    }
-    message.firstMs = Math.min(message.firstMs, atMs);
-    return message;
-  };
-  const sends: SendModel[] = [];
-  for (const span of spans) {
-    if (!isSend(span) || !span.messageId) continue;
-    const ancestors = ancestorsOf(span);
-    const producer = attemptOfSpan(ancestors.attempt);
-    const resend = producer !== null && producer.messageId === span.messageId;
-    const atMs = startMsOf(span);
-    const model: SendModel = {
-      span,
-      producer,
-      resend,
-      // At the boundary: no attempt of a message above it (an HTTP request may itself carry an
-      // outcome, e.g. a repeated Idempotency-Key marked duplicate, and is then its attempt).
-      httpCallId: !producer?.messageId && ancestors.server ? (callIdOfServer.get(ancestors.server) ?? '') : '',
-      send: {
-        service: span.service,
-        destination: span.destination,
-        startMs: atMs,
-        traceId: span.traceId,
-        spanId: span.spanId,
-        attemptSpanId: producer?.span.spanId ?? '',
-        fromFailedAttempt: producer !== null && !resend && producer.failed,
-      },
-    };
-    sends.push(model);
-    const message = messageFor(span.messageId, atMs);
-    message.sends.push(model);
-    if (message.sentAtMs === null || atMs < message.sentAtMs) message.sentAtMs = atMs;
-    absorbIdentity(message, span);
-  }
-  const attempts = [...attemptsByRoot.values()].sort((a, b) => a.startMs - b.startMs);
-  for (const attempt of attempts) {
-    if (!attempt.messageId) continue;
-    const message = messageFor(attempt.messageId, attempt.startMs);
-    message.attempts.push(attempt);
-    const atEndpoint = message.endpoints.get(attempt.service);
-    if (atEndpoint) atEndpoint.push(attempt);
-    else message.endpoints.set(attempt.service, [attempt]);
-    for (const span of attemptGroups.get(attempt.span)!) absorbIdentity(message, span);
-  }
-  for (const message of messagesById.values()) dropBareReceives(message);
-  // Outgoing ids of a committed attempt are messages the flow must see delivered; those of an
-  // aborted attempt only matter for messages that exist anyway (ghost evidence).
-  for (const attempt of attempts) {
-    if (attempt.failed) continue;
-    for (const id of attempt.outgoing) messageFor(id, attempt.endMs).listedBy.push(attempt);
-  }
-  for (const attempt of attempts) {
-    if (!attempt.failed) continue;
-    for (const id of attempt.outgoing) messagesById.get(id)?.listedBy.push(attempt);
-  }
-
-  // ---- claim-check fetches ------------------------------------------------------------
-  const messagesByRef = new Map<string, MessageModel[]>();
-  for (const message of messagesById.values()) {
-    if (!message.payloadRef) continue;
-    const list = messagesByRef.get(message.payloadRef);
-    if (list) list.push(message);
-    else messagesByRef.set(message.payloadRef, [message]);
-  }
-  for (const span of spans) {
-    if (!isPayloadFetch(span)) continue;
-    const messageId = span.messageId || attemptOfSpan(isAttemptSpan(span) ? span : ancestorsOf(span).attempt)?.messageId;
-    const targets = new Set<MessageModel>(messagesByRef.get(payloadRefOf(span)) ?? []);
-    const byId = messageId ? messagesById.get(messageId) : undefined;
-    if (byId) targets.add(byId);
-    for (const message of targets) message.fetchedBy.add(span.service);
-  }
-
-  // ---- causation edges ----------------------------------------------------------------
-  const edges: CausationEdge[] = [];
-  const seenEdges = new Set<string>();
-  const addEdge = (from: string, to: string, via: CausationEdge['via']) => {
-    if (!from || from === to) return;
-    const key = `${from}\u0000${to}`;
-    if (seenEdges.has(key)) return;
-    seenEdges.add(key);
-    edges.push({ from, to, via });
-  };
+  const conversation = describeConversation(spans, options.now);
+  const attemptIndex = groupAttempts(spans, ancestorsOf);
+  const { httpCalls, callIdOfServer, boundaryRoute } = matchHttpCalls(spans);
+  const { messagesById, sends } = indexMessages(spans, ancestorsOf, attemptIndex, callIdOfServer);
   const messages = [...messagesById.values()].sort((a, b) => a.firstMs - b.firstMs || (a.id < b.id ? -1 : 1));
+  const edges = buildCausationEdges(messages, messagesById, attemptIndex.attempts, sends);
+  const gaps = findEvidenceGaps(spans, byKey, attemptIndex.attempts);
+  let quietUntilMs = conversation.endMs + options.quietPeriodMs;
   for (const message of messages) {
-    if (messagesById.has(message.causationId)) addEdge(message.causationId, message.id, 'message');
+    message.quietUntilMs = quietUntilOf(message, options);
+    quietUntilMs = Math.max(quietUntilMs, message.quietUntilMs);
   }
-  for (const attempt of attempts) {
-    if (!messagesById.has(attempt.messageId)) continue;
-    for (const id of attempt.outgoing) if (messagesById.has(id)) addEdge(attempt.messageId, id, 'message');
-  }
-  for (const send of sends) {
-    if (send.producer && !send.resend && messagesById.has(send.producer.messageId)) {
-      addEdge(send.producer.messageId, send.span.messageId, 'message');
-    } else if (send.httpCallId) {
-      addEdge(send.httpCallId, send.span.messageId, 'http');
-    }
-  }
-
+  const active = options.now < quietUntilMs;
   for (const message of messages) message.status = statusOf(message, active);
 
   return {
-    conversationId,
+    ...conversation,
     spanCount: spans.length,
-    startMs,
-    endMs,
     now: options.now,
     quietPeriodMs: options.quietPeriodMs,
     active,
+    quietUntilMs,
+    gaps,
+    subscriptions: options.subscriptions,
+    stuckOutboxAfterMs: options.stuckOutboxAfterMs ?? DEFAULT_STUCK_OUTBOX_AFTER_MS,
     messages,
     messagesById,
     httpCalls,
     edges,
-    services: [...services].sort(),
-    idempotencyKeys: [...idempotencyKeys].sort(),
-    businessKeys: [...businessKeys].sort(),
     boundaryRoute,
     rootSpanName: spans[0]?.name ?? '',
   };

@@ -1,9 +1,9 @@
 /**
  * The pure analysis: stored rows in, what Onceflow shows out. No I/O and no clock (`now` is
  * passed in). Pipeline for one conversation: (`model/span-roles`) → conversation-model → anomalies →
- * reconstruct-flow. Aggregates: storms, trends, topology.
+ * ledger → reconstruct-flow. Aggregates: storms, trends, topology, subscriptions.
  */
-export { reconstructFlow, analyzeConversation, summarizeFlow, type FlowOptions } from './reconstruct-flow.js';
+export { reconstructFlow, analyzeConversation, judgeConversation, summarizeFlow, type FlowOptions } from './reconstruct-flow.js';
 export {
   DETECTORS,
   detectAnomalies,
@@ -11,6 +11,10 @@ export {
   detectDuplicateDeliveries,
   detectDuplicateProcessing,
   detectGhostMessages,
+  detectInconsistentOutputs,
+  detectMissedDeliveries,
+  detectPrematurePublishes,
+  detectStuckOutboxes,
   detectLogicalDuplicates,
   detectLostMessages,
   detectOffloads,
@@ -19,7 +23,16 @@ export {
   worstSeverity,
   type Detector,
 } from './anomalies.js';
-export { buildConversationModel, type ConversationModel, type MessageModel, type AttemptModel } from './conversation-model.js';
+export {
+  buildConversationModel,
+  quietPeriodFor,
+  type ConversationModel,
+  type MessageModel,
+  type AttemptModel,
+  type ModelOptions,
+} from './conversation-model.js';
+export { buildLedger, overallVerdict } from './ledger.js';
+export { learnSubscriptions, subscribersOf, subscriptionKey, type Subscriptions, type Subscribers } from './subscriptions.js';
 export { detectStorms, DEFAULT_STORM_OPTIONS, type StormOptions } from './storms.js';
 export { shapeTrends, emptyMetrics, type TrendOptions } from './trends.js';
 export { buildTopology, edgeHealth, nodeId, HEALTH_THRESHOLDS } from './topology.js';

@@ -3,13 +3,15 @@
  * full flow (messages paged for huge conversations; counts and anomalies always over all of
  * it); `analyzeConversation` gives the record the flow indexer stores.
  *
- * State: `active` until `quietPeriodMs` after the last span ended; then `complete` when every
- * message the flow waits for was processed (or skipped as a duplicate at every endpoint), else
- * `incomplete` (lost, dead-lettered, still failing or never delivered).
+ * State: `active` until `quietPeriodMs` after the last span ended (longer for a slow message
+ * type or a scheduled retry); then `complete` when every message the flow waits for was
+ * processed (or skipped as a duplicate at every endpoint), else `incomplete` (lost,
+ * dead-lettered, still failing, never delivered, or missed by a usual subscriber).
  */
 import type { Anomaly, AnomalyKind, Flow, FlowMessage, FlowRecord, FlowSummary } from '../model/flow.js';
 import type { SpanRow } from '../model/span.js';
 import { detectAnomalies, worstSeverity } from './anomalies.js';
+import { buildLedger, overallVerdict } from './ledger.js';
 import {
   buildConversationModel,
   countsForCompletion,
@@ -27,12 +29,16 @@ export interface FlowOptions extends ModelOptions {
 }
 
 function summarize(model: ConversationModel, anomalies: Anomaly[]): FlowSummary {
-  const complete = model.messages.every((m) => !countsForCompletion(m) || m.status === 'processed');
+  // A message that missed a usual subscriber was not processed everywhere it should have been.
+  const complete =
+    model.messages.every((m) => !countsForCompletion(m) || m.status === 'processed') &&
+    !anomalies.some((a) => a.kind === 'missed-delivery');
   const anomalyCounts: Partial<Record<AnomalyKind, number>> = {};
   for (const a of anomalies) anomalyCounts[a.kind] = (anomalyCounts[a.kind] ?? 0) + 1;
   const messageTypes = new Set<string>();
   for (const m of model.messages) if (m.type) messageTypes.add(m.type);
   const first = model.messages.find((m) => m.type);
+  const ledger = buildLedger(model, anomalies);
   return {
     conversationId: model.conversationId,
     startMs: model.startMs,
@@ -49,6 +55,8 @@ function summarize(model: ConversationModel, anomalies: Anomaly[]): FlowSummary 
     businessKeys: model.businessKeys,
     anomalyCounts,
     worstSeverity: worstSeverity(anomalies),
+    ledger,
+    verdict: overallVerdict(ledger),
   };
 }
 
@@ -93,9 +101,14 @@ export function reconstructFlow(spans: SpanRow[], options: FlowOptions): Flow {
 
 /** A conversation's spans → the record the flow indexer saves (summary + every anomaly). */
 export function analyzeConversation(spans: SpanRow[], options: ModelOptions): FlowRecord {
+  return judgeConversation(spans, options).record;
+}
+
+/** The record, and when an active flow is to be judged again (its quiet period, adapted per message, has passed). */
+export function judgeConversation(spans: SpanRow[], options: ModelOptions): { record: FlowRecord; quietUntilMs: number } {
   const model = buildConversationModel(spans, options);
   const anomalies = detectAnomalies(model);
-  return { ...summarize(model, anomalies), anomalies, analyzedAtMs: options.now };
+  return { record: { ...summarize(model, anomalies), anomalies, analyzedAtMs: options.now }, quietUntilMs: model.quietUntilMs };
 }
 
 /** The record of an already reconstructed flow (no re-analysis). */

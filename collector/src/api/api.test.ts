@@ -77,6 +77,18 @@ describe('GET /api/flows', () => {
     expect(sorted(page.flows.map((flow) => flow.conversationId))).toEqual(sorted(want));
   });
 
+  it.each(['violated', 'unknown', 'held'])('filters by verdict=%s, and every summary carries its ledger', async (verdict) => {
+    const page = await get<{ flows: FlowSummary[] }>(`/api/flows?verdict=${verdict}&limit=500`);
+    const want = fixture.expected.filter((flow) => flow.verdict === verdict).map((flow) => flow.conversationId);
+    expect(want.length).toBeGreaterThan(0);
+    expect(sorted(page.flows.map((flow) => flow.conversationId))).toEqual(sorted(want));
+    for (const flow of page.flows) expect(Object.keys(flow.ledger).sort()).toEqual(['consistentOutput', 'noDuplicateProcessing', 'noGhost', 'noLost']);
+  });
+
+  it('refuses an unknown verdict', async () => {
+    await get('/api/flows?verdict=maybe', 400);
+  });
+
   it('filters by state and completeness', async () => {
     const active = await get<{ flows: FlowSummary[] }>('/api/flows?state=active&limit=500');
     expect(active.flows.map((flow) => flow.conversationId)).toEqual(fixture.expected.filter((f) => f.state === 'active').map((f) => f.conversationId));

@@ -4,6 +4,7 @@ import type { FlowIndexer } from '../indexer/flow-indexer.js';
 import type { LiveHub } from '../live/live-hub.js';
 import type { Logger } from '../logger.js';
 import type { SpanStore } from '../store/span-store.js';
+import type { StormSettings } from './storm-report.js';
 
 export interface ApiContext {
   store: SpanStore;
@@ -14,6 +15,8 @@ export interface ApiContext {
   version: string;
   live: LiveHub;
   indexer?: FlowIndexer;
+  /** Overrides of the storm detection defaults (learning time, thresholds). */
+  stormOptions?: StormSettings;
   /** The ingest log's lag, reported by `/api/health`. */
   ingest?: () => IngestStatus;
 }

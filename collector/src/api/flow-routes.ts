@@ -4,8 +4,8 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { analyzeConversation, reconstructFlow } from '../analysis/index.js';
-import { FLOW_STATES } from '../contract/index.js';
+import { analyzeConversation, reconstructFlow, type ModelOptions } from '../analysis/index.js';
+import { FLOW_STATES, VERDICTS } from '../contract/index.js';
 import type { Flow, FlowSummary } from '../model/flow.js';
 import { InvalidCursorError } from '../store/flow-cursor.js';
 import type { ApiContext } from './context.js';
@@ -41,6 +41,7 @@ const flowListQuery = z.object({
   anomaly: anomalyKindParam.optional(),
   complete: booleanParam.optional(),
   state: enumParam(FLOW_STATES).optional(),
+  verdict: enumParam(VERDICTS).optional(),
   limit: intParam(1, 500).optional(),
   cursor: textParam(1024).optional(),
 });
@@ -48,6 +49,11 @@ const flowListQuery = z.object({
 const idParams = (name: string) => z.object({ [name]: textParam() });
 const flowQuery = z.object({ offset: intParam(0, 10_000_000).optional(), limit: intParam(1, 2000).optional() });
 const searchQuery = z.object({ q: textParam(), limit: intParam(1, 100).optional() });
+
+/** Options of an analysis run now: the indexer's learned delivery expectations, so the API judges as the indexer does. */
+function analysisOptions(ctx: ApiContext): ModelOptions {
+  return { now: ctx.clock(), quietPeriodMs: ctx.quietPeriodMs, ...ctx.indexer?.expectations() };
+}
 
 export function registerFlowRoutes(app: FastifyInstance, ctx: ApiContext): void {
   const { store } = ctx;
@@ -64,6 +70,7 @@ export function registerFlowRoutes(app: FastifyInstance, ctx: ApiContext): void 
         anomaly: query.anomaly,
         complete: query.complete,
         state: query.state,
+        verdict: query.verdict,
         limit: query.limit ?? 50,
         cursor: query.cursor,
       })
@@ -84,7 +91,7 @@ export function registerFlowRoutes(app: FastifyInstance, ctx: ApiContext): void 
     if (spans.length === 0) throw new NotFoundError(`no spans of conversation "${conversationId}"`);
     const truncated = spans.length > MAX_FLOW_SPANS;
     if (truncated) spans.length = MAX_FLOW_SPANS;
-    return reconstructFlow(spans, { now: ctx.clock(), quietPeriodMs: ctx.quietPeriodMs, page: { offset, limit }, truncated });
+    return reconstructFlow(spans, { ...analysisOptions(ctx), page: { offset, limit }, truncated });
   });
 
   app.get('/api/messages/:messageId', async (request) => {
@@ -105,8 +112,7 @@ export function registerFlowRoutes(app: FastifyInstance, ctx: ApiContext): void 
     const needsContext = spans.length === 0 || records.every((record) => record === null);
     const context = needsContext && conversationIds.length === 1 ? await store.spansOfConversation(conversationIds[0], MAX_CONTEXT_SPANS + 1) : [];
     const history = describeMessage(messageId, spans, {
-      now: ctx.clock(),
-      quietPeriodMs: ctx.quietPeriodMs,
+      ...analysisOptions(ctx),
       truncated,
       // A huge conversation is not read whole for one message; its recorded anomalies still count.
       context: context.length <= MAX_CONTEXT_SPANS ? context : [],
@@ -130,5 +136,5 @@ async function summarise(ctx: ApiContext, conversationId: string): Promise<FlowS
   if (record) return toFlowSummary(record);
   const spans = await ctx.store.spansOfConversation(conversationId, MAX_SEARCH_SPANS);
   if (spans.length === 0) return null;
-  return toFlowSummary(analyzeConversation(spans, { now: ctx.clock(), quietPeriodMs: ctx.quietPeriodMs }));
+  return toFlowSummary(analyzeConversation(spans, analysisOptions(ctx)));
 }

@@ -4,10 +4,10 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { buildTopology, DEFAULT_STORM_OPTIONS, detectStorms, shapeTrends } from '../analysis/index.js';
+import { buildTopology, shapeTrends } from '../analysis/index.js';
 import { TREND_GROUPINGS, type TimeWindow } from '../contract/index.js';
-import type { Storm } from '../model/flow.js';
 import type { ApiContext } from './context.js';
+import { reportStorms } from './storm-report.js';
 import {
   anomalyKindParam,
   enumParam,
@@ -19,11 +19,6 @@ import {
   textParam,
   windowParams,
 } from './params.js';
-
-/** Top message ids listed per storm. */
-const STORM_TOP_KEYS = 5;
-/** Storms returned per request (each costs one top-keys query). */
-const MAX_STORMS = 100;
 
 const anomaliesQuery = z.object({
   ...windowParams,
@@ -52,21 +47,7 @@ export function registerInsightRoutes(app: FastifyInstance, ctx: ApiContext): vo
   app.get('/api/storms', async (request) => {
     const query = parseParams(stormsQuery, request.query);
     const window = resolveWindow(query, ctx.clock());
-    const stepMs = resolveStep(query.step, window);
-    // Read a baseline's worth of buckets before the window so its first buckets can be judged.
-    const seriesFromMs = Math.floor(window.fromMs / stepMs) * stepMs - DEFAULT_STORM_OPTIONS.baselineBuckets * stepMs;
-    const rows = await store.activityBuckets({ fromMs: seriesFromMs, toMs: window.toMs }, stepMs);
-    const episodes = detectStorms(rows, { ...DEFAULT_STORM_OPTIONS, stepMs, fromMs: seriesFromMs, now: Math.min(ctx.clock(), window.toMs) })
-      .filter((storm) => storm.endMs > window.fromMs)
-      .slice(0, MAX_STORMS);
-    const storms: Storm[] = await Promise.all(
-      episodes.map(async (storm) => {
-        const stormWindow = { fromMs: storm.startMs, toMs: Math.max(storm.endMs, storm.startMs + stepMs) };
-        const topKeys = await store.topKeys(stormWindow, storm.service, storm.messageType, storm.kind, STORM_TOP_KEYS);
-        return { ...storm, topKeys };
-      }),
-    );
-    return { ...windowJson(window), stepMs, storms };
+    return reportStorms(store, window, resolveStep(query.step, window), { ...ctx.stormOptions, now: Math.min(ctx.clock(), window.toMs) });
   });
 
   app.get('/api/trends', async (request) => {

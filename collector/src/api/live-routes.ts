@@ -1,4 +1,4 @@
-/** `GET /api/live`: Server-Sent Events (`flow`, `anomaly`, `topology`) from the live hub. */
+/** `GET /api/live`: Server-Sent Events (`flow`, `anomaly`, `anomaly-withdrawn`, `topology`) from the live hub. */
 import type { FastifyInstance } from 'fastify';
 import type { ApiContext } from './context.js';
 

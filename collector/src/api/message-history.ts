@@ -5,16 +5,14 @@
  * its surroundings (a ghost is sent by an attempt of *another* message that failed), so the
  * caller passes the conversation's spans as context when they are few enough to read.
  */
-import { reconstructFlow } from '../analysis/index.js';
+import { reconstructFlow, type ModelOptions } from '../analysis/index.js';
 import type { MessageHistory } from '../contract/index.js';
 import type { Anomaly } from '../model/flow.js';
 import type { SpanRow } from '../model/span.js';
 
 export type { MessageHistory };
 
-export interface DescribeMessageOptions {
-  now: number;
-  quietPeriodMs: number;
+export interface DescribeMessageOptions extends ModelOptions {
   truncated: boolean;
   /** Other spans of the message's conversation, to judge it in context (may overlap `spans`). */
   context?: SpanRow[];
@@ -23,12 +21,8 @@ export interface DescribeMessageOptions {
 }
 
 export function describeMessage(messageId: string, spans: SpanRow[], options: DescribeMessageOptions): MessageHistory {
-  const flow = reconstructFlow(mergeSpans(spans, options.context ?? []), {
-    now: options.now,
-    quietPeriodMs: options.quietPeriodMs,
-    page: { offset: 0, limit: Number.MAX_SAFE_INTEGER },
-    truncated: options.truncated,
-  });
+  const { context, recordedAnomalies: _recorded, ...analysis } = options;
+  const flow = reconstructFlow(mergeSpans(spans, context ?? []), { ...analysis, page: { offset: 0, limit: Number.MAX_SAFE_INTEGER } });
   const recorded = options.recordedAnomalies.filter((anomaly) => anomaly.messageId === messageId);
   const anomalies = recorded.length > 0 ? recorded : flow.anomalies.filter((anomaly) => anomaly.messageId === messageId);
   const found = flow.messages.find((message) => message.messageId === messageId);

@@ -12,14 +12,20 @@ export const ANOMALY_KINDS = [
   'offload',
   'logical-duplicate',
   'out-of-order',
+  'missed-delivery',
+  'premature-publish',
+  'stuck-outbox',
+  'inconsistent-output',
 ] as const;
 export const AnomalyKindSchema = z.enum(ANOMALY_KINDS);
 export type AnomalyKind = z.infer<typeof AnomalyKindSchema>;
 
 /**
  * How bad an anomaly is: `info` is handled and healthy (a duplicate delivery that was
- * skipped, an offload), `warning` recovered (a retry that succeeded), `error` breaks
- * exactly-once (duplicate processing, ghost, lost, dead letter, logical duplicate, out of order).
+ * skipped, an offload), `warning` recovered or harmless this time (a retry that succeeded, a
+ * publish before a commit that then succeeded, out of order), `error` breaks exactly-once
+ * (duplicate processing, ghost, lost, missed delivery, stuck outbox, inconsistent output, dead
+ * letter, logical duplicate).
  */
 export const SEVERITIES = ['info', 'warning', 'error'] as const;
 export const SeveritySchema = z.enum(SEVERITIES);
@@ -35,8 +41,13 @@ export const AnomalySchema = z.object({
   conversationId: z.string(),
   messageId: z.string(),
   messageType: z.string(),
-  /** The endpoint (consuming or producing service) the anomaly is about. */
+  /** The service (consuming or producing) the anomaly is about. */
   service: z.string(),
+  /**
+   * The endpoint it is about: `onceflow.endpoint` when the span declares one, else the service
+   * and the queue it consumed from (`billing/billing-queue`), else the service alone.
+   */
+  endpoint: z.string(),
   /** One line a person can act on, e.g. "OrderBilled processed 2× by marketing (attempts 1, 2)". */
   detail: z.string(),
   /** Epoch ms of the evidence (the offending attempt, or the send of a lost message). */

@@ -11,6 +11,8 @@ import { FlowSummarySchema } from './flows.js';
 export const DeliverySchema = z.object({
   service: z.string(),
   destination: z.string(),
+  /** The endpoint that consumed it: `onceflow.endpoint`, else `service/destination`, else the service. */
+  endpoint: z.string(),
   /** 1-based; 0 when the consumer did not record it. */
   attempt: z.number(),
   /** '' when the consumer recorded no outcome. */
@@ -25,6 +27,8 @@ export const DeliverySchema = z.object({
   retryDelayMs: z.nullable(z.number()),
   /** Whether the broker marked it as a redelivery, or attempt > 1. */
   redelivered: z.boolean(),
+  /** When the attempt's transaction committed (`onceflow.committed_at_ms`), null when not recorded. */
+  committedAtMs: z.nullable(z.number()),
 });
 export type Delivery = z.infer<typeof DeliverySchema>;
 
@@ -39,6 +43,10 @@ export const SendSchema = z.object({
   attemptSpanId: z.string(),
   /** The sending attempt failed (did not commit): a delivered message is then a ghost. */
   fromFailedAttempt: z.boolean(),
+  /** Sent by the outbox dispatcher after the attempt committed (`onceflow.outbox.dispatch`). */
+  outboxDispatch: z.boolean(),
+  /** `onceflow.body_digest` of the sent body ('' when not recorded). */
+  bodyDigest: z.string(),
 });
 export type Send = z.infer<typeof SendSchema>;
 

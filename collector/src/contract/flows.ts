@@ -8,6 +8,34 @@ export const FLOW_STATES = ['active', 'complete', 'incomplete'] as const;
 export const FlowStateSchema = z.enum(FLOW_STATES);
 export type FlowState = z.infer<typeof FlowStateSchema>;
 
+/** The exactly-once invariants every flow is judged on (the seed's TLA+ models). */
+export const INVARIANTS = ['noDuplicateProcessing', 'noGhost', 'noLost', 'consistentOutput'] as const;
+export const InvariantSchema = z.enum(INVARIANTS);
+export type Invariant = z.infer<typeof InvariantSchema>;
+
+/** `unknown` when evidence is missing: never `violated` on missing evidence. */
+export const VERDICTS = ['held', 'violated', 'unknown'] as const;
+export const VerdictSchema = z.enum(VERDICTS);
+export type Verdict = z.infer<typeof VerdictSchema>;
+
+export const InvariantVerdictSchema = z.object({
+  verdict: VerdictSchema,
+  /** Span ids that prove a violation, or that the missing evidence concerns. */
+  evidence: z.array(z.string()),
+  /** Why: what was violated, or what evidence is missing; '' when held. */
+  reason: z.string(),
+});
+export type InvariantVerdict = z.infer<typeof InvariantVerdictSchema>;
+
+/** One verdict per invariant. */
+export const LedgerSchema = z.object({
+  noDuplicateProcessing: InvariantVerdictSchema,
+  noGhost: InvariantVerdictSchema,
+  noLost: InvariantVerdictSchema,
+  consistentOutput: InvariantVerdictSchema,
+});
+export type Ledger = z.infer<typeof LedgerSchema>;
+
 /** One business flow in a list: what the flows explorer shows and filters on. */
 export const FlowSummarySchema = z.object({
   conversationId: z.string(),
@@ -28,6 +56,10 @@ export const FlowSummarySchema = z.object({
   anomalyCounts: AnomalyCountsSchema,
   /** Highest severity among its anomalies; null when it has none. */
   worstSeverity: z.nullable(SeveritySchema),
+  /** Per invariant: held, violated (with evidence) or unknown (with the reason). */
+  ledger: LedgerSchema,
+  /** The flow's overall verdict: `violated` if any invariant is, else `unknown` if any is, else `held`. */
+  verdict: VerdictSchema,
 });
 export type FlowSummary = z.infer<typeof FlowSummarySchema>;
 

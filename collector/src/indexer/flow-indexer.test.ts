@@ -4,6 +4,8 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ANOMALY_FLOWS_QUIET_PERIOD_MS as QUIET_MS, buildAnomalyFlows, type AnomalyFlows } from '../../test/fixtures/anomaly-flows.js';
+import { attempt, send } from '../../test/span-builders.js';
+import { subscriptionKey } from '../analysis/index.js';
 import { silentLogger } from '../logger.js';
 import type { Anomaly, FlowRecord } from '../model/flow.js';
 import { DuckDbStore } from '../store/duckdb/duckdb-store.js';
@@ -17,6 +19,7 @@ let fixture: AnomalyFlows;
 let nowMs: number;
 let saved: FlowRecord[];
 let reported: Anomaly[];
+let withdrawn: Anomaly[];
 
 beforeEach(async () => {
   fixture = buildAnomalyFlows(NOW);
@@ -26,6 +29,7 @@ beforeEach(async () => {
   nowMs = NOW;
   saved = [];
   reported = [];
+  withdrawn = [];
 });
 
 afterEach(async () => {
@@ -39,9 +43,10 @@ const indexerFor = (overrides: Partial<FlowIndexerOptions> = {}) =>
     clock: () => nowMs,
     quietPeriodMs: QUIET_MS,
     debounceMs: 1000,
-    onFlows: (records, anomalies) => {
+    onFlows: (records, anomalies, gone) => {
       saved.push(...records);
       reported.push(...anomalies);
+      withdrawn.push(...gone);
     },
     ...overrides,
   });
@@ -85,6 +90,74 @@ describe('flow indexer', () => {
     nowMs += 10 * QUIET_MS;
     expect(await indexer.runOnce()).toBe(0);
     expect(indexer.stats().tracked).toBe(0);
+  });
+
+  it('withdraws a reported finding that a later analysis no longer makes, even after the flow was judged', async () => {
+    const indexer = indexerFor();
+    indexer.noteSpans(spansOf(IN_PROGRESS));
+    nowMs = NOW + QUIET_MS + 2000;
+    await indexer.runOnce();
+    expect(reported.map((a) => a.kind)).toEqual(['lost-message']);
+    expect(indexer.stats().tracked).toBe(0);
+
+    // BillCustomer's consumer span arrives late (a slow exporter): the message was not lost.
+    const bill = spansOf(IN_PROGRESS).find((span) => span.messageType === 'BillCustomer' && span.kind === 'producer')!;
+    const late = attempt({ parent: bill, service: 'billing', outcome: 'processed', atMs: NOW + 500 });
+    await store.insertSpans([late]);
+    indexer.noteSpans([late]);
+    nowMs += 1000;
+    await indexer.runOnce();
+    expect(withdrawn.map((a) => [a.kind, a.messageId])).toEqual([['lost-message', bill.messageId]]);
+    expect((await store.getFlowRecord(IN_PROGRESS))?.anomalies.map((a) => a.kind)).not.toContain('lost-message');
+    expect(reported).toHaveLength(1);
+  });
+
+  it('learns subscribers and delivery latencies from the store, and judges fan-out with them', async () => {
+    const indexer = indexerFor();
+    indexer.noteSpans(fixture.spans);
+    await indexer.drain();
+    const { subscriptions, deliveryLatencyP99Ms } = indexer.expectations();
+    const orderBilled = subscriptions?.get(subscriptionKey('billing', 'OrderBilled'));
+    expect([...(orderBilled?.usual.keys() ?? [])].sort()).toEqual(['marketing/order-events', 'shipping/order-events']);
+    expect([...(orderBilled?.known.keys() ?? [])]).toContain('invoicing/order-events');
+    expect(deliveryLatencyP99Ms?.get('BillCustomer')).toBeGreaterThan(0);
+    const missed = await store.getFlowRecord('conv-missed-delivery');
+    expect(missed?.anomalies.map((a) => [a.kind, a.service, a.endpoint])).toEqual([['missed-delivery', 'marketing', 'marketing/order-events']]);
+    expect(missed?.verdict).toBe('violated');
+    expect(missed?.ledger.noLost.reason).toContain('missed-delivery');
+  });
+
+  it('keeps a flow active until its committed outbox is past the stuck threshold, analysing it only when due', async () => {
+    // orders: SubmitOrder processed, committed at +20 ms with BillCustomer in its outbox; the dispatcher never ran.
+    const submit = send({
+      service: 'shop-api',
+      messageId: 'submit-9',
+      messageType: 'SubmitOrder',
+      destination: 'orders',
+      atMs: NOW,
+      conversationId: 'conv-outbox',
+    });
+    const handle = attempt({
+      parent: submit,
+      service: 'orders',
+      outcome: 'processed',
+      outgoing: ['bill-9'],
+      atMs: NOW + 10,
+      durationMs: 20,
+      attributes: { 'onceflow.committed_at_ms': String(NOW + 20) },
+    });
+    await store.insertSpans([submit, handle]);
+    const indexer = indexerFor({ quietPeriodMs: 5000, stuckOutboxAfterMs: 30_000 });
+    indexer.noteSpans([submit, handle]);
+    for (nowMs = NOW + 1000; nowMs < NOW + 30_000; nowMs += 1000) await indexer.runOnce();
+    expect((await store.getFlowRecord('conv-outbox'))?.state).toBe('active');
+    // Analysed on the debounce, then due again only once the threshold has passed.
+    expect(indexer.stats().analysed).toBe(1);
+    nowMs = NOW + 31_100;
+    await indexer.runOnce();
+    const record = await store.getFlowRecord('conv-outbox');
+    expect(record?.state).toBe('incomplete');
+    expect(record?.anomalies.map((a) => a.kind)).toEqual(['stuck-outbox']);
   });
 
   it('re-analyses a conversation when new spans arrive for it', async () => {

@@ -12,12 +12,17 @@
  * read per conversation and `maxTracked` conversations remembered. A failure is logged and
  * retried a few times, never thrown out of a timer.
  */
-import { analyzeConversation } from '../analysis/index.js';
 import { DEFAULT_CONFIG } from '../config.js';
 import type { Logger } from '../logger.js';
-import type { Anomaly, FlowRecord } from '../model/flow.js';
 import type { SpanRow } from '../model/span.js';
 import type { SpanStore } from '../store/span-store.js';
+import { analyseBatch, type BatchContext, type FlowListener } from './analyse-batch.js';
+import { createConversationSchedule, type IndexerStats } from './conversation-schedule.js';
+import { createExpectationSource, DEFAULT_EXPECTATION_SETTINGS, type DeliveryExpectations } from './delivery-expectations.js';
+
+export type { IndexerStats } from './conversation-schedule.js';
+export type { FlowListener } from './analyse-batch.js';
+export type { DeliveryExpectations } from './delivery-expectations.js';
 
 export interface FlowIndexerOptions {
   store: SpanStore;
@@ -36,16 +41,14 @@ export interface FlowIndexerOptions {
   maxTracked?: number;
   /** How far back start-up catch-up looks for conversations with spans; 1 h by default. */
   catchUpWindowMs?: number;
-  /** Called with every batch of saved records and the anomalies not reported before. */
-  onFlows?: (records: FlowRecord[], newAnomalies: Anomaly[]) => void;
-}
-
-export interface IndexerStats {
-  /** Conversations waiting for analysis or for their quiet period to pass. */
-  tracked: number;
-  analysed: number;
-  failures: number;
-  dropped: number;
+  /** How long after its commit an outgoing message may stay undispatched before `stuck-outbox`; 30 s by default. */
+  stuckOutboxAfterMs?: number;
+  /** How often subscribers and delivery latencies are learned again from the store; 60 s by default. */
+  expectationRefreshMs?: number;
+  /** The trailing window they are learned over; 1 h by default. */
+  expectationWindowMs?: number;
+  /** Called with every batch of saved records, the anomalies not reported before, and the ones withdrawn. */
+  onFlows?: FlowListener;
 }
 
 export interface FlowIndexer {
@@ -63,6 +66,8 @@ export interface FlowIndexer {
   catchUp(): Promise<number>;
   stop(): Promise<void>;
   stats(): IndexerStats;
+  /** The delivery expectations analyses use now (learned subscribers, latency per type). */
+  expectations(): DeliveryExpectations;
 }
 
 const DEFAULTS = {
@@ -74,138 +79,65 @@ const DEFAULTS = {
   maxTracked: 100_000,
   catchUpWindowMs: 3_600_000,
 };
-const CONCURRENCY = 4;
-const MAX_FAILURES = 5;
-const RETRY_AFTER_FAILURE_MS = 5000;
-/** Re-analyse a little after the quiet period so spans that raced the deadline are included. */
-const QUIET_MARGIN_MS = 1000;
+const DAY_MS = 86_400_000;
+const MAX_OPEN_FLOWS_CAUGHT_UP = 1000;
 
-interface Tracked {
-  /** When to analyse next; null while being analysed (or with nothing scheduled). */
-  dueMs: number | null;
-  failures: number;
-  /** Anomalies already reported for this conversation (kind|message|service). */
-  reported: Set<string>;
+/** Runs one piece of work at a time, in call order (a tick, a drain and a test never overlap). */
+function serialRunner() {
+  let running: Promise<number> | null = null;
+  return {
+    run(work: () => Promise<number>): Promise<number> {
+      const previous = running ?? Promise.resolve(0);
+      const current = previous.catch(() => 0).then(work);
+      running = current;
+      void current.finally(() => {
+        if (running === current) running = null;
+      });
+      return current;
+    },
+    async idle(): Promise<void> {
+      await running?.catch(() => 0);
+    },
+  };
 }
 
-const anomalyKey = (a: Anomaly) => `${a.kind}|${a.messageId}|${a.service}`;
+/** Conversations with recent spans, and records a previous run left `active`. */
+async function scheduleCatchUp(
+  store: SpanStore,
+  schedule: (id: string, dueMs: number) => void,
+  nowMs: number,
+  windowMs: number,
+  maxTracked: number,
+) {
+  const recent = await store.activeConversations({ fromMs: nowMs - windowMs, toMs: nowMs + 1 }, maxTracked);
+  for (const { conversationId } of recent) schedule(conversationId, nowMs);
+  const open = await store.listFlows({ fromMs: nowMs - DAY_MS, toMs: nowMs + 1, state: 'active', limit: MAX_OPEN_FLOWS_CAUGHT_UP });
+  for (const flow of open.flows) schedule(flow.conversationId, nowMs);
+  return recent.length + open.flows.length;
+}
 
 export function createFlowIndexer(options: FlowIndexerOptions): FlowIndexer {
   const config = { ...DEFAULTS, ...withoutUndefined(options) };
   const { store, logger } = options;
   const clock = options.clock ?? Date.now;
-  const tracked = new Map<string, Tracked>();
   const stats: IndexerStats = { tracked: 0, analysed: 0, failures: 0, dropped: 0 };
+  const schedule = createConversationSchedule(config.maxTracked, logger, stats);
+  const expectations = createExpectationSource(store, logger, {
+    refreshMs: options.expectationRefreshMs ?? DEFAULT_EXPECTATION_SETTINGS.refreshMs,
+    windowMs: options.expectationWindowMs ?? DEFAULT_EXPECTATION_SETTINGS.windowMs,
+  });
+  const batch: BatchContext = {
+    store,
+    logger,
+    settings: config,
+    schedule,
+    stats,
+    expectations: expectations.current,
+    onFlows: options.onFlows,
+  };
+  const runner = serialRunner();
   let timer: NodeJS.Timeout | null = null;
-  let running: Promise<number> | null = null;
   let stopped = false;
-
-  const schedule = (conversationId: string, dueMs: number) => {
-    const entry = tracked.get(conversationId);
-    if (entry) {
-      entry.dueMs = Math.min(entry.dueMs ?? Infinity, dueMs);
-      return;
-    }
-    if (tracked.size >= config.maxTracked) {
-      stats.dropped += 1;
-      if (stats.dropped === 1 || stats.dropped % 10_000 === 0) {
-        logger.warn({ dropped: stats.dropped, maxTracked: config.maxTracked }, 'flow indexer is full; conversations skipped');
-      }
-      return;
-    }
-    tracked.set(conversationId, { dueMs, failures: 0, reported: new Set() });
-  };
-
-  const analyse = async (conversationId: string, nowMs: number): Promise<FlowRecord | null> => {
-    const spans = await store.spansOfConversation(conversationId, config.maxSpansPerConversation + 1);
-    if (spans.length === 0) return null;
-    if (spans.length > config.maxSpansPerConversation) {
-      logger.warn({ conversationId, limit: config.maxSpansPerConversation }, 'conversation has more spans than the indexer reads; analysing the first ones');
-      spans.length = config.maxSpansPerConversation;
-    }
-    return analyzeConversation(spans, { now: nowMs, quietPeriodMs: config.quietPeriodMs });
-  };
-
-  const analyseBatch = async (ids: string[]): Promise<number> => {
-    const nowMs = clock();
-    const records: FlowRecord[] = [];
-    const newAnomalies: Anomaly[] = [];
-    let next = 0;
-    const worker = async () => {
-      while (next < ids.length) {
-        const conversationId = ids[next++];
-        const entry = tracked.get(conversationId);
-        if (!entry) continue;
-        try {
-          const record = await analyse(conversationId, nowMs);
-          stats.analysed += 1;
-          if (!record) {
-            tracked.delete(conversationId);
-            continue;
-          }
-          records.push(record);
-          for (const anomaly of record.anomalies) {
-            const key = anomalyKey(anomaly);
-            if (entry.reported.has(key)) continue;
-            entry.reported.add(key);
-            newAnomalies.push(anomaly);
-          }
-          entry.failures = 0;
-          // A touch while we read set dueMs again: that analysis still happens.
-          if (record.state === 'active') {
-            const quietAtMs = Math.max(record.endMs + config.quietPeriodMs + QUIET_MARGIN_MS, nowMs + config.debounceMs);
-            entry.dueMs = Math.min(entry.dueMs ?? Infinity, quietAtMs);
-          } else if (entry.dueMs === null) {
-            tracked.delete(conversationId);
-          }
-        } catch (error) {
-          stats.failures += 1;
-          entry.failures += 1;
-          logger.error({ err: error, conversationId, failures: entry.failures }, 'flow analysis failed');
-          if (entry.failures >= MAX_FAILURES) tracked.delete(conversationId);
-          else entry.dueMs = Math.min(entry.dueMs ?? Infinity, nowMs + RETRY_AFTER_FAILURE_MS);
-        }
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(CONCURRENCY, ids.length) }, worker));
-    if (records.length > 0) {
-      try {
-        await store.saveFlows(records);
-      } catch (error) {
-        stats.failures += 1;
-        logger.error({ err: error, count: records.length }, 'saving flow records failed; will retry');
-        for (const record of records) schedule(record.conversationId, nowMs + RETRY_AFTER_FAILURE_MS);
-        return 0;
-      }
-      try {
-        options.onFlows?.(records, newAnomalies);
-      } catch (error) {
-        logger.error({ err: error }, 'flow listener failed');
-      }
-    }
-    return records.length;
-  };
-
-  /** Takes up to `max` conversations due at `nowMs` (every scheduled one when `nowMs` is +Infinity), earliest first. */
-  const takeDue = (nowMs: number, max: number): string[] => {
-    const due: [string, number][] = [];
-    for (const [id, entry] of tracked) if (entry.dueMs !== null && entry.dueMs <= nowMs) due.push([id, entry.dueMs]);
-    due.sort((a, b) => a[1] - b[1]);
-    const ids = due.slice(0, max).map(([id]) => id);
-    // Mark as taken: a touch during the analysis sets dueMs again and is honoured.
-    for (const id of ids) tracked.get(id)!.dueMs = null;
-    return ids;
-  };
-
-  const runExclusive = (work: () => Promise<number>): Promise<number> => {
-    const previous = running ?? Promise.resolve(0);
-    const current = previous.catch(() => 0).then(work);
-    running = current;
-    void current.finally(() => {
-      if (running === current) running = null;
-    });
-    return current;
-  };
 
   const tick = async () => {
     timer = null;
@@ -230,36 +162,36 @@ export function createFlowIndexer(options: FlowIndexerOptions): FlowIndexer {
       for (const span of spans) {
         if (!span.conversationId || span.conversationId === last) continue;
         last = span.conversationId;
-        schedule(span.conversationId, dueMs);
+        schedule.schedule(span.conversationId, dueMs);
       }
     },
     touch(conversationId) {
-      schedule(conversationId, clock() + config.debounceMs);
+      schedule.schedule(conversationId, clock() + config.debounceMs);
     },
     runOnce() {
-      return runExclusive(() => analyseBatch(takeDue(clock(), config.maxConversationsPerTick)));
+      return runner.run(async () => {
+        const nowMs = clock();
+        const ids = schedule.takeDue(nowMs, config.maxConversationsPerTick);
+        if (ids.length > 0) await expectations.refreshIfDue(nowMs);
+        return analyseBatch(batch, ids, nowMs);
+      });
     },
     drain() {
-      return runExclusive(async () => {
+      return runner.run(async () => {
         // One pass: conversations still active afterwards stay scheduled for their quiet period.
-        const ids = takeDue(Infinity, Infinity);
+        const ids = schedule.takeDue(Infinity, Infinity);
+        if (ids.length > 0) await expectations.refreshIfDue(clock());
         let total = 0;
         for (let i = 0; i < ids.length; i += config.maxConversationsPerTick) {
-          total += await analyseBatch(ids.slice(i, i + config.maxConversationsPerTick));
+          total += await analyseBatch(batch, ids.slice(i, i + config.maxConversationsPerTick), clock());
         }
         return total;
       });
     },
     async catchUp() {
-      const nowMs = clock();
       let count = 0;
       try {
-        const recent = await store.activeConversations({ fromMs: nowMs - config.catchUpWindowMs, toMs: nowMs + 1 }, config.maxTracked);
-        for (const { conversationId } of recent) schedule(conversationId, nowMs);
-        count += recent.length;
-        const open = await store.listFlows({ fromMs: nowMs - 86_400_000, toMs: nowMs + 1, state: 'active', limit: 1000 });
-        for (const flow of open.flows) schedule(flow.conversationId, nowMs);
-        count += open.flows.length;
+        count = await scheduleCatchUp(store, schedule.schedule, clock(), config.catchUpWindowMs, config.maxTracked);
       } catch (error) {
         logger.error({ err: error }, 'flow indexer catch-up failed; continuing with new spans only');
       }
@@ -278,9 +210,10 @@ export function createFlowIndexer(options: FlowIndexerOptions): FlowIndexer {
       stopped = true;
       if (timer) clearTimeout(timer);
       timer = null;
-      await running?.catch(() => 0);
+      await runner.idle();
     },
-    stats: () => ({ ...stats, tracked: tracked.size }),
+    stats: () => ({ ...stats, tracked: schedule.size }),
+    expectations: expectations.current,
   };
   return indexer;
 }
@@ -288,4 +221,3 @@ export function createFlowIndexer(options: FlowIndexerOptions): FlowIndexer {
 function withoutUndefined<T extends object>(value: T): Partial<T> {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
-

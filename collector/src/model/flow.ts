@@ -6,7 +6,17 @@
  */
 import type { Anomaly, FlowSummary } from '../contract/index.js';
 
-export { ANOMALY_KINDS, FLOW_STATES, MESSAGE_STATUSES, SEVERITIES, TREND_GROUPINGS } from '../contract/index.js';
+export {
+  ANOMALY_KINDS,
+  FLOW_STATES,
+  INVARIANTS,
+  MESSAGE_STATUSES,
+  SEVERITIES,
+  STORM_KIND_COUNTS,
+  STORM_KINDS,
+  TREND_GROUPINGS,
+  VERDICTS,
+} from '../contract/index.js';
 export type {
   Anomaly,
   AnomalyCounts,
@@ -19,11 +29,17 @@ export type {
   FlowState,
   FlowSummary,
   HttpCall,
+  Invariant,
+  InvariantVerdict,
+  Ledger,
   MessageStatus,
   Send,
   Severity,
   Storm,
+  StormCount,
   StormKind,
+  StormLearningKey,
+  StormList,
   Topology,
   TopologyEdge,
   TopologyEdgeKind,
@@ -33,6 +49,7 @@ export type {
   TrendGrouping,
   TrendMetrics,
   Trends,
+  Verdict,
 } from '../contract/index.js';
 
 /** A summary plus its anomalies: what the flow indexer stores and the anomalies list reads. */

@@ -53,10 +53,14 @@ export function activityBucketRow(row: ResultRow): ActivityBucketRow {
   return {
     timeMs: Number(row.time_ms),
     service: row.service as string,
+    destination: row.destination as string,
     messageType: row.message_type as string,
     attempts: Number(row.attempts),
-    duplicates: Number(row.duplicates),
+    duplicateDeliveries: Number(row.duplicate_deliveries),
+    duplicateProcessings: Number(row.duplicate_processings),
     retries: Number(row.retries),
+    failures: Number(row.failures),
+    deadLetters: Number(row.dead_letters),
   };
 }
 

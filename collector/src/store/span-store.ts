@@ -9,7 +9,7 @@
  * topology.
  */
 import type { FlowPage, TimeWindow } from '../contract/index.js';
-import type { AnomalyKind, Anomaly, FlowRecord, FlowState, TrendGrouping } from '../model/flow.js';
+import type { Anomaly, AnomalyKind, FlowRecord, FlowState, StormKind, TrendGrouping, Verdict } from '../model/flow.js';
 import type { SpanRow } from '../model/span.js';
 
 export type { FlowPage, TimeWindow };
@@ -22,6 +22,8 @@ export interface FlowQuery extends TimeWindow {
   anomaly?: AnomalyKind;
   complete?: boolean;
   state?: FlowState;
+  /** The flow's overall exactly-once verdict. */
+  verdict?: Verdict;
   limit: number;
   /** Opaque cursor returned by the previous page. */
   cursor?: string;
@@ -76,17 +78,34 @@ export interface FlowBucketRow {
   incompleteFlows: number;
 }
 
-/** Per (time bucket, service, message type): what storm detection reads. */
+/**
+ * Per (time bucket, consuming service, destination consumed from, message type): what storm
+ * detection reads, one count per storm kind (`STORM_KIND_COUNTS`).
+ */
 export interface ActivityBucketRow {
   timeMs: number;
   service: string;
+  destination: string;
   messageType: string;
   /** Consumer attempts of any outcome. */
   attempts: number;
-  /** Outcome `duplicate` plus duplicate processings (see SpanBucketRow). */
-  duplicates: number;
-  /** Attempts with attempt number > 1. */
+  /** Outcome `duplicate`. */
+  duplicateDeliveries: number;
+  /** Outcome `processed` beyond the first per (service, message id) in the bucket. */
+  duplicateProcessings: number;
+  /** Outcome `failed` or `retry_scheduled` (not redeliveries). */
   retries: number;
+  /** Status error with no failed, retry or dead-letter outcome. */
+  failures: number;
+  /** Outcome `dead_lettered`. */
+  deadLetters: number;
+}
+
+/** One (endpoint, message type) of the activity buckets. */
+export interface ActivityKey {
+  service: string;
+  destination: string;
+  messageType: string;
 }
 
 export interface KeyCount {
@@ -205,14 +224,8 @@ export interface SpanStore {
   spanBuckets(window: TimeWindow, stepMs: number, by: TrendGrouping): Promise<SpanBucketRow[]>;
   flowBuckets(window: TimeWindow, stepMs: number): Promise<FlowBucketRow[]>;
   activityBuckets(window: TimeWindow, stepMs: number): Promise<ActivityBucketRow[]>;
-  /** Message ids with the most duplicate (or retry) attempts for one (service, message type). */
-  topKeys(
-    window: TimeWindow,
-    service: string,
-    messageType: string,
-    kind: 'duplicate' | 'retry',
-    limit: number,
-  ): Promise<KeyCount[]>;
+  /** Message ids with the most events of one storm kind for one (endpoint, message type). */
+  topKeys(window: TimeWindow, key: ActivityKey, kind: StormKind, limit: number): Promise<KeyCount[]>;
   edgeAggregates(window: TimeWindow): Promise<EdgeAggregateRow[]>;
   /** Instrumentation coverage counts of the spans starting in the window (one SQL aggregate). */
   coverageAggregates(window: TimeWindow): Promise<CoverageRow[]>;

@@ -1,9 +1,9 @@
 /**
- * What both stores accept and how they key spans, in one place: the flow states and anomaly
- * kinds a query may filter on (the lists of the API contract), row limits (validated, and capped so no caller can ask for
+ * What both stores accept and how they key spans, in one place: the flow states, verdicts and
+ * anomaly kinds a query may filter on (the lists of the API contract), row limits (validated, and capped so no caller can ask for
  * everything), and the span identity (trace id, span id) that makes a re-sent span count once.
  */
-import { ANOMALY_KINDS, FLOW_STATES, type AnomalyKind, type FlowState } from '../model/flow.js';
+import { ANOMALY_KINDS, FLOW_STATES, VERDICTS, type AnomalyKind, type FlowState, type Verdict } from '../model/flow.js';
 import type { SpanRow } from '../model/span.js';
 
 /** The most rows one read returns, per kind of read. */
@@ -22,6 +22,11 @@ export function assertAnomalyKind(kind: string): AnomalyKind {
 export function assertFlowState(state: string): FlowState {
   if (!FLOW_STATES.includes(state as FlowState)) throw new TypeError(`unknown flow state: ${state}`);
   return state as FlowState;
+}
+
+export function assertVerdict(verdict: string): Verdict {
+  if (!VERDICTS.includes(verdict as Verdict)) throw new TypeError(`unknown verdict: ${verdict}`);
+  return verdict as Verdict;
 }
 
 /** Validates a row limit (a non-negative integer) and caps it at `max`. */

@@ -325,6 +325,9 @@ export function runSpanStoreConformance<S extends SpanStore>(
         ['anomaly kind', { anomaly: 'duplicate-delivery' }, ['conv-1']],
         ['completeness', { complete: false }, ['conv-2']],
         ['state', { state: 'active' }, [CONV_3]],
+        ['verdict violated', { verdict: 'violated' }, ['conv-2']],
+        ['verdict unknown', { verdict: 'unknown' }, [CONV_3]],
+        ['verdict held and anomaly kind', { verdict: 'held', anomaly: 'duplicate-delivery' }, ['conv-1']],
         ['q = business key', { q: 'order-1001' }, ['conv-1']],
         ['q = idempotency key', { q: 'idem-2002' }, ['conv-2']],
         ['q = hostile idempotency key', { q: FLOW_3.idempotencyKeys[0] }, [CONV_3]],
@@ -498,29 +501,53 @@ export function runSpanStoreConformance<S extends SpanStore>(
         expect(rows[2].flowCompletionP95Ms).toBeCloseTo(11_350, 6);
       });
 
-      it('buckets attempts per service and message type for storm detection', async () => {
+      it('buckets attempts per endpoint and message type, with one count per storm kind', async () => {
+        const zeros = { duplicateDeliveries: 0, duplicateProcessings: 0, retries: 0, failures: 0, deadLetters: 0 };
         expect(await store.activityBuckets(WINDOW, MINUTE)).toEqual([
-          { timeMs: b0, service: 'billing', messageType: 'OrderPlaced', attempts: 2, duplicates: 1, retries: 1 },
-          { timeMs: b0, service: 'marketing', messageType: 'OrderPlaced', attempts: 1, duplicates: 0, retries: 0 },
-          { timeMs: b0, service: 'orders', messageType: 'SubmitOrder', attempts: 1, duplicates: 0, retries: 0 },
-          { timeMs: b1, service: 'invoicing', messageType: 'InvoiceRequested', attempts: 2, duplicates: 1, retries: 1 },
-          { timeMs: b1, service: 'orders', messageType: 'SubmitOrder', attempts: 3, duplicates: 0, retries: 2 },
-          { timeMs: b10, service: 'orders-eu', messageType: 'Bestellung✓', attempts: 1, duplicates: 0, retries: 0 },
+          { timeMs: b0, service: 'billing', destination: 'order-events', messageType: 'OrderPlaced', attempts: 2, ...zeros, duplicateDeliveries: 1 },
+          { timeMs: b0, service: 'marketing', destination: 'order-events', messageType: 'OrderPlaced', attempts: 1, ...zeros },
+          { timeMs: b0, service: 'orders', destination: 'orders', messageType: 'SubmitOrder', attempts: 1, ...zeros },
+          { timeMs: b1, service: 'invoicing', destination: 'invoices', messageType: 'InvoiceRequested', attempts: 2, ...zeros, duplicateProcessings: 1 },
+          // failed and retry_scheduled are retries, dead_lettered a dead letter: none is a bare failure.
+          { timeMs: b1, service: 'orders', destination: 'orders', messageType: 'SubmitOrder', attempts: 3, ...zeros, retries: 2, deadLetters: 1 },
+          { timeMs: b10, service: 'orders-eu', destination: 'orders.eu', messageType: 'Bestellung✓', attempts: 1, ...zeros },
         ]);
       });
 
+      const key = (service: string, destination: string, messageType: string) => ({ service, destination, messageType });
       it.each([
-        ['billing', 'OrderPlaced', 'duplicate', [{ messageId: 'm-2', count: 1 }]],
-        ['invoicing', 'InvoiceRequested', 'duplicate', [{ messageId: 'm-4', count: 1 }]],
-        ['orders', 'SubmitOrder', 'retry', [{ messageId: 'm-3', count: 2 }]],
-        ['orders', 'SubmitOrder', 'duplicate', []],
-        ['marketing', 'OrderPlaced', 'retry', []],
-      ] as const)('names the top keys of %s / %s (%s)', async (service, messageType, kind, expected) => {
-        expect(await store.topKeys(WINDOW, service, messageType, kind, 10)).toEqual(expected);
+        [key('billing', 'order-events', 'OrderPlaced'), 'duplicate-delivery', [{ messageId: 'm-2', count: 1 }]],
+        [key('invoicing', 'invoices', 'InvoiceRequested'), 'duplicate-processing', [{ messageId: 'm-4', count: 1 }]],
+        [key('invoicing', 'invoices', 'InvoiceRequested'), 'duplicate-delivery', []],
+        [key('orders', 'orders', 'SubmitOrder'), 'retry', [{ messageId: 'm-3', count: 2 }]],
+        [key('orders', 'orders', 'SubmitOrder'), 'dead-letter', [{ messageId: 'm-3', count: 1 }]],
+        [key('orders', 'orders', 'SubmitOrder'), 'failure', []],
+        [key('orders', 'elsewhere', 'SubmitOrder'), 'retry', []],
+        [key('marketing', 'order-events', 'OrderPlaced'), 'retry', []],
+      ] as const)('names the top keys of %o (%s)', async (activityKey, kind, expected) => {
+        expect(await store.topKeys(WINDOW, activityKey, kind, 10)).toEqual(expected);
       });
 
       it('rejects an unknown top-key kind', async () => {
-        await expect(store.topKeys(WINDOW, 'orders', 'SubmitOrder', 'nope' as never, 10)).rejects.toThrow();
+        await expect(store.topKeys(WINDOW, key('orders', 'orders', 'SubmitOrder'), 'nope' as never, 10)).rejects.toThrow();
+      });
+
+      describe('an attempt in error with no outcome (a consumer that only sets the span status)', () => {
+        let own: S | undefined;
+        afterAll(async () => {
+          await dispose(own);
+        });
+
+        it('counts as a failure of its endpoint, and names its message as a top key', async () => {
+          own = await freshStore(false);
+          const threw: SpanRow = { ...SPANS.c1MarketingM2, spanId: 'abcdefabcdef0002', statusCode: 'error', outcome: '', startNs: SPANS.c1MarketingM2.startNs + 1000n };
+          await own.insertSpans([SPANS.c1SendM2, SPANS.c1MarketingM2, threw]);
+          await settle(own);
+          expect(await own.activityBuckets(WINDOW, MINUTE)).toEqual([
+            { timeMs: b0, service: 'marketing', destination: 'order-events', messageType: 'OrderPlaced', attempts: 2, duplicateDeliveries: 0, duplicateProcessings: 0, retries: 0, failures: 1, deadLetters: 0 },
+          ]);
+          expect(await own.topKeys(WINDOW, { service: 'marketing', destination: 'order-events', messageType: 'OrderPlaced' }, 'failure', 10)).toEqual([{ messageId: 'm-2', count: 1 }]);
+        });
       });
 
       it('aggregates send, consume and HTTP edges', async () => {
@@ -604,8 +631,9 @@ export function runSpanStoreConformance<S extends SpanStore>(
             expect(page.anomalyCounts).toEqual({});
           }
           expect(await store.listAnomalies({ ...WINDOW, limit: 10, service: payload })).toEqual([]);
-          expect(await store.topKeys(WINDOW, payload, 'OrderPlaced', 'duplicate', 10)).toEqual([]);
-          expect(await store.topKeys(WINDOW, 'billing', payload, 'duplicate', 10)).toEqual([]);
+          expect(await store.topKeys(WINDOW, { service: payload, destination: 'order-events', messageType: 'OrderPlaced' }, 'duplicate-delivery', 10)).toEqual([]);
+          expect(await store.topKeys(WINDOW, { service: 'billing', destination: payload, messageType: 'OrderPlaced' }, 'duplicate-delivery', 10)).toEqual([]);
+          expect(await store.topKeys(WINDOW, { service: 'billing', destination: 'order-events', messageType: payload }, 'duplicate-delivery', 10)).toEqual([]);
           await expect(store.listFlows({ ...WINDOW, limit: 10, cursor: payload })).rejects.toThrow();
         },
       );

@@ -9,12 +9,20 @@ export interface ChartSeries {
   dashed?: boolean;
 }
 
+/** A shaded time range (a storm episode, a selected window) with one label above the plot. */
 export interface ChartArea {
   id: string;
   x1: number;
   x2: number;
   label: string;
+  /** Drawn instead of the label where that has no room (e.g. a rank). */
+  shortLabel?: string;
+  /** Names the area on hover (default: the label). */
+  title?: string;
   colour?: string;
+  /** Where a click on the area leads. */
+  href?: string;
+  dashed?: boolean;
 }
 
 export interface TimeChartProps {

@@ -3,11 +3,14 @@
  * by id, so a live refresh adds, removes and restyles elements without moving what was
  * already there. Only a change that adds nodes runs the layout, and then existing nodes keep
  * their positions (dagre's `transform`), so the map does not jump during an incident.
+ * With `declutterEdgeLabels`, an edge label that would cover a node or a more important label
+ * is hidden (class `label-hidden`) until its edge is hovered (class `hover`) or selected.
  */
 import cytoscape, { type Core, type StylesheetJson } from 'cytoscape';
 import dagre from 'cytoscape-dagre';
 import { useEffect, useLayoutEffect, useRef } from 'react';
 import { fitToNodes } from './graph-handles.js';
+import { pickVisibleLabels } from '../model/label-declutter.js';
 import { layeredLayout } from '../model/layered-layout.js';
 import { diffElements, elementSignature, type GraphElement } from '../model/topology-elements.js';
 
@@ -30,6 +33,21 @@ export interface CytoscapeGraphProps {
   nodeSep?: number;
   /** Called after each layout with its duration (for the benchmark's time to interactive). */
   onLayout?: (ms: number) => void;
+  /** Hide edge labels that would cover a node or a label of higher `labelPriority` (edge data). */
+  declutterEdgeLabels?: boolean;
+}
+
+/** Label boxes are measured with every label drawn, then the losers are hidden. */
+function declutter(cy: Core): void {
+  cy.edges().removeClass('label-hidden');
+  const labels = cy.edges().map((edge) => ({
+    id: edge.id(),
+    box: edge.boundingBox({ includeNodes: false, includeEdges: false, includeLabels: true, includeMainLabels: true, includeSourceLabels: false, includeTargetLabels: false, includeOverlays: false }),
+    priority: Number(edge.data('labelPriority') ?? 0),
+  }));
+  const nodes = cy.nodes().map((node) => node.boundingBox({ includeLabels: false, includeOverlays: false }));
+  const visible = pickVisibleLabels(labels, nodes);
+  cy.batch(() => cy.edges().forEach((edge) => void (visible.has(edge.id()) || edge.addClass('label-hidden'))));
 }
 
 /** Node size from its label so text fits without cytoscape's deprecated `width: label`. */
@@ -40,7 +58,7 @@ function sized(element: GraphElement): GraphElement {
   return { ...element, data: { ...element.data, w: Math.max(60, longest * 6.6 + 22), h: Math.max(30, lines.length * 14 + 14) } };
 }
 
-export function CytoscapeGraph({ name, elements, stylesheet, selectedId, onSelect, rankSep = 90, nodeSep = 28, onLayout }: CytoscapeGraphProps) {
+export function CytoscapeGraph({ name, elements, stylesheet, selectedId, onSelect, rankSep = 90, nodeSep = 28, onLayout, declutterEdgeLabels = false }: CytoscapeGraphProps) {
   const container = useRef<HTMLDivElement>(null);
   const cyRef = useRef<Core | null>(null);
   const signatures = useRef(new Map<string, string>());
@@ -64,6 +82,11 @@ export function CytoscapeGraph({ name, elements, stylesheet, selectedId, onSelec
       if (event.target === cy) onSelectRef.current(null);
       else onSelectRef.current(event.target.id() as string);
     });
+    if (declutterEdgeLabels) {
+      cy.on('mouseover', 'edge', (event) => void event.target.addClass('hover'));
+      cy.on('mouseout', 'edge', (event) => void event.target.removeClass('hover'));
+      cy.on('dragfree', 'node', () => declutter(cy));
+    }
     // Side panels open and close beside the graph: keep cytoscape's idea of its size current.
     const observer = new ResizeObserver(() => cy.resize());
     if (container.current) observer.observe(container.current);
@@ -126,6 +149,7 @@ export function CytoscapeGraph({ name, elements, stylesheet, selectedId, onSelec
       }
       if (firstLayout) fitToNodes(cy);
     }
+    if (declutterEdgeLabels) declutter(cy);
     // Marks for tests and the benchmark: drawn, and with how many elements.
     container.current?.setAttribute('data-ready', 'true');
     container.current?.setAttribute('data-nodes', String(cy.nodes().length));
@@ -133,7 +157,7 @@ export function CytoscapeGraph({ name, elements, stylesheet, selectedId, onSelec
     // Visible in the browser's performance timeline (and read by the benchmark).
     performance.measure(`onceflow:${name}:update`, { start: started, end: performance.now() });
     onLayout?.(performance.now() - started);
-  }, [elements, rankSep, nodeSep, onLayout, name]);
+  }, [elements, rankSep, nodeSep, onLayout, name, declutterEdgeLabels]);
 
   useEffect(() => {
     const cy = cyRef.current;

@@ -54,6 +54,13 @@ export const MAP_STYLE: StylesheetJson = [
   { selector: 'edge.http', style: { 'line-style': 'dashed' } },
   // Inferred broker routing (topic/exchange → subscriber queue): dotted, labelled with its message types.
   { selector: 'edge.route', style: { 'line-style': 'dashed', 'line-dash-pattern': [2, 3], 'arrow-scale': 0.7, 'font-style': 'italic', color: '#5b6575' } },
+  // A label that would cover a node or a more important label waits for hover or selection,
+  // which show every figure of the edge above everything else.
+  { selector: 'edge.label-hidden', style: { label: '' } },
+  {
+    selector: 'edge.hover, edge:selected',
+    style: { label: 'data(detail)', 'z-compound-depth': 'top', 'font-size': 10, color: '#111', 'text-background-opacity': 1, 'text-border-width': 1, 'text-border-color': '#9aa5b4', 'text-border-opacity': 1, 'min-zoomed-font-size': 0 },
+  },
 ];
 
 /** Later selectors win: flags are listed least severe first so the worst one shows. */

@@ -54,7 +54,7 @@ describe('a message lost before any send', () => {
       {
         startMs: 5000,
         anomalies: [
-          { kind: 'lost-message', severity: 'error', conversationId: 'conv-1', messageId: 'bill', messageType: 'Bill', service: 'orders', detail: 'lost', timeMs: 5015 },
+          { kind: 'lost-message', severity: 'error', conversationId: 'conv-1', messageId: 'bill', messageType: 'Bill', service: 'orders', endpoint: 'orders', detail: 'lost', timeMs: 5015 },
         ],
       },
     );

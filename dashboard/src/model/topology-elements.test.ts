@@ -69,11 +69,20 @@ describe('topologyToElements', () => {
     expect(elements.filter((e) => e.group === 'edges').map((e) => e.data.id)).toEqual(['e1', 'e2', 'e3']);
   });
 
-  it('colours edges by health and labels them with rate and problems', () => {
+  it('colours edges by health, labels them with the one figure that says why, and keeps the rest for hover', () => {
     const e2 = elements.find((e) => e.data.id === 'e2')!;
     expect(e2.data.colour).toBe(HEALTH_COLOURS['duplicate-processing']);
-    expect(e2.data.label).toBe('6/min · 2× dup proc');
-    expect(elements.find((e) => e.data.id === 'e3')!.data.label).toBe('6/min · 10% err');
+    expect(e2.data.label).toBe('2× dup proc');
+    expect(e2.data.detail).toBe('6/min · 2× dup proc');
+    const e3 = elements.find((e) => e.data.id === 'e3')!;
+    expect([e3.data.label, e3.data.detail]).toEqual(['10% err', '6/min · 10% err']);
+    expect(elements.find((e) => e.data.id === 'e1')!.data.label).toBe('6/min');
+  });
+
+  it('gives the label of the worst edge priority where labels collide', () => {
+    const priority = (id: string) => Number(elements.find((e) => e.data.id === id)!.data.labelPriority);
+    expect(priority('e2')).toBeGreaterThan(priority('e3'));
+    expect(priority('e3')).toBeGreaterThan(priority('e1'));
   });
 });
 
@@ -101,7 +110,8 @@ describe('route edges', () => {
   it('are drawn as their own class, thinner than observed edges, labelled with their message types', () => {
     expect(edge('route').classes).toBe('route health-ok');
     expect(edge('route').data.label).toBe('OrderBilled');
-    expect(edge('wide').data.label).toBe('A, B +2');
+    expect(edge('wide').data.label).toBe('A +3');
+    expect(edge('wide').data.detail).toBe('routes A, B +2');
     expect(edge('route').data.width).toBeLessThan(edge('send').data.width as number);
     expect(edge('send').data.width).toBe(edgeWidth(6));
     expect(edge('consume').data.label).toBe('6/min');

@@ -29,6 +29,9 @@ export const HEALTH_LABELS: Record<TopologyEdge['health'], string> = {
   'duplicate-processing': 'duplicate processing',
 };
 
+/** Least to most severe. */
+const HEALTH_ORDER: TopologyEdge['health'][] = ['ok', 'duplicates', 'retries', 'failures', 'duplicate-processing'];
+
 /** Edge width grows with the log of the rate so one hot edge does not swamp the map. */
 export function edgeWidth(perMinute: number): number {
   return Math.min(9, 1.5 + Math.log10(1 + perMinute) * 2.5);
@@ -77,13 +80,41 @@ export function flowOrder(nodeIds: string[], edges: { source: string; target: st
   return ordered;
 }
 
+/**
+ * The one figure an edge is labelled with on the map, matching its colour: what makes it
+ * unhealthy, else its rate. Short, so it fits between close nodes; the rest is in `edgeDetail`.
+ */
 export function edgeLabel(edge: TopologyEdge): string {
-  if (edge.kind === 'route') return routeLabel(edge);
+  if (edge.kind === 'route')
+    return edge.messageTypes.length > 1 ? `${edge.messageTypes[0]} +${edge.messageTypes.length - 1}` : (edge.messageTypes[0] ?? '');
+  switch (edge.health) {
+    case 'duplicate-processing':
+      return `${edge.duplicateProcessings}× dup proc`;
+    case 'failures':
+      return `${formatPercent(edge.errorRate)} err`;
+    case 'retries':
+      return `${formatPercent(edge.retryRate)} retry`;
+    case 'duplicates':
+      return `${formatPercent(edge.duplicateRate)} dup`;
+    default:
+      return formatRate(edge.perMinute);
+  }
+}
+
+/** The edge's figures in one line: shown on hover and selection. */
+export function edgeDetail(edge: TopologyEdge): string {
+  if (edge.kind === 'route') return `routes ${routeLabel(edge)}`;
   const parts = [formatRate(edge.perMinute)];
   if (edge.errorRate > 0) parts.push(`${formatPercent(edge.errorRate)} err`);
+  if (edge.retryRate > 0) parts.push(`${formatPercent(edge.retryRate)} retry`);
   if (edge.duplicateProcessings > 0) parts.push(`${edge.duplicateProcessings}× dup proc`);
   else if (edge.duplicateRate > 0) parts.push(`${formatPercent(edge.duplicateRate)} dup`);
   return parts.join(' · ');
+}
+
+/** Which label wins where labels would overlap: the worst health first, then the busiest edge. */
+export function labelPriority(edge: TopologyEdge): number {
+  return HEALTH_ORDER.indexOf(edge.health) * 1e9 + edge.perMinute;
 }
 
 export function topologyToElements(topology: Topology): GraphElement[] {
@@ -106,6 +137,8 @@ export function topologyToElements(topology: Topology): GraphElement[] {
         target: edge.target,
         kind: edge.kind,
         label: edgeLabel(edge),
+        detail: edgeDetail(edge),
+        labelPriority: labelPriority(edge),
         colour: HEALTH_COLOURS[edge.health],
         // Routes are inferred, not observed: drawn thinner than the sends and consumes they join.
         width: edge.kind === 'route' ? Math.max(1, edgeWidth(edge.perMinute) / 2) : edgeWidth(edge.perMinute),
@@ -153,8 +186,6 @@ export interface NodeSummary {
   messageTypes: string[];
   worstHealth: TopologyEdge['health'];
 }
-
-const HEALTH_ORDER: TopologyEdge['health'][] = ['ok', 'duplicates', 'retries', 'failures', 'duplicate-processing'];
 
 export function worstHealth(edges: TopologyEdge[]): TopologyEdge['health'] {
   let worst = 0;

@@ -65,12 +65,17 @@ describe('flow filters', () => {
     const params = withParams(new URLSearchParams('range=1h'), {
       anomaly: 'lost-message',
       completion: 'incomplete',
+      verdict: 'unknown',
       service: 'billing',
       q: '',
     });
     const filters = parseFlowFilters(params);
-    expect(filters).toEqual({ q: '', service: 'billing', messageType: '', anomaly: 'lost-message', completion: 'incomplete' });
-    expect(flowQueryParams(filters)).toEqual({ service: 'billing', anomaly: 'lost-message', state: 'incomplete' });
+    expect(filters).toEqual({ q: '', service: 'billing', messageType: '', anomaly: 'lost-message', completion: 'incomplete', verdict: 'unknown' });
+    expect(flowQueryParams(filters)).toEqual({ service: 'billing', anomaly: 'lost-message', state: 'incomplete', verdict: 'unknown' });
+  });
+
+  it('drops unknown verdicts instead of sending them to the API', () => {
+    expect(parseFlowFilters(new URLSearchParams('verdict=maybe')).verdict).toBe('');
   });
 
   it('drops unknown anomaly kinds instead of sending them to the API', () => {

@@ -3,7 +3,16 @@
  * channel: the route (path), the time window (`range` relative to now, or absolute `from`/`to`
  * epoch ms), filters and the current selection (query parameters). Pure: no `window`, no clock.
  */
-import { ANOMALY_KINDS, TREND_GROUPINGS, type AnomalyKind, type FlowState, type TimeWindow, type TrendGrouping } from '@onceflow/collector/contract';
+import {
+  ANOMALY_KINDS,
+  TREND_GROUPINGS,
+  VERDICTS,
+  type AnomalyKind,
+  type FlowState,
+  type TimeWindow,
+  type TrendGrouping,
+  type Verdict,
+} from '@onceflow/collector/contract';
 
 export type { TimeWindow };
 
@@ -106,9 +115,11 @@ export interface FlowFilters {
   anomaly: AnomalyKind | '';
   /** '' = any; 'complete' / 'incomplete' / 'active' map to the API's `complete` and `state`. */
   completion: '' | 'complete' | 'incomplete' | 'active';
+  /** The flow's exactly-once verdict; '' = any. */
+  verdict: Verdict | '';
 }
 
-export const EMPTY_FLOW_FILTERS: FlowFilters = { q: '', service: '', messageType: '', anomaly: '', completion: '' };
+export const EMPTY_FLOW_FILTERS: FlowFilters = { q: '', service: '', messageType: '', anomaly: '', completion: '', verdict: '' };
 
 function isAnomalyKind(value: string): value is AnomalyKind {
   return (ANOMALY_KINDS as readonly string[]).includes(value);
@@ -117,12 +128,14 @@ function isAnomalyKind(value: string): value is AnomalyKind {
 export function parseFlowFilters(params: URLSearchParams): FlowFilters {
   const anomaly = params.get('anomaly') ?? '';
   const completion = params.get('completion') ?? '';
+  const verdict = params.get('verdict') ?? '';
   return {
     q: params.get('q') ?? '',
     service: params.get('service') ?? '',
     messageType: params.get('messageType') ?? '',
     anomaly: isAnomalyKind(anomaly) ? anomaly : '',
     completion: completion === 'complete' || completion === 'incomplete' || completion === 'active' ? completion : '',
+    verdict: VERDICTS.find((known) => known === verdict) ?? '',
   };
 }
 
@@ -135,6 +148,7 @@ export function flowQueryParams(filters: FlowFilters): Record<string, string> {
   if (filters.anomaly) out.anomaly = filters.anomaly;
   const state: Record<string, FlowState> = { complete: 'complete', incomplete: 'incomplete', active: 'active' };
   if (filters.completion) out.state = state[filters.completion];
+  if (filters.verdict) out.verdict = filters.verdict;
   return out;
 }
 

@@ -9,6 +9,7 @@ import { CytoscapeGraph } from '../components/lazy.js';
 import { CountBadges } from '../components/flag-badges.js';
 import { FlowTimeline } from '../components/flow-timeline.js';
 import { FLOW_STYLE } from '../components/graph-styles.js';
+import { LedgerPanel } from '../components/ledger-panel.js';
 import { FlagLegend } from '../components/legend.js';
 import { Link } from '../components/link.js';
 import { MessagePanel } from '../components/message-panel.js';
@@ -134,6 +135,7 @@ export function FlowDetailView({ conversationId }: { conversationId: string }) {
         />
         <CountBadges counts={f.anomalyCounts} />
       </header>
+      <LedgerPanel ledger={f.ledger} verdict={f.verdict} />
       {f.truncated && <div className="warn-bar">This flow has more spans than the collector reads for one flow; what is shown covers the first ones.</div>}
       {loaded < f.page.total && (
         <div className="warn-bar">

@@ -1,5 +1,5 @@
 /**
- * The flows explorer: filters (timeWindow, service, message type, anomaly kind, completion, text)
+ * The flows explorer: filters (timeWindow, service, message type, anomaly kind, completion, verdict, text)
  * live in the URL; counts per anomaly kind cover the whole filtered window; pages load on demand.
  * `search=<id>` lists the flows an id search matched.
  */
@@ -83,6 +83,15 @@ function FilterBar({ filters, services }: { filters: FlowFilters; services: stri
           <option value="complete">complete</option>
           <option value="incomplete">incomplete</option>
           <option value="active">active</option>
+        </select>
+      </label>
+      <label>
+        Exactly once
+        <select value={filters.verdict} onChange={(e) => apply({ ...draft, verdict: e.target.value as FlowFilters['verdict'] })} aria-label="Verdict">
+          <option value="">any</option>
+          <option value="violated">violated</option>
+          <option value="unknown">unknown</option>
+          <option value="held">held</option>
         </select>
       </label>
       <button type="submit">Apply</button>

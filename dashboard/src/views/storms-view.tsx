@@ -1,7 +1,9 @@
 /**
- * Duplicates & storms: duplicate deliveries (handled) against duplicate processings (bugs) over
- * time, storm episodes shaded on the charts, and the services, message types and message ids
- * that offend most.
+ * Duplicates & storms: duplicate deliveries (handled) against duplicate processings (bugs), and
+ * failed attempts and dead letters, over time; storm episodes as bands on the charts (one label
+ * each, never overlapping; hover names the episode, click opens its flows), ranked in a table;
+ * the keys still learning their baseline; and the services, message types and message ids that
+ * offend most.
  */
 import { useMemo } from 'react';
 import { Link } from '../components/link.js';
@@ -10,10 +12,11 @@ import { TimeChart } from '../components/lazy.js';
 import { useStorms, useTrends } from '../hooks/use-api.js';
 import { linkTo } from '../hooks/use-location.js';
 import { useTimeWindow } from '../hooks/use-time-window.js';
-import { formatClock, formatCount, formatDuration } from '../model/format.js';
-import { stormAreas, topOffenders, type Offender } from '../model/storms.js';
+import { formatCount } from '../model/format.js';
+import { episodeFlowParams, STORM_KIND_STYLES, stormBands, topStormKeys, type Offender, type StormChart } from '../model/storms.js';
 import { groupedSeries, totalsSeries } from '../model/trend-series.js';
 import type { Trends } from '../model/types.js';
+import { LearningPanel, StormTable } from './storm-panels.js';
 import { openInvestigation } from './trends-view.js';
 
 function totalsByGroup(trends: Trends | undefined, metric: 'duplicateDeliveries' | 'duplicateProcessings'): Offender[] {
@@ -54,10 +57,17 @@ export function StormsView() {
   const byService = useTrends(timeWindow, stepMs, 'service');
   const byType = useTrends(timeWindow, stepMs, 'messageType');
   const storms = useStorms(timeWindow, stepMs);
-  const rows = useMemo(() => (byService.data ? totalsSeries(byService.data, ['duplicateDeliveries', 'duplicateProcessings', 'retries']) : []), [byService.data]);
-  const list = storms.data?.storms ?? [];
-  const areas = stormAreas(list, stepMs);
-  const top = topOffenders(list);
+  const rows = useMemo(
+    () => (byService.data ? totalsSeries(byService.data, ['duplicateDeliveries', 'duplicateProcessings', 'failures', 'deadLetters']) : []),
+    [byService.data],
+  );
+  const list = useMemo(() => storms.data?.storms ?? [], [storms.data]);
+  const bands = useMemo(
+    () => stormBands(list, stepMs, (storm) => linkTo({ view: 'flows' }, episodeFlowParams(storm, stepMs))),
+    [list, stepMs],
+  );
+  const bandsOf = (chart: StormChart) => bands.filter((band) => STORM_KIND_STYLES[band.kind].chart === chart);
+  const learning = storms.data?.learning ?? [];
 
   if (byService.isPending) return <Loading what="duplicates" />;
   if (byService.isError && !byService.data) return <ErrorState error={byService.error} what="duplicates" />;
@@ -69,70 +79,42 @@ export function StormsView() {
           rows={rows}
           unit="count"
           series={[
-            { key: 'duplicateDeliveries', label: 'Duplicate deliveries', colour: '#2f80c9' },
-            { key: 'duplicateProcessings', label: 'Duplicate processings', colour: '#d0252b' },
+            { key: 'duplicateDeliveries', label: 'Duplicate deliveries', colour: STORM_KIND_STYLES['duplicate-delivery'].colour },
+            { key: 'duplicateProcessings', label: 'Duplicate processings', colour: STORM_KIND_STYLES['duplicate-processing'].colour },
           ]}
-          areas={areas.filter((a) => a.kind === 'duplicate')}
+          areas={bandsOf('duplicates')}
           onSelectWindow={openInvestigation}
           height={260}
         />
         <TimeChart
-          title="Retries"
+          title="Failed attempts and dead letters"
           rows={rows}
           unit="count"
-          series={[{ key: 'retries', label: 'Retries', colour: '#d39a00' }]}
-          areas={areas.filter((a) => a.kind === 'retry').map((a) => ({ ...a, colour: '#d39a00' }))}
+          series={[
+            { key: 'failures', label: 'Failed or retry-scheduled attempts', colour: STORM_KIND_STYLES.retry.colour },
+            { key: 'deadLetters', label: 'Dead letters', colour: STORM_KIND_STYLES['dead-letter'].colour },
+          ]}
+          areas={bandsOf('failures')}
           onSelectWindow={openInvestigation}
           height={260}
         />
       </div>
       <section className="panel">
-        <h2>Storm episodes</h2>
+        <h2>Storm episodes{list.length > 0 && <span className="muted"> · ranked by how far above normal</span>}</h2>
         {storms.isPending ? (
           <Loading what="storms" />
         ) : storms.isError ? (
           <ErrorState error={storms.error} what="storms" />
         ) : list.length === 0 ? (
-          <Empty>No duplicate or retry storm in this window: no (service, message type) burst well above its own baseline.</Empty>
+          <Empty>
+            No storm in this window: no (endpoint, message type) burst of duplicates, retries, failures or dead letters well above its own
+            normal{learning.length > 0 ? ` (${learning.length} still learning what normal is)` : ''}.
+          </Empty>
         ) : (
-          <table className="table storms">
-            <thead>
-              <tr>
-                <th>Kind</th>
-                <th>Service</th>
-                <th>Message type</th>
-                <th>From</th>
-                <th className="num">Lasted</th>
-                <th className="num">Peak / baseline per min</th>
-                <th className="num">Events</th>
-                <th>Top message ids</th>
-              </tr>
-            </thead>
-            <tbody>
-              {list.map((storm) => (
-                <tr key={storm.id} className="severity-error">
-                  <td>{storm.kind}</td>
-                  <td>{storm.service}</td>
-                  <td>{storm.messageType}</td>
-                  <td className="mono">{formatClock(storm.startMs)}</td>
-                  <td className="num">{formatDuration(storm.endMs - storm.startMs)}</td>
-                  <td className="num">
-                    {formatCount(storm.peakPerMinute)} / {formatCount(storm.baselinePerMinute)}
-                  </td>
-                  <td className="num">{formatCount(storm.count)}</td>
-                  <td>
-                    {storm.topKeys.map((k) => (
-                      <Link key={k.messageId} className="mono key-link" href={linkTo({ view: 'flows' }, { search: k.messageId })}>
-                        {k.messageId} ×{k.count}
-                      </Link>
-                    ))}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+          <StormTable storms={list} stepMs={stepMs} />
         )}
       </section>
+      {storms.data && <LearningPanel learning={learning} learningMs={storms.data.learningMs} />}
       <div className="columns">
         <OffenderTable
           title="Duplicate processings by service"
@@ -149,7 +131,11 @@ export function StormsView() {
           rows={totalsByGroup(byService.data, 'duplicateDeliveries')}
           link={(name) => linkTo({ view: 'flows' }, { service: name, anomaly: 'duplicate-delivery' })}
         />
-        <OffenderTable title="Storm keys (message ids)" rows={top.keys} link={(name) => linkTo({ view: 'flows' }, { search: name })} />
+        <OffenderTable
+          title="Storm keys (message ids)"
+          rows={topStormKeys(list)}
+          link={(name) => linkTo({ view: 'flows' }, { search: name })}
+        />
       </div>
     </div>
   );

@@ -1,7 +1,9 @@
 /**
- * Home: services, destinations and HTTP peers as a left-to-right graph; edges show rate and are
- * coloured by health. Live events refetch the topology; the graph updates in place. Selecting a
- * node or edge (kept in the URL as `sel`) shows its numbers and recent flows.
+ * Home: services, destinations and HTTP peers as a left-to-right graph; edges are coloured by
+ * health and labelled with the one figure that says why (every figure on hover; a label that
+ * would cover a node or another label waits for hover). Live events refetch the topology; the
+ * graph updates in place. Selecting a node or edge (kept in the URL as `sel`) shows its numbers
+ * and recent flows.
  */
 import { useCallback, useMemo } from 'react';
 import { fitGraph } from '../components/graph-handles.js';
@@ -156,7 +158,7 @@ export function SystemMapView() {
           </button>
           {topology.isError && <span className="warn">refresh failed: {(topology.error as Error).message}</span>}
         </div>
-        <CytoscapeGraph name="map" elements={elements} stylesheet={MAP_STYLE} selectedId={selected} onSelect={onSelect} rankSep={80} nodeSep={30} />
+        <CytoscapeGraph name="map" elements={elements} stylesheet={MAP_STYLE} selectedId={selected} onSelect={onSelect} rankSep={80} nodeSep={30} declutterEdgeLabels />
         <MapLegend />
       </section>
       {selected && <SelectionPanel topology={data} id={selected} timeWindow={timeWindow} onClose={() => onSelect(null)} />}

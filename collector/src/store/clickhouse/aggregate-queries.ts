@@ -7,9 +7,9 @@
  * linearly between the two nearest values of the exact sorted sample (DuckDB's
  * `quantile_cont`); reads over long windows use the per-minute rollup and t-digest.
  */
-import type { TimeWindow } from '../span-store.js';
+import type { ActivityKey, TimeWindow } from '../span-store.js';
 import { msToNs } from '../../model/span.js';
-import type { TrendGrouping } from '../../model/flow.js';
+import type { StormKind, TrendGrouping } from '../../model/flow.js';
 import { ROW_LIMITS, rowLimit } from '../store-inputs.js';
 import { windowCondition } from './row-queries.js';
 import { QUANTILE_LEVELS, rollupSelect } from './rollup-sql.js';
@@ -97,41 +97,47 @@ GROUP BY time_ms
 ORDER BY time_ms`;
 }
 
-/** Per (bucket, service, message type): attempts, duplicates and retries (storm detection). */
+/** An attempt that failed and will be tried again (storm kind `retry`). */
+const IS_RETRY = sql`outcome IN ('failed', 'retry_scheduled')`;
+/** An attempt in error with no outcome saying why (storm kind `failure`). */
+const IS_FAILURE = sql`(status_code = 'error' AND outcome NOT IN ('failed', 'retry_scheduled', 'dead_lettered'))`;
+
+/** Per (bucket, endpoint = service + destination, message type): one count per storm kind. */
 export function activityBucketsSql(db: SqlFragment, window: TimeWindow, stepMs: number): SqlFragment {
   return sql`SELECT
   ${bucketExpr(stepMs)} AS time_ms,
   service,
+  destination,
   message_type,
   count() AS attempts,
-  countIf(outcome = 'duplicate') + countIf(outcome = 'processed') - uniqExactIf(message_id, outcome = 'processed') AS duplicates,
-  countIf(attempt > 1) AS retries
+  countIf(outcome = 'duplicate') AS duplicate_deliveries,
+  countIf(outcome = 'processed') - uniqExactIf(message_id, outcome = 'processed') AS duplicate_processings,
+  countIf(${IS_RETRY}) AS retries,
+  countIf(${IS_FAILURE}) AS failures,
+  countIf(outcome = 'dead_lettered') AS dead_letters
 FROM ${db}.spans
 WHERE ${windowCondition(window)} AND ${IS_ATTEMPT}
-GROUP BY time_ms, service, message_type
-ORDER BY time_ms, service, message_type`;
+GROUP BY time_ms, service, destination, message_type
+ORDER BY time_ms, service, destination, message_type`;
 }
 
-const TOP_KEY_MEASURES: Record<'duplicate' | 'retry', SqlFragment> = {
-  duplicate: sql`countIf(outcome = 'duplicate') + greatest(countIf(outcome = 'processed'), 1) - 1`,
-  retry: sql`countIf(attempt > 1)`,
+/** Per storm kind, what one message id contributes to it (the top keys of an episode). */
+const TOP_KEY_MEASURES: Record<StormKind, SqlFragment> = {
+  'duplicate-delivery': sql`countIf(outcome = 'duplicate')`,
+  'duplicate-processing': sql`greatest(countIf(outcome = 'processed'), 1) - 1`,
+  retry: sql`countIf(${IS_RETRY})`,
+  failure: sql`countIf(${IS_FAILURE})`,
+  'dead-letter': sql`countIf(outcome = 'dead_lettered')`,
 };
 
-/** Message ids with the most duplicate (or retry) attempts for one (service, message type). */
-export function topKeysSql(
-  db: SqlFragment,
-  window: TimeWindow,
-  service: string,
-  messageType: string,
-  kind: 'duplicate' | 'retry',
-  limit: number,
-): SqlFragment {
+/** Message ids with the most events of one storm kind for one (endpoint, message type). */
+export function topKeysSql(db: SqlFragment, window: TimeWindow, key: ActivityKey, kind: StormKind, limit: number): SqlFragment {
   const counted = Object.hasOwn(TOP_KEY_MEASURES, kind) ? TOP_KEY_MEASURES[kind] : undefined;
   if (!counted) throw new TypeError(`unknown key kind: ${String(kind)}`);
   return sql`SELECT message_id, ${counted} AS n
 FROM ${db}.spans
-WHERE ${windowCondition(window)} AND ${IS_ATTEMPT} AND service = ${service} AND message_type = ${messageType}
-  AND message_id != ''
+WHERE ${windowCondition(window)} AND ${IS_ATTEMPT} AND service = ${key.service} AND destination = ${key.destination}
+  AND message_type = ${key.messageType} AND message_id != ''
 GROUP BY message_id
 HAVING n > 0
 ORDER BY n DESC, message_id
@@ -234,14 +240,20 @@ export function activityBucketsRollupSql(db: SqlFragment, window: TimeWindow, st
   return sql`SELECT
   ${rollupBucket(stepMs)} AS time_ms,
   service,
+  destination,
   message_type,
   countMerge(st_n) AS attempts,
-  sumMerge(st_duplicates) + arrayCount(p -> p >= greatest(toUInt64(time_ms) * 1000000, ${msToNs(Math.max(0, window.fromMs))}), groupArrayIfMerge(st_prev_processed)) AS duplicates,
-  sumMerge(st_retries) AS retries
+  sumMerge(st_duplicates) AS duplicate_deliveries,
+  arrayCount(p -> p >= greatest(toUInt64(time_ms) * 1000000, ${msToNs(Math.max(0, window.fromMs))}), groupArrayIfMerge(st_prev_processed)) AS duplicate_processings,
+  sumMerge(st_failures) AS retries,
+  -- st_errors counts error status or a failed, retry or dead-letter outcome: without the last
+  -- two it is the attempts in error with no outcome saying why.
+  sumMerge(st_errors) - sumMerge(st_failures) - sumMerge(st_dead_letters) AS failures,
+  sumMerge(st_dead_letters) AS dead_letters
 FROM ${rollupSource(db, window)}
 WHERE edge_kind = 'consume'
-GROUP BY time_ms, service, message_type
-ORDER BY time_ms, service, message_type`;
+GROUP BY time_ms, service, destination, message_type
+ORDER BY time_ms, service, destination, message_type`;
 }
 
 /** `edgeAggregatesSql` from the rollup: same edges, t-digest latencies. */

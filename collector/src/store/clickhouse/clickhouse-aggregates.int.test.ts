@@ -89,12 +89,16 @@ describe.skipIf(!ok)('ClickHouseStore aggregates on a real server', () => {
 
   it('reports activity, top keys and edges', async () => {
     const activity = await store.activityBuckets(window, 60_000);
+    const zeros = { duplicateDeliveries: 0, duplicateProcessings: 0, retries: 0, failures: 0, deadLetters: 0 };
     expect(activity).toEqual([
-      { timeMs: t0, service: 'billing', messageType: 'OrderBilled', attempts: 1, duplicates: 0, retries: 0 },
-      { timeMs: t0, service: 'orders', messageType: 'SubmitOrder', attempts: 3, duplicates: 2, retries: 2 },
+      { timeMs: t0, service: 'billing', destination: 'billing', messageType: 'OrderBilled', attempts: 1, ...zeros, retries: 1 },
+      { timeMs: t0, service: 'orders', destination: 'orders', messageType: 'SubmitOrder', attempts: 3, ...zeros, duplicateDeliveries: 1, duplicateProcessings: 1 },
     ]);
-    expect(await store.topKeys(window, 'orders', 'SubmitOrder', 'duplicate', 5)).toEqual([{ messageId: 'm1', count: 2 }]);
-    expect(await store.topKeys(window, 'orders', 'SubmitOrder', 'retry', 5)).toEqual([{ messageId: 'm1', count: 2 }]);
+    const orders = { service: 'orders', destination: 'orders', messageType: 'SubmitOrder' };
+    expect(await store.topKeys(window, orders, 'duplicate-delivery', 5)).toEqual([{ messageId: 'm1', count: 1 }]);
+    expect(await store.topKeys(window, orders, 'duplicate-processing', 5)).toEqual([{ messageId: 'm1', count: 1 }]);
+    expect(await store.topKeys(window, orders, 'retry', 5)).toEqual([]);
+    expect(await store.topKeys(window, { service: 'billing', destination: 'billing', messageType: 'OrderBilled' }, 'retry', 5)).toEqual([{ messageId: 'm2', count: 1 }]);
 
     const edges = await store.edgeAggregates(window);
     const byId = Object.fromEntries(edges.map((edge) => [`${edge.kind}:${edge.source}->${edge.target}`, edge]));
@@ -159,6 +163,13 @@ describe.skipIf(!ok)('ClickHouseStore aggregates on a real server', () => {
       businessKeys: ['order-1'],
       anomalyCounts: { 'duplicate-processing': 1, retry: 0 },
       worstSeverity: 'error',
+      ledger: {
+        noDuplicateProcessing: { verdict: 'violated', evidence: ['00000000000000a1'], reason: 'duplicate-processing: SubmitOrder processed 2× by orders' },
+        noGhost: { verdict: 'held', evidence: [], reason: '' },
+        noLost: { verdict: complete ? 'held' : 'unknown', evidence: [], reason: complete ? '' : 'the flow is still within its quiet period' },
+        consistentOutput: { verdict: 'held', evidence: [], reason: '' },
+      },
+      verdict: 'violated',
       anomalies: [
         {
           kind: 'duplicate-processing',
@@ -167,6 +178,7 @@ describe.skipIf(!ok)('ClickHouseStore aggregates on a real server', () => {
           messageId: 'm1',
           messageType: 'SubmitOrder',
           service: 'orders',
+          endpoint: 'orders/orders',
           detail: 'SubmitOrder processed 2× by orders',
           timeMs: t0 + 20,
         },

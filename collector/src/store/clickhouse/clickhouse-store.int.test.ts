@@ -118,8 +118,8 @@ describe.skipIf(!ok)('ClickHouseStore on a real server', () => {
       }
       // A window that starts after the first processing does not count the second as a repeat.
       const later = { fromMs: t0 + 180_250, toMs: t0 + 240_250 };
-      expect((await rollup.activityBuckets(later, 60_000)).map((row) => row.duplicates)).toEqual([0]);
-      expect((await store.activityBuckets(later, 60_000)).map((row) => row.duplicates)).toEqual([0]);
+      expect((await rollup.activityBuckets(later, 60_000)).map((row) => row.duplicateProcessings)).toEqual([0]);
+      expect((await store.activityBuckets(later, 60_000)).map((row) => row.duplicateProcessings)).toEqual([0]);
     } finally {
       await rollup.close();
     }
@@ -156,6 +156,35 @@ describe.skipIf(!ok)('ClickHouseStore on a real server', () => {
     await store.insertSpans(spans);
     const read = await store.spansOfConversation('c-order', 3);
     expect(read.map((span) => span.startNs)).toEqual([1, 2, 3].map((i) => ns(t0 + i)));
+  });
+
+  it('adds the ledger columns to a flows table from before the ledger; its records read as not judged', async () => {
+    const older = new ClickHouseStore({ url: CLICKHOUSE_URL, database: testDatabaseName() });
+    const runner = new QueryRunner({ url: CLICKHOUSE_URL });
+    try {
+      await runner.command(`CREATE DATABASE ${older.database}`);
+      await runner.command(`CREATE TABLE ${older.database}.flows (conversation_id String, start_ms Float64, end_ms Float64,
+  duration_ms Float64, complete UInt8, state Enum8('active' = 1, 'complete' = 2, 'incomplete' = 3), services Array(String),
+  message_types Array(String), root_type String, message_count UInt32, span_count UInt32, idempotency_keys Array(String),
+  business_keys Array(String), anomaly_kinds Array(String), anomaly_kind_counts Array(UInt32), worst_severity String,
+  anomalies Nested(kind String, severity String, message_id String, message_type String, service String, detail String, time_ms Float64),
+  analyzed_at_ms Float64, version UInt64) ENGINE = ReplacingMergeTree(version) ORDER BY conversation_id`);
+      await runner.command(`INSERT INTO ${older.database}.flows (conversation_id, start_ms, end_ms, state, anomaly_kinds, anomaly_kind_counts,
+  anomalies.kind, anomalies.severity, anomalies.message_id, anomalies.message_type, anomalies.service, anomalies.detail, anomalies.time_ms, version)
+  VALUES ('c-old', ${t0}, ${t0 + 10}, 'incomplete', ['lost-message'], [1], ['lost-message'], ['error'], ['m1'], ['SubmitOrder'], ['edge'], ['lost'], [${t0}], 1)`);
+      await older.init();
+      const record = await older.getFlowRecord('c-old');
+      expect(record?.verdict).toBe('unknown');
+      expect(record?.ledger.noLost).toEqual({ verdict: 'unknown', evidence: [], reason: 'recorded before the ledger was kept' });
+      expect(record?.anomalies.map((a) => [a.service, a.endpoint])).toEqual([['edge', 'edge']]);
+      await older.saveFlows([{ ...record!, verdict: 'violated', ledger: { ...record!.ledger, noLost: { verdict: 'violated', evidence: ['a1'], reason: 'lost' } }, analyzedAtMs: t0 + 100 }]);
+      expect((await older.getFlowRecord('c-old'))?.ledger.noLost.verdict).toBe('violated');
+      expect((await older.listFlows({ fromMs: t0 - 1, toMs: t0 + 1, verdict: 'violated', limit: 10 })).total).toBe(1);
+    } finally {
+      await older.dropDatabase();
+      await older.close();
+      await runner.close();
+    }
   });
 
   it('refuses a database whose span tables predate row_json, and leaves it as it was', async () => {

@@ -12,12 +12,13 @@
  * the same moment never shows twice in rows and disappears on merge.
  */
 import type pino from 'pino';
-import type { Anomaly, AnomalyKind, FlowRecord, TrendGrouping } from '../../model/flow.js';
+import type { Anomaly, AnomalyKind, FlowRecord, StormKind, TrendGrouping } from '../../model/flow.js';
 import type { SpanRow } from '../../model/span.js';
 import { activityBucketRow, coverageRow, edgeAggregateRow, flowBucketRow, spanBucketRow } from '../aggregate-rows.js';
 import { encodeFlowCursor } from '../flow-cursor.js';
 import type {
   ActivityBucketRow,
+  ActivityKey,
   AnomalyQuery,
   ConversationActivity,
   CoverageRow,
@@ -63,10 +64,10 @@ import {
   spansOfMessageSql,
   spansOfTraceSql,
 } from './row-queries.js';
-import { backfillFlowIndex, schemaStatements } from './schema.js';
+import { LEDGER_COLUMNS, backfillFlowIndex, flowIndexStatements, schemaStatements } from './schema.js';
 import { detectFeatures, type ServerFeatures } from './server-features.js';
 import { fromRowJson } from './span-rows.js';
-import { sql, sqlDatabase, type SqlFragment } from './sql-escape.js';
+import { SqlFragment, sql, sqlDatabase } from './sql-escape.js';
 import { coverageSql } from './coverage-queries.js';
 
 export interface ClickHouseStoreOptions {
@@ -115,6 +116,8 @@ export class ClickHouseStore implements SpanStore {
     await this.refuseOlderSchema();
     const unindexedFlows = await this.flowsWithoutIndex();
     for (const statement of schemaStatements(this.db, this.features)) await this.runner.command(statement);
+    await this.addLedgerColumns();
+    for (const statement of flowIndexStatements(this.db)) await this.runner.command(statement);
     if (unindexedFlows) await backfillFlowIndex(this.runner, this.db);
     const [{ s }] = await this.runner.rows<{ s: number }>(sql`SELECT toUInt32(max(ts)) AS s FROM ${this.db}.spans`);
     this.inserter.newestStoredS = Number(s);
@@ -145,6 +148,21 @@ WHERE database = ${this.database} AND table IN ('spans', 'spans_by_conversation'
 WHERE database = ${this.database}`,
     );
     return flows !== '0' && index === '0';
+  }
+
+  /**
+   * A flows table created before the exactly-once ledger gets its columns (metadata only; 18.16
+   * has no ADD COLUMN IF NOT EXISTS, so the missing ones are looked up). Its older records read
+   * back as not judged.
+   */
+  private async addLedgerColumns(): Promise<void> {
+    const present = await this.runner.rows<{ name: string }>(
+      sql`SELECT name FROM system.columns WHERE database = ${this.database} AND table = 'flows'`,
+    );
+    const names = new Set(present.map((row) => row.name));
+    for (const [name, definition] of LEDGER_COLUMNS) {
+      if (!names.has(name)) await this.runner.command(sql`ALTER TABLE ${this.db}.flows ADD COLUMN ${new SqlFragment(definition)}`);
+    }
   }
 
   async health(): Promise<StoreHealth> {
@@ -290,8 +308,8 @@ WHERE database = ${this.database}`,
     return rows.map(activityBucketRow);
   }
 
-  async topKeys(window: TimeWindow, service: string, messageType: string, kind: 'duplicate' | 'retry', limit: number): Promise<KeyCount[]> {
-    const rows = await this.runner.rows<{ message_id: string; n: string }>(topKeysSql(this.db, window, service, messageType, kind, limit));
+  async topKeys(window: TimeWindow, key: ActivityKey, kind: StormKind, limit: number): Promise<KeyCount[]> {
+    const rows = await this.runner.rows<{ message_id: string; n: string }>(topKeysSql(this.db, window, key, kind, limit));
     return rows.map((row) => ({ messageId: row.message_id, count: Number(row.n) }));
   }
 

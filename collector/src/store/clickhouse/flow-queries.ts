@@ -7,7 +7,7 @@
  */
 import { decodeFlowCursor } from '../flow-cursor.js';
 import type { AnomalyQuery, FlowQuery } from '../span-store.js';
-import { ROW_LIMITS, assertAnomalyKind, assertFlowState, rowLimit } from '../store-inputs.js';
+import { ROW_LIMITS, assertAnomalyKind, assertFlowState, assertVerdict, rowLimit } from '../store-inputs.js';
 import { FLOW_COLUMNS } from './flow-rows.js';
 import { PRESENT_KINDS_SQL } from './schema.js';
 import { SqlFragment, joinSql, sql, sqlColumns } from './sql-escape.js';
@@ -36,6 +36,7 @@ export function flowConditions(db: SqlFragment, query: FlowQuery): SqlFragment {
   }
   if (query.complete !== undefined) conditions.push(sql`complete = ${query.complete}`);
   if (query.state !== undefined) conditions.push(sql`state = ${assertFlowState(query.state)}`);
+  if (query.verdict !== undefined) conditions.push(sql`verdict = ${assertVerdict(query.verdict)}`);
   return joinSql(conditions, '\n  AND ');
 }
 
@@ -90,11 +91,12 @@ export function anomaliesSql(db: SqlFragment, query: AnomalyQuery): SqlFragment 
   if (query.kind !== undefined) conditions.push(sql`a_kind = ${assertAnomalyKind(query.kind)}`);
   if (query.service !== undefined) conditions.push(sql`a_service = ${query.service}`);
   return sql`SELECT conversation_id, a_kind AS kind, a_severity AS severity, a_message_id AS message_id,
-  a_message_type AS message_type, a_service AS service, a_detail AS detail, a_time_ms AS time_ms
+  a_message_type AS message_type, a_service AS service, a_detail AS detail, a_time_ms AS time_ms,
+  a_endpoint AS endpoint
 FROM (SELECT * FROM ${db}.flows FINAL WHERE arrayExists(t -> t >= ${query.fromMs} AND t < ${query.toMs}, anomalies.time_ms))
 ARRAY JOIN arrayEnumerate(anomalies.kind) AS a_seq, anomalies.kind AS a_kind, anomalies.severity AS a_severity, anomalies.message_id AS a_message_id,
   anomalies.message_type AS a_message_type, anomalies.service AS a_service, anomalies.detail AS a_detail,
-  anomalies.time_ms AS a_time_ms
+  anomalies.time_ms AS a_time_ms, anomalies.endpoint AS a_endpoint
 WHERE ${joinSql(conditions, ' AND ')}
 ORDER BY time_ms DESC, conversation_id, kind, message_id, a_seq
 LIMIT ${rowLimit(query.limit, ROW_LIMITS.anomalies)}`;

@@ -3,7 +3,8 @@
  * (parallel arrays), so `listAnomalies` can ARRAY JOIN them with filters; per-kind counts are
  * parallel arrays too (18.16 has no Map).
  */
-import type { Anomaly, AnomalyKind, FlowRecord, FlowState, FlowSummary, Severity } from '../../model/flow.js';
+import type { Anomaly, AnomalyKind, FlowRecord, FlowState, FlowSummary, Ledger, Severity, Verdict } from '../../model/flow.js';
+import { LEDGER_NOT_JUDGED } from '../flow-ledger.js';
 
 export const FLOW_COLUMNS = [
   'conversation_id',
@@ -22,6 +23,8 @@ export const FLOW_COLUMNS = [
   'anomaly_kinds',
   'anomaly_kind_counts',
   'worst_severity',
+  'verdict',
+  'ledger',
   'anomalies.kind',
   'anomalies.severity',
   'anomalies.message_id',
@@ -29,6 +32,7 @@ export const FLOW_COLUMNS = [
   'anomalies.service',
   'anomalies.detail',
   'anomalies.time_ms',
+  'anomalies.endpoint',
   'analyzed_at_ms',
   'version',
 ] as const;
@@ -55,6 +59,8 @@ export function toFlowInsertRow(record: FlowRecord): Record<string, unknown> {
     anomaly_kinds: kinds,
     anomaly_kind_counts: kinds.map((kind) => record.anomalyCounts[kind] ?? 0),
     worst_severity: record.worstSeverity ?? '',
+    verdict: record.verdict,
+    ledger: JSON.stringify(record.ledger),
     'anomalies.kind': anomalies.map((a) => a.kind),
     'anomalies.severity': anomalies.map((a) => a.severity),
     'anomalies.message_id': anomalies.map((a) => a.messageId),
@@ -62,6 +68,7 @@ export function toFlowInsertRow(record: FlowRecord): Record<string, unknown> {
     'anomalies.service': anomalies.map((a) => a.service),
     'anomalies.detail': anomalies.map((a) => a.detail),
     'anomalies.time_ms': anomalies.map((a) => finite(a.timeMs)),
+    'anomalies.endpoint': anomalies.map((a) => a.endpoint),
     analyzed_at_ms: finite(record.analyzedAtMs),
     // ReplacingMergeTree needs an unsigned version: microseconds keep sub-ms analysis order.
     version: String(Math.max(0, Math.round(finite(record.analyzedAtMs) * 1000))),
@@ -82,6 +89,7 @@ export function fromFlowSelectRow(row: FlowSelectRow): FlowRecord {
   const services = row['anomalies.service'] as string[];
   const details = row['anomalies.detail'] as string[];
   const times = row['anomalies.time_ms'] as number[];
+  const endpoints = row['anomalies.endpoint'] as string[];
   const anomalies: Anomaly[] = (row['anomalies.kind'] as AnomalyKind[]).map((kind, i) => ({
     kind,
     severity: severities[i],
@@ -89,6 +97,8 @@ export function fromFlowSelectRow(row: FlowSelectRow): FlowRecord {
     messageId: messageIds[i],
     messageType: messageTypes[i],
     service: services[i],
+    // Anomalies stored before endpoints were recorded are about their service.
+    endpoint: endpoints[i] || services[i],
     detail: details[i],
     timeMs: Number(times[i]),
   }));
@@ -108,6 +118,9 @@ export function fromFlowSelectRow(row: FlowSelectRow): FlowRecord {
     businessKeys: row.business_keys as string[],
     anomalyCounts,
     worstSeverity: row.worst_severity === '' ? null : (row.worst_severity as Severity),
+    // '' in a record saved before the ledger: read as not judged.
+    ledger: row.ledger ? (JSON.parse(row.ledger as string) as Ledger) : LEDGER_NOT_JUDGED,
+    verdict: row.ledger ? (row.verdict as Verdict) : 'unknown',
     anomalies,
     analyzedAtMs: Number(row.analyzed_at_ms),
   };
@@ -128,6 +141,7 @@ export function summaryFromRow(row: FlowSelectRow): FlowSummary {
     'anomalies.service': [],
     'anomalies.detail': [],
     'anomalies.time_ms': [],
+    'anomalies.endpoint': [],
     analyzed_at_ms: 0,
     version: '0',
   });
@@ -144,6 +158,7 @@ export interface AnomalySelectRow {
   service: string;
   detail: string;
   time_ms: number;
+  endpoint: string;
 }
 
 export function anomalyFromRow(row: AnomalySelectRow): Anomaly {
@@ -154,6 +169,7 @@ export function anomalyFromRow(row: AnomalySelectRow): Anomaly {
     messageId: row.message_id,
     messageType: row.message_type,
     service: row.service,
+    endpoint: row.endpoint || row.service,
     detail: row.detail,
     timeMs: Number(row.time_ms),
   };

@@ -117,9 +117,10 @@ describe('aggregate queries', () => {
     expect(() => bucketStep(step)).toThrow(/invalid step/);
   });
 
-  it('escapes service and message type in top keys', () => {
-    const text = topKeysSql(db, window, "svc'", 'T\\', 'retry', 5).text;
-    expect(text).toContain("service = 'svc\\'' AND message_type = 'T\\\\'");
+  it('escapes service, destination and message type in top keys', () => {
+    const text = topKeysSql(db, window, { service: "svc'", destination: "q'", messageType: 'T\\' }, 'retry', 5).text;
+    expect(text).toContain("service = 'svc\\'' AND destination = 'q\\''");
+    expect(text).toContain("message_type = 'T\\\\'");
   });
 
   it('classifies edges in one scan without joins', () => {

@@ -144,7 +144,9 @@ export const FLOW_SUMMARY_DDL = `  conversation_id String,
   business_keys Array(String),
   anomaly_kinds Array(String),
   anomaly_kind_counts Array(UInt32),
-  worst_severity String`;
+  worst_severity String,
+  verdict String DEFAULT 'unknown',
+  ledger String DEFAULT ''`;
 
 /** Kinds with a positive count (a record may carry explicit zeros). */
 export const PRESENT_KINDS_SQL = 'arrayFilter((k, c) -> c > 0, anomaly_kinds, anomaly_kind_counts)';
@@ -232,20 +234,19 @@ AS ${rollupSelect(sql`${db}.spans`, sql`1`)}`,
     `CREATE TABLE IF NOT EXISTS ${db}.flows (
 ${FLOW_SUMMARY_DDL},
   anomalies Nested(kind String, severity String, message_id String, message_type String,
-    service String, detail String, time_ms Float64),
+    service String, detail String, time_ms Float64, endpoint String),
   analyzed_at_ms Float64,
   version UInt64
 )
 ENGINE = ReplacingMergeTree(version)
 ORDER BY conversation_id
 SETTINGS index_granularity = 1024`,
-    ...flowIndexStatements(db),
   ];
 }
 
 /**
  * The two tables that let the flow list filtered by an anomaly kind read a range: created after
- * `flows` (their views read it). `flows_by_anomaly` keeps every version's row, so a reader
+ * `flows` has every column (their views read it: after `LEDGER_COLUMNS` are added). `flows_by_anomaly` keeps every version's row, so a reader
  * keeps the rows whose version is the conversation's latest in `flow_versions`; ordered by
  * (kind, start_ms, conversation_id, version), a re-saved version collapses on merge.
  * `flow_versions` has 64-row granules: checking a few thousand candidates reads a few thousand
@@ -296,3 +297,10 @@ export async function backfillFlowIndex(runner: QueryRunner, db: SqlFragment): P
   await runner.command(`INSERT INTO ${db}.flows_by_anomaly ${flowsByAnomalySelect(db)}`);
   await runner.command(`INSERT INTO ${db}.flow_versions ${flowVersionsSelect(db)}`);
 }
+
+/** Columns the flows table gained with the exactly-once ledger (name, definition), added to tables created before it. */
+export const LEDGER_COLUMNS: [string, string][] = [
+  ['verdict', "verdict String DEFAULT 'unknown'"],
+  ['ledger', "ledger String DEFAULT ''"],
+  ['anomalies.endpoint', '`anomalies.endpoint` Array(String)'],
+];

@@ -8,9 +8,9 @@
  * Buckets are epoch-aligned: timeMs = floor(startMs / stepMs) * stepMs. Quantiles interpolate
  * linearly between the nearest values of the exact sample (`quantile_cont`).
  */
-import type { TrendGrouping } from '../../model/flow.js';
+import type { StormKind, TrendGrouping } from '../../model/flow.js';
 import { msToNs } from '../../model/span.js';
-import type { TimeWindow } from '../span-store.js';
+import type { ActivityKey, TimeWindow } from '../span-store.js';
 import type { Statement } from './duckdb-client.js';
 import { HTTP_PEER, IS_ATTEMPT, IS_CLIENT_KIND, IS_HTTP_CLIENT, IS_SEND } from './span-roles-sql.js';
 
@@ -131,59 +131,64 @@ export function flowBucketsSql(window: TimeWindow, stepMs: number): Statement {
   return { sql, params: [window.fromMs, window.toMs, step.stepMs] };
 }
 
+/** An attempt that failed and will be tried again (storm kind `retry`). */
+export const IS_RETRY = `outcome IN ('failed', 'retry_scheduled')`;
+/** An attempt in error with no outcome saying why (storm kind `failure`). */
+export const IS_FAILURE = `(status_code = 'error' AND outcome NOT IN ('failed', 'retry_scheduled', 'dead_lettered'))`;
+
+/** Per storm kind, what one message id contributes to it (the top keys of an episode). */
+const KEY_MEASURES: Record<StormKind, string> = {
+  'duplicate-delivery': `count(*) FILTER (WHERE outcome = 'duplicate')`,
+  'duplicate-processing': `greatest(count(*) FILTER (WHERE outcome = 'processed'), 1) - 1`,
+  retry: `count(*) FILTER (WHERE ${IS_RETRY})`,
+  failure: `count(*) FILTER (WHERE ${IS_FAILURE})`,
+  'dead-letter': `count(*) FILTER (WHERE outcome = 'dead_lettered')`,
+};
+
 export function activityBucketsSql(window: TimeWindow, stepMs: number): Statement {
   const [fromNs, toNs] = windowNs(window);
   const step = stepOf(stepMs);
   const sql = `
     WITH a AS MATERIALIZED (
-      SELECT (start_ns // $3) * $4 AS time_ms, service, message_type, message_id, outcome, attempt
+      SELECT (start_ns // $3) * $4 AS time_ms, service, destination, message_type, message_id, outcome, status_code
       FROM spans WHERE start_ns >= $1 AND start_ns < $2 AND ${IS_ATTEMPT}
     ),
     c AS (
-      SELECT time_ms, service, message_type, count(*) AS attempts,
+      SELECT time_ms, service, destination, message_type, count(*) AS attempts,
         count(*) FILTER (WHERE outcome = 'duplicate') AS duplicate_deliveries,
-        count(*) FILTER (WHERE attempt > 1) AS retries
-      FROM a GROUP BY time_ms, service, message_type
+        count(*) FILTER (WHERE ${IS_RETRY}) AS retries,
+        count(*) FILTER (WHERE ${IS_FAILURE}) AS failures,
+        count(*) FILTER (WHERE outcome = 'dead_lettered') AS dead_letters
+      FROM a GROUP BY time_ms, service, destination, message_type
     ),
     p AS (
-      SELECT time_ms, service, message_type, sum(n - 1) AS duplicate_processings FROM (
-        SELECT time_ms, service, message_type, message_id, count(*) AS n FROM a
-        WHERE outcome = 'processed' GROUP BY time_ms, service, message_type, message_id
-      ) GROUP BY time_ms, service, message_type
+      SELECT time_ms, service, destination, message_type, sum(n - 1) AS duplicate_processings FROM (
+        SELECT time_ms, service, destination, message_type, message_id, count(*) AS n FROM a
+        WHERE outcome = 'processed' GROUP BY ALL
+      ) GROUP BY time_ms, service, destination, message_type
     )
-    SELECT c.time_ms, c.service, c.message_type, c.attempts,
-      c.duplicate_deliveries + coalesce(p.duplicate_processings, 0) AS duplicates, c.retries
-    FROM c LEFT JOIN p ON p.time_ms = c.time_ms AND p.service = c.service AND p.message_type = c.message_type
-    ORDER BY 1, 2, 3`;
+    SELECT c.*, coalesce(p.duplicate_processings, 0) AS duplicate_processings
+    FROM c LEFT JOIN p ON p.time_ms = c.time_ms AND p.service = c.service AND p.destination = c.destination
+      AND p.message_type = c.message_type
+    ORDER BY c.time_ms, c.service, c.destination, c.message_type`;
   return { sql, params: [fromNs, toNs, step.stepNs, step.stepMs] };
 }
 
-export function topKeysSql(
-  window: TimeWindow,
-  service: string,
-  messageType: string,
-  kind: 'duplicate' | 'retry',
-  limit: number,
-): Statement {
+export function topKeysSql(window: TimeWindow, key: ActivityKey, kind: StormKind, limit: number): Statement {
   const [fromNs, toNs] = windowNs(window);
-  const measure =
-    kind === 'duplicate'
-      ? `count(*) FILTER (WHERE outcome = 'duplicate') + greatest(count(*) FILTER (WHERE outcome = 'processed'), 1) - 1`
-      : kind === 'retry'
-        ? 'count(*) FILTER (WHERE attempt > 1)'
-        : null;
+  const measure = Object.hasOwn(KEY_MEASURES, kind) ? KEY_MEASURES[kind] : undefined;
   if (!measure) throw new TypeError(`unknown key kind: ${String(kind)}`);
   const sql = `
     SELECT message_id, n FROM (
       SELECT message_id, ${measure} AS n FROM spans
-      WHERE start_ns >= $1 AND start_ns < $2 AND ${IS_ATTEMPT} AND service = $3 AND message_type = $4
-        AND message_id <> ''
+      WHERE start_ns >= $1 AND start_ns < $2 AND ${IS_ATTEMPT} AND service = $3 AND destination = $4
+        AND message_type = $5 AND message_id <> ''
       GROUP BY message_id
     )
     WHERE n > 0
     ORDER BY n DESC, message_id
-    LIMIT $5`;
-  return { sql, params: [fromNs, toNs, service, messageType, limit] };
+    LIMIT $6`;
+  return { sql, params: [fromNs, toNs, key.service, key.destination, key.messageType, limit] };
 }
 
 /** Send, consume and HTTP edges in one scan of the window (no joins between spans). */

@@ -9,12 +9,13 @@
  */
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import type { Anomaly, AnomalyKind, FlowRecord, TrendGrouping } from '../../model/flow.js';
+import type { Anomaly, AnomalyKind, FlowRecord, StormKind, TrendGrouping } from '../../model/flow.js';
 import { nsToMs, type SpanRow } from '../../model/span.js';
 import { encodeFlowCursor } from '../flow-cursor.js';
 import { activityBucketRow, coverageRow, edgeAggregateRow, flowBucketRow, spanBucketRow } from '../aggregate-rows.js';
 import type {
   ActivityBucketRow,
+  ActivityKey,
   AnomalyQuery,
   ConversationActivity,
   CoverageRow,
@@ -303,8 +304,8 @@ export class DuckDbStore implements SpanStore {
     return rows.map(activityBucketRow);
   }
 
-  async topKeys(window: TimeWindow, service: string, messageType: string, kind: 'duplicate' | 'retry', limit: number): Promise<KeyCount[]> {
-    const rows = await this.client.run(topKeysSql(window, service, messageType, kind, rowLimit(limit, ROW_LIMITS.keys)));
+  async topKeys(window: TimeWindow, key: ActivityKey, kind: StormKind, limit: number): Promise<KeyCount[]> {
+    const rows = await this.client.run(topKeysSql(window, key, kind, rowLimit(limit, ROW_LIMITS.keys)));
     return rows.map((row) => ({ messageId: row.message_id as string, count: Number(row.n) }));
   }
 

@@ -5,7 +5,7 @@
  */
 import { decodeFlowCursor } from '../flow-cursor.js';
 import type { AnomalyQuery, FlowQuery } from '../span-store.js';
-import { ROW_LIMITS, assertAnomalyKind, assertFlowState, rowLimit } from '../store-inputs.js';
+import { ROW_LIMITS, assertAnomalyKind, assertFlowState, assertVerdict, rowLimit } from '../store-inputs.js';
 import type { Params, Statement } from './duckdb-client.js';
 import { searchMatch } from './row-queries.js';
 import { attributeValueNeedles } from './span-rows.js';
@@ -39,6 +39,7 @@ export function flowPageSql(query: FlowQuery): FlowPageStatements {
   if (query.anomaly !== undefined) where.push(`list_contains(anomaly_kinds, ${bind(assertAnomalyKind(query.anomaly))})`);
   if (query.complete !== undefined) where.push(`complete = ${bind(Boolean(query.complete))}`);
   if (query.state !== undefined) where.push(`state = ${bind(assertFlowState(query.state))}`);
+  if (query.verdict !== undefined) where.push(`verdict = ${bind(assertVerdict(query.verdict))}`);
   const filtered = `SELECT * FROM flows WHERE ${where.join(' AND ')}`;
   const filterParams = [...params];
 

@@ -5,6 +5,7 @@
 import type { DuckDBAppender } from '@duckdb/node-api';
 import { LIST, VARCHAR, listValue } from '@duckdb/node-api';
 import type { Anomaly, AnomalyKind, FlowRecord, FlowSummary } from '../../model/flow.js';
+import { withLedger } from '../flow-ledger.js';
 
 export function summaryOf(record: FlowRecord): FlowSummary {
   return {
@@ -23,6 +24,8 @@ export function summaryOf(record: FlowRecord): FlowSummary {
     businessKeys: record.businessKeys,
     anomalyCounts: record.anomalyCounts,
     worstSeverity: record.worstSeverity,
+    ledger: record.ledger,
+    verdict: record.verdict,
   };
 }
 
@@ -50,6 +53,7 @@ export function appendFlow(appender: DuckDBAppender, record: FlowRecord): void {
   appender.appendList(listValue(anomalyKindsOf(record)), VARCHAR_LIST);
   appender.appendDouble(record.analyzedAtMs);
   appender.appendVarchar(JSON.stringify(summaryOf(record)));
+  appender.appendVarchar(record.verdict);
   appender.endRow();
 }
 
@@ -64,6 +68,7 @@ export function appendAnomalies(appender: DuckDBAppender, record: FlowRecord): v
     appender.appendVarchar(anomaly.service);
     appender.appendVarchar(anomaly.detail);
     appender.appendDouble(anomaly.timeMs);
+    appender.appendVarchar(anomaly.endpoint);
     appender.endRow();
   });
 }
@@ -76,13 +81,15 @@ export function anomalyFromRow(row: Record<string, unknown>): Anomaly {
     messageId: row.message_id as string,
     messageType: row.message_type as string,
     service: row.service as string,
+    // Anomalies stored before endpoints were recorded are about their service.
+    endpoint: (row.endpoint as string) || (row.service as string),
     detail: row.detail as string,
     timeMs: Number(row.time_ms),
   };
 }
 
 
-/** The summary a `flows` row keeps as JSON. */
+/** The summary a `flows` row keeps as JSON (a record from before the ledger gets an unknown one). */
 export function summaryFromRow(row: Record<string, unknown>): FlowSummary {
-  return JSON.parse(row.summary as string) as FlowSummary;
+  return withLedger(JSON.parse(row.summary as string) as FlowSummary);
 }

@@ -444,22 +444,25 @@ export function activityBucketsRollupSql(window: TimeWindow, stepMs: number): St
   const params = windowParams(window);
   const sql = `
     WITH c AS (
-      SELECT (minute_ms // $3) * $3 AS time_ms, service, message_type, sum(n) AS attempts,
-        sum(duplicates) AS duplicate_deliveries, sum(retries) AS retries
+      -- errors counts error status or a failed, retry or dead-letter outcome: without the last
+      -- two it is the attempts in error with no outcome saying why.
+      SELECT (minute_ms // $3) * $3 AS time_ms, service, destination, message_type, sum(n) AS attempts,
+        sum(duplicates) AS duplicate_deliveries, sum(failures) AS retries,
+        sum(errors) - sum(failures) - sum(dead_letters) AS failures, sum(dead_letters) AS dead_letters
       FROM (${rollupRowsSql(windowRange(window))}) WHERE edge_kind = 'consume'
       GROUP BY ALL HAVING sum(n) > 0
     ),
     p AS (
-      SELECT time_ms, service, message_type, sum(n - 1) AS duplicate_processings FROM (
-        SELECT (start_ns // $4) * $3 AS time_ms, service, message_type, message_id, count(*) AS n FROM rollup_repeats
+      SELECT time_ms, service, destination, message_type, sum(n - 1) AS duplicate_processings FROM (
+        SELECT (start_ns // $4) * $3 AS time_ms, service, destination, message_type, message_id, count(*) AS n FROM rollup_repeats
         WHERE start_ns >= $1 AND start_ns < $2 AND edge_kind = 'consume'
         GROUP BY ALL
-      ) GROUP BY time_ms, service, message_type
+      ) GROUP BY time_ms, service, destination, message_type
     )
-    SELECT c.time_ms, c.service, c.message_type, c.attempts,
-      c.duplicate_deliveries + coalesce(p.duplicate_processings, 0) AS duplicates, c.retries
-    FROM c LEFT JOIN p ON p.time_ms = c.time_ms AND p.service = c.service AND p.message_type = c.message_type
-    ORDER BY 1, 2, 3`;
+    SELECT c.*, coalesce(p.duplicate_processings, 0) AS duplicate_processings
+    FROM c LEFT JOIN p ON p.time_ms = c.time_ms AND p.service = c.service AND p.destination = c.destination
+      AND p.message_type = c.message_type
+    ORDER BY c.time_ms, c.service, c.destination, c.message_type`;
   return { sql, params: [...params, step.stepMs, step.stepNs] };
 }
 

@@ -101,8 +101,11 @@ export const SCHEMA_STATEMENTS = [
     business_keys VARCHAR[] NOT NULL,
     anomaly_kinds VARCHAR[] NOT NULL,
     analyzed_at_ms DOUBLE NOT NULL,
-    summary VARCHAR NOT NULL
+    summary VARCHAR NOT NULL,
+    verdict VARCHAR NOT NULL DEFAULT 'unknown'
   )`,
+  // Files written before the ledger: the verdict column is added (their records read as unknown).
+  "ALTER TABLE flows ADD COLUMN IF NOT EXISTS verdict VARCHAR DEFAULT 'unknown'",
   'CREATE INDEX IF NOT EXISTS flows_by_conversation ON flows (conversation_id)',
   `CREATE TABLE IF NOT EXISTS anomalies (
     conversation_id VARCHAR NOT NULL,
@@ -113,8 +116,10 @@ export const SCHEMA_STATEMENTS = [
     message_type VARCHAR NOT NULL,
     service VARCHAR NOT NULL,
     detail VARCHAR NOT NULL,
-    time_ms DOUBLE NOT NULL
+    time_ms DOUBLE NOT NULL,
+    endpoint VARCHAR NOT NULL DEFAULT ''
   )`,
+  "ALTER TABLE anomalies ADD COLUMN IF NOT EXISTS endpoint VARCHAR DEFAULT ''",
   'CREATE INDEX IF NOT EXISTS anomalies_by_conversation ON anomalies (conversation_id)',
   ...ROLLUP_STATEMENTS,
 ];

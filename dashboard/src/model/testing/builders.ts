@@ -1,5 +1,5 @@
 /** Small builders for view-model tests: `makeMessage(overrides)`, `makeFlow(messages)`. */
-import type { Delivery, Flow, FlowMessage, Send, TrendBucket, Trends } from '../types.js';
+import type { Delivery, Flow, FlowMessage, Ledger, Send, TrendBucket, Trends } from '../types.js';
 
 export function makeSend(overrides: Partial<Send> = {}): Send {
   return {
@@ -10,6 +10,8 @@ export function makeSend(overrides: Partial<Send> = {}): Send {
     spanId: `send-${Math.random().toString(16).slice(2)}`,
     attemptSpanId: '',
     fromFailedAttempt: false,
+    outboxDispatch: false,
+    bodyDigest: '',
     ...overrides,
   };
 }
@@ -18,6 +20,7 @@ export function makeDelivery(overrides: Partial<Delivery> = {}): Delivery {
   return {
     service: 'billing',
     destination: 'orders.placed',
+    endpoint: 'billing/orders.placed',
     attempt: 1,
     outcome: 'processed',
     startMs: 1010,
@@ -27,6 +30,7 @@ export function makeDelivery(overrides: Partial<Delivery> = {}): Delivery {
     error: '',
     retryDelayMs: null,
     redelivered: false,
+    committedAtMs: null,
     ...overrides,
   };
 }
@@ -52,6 +56,12 @@ export function makeMessage(overrides: Partial<FlowMessage> & Pick<FlowMessage, 
   };
 }
 
+/** A ledger with every invariant held, except those overridden. */
+export function makeLedger(overrides: Partial<Ledger> = {}): Ledger {
+  const held = { verdict: 'held' as const, evidence: [], reason: '' };
+  return { noDuplicateProcessing: held, noGhost: held, noLost: held, consistentOutput: held, ...overrides };
+}
+
 /** A flow whose edges follow each message's causation id. */
 export function makeFlow(messages: FlowMessage[], overrides: Partial<Flow> = {}): Flow {
   return {
@@ -70,6 +80,8 @@ export function makeFlow(messages: FlowMessage[], overrides: Partial<Flow> = {})
     businessKeys: [],
     anomalyCounts: {},
     worstSeverity: null,
+    ledger: makeLedger(),
+    verdict: 'held',
     messages,
     httpCalls: [],
     edges: messages.filter((m) => m.causationId).map((m) => ({ from: m.causationId, to: m.messageId, via: 'message' as const })),

@@ -1,0 +1,64 @@
+/**
+ * Detectors that read commit markers (`onceflow.committed_at_ms` on the attempt, set by the
+ * outcome call after the transaction committed; `onceflow.outbox.dispatch` on sends made by
+ * the outbox dispatcher after commit):
+ *
+ * - premature-publish  a send (not an outbox dispatch) under an attempt that started it before
+ *                      that attempt committed, and the commit then succeeded. warning: harmless
+ *                      this time, a ghost the day the commit fails. Under an attempt that did
+ *                      not commit, a consumed send is a `ghost-message` instead.
+ * - stuck-outbox       an outgoing id of an attempt that committed (with a marker) never sent
+ *                      nor delivered `stuckOutboxAfterMs` after the commit. error. Not reported
+ *                      while spans that may be its delivery are missing.
+ */
+import type { Anomaly } from '../model/flow.js';
+import { anomaly, attemptLabel, concernedAttempt, type Detector } from './anomaly-builder.js';
+import { missingConsumerSpans } from './evidence-doubts.js';
+import { formatDuration, nameOf } from './format.js';
+
+export const detectPrematurePublishes: Detector = (model) => {
+  const found: Anomaly[] = [];
+  for (const message of model.messages) {
+    const early = message.sends.find(({ producer, resend, send }) => {
+      if (!producer || resend || send.outboxDispatch || producer.failed || producer.committedAtMs === null) return false;
+      return send.startMs < producer.committedAtMs;
+    });
+    if (!early) continue;
+    const producer = early.producer!;
+    found.push(
+      anomaly(
+        model,
+        'premature-publish',
+        'warning',
+        message,
+        concernedAttempt(producer),
+        early.send.startMs,
+        `${nameOf(message.type, message.id)} was published by ${producer.service} ${formatDuration(producer.committedAtMs! - early.send.startMs)} before ${attemptLabel(producer)} committed: harmless this time, a ghost message the day the commit fails; publish after commit (outbox)`,
+      ),
+    );
+  }
+  return found;
+};
+
+export const detectStuckOutboxes: Detector = (model) => {
+  const found: Anomaly[] = [];
+  for (const message of model.messages) {
+    if (message.sends.length > 0 || message.attempts.length > 0) continue;
+    const committed = message.listedBy.find((a) => !a.failed && a.committedAtMs !== null);
+    if (!committed) continue;
+    const waitedMs = model.now - committed.committedAtMs!;
+    if (waitedMs < model.stuckOutboxAfterMs || missingConsumerSpans(model, message)) continue;
+    found.push(
+      anomaly(
+        model,
+        'stuck-outbox',
+        'error',
+        message,
+        concernedAttempt(committed),
+        committed.committedAtMs!,
+        `${nameOf(message.type, message.id)} was committed to ${committed.service}'s outbox by ${attemptLabel(committed)} ${formatDuration(waitedMs)} ago and not dispatched (threshold ${formatDuration(model.stuckOutboxAfterMs)}): check the outbox dispatcher`,
+      ),
+    );
+  }
+  return found;
+};

@@ -1,0 +1,85 @@
+/**
+ * Would-be findings checked against missing evidence. Each function answers "could the
+ * evidence that clears this finding be among what is missing?" with the reason (and the spans
+ * it concerns), or null when the evidence is complete. Detectors then report nothing, and the
+ * ledger says `unknown` with the reason: never a fault that cannot be seen.
+ */
+import type { AttemptModel, ConversationModel, MessageModel } from './conversation-types.js';
+import { missingAttemptNumbers } from './evidence-gaps.js';
+import { formatList, nameOf } from './format.js';
+import { subscribersOf } from './subscriptions.js';
+
+export interface Doubt {
+  reason: string;
+  /** Span ids the doubt concerns (the spans whose parent never arrived, the attempt waiting for a retry). */
+  evidence: string[];
+}
+
+const orphanIds = (spans: { spanId: string }[]) => spans.map((s) => s.spanId);
+
+/** Every span of the conversation whose parent never arrived. */
+export function anyMissingSpans(model: ConversationModel): Doubt | null {
+  const traces = [...model.gaps.orphansByTrace.keys()];
+  if (traces.length === 0) return null;
+  const orphans = [...model.gaps.orphansByTrace.values()].flat();
+  return {
+    reason: `spans missing from trace${traces.length > 1 ? 's' : ''} ${formatList(traces)} (a parent span never arrived)`,
+    evidence: orphanIds(orphans),
+  };
+}
+
+/**
+ * Spans whose parent never arrived and that may be the message's missing consumer or its
+ * children: in a trace of one of its sends, or carrying its id as message or causation id.
+ */
+export function missingConsumerSpans(model: ConversationModel, message: MessageModel): Doubt | null {
+  const { orphansByTrace, orphansByMessage } = model.gaps;
+  if (orphansByTrace.size === 0) return null;
+  const sendTraces = new Set(message.sends.map((s) => s.span.traceId));
+  const related = [
+    ...new Set([...[...sendTraces].flatMap((traceId) => orphansByTrace.get(traceId) ?? []), ...(orphansByMessage.get(message.id) ?? [])]),
+  ];
+  if (related.length === 0) return null;
+  const traces = [...new Set(related.map((s) => s.traceId))];
+  return {
+    reason: `spans missing from trace ${formatList(traces)} (a parent span never arrived): its consumer's span may be among them`,
+    evidence: orphanIds(related),
+  };
+}
+
+/** A lost (never delivered) message, once the flow is quiet: no known subscriber, or a consumer span that may be missing. */
+export function lostDoubt(model: ConversationModel, message: MessageModel, producer: string): Doubt | null {
+  // A message never sent (only listed as outgoing) is lost whoever subscribes: commit without dispatch.
+  if (message.sends.length > 0 && model.subscriptions && subscribersOf(model.subscriptions, producer, message.type).known.size === 0) {
+    return {
+      reason: `no known subscriber of ${message.type || 'untyped messages'} from ${producer || 'its producer'} (not consumed by any instrumented endpoint in the learning window)`,
+      evidence: message.sends.map((s) => s.span.spanId),
+    };
+  }
+  return missingConsumerSpans(model, message);
+}
+
+/**
+ * A message only a failed attempt produced, yet consumed: a committed attempt of the same
+ * message may still re-send it (a scheduled retry), or may be among the missing spans.
+ */
+export function ghostDoubt(model: ConversationModel, producer: AttemptModel): Doubt | null {
+  const producing = model.messagesById.get(producer.messageId);
+  const attempts = producing?.endpoints.get(producer.endpoint) ?? [];
+  const name = nameOf(producer.messageType, producer.messageId);
+  const last = attempts[attempts.length - 1];
+  if (producing && last?.effective === 'retry_scheduled' && model.now < producing.quietUntilMs) {
+    return {
+      reason: `a retry of ${name} at ${producer.endpoint} is scheduled and may still commit and re-send it`,
+      evidence: [last.span.spanId],
+    };
+  }
+  const missing = missingAttemptNumbers(attempts);
+  if (missing.length > 0) {
+    return {
+      reason: `attempt${missing.length > 1 ? 's' : ''} ${formatList(missing)} of ${name} at ${producer.endpoint} left no span: one may have committed`,
+      evidence: attempts.map((a) => a.span.spanId),
+    };
+  }
+  return anyMissingSpans(model);
+}
