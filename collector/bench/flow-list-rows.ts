@@ -14,6 +14,7 @@ import { FLOW_SUMMARY_COLUMNS } from '../src/store/clickhouse/flow-queries.js';
 import { sql, sqlColumns, sqlDatabase, SqlFragment } from '../src/store/clickhouse/sql-escape.js';
 import { PRESENT_KINDS_SQL } from '../src/store/clickhouse/schema.js';
 
+const RUNS = 7;
 const CLICKHOUSE_URL = process.env.ONCEFLOW_BENCH_CLICKHOUSE_URL ?? 'http://127.0.0.1:8123';
 const { values: flags } = parseArgs({
   options: { database: { type: 'string' }, kind: { type: 'string', default: 'retry' }, hours: { type: 'string', default: '1' } },
@@ -52,7 +53,7 @@ for (const database of flags.database.split(',')) {
   for (const [label, queries] of variants) {
     const ids: string[] = [];
     let matches = '';
-    for (let repeat = 0; repeat < 3; repeat++) {
+    for (let repeat = 0; repeat < RUNS; repeat++) {
       for (const [i, text] of queries.entries()) {
         const id = randomUUID();
         ids.push(id);
@@ -70,10 +71,10 @@ for (const database of flags.database.split(',')) {
       return [row.query_id, row] as const;
     }));
     const last = ids.slice(-2).map((id) => byId.get(id));
-    const durations = [0, 1].map((q) => ids.filter((_, i) => i % 2 === q).map((id) => Number(byId.get(id)?.query_duration_ms ?? NaN)).sort((a, b) => a - b)[1]);
+    const durations = [0, 1].map((q) => ids.filter((_, i) => i % 2 === q).map((id) => Number(byId.get(id)?.query_duration_ms ?? NaN)).sort((a, b) => a - b)[RUNS >> 1]);
     console.log(
       `${database}: ${records.toLocaleString()} flow records, ${flags.hours} h window, kind ${flags.kind}: ${matches} matching flows — ${label}: ` +
-        `page reads ${Number(last[0]?.read_rows).toLocaleString()} rows (${durations[0]} ms), counts ${Number(last[1]?.read_rows).toLocaleString()} rows (${durations[1]} ms); median of 3 on the server`,
+        `page reads ${Number(last[0]?.read_rows).toLocaleString()} rows (${durations[0]} ms), counts ${Number(last[1]?.read_rows).toLocaleString()} rows (${durations[1]} ms); median of ${RUNS} on the server`,
     );
   }
 }
