@@ -698,6 +698,12 @@ export function runSpanStoreConformance<S extends SpanStore>(
         const retried = await ofKind('retry');
         expect(retried.flows).toEqual([summaryOf(newer)]);
         expect([retried.total, retried.anomalyCounts]).toEqual([1, { retry: 1 }]);
+        // A later analysis that moved the start out of the window takes the flow out of it.
+        const earlier: FlowRecord = { ...newer, startMs: WINDOW.fromMs - 60_000, analyzedAtMs: newer.analyzedAtMs + 1000 };
+        await own!.saveFlows([earlier]);
+        await settle(own!);
+        expect((await ofKind('retry')).flows).toEqual([]);
+        expect((await own!.listFlows({ ...WINDOW, limit: 10 })).flows).toEqual([]);
       });
     });
 
