@@ -1,5 +1,5 @@
 /**
- * Shared helpers for tests that need a real server (ClickHouse, RabbitMQ, PostgreSQL, Chromium).
+ * Shared helpers for tests that need a real server (ClickHouse, RabbitMQ, PostgreSQL, Redis, Chromium).
  *
  * Locally, a test whose server is absent is skipped and says why. In CI (`CI=true`) every
  * integration test must run, so an absent server fails the run instead of passing silently.
@@ -13,6 +13,7 @@ import { connect } from 'node:net';
 export const CLICKHOUSE_URL = process.env.ONCEFLOW_TEST_CLICKHOUSE_URL ?? 'http://127.0.0.1:8123';
 export const AMQP_URL = process.env.ONCEFLOW_TEST_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
 export const DATABASE_URL = process.env.ONCEFLOW_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+export const REDIS_URL = process.env.ONCEFLOW_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 export const CHROMIUM_PATH = process.env.ONCEFLOW_TEST_CHROMIUM ?? '/usr/bin/chromium';
 
 export const inCI = process.env.CI === 'true';
@@ -59,4 +60,5 @@ export async function probeFile(path: string): Promise<void> {
 export const requireClickHouse = () => requireServer('ClickHouse', () => probeHttp(`${CLICKHOUSE_URL}/ping`));
 export const requireRabbitMQ = () => requireServer('RabbitMQ', () => probeTcp(AMQP_URL));
 export const requirePostgres = () => requireServer('PostgreSQL', () => probeTcp(DATABASE_URL));
+export const requireRedis = () => requireServer('Redis', () => probeTcp(REDIS_URL));
 export const requireChromium = () => requireServer('Chromium', () => probeFile(CHROMIUM_PATH));

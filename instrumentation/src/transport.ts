@@ -45,6 +45,10 @@ export interface SendMeta {
   messageType: string;
   /** Default: minted (pass a deterministic one from an outbox). */
   messageId?: string;
+  /** Default: the current scope's, else the message id (pass the one stored with an outbox row). */
+  conversationId?: string;
+  /** Default: the message handled in the current scope (pass the one stored with an outbox row). */
+  causationId?: string;
   idempotencyKey?: string;
   /** Attempt number to carry (an application-level retry resending the message). */
   attempt?: number;

@@ -1,21 +1,40 @@
 /**
- * Prints detection precision and recall per scenario and anomaly kind, measured against
- * the ground truth: `npm run detection -w @onceflow/samples [-- scenario ...]`.
+ * Prints detection precision and recall per scenario and anomaly kind, measured against the
+ * ground truth derived from business state, and the share of `unknown` ledger verdicts:
+ * `npm run detection -w @onceflow/samples [-- scenario ...]` (`DETECTION_ORDERS`, default 200).
  * Each scenario runs against a fresh in-process collector (DuckDB store) and a fresh PGlite.
  */
 import { join } from 'node:path';
 import pino from 'pino';
 import { openDatabase } from '../src/infra/database.js';
-import { formatScores, measureDetection, type DetectionRun } from '../src/detection/measure.js';
+import { formatScores, formatTotals, measureDetection, type DetectionRun } from '../src/detection/measure.js';
 import { startTestCollector } from './in-process-collector.js';
 
-const DEFAULT_SCENARIOS = ['duplicates', 'retries', 'poison', 'ghost', 'lost', 'double-processing', 'large-payloads', 'chaos'];
+const DETECTION_SCENARIOS = [
+  'duplicates',
+  'retries',
+  'poison',
+  'ghost',
+  'lost',
+  'premature-publish',
+  'inconsistent-retry',
+  'double-processing',
+  'large-payloads',
+  'commit-then-crash',
+  'kv-crashes',
+  'dropped-spans',
+  'uninstrumented-consumer',
+  'two-queues',
+  'dedup-window',
+  'chaos',
+];
 const scenarios = process.argv.slice(2).filter((a) => !a.startsWith('-'));
-const orders = Number(process.env.DETECTION_ORDERS ?? 40);
+const orders = Number(process.env.DETECTION_ORDERS ?? 200);
 
 const runs: DetectionRun[] = [];
+const failed: string[] = [];
 const database = await openDatabase();
-for (const scenario of scenarios.length > 0 ? scenarios : DEFAULT_SCENARIOS) {
+for (const scenario of scenarios.length > 0 ? scenarios : DETECTION_SCENARIOS) {
   await database.query('DROP SCHEMA public CASCADE');
   await database.query('CREATE SCHEMA public');
   const collector = await startTestCollector();
@@ -24,7 +43,7 @@ for (const scenario of scenarios.length > 0 ? scenarios : DEFAULT_SCENARIOS) {
       collector,
       scenario,
       orders,
-      rate: 20,
+      rate: 10,
       database,
       blobDir: join(collector.dir, 'blobs'),
       logger: pino({ level: 'silent' }),
@@ -41,9 +60,16 @@ for (const scenario of scenarios.length > 0 ? scenarios : DEFAULT_SCENARIOS) {
         console.log(`  unexpected ${key}\n             ${found?.detail ?? ''}`);
       }
     }
+  } catch (error) {
+    failed.push(`${scenario}: ${(error as Error).message}`);
+    console.log(`${scenario} failed: ${(error as Error).message}`);
   } finally {
     await collector.close();
   }
 }
 await database.close();
-console.log(`\n${orders} orders per scenario\n${formatScores(runs)}`);
+console.log(`\n${orders} orders per scenario\n${formatScores(runs)}\n\n${formatTotals(runs)}`);
+if (failed.length > 0) {
+  console.log(`\nscenarios that did not finish:\n${failed.join('\n')}`);
+  process.exitCode = 1;
+}

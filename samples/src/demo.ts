@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import pino from 'pino';
-import { SCENARIOS, scenarioPlan } from './faults/faults.js';
+import { declaredResource, SCENARIOS, scenarioPlan } from './faults/faults.js';
 import { startMultiServiceTelemetry } from './telemetry/multi-service.js';
 import { runAs } from './telemetry/service-scope.js';
 
@@ -43,7 +43,7 @@ const logger = pino({ name: 'onceflow-demo', level: process.env.LOG_LEVEL ?? 'in
 // Registered first: a signal during start-up must stop the demo too (some libraries install
 // their own handlers, which would otherwise swallow it).
 const stopping = new AbortController();
-let stopRunning: (() => Promise<void>) | undefined;
+const running: { stop?: () => Promise<void> } = {};
 let shuttingDown = false;
 async function shutdown(signal: string) {
   if (shuttingDown) return;
@@ -53,7 +53,7 @@ async function shutdown(signal: string) {
   const hardStop = setTimeout(() => process.exit(1), 15_000);
   hardStop.unref();
   const started = Date.now();
-  await stopRunning?.().catch((error: unknown) => logger.error({ err: error }, 'stopping the system failed'));
+  await running.stop?.().catch((error: unknown) => logger.error({ err: error }, 'stopping the system failed'));
   logger.info({ ms: Date.now() - started }, 'stopped');
   process.exit(0);
 }
@@ -74,6 +74,8 @@ const telemetry = startMultiServiceTelemetry({
   services: [...SERVICES, LOAD_GENERATOR],
   fallbackService: 'onceflow-demo',
   endpoint: values.otlp,
+  drop: plan.dropSpans ? { share: plan.dropSpans, seed } : undefined,
+  resourceOf: (service) => declaredResource(plan, service),
 });
 const { driveOrders } = await import('./load-generator.js');
 
@@ -82,6 +84,7 @@ const system = await startSystem({
   databaseUrl: process.env.DATABASE_URL,
   schema: process.env.DATABASE_URL ? 'onceflow_demo' : undefined,
   amqpUrl: process.env.AMQP_URL,
+  redisUrl: process.env.REDIS_URL,
   queuePrefix: 'onceflow-demo',
   dataDir: values.data ? join(dataDir, 'pglite') : undefined,
   blobDir: join(dataDir, 'blobs'),
@@ -102,7 +105,7 @@ const driving = runAs(LOAD_GENERATOR, () =>
     onError: (error) => logger.warn({ err: error }, 'placing an order failed'),
   }),
 );
-stopRunning = async () => {
+running.stop = async () => {
   await driving.catch(() => undefined);
   await system.stop();
   // Spans still buffered go out now; an unreachable collector must not hold the exit up.

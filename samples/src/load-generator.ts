@@ -6,7 +6,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { HTTP_HEADER_IDEMPOTENCY_KEY } from '@onceflow/instrumentation/semconv';
 import { draw } from './faults/faults.js';
-import type { PlacedOrder } from './services/shop-api.js';
+import { CLIENT_ID_HEADER, type PlacedOrder } from './services/shop-api.js';
 
 export interface OrderRequest {
   key: string;
@@ -39,7 +39,8 @@ export async function placeOrder(shopUrl: string, order: OrderRequest, signal?: 
     try {
       const res = await fetch(`${shopUrl}/orders`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', [HTTP_HEADER_IDEMPOTENCY_KEY]: order.key },
+        // The shopper's own device is the client its keys are unique for.
+        headers: { 'content-type': 'application/json', [HTTP_HEADER_IDEMPOTENCY_KEY]: order.key, [CLIENT_ID_HEADER]: order.customerId },
         body: JSON.stringify({ customerId: order.customerId, lines: order.lines }),
         signal: signal ? AbortSignal.any([signal, AbortSignal.timeout(10_000)]) : AbortSignal.timeout(10_000),
       });

@@ -41,14 +41,26 @@ export interface InvoiceIssued {
   inline?: string;
   ref?: string;
 }
+/** Loyalty points credited to a customer's account (a key-value document) for a billed order. */
+export interface PointsCredited {
+  orderId: string;
+  customerId: string;
+  points: number;
+  /** The account's balance after this credit. */
+  balance: number;
+}
 export interface GrantCoupon {
   customerId: string;
   couponId: string;
   totalCents: number;
 }
 
-export const ENDPOINTS = ['orders', 'billing', 'shipping', 'invoicing', 'marketing'] as const;
+export const ENDPOINTS = ['orders', 'billing', 'shipping', 'invoicing', 'marketing', 'loyalty'] as const;
 export type EndpointName = (typeof ENDPOINTS)[number];
+/** The endpoint whose state lives in a key-value store (no transactions across documents). */
+export const LOYALTY = 'loyalty';
+/** The endpoints on the relational runtime (inbox, state and outbox in one transaction). */
+export type RelationalEndpointName = Exclude<EndpointName, typeof LOYALTY>;
 
 /** Every service of the system: the HTTP edge, the five endpoints, the third-party payment provider. */
 export const SERVICES = ['shop-api', ...ENDPOINTS, 'payment-provider'] as const;
@@ -56,11 +68,12 @@ export type ServiceName = (typeof SERVICES)[number];
 
 /** What each endpoint's queue receives: commands sent to it and events it subscribes to. */
 export const ROUTES: Record<EndpointName, { commands: string[]; events: string[] }> = {
-  orders: { commands: ['SubmitOrder'], events: ['OrderBilled', 'BillingFailed', 'OrderShipped'] },
+  orders: { commands: ['SubmitOrder'], events: ['OrderBilled', 'BillingFailed', 'OrderShipped', 'PointsCredited'] },
   billing: { commands: ['BillCustomer'], events: [] },
   shipping: { commands: [], events: ['OrderBilled', 'InvoiceIssued'] },
   invoicing: { commands: [], events: ['OrderBilled'] },
   marketing: { commands: ['GrantCoupon'], events: ['OrderSubmitted', 'OrderBilled'] },
+  loyalty: { commands: [], events: ['OrderBilled'] },
 };
 
 /** Endpoints that receive a message of this type (commands: one; events: every subscriber). */

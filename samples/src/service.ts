@@ -8,6 +8,8 @@
  *   DATABASE_URL=postgres://… node dist/service.js --service billing --provider-url http://127.0.0.1:7001
  *   DATABASE_URL=postgres://… node dist/service.js --service shop-api --port 7000
  *   node dist/service.js --service load-generator --shop-url http://127.0.0.1:7000 --rate 2
+ *
+ * `--crash-exits` makes an injected crash (e.g. scenario commit-then-crash) kill the process.
  */
 import { register } from 'node:module';
 import { parseArgs } from 'node:util';
@@ -29,6 +31,12 @@ const { values } = parseArgs({
     schema: { type: 'string', default: 'onceflow_samples' },
     truth: { type: 'string' },
     'blob-dir': { type: 'string', default: './.onceflow-samples/blobs' },
+    'queue-prefix': { type: 'string', default: 'onceflow-samples' },
+    /** An injected crash kills this process (SIGKILL) instead of being simulated in it. */
+    'crash-exits': { type: 'boolean', default: false },
+    /** Outbox claim length and sweep interval, ms (a restarted process recovers sooner with short ones). */
+    'claim-ms': { type: 'string' },
+    'sweep-ms': { type: 'string' },
   },
 });
 
@@ -69,7 +77,13 @@ if (service === 'load-generator') {
     databaseUrl,
     schema: values.schema,
     amqpUrl: process.env.AMQP_URL,
-    queuePrefix: 'onceflow-samples',
+    redisUrl: process.env.REDIS_URL,
+    queuePrefix: values['queue-prefix'],
+    exitOnCrash: values['crash-exits'],
+    outbox: {
+      ...(values['claim-ms'] ? { claimMs: Number(values['claim-ms']) } : {}),
+      ...(values['sweep-ms'] ? { sweepIntervalMs: Number(values['sweep-ms']), staleAfterMs: Number(values['sweep-ms']) } : {}),
+    },
     services: [service as (typeof SERVICES)[number]],
     providerUrl: service === 'payment-provider' ? undefined : values['provider-url'] ?? 'http://127.0.0.1:0',
     providerPort: port,

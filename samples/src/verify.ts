@@ -6,6 +6,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Placed } from './load-generator.js';
 import type { InvoiceIssued } from './messages.js';
+import type { EntityDocument } from './kv/entity-endpoint.js';
+import { type LoyaltyAccount, pointsFor } from './services/loyalty.js';
 import { CARD_LIMIT_CENTS } from './services/payment-provider.js';
 import { readInvoice } from './services/shipping.js';
 import type { OrderSystem } from './system.js';
@@ -98,6 +100,17 @@ export async function verifySystem(system: OrderSystem, placed: Placed[], coupon
     if (granted !== due) violations.push(`customer ${customer} has ${granted} coupon(s), expected ${due}`);
   }
 
+  if (system.loyalty) violations.push(...(await verifyLoyalty(system, [...orders.values()])));
+  const topology = system.plan.topology ?? {};
+  if (topology.uninstrumentedConsumer) {
+    const labels = new Set((await db.query<{ order_id: string }>('SELECT order_id FROM labels')).rows.map((r) => r.order_id));
+    for (const id of shipped) if (!labels.has(id)) violations.push(`order ${id} shipped without a label`);
+  }
+  if (topology.secondQueue) {
+    const entries = (await db.query<{ order_id: string }>('SELECT order_id FROM analytics_ledger')).rows.map((r) => r.order_id);
+    if (entries.length !== charged || new Set(entries).size !== charged) violations.push(`${entries.length} analytics entries for ${charged} charged orders`);
+  }
+
   const undispatched = n((await db.query<{ c: string }>('SELECT count(*) AS c FROM outbox WHERE dispatched_at IS NULL')).rows[0].c);
   if (undispatched > 0) violations.push(`${undispatched} outbox messages never dispatched`);
   const pending = await system.pending();
@@ -106,6 +119,38 @@ export async function verifySystem(system: OrderSystem, placed: Placed[], coupon
   if (dead.length > 0) violations.push(`${dead.length} dead letters: ${dead.map((d) => `${d.messageType}@${d.queue}`).join(', ')}`);
 
   return { violations, orders: orders.size, charged, declined, coupons: coupons.length, offloadedInvoices };
+}
+
+/** Every charged order credited once to its customer's document, recorded on the order, nothing left to dispatch. */
+async function verifyLoyalty(system: OrderSystem, orders: Placed[]): Promise<string[]> {
+  const violations: string[] = [];
+  const { endpoint, store } = system.loyalty!;
+  const charged = orders.filter((o) => o.amountCents <= CARD_LIMIT_CENTS);
+  const expected = new Map<string, LoyaltyAccount>();
+  for (const order of charged) {
+    const account = expected.get(order.customerId) ?? { points: 0, orders: 0 };
+    expected.set(order.customerId, { points: account.points + pointsFor(order.amountCents), orders: account.orders + 1 });
+  }
+  for (const [customer, account] of expected) {
+    const stored = await store.get(endpoint.keyOf(customer));
+    const doc = stored ? (JSON.parse(stored.value) as EntityDocument<LoyaltyAccount>) : undefined;
+    if (doc?.state.points !== account.points || doc.state.orders !== account.orders) {
+      violations.push(`loyalty account of ${customer}: ${doc?.state.points} points/${doc?.state.orders} orders, expected ${account.points}/${account.orders}`);
+    }
+    const pending = Object.keys(doc?.outbox ?? {}).length;
+    if (pending > 0) violations.push(`loyalty account of ${customer} still holds ${pending} undispatched outbox entries`);
+  }
+  const recorded = new Map(
+    (await system.db.query<{ order_id: string; loyalty_points: number | null }>('SELECT order_id, loyalty_points FROM orders')).rows.map((r) => [
+      r.order_id,
+      r.loyalty_points,
+    ]),
+  );
+  for (const order of charged) {
+    const points = recorded.get(order.orderId);
+    if (points !== undefined && points !== pointsFor(order.amountCents)) violations.push(`order ${order.orderId} credited ${points} loyalty points`);
+  }
+  return violations;
 }
 
 /** Waits until no message is queued or waiting in an outbox for `settleMs`, or the timeout. */

@@ -1,9 +1,9 @@
 /**
- * The same order system on RabbitMQ + PostgreSQL: exactly once under every recoverable fault,
+ * The same order system on RabbitMQ + PostgreSQL (+ Redis for the key-value service): exactly once under every recoverable fault,
  * and a bug mode that really loses messages. Each test works in its own schema and queues.
  */
 import { randomBytes } from 'node:crypto';
-import { AMQP_URL, DATABASE_URL, requirePostgres, requireRabbitMQ } from '@onceflow/test-support';
+import { AMQP_URL, DATABASE_URL, REDIS_URL, requirePostgres, requireRabbitMQ, requireRedis } from '@onceflow/test-support';
 import { afterEach, describe, expect, it } from 'vitest';
 import { dropSchema } from '../src/infra/database.js';
 import { ALL_RECOVERABLE_FAULTS, type FaultPlan } from '../src/faults/faults.js';
@@ -13,11 +13,14 @@ import { COUPON_THRESHOLD, startTestSystem, type TestSystem } from './helpers.js
 
 const rabbit = await requireRabbitMQ();
 const postgres = await requirePostgres();
+const redis = await requireRedis();
 
 let system: TestSystem | undefined;
 let schema = '';
 afterEach(async () => {
   await system?.transport.destroy?.();
+  const loyalty = system?.loyalty;
+  if (loyalty) for (const key of await loyalty.store.keys(loyalty.endpoint.keyOf(''))) await loyalty.store.delete(key);
   await system?.stop();
   system = undefined;
   if (schema) await dropSchema(DATABASE_URL, schema);
@@ -26,12 +29,20 @@ afterEach(async () => {
 async function startReal(plan: FaultPlan): Promise<TestSystem> {
   const suffix = randomBytes(4).toString('hex');
   schema = `samples_${suffix}`;
-  return startTestSystem(plan, { databaseUrl: DATABASE_URL, schema, amqpUrl: AMQP_URL, queuePrefix: `samples-${suffix}`, concurrency: 4 });
+  return startTestSystem(plan, {
+    databaseUrl: DATABASE_URL,
+    schema,
+    amqpUrl: AMQP_URL,
+    queuePrefix: `samples-${suffix}`,
+    redisUrl: REDIS_URL,
+    keyPrefix: `samples-${suffix}:`,
+    concurrency: 4,
+  });
 }
 
 const ORDERS = 25;
 
-describe.skipIf(!rabbit || !postgres)('order system on RabbitMQ and PostgreSQL', () => {
+describe.skipIf(!rabbit || !postgres || !redis)('order system on RabbitMQ and PostgreSQL', () => {
   it('processes every order exactly once with every recoverable fault enabled', async () => {
     system = await startReal({ seed: 'real-recoverable', all: { ...ALL_RECOVERABLE_FAULTS, slowConsumerMs: 50 } });
     const placed = await driveOrders({ shopUrl: system.shopUrl!, seed: 'real-recoverable', rate: 50, count: ORDERS, repeatProbability: 0.2 });

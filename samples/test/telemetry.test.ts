@@ -50,8 +50,8 @@ describe('multi-service telemetry in one process', () => {
       // Producers: shop-api sends SubmitOrder, orders and billing emit the next steps, and so on.
       const producers = spans.filter((s) => s.kind === SpanKind.PRODUCER);
       const producing = new Set(producers.map(serviceOf));
-      for (const service of ['shop-api', 'orders', 'billing', 'shipping', 'invoicing']) expect(producing).toContain(service);
-      for (const service of producing) expect(['shop-api', 'orders', 'billing', 'shipping', 'invoicing', 'marketing']).toContain(service);
+      for (const service of ['shop-api', 'orders', 'billing', 'shipping', 'invoicing', 'loyalty']) expect(producing).toContain(service);
+      for (const service of producing) expect(['shop-api', 'orders', 'billing', 'shipping', 'invoicing', 'marketing', 'loyalty']).toContain(service);
       for (const span of producers) expect(span.attributes[ATTR_MESSAGING_MESSAGE_ID]).toBeTruthy();
       // HTTP: billing calls the payment provider, which serves the calls as itself.
       const servers = spans.filter((s) => s.kind === SpanKind.SERVER);

@@ -163,15 +163,50 @@ const cases: Case[] = [
   {
     // BillCustomer ─> billing #1 (no outcome, status error)
     //                   └─ OrderBilled ─> shipping #1 processed
-    name: 'a ghost is also found when the failed attempt recorded no outcome, only an error status',
+    // An error status without an outcome may come after the commit: no ghost is claimed.
+    name: 'no ghost is claimed when the failed attempt recorded no outcome, only an error status',
     build: () => {
       const bill = billCustomer();
       const failed = attempt({ parent: bill, service: 'billing', error: 'boom', atMs: at(20), durationMs: 200 });
       const billed = send({ parent: failed, messageId: 'billed-1', messageType: 'OrderBilled', atMs: at(50) });
       return [bill, failed, billed, attempt({ parent: billed, service: 'shipping', outcome: 'processed', atMs: at(80) })];
     },
-    flagged: { 'ghost-message': 'error' },
-    notFlagged: [],
+    flagged: {},
+    notFlagged: ['ghost-message', 'lost-message'],
+  },
+  {
+    // BillCustomer ─> billing #1 (no outcome, status error: nack with requeue)
+    //                 billing #2 (no outcome, redelivered)
+    name: 'an endpoint without outcomes: a redelivery is a duplicate delivery (warning, processing unknown) and a retry, never a duplicate processing',
+    build: () => {
+      const bill = billCustomer();
+      return [
+        bill,
+        attempt({ parent: bill, service: 'billing', error: 'nack called on message with requeue', atMs: at(20) }),
+        attempt({ parent: bill, service: 'billing', atMs: at(900) }),
+      ];
+    },
+    flagged: { 'duplicate-delivery': 'warning', retry: 'warning' },
+    notFlagged: ['duplicate-processing', 'ghost-message', 'lost-message'],
+    detail: { 'duplicate-delivery': ['delivered 2× to billing', 'records no outcomes', 'unknown'] },
+  },
+  {
+    // (attempt not in the flow, e.g. NServiceBus's handler activity between) └─ OrderBilled(causation bill-1) ─> (nobody)
+    name: 'a send made by an attempt the flow cannot see (causation id, no attempt above) is not claimed lost',
+    build: () => [send({ service: 'billing', messageId: 'billed-1', messageType: 'OrderBilled', causationId: 'bill-1', atMs: at(50), conversationId })],
+    flagged: {},
+    notFlagged: ['lost-message'],
+  },
+  {
+    // BillCustomer ─> billing #1 (no outcome)  └─ OrderBilled ─> (nobody)     quiet period passed
+    name: 'a message sent by an attempt that recorded no outcome and never delivered is not claimed lost',
+    build: () => {
+      const bill = billCustomer();
+      const handled = attempt({ parent: bill, service: 'billing', atMs: at(20), durationMs: 200 });
+      return [bill, handled, send({ parent: handled, messageId: 'billed-1', messageType: 'OrderBilled', atMs: at(50) })];
+    },
+    flagged: {},
+    notFlagged: ['lost-message', 'ghost-message', 'duplicate-delivery'],
   },
   {
     // BillCustomer ─> billing #1 failed                 └─ OrderBilled(billed-1)

@@ -58,10 +58,30 @@ export { detectLostMessages, detectMissedDeliveries } from './delivery-detectors
 export { detectPrematurePublishes, detectStuckOutboxes } from './commit-detectors.js';
 export { detectInconsistentOutputs } from './output-detectors.js';
 
+/** The endpoint recorded no outcome on any attempt: it tells deliveries, not what they did. */
+const recordsNoOutcomes = (attempts: AttemptModel[]) => attempts.every((a) => a.outcome === '');
+
 export const detectDuplicateDeliveries: Detector = (model) => {
   const found: Anomaly[] = [];
   for (const [message, endpoint, attempts] of endpointAttempts(model)) {
     const service = attempts[0].service;
+    if (recordsNoOutcomes(attempts)) {
+      // Several deliveries are a fact; whether more than one was processed is not visible.
+      if (attempts.length < 2) continue;
+      const apart = formatDuration(attempts[attempts.length - 1].startMs - attempts[0].startMs);
+      found.push(
+        anomaly(
+          model,
+          'duplicate-delivery',
+          'warning',
+          message,
+          { service, endpoint },
+          attempts[1].startMs,
+          `${nameOf(message.type, message.id)} delivered ${attempts.length}× to ${service} (${apart} apart); ${service} records no outcomes, so whether it was processed more than once is unknown`,
+        ),
+      );
+      continue;
+    }
     const firstSuccess = attempts.findIndex(isSuccess);
     const extra = attempts.filter((a, i) => a.outcome === 'duplicate' || (firstSuccess >= 0 && i > firstSuccess));
     if (extra.length === 0) continue;
@@ -169,9 +189,11 @@ export const detectGhostMessages: Detector = (model) => {
   const found: Anomaly[] = [];
   for (const message of model.messages) {
     if (message.attempts.length === 0 || !producedByFailed(message) || producedByCommitted(message)) continue;
-    const send = message.sends.find((s) => s.send.fromFailedAttempt);
-    const producer = send?.producer ?? message.listedBy.find((a) => a.failed)!;
-    if (ghostDoubt(model, producer)) continue;
+    // Only a recorded failing outcome says the attempt did not commit; an error status alone
+    // (an outcome-less service) may come after the commit: not visible, so not claimed.
+    const send = message.sends.find((s) => s.send.fromFailedAttempt && s.producer!.outcome !== '');
+    const producer = send?.producer ?? message.listedBy.find((a) => a.failed && a.outcome !== '');
+    if (!producer || ghostDoubt(model, producer)) continue;
     const consumers = formatList([...new Set(message.attempts.map((a) => a.service))]);
     const cause = attemptLabel(producer);
     const why = producer.error ? `${producer.outcome || 'failed'}: ${quote(producer.error, 50)}` : producer.outcome || 'failed';

@@ -27,8 +27,14 @@ export const detectLostMessages: Detector = (model) => {
   const quiet = formatDuration(model.quietPeriodMs);
   for (const message of model.messages) {
     if (message.attempts.length > 0 || !producedByCommitted(message)) continue;
-    const send = message.sends.find((s) => !s.resend && !s.send.fromFailedAttempt);
+    // Sent at the boundary, or by an attempt that recorded its outcome: an attempt without one
+    // (an outcome-less service) may have rolled back, and then nothing was due. A send with a
+    // causation id but no attempt above it was made by an attempt the flow cannot see.
+    const send = message.sends.find(
+      (s) => !s.resend && !s.send.fromFailedAttempt && (s.producer === null ? s.span.causationId === '' : s.producer.outcome !== ''),
+    );
     const lister = message.listedBy.find((a) => !a.failed);
+    if (!send && !lister) continue;
     if (!send && lister && lister.committedAtMs !== null) continue;
     if (lostDoubt(model, message, send?.send.service ?? lister!.service)) continue;
     const name = nameOf(message.type, message.id);

@@ -5,6 +5,7 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ANOMALY_FLOWS_QUIET_PERIOD_MS, buildAnomalyFlows, type AnomalyFlows } from '../../test/fixtures/anomaly-flows.js';
+import { attempt, send } from '../../test/span-builders.js';
 import { createApp } from '../app.js';
 import { createFlowIndexer } from '../indexer/flow-indexer.js';
 import { silentLogger } from '../logger.js';
@@ -196,6 +197,28 @@ describe('GET /api/messages/:messageId', () => {
 
   it('answers 404 for an unknown message', async () => {
     await get('/api/messages/no-such-message', 404);
+  });
+
+  it('describes a message whose spans carry no conversation (stored before conversations were derived)', async () => {
+    // producer ─ m-bare ─> consumer #1, #2 (redelivered)   no conversation id on any span
+    const producer = send({ service: 'legacy-producer', messageId: 'm-bare', messageType: 'Legacy', destination: 'q', atMs: NOW - 60_000 });
+    const deliveries = [1, 2].map((n) => attempt({ parent: producer, service: 'legacy-consumer', atMs: NOW - 60_000 + n * 100 }));
+    const bare = [producer, ...deliveries].map((span) => ({ ...span, conversationId: '' }));
+    const fresh = new DuckDbStore({ path: ':memory:' });
+    await fresh.init();
+    await fresh.insertSpans(bare);
+    const plain = await createApp({ store: fresh, logger: silentLogger(), clock: () => NOW, quietPeriodMs: ANOMALY_FLOWS_QUIET_PERIOD_MS });
+    try {
+      const response = await plain.inject({ method: 'GET', url: '/api/messages/m-bare' });
+      expect(response.statusCode, response.body).toBe(200);
+      const history = response.json();
+      expect(history.conversationIds).toEqual([]);
+      expect(history.message.deliveries.map((d: { service: string }) => d.service)).toEqual(['legacy-consumer', 'legacy-consumer']);
+      expect(history.anomalies.map((a: Anomaly) => a.kind)).toEqual(['duplicate-delivery']);
+    } finally {
+      await plain.close();
+      await fresh.close();
+    }
   });
 });
 

@@ -5,6 +5,7 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { analyzeConversation, reconstructFlow, type ModelOptions } from '../analysis/index.js';
+import { completeFlowSpans } from '../indexer/flow-spans.js';
 import { FLOW_STATES, VERDICTS } from '../contract/index.js';
 import type { Flow, FlowSummary } from '../model/flow.js';
 import { InvalidCursorError } from '../store/flow-cursor.js';
@@ -91,7 +92,9 @@ export function registerFlowRoutes(app: FastifyInstance, ctx: ApiContext): void 
     if (spans.length === 0) throw new NotFoundError(`no spans of conversation "${conversationId}"`);
     const truncated = spans.length > MAX_FLOW_SPANS;
     if (truncated) spans.length = MAX_FLOW_SPANS;
-    return reconstructFlow(spans, { ...analysisOptions(ctx), page: { offset, limit }, truncated });
+    const options = analysisOptions(ctx);
+    const all = await completeFlowSpans(store, conversationId, spans, options);
+    return reconstructFlow(all, { ...options, page: { offset, limit }, truncated });
   });
 
   app.get('/api/messages/:messageId', async (request) => {
@@ -105,12 +108,15 @@ export function registerFlowRoutes(app: FastifyInstance, ctx: ApiContext): void 
       spans.length > 0
         ? [...new Set(spans.map((span) => span.conversationId).filter(Boolean))].slice(0, 20)
         : await store.findConversations(messageId, 1);
-    if (conversationIds.length === 0) throw new NotFoundError(`no spans of message "${messageId}"`);
+    // Spans without a conversation (stored before conversations were derived, or a transport
+    // span whose child carries it) still describe the message on their own.
+    if (conversationIds.length === 0 && spans.length === 0) throw new NotFoundError(`no spans of message "${messageId}"`);
     const records = await Promise.all(conversationIds.map((id) => store.getFlowRecord(id)));
     // Judged with its flow's record when indexed; otherwise (or when the message has no span of
     // its own) the flow is read for context.
     const needsContext = spans.length === 0 || records.every((record) => record === null);
-    const context = needsContext && conversationIds.length === 1 ? await store.spansOfConversation(conversationIds[0], MAX_CONTEXT_SPANS + 1) : [];
+    const context =
+      needsContext && conversationIds.length === 1 ? await store.spansOfConversation(conversationIds[0], MAX_CONTEXT_SPANS + 1) : [];
     const history = describeMessage(messageId, spans, {
       ...analysisOptions(ctx),
       truncated,

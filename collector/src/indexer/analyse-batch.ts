@@ -9,7 +9,9 @@ import type { Logger } from '../logger.js';
 import type { Anomaly, FlowRecord } from '../model/flow.js';
 import type { SpanStore } from '../store/span-store.js';
 import { anomalyKey, type ConversationSchedule, type IndexerStats, type Tracked } from './conversation-schedule.js';
+import { producerConversations } from './deliveries-elsewhere.js';
 import type { DeliveryExpectations } from './delivery-expectations.js';
+import { completeFlowSpans } from './flow-spans.js';
 
 export interface BatchSettings {
   quietPeriodMs: number;
@@ -50,7 +52,11 @@ async function analyseOne(ctx: BatchContext, conversationId: string, nowMs: numb
     );
     spans.length = maxSpansPerConversation;
   }
-  return judgeConversation(spans, { now: nowMs, quietPeriodMs, stuckOutboxAfterMs, ...ctx.expectations() });
+  // A flow this one delivered for may have been judged before these deliveries arrived.
+  for (const owner of await producerConversations(ctx.store, conversationId, spans))
+    ctx.schedule.schedule(owner, nowMs + ctx.settings.debounceMs);
+  const complete = await completeFlowSpans(ctx.store, conversationId, spans, { now: nowMs, quietPeriodMs });
+  return judgeConversation(complete, { now: nowMs, quietPeriodMs, stuckOutboxAfterMs, ...ctx.expectations() });
 }
 
 /** The record's anomalies not reported before, and the reported ones it no longer has; the entry remembers the record's. */

@@ -138,6 +138,8 @@ describe('convertExportRequest', () => {
     const { spans } = convertBoth(
       resource([
         makeSpan({
+          // Internal: a producer's operation would be inferred from its kind.
+          kind: 1,
           attributes: {
             'onceflow.attempt': 'first',
             'onceflow.outcome': 'exploded',

@@ -1,6 +1,7 @@
 /**
  * OTLP → span model. Validates every span of a decoded ExportTraceServiceRequest and turns
- * the valid ones into `SpanRow`s, lifting Onceflow's identity attributes into columns.
+ * the valid ones into `SpanRow`s, lifting Onceflow's identity attributes into columns, then
+ * completing identity from other instrumentations' tags (`derive-identity.ts`).
  * Invalid spans (bad ids, absurd timestamps) are rejected and counted, never thrown: the
  * receiver reports them in `partialSuccess`. Pure: the clock is passed in.
  */
@@ -25,6 +26,8 @@ import {
 } from '@onceflow/instrumentation/semconv';
 import type { MessagingOperation, Outcome } from '@onceflow/instrumentation/semconv';
 import type { SpanEvent, SpanKind, SpanLink, SpanRow, StatusCode } from '../model/span.js';
+import { FRAMEWORK_ATTRIBUTES, MESSAGING_OPERATIONS } from './framework-attributes.js';
+import { completeIdentity, FrameworkValues } from './derive-identity.js';
 import type { IngestLimits } from './limits.js';
 import type { OtlpEvent, OtlpExportRequest, OtlpKeyValue, OtlpLink, OtlpSpan } from './types.js';
 import {
@@ -61,19 +64,6 @@ const SPAN_KIND_NAMES: Record<string, number> = {
 const STATUS_CODES: readonly StatusCode[] = ['unset', 'ok', 'error'];
 const STATUS_CODE_NAMES: Record<string, number> = { STATUS_CODE_UNSET: 0, STATUS_CODE_OK: 1, STATUS_CODE_ERROR: 2 };
 
-/**
- * Messaging operation names (current and legacy OpenTelemetry conventions) → the span model's
- * operation. `publish` was renamed `send`, `deliver` was renamed `process`.
- */
-const OPERATIONS: Record<string, MessagingOperation> = {
-  send: 'send',
-  publish: 'send',
-  create: 'create',
-  receive: 'receive',
-  process: 'process',
-  deliver: 'process',
-  settle: 'settle',
-};
 const OUTCOME_SET: ReadonlySet<string> = new Set(OUTCOMES);
 
 /** Attribute key → the column it fills. One hash lookup per attribute instead of a string switch. */
@@ -93,6 +83,8 @@ const enum Lift {
   Operation,
   LegacyOperation,
   OutgoingMessageIds,
+  /** Another instrumentation's identity tag (`framework-attributes.ts`): kept, and a fallback for its column. */
+  Framework,
 }
 const LIFTED = new Map<string, Lift>([
   [ATTR_MESSAGING_MESSAGE_ID, Lift.MessageId],
@@ -110,6 +102,7 @@ const LIFTED = new Map<string, Lift>([
   [ATTR_MESSAGING_OPERATION_TYPE, Lift.Operation],
   [ATTR_MESSAGING_OPERATION_LEGACY, Lift.LegacyOperation],
   [ATTR_OUTGOING_MESSAGE_IDS, Lift.OutgoingMessageIds],
+  ...FRAMEWORK_ATTRIBUTES.map((entry) => [entry.key, Lift.Framework] as const),
 ]);
 
 /** Converts every span of the request; `nowMs` bounds how far in the future a span may start. */
@@ -223,7 +216,7 @@ export function convertSpan(
     attributes: {},
     resourceAttributes,
   };
-  liftAttributes(row, span.attributes, limits);
+  completeIdentity(row, liftAttributes(row, span.attributes, limits));
   return row;
 }
 
@@ -273,12 +266,14 @@ function convertEvents(events: OtlpEvent[] | null | undefined, startNs: bigint, 
 
 /**
  * Moves Onceflow's identity attributes into their columns; everything else (and identity
- * attributes whose value does not fit the column's type) stays in `attributes`.
+ * attributes whose value does not fit the column's type) stays in `attributes`. Returns the
+ * other instrumentations' identity tags it saw (they stay in `attributes` too), or null.
  */
-function liftAttributes(row: SpanRow, attributes: OtlpKeyValue[] | null | undefined, limits: IngestLimits): void {
-  if (!Array.isArray(attributes)) return;
+function liftAttributes(row: SpanRow, attributes: OtlpKeyValue[] | null | undefined, limits: IngestLimits): FrameworkValues | null {
+  if (!Array.isArray(attributes)) return null;
   const out = row.attributes;
   let legacyOperation: MessagingOperation | '' = '';
+  let framework: FrameworkValues | null = null;
   const count = Math.min(attributes.length, limits.maxAttributesPerSpan);
   for (let i = 0; i < count; i++) {
     const kv = attributes[i];
@@ -343,7 +338,7 @@ function liftAttributes(row: SpanRow, attributes: OtlpKeyValue[] | null | undefi
         break;
       }
       case Lift.Operation: {
-        const operation = OPERATIONS[anyValueToString(value, limits).toLowerCase()];
+        const operation = MESSAGING_OPERATIONS[anyValueToString(value, limits).toLowerCase()];
         if (operation) {
           row.operation = operation;
           continue;
@@ -351,7 +346,7 @@ function liftAttributes(row: SpanRow, attributes: OtlpKeyValue[] | null | undefi
         break;
       }
       case Lift.LegacyOperation: {
-        const operation = OPERATIONS[anyValueToString(value, limits).toLowerCase()];
+        const operation = MESSAGING_OPERATIONS[anyValueToString(value, limits).toLowerCase()];
         if (operation) {
           legacyOperation = operation;
           continue;
@@ -366,9 +361,13 @@ function liftAttributes(row: SpanRow, attributes: OtlpKeyValue[] | null | undefi
         }
         break;
       }
+      case Lift.Framework:
+        (framework ??= new FrameworkValues()).offer(key, anyValueToString(value, limits));
+        break;
     }
     out[truncate(key, limits.maxNameLength)] = anyValueToString(value, limits);
   }
   // The current attribute wins over the legacy one whatever their order.
   if (row.operation === '') row.operation = legacyOperation;
+  return framework;
 }

@@ -65,7 +65,7 @@ import {
   WINDOW,
 } from '../fixtures/store-fixtures.js';
 import { COVERAGE_ROWS, COVERAGE_SPANS, COVERAGE_T0, COVERAGE_WINDOW } from '../fixtures/coverage-fixtures.js';
-import type { Anomaly, FlowRecord, FlowSummary } from '../../src/model/flow.js';
+import type { Anomaly, AnomalyKind, FlowRecord, FlowSummary } from '../../src/model/flow.js';
 import type { SpanRow } from '../../src/model/span.js';
 import type { EdgeAggregateRow, FlowQuery, SpanBucketRow, SpanStore } from '../../src/store/span-store.js';
 import { trendCountCases } from './conformance-trends.js';
@@ -717,6 +717,18 @@ export function runSpanStoreConformance<S extends SpanStore>(
         expect(page.flows.map((f) => f.conversationId)).toEqual(['conv-1']);
         expect(page.anomalyCounts).toEqual({ retry: 1 });
         expect(await own!.listAnomalies({ ...WINDOW, limit: 10 })).toEqual([retry]);
+        // A kind only an older version had no longer lists the flow; the latest version's kind does.
+        const ofKind = (anomaly: AnomalyKind) => own!.listFlows({ ...WINDOW, limit: 10, anomaly });
+        expect(await ofKind('duplicate-delivery')).toEqual({ flows: [], nextCursor: null, anomalyCounts: {}, total: 0 });
+        const retried = await ofKind('retry');
+        expect(retried.flows).toEqual([summaryOf(newer)]);
+        expect([retried.total, retried.anomalyCounts]).toEqual([1, { retry: 1 }]);
+        // A later analysis that moved the start out of the window takes the flow out of it.
+        const earlier: FlowRecord = { ...newer, startMs: WINDOW.fromMs - 60_000, analyzedAtMs: newer.analyzedAtMs + 1000 };
+        await own!.saveFlows([earlier]);
+        await settle(own!);
+        expect((await ofKind('retry')).flows).toEqual([]);
+        expect((await own!.listFlows({ ...WINDOW, limit: 10 })).flows).toEqual([]);
       });
     });
 

@@ -36,7 +36,7 @@ describe('scoreDetection', () => {
 
   it('formats only the kinds a run touched', () => {
     const scores = scoreDetection([truth('retry', 'a')], [found('retry', 'a')]);
-    const text = formatScores([{ scenario: 'retries', orders: [], truth: [], anomalies: [], scores }]);
+    const text = formatScores([{ scenario: 'retries', orders: [], injected: [], truth: [], anomalies: [], scores, verdicts: { flows: 0, verdicts: 0, unknown: 0, field: 'ledger' } }]);
     expect(text.split('\n')).toHaveLength(2);
     expect(text).toMatch(/retries\s+retry\s+1\s+1\s+1\.00\s+1\.00/);
   });

@@ -5,15 +5,23 @@
  */
 import { appendFileSync, mkdirSync, readFileSync, existsSync } from 'node:fs';
 import { dirname } from 'node:path';
-/** The collector's anomaly kinds (`collector/src/model/flow.ts`) that faults produce. */
-export type DetectableKind =
-  | 'duplicate-delivery'
-  | 'duplicate-processing'
-  | 'retry'
-  | 'dead-letter'
-  | 'ghost-message'
-  | 'lost-message'
-  | 'offload';
+/** Every anomaly kind of the collector (`collector/src/model/flow.ts`), the verdicts issue's new ones included. */
+export const DETECTABLE_KINDS = [
+  'duplicate-delivery',
+  'duplicate-processing',
+  'retry',
+  'dead-letter',
+  'ghost-message',
+  'lost-message',
+  'offload',
+  'logical-duplicate',
+  'out-of-order',
+  'missed-delivery',
+  'premature-publish',
+  'stuck-outbox',
+  'inconsistent-output',
+] as const;
+export type DetectableKind = (typeof DETECTABLE_KINDS)[number];
 
 export type TruthKind = DetectableKind | 'slow-consumer' | 'http-retry';
 

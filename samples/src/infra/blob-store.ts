@@ -1,17 +1,43 @@
 /**
- * The claim-check blob store: a directory of files keyed by message id. A retried attempt
- * writes the same key again, so an aborted attempt leaves at most one blob behind.
+ * The claim-check blob store: a directory of files. Each attempt writes its own key, so what
+ * an aborted attempt stored is its own to delete, and a blob no committed state refers to is
+ * garbage a collector removes after a retention (`blob-collector.ts`).
  */
-import { mkdir, readFile, writeFile, rename } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+
+export interface StoredBlob {
+  key: string;
+  /** When it was written, epoch ms. */
+  modifiedMs: number;
+}
 
 export interface BlobStore {
   /** Stores `data` under `key` and returns its reference. */
   put(key: string, data: Buffer): Promise<string>;
+  /** The blob a reference names; throws `BlobMissingError` when it is not there (a 404). */
   get(ref: string): Promise<Buffer>;
+  /** Removes the blob a reference names (nothing when it is already gone). */
+  delete(ref: string): Promise<void>;
+  /** Every stored blob (the listing ground truth and the collector read). */
+  list(): Promise<StoredBlob[]>;
+}
+
+/** A reference to a blob that is not (or no longer) in the store. */
+export class BlobMissingError extends Error {
+  constructor(readonly ref: string) {
+    super(`blob ${ref} is missing (404)`);
+  }
 }
 
 const PREFIX = 'blob://invoices/';
+
+export const refOf = (key: string) => `${PREFIX}${key}`;
+
+export function keyOf(ref: string): string {
+  if (!ref.startsWith(PREFIX)) throw new Error(`not a blob reference: ${ref}`);
+  return ref.slice(PREFIX.length);
+}
 
 export function createFileBlobStore(dir: string): BlobStore {
   let ready: Promise<unknown> | undefined;
@@ -26,11 +52,29 @@ export function createFileBlobStore(dir: string): BlobStore {
       const path = pathOf(key);
       await writeFile(`${path}.tmp`, data);
       await rename(`${path}.tmp`, path);
-      return `${PREFIX}${key}`;
+      return refOf(key);
     },
     async get(ref) {
-      if (!ref.startsWith(PREFIX)) throw new Error(`not a blob reference: ${ref}`);
-      return readFile(pathOf(ref.slice(PREFIX.length)));
+      return readFile(pathOf(keyOf(ref))).catch((error: NodeJS.ErrnoException) => {
+        throw error.code === 'ENOENT' ? new BlobMissingError(ref) : error;
+      });
+    },
+    async delete(ref) {
+      await unlink(pathOf(keyOf(ref))).catch((error: NodeJS.ErrnoException) => {
+        if (error.code !== 'ENOENT') throw error;
+      });
+    },
+    async list() {
+      const names = await readdir(dir).catch((error: NodeJS.ErrnoException) => {
+        if (error.code === 'ENOENT') return [] as string[];
+        throw error;
+      });
+      const blobs: StoredBlob[] = [];
+      for (const key of names.filter((name) => !name.endsWith('.tmp')).sort()) {
+        const info = await stat(join(dir, key)).catch(() => undefined);
+        if (info) blobs.push({ key, modifiedMs: info.mtimeMs });
+      }
+      return blobs;
     },
   };
 }

@@ -15,7 +15,11 @@ const STATEMENTS = [
      kind text NOT NULL, destination text NOT NULL, message_type text NOT NULL,
      headers jsonb NOT NULL, body text NOT NULL,
      created_at timestamptz NOT NULL DEFAULT clock_timestamp(), dispatched_at timestamptz,
+     claim_token text, claimed_until timestamptz,
      PRIMARY KEY (endpoint, message_id))`,
+  // Databases created before rows were claimed for dispatch.
+  `ALTER TABLE outbox ADD COLUMN IF NOT EXISTS claim_token text`,
+  `ALTER TABLE outbox ADD COLUMN IF NOT EXISTS claimed_until timestamptz`,
   `CREATE INDEX IF NOT EXISTS outbox_pending ON outbox (endpoint, incoming_id) WHERE dispatched_at IS NULL`,
   `CREATE TABLE IF NOT EXISTS queue_messages (
      id bigserial PRIMARY KEY, queue text NOT NULL, message_id text NOT NULL, message_type text NOT NULL,
@@ -30,12 +34,15 @@ const STATEMENTS = [
      dead_at timestamptz NOT NULL DEFAULT clock_timestamp())`,
   `CREATE TABLE IF NOT EXISTS queue_subscriptions (
      message_type text NOT NULL, queue text NOT NULL, PRIMARY KEY (message_type, queue))`,
-  `CREATE TABLE IF NOT EXISTS shop_requests (
-     idempotency_key text PRIMARY KEY, order_id text NOT NULL, message_id text NOT NULL,
-     created_at timestamptz NOT NULL DEFAULT clock_timestamp())`,
+  `CREATE TABLE IF NOT EXISTS shop_client_requests (
+     client_id text NOT NULL, idempotency_key text NOT NULL, request_sha256 text NOT NULL,
+     order_id text NOT NULL, message_id text NOT NULL,
+     created_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+     PRIMARY KEY (client_id, idempotency_key))`,
   `CREATE TABLE IF NOT EXISTS orders (
      order_id text PRIMARY KEY, customer_id text NOT NULL, amount_cents bigint NOT NULL,
      status text NOT NULL, updated_at timestamptz NOT NULL DEFAULT clock_timestamp())`,
+  `ALTER TABLE orders ADD COLUMN IF NOT EXISTS loyalty_points integer`,
   `CREATE TABLE IF NOT EXISTS billing_charges (
      order_id text PRIMARY KEY, charge_key text NOT NULL, status text NOT NULL, charge_id text)`,
   `CREATE TABLE IF NOT EXISTS provider_charges (
@@ -53,6 +60,13 @@ const STATEMENTS = [
      order_id text PRIMARY KEY, message_id text NOT NULL, blob_ref text, bytes bigint NOT NULL, sha256 text NOT NULL)`,
   `CREATE TABLE IF NOT EXISTS customer_totals (
      customer_id text PRIMARY KEY, total_cents bigint NOT NULL, orders integer NOT NULL, submitted integer NOT NULL)`,
+  // Marketing's ledger: one row per message applied (a total changed, a coupon granted), the
+  // business record that shows a message applied twice (no key on purpose).
+  `CREATE TABLE IF NOT EXISTS marketing_ledger (
+     message_id text NOT NULL, message_type text NOT NULL, customer_id text NOT NULL,
+     amount_cents bigint NOT NULL, applied_at timestamptz NOT NULL DEFAULT clock_timestamp())`,
+  `CREATE TABLE IF NOT EXISTS labels (order_id text PRIMARY KEY, message_id text NOT NULL)`,
+  `CREATE TABLE IF NOT EXISTS analytics_ledger (message_id text NOT NULL, order_id text NOT NULL, amount_cents bigint NOT NULL)`,
   `CREATE TABLE IF NOT EXISTS coupons (
      coupon_id text PRIMARY KEY, customer_id text NOT NULL, message_id text NOT NULL,
      granted_at timestamptz NOT NULL DEFAULT clock_timestamp())`,

@@ -44,11 +44,22 @@ export function invoicingHandlers(
       const invoice: InvoiceIssued = { orderId: order.orderId, bytes: document.length, sha256 };
       let payload: { bytes: number; ref?: string; offloaded?: boolean } | undefined;
       if (document.length >= options.inlineThresholdBytes) {
-        // Stored before the message exists; a retry overwrites the same key.
-        invoice.ref = await blobs.put(messageId, document);
-        recordPayloadOffload({ ref: invoice.ref, bytes: document.length });
-        payload = { bytes: document.length, ref: invoice.ref, offloaded: true };
+        // Stored before the message exists, under this attempt's own key: an attempt that does
+        // not commit deletes it; one that crashed first leaves it to the blob collector.
+        const ref = await blobs.put(`${messageId}-a${ctx.delivery.attempt}`, document);
+        ctx.onAbort(() => blobs.delete(ref));
+        invoice.ref = ref;
+        recordPayloadOffload({ ref, bytes: document.length });
+        payload = { bytes: document.length, ref, offloaded: true };
         truth.record({ kind: 'offload', messageId, service: ctx.endpoint, messageType: 'InvoiceIssued', detail: `${document.length} bytes` });
+        if (ctx.delivery.attempt === 1 && decide(plan, ctx.faults.abortAfterOffload, 'abort-after-offload', ctx.endpoint, ctx.delivery.messageId)) {
+          truth.record({ kind: 'retry', messageId: ctx.delivery.messageId, service: ctx.endpoint, messageType: ctx.delivery.messageType, detail: 'aborted after storing its blob' });
+          throw new Error('invoicing aborted after storing the invoice blob (injected)');
+        }
+        if (decide(plan, ctx.faults.missingBlob, 'missing-blob', ctx.endpoint, ctx.delivery.messageId)) {
+          // An over-eager clean-up: the blob goes once the attempt has committed; the reader gets a 404.
+          ctx.afterCommit(() => blobs.delete(ref));
+        }
       } else {
         invoice.inline = document.toString('utf8');
       }

@@ -6,6 +6,15 @@
 import type { Handler, HandlerContext } from '../infra/endpoint.js';
 import type { GrantCoupon, OrderBilled, OrderSubmitted } from '../messages.js';
 
+/** One ledger row per message applied, whatever it changed. */
+const record = (ctx: HandlerContext<unknown>, customerId: string, amountCents: number) =>
+  ctx.tx.query('INSERT INTO marketing_ledger (message_id, message_type, customer_id, amount_cents) VALUES ($1, $2, $3, $4)', [
+    ctx.delivery.messageId,
+    ctx.delivery.messageType,
+    customerId,
+    amountCents,
+  ]);
+
 export function marketingHandlers(couponThresholdCents: number): Record<string, Handler> {
   return {
     async OrderSubmitted(ctx: HandlerContext<OrderSubmitted>) {
@@ -14,6 +23,7 @@ export function marketingHandlers(couponThresholdCents: number): Record<string, 
          ON CONFLICT (customer_id) DO UPDATE SET submitted = customer_totals.submitted + 1`,
         [ctx.body.customerId],
       );
+      await record(ctx, ctx.body.customerId, 0);
     },
     async OrderBilled(ctx: HandlerContext<OrderBilled>) {
       const { customerId, amountCents } = ctx.body;
@@ -23,6 +33,7 @@ export function marketingHandlers(couponThresholdCents: number): Record<string, 
          RETURNING total_cents`,
         [customerId, amountCents],
       );
+      await record(ctx, customerId, amountCents);
       const total = Number(rows[0].total_cents);
       if (total - amountCents < couponThresholdCents && total >= couponThresholdCents) {
         ctx.send('marketing', 'GrantCoupon', { customerId, couponId: `coupon-${customerId}`, totalCents: total } satisfies GrantCoupon);
@@ -34,6 +45,7 @@ export function marketingHandlers(couponThresholdCents: number): Record<string, 
         ctx.body.customerId,
         ctx.delivery.messageId,
       ]);
+      await record(ctx, ctx.body.customerId, 0);
     },
   };
 }

@@ -1,6 +1,6 @@
 /** `orders`: accepts SubmitOrder, announces it and asks billing to charge; tracks the order's status. */
 import type { Handler, HandlerContext } from '../infra/endpoint.js';
-import type { BillCustomer, BillingFailed, OrderBilled, OrderShipped, OrderSubmitted, SubmitOrder } from '../messages.js';
+import type { BillCustomer, BillingFailed, OrderBilled, OrderShipped, OrderSubmitted, PointsCredited, SubmitOrder } from '../messages.js';
 
 /** A later status never goes back to an earlier one, whatever order the events arrive in. */
 const setStatus = (ctx: HandlerContext<{ orderId: string }>, status: string, rank: number) =>
@@ -29,5 +29,8 @@ export const ordersHandlers: Record<string, Handler> = {
   },
   async OrderShipped(ctx: HandlerContext<OrderShipped>) {
     await setStatus(ctx, 'shipped', 2);
+  },
+  async PointsCredited(ctx: HandlerContext<PointsCredited>) {
+    await ctx.tx.query('UPDATE orders SET loyalty_points = $2 WHERE order_id = $1', [ctx.body.orderId, ctx.body.points]);
   },
 };

@@ -24,6 +24,7 @@ import {
   type SpanOptions,
   type Tracer,
   type TracerProvider,
+  type Attributes,
 } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
@@ -38,6 +39,7 @@ import {
   type OnceflowInstrumentationsConfig,
 } from '@onceflow/instrumentation';
 import { ATTR_SERVER_PORT, ATTR_SERVICE_NAME } from '@onceflow/instrumentation/semconv';
+import { droppingExporter, type SpanDrop } from './dropping-exporter.js';
 import { serviceIn, serviceOnPort } from './service-scope.js';
 
 export interface MultiServiceTelemetryOptions {
@@ -49,6 +51,10 @@ export interface MultiServiceTelemetryOptions {
   /** One exporter per service (tests pass in-memory exporters); default OTLP/HTTP protobuf. */
   exporterFor?: (service: string) => SpanExporter;
   instrumentations?: OnceflowInstrumentationsConfig;
+  /** Resource attributes a service declares besides its name (e.g. its dedup window). */
+  resourceOf?: (service: string) => Attributes;
+  /** Drop a share of spans at export (a lossy pipeline, for detection scenarios). */
+  drop?: SpanDrop;
 }
 
 export interface MultiServiceTelemetry {
@@ -57,6 +63,13 @@ export interface MultiServiceTelemetry {
 }
 
 const spanService = new WeakMap<Span, string>();
+
+/**
+ * Spans one service may have waiting for export. The default (2,048) overflows when a busy
+ * machine runs the whole shop and the collector in one process, and a span dropped that way
+ * looks like a message never delivered; a dropped share is a scenario of its own (`dropSpans`).
+ */
+const SPAN_QUEUE = 262_144;
 
 class RoutingTracer implements Tracer {
   constructor(
@@ -97,10 +110,11 @@ export function startMultiServiceTelemetry(options: MultiServiceTelemetryOptions
   const providerOf = (service: string) => {
     let provider = providers.get(service);
     if (!provider) {
-      const exporter = options.exporterFor?.(service) ?? new OTLPTraceExporter({ url });
+      const target = options.exporterFor?.(service) ?? new OTLPTraceExporter({ url });
+      const exporter = options.drop && options.drop.share > 0 ? droppingExporter(target, options.drop) : target;
       provider = new BasicTracerProvider({
-        resource: resourceFromAttributes({ [ATTR_SERVICE_NAME]: service }),
-        spanProcessors: [onceflowSpanProcessor(), new BatchSpanProcessor(exporter, { scheduledDelayMillis: 1_000 })],
+        resource: resourceFromAttributes({ ...options.resourceOf?.(service), [ATTR_SERVICE_NAME]: service }),
+        spanProcessors: [onceflowSpanProcessor(), new BatchSpanProcessor(exporter, { scheduledDelayMillis: 1_000, maxQueueSize: SPAN_QUEUE })],
       });
       providers.set(service, provider);
     }

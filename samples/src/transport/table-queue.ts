@@ -7,7 +7,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { withHandle, withSend } from '@onceflow/instrumentation';
+import { readIdentityHeaders, withHandle, withSend } from '@onceflow/instrumentation';
 import type { Database } from '../infra/database.js';
 import type { Consumer, ConsumeOptions, Delivery, Envelope, QueueRoute, Transport } from './transport.js';
 
@@ -87,12 +87,32 @@ export class TableQueueTransport implements Transport {
     });
   }
 
+  /**
+   * The send carries the identity the envelope already has (stored with an outbox row), so a
+   * message recovered by a sweeper outside any attempt stays in its conversation.
+   */
+  async redeliver(queue: string, envelope: Envelope): Promise<void> {
+    await this.db.query('INSERT INTO queue_messages (queue, message_id, message_type, headers, body) VALUES ($1, $2, $3, $4, $5)', [
+      queue,
+      envelope.messageId,
+      envelope.messageType,
+      JSON.stringify(envelope.headers),
+      envelope.body,
+    ]);
+    this.wake.emit(queue);
+  }
+
   private sendMeta(destination: string, envelope: Envelope) {
+    const stored = readIdentityHeaders(envelope.headers);
     return {
       system: this.system,
       destination,
       messageType: envelope.messageType,
       messageId: envelope.messageId,
+      conversationId: stored.conversationId,
+      causationId: stored.causationId,
+      idempotencyKey: stored.idempotencyKey,
+      body: envelope.body,
       payload: { bytes: Buffer.byteLength(envelope.body), ...envelope.payload },
     };
   }
@@ -129,6 +149,10 @@ export class TableQueueTransport implements Transport {
           continue;
         }
         const delivery = this.toDelivery(row);
+        if (options.traced === false) {
+          await onDelivery(delivery).catch(() => undefined);
+          continue;
+        }
         await withHandle(
           {
             system: this.system,

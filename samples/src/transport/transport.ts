@@ -41,6 +41,8 @@ export interface Consumer {
 
 export interface ConsumeOptions {
   concurrency: number;
+  /** False for a consumer that runs without tracing (an uninstrumented service); table queue only. */
+  traced?: boolean;
 }
 
 export interface Transport {
@@ -52,6 +54,8 @@ export interface Transport {
   send(queue: string, envelope: Envelope): Promise<void>;
   /** An event to every queue subscribed to its type. */
   publish(envelope: Envelope): Promise<void>;
+  /** Puts a copy of a delivered message back on `queue` as the broker would redeliver it (no send); embedded transport only. */
+  redeliver?(queue: string, envelope: Envelope): Promise<void>;
   consume(queue: string, onDelivery: (delivery: Delivery) => Promise<void>, options: ConsumeOptions): Promise<Consumer>;
   /** Messages still waiting or in flight (not dead-lettered) across the given queues. */
   pending(queues: string[]): Promise<number>;

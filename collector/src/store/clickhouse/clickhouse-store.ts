@@ -66,7 +66,7 @@ import {
   spansOfBusinessKeySql,
   spansOfTraceSql,
 } from './row-queries.js';
-import { LEDGER_COLUMNS, schemaStatements } from './schema.js';
+import { LEDGER_COLUMNS, backfillFlowIndex, flowIndexStatements, schemaStatements } from './schema.js';
 import { detectFeatures, type ServerFeatures } from './server-features.js';
 import { fromRowJson } from './span-rows.js';
 import { SqlFragment, sql, sqlDatabase } from './sql-escape.js';
@@ -116,8 +116,11 @@ export class ClickHouseStore implements SpanStore {
     const [{ version }] = await this.runner.rows<{ version: string }>('SELECT version() AS version');
     this.features = detectFeatures(version);
     await this.refuseOlderSchema();
+    const unindexedFlows = await this.flowsWithoutIndex();
     for (const statement of schemaStatements(this.db, this.features)) await this.runner.command(statement);
     await this.addLedgerColumns();
+    for (const statement of flowIndexStatements(this.db)) await this.runner.command(statement);
+    if (unindexedFlows) await backfillFlowIndex(this.runner, this.db);
     const [{ s }] = await this.runner.rows<{ s: number }>(sql`SELECT toUInt32(max(ts)) AS s FROM ${this.db}.spans`);
     this.inserter.newestStoredS = Number(s);
     this.logger?.info({ database: this.database, features: this.features }, 'clickhouse store ready');
@@ -138,6 +141,15 @@ WHERE database = ${this.database} AND table IN ('spans', 'spans_by_conversation'
           'and cannot be migrated: drop it or point the collector at a new database',
       );
     }
+  }
+
+  /** Whether `flows` exists from an Onceflow that had no `flows_by_anomaly` yet (filled once at `init`). */
+  private async flowsWithoutIndex(): Promise<boolean> {
+    const [{ flows, index }] = await this.runner.rows<{ flows: string; index: string }>(
+      sql`SELECT countIf(name = 'flows') AS flows, countIf(name = 'flows_by_anomaly') AS index FROM system.tables
+WHERE database = ${this.database}`,
+    );
+    return flows !== '0' && index === '0';
   }
 
   /**

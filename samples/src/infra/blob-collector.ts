@@ -1,0 +1,20 @@
+/**
+ * Collects claim-check garbage: a blob no committed invoice refers to (written by an attempt
+ * that crashed before it could delete it, or by one whose state lost a race) is deleted once
+ * it is older than the retention, which leaves an attempt in progress time to commit.
+ */
+import type { Sql } from './database.js';
+import { refOf, type BlobStore, type StoredBlob } from './blob-store.js';
+
+/** The blobs to delete: unreferenced and older than the retention. Pure. */
+export function unreferencedBlobs(listing: readonly StoredBlob[], referenced: ReadonlySet<string>, retentionMs: number, nowMs: number): string[] {
+  return listing.filter((b) => !referenced.has(refOf(b.key)) && nowMs - b.modifiedMs >= retentionMs).map((b) => refOf(b.key));
+}
+
+export async function collectUnreferencedBlobs(blobs: BlobStore, db: Sql, retentionMs: number): Promise<string[]> {
+  const listing = await blobs.list();
+  const { rows } = await db.query<{ blob_ref: string }>('SELECT blob_ref FROM invoices WHERE blob_ref IS NOT NULL');
+  const garbage = unreferencedBlobs(listing, new Set(rows.map((r) => r.blob_ref)), retentionMs, Date.now());
+  for (const ref of garbage) await blobs.delete(ref);
+  return garbage;
+}

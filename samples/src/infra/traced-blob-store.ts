@@ -1,0 +1,45 @@
+/**
+ * Blob operations as spans (client spans `blob put|get|delete`, carrying the reference and
+ * size), so that the collector can tell a blob written by an attempt that never committed
+ * (orphaned) and a read that found nothing (missing, status error) from the traces.
+ */
+import { SpanKind, SpanStatusCode, trace, type Span } from '@opentelemetry/api';
+import { ATTR_PAYLOAD_BYTES, ATTR_PAYLOAD_REF } from '@onceflow/instrumentation/semconv';
+import { BlobMissingError, refOf, type BlobStore } from './blob-store.js';
+
+export const ATTR_BLOB_OPERATION = 'onceflow.blob.operation';
+export const ATTR_BLOB_MISSING = 'onceflow.blob.missing';
+
+const tracer = () => trace.getTracer('onceflow-samples-blobs');
+
+async function traced<T>(operation: string, ref: string, fn: (span: Span) => Promise<T>): Promise<T> {
+  return tracer().startActiveSpan(`blob ${operation}`, { kind: SpanKind.CLIENT, attributes: { [ATTR_BLOB_OPERATION]: operation, [ATTR_PAYLOAD_REF]: ref } }, async (span) => {
+    try {
+      return await fn(span);
+    } catch (error) {
+      if (error instanceof BlobMissingError) span.setAttribute(ATTR_BLOB_MISSING, true);
+      span.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error).message });
+      throw error;
+    } finally {
+      span.end();
+    }
+  });
+}
+
+export function tracedBlobStore(inner: BlobStore): BlobStore {
+  return {
+    put: (key, data) =>
+      traced('put', refOf(key), async (span) => {
+        span.setAttribute(ATTR_PAYLOAD_BYTES, data.length);
+        return inner.put(key, data);
+      }),
+    get: (ref) =>
+      traced('get', ref, async (span) => {
+        const data = await inner.get(ref);
+        span.setAttribute(ATTR_PAYLOAD_BYTES, data.length);
+        return data;
+      }),
+    delete: (ref) => traced('delete', ref, () => inner.delete(ref)),
+    list: () => inner.list(),
+  };
+}
