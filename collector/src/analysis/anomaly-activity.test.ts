@@ -49,7 +49,7 @@ describe('withAnomalyActivity', () => {
   //  span rows                 anomalies                                  → rows
   //  orders/orders 0:00 (10)   lost 0:10, lost 0:50, ghost 0:59           → one row: 10 attempts, 2 lost, 1 ghost
   //  (none)                    inconsistent 3:20 of shipping (no dest.)   → a row of its own, 0 attempts
-  //  orders/orders 0:00        lost of another message type at 0:10      → two rows, apart
+  //  orders/orders SubmitOrder  lost BillCustomer at 0:10                 → BillCustomer rows with the endpoint's attempts
   //  orders/orders 0:00        retry and dead-letter anomalies           → unchanged (counted from spans)
   it.each([
     {
@@ -71,12 +71,19 @@ describe('withAnomalyActivity', () => {
       ],
     },
     {
-      name: 'keeps message types apart',
-      spans: [spanRow(0)],
-      anomalies: [anomaly('lost-message', at(0, 10), { messageType: 'RefundCustomer' })],
+      name: "keeps message types apart, and gives a producer's key its endpoint's attempts as traffic",
+      spans: [
+        spanRow(0, { messageType: 'SubmitOrder' }),
+        spanRow(1, { messageType: 'SubmitOrder', attempts: 7 }),
+        spanRow(1, { destination: 'other' }),
+      ],
+      anomalies: [anomaly('lost-message', at(0, 10))],
       expected: [
-        { ...spanRow(0), ...NO_ANOMALY_COUNTS },
-        { ...spanRow(0, { messageType: 'RefundCustomer', attempts: 0 }), ...NO_ANOMALY_COUNTS, lostMessages: 1 },
+        { ...spanRow(0), ...NO_ANOMALY_COUNTS, lostMessages: 1 },
+        { ...spanRow(0, { messageType: 'SubmitOrder' }), ...NO_ANOMALY_COUNTS },
+        { ...spanRow(1, { attempts: 7 }), ...NO_ANOMALY_COUNTS },
+        { ...spanRow(1, { messageType: 'SubmitOrder', attempts: 7 }), ...NO_ANOMALY_COUNTS },
+        { ...spanRow(1, { destination: 'other' }), ...NO_ANOMALY_COUNTS },
       ],
     },
     {
@@ -88,7 +95,10 @@ describe('withAnomalyActivity', () => {
     {
       name: 'orders rows by time and key',
       spans: [spanRow(1)],
-      anomalies: [anomaly('ghost-message', at(1, 1), { service: 'billing', endpoint: 'billing/bills' }), anomaly('ghost-message', at(0, 1))],
+      anomalies: [
+        anomaly('ghost-message', at(1, 1), { service: 'billing', endpoint: 'billing/bills' }),
+        anomaly('ghost-message', at(0, 1)),
+      ],
       expected: [
         { ...spanRow(0, { attempts: 0 }), ...NO_ANOMALY_COUNTS, ghostMessages: 1 },
         { ...spanRow(1, { service: 'billing', destination: 'bills', attempts: 0 }), ...NO_ANOMALY_COUNTS, ghostMessages: 1 },
@@ -132,11 +142,26 @@ describe('anomalyTopKeys', () => {
   ];
 
   it.each([
-    ['lost-message', 10, [{ messageId: 'm-2', count: 2 }, { messageId: 'm-1', count: 1 }, { messageId: 'm-3', count: 1 }]],
-    ['lost-message', 2, [{ messageId: 'm-2', count: 2 }, { messageId: 'm-1', count: 1 }]],
+    [
+      'lost-message',
+      10,
+      [
+        { messageId: 'm-2', count: 2 },
+        { messageId: 'm-1', count: 1 },
+        { messageId: 'm-3', count: 1 },
+      ],
+    ],
+    [
+      'lost-message',
+      2,
+      [
+        { messageId: 'm-2', count: 2 },
+        { messageId: 'm-1', count: 1 },
+      ],
+    ],
     ['ghost-message', 10, [{ messageId: 'm-ghost', count: 1 }]],
     ['inconsistent-output', 10, []],
-  ] as const)('of %s (at most %i): the key\'s message ids in the window, most first', (kind, limit, expected) => {
+  ] as const)("of %s (at most %i): the key's message ids in the window, most first", (kind, limit, expected) => {
     expect(anomalyTopKeys(found, window, key, kind, limit)).toEqual(expected);
   });
 });

@@ -6,7 +6,16 @@
  * episode of such a kind. Pure: the API reads the anomalies and the buckets.
  */
 import type { TimeWindow } from '../contract/index.js';
-import { ANOMALY_STORM_KINDS, STORM_KIND_COUNTS, type Anomaly, type AnomalyStormCount, type AnomalyStormKind, type Storm, type StormKind } from '../model/flow.js';
+import {
+  ANOMALY_STORM_KINDS,
+  STORM_KIND_COUNTS,
+  type Anomaly,
+  type AnomalyStormCount,
+  type AnomalyStormKind,
+  type SpanStormCount,
+  type Storm,
+  type StormKind,
+} from '../model/flow.js';
 import type { SpanActivityRow, StormBucketRow } from './storms.js';
 
 type ActivityKey = Pick<SpanActivityRow, 'service' | 'destination' | 'messageType'>;
@@ -31,6 +40,13 @@ export function destinationOf(anomaly: Pick<Anomaly, 'service' | 'endpoint'>): s
 const keyId = (timeMs: number, service: string, destination: string, messageType: string) =>
   `${timeMs}\u0000${service}\u0000${destination}\u0000${messageType}`;
 
+const NO_SPAN_COUNTS: Record<SpanStormCount, number> = {
+  duplicateDeliveries: 0,
+  duplicateProcessings: 0,
+  retries: 0,
+  failures: 0,
+  deadLetters: 0,
+};
 const NO_ANOMALY_COUNTS = Object.fromEntries(ANOMALY_STORM_KINDS.map((kind) => [STORM_KIND_COUNTS[kind], 0])) as Record<
   AnomalyStormCount,
   number
@@ -38,37 +54,50 @@ const NO_ANOMALY_COUNTS = Object.fromEntries(ANOMALY_STORM_KINDS.map((kind) => [
 
 /**
  * The activity rows with the anomalies of the storm kinds counted in, by the bucket of their
- * evidence time: added to the row of the same bucket and key, or a row of its own with no
- * attempts (a producer's key, or a bucket in which the consumer had no traffic). Anomalies of
- * other kinds are ignored; so is one outside every bucket the rows' step aligns.
+ * evidence time: added to the row of the same bucket and key, or a row of its own (a bucket in
+ * which the key had no attempts). Anomalies of other kinds are ignored.
+ *
+ * A ghost or lost message is usually named by its producer's endpoint and the type it
+ * produced, a key no span row has (the producer consumes another type). Such a key takes its
+ * endpoint's attempts of any type as its traffic — the work that could have produced it — so
+ * the endpoint's calm minutes are its history and it learns from the endpoint's first traffic.
+ * A key whose endpoint had no attempts in the rows read keeps 0 attempts, and then learns from
+ * its first anomaly bucket (see storms.ts).
  */
 export function withAnomalyActivity(rows: readonly SpanActivityRow[], anomalies: readonly Anomaly[], stepMs: number): StormBucketRow[] {
   if (!(stepMs > 0)) throw new RangeError(`anomaly activity: step must be positive, got ${stepMs}`);
   const merged = new Map<string, StormBucketRow>();
-  for (const row of rows) merged.set(keyId(row.timeMs, row.service, row.destination, row.messageType), { ...row, ...NO_ANOMALY_COUNTS });
-  for (const anomaly of anomalies) {
-    if (!isAnomalyStormKind(anomaly.kind)) continue;
-    const timeMs = Math.floor(anomaly.timeMs / stepMs) * stepMs;
-    const destination = destinationOf(anomaly);
-    const id = keyId(timeMs, anomaly.service, destination, anomaly.messageType);
+  const spanKeys = new Set<string>();
+  /** Per endpoint (service, destination): attempts per bucket start. */
+  const endpointTraffic = new Map<string, Map<number, number>>();
+  for (const row of rows) {
+    merged.set(keyId(row.timeMs, row.service, row.destination, row.messageType), { ...row, ...NO_ANOMALY_COUNTS });
+    spanKeys.add(keyId(0, row.service, row.destination, row.messageType));
+    const endpoint = keyId(0, row.service, row.destination, '');
+    const traffic = endpointTraffic.get(endpoint) ?? new Map<number, number>();
+    traffic.set(row.timeMs, (traffic.get(row.timeMs) ?? 0) + row.attempts);
+    endpointTraffic.set(endpoint, traffic);
+  }
+  const rowAt = (timeMs: number, key: ActivityKey): StormBucketRow => {
+    const id = keyId(timeMs, key.service, key.destination, key.messageType);
     let row = merged.get(id);
     if (!row) {
-      row = {
-        timeMs,
-        service: anomaly.service,
-        destination,
-        messageType: anomaly.messageType,
-        attempts: 0,
-        duplicateDeliveries: 0,
-        duplicateProcessings: 0,
-        retries: 0,
-        failures: 0,
-        deadLetters: 0,
-        ...NO_ANOMALY_COUNTS,
-      };
+      row = { timeMs, ...key, attempts: 0, ...NO_SPAN_COUNTS, ...NO_ANOMALY_COUNTS };
       merged.set(id, row);
     }
-    row[STORM_KIND_COUNTS[anomaly.kind]] += 1;
+    return row;
+  };
+  const producerKeys = new Map<string, ActivityKey>();
+  for (const anomaly of anomalies) {
+    if (!isAnomalyStormKind(anomaly.kind)) continue;
+    const key = { service: anomaly.service, destination: destinationOf(anomaly), messageType: anomaly.messageType };
+    rowAt(Math.floor(anomaly.timeMs / stepMs) * stepMs, key)[STORM_KIND_COUNTS[anomaly.kind]] += 1;
+    const id = keyId(0, key.service, key.destination, key.messageType);
+    if (!spanKeys.has(id)) producerKeys.set(id, key);
+  }
+  for (const key of producerKeys.values()) {
+    const traffic = endpointTraffic.get(keyId(0, key.service, key.destination, ''));
+    for (const [timeMs, attempts] of traffic ?? []) rowAt(timeMs, key).attempts = attempts;
   }
   return [...merged.values()].sort(
     (a, b) =>

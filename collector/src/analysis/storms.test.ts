@@ -244,7 +244,7 @@ describe('detectStorms', () => {
     expect(stormLookbackMs({ ...options, stepMs: 10 * MINUTE })).toBe(50 * MINUTE);
   });
 
-  describe('of the flow records\' anomalies (ghost, lost, inconsistent output)', () => {
+  describe("of the flow records' anomalies (ghost, lost, inconsistent output)", () => {
     /** `counts[m]` anomalies of `kind` at minute m, for orders' attempts consuming SubmitOrder from orders. */
     const anomalies = (kind: AnomalyStormKind, counts: number[], messageType = 'BillCustomer'): Anomaly[] =>
       counts.flatMap((count, m) =>
@@ -277,8 +277,20 @@ describe('detectStorms', () => {
         counts: minutes(60, 0, { 40: 12, 41: 12, 42: 12 }),
         expected: [{ startMs: at(40), endMs: at(43), count: 36, peakPerMinute: 12, baselinePerMinute: 0 }],
       },
-      { name: 'a lost-message bump under the floor', kind: 'lost-message' as const, spanRows: traffic(60), counts: minutes(60, 0, { 40: 4, 41: 4, 42: 4 }), expected: [] },
-      { name: 'sparse ghosts at a steady low rate', kind: 'ghost-message' as const, spanRows: [], counts: minutes(60, (m) => (m % 3 === 0 ? 1 : 0)), expected: [] },
+      {
+        name: 'a lost-message bump under the floor',
+        kind: 'lost-message' as const,
+        spanRows: traffic(60),
+        counts: minutes(60, 0, { 40: 4, 41: 4, 42: 4 }),
+        expected: [],
+      },
+      {
+        name: 'sparse ghosts at a steady low rate',
+        kind: 'ghost-message' as const,
+        spanRows: [],
+        counts: minutes(60, (m) => (m % 3 === 0 ? 1 : 0)),
+        expected: [],
+      },
       {
         name: 'sparse ghosts with one burst',
         kind: 'ghost-message' as const,
@@ -290,9 +302,27 @@ describe('detectStorms', () => {
       const { storms, learning } = detect(spanRows, anomalies(kind, counts));
       expect(storms).toEqual(
         expected.map((episode) =>
-          expect.objectContaining({ kind, service: 'orders', destination: 'orders', endpoint: 'orders/orders', messageType: 'BillCustomer', ...episode }),
+          expect.objectContaining({
+            kind,
+            service: 'orders',
+            destination: 'orders',
+            endpoint: 'orders/orders',
+            messageType: 'BillCustomer',
+            ...episode,
+          }),
         ),
       );
+      expect(learning).toEqual([]);
+    });
+
+    it("judges a producer's lost messages against its endpoint's calm minutes", () => {
+      // orders consumes SubmitOrder from orders (its traffic) and sends BillCustomer: the lost
+      // BillCustomer are named by orders/orders, a key of no span row of its own.
+      const submitOrders = rows({ endpoint: 'orders/orders', messageType: 'SubmitOrder', counts: minutes(60, 0) });
+      const { storms, learning } = detect(submitOrders, anomalies('lost-message', minutes(60, 0, { 40: 15, 41: 15 })));
+      expect(storms.map((s) => [s.kind, s.endpoint, s.messageType, s.startMs, s.endMs, s.baselinePerMinute])).toEqual([
+        ['lost-message', 'orders/orders', 'BillCustomer', at(40), at(42), 0],
+      ]);
       expect(learning).toEqual([]);
     });
 

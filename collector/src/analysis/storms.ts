@@ -6,9 +6,9 @@
  *
  * - A key is learning until `learningMs` after its first bucket with traffic: no storm is
  *   reported for it, and the time before that bucket is not history (it is not a zero rate).
- *   Traffic is the key's consumer attempts; a key with none in the rows read (a producer's
- *   ghosts or lost messages of a type it never consumes) learns from its first bucket with
- *   events instead — for it, the anomalies merged in from the flow records.
+ *   Traffic is the rows' attempts (for a producer's ghosts or lost messages, its endpoint's:
+ *   see anomaly-activity.ts); a key with none in the rows read learns from its first bucket
+ *   with events instead — the anomalies merged in from the flow records.
  *   Buckets in which the key had no traffic at all are not history either: an idle key is
  *   neither calm nor stormy.
  * - A bucket is stormy when its rate is at least `floorPerMinute`, at least `factor` × the
