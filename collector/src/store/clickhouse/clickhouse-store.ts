@@ -11,6 +11,7 @@
  * `LIMIT 1 BY trace_id, span_id`, so even a duplicate written by a second collector process at
  * the same moment never shows twice in rows and disappears on merge.
  */
+import { ATTR_BUSINESS_KEY } from '@onceflow/instrumentation/semconv';
 import type pino from 'pino';
 import type { Anomaly, AnomalyKind, FlowRecord, SpanStormKind, TrendGrouping } from '../../model/flow.js';
 import type { SpanRow } from '../../model/span.js';
@@ -62,6 +63,7 @@ import {
   spanCountSql,
   spansOfConversationSql,
   spansOfMessageSql,
+  spansOfBusinessKeySql,
   spansOfTraceSql,
 } from './row-queries.js';
 import { LEDGER_COLUMNS, backfillFlowIndex, flowIndexStatements, schemaStatements } from './schema.js';
@@ -220,6 +222,12 @@ WHERE database = ${this.database}`,
 
   private async spans(query: SqlFragment): Promise<SpanRow[]> {
     return (await this.runner.rows<{ row_json: string }>(query)).map((row) => fromRowJson(row.row_json));
+  }
+
+  async spansOfBusinessKey(businessKey: string, limit: number): Promise<SpanRow[]> {
+    if (businessKey === '') return [];
+    const spans = await this.spans(spansOfBusinessKeySql(this.db, ATTR_BUSINESS_KEY, businessKey, limit));
+    return spans.filter((span) => span.attributes[ATTR_BUSINESS_KEY] === businessKey);
   }
 
   async spansOfConversation(conversationId: string, limit: number): Promise<SpanRow[]> {

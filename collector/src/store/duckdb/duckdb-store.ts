@@ -52,6 +52,7 @@ import {
   listedSinceRollupSql,
   spanCountSql,
   spansOfConversationSql,
+  spansOfBusinessKeySql,
   spansOfTraceSql,
   spansWhereSql,
 } from './row-queries.js';
@@ -213,6 +214,11 @@ export class DuckDbStore implements SpanStore {
     return this.spans(spansOfTraceSql(traceId, limit));
   }
 
+  async spansOfBusinessKey(businessKey: string, limit: number): Promise<SpanRow[]> {
+    if (businessKey === '') return [];
+    return this.spans(spansOfBusinessKeySql(businessKey, limit));
+  }
+
   async findConversations(q: string, limit: number): Promise<string[]> {
     if (q === '') return [];
     const rows = await this.client.run(findConversationsSql(q, limit));
@@ -286,7 +292,8 @@ export class DuckDbStore implements SpanStore {
   async spanBuckets(window: TimeWindow, stepMs: number, by: TrendGrouping): Promise<SpanBucketRow[]> {
     const rollup = rollupCanServe(stepMs);
     const statement = rollup ? spanBucketsRollupSql(window, stepMs, by) : spanBucketsSql(window, stepMs, by);
-    if (rollup) await this.rollup!.caughtUp();
+    // Both read duplicate processings from the rollup's repeats.
+    await this.rollup!.caughtUp();
     const rows = await this.client.run(statement);
     return rows.map(spanBucketRow);
   }
