@@ -126,7 +126,10 @@ export const INGEST_LOG_DIR = 'ingest-log';
 export async function startCollector(config: ServeConfig, options: StartOptions): Promise<RunningCollector> {
   const { logger } = options;
   const clock = options.clock ?? Date.now;
-  const store = await createSpanStore(config.clickhouseUrl ? { clickhouseUrl: config.clickhouseUrl } : { dataDir: config.dataDir }, logger).catch(
+  const storeConfig = config.clickhouseUrl
+    ? { clickhouseUrl: config.clickhouseUrl, database: config.clickhouseDatabase }
+    : { dataDir: config.dataDir };
+  const store = await createSpanStore(storeConfig, logger).catch(
     (error: unknown) => {
       throw explainStoreError(error, config);
     },

@@ -16,7 +16,7 @@ describe('parseCommandLine', () => {
   it('reads every flag', () => {
     const config = serve([
       'serve', '--port', '9090', '--otlp-port', '14318', '--host', '0.0.0.0', '--data', '/tmp/x',
-      '--clickhouse', 'http://ch:8123', '--retention', '3d', '--quiet-period', '10s', '--scenario', 'duplicate-storm',
+      '--clickhouse', 'http://ch:8123', '--clickhouse-database', 'shop_flows', '--retention', '3d', '--quiet-period', '10s', '--scenario', 'duplicate-storm',
       '--storm-learning', '2h', '--log-level', 'debug', '--dashboard', '/srv/dash', '--spool-max', '256MiB',
       '--ingest-token', 'ingest-token-0123456789', '--api-token', 'api-token-0123456789',
     ]);
@@ -30,6 +30,7 @@ describe('parseCommandLine', () => {
       apiToken: 'api-token-0123456789',
       insecure: false,
       clickhouseUrl: 'http://ch:8123',
+      clickhouseDatabase: 'shop_flows',
       retentionMs: 3 * 86_400_000,
       quietPeriodMs: 10_000,
       stormLearningMs: 7_200_000,
@@ -145,6 +146,8 @@ describe('parseCommandLine', () => {
     [['serve', '--storm-learning', 'soon'], /--storm-learning must be a duration/],
     [['serve', '--clickhouse', 'ch:8123'], /--clickhouse must be an http\(s\) URL/],
     [['serve', '--clickhouse', 'not a url'], /--clickhouse must be an http\(s\) URL/],
+    [['serve', '--clickhouse', 'http://ch:8123', '--clickhouse-database', 'a-b'], /--clickhouse-database must be a ClickHouse name/],
+    [['serve', '--clickhouse-database', 'flows'], /--clickhouse-database needs --clickhouse URL/],
     [['serve', '--scenario', '../etc'], /--scenario must be a scenario name/],
     [['serve', '--log-level', 'loud'], /--log-level must be one of/],
     [['serve', '--nope'], /Unknown option '--nope'/],

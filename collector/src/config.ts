@@ -28,6 +28,8 @@ export interface ServeConfig {
   insecure: boolean;
   /** Use ClickHouse at this URL instead of the embedded store. */
   clickhouseUrl: string | null;
+  /** ClickHouse database holding Onceflow's tables (created at start); several collectors may share one. */
+  clickhouseDatabase: string;
   /** Spans and flow records older than this are dropped; 0 keeps everything. */
   retentionMs: number;
   /** A conversation with no new spans for this long is judged (lost messages, complete or not). */
@@ -53,6 +55,7 @@ export const DEFAULT_CONFIG: ServeConfig = {
   apiToken: null,
   insecure: false,
   clickhouseUrl: null,
+  clickhouseDatabase: 'onceflow',
   retentionMs: 7 * 24 * 3_600_000,
   quietPeriodMs: 30_000,
   stormLearningMs: 30 * 60_000,
@@ -87,6 +90,7 @@ Options (environment variable in brackets; flags override the environment):
   --data DIR           data directory: ingest log (always)    [ONCEFLOW_DATA]        (./.onceflow)
                        and the embedded store (without --clickhouse)
   --clickhouse URL     store spans in ClickHouse instead      [ONCEFLOW_CLICKHOUSE_URL]
+  --clickhouse-database NAME  its database                    [ONCEFLOW_CLICKHOUSE_DATABASE] (onceflow)
   --spool-max SIZE     ingest log bytes not yet stored before [ONCEFLOW_SPOOL_MAX]   (1GiB)
                        OTLP requests get 503 + Retry-After
   --ingest-token T     bearer token OTLP exporters must send  [ONCEFLOW_INGEST_TOKEN]
@@ -116,6 +120,7 @@ const OPTIONS = {
   host: { type: 'string' },
   data: { type: 'string' },
   clickhouse: { type: 'string' },
+  'clickhouse-database': { type: 'string' },
   'spool-max': { type: 'string' },
   'ingest-token': { type: 'string' },
   'ingest-token-file': { type: 'string' },
@@ -140,6 +145,7 @@ const ENV_NAMES: Record<string, string> = {
   host: 'ONCEFLOW_HOST',
   data: 'ONCEFLOW_DATA',
   clickhouse: 'ONCEFLOW_CLICKHOUSE_URL',
+  'clickhouse-database': 'ONCEFLOW_CLICKHOUSE_DATABASE',
   'spool-max': 'ONCEFLOW_SPOOL_MAX',
   'ingest-token': 'ONCEFLOW_INGEST_TOKEN',
   'ingest-token-file': 'ONCEFLOW_INGEST_TOKEN_FILE',
@@ -200,6 +206,11 @@ export function parseCommandLine(
   if (data) config.dataDir = parseNonEmpty(data.value, data.source);
   const clickhouse = pick('clickhouse');
   if (clickhouse) config.clickhouseUrl = parseHttpUrl(clickhouse.value, clickhouse.source);
+  const database = pick('clickhouse-database');
+  if (database) config.clickhouseDatabase = parseClickHouseName(database.value, database.source);
+  if (database && !config.clickhouseUrl) {
+    throw new UsageError(`${database.source} needs --clickhouse URL (ONCEFLOW_CLICKHOUSE_URL)`);
+  }
   const spoolMax = pick('spool-max');
   if (spoolMax) config.spoolMaxBytes = parseSize(spoolMax.value, spoolMax.source);
   config.ingestToken = pickToken(pick('ingest-token'), pick('ingest-token-file'), readSecret);
@@ -322,6 +333,14 @@ function parseHttpUrl(value: string, source: string): string {
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
     throw new UsageError(`${source} must be an http(s) URL (ClickHouse's HTTP interface), got "${value}"`);
+  }
+  return value;
+}
+
+/** A database or cluster name: an identifier (the store quotes it, but a typo is better caught here). */
+function parseClickHouseName(value: string, source: string): string {
+  if (!/^[A-Za-z_][A-Za-z0-9_]{0,63}$/.test(value)) {
+    throw new UsageError(`${source} must be a ClickHouse name (letters, digits and _, not starting with a digit), got "${value}"`);
   }
   return value;
 }

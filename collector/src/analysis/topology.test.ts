@@ -54,6 +54,25 @@ describe('buildTopology', () => {
     expect(buildTopology([...rows].reverse(), window).edges.map((e) => e.id)).toEqual(topology.edges.map((e) => e.id));
   });
 
+  //   shop ─send─> order-events ─route─> billing-orders ─consume─> billing (endpoint billing/billing-orders)
+  //                              └─route─> billing-audit  ─consume─> billing (endpoint billing/billing-audit)
+  it('shows one service consuming from two queues as two consume edges, each with its own health', () => {
+    const twoQueues = buildTopology(
+      [
+        row('send', 'shop', 'order-events', { messageTypes: ['OrderPlaced'] }),
+        row('consume', 'billing-orders', 'billing', { messageTypes: ['OrderPlaced'] }),
+        row('consume', 'billing-audit', 'billing', { messageTypes: ['OrderPlaced'], duplicateProcessings: 1 }),
+      ],
+      window,
+    );
+    const consumes = twoQueues.edges.filter((e) => e.kind === 'consume');
+    expect(consumes.map((e) => [e.id, e.count, e.health])).toEqual([
+      ['consume:destination:billing-audit->service:billing', 100, 'duplicate-processing'],
+      ['consume:destination:billing-orders->service:billing', 100, 'ok'],
+    ]);
+    expect(twoQueues.edges.filter((e) => e.kind === 'route').map((e) => e.target)).toEqual(['destination:billing-audit', 'destination:billing-orders']);
+  });
+
   it('merges rows of the same edge, weighting latencies by count', () => {
     const merged = buildTopology(
       [row('send', 'a', 'q', { count: 100, latencyP50Ms: 10, messageTypes: ['X'] }), row('send', 'a', 'q', { count: 300, latencyP50Ms: 20, messageTypes: ['Y'] })],

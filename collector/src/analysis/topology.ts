@@ -19,6 +19,11 @@
  * from its target with those types (store rows are per edge, not per type, so this is an
  * estimate when a destination carries other types too). It has no latency of its own (null).
  *
+ * A consume edge is one endpoint (a service and the queue it consumes from): a service that
+ * consumes from two queues has two, and the store counts duplicate processings per endpoint and
+ * message id, so the same message processed once from each queue is not a duplicate. Retries
+ * are failed or retry-scheduled attempts (a redelivery is a duplicate, not a retry).
+ *
  * Edge health, worst first (thresholds are fractions of the edge's count):
  *   duplicate-processing  any duplicate processing (a correctness violation, never tolerated)
  *   failures              errorRate ≥ 1%

@@ -6,12 +6,24 @@ const STEP = 60_000;
 const T0 = Date.UTC(2026, 0, 15, 9, 0, 0);
 
 function spanRow(minute: number, group: string, overrides: Partial<SpanBucketRow> = {}): SpanBucketRow {
-  const { flowsCompleted: _a, flowCompletionP50Ms: _b, flowCompletionP95Ms: _c, incompleteFlows: _d, ...metrics } = emptyMetrics();
+  const {
+    flowsCompleted: _a,
+    flowCompletionP50Ms: _b,
+    flowCompletionP95Ms: _c,
+    incompleteFlows: _d,
+    ghostMessages: _e,
+    lostMessages: _f,
+    inconsistentOutputs: _g,
+    prematurePublishes: _h,
+    ...metrics
+  } = emptyMetrics();
   return { ...metrics, timeMs: T0 + minute * STEP, group, ...overrides };
 }
 
 function flowRow(minute: number, overrides: Partial<FlowBucketRow> = {}): FlowBucketRow {
-  return { timeMs: T0 + minute * STEP, group: '', flowsCompleted: 0, flowCompletionP50Ms: null, flowCompletionP95Ms: null, incompleteFlows: 0, ...overrides };
+  const zero = { flowsCompleted: 0, flowCompletionP50Ms: null, flowCompletionP95Ms: null, incompleteFlows: 0 };
+  const anomalies = { ghostMessages: 0, lostMessages: 0, inconsistentOutputs: 0, prematurePublishes: 0 };
+  return { timeMs: T0 + minute * STEP, group: '', ...zero, ...anomalies, ...overrides };
 }
 
 describe('shapeTrends', () => {
@@ -21,7 +33,10 @@ describe('shapeTrends', () => {
     spanRow(1, 'orders', { sent: 4, processed: 3, duplicateDeliveries: 2 }),
     spanRow(3, 'orders', { sent: 2, retries: 1 }),
   ];
-  const flowRows = [flowRow(1, { flowsCompleted: 2, flowCompletionP50Ms: 300, incompleteFlows: 1 })];
+  const flowRows = [
+    flowRow(1, { flowsCompleted: 2, flowCompletionP50Ms: 300, incompleteFlows: 1 }),
+    flowRow(2, { ghostMessages: 1, lostMessages: 2, inconsistentOutputs: 3, prematurePublishes: 4 }),
+  ];
   const trends = shapeTrends(spanRows, flowRows, { fromMs: T0 + 30_000, toMs: T0 + 5 * STEP, stepMs: STEP, by: 'service' });
   const totals = trends.buckets.filter((b) => b.group === '');
 
@@ -32,6 +47,11 @@ describe('shapeTrends', () => {
 
   it('merges span and flow figures of the same bucket', () => {
     expect(totals[1]).toMatchObject({ sent: 5, processed: 4, processingP50Ms: 12, flowsCompleted: 2, flowCompletionP50Ms: 300, incompleteFlows: 1 });
+  });
+
+  it('puts the anomaly counts of a bucket without spans on its totals row', () => {
+    expect(totals[2]).toMatchObject({ sent: 0, ghostMessages: 1, lostMessages: 2, inconsistentOutputs: 3, prematurePublishes: 4 });
+    expect(totals[1]).toMatchObject({ ghostMessages: 0, prematurePublishes: 0 });
   });
 
   it('derives missing totals from the groups, without quantiles', () => {

@@ -1,5 +1,7 @@
 /**
- * Trend shaping: the stores bucket and aggregate in SQL (`SpanBucketRow`, `FlowBucketRow`);
+ * Trend shaping: the stores bucket and aggregate in SQL (`SpanBucketRow`, `FlowBucketRow`:
+ * flow completion, and the ghost, lost, inconsistent-output and premature-publish anomalies
+ * of the flow records, as totals);
  * this merges the two row sets into `TrendBucket`s, adds a zero totals row for every empty
  * bucket of the window (charts get a continuous series) and lists the groups by volume.
  *
@@ -30,6 +32,13 @@ const COUNT_FIELDS = [
   'offloadedBytes',
   'flowsCompleted',
   'incompleteFlows',
+  'flowsHeld',
+  'flowsViolated',
+  'flowsUnknown',
+  'ghostMessages',
+  'lostMessages',
+  'inconsistentOutputs',
+  'prematurePublishes',
 ] as const satisfies readonly (keyof TrendMetrics)[];
 
 export function emptyMetrics(): TrendMetrics {
@@ -49,10 +58,19 @@ export function emptyMetrics(): TrendMetrics {
     queueLatencyP50Ms: null,
     queueLatencyP95Ms: null,
     queueLatencyP99Ms: null,
+    outboxDispatchP50Ms: null,
+    outboxDispatchP99Ms: null,
     flowsCompleted: 0,
     flowCompletionP50Ms: null,
     flowCompletionP95Ms: null,
     incompleteFlows: 0,
+    flowsHeld: 0,
+    flowsViolated: 0,
+    flowsUnknown: 0,
+    ghostMessages: 0,
+    lostMessages: 0,
+    inconsistentOutputs: 0,
+    prematurePublishes: 0,
   };
 }
 
@@ -90,11 +108,8 @@ export function shapeTrends(spanRows: SpanBucketRow[], flowRows: FlowBucketRow[]
     totals.offloadedBytes += row.offloadedBytes;
   }
   for (const row of flowRows) {
-    const bucket = bucketFor(row.timeMs, row.group);
-    bucket.flowsCompleted = row.flowsCompleted;
-    bucket.flowCompletionP50Ms = row.flowCompletionP50Ms;
-    bucket.flowCompletionP95Ms = row.flowCompletionP95Ms;
-    bucket.incompleteFlows = row.incompleteFlows;
+    const { timeMs, group, ...metrics } = row;
+    Object.assign(bucketFor(timeMs, group), metrics);
   }
 
   if (stepMs > 0 && toMs > fromMs) {

@@ -9,6 +9,21 @@ import type { ActivityBucketRow, CoverageRow, EdgeAggregateRow, FlowBucketRow, S
 
 type ResultRow = Record<string, unknown>;
 
+/** The flow verdicts trends count (`FlowBucketRow`), with the column both stores alias them to. */
+export const VERDICT_COLUMNS = [
+  ['held', 'flows_held'],
+  ['violated', 'flows_violated'],
+  ['unknown', 'flows_unknown'],
+] as const;
+
+/** The anomaly kinds trends count (`FlowBucketRow`), with the column both stores alias them to. */
+export const TREND_ANOMALY_COLUMNS = [
+  ['ghost-message', 'ghost_messages'],
+  ['lost-message', 'lost_messages'],
+  ['inconsistent-output', 'inconsistent_outputs'],
+  ['premature-publish', 'premature_publishes'],
+] as const;
+
 /** A quantile or average: null for an empty group (and for ClickHouse's `nan`). */
 export function nullableNumber(value: unknown): number | null {
   if (value === null || value === undefined) return null;
@@ -35,6 +50,8 @@ export function spanBucketRow(row: ResultRow): SpanBucketRow {
     queueLatencyP50Ms: nullableNumber(row.queue_p50),
     queueLatencyP95Ms: nullableNumber(row.queue_p95),
     queueLatencyP99Ms: nullableNumber(row.queue_p99),
+    outboxDispatchP50Ms: nullableNumber(row.outbox_p50),
+    outboxDispatchP99Ms: nullableNumber(row.outbox_p99),
   };
 }
 
@@ -46,6 +63,13 @@ export function flowBucketRow(row: ResultRow): FlowBucketRow {
     flowCompletionP50Ms: nullableNumber(row.completion_p50),
     flowCompletionP95Ms: nullableNumber(row.completion_p95),
     incompleteFlows: Number(row.incomplete_flows),
+    flowsHeld: Number(row.flows_held),
+    flowsViolated: Number(row.flows_violated),
+    flowsUnknown: Number(row.flows_unknown),
+    ghostMessages: Number(row.ghost_messages),
+    lostMessages: Number(row.lost_messages),
+    inconsistentOutputs: Number(row.inconsistent_outputs),
+    prematurePublishes: Number(row.premature_publishes),
   };
 }
 

@@ -9,7 +9,7 @@
  * topology.
  */
 import type { FlowPage, TimeWindow } from '../contract/index.js';
-import type { Anomaly, AnomalyKind, FlowRecord, FlowState, StormKind, TrendGrouping, Verdict } from '../model/flow.js';
+import type { Anomaly, AnomalyKind, FlowRecord, FlowState, SpanStormKind, TrendGrouping, Verdict } from '../model/flow.js';
 import type { SpanRow } from '../model/span.js';
 
 export type { FlowPage, TimeWindow };
@@ -47,11 +47,14 @@ export interface SpanBucketRow {
   /** Attempts with outcome `duplicate`. */
   duplicateDeliveries: number;
   /**
-   * `processed` attempts beyond the first for the same (service, message id) within the
-   * bucket: count(processed) − uniqExact(service, message id) over processed attempts.
+   * `processed` attempts of an endpoint (service, destination consumed from) and message id
+   * that endpoint processed before, counted in the bucket of the repeat however far back the
+   * first processing was. Attempts without a message id are never duplicates (no identity).
+   * DuckDB is exact; ClickHouse is exact within a bucket and, across buckets, when the repeat
+   * was stored after the earlier processing (it resolves the earlier one at insert).
    */
   duplicateProcessings: number;
-  /** Attempts with attempt number > 1. */
+  /** Attempts with outcome `failed` or `retry_scheduled` (a redelivery is not a retry). */
   retries: number;
   /** Attempts with outcome `failed` or `retry_scheduled`. */
   failures: number;
@@ -66,9 +69,20 @@ export interface SpanBucketRow {
   queueLatencyP50Ms: number | null;
   queueLatencyP95Ms: number | null;
   queueLatencyP99Ms: number | null;
+  /**
+   * Outbox dispatch latency: start of a send marked `onceflow.outbox.dispatch` minus
+   * `onceflow.committed_at_ms` of the attempt listing the send's message id as outgoing,
+   * bucketed and grouped by the send (by endpoint: the dispatching service). Null when the
+   * bucket has no such pair.
+   */
+  outboxDispatchP50Ms: number | null;
+  outboxDispatchP99Ms: number | null;
 }
 
-/** Per (time bucket) flow completion figures from the flow records, bucketed by flow start. */
+/**
+ * Per time bucket, from the flow records: completion figures bucketed by flow start, and
+ * anomaly counts bucketed by anomaly time (a bucket may hold either).
+ */
 export interface FlowBucketRow {
   timeMs: number;
   group: string;
@@ -76,6 +90,19 @@ export interface FlowBucketRow {
   flowCompletionP50Ms: number | null;
   flowCompletionP95Ms: number | null;
   incompleteFlows: number;
+  /**
+   * Anomalies of the latest flow records by kind (`ghost-message`, `lost-message`,
+   * `inconsistent-output`, `premature-publish`), in the bucket of the anomaly's time (not the
+   * flow's start).
+   */
+  /** Flows by the ledger's overall verdict (`held`, `violated`, `unknown`), by flow start. */
+  flowsHeld: number;
+  flowsViolated: number;
+  flowsUnknown: number;
+  ghostMessages: number;
+  lostMessages: number;
+  inconsistentOutputs: number;
+  prematurePublishes: number;
 }
 
 /**
@@ -207,6 +234,11 @@ export interface SpanStore {
   spansOfMessage(messageId: string, limit: number): Promise<SpanRow[]>;
   spansOfTrace(traceId: string, limit: number): Promise<SpanRow[]>;
   /**
+   * Spans whose `onceflow.business_key` attribute is exactly this key, across conversations, in
+   * start order, at most `limit`: what ordering per business key is judged on.
+   */
+  spansOfBusinessKey(businessKey: string, limit: number): Promise<SpanRow[]>;
+  /**
    * Conversation ids whose spans match `q` exactly as a conversation id, message id,
    * idempotency key, trace id, causation id, or any attribute value; most recent first.
    */
@@ -225,7 +257,7 @@ export interface SpanStore {
   flowBuckets(window: TimeWindow, stepMs: number): Promise<FlowBucketRow[]>;
   activityBuckets(window: TimeWindow, stepMs: number): Promise<ActivityBucketRow[]>;
   /** Message ids with the most events of one storm kind for one (endpoint, message type). */
-  topKeys(window: TimeWindow, key: ActivityKey, kind: StormKind, limit: number): Promise<KeyCount[]>;
+  topKeys(window: TimeWindow, key: ActivityKey, kind: SpanStormKind, limit: number): Promise<KeyCount[]>;
   edgeAggregates(window: TimeWindow): Promise<EdgeAggregateRow[]>;
   /** Instrumentation coverage counts of the spans starting in the window (one SQL aggregate). */
   coverageAggregates(window: TimeWindow): Promise<CoverageRow[]>;

@@ -33,10 +33,19 @@ export const METRICS: Record<MetricKey, MetricInfo> = {
   queueLatencyP50Ms: { label: 'Queue latency p50', unit: 'ms', riseIsBad: true },
   queueLatencyP95Ms: { label: 'Queue latency p95', unit: 'ms', riseIsBad: true },
   queueLatencyP99Ms: { label: 'Queue latency p99', unit: 'ms', riseIsBad: true },
+  outboxDispatchP50Ms: { label: 'Outbox dispatch p50', unit: 'ms', riseIsBad: true, anomaly: 'stuck-outbox' },
+  outboxDispatchP99Ms: { label: 'Outbox dispatch p99', unit: 'ms', riseIsBad: true, anomaly: 'stuck-outbox' },
   flowsCompleted: { label: 'Flows completed', unit: 'count', riseIsBad: false },
   flowCompletionP50Ms: { label: 'Flow completion p50', unit: 'ms', riseIsBad: true },
   flowCompletionP95Ms: { label: 'Flow completion p95', unit: 'ms', riseIsBad: true },
   incompleteFlows: { label: 'Incomplete flows', unit: 'count', riseIsBad: true, anomaly: 'lost-message' },
+  flowsHeld: { label: 'Flows held exactly once', unit: 'count', riseIsBad: false },
+  flowsViolated: { label: 'Flows violating an invariant', unit: 'count', riseIsBad: true },
+  flowsUnknown: { label: 'Flows with an unknown verdict', unit: 'count', riseIsBad: true },
+  ghostMessages: { label: 'Ghost messages', unit: 'count', riseIsBad: true, anomaly: 'ghost-message' },
+  lostMessages: { label: 'Lost messages', unit: 'count', riseIsBad: true, anomaly: 'lost-message' },
+  inconsistentOutputs: { label: 'Inconsistent outputs', unit: 'count', riseIsBad: true, anomaly: 'inconsistent-output' },
+  prematurePublishes: { label: 'Premature publishes', unit: 'count', riseIsBad: true, anomaly: 'premature-publish' },
 };
 
 export const METRIC_KEYS = Object.keys(METRICS) as MetricKey[];

@@ -1,7 +1,8 @@
 /**
  * Trends over the window: throughput, latency percentiles, queue latency, retries, failures,
- * dead letters, offloads and bytes, flow completion — totals, or one metric split by service,
- * message type or destination (`by`, `metric` in the URL). Dragging a chart opens Investigate.
+ * dead letters, offloads and bytes, flow completion, ghost/lost/inconsistent-output/premature-
+ * publish anomalies — totals, or one metric split by service, message type, destination or
+ * endpoint (`by`, `metric` in the URL). Dragging a chart opens Investigate.
  */
 import { useMemo } from 'react';
 import { PALETTE, type ChartSeries } from '../components/chart-format.js';
@@ -22,11 +23,17 @@ const PANELS: Panel[] = [
   { title: 'Throughput (sent / processed)', metrics: ['sent', 'processed'] },
   { title: 'Processing latency', metrics: ['processingP50Ms', 'processingP95Ms', 'processingP99Ms'] },
   { title: 'Queue latency', metrics: ['queueLatencyP50Ms', 'queueLatencyP95Ms', 'queueLatencyP99Ms'] },
+  { title: 'Outbox dispatch latency (commit → send)', metrics: ['outboxDispatchP50Ms', 'outboxDispatchP99Ms'] },
   { title: 'Retries, failures, dead letters', metrics: ['retries', 'failures', 'deadLetters'] },
   { title: 'Duplicates', metrics: ['duplicateDeliveries', 'duplicateProcessings'] },
   { title: 'Offloads', metrics: ['offloads'] },
   { title: 'Offloaded bytes', metrics: ['offloadedBytes'] },
   { title: 'Flows', metrics: ['flowsCompleted', 'incompleteFlows'] },
+  {
+    title: 'Ghost, lost, inconsistent output, premature publish',
+    metrics: ['ghostMessages', 'lostMessages', 'inconsistentOutputs', 'prematurePublishes'],
+  },
+  { title: 'Exactly-once verdict of flows (held / violated / unknown)', metrics: ['flowsHeld', 'flowsViolated', 'flowsUnknown'] },
   { title: 'Flow completion time', metrics: ['flowCompletionP50Ms', 'flowCompletionP95Ms'] },
 ];
 
@@ -57,6 +64,7 @@ export function TrendsView() {
           <option value="service">service</option>
           <option value="messageType">message type</option>
           <option value="destination">destination</option>
+          <option value="endpoint">endpoint</option>
         </select>
       </label>
       <label>

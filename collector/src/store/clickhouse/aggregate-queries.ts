@@ -9,18 +9,49 @@
  */
 import type { ActivityKey, TimeWindow } from '../span-store.js';
 import { msToNs } from '../../model/span.js';
-import type { StormKind, TrendGrouping } from '../../model/flow.js';
+import type { SpanStormKind, TrendGrouping } from '../../model/flow.js';
+import { TREND_ANOMALY_COLUMNS, VERDICT_COLUMNS } from '../aggregate-rows.js';
 import { ROW_LIMITS, rowLimit } from '../store-inputs.js';
 import { windowCondition } from './row-queries.js';
 import { QUANTILE_LEVELS, rollupSelect } from './rollup-sql.js';
-import { EDGE_KIND, HTTP_PEER, IS_ATTEMPT, IS_SEND } from './span-roles-sql.js';
-import { SqlFragment, sql, sqlIdentifier } from './sql-escape.js';
+import { ATTR_COMMITTED_AT_MS, ATTR_OUTBOX_DISPATCH } from '@onceflow/instrumentation/semconv';
+import { attribute, EDGE_KIND, HTTP_PEER, IS_ATTEMPT, IS_SEND } from './span-roles-sql.js';
+import { SqlFragment, sql } from './sql-escape.js';
 
-const GROUP_COLUMNS: Record<TrendGrouping, string> = {
-  service: 'service',
-  messageType: 'message_type',
-  destination: 'destination',
-};
+/**
+ * The SQL of each trend grouping over span columns; `endpoint` needs to tell attempts apart: an
+ * attempt's endpoint is its service and the destination it consumed from (the service alone
+ * without one), a send's its service.
+ */
+function groupExpression(by: TrendGrouping, consumed: string): SqlFragment {
+  switch (by) {
+    case 'service':
+      return sql`service`;
+    case 'messageType':
+      return sql`message_type`;
+    case 'destination':
+      return sql`destination`;
+    case 'endpoint':
+      return new SqlFragment(`if(${consumed} AND destination != '', concat(service, '/', destination), service)`);
+    default:
+      throw new TypeError(`unknown grouping: ${String(by)}`);
+  }
+}
+
+/** A processed attempt with a message id: what duplicate processing is counted over. */
+const PROCESSED_WITH_ID = "outcome = 'processed' AND message_id != ''";
+
+/**
+ * Duplicate processings of a group of spans (a bucket or an edge) whose earliest possible start
+ * is `startNs`: the repeats of an (service, destination, message id) inside the group
+ * (count − distinct), plus each key's first processing in the group when the insert path found
+ * an earlier one (`prev_processed_ns`) before the group's start, however long before.
+ */
+function duplicateProcessings(attempt: string, startNs: SqlFragment): SqlFragment {
+  const processed = `${attempt} AND ${PROCESSED_WITH_ID}`;
+  return sql`(countIf(${new SqlFragment(processed)}) - uniqExactIf(service, destination, message_id, ${new SqlFragment(processed)})
+    + countIf(${new SqlFragment(processed)} AND prev_processed_ns > 0 AND prev_processed_ns < ${startNs}))`;
+}
 
 /** Validates a bucket width: a whole number of milliseconds, at least one second. */
 export function bucketStep(stepMs: number): { stepMs: number; stepNs: bigint } {
@@ -52,16 +83,56 @@ export function quantileColumns(sorted: string, prefix: string): string {
     .join(',\n  ');
 }
 
+/** How far before the window the attempt that committed an outbox message is looked for. */
+const OUTBOX_LOOKBACK_MS = 3_600_000;
+
+/**
+ * Outbox dispatch latency per (time_ms, grp) (`outbox_p50`, `outbox_p99`): start of each send
+ * marked as an outbox dispatch minus the commit time of the attempt that listed its message id
+ * as outgoing (found through `outgoing_index`, then its span by key), bucketed and grouped by
+ * the send.
+ */
+function outboxLatencySql(db: SqlFragment, window: TimeWindow, bucket: SqlFragment, by: TrendGrouping): SqlFragment {
+  const group = groupExpression(by, '0');
+  const dispatched = sql`${windowCondition(window)} AND ${IS_SEND} AND message_id != '' AND ${attribute(ATTR_OUTBOX_DISPATCH)} = 'true'`;
+  const withLookback = windowCondition({ fromMs: window.fromMs - OUTBOX_LOOKBACK_MS, toMs: window.toMs });
+  return sql`SELECT time_ms, grp, arraySort(groupArray(ms)) AS outbox_sorted,
+  ${new SqlFragment(quantileColumns('outbox_sorted', 'outbox'))}
+FROM (
+  SELECT time_ms, arrayJoin(if(g = '', [''], [g, ''])) AS grp, (toInt64(start_ns) - committed_ms * 1000000) / 1000000 AS ms
+  FROM (
+    SELECT ${bucket} AS time_ms, start_ns, message_id AS outgoing_id, ${group} AS g FROM ${db}.spans WHERE ${dispatched}
+  ) ANY INNER JOIN (
+    SELECT outgoing_id, committed_ms FROM (
+      SELECT outgoing_id, trace_id, span_id FROM ${db}.outgoing_index
+      WHERE outgoing_id IN (SELECT message_id FROM ${db}.spans WHERE ${dispatched})
+    ) ANY INNER JOIN (
+      SELECT trace_id, span_id, toInt64OrZero(${attribute(ATTR_COMMITTED_AT_MS)}) AS committed_ms FROM ${db}.spans
+      WHERE ${withLookback} AND has(attrs.key, ${ATTR_COMMITTED_AT_MS})
+    ) USING (trace_id, span_id)
+    WHERE committed_ms > 0
+  ) USING (outgoing_id)
+)
+GROUP BY time_ms, grp`;
+}
+
+/** Joins the outbox latency onto bucket rows (`time_ms`, `grp`); buckets without dispatches get NULL. */
+function withOutboxLatency(buckets: SqlFragment, outbox: SqlFragment): SqlFragment {
+  return sql`SELECT * FROM (${buckets}) ANY LEFT JOIN (SELECT time_ms, grp, outbox_p50, outbox_p99 FROM (${outbox})) USING (time_ms, grp)
+ORDER BY time_ms, grp`;
+}
+
 export function spanBucketsSql(db: SqlFragment, window: TimeWindow, stepMs: number, by: TrendGrouping): SqlFragment {
-  const groupColumn = sqlIdentifier(GROUP_COLUMNS[by], Object.values(GROUP_COLUMNS));
-  return sql`SELECT
+  const groupColumn = groupExpression(by, IS_ATTEMPT.toString());
+  const bucketStartNs = sql`greatest(toUInt64(time_ms) * 1000000, ${msToNs(Math.max(0, window.fromMs))})`;
+  const buckets = sql`SELECT
   time_ms,
   g AS grp,
   countIf(is_send) AS sent,
   countIf(is_attempt AND outcome = 'processed') AS processed,
   countIf(is_attempt AND outcome = 'duplicate') AS duplicate_deliveries,
-  processed - uniqExactIf(service, message_id, is_attempt AND outcome = 'processed') AS duplicate_processings,
-  countIf(is_attempt AND attempt > 1) AS retries,
+  ${duplicateProcessings('is_attempt', bucketStartNs)} AS duplicate_processings,
+  countIf(is_attempt AND ${IS_RETRY}) AS retries,
   countIf(is_attempt AND outcome IN ('failed', 'retry_scheduled')) AS failures,
   countIf(is_attempt AND outcome = 'dead_lettered') AS dead_letters,
   countIf(is_send AND payload_offloaded = 1) AS offloads,
@@ -72,27 +143,54 @@ export function spanBucketsSql(db: SqlFragment, window: TimeWindow, stepMs: numb
   ${new SqlFragment(quantileColumns('queue_sorted', 'queue'))}
 FROM (
   -- Only sends and attempts make a (bucket, group) row; a group value of '' counts in the totals only.
-  SELECT ${bucketExpr(stepMs)} AS time_ms, start_ns, duration_ns, service, message_id, outcome, attempt,
-    payload_offloaded, payload_bytes, first_send_ns, ${IS_SEND} AS is_send, ${IS_ATTEMPT} AS is_attempt,
+  SELECT ${bucketExpr(stepMs)} AS time_ms, start_ns, duration_ns, service, destination, message_id, outcome,
+    payload_offloaded, payload_bytes, first_send_ns, prev_processed_ns, ${IS_SEND} AS is_send, ${IS_ATTEMPT} AS is_attempt,
     arrayJoin(if(${groupColumn} = '', [''], [${groupColumn}, ''])) AS g
   FROM ${db}.spans
   WHERE ${windowCondition(window)} AND (${IS_SEND} OR ${IS_ATTEMPT})
 )
-GROUP BY time_ms, g
-ORDER BY time_ms, g`;
+GROUP BY time_ms, g`;
+  return withOutboxLatency(buckets, outboxLatencySql(db, window, bucketExpr(stepMs), by));
 }
 
-/** Flow completion per bucket of flow start, from the latest flow records. */
+/**
+ * From the latest flow records: completion per bucket of flow start (completed flows, their
+ * duration quantiles, incomplete flows) and the anomalies of the trend kinds per bucket of
+ * anomaly time, as two halves of one UNION summed per bucket.
+ */
 export function flowBucketsSql(db: SqlFragment, window: TimeWindow, stepMs: number): SqlFragment {
   const { stepMs: step } = bucketStep(stepMs);
+  const bucket = (column: string) => new SqlFragment(`toUInt64(intDiv(toUInt64(${column}), ${step}) * ${step})`);
+  const noAnomalies = new SqlFragment(TREND_ANOMALY_COLUMNS.map(([, column]) => `toUInt64(0) AS ${column}`).join(', '));
+  const anomalyCounts = new SqlFragment(
+    TREND_ANOMALY_COLUMNS.map(([kind, column]) => `countIf(a_kind = '${kind}') AS ${column}`).join(', '),
+  );
+  const anomalySums = new SqlFragment(TREND_ANOMALY_COLUMNS.map(([, column]) => `sum(${column}) AS ${column}`).join(', '));
+  const kinds = new SqlFragment(TREND_ANOMALY_COLUMNS.map(([kind]) => `'${kind}'`).join(', '));
   return sql`SELECT
-  toUInt64(intDiv(toUInt64(start_ms), ${step}) * ${step}) AS time_ms,
-  countIf(state = 'complete') AS flows_completed,
-  arraySort(groupArrayIf(duration_ms, state = 'complete')) AS completion_sorted,
+  time_ms,
+  sum(completed) AS flows_completed,
+  arraySort(groupArrayArray(durations)) AS completion_sorted,
   ${new SqlFragment(quantileColumns('completion_sorted', 'completion'))},
-  countIf(state = 'incomplete') AS incomplete_flows
-FROM ${db}.flows FINAL
-WHERE start_ms >= ${window.fromMs} AND start_ms < ${window.toMs}
+  sum(incomplete) AS incomplete_flows,
+  ${new SqlFragment(VERDICT_COLUMNS.map(([, column]) => `sum(${column}) AS ${column}`).join(', '))},
+  ${anomalySums}
+FROM (
+  SELECT ${bucket('start_ms')} AS time_ms, countIf(state = 'complete') AS completed,
+    groupArrayIf(duration_ms, state = 'complete') AS durations, countIf(state = 'incomplete') AS incomplete,
+    ${new SqlFragment(VERDICT_COLUMNS.map(([verdict, column]) => `countIf(verdict = '${verdict}') AS ${column}`).join(', '))}, ${noAnomalies}
+  FROM ${db}.flows FINAL
+  WHERE start_ms >= ${window.fromMs} AND start_ms < ${window.toMs}
+  GROUP BY time_ms
+  UNION ALL
+  SELECT ${bucket('a_time_ms')} AS time_ms, toUInt64(0) AS completed, emptyArrayFloat64() AS durations,
+    toUInt64(0) AS incomplete, ${new SqlFragment(VERDICT_COLUMNS.map(([, column]) => `toUInt64(0) AS ${column}`).join(', '))}, ${anomalyCounts}
+  FROM (SELECT anomalies.kind, anomalies.time_ms FROM ${db}.flows FINAL
+    WHERE arrayExists((k, t) -> t >= ${window.fromMs} AND t < ${window.toMs} AND k IN (${kinds}), anomalies.kind, anomalies.time_ms))
+  ARRAY JOIN anomalies.kind AS a_kind, anomalies.time_ms AS a_time_ms
+  WHERE a_time_ms >= ${window.fromMs} AND a_time_ms < ${window.toMs} AND a_kind IN (${kinds})
+  GROUP BY time_ms
+)
 GROUP BY time_ms
 ORDER BY time_ms`;
 }
@@ -122,7 +220,7 @@ ORDER BY time_ms, service, destination, message_type`;
 }
 
 /** Per storm kind, what one message id contributes to it (the top keys of an episode). */
-const TOP_KEY_MEASURES: Record<StormKind, SqlFragment> = {
+const TOP_KEY_MEASURES: Record<SpanStormKind, SqlFragment> = {
   'duplicate-delivery': sql`countIf(outcome = 'duplicate')`,
   'duplicate-processing': sql`greatest(countIf(outcome = 'processed'), 1) - 1`,
   retry: sql`countIf(${IS_RETRY})`,
@@ -131,7 +229,7 @@ const TOP_KEY_MEASURES: Record<StormKind, SqlFragment> = {
 };
 
 /** Message ids with the most events of one storm kind for one (endpoint, message type). */
-export function topKeysSql(db: SqlFragment, window: TimeWindow, key: ActivityKey, kind: StormKind, limit: number): SqlFragment {
+export function topKeysSql(db: SqlFragment, window: TimeWindow, key: ActivityKey, kind: SpanStormKind, limit: number): SqlFragment {
   const counted = Object.hasOwn(TOP_KEY_MEASURES, kind) ? TOP_KEY_MEASURES[kind] : undefined;
   if (!counted) throw new TypeError(`unknown key kind: ${String(kind)}`);
   return sql`SELECT message_id, ${counted} AS n
@@ -154,8 +252,8 @@ export function edgeAggregatesSql(db: SqlFragment, window: TimeWindow): SqlFragm
   count() AS n,
   countIf(status_code = 'error' OR outcome IN ('failed', 'retry_scheduled', 'dead_lettered')) AS errors,
   countIf(outcome = 'duplicate') AS duplicates,
-  countIf(outcome = 'processed') - uniqExactIf(message_id, outcome = 'processed') AS duplicate_processings,
-  countIf(edge_kind = 'consume' AND attempt > 1) AS retries,
+  ${duplicateProcessings("edge_kind = 'consume'", sql`${msToNs(Math.max(0, window.fromMs))}`)} AS duplicate_processings,
+  countIf(edge_kind = 'consume' AND ${IS_RETRY}) AS retries,
   arraySort(groupArray(duration_ns / 1000000)) AS latency_sorted,
   ${new SqlFragment(quantileColumns('latency_sorted', 'latency'))}
 FROM (
@@ -163,7 +261,7 @@ FROM (
     ${EDGE_KIND} AS edge_kind,
     multiIf(edge_kind = 'consume', destination, service) AS source,
     multiIf(edge_kind = 'send', destination, edge_kind = 'consume', service, ${HTTP_PEER}) AS target,
-    message_type, status_code, outcome, message_id, attempt, duration_ns
+    service, destination, message_type, status_code, outcome, message_id, prev_processed_ns, duration_ns
   FROM ${db}.spans
   WHERE ${windowCondition(window)}
 )
@@ -206,15 +304,16 @@ const levels = new SqlFragment(QUANTILE_LEVELS);
 
 /** `spanBucketsSql` from the rollup: same rows, t-digest quantiles. */
 export function spanBucketsRollupSql(db: SqlFragment, window: TimeWindow, stepMs: number, by: TrendGrouping): SqlFragment {
-  const groupColumn = sqlIdentifier(GROUP_COLUMNS[by], Object.values(GROUP_COLUMNS));
-  return sql`SELECT
+  const groupColumn = groupExpression(by, "edge_kind = 'consume'");
+  const buckets = sql`SELECT
   ${rollupBucket(stepMs)} AS time_ms,
   arrayJoin(if(${groupColumn} = '', [''], [${groupColumn}, ''])) AS grp,
   countMergeIf(st_n, edge_kind = 'send') AS sent,
   sumMergeIf(st_processed, edge_kind = 'consume') AS processed,
   sumMergeIf(st_duplicates, edge_kind = 'consume') AS duplicate_deliveries,
-  arrayCount(p -> p >= greatest(toUInt64(time_ms) * 1000000, ${msToNs(Math.max(0, window.fromMs))}), groupArrayIfMergeIf(st_prev_processed, edge_kind = 'consume')) AS duplicate_processings,
-  sumMergeIf(st_retries, edge_kind = 'consume') AS retries,
+  -- Every processed attempt with an earlier processing of its key, however far back.
+  length(groupArrayIfMergeIf(st_prev_processed, edge_kind = 'consume')) AS duplicate_processings,
+  sumMergeIf(st_failures, edge_kind = 'consume') AS retries,
   sumMergeIf(st_failures, edge_kind = 'consume') AS failures,
   sumMergeIf(st_dead_letters, edge_kind = 'consume') AS dead_letters,
   sumMergeIf(st_offloads, edge_kind = 'send') AS offloads,
@@ -231,8 +330,8 @@ export function spanBucketsRollupSql(db: SqlFragment, window: TimeWindow, stepMs
   if(queued_attempts = 0, NULL, queue_q[3]) AS queue_p99
 FROM ${rollupSource(db, window)}
 WHERE edge_kind IN ('send', 'consume')
-GROUP BY time_ms, grp
-ORDER BY time_ms, grp`;
+GROUP BY time_ms, grp`;
+  return withOutboxLatency(buckets, outboxLatencySql(db, window, bucketExpr(stepMs), by));
 }
 
 /** `activityBucketsSql` from the rollup. */
@@ -266,8 +365,8 @@ export function edgeAggregatesRollupSql(db: SqlFragment, window: TimeWindow): Sq
   countMerge(st_n) AS n,
   sumMerge(st_errors) AS errors,
   sumMerge(st_duplicates) AS duplicates,
-  arrayCount(p -> p >= ${msToNs(Math.max(0, window.fromMs))}, groupArrayIfMerge(st_prev_processed)) AS duplicate_processings,
-  sumMergeIf(st_retries, edge_kind = 'consume') AS retries,
+  length(groupArrayIfMerge(st_prev_processed)) AS duplicate_processings,
+  sumMergeIf(st_failures, edge_kind = 'consume') AS retries,
   quantilesTDigestMerge(${levels})(st_durations) AS latency_q,
   latency_q[1] AS latency_p50,
   latency_q[2] AS latency_p95,

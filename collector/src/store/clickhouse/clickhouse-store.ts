@@ -11,8 +11,9 @@
  * `LIMIT 1 BY trace_id, span_id`, so even a duplicate written by a second collector process at
  * the same moment never shows twice in rows and disappears on merge.
  */
+import { ATTR_BUSINESS_KEY } from '@onceflow/instrumentation/semconv';
 import type pino from 'pino';
-import type { Anomaly, AnomalyKind, FlowRecord, StormKind, TrendGrouping } from '../../model/flow.js';
+import type { Anomaly, AnomalyKind, FlowRecord, SpanStormKind, TrendGrouping } from '../../model/flow.js';
 import type { SpanRow } from '../../model/span.js';
 import { activityBucketRow, coverageRow, edgeAggregateRow, flowBucketRow, spanBucketRow } from '../aggregate-rows.js';
 import { encodeFlowCursor } from '../flow-cursor.js';
@@ -62,9 +63,10 @@ import {
   spanCountSql,
   spansOfConversationSql,
   spansOfMessageSql,
+  spansOfBusinessKeySql,
   spansOfTraceSql,
 } from './row-queries.js';
-import { LEDGER_COLUMNS, schemaStatements } from './schema.js';
+import { LEDGER_COLUMNS, backfillFlowIndex, flowIndexStatements, schemaStatements } from './schema.js';
 import { detectFeatures, type ServerFeatures } from './server-features.js';
 import { fromRowJson } from './span-rows.js';
 import { SqlFragment, sql, sqlDatabase } from './sql-escape.js';
@@ -114,8 +116,11 @@ export class ClickHouseStore implements SpanStore {
     const [{ version }] = await this.runner.rows<{ version: string }>('SELECT version() AS version');
     this.features = detectFeatures(version);
     await this.refuseOlderSchema();
+    const unindexedFlows = await this.flowsWithoutIndex();
     for (const statement of schemaStatements(this.db, this.features)) await this.runner.command(statement);
     await this.addLedgerColumns();
+    for (const statement of flowIndexStatements(this.db)) await this.runner.command(statement);
+    if (unindexedFlows) await backfillFlowIndex(this.runner, this.db);
     const [{ s }] = await this.runner.rows<{ s: number }>(sql`SELECT toUInt32(max(ts)) AS s FROM ${this.db}.spans`);
     this.inserter.newestStoredS = Number(s);
     this.logger?.info({ database: this.database, features: this.features }, 'clickhouse store ready');
@@ -136,6 +141,15 @@ WHERE database = ${this.database} AND table IN ('spans', 'spans_by_conversation'
           'and cannot be migrated: drop it or point the collector at a new database',
       );
     }
+  }
+
+  /** Whether `flows` exists from an Onceflow that had no `flows_by_anomaly` yet (filled once at `init`). */
+  private async flowsWithoutIndex(): Promise<boolean> {
+    const [{ flows, index }] = await this.runner.rows<{ flows: string; index: string }>(
+      sql`SELECT countIf(name = 'flows') AS flows, countIf(name = 'flows_by_anomaly') AS index FROM system.tables
+WHERE database = ${this.database}`,
+    );
+    return flows !== '0' && index === '0';
   }
 
   /**
@@ -208,6 +222,12 @@ WHERE database = ${this.database} AND table IN ('spans', 'spans_by_conversation'
 
   private async spans(query: SqlFragment): Promise<SpanRow[]> {
     return (await this.runner.rows<{ row_json: string }>(query)).map((row) => fromRowJson(row.row_json));
+  }
+
+  async spansOfBusinessKey(businessKey: string, limit: number): Promise<SpanRow[]> {
+    if (businessKey === '') return [];
+    const spans = await this.spans(spansOfBusinessKeySql(this.db, ATTR_BUSINESS_KEY, businessKey, limit));
+    return spans.filter((span) => span.attributes[ATTR_BUSINESS_KEY] === businessKey);
   }
 
   async spansOfConversation(conversationId: string, limit: number): Promise<SpanRow[]> {
@@ -296,7 +316,7 @@ WHERE database = ${this.database} AND table IN ('spans', 'spans_by_conversation'
     return rows.map(activityBucketRow);
   }
 
-  async topKeys(window: TimeWindow, key: ActivityKey, kind: StormKind, limit: number): Promise<KeyCount[]> {
+  async topKeys(window: TimeWindow, key: ActivityKey, kind: SpanStormKind, limit: number): Promise<KeyCount[]> {
     const rows = await this.runner.rows<{ message_id: string; n: string }>(topKeysSql(this.db, window, key, kind, limit));
     return rows.map((row) => ({ messageId: row.message_id, count: Number(row.n) }));
   }

@@ -1,11 +1,15 @@
 /**
  * SQL text for flow records (pure). Records are read with FINAL so only the latest analysis of
  * each conversation counts; filters go in WHERE, which 18.16 applies after the FINAL merge.
+ * A list filtered by anomaly kind reads `flows_by_anomaly` instead: the range of that kind in
+ * the window, keeping the rows whose version is the conversation's latest (`flow_versions`), so
+ * its cost follows the matching flows, not every record.
  */
 import { decodeFlowCursor } from '../flow-cursor.js';
 import type { AnomalyQuery, FlowQuery } from '../span-store.js';
 import { ROW_LIMITS, assertAnomalyKind, assertFlowState, assertVerdict, rowLimit } from '../store-inputs.js';
 import { FLOW_COLUMNS } from './flow-rows.js';
+import { PRESENT_KINDS_SQL } from './schema.js';
 import { SqlFragment, joinSql, sql, sqlColumns } from './sql-escape.js';
 
 /** Columns of a FlowSummary (a record without its anomalies). */
@@ -14,7 +18,7 @@ export const FLOW_SUMMARY_COLUMNS = FLOW_COLUMNS.filter(
 );
 
 /** Kinds with a positive count (a record may carry explicit zeros). */
-const PRESENT_KINDS = new SqlFragment('arrayFilter((k, c) -> c > 0, anomaly_kinds, anomaly_kind_counts)');
+const PRESENT_KINDS = new SqlFragment(PRESENT_KINDS_SQL);
 
 /** WHERE conditions of a flow query, without the cursor. */
 export function flowConditions(db: SqlFragment, query: FlowQuery): SqlFragment {
@@ -36,6 +40,27 @@ export function flowConditions(db: SqlFragment, query: FlowQuery): SqlFragment {
   return joinSql(conditions, '\n  AND ');
 }
 
+/**
+ * Where a flow query reads: `flows FINAL`, or for a query filtered by kind the rows of that kind
+ * in the window whose version is the conversation's latest (one row per conversation: a version
+ * saved twice has two identical rows until they merge).
+ */
+function flowSource(db: SqlFragment, query: FlowQuery, columns: SqlFragment, after: SqlFragment = sql`1`): SqlFragment {
+  const conditions = sql`${flowConditions(db, query)}
+  AND ${after}`;
+  if (query.anomaly === undefined) return sql`SELECT ${columns} FROM ${db}.flows FINAL
+WHERE ${conditions}`;
+  const ofKind = sql`kind = ${assertAnomalyKind(query.anomaly)} AND start_ms >= ${query.fromMs} AND start_ms < ${query.toMs}`;
+  return sql`SELECT ${columns} FROM ${db}.flows_by_anomaly
+WHERE ${ofKind}
+  AND (conversation_id, version) IN (
+    SELECT conversation_id, max(version) FROM ${db}.flow_versions
+    WHERE conversation_id IN (SELECT conversation_id FROM ${db}.flows_by_anomaly WHERE ${ofKind})
+    GROUP BY conversation_id)
+  AND ${conditions}
+LIMIT 1 BY conversation_id`;
+}
+
 /** One page, newest flow first; fetches limit + 1 rows so the caller knows whether more follow. */
 export function flowPageSql(db: SqlFragment, query: FlowQuery): SqlFragment {
   const limit = rowLimit(query.limit, ROW_LIMITS.flows);
@@ -44,9 +69,9 @@ export function flowPageSql(db: SqlFragment, query: FlowQuery): SqlFragment {
     const cursor = decodeFlowCursor(query.cursor);
     after = sql`(start_ms < ${cursor.startMs} OR (start_ms = ${cursor.startMs} AND conversation_id < ${cursor.conversationId}))`;
   }
-  return sql`SELECT ${sqlColumns(FLOW_SUMMARY_COLUMNS)} FROM ${db}.flows FINAL
-WHERE ${flowConditions(db, query)}
-  AND ${after}
+  return sql`SELECT * FROM (
+${flowSource(db, query, sqlColumns(FLOW_SUMMARY_COLUMNS), after)}
+)
 ORDER BY start_ms DESC, conversation_id DESC
 LIMIT ${limit + 1}`;
 }
@@ -55,8 +80,7 @@ LIMIT ${limit + 1}`;
 export function flowCountsSql(db: SqlFragment, query: FlowQuery): SqlFragment {
   return sql`SELECT kind, count() AS n FROM (
   SELECT arrayJoin(arrayConcat([''], ${PRESENT_KINDS})) AS kind
-  FROM ${db}.flows FINAL
-  WHERE ${flowConditions(db, query)}
+  FROM (${flowSource(db, query, sql`conversation_id, anomaly_kinds, anomaly_kind_counts`)})
 )
 GROUP BY kind`;
 }

@@ -79,7 +79,7 @@ export function unresolvedMessages(spans: readonly SpanRow[], batchSends: Map<st
 /**
  * One query: rows `{k: 'stored', v: traceId/spanId}` for `candidates` already in `spans`,
  * `{k: 'send', v: messageId, n: earliest ns}` for `messageIds`, and `{k: 'processed',
- * v: service/messageId, n: start ns}` for every stored processed attempt of
+ * v: service/destination/messageId, n: start ns}` for every stored processed attempt of
  * `processedMessageIds`; null when there is nothing to ask.
  */
 export function lookupSql(
@@ -99,7 +99,9 @@ WHERE message_id IN ${sqlInList(messageIds)} AND ${IS_SEND}
 GROUP BY message_id`);
   }
   if (processedMessageIds.length > 0) {
-    parts.push(sql`SELECT 'processed' AS k, concat(service, '/', message_id) AS v, start_ns AS n FROM ${db}.spans_by_message
+    // The lookup table keeps no destination column: it is read from the encoded span.
+    parts.push(sql`SELECT 'processed' AS k, concat(service, '/', visitParamExtractString(row_json, 'destination'), '/', message_id) AS v,
+  start_ns AS n FROM ${db}.spans_by_message
 WHERE message_id IN ${sqlInList(processedMessageIds)} AND outcome = 'processed' AND ${IS_ATTEMPT}`);
   }
   return parts.length > 0 ? joinSql(parts, '\nUNION ALL\n') : null;
@@ -129,11 +131,13 @@ export function earliest(...candidates: (bigint | undefined)[]): bigint {
 /** A processed attempt: what duplicate processing is counted over. */
 export const isProcessedAttempt = (span: SpanRow) => span.messageId !== '' && span.outcome === 'processed' && isAttemptSpan(span);
 
-export const processedKey = (span: Pick<SpanRow, 'service' | 'messageId'>) => `${span.service}/${span.messageId}`;
+/** The endpoint (service, destination consumed from) and message id: what a repeat processing repeats. */
+export const processedKey = (span: Pick<SpanRow, 'service' | 'destination' | 'messageId'>) =>
+  `${span.service}/${span.destination}/${span.messageId}`;
 
 /**
  * For each processed attempt to insert, the start of the latest processed attempt of the same
- * (service, message id) that started before it — among stored ones and the batch — or 0n.
+ * endpoint and message id that started before it — among stored ones and the batch — or 0n.
  */
 export function previousProcessed(toInsert: readonly SpanRow[], stored: Map<string, bigint[]>): Map<SpanRow, bigint> {
   const starts = new Map<string, bigint[]>();

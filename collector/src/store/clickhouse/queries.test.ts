@@ -102,13 +102,15 @@ describe('span rows', () => {
 });
 
 describe('aggregate queries', () => {
-  it('buckets by whole steps and groups by an allow-listed column', () => {
+  it('buckets by whole steps and groups by a fixed expression', () => {
     const text = spanBucketsSql(db, window, 60_000, 'messageType').text;
     expect(text).toContain('intDiv(start_ns, 60000000000) * 60000');
-    expect(text).toContain("arrayJoin(if(`message_type` = '', [''], [`message_type`, '']))");
+    expect(text).toContain("arrayJoin(if(message_type = '', [''], [message_type, '']))");
+    expect(spanBucketsSql(db, window, 60_000, 'endpoint').text).toContain("concat(service, '/', destination)");
     expect(text).toContain('FROM `onceflow`.spans\n');
-    // Queue latency comes from first_send_ns (filled at insert), not from a join.
-    expect(text).not.toContain('JOIN');
+    // Queue latency comes from first_send_ns (filled at insert), not from a join: the only joins
+    // are the outbox latency's (dispatch → its attempt) and its join onto the buckets.
+    expect(text.split('ANY LEFT JOIN')[0]).not.toContain('JOIN');
     expect(text).toContain('first_send_ns > 0');
     expect(() => spanBucketsSql(db, window, 60_000, 'x; DROP' as never)).toThrow();
   });
@@ -145,6 +147,14 @@ describe('flow queries', () => {
     expect(text).toContain("conversation_id < 'x\\' OR 1=1 --'");
     expect(text).toContain("has(services, 's\\\\')");
     expect(text).toContain("value = 'q\\''");
+  });
+
+  it('reads a list filtered by kind from the kind-ordered index, latest version per conversation', () => {
+    const text = flowPageSql(db, { ...window, limit: 20, anomaly: 'retry' }).text;
+    expect(text).toContain("FROM `onceflow`.flows_by_anomaly\nWHERE kind = 'retry' AND start_ms >= 1700000000123 AND start_ms < 1700000060000");
+    expect(text).toContain('(conversation_id, version) IN (\n    SELECT conversation_id, max(version) FROM `onceflow`.flow_versions');
+    expect(text).not.toContain('FINAL');
+    expect(flowPageSql(db, { ...window, limit: 20 }).text).toContain('FROM `onceflow`.flows FINAL');
   });
 
   it('refuses unknown anomaly kinds and states', () => {

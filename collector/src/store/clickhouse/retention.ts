@@ -4,7 +4,7 @@
  */
 import { msToNs } from '../../model/span.js';
 import { waitUntil, type QueryRunner } from './clickhouse-client.js';
-import { DAY_PARTITIONED, TABLES, type TableName } from './schema.js';
+import { DAY_PARTITIONED, FLOW_TABLES, TABLES, type TableName } from './schema.js';
 import { sql, sqlIdentifier, type SqlFragment } from './sql-escape.js';
 
 /**
@@ -29,8 +29,10 @@ WHERE database = ${database} AND active AND has(${[...DAY_PARTITIONED]}, table) 
     const [{ n }] = await runner.rows<{ n: string }>(sql`SELECT count() AS n FROM ${tableRef(db, table)} WHERE ${older}`);
     if (n !== '0') await runner.command(sql`ALTER TABLE ${tableRef(db, table)} DELETE WHERE ${older}`);
   }
-  const [{ n }] = await runner.rows<{ n: string }>(sql`SELECT count() AS n FROM ${db}.flows WHERE end_ms < ${cutoff}`);
-  if (n !== '0') await runner.command(sql`ALTER TABLE ${db}.flows DELETE WHERE end_ms < ${cutoff}`);
+  for (const table of FLOW_TABLES) {
+    const [{ n }] = await runner.rows<{ n: string }>(sql`SELECT count() AS n FROM ${tableRef(db, table)} WHERE end_ms < ${cutoff}`);
+    if (n !== '0') await runner.command(sql`ALTER TABLE ${tableRef(db, table)} DELETE WHERE end_ms < ${cutoff}`);
+  }
   await waitForMutations(runner, database);
 }
 

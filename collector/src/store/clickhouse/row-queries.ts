@@ -73,3 +73,17 @@ LIMIT ${rowLimit(limit)}`;
 }
 
 export const spanCountSql = (db: SqlFragment) => sql`SELECT count() AS n FROM ${db}.spans`;
+
+/**
+ * Spans of the conversations whose spans carry this value (`search_index`), narrowed to rows
+ * whose encoded span holds the business-key attribute name and the value; the store keeps those
+ * whose attribute equals the key (the encoding keeps attribute keys and values in two arrays).
+ */
+export function spansOfBusinessKeySql(db: SqlFragment, keyName: string, businessKey: string, limit: number): SqlFragment {
+  return sql`SELECT ${SELECT_SPAN} FROM ${db}.spans_by_conversation
+WHERE conversation_id IN (SELECT conversation_id FROM ${db}.search_index WHERE value = ${businessKey})
+  AND position(row_json, ${JSON.stringify(keyName)}) > 0 AND position(row_json, ${JSON.stringify(businessKey)}) > 0
+ORDER BY start_ns, trace_id, span_id
+LIMIT 1 BY trace_id, span_id
+LIMIT ${rowLimit(limit)}`;
+}

@@ -18,10 +18,17 @@
  *   windows; fed by a materialized view, so it relies on the store dropping re-sent spans
  *   before they are inserted (see `insertSpans`).
  * - `flows` — flow records, ReplacingMergeTree(version): the latest analysis wins, read with FINAL.
+ * - `flows_by_anomaly` — one row per (anomaly kind present, record version) with the record's
+ *   summary columns, ordered by (kind, start_ms): the flow list filtered by a kind reads a range
+ *   instead of every record. Fed by a materialized view on `flows`.
+ * - `flow_versions` — (conversation → versions), small granules: which version of a conversation
+ *   is the latest, for the rows of `flows_by_anomaly` (an older version may carry a kind the
+ *   latest no longer has). Fed by a materialized view on `flows`.
  *
  * Every column is a plain type (no LowCardinality, Map, DateTime64, Bool): `ts` keeps second
  * precision for partitioning and pruning, `start_ns` keeps the full nanoseconds.
  */
+import type { QueryRunner } from './clickhouse-client.js';
 import type { ServerFeatures } from './server-features.js';
 import { ROLLUP_COLUMNS_DDL, rollupSelect } from './rollup-sql.js';
 import { sql, type SqlFragment } from './sql-escape.js';
@@ -112,10 +119,37 @@ export const TABLES = [
   'search_index',
   'span_rollup',
   'flows',
+  'flows_by_anomaly',
+  'flow_versions',
 ] as const;
 export type TableName = (typeof TABLES)[number];
 /** Tables partitioned by day (retention drops their partitions). */
-export const DAY_PARTITIONED: readonly TableName[] = TABLES.filter((table) => table !== 'flows');
+/** Tables of flow records (retention deletes by `end_ms`). */
+export const FLOW_TABLES: readonly TableName[] = ['flows', 'flows_by_anomaly', 'flow_versions'];
+export const DAY_PARTITIONED: readonly TableName[] = TABLES.filter((table) => !FLOW_TABLES.includes(table));
+
+/** Columns of a FlowSummary (a record without its anomalies), as `flows` and `flows_by_anomaly` hold them. */
+export const FLOW_SUMMARY_DDL = `  conversation_id String,
+  start_ms Float64,
+  end_ms Float64,
+  duration_ms Float64,
+  complete UInt8,
+  state Enum8('active' = 1, 'complete' = 2, 'incomplete' = 3),
+  services Array(String),
+  message_types Array(String),
+  root_type String,
+  message_count UInt32,
+  span_count UInt32,
+  idempotency_keys Array(String),
+  business_keys Array(String),
+  anomaly_kinds Array(String),
+  anomaly_kind_counts Array(UInt32),
+  worst_severity String,
+  verdict String DEFAULT 'unknown',
+  ledger String DEFAULT ''`;
+
+/** Kinds with a positive count (a record may carry explicit zeros). */
+export const PRESENT_KINDS_SQL = 'arrayFilter((k, c) -> c > 0, anomaly_kinds, anomaly_kind_counts)';
 
 const CODECS: Record<string, string> = {
   ts: 'CODEC(Delta, ZSTD(1))',
@@ -198,24 +232,7 @@ ${settings}`,
     `CREATE MATERIALIZED VIEW IF NOT EXISTS ${db}.span_rollup_mv TO ${db}.span_rollup
 AS ${rollupSelect(sql`${db}.spans`, sql`1`)}`,
     `CREATE TABLE IF NOT EXISTS ${db}.flows (
-  conversation_id String,
-  start_ms Float64,
-  end_ms Float64,
-  duration_ms Float64,
-  complete UInt8,
-  state Enum8('active' = 1, 'complete' = 2, 'incomplete' = 3),
-  services Array(String),
-  message_types Array(String),
-  root_type String,
-  message_count UInt32,
-  span_count UInt32,
-  idempotency_keys Array(String),
-  business_keys Array(String),
-  anomaly_kinds Array(String),
-  anomaly_kind_counts Array(UInt32),
-  worst_severity String,
-  verdict String DEFAULT 'unknown',
-  ledger String DEFAULT '',
+${FLOW_SUMMARY_DDL},
   anomalies Nested(kind String, severity String, message_id String, message_type String,
     service String, detail String, time_ms Float64, endpoint String),
   analyzed_at_ms Float64,
@@ -225,6 +242,60 @@ ENGINE = ReplacingMergeTree(version)
 ORDER BY conversation_id
 SETTINGS index_granularity = 1024`,
   ];
+}
+
+/**
+ * The two tables that let the flow list filtered by an anomaly kind read a range: created after
+ * `flows` has every column (their views read it: after `LEDGER_COLUMNS` are added). `flows_by_anomaly` keeps every version's row, so a reader
+ * keeps the rows whose version is the conversation's latest in `flow_versions`; ordered by
+ * (kind, start_ms, conversation_id, version), a re-saved version collapses on merge.
+ * `flow_versions` has 64-row granules: checking a few thousand candidates reads a few thousand
+ * small granules, not the table.
+ */
+export function flowIndexStatements(db: SqlFragment): string[] {
+  return [
+    `CREATE TABLE IF NOT EXISTS ${db}.flows_by_anomaly (
+  kind String,
+${FLOW_SUMMARY_DDL},
+  version UInt64
+)
+ENGINE = ReplacingMergeTree
+ORDER BY (kind, start_ms, conversation_id, version)
+SETTINGS index_granularity = 1024`,
+    `CREATE MATERIALIZED VIEW IF NOT EXISTS ${db}.flows_by_anomaly_mv TO ${db}.flows_by_anomaly
+AS ${flowsByAnomalySelect(db)}`,
+    `CREATE TABLE IF NOT EXISTS ${db}.flow_versions (
+  conversation_id String,
+  version UInt64,
+  end_ms Float64
+)
+ENGINE = ReplacingMergeTree(version)
+ORDER BY conversation_id
+SETTINGS index_granularity = 64`,
+    `CREATE MATERIALIZED VIEW IF NOT EXISTS ${db}.flow_versions_mv TO ${db}.flow_versions
+AS ${flowVersionsSelect(db)}`,
+  ];
+}
+
+const FLOW_SUMMARY_NAMES = FLOW_SUMMARY_DDL.split(',\n').map((line) => line.trim().split(' ')[0]);
+
+/** The rows of `flows_by_anomaly` for records of `flows` (the view's SELECT; also the backfill). */
+export function flowsByAnomalySelect(db: SqlFragment): string {
+  return `SELECT arrayJoin(${PRESENT_KINDS_SQL}) AS kind, ${FLOW_SUMMARY_NAMES.join(', ')}, version
+FROM ${db}.flows`;
+}
+
+export function flowVersionsSelect(db: SqlFragment): string {
+  return `SELECT conversation_id, version, end_ms FROM ${db}.flows`;
+}
+
+/**
+ * A database whose `flows` predate the two index tables: their views see only records saved
+ * from now on, so the stored records are copied in once (at `init`, right after creating them).
+ */
+export async function backfillFlowIndex(runner: QueryRunner, db: SqlFragment): Promise<void> {
+  await runner.command(`INSERT INTO ${db}.flows_by_anomaly ${flowsByAnomalySelect(db)}`);
+  await runner.command(`INSERT INTO ${db}.flow_versions ${flowVersionsSelect(db)}`);
 }
 
 /** Columns the flows table gained with the exactly-once ledger (name, definition), added to tables created before it. */

@@ -9,7 +9,7 @@
  */
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import type { Anomaly, AnomalyKind, FlowRecord, StormKind, TrendGrouping } from '../../model/flow.js';
+import type { Anomaly, AnomalyKind, FlowRecord, SpanStormKind, TrendGrouping } from '../../model/flow.js';
 import { nsToMs, type SpanRow } from '../../model/span.js';
 import { encodeFlowCursor } from '../flow-cursor.js';
 import { activityBucketRow, coverageRow, edgeAggregateRow, flowBucketRow, spanBucketRow } from '../aggregate-rows.js';
@@ -52,6 +52,7 @@ import {
   listedSinceRollupSql,
   spanCountSql,
   spansOfConversationSql,
+  spansOfBusinessKeySql,
   spansOfTraceSql,
   spansWhereSql,
 } from './row-queries.js';
@@ -213,6 +214,11 @@ export class DuckDbStore implements SpanStore {
     return this.spans(spansOfTraceSql(traceId, limit));
   }
 
+  async spansOfBusinessKey(businessKey: string, limit: number): Promise<SpanRow[]> {
+    if (businessKey === '') return [];
+    return this.spans(spansOfBusinessKeySql(businessKey, limit));
+  }
+
   async findConversations(q: string, limit: number): Promise<string[]> {
     if (q === '') return [];
     const rows = await this.client.run(findConversationsSql(q, limit));
@@ -286,7 +292,8 @@ export class DuckDbStore implements SpanStore {
   async spanBuckets(window: TimeWindow, stepMs: number, by: TrendGrouping): Promise<SpanBucketRow[]> {
     const rollup = rollupCanServe(stepMs);
     const statement = rollup ? spanBucketsRollupSql(window, stepMs, by) : spanBucketsSql(window, stepMs, by);
-    if (rollup) await this.rollup!.caughtUp();
+    // Both read duplicate processings from the rollup's repeats.
+    await this.rollup!.caughtUp();
     const rows = await this.client.run(statement);
     return rows.map(spanBucketRow);
   }
@@ -304,7 +311,7 @@ export class DuckDbStore implements SpanStore {
     return rows.map(activityBucketRow);
   }
 
-  async topKeys(window: TimeWindow, key: ActivityKey, kind: StormKind, limit: number): Promise<KeyCount[]> {
+  async topKeys(window: TimeWindow, key: ActivityKey, kind: SpanStormKind, limit: number): Promise<KeyCount[]> {
     const rows = await this.client.run(topKeysSql(window, key, kind, rowLimit(limit, ROW_LIMITS.keys)));
     return rows.map((row) => ({ messageId: row.message_id as string, count: Number(row.n) }));
   }

@@ -13,7 +13,10 @@ import { msToNs } from '../../model/span.js';
 import type { TimeWindow } from '../span-store.js';
 import {
   duplicateProcessingsSql,
-  GROUP_COLUMNS,
+  edgeRepeatsSql,
+  groupExpression,
+  OUTBOX_COLUMNS,
+  outboxLatencySql,
   SEND_LOOKBACK_MS,
   quantileColumns,
   stepOf,
@@ -382,8 +385,7 @@ const COUNT_COLUMNS = 'edge_kind, n, processed, duplicates, retries, failures, d
 
 /** `spanBucketsSql` from the rollup: same rows; exact quantiles up to an hour, else within 1 %. */
 export function spanBucketsRollupSql(window: TimeWindow, stepMs: number, by: TrendGrouping): Statement {
-  const column = GROUP_COLUMNS[by];
-  if (!column) throw new TypeError(`unknown grouping: ${String(by)}`);
+  const column = groupExpression(by, "edge_kind = 'consume'");
   const step = stepOf(stepMs);
   const params = windowParams(window);
   const histograms = usesHistograms(window, step.stepMs);
@@ -415,7 +417,7 @@ export function spanBucketsRollupSql(window: TimeWindow, stepMs: number, by: Tre
         coalesce(sum(n) FILTER (WHERE edge_kind = 'send'), 0) AS sent,
         coalesce(sum(processed) FILTER (WHERE edge_kind = 'consume'), 0) AS processed,
         coalesce(sum(duplicates) FILTER (WHERE edge_kind = 'consume'), 0) AS duplicate_deliveries,
-        coalesce(sum(retries) FILTER (WHERE edge_kind = 'consume'), 0) AS retries,
+        coalesce(sum(failures) FILTER (WHERE edge_kind = 'consume'), 0) AS retries,
         coalesce(sum(failures) FILTER (WHERE edge_kind = 'consume'), 0) AS failures,
         coalesce(sum(dead_letters) FILTER (WHERE edge_kind = 'consume'), 0) AS dead_letters,
         coalesce(sum(offloads) FILTER (WHERE edge_kind = 'send'), 0) AS offloads,
@@ -423,17 +425,15 @@ export function spanBucketsRollupSql(window: TimeWindow, stepMs: number, by: Tre
       FROM x ${GROUPING}
     ),
     ${latencies}
-    repeats AS (
-      SELECT (start_ns // $4) * $3 AS time_ms, ${column} AS g, service, message_id, count(*) AS n FROM rollup_repeats
-      WHERE start_ns >= $1 AND start_ns < $2 AND edge_kind = 'consume'
-      GROUP BY ALL
-    ),
-    dups AS (${duplicateProcessingsSql('repeats')})
-    SELECT agg.*, ${quantileColumns('processing')}, ${quantileColumns('queue')}, coalesce(dups.d, 0) AS duplicate_processings
+    dups AS (${duplicateProcessingsSql(by, '$1', '$2', '$4', '$3')}),
+    outbox AS (${outboxLatencySql(by, '$1', '$2', '$4', '$3')})
+    SELECT agg.*, ${quantileColumns('processing')}, ${quantileColumns('queue')}, coalesce(dups.d, 0) AS duplicate_processings,
+      ${OUTBOX_COLUMNS}
     FROM agg
     LEFT JOIN processing p ON p.time_ms = agg.time_ms AND p.grp = agg.grp
     LEFT JOIN queue q ON q.time_ms = agg.time_ms AND q.grp = agg.grp
     LEFT JOIN dups ON dups.time_ms = agg.time_ms AND dups.grp = agg.grp
+    LEFT JOIN outbox ON outbox.time_ms = agg.time_ms AND outbox.grp = agg.grp
     ORDER BY agg.time_ms, agg.grp`;
   return { sql, params: [...params, step.stepMs, step.stepNs] };
 }
@@ -494,18 +494,11 @@ export function edgeAggregatesRollupSql(window: TimeWindow): Statement {
       SELECT ${EDGE_KEYS},
         coalesce(list_sort(list_distinct(list(message_type) FILTER (WHERE message_type <> ''))), []) AS message_types,
         sum(n) AS n, sum(errors) AS errors, sum(duplicates) AS duplicates,
-        coalesce(sum(retries) FILTER (WHERE edge_kind = 'consume'), 0) AS retries
+        coalesce(sum(failures) FILTER (WHERE edge_kind = 'consume'), 0) AS retries
       FROM c GROUP BY ${EDGE_KEYS}
     ),
     l AS (${latencies}),
-    p AS (
-      SELECT ${EDGE_KEYS}, sum(n - 1) AS duplicate_processings FROM (
-        SELECT ${EDGE_KEYS}, message_id, count(*) AS n
-        FROM (SELECT *, ${EDGE_ENDS} FROM rollup_repeats WHERE start_ns >= $1 AND start_ns < $2)
-        WHERE source <> '' AND target <> ''
-        GROUP BY ALL
-      ) GROUP BY ${EDGE_KEYS}
-    )
+    p AS (${edgeRepeatsSql('$1', '$2')})
     SELECT e.edge_kind AS kind, e.source, e.target, e.message_types, e.n, e.errors, e.duplicates, e.retries,
       ${quantileColumns('latency')}, coalesce(p.duplicate_processings, 0) AS duplicate_processings
     FROM e

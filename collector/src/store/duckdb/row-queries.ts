@@ -7,7 +7,9 @@ import { msToNs } from '../../model/span.js';
 import type { TimeWindow } from '../span-store.js';
 import { rowLimit } from '../store-inputs.js';
 import type { Statement } from './duckdb-client.js';
+import { ATTR_BUSINESS_KEY } from '@onceflow/instrumentation/semconv';
 import { SPAN_SELECT } from './schema.js';
+import { attribute } from './span-roles-sql.js';
 import { attributeValueNeedles } from './span-rows.js';
 
 export type SpanKeyColumn = 'conversation_id' | 'message_id' | 'trace_id';
@@ -92,4 +94,18 @@ export const spanCountSql = (): Statement => ({ sql: 'SELECT count(*) AS n FROM 
 
 export function deleteSpansBeforeSql(cutoffMs: number): Statement {
   return { sql: 'DELETE FROM spans WHERE start_ns < $1', params: [msToNs(cutoffMs)] };
+}
+
+/**
+ * Spans carrying a business key: the attribute needles of `searchMatch` narrow the scan to spans
+ * with the value somewhere in their attributes, then the attribute itself must equal the key.
+ */
+export function spansOfBusinessKeySql(businessKey: string, limit: number): Statement {
+  return {
+    sql: `SELECT ${SPAN_SELECT} FROM spans
+       WHERE contains(attributes, $2) AND (contains(attributes, $3) OR contains(attributes, $4))
+         AND ${attribute(ATTR_BUSINESS_KEY)} = $1
+       ORDER BY start_ns, trace_id, span_id LIMIT $5`,
+    params: [businessKey, ...attributeValueNeedles(businessKey), rowLimit(limit)],
+  };
 }
