@@ -30,6 +30,9 @@ for (let k = 0; k < keys; k++) {
       retries: 2 + (i % 4),
       failures: 1 + (i % 2),
       deadLetters: 1 + (i % 7 === 0 ? 1 : 0),
+      ghostMessages: 0,
+      lostMessages: 0,
+      inconsistentOutputs: 0,
     });
   }
 }

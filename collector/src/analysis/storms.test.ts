@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { STORM_KIND_COUNTS, STORM_KINDS, type StormKind } from '../model/flow.js';
+import { STORM_KIND_COUNTS, STORM_KINDS, type Anomaly, type AnomalyStormKind, type StormKind } from '../model/flow.js';
+import { withAnomalyActivity } from './anomaly-activity.js';
 import { DEFAULT_STORM_OPTIONS, detectStorms, endpointOf, stormLookbackMs, type StormBucketRow, type StormOptions } from './storms.js';
 
 const MINUTE = 60_000;
@@ -37,6 +38,9 @@ function rows({
     retries: 0,
     failures: 0,
     deadLetters: 0,
+    ghostMessages: 0,
+    lostMessages: 0,
+    inconsistentOutputs: 0,
     [STORM_KIND_COUNTS[kind]]: count,
   }));
 }
@@ -238,5 +242,104 @@ describe('detectStorms', () => {
     expect(stormLookbackMs(options)).toBe(30 * MINUTE);
     // With ten-minute buckets the baseline still needs five of them.
     expect(stormLookbackMs({ ...options, stepMs: 10 * MINUTE })).toBe(50 * MINUTE);
+  });
+
+  describe("of the flow records' anomalies (ghost, lost, inconsistent output)", () => {
+    /** `counts[m]` anomalies of `kind` at minute m, for orders' attempts consuming SubmitOrder from orders. */
+    const anomalies = (kind: AnomalyStormKind, counts: number[], messageType = 'BillCustomer'): Anomaly[] =>
+      counts.flatMap((count, m) =>
+        Array.from({ length: count }, (_, i) => ({
+          kind,
+          severity: 'error' as const,
+          conversationId: `c-${m}-${i}`,
+          messageId: `m-${m}-${i}`,
+          messageType,
+          service: 'orders',
+          endpoint: 'orders/orders',
+          detail: '',
+          timeMs: at(m) + i * 100,
+        })),
+      );
+    const detect = (spanRows: StormBucketRow[], found: Anomaly[]) => detectStorms(withAnomalyActivity(spanRows, found, MINUTE), options);
+    /** The key's own traffic: orders consuming BillCustomer from orders, 100 attempts a minute. */
+    const traffic = (length: number) => rows({ endpoint: 'orders/orders', messageType: 'BillCustomer', counts: minutes(length, 0) });
+
+    //  case                                        lost / ghosts per minute             → episodes
+    //  lost burst after 40 calm minutes of traffic  0 … 0 12 12 12 0 … (40–42)          → one, 40–43
+    //  near miss: the same burst under the floor   0 … 0 4 4 4 0 …                      → none
+    //  sparse ghosts, no traffic of their own       1 _ _ 1 _ _ 1 … (every 3rd minute)  → none
+    //  near miss: the same with 8 at minute 51      1 _ _ … 8 … 1                       → one, 51–52
+    it.each([
+      {
+        name: 'a burst of lost messages after 40 calm minutes',
+        kind: 'lost-message' as const,
+        spanRows: traffic(60),
+        counts: minutes(60, 0, { 40: 12, 41: 12, 42: 12 }),
+        expected: [{ startMs: at(40), endMs: at(43), count: 36, peakPerMinute: 12, baselinePerMinute: 0 }],
+      },
+      {
+        name: 'a lost-message bump under the floor',
+        kind: 'lost-message' as const,
+        spanRows: traffic(60),
+        counts: minutes(60, 0, { 40: 4, 41: 4, 42: 4 }),
+        expected: [],
+      },
+      {
+        name: 'sparse ghosts at a steady low rate',
+        kind: 'ghost-message' as const,
+        spanRows: [],
+        counts: minutes(60, (m) => (m % 3 === 0 ? 1 : 0)),
+        expected: [],
+      },
+      {
+        name: 'sparse ghosts with one burst',
+        kind: 'ghost-message' as const,
+        spanRows: [],
+        counts: minutes(60, (m) => (m % 3 === 0 ? 1 : 0), { 51: 8 }),
+        expected: [{ startMs: at(51), endMs: at(52), count: 8, peakPerMinute: 8, baselinePerMinute: 1 }],
+      },
+    ])('$name', ({ kind, spanRows, counts, expected }) => {
+      const { storms, learning } = detect(spanRows, anomalies(kind, counts));
+      expect(storms).toEqual(
+        expected.map((episode) =>
+          expect.objectContaining({
+            kind,
+            service: 'orders',
+            destination: 'orders',
+            endpoint: 'orders/orders',
+            messageType: 'BillCustomer',
+            ...episode,
+          }),
+        ),
+      );
+      expect(learning).toEqual([]);
+    });
+
+    it("judges a producer's lost messages against its endpoint's calm minutes", () => {
+      // orders consumes SubmitOrder from orders (its traffic) and sends BillCustomer: the lost
+      // BillCustomer are named by orders/orders, a key of no span row of its own.
+      const submitOrders = rows({ endpoint: 'orders/orders', messageType: 'SubmitOrder', counts: minutes(60, 0) });
+      const { storms, learning } = detect(submitOrders, anomalies('lost-message', minutes(60, 0, { 40: 15, 41: 15 })));
+      expect(storms.map((s) => [s.kind, s.endpoint, s.messageType, s.startMs, s.endMs, s.baselinePerMinute])).toEqual([
+        ['lost-message', 'orders/orders', 'BillCustomer', at(40), at(42), 0],
+      ]);
+      expect(learning).toEqual([]);
+    });
+
+    it('learns a key with traffic from its first attempts, not from an earlier anomaly', () => {
+      // Lost messages of minute 0 (sends) before the consumer's first attempts at minute 20:
+      // the key learns from minute 20, so a burst at minute 45 is still within its learning.
+      const lost = anomalies('lost-message', minutes(60, 0, { 0: 1, 45: 20 }));
+      const lateTraffic = rows({ endpoint: 'orders/orders', messageType: 'BillCustomer', fromMinute: 20, counts: minutes(40, 0) });
+      expect(detect(lateTraffic, lost).storms).toEqual([]);
+      // Near miss: with traffic from minute 0 the same burst is judged, and is a storm.
+      expect(detect(traffic(60), lost).storms.map((s) => [s.kind, s.startMs, s.count])).toEqual([['lost-message', at(45), 20]]);
+    });
+
+    it('learns a key without traffic from its first anomaly bucket: a first burst is not judged', () => {
+      const { storms, learning } = detect([], anomalies('inconsistent-output', minutes(10, 0, { 2: 30 })));
+      expect(storms).toEqual([]);
+      expect(learning).toEqual([expect.objectContaining({ endpoint: 'orders/orders', firstSeenMs: at(2), learnedAtMs: at(32) })]);
+    });
   });
 });

@@ -6,6 +6,9 @@
  *
  * - A key is learning until `learningMs` after its first bucket with traffic: no storm is
  *   reported for it, and the time before that bucket is not history (it is not a zero rate).
+ *   Traffic is the rows' attempts (for a producer's ghosts or lost messages, its endpoint's:
+ *   see anomaly-activity.ts); a key with none in the rows read learns from its first bucket
+ *   with events instead — the anomalies merged in from the flow records.
  *   Buckets in which the key had no traffic at all are not history either: an idle key is
  *   neither calm nor stormy.
  * - A bucket is stormy when its rate is at least `floorPerMinute`, at least `factor` × the
@@ -18,12 +21,12 @@
  * - The bucket containing `now` is still filling: it can open or extend an episode but never
  *   closes one nor enters the history.
  */
-import type { Storm, StormCount, StormKind, StormLearningKey } from '../model/flow.js';
+import type { SpanStormCount, Storm, StormCount, StormKind, StormLearningKey } from '../model/flow.js';
 import { STORM_KIND_COUNTS, STORM_KINDS } from '../model/flow.js';
 import { minimumSpread, scoreAbove, TrailingWindow, type RobustBaseline } from './robust-baseline.js';
 
 /** One bucket of one (endpoint, message type): what the stores' `activityBuckets` return. */
-export type StormBucketRow = {
+export type SpanActivityRow = {
   timeMs: number;
   /** The consuming service and the destination it consumed from: together, the endpoint. */
   service: string;
@@ -31,7 +34,10 @@ export type StormBucketRow = {
   messageType: string;
   /** Consumer attempts of any outcome: the key's traffic. */
   attempts: number;
-} & Record<StormCount, number>;
+} & Record<SpanStormCount, number>;
+
+/** An activity row with the flow records' anomaly counts merged in (see anomaly-activity.ts). */
+export type StormBucketRow = SpanActivityRow & Record<StormCount, number>;
 
 export interface StormOptions {
   stepMs: number;
@@ -95,8 +101,10 @@ interface KeySeries {
   destination: string;
   endpoint: string;
   messageType: string;
-  /** Index of the key's first bucket with traffic. */
+  /** Index of the key's first bucket with traffic (attempts), else with events. */
   first: number;
+  /** Index of the key's first bucket with attempts (Infinity: none). */
+  firstAttempts: number;
   active: Uint8Array;
   counts: Record<StormKind, Float64Array>;
 }
@@ -148,8 +156,8 @@ function groupByKey(rows: readonly StormBucketRow[], originMs: number, bucketCou
   for (const row of rows) {
     const index = (alignDown(row.timeMs, stepMs) - originMs) / stepMs;
     if (index >= bucketCount) continue;
-    const traffic = row.attempts > 0 || STORM_KINDS.some((kind) => row[STORM_KIND_COUNTS[kind]] > 0);
-    if (!traffic) continue;
+    const events = STORM_KINDS.some((kind) => row[STORM_KIND_COUNTS[kind]] > 0);
+    if (row.attempts <= 0 && !events) continue;
     const id = `${row.service}\u0000${row.destination}\u0000${row.messageType}`;
     let key = series.get(id);
     if (!key) {
@@ -164,15 +172,18 @@ function groupByKey(rows: readonly StormBucketRow[], originMs: number, bucketCou
         endpoint,
         messageType: row.messageType,
         first: index,
+        firstAttempts: Infinity,
         active: new Uint8Array(bucketCount),
         counts,
       };
       series.set(id, key);
     }
     key.first = Math.min(key.first, index);
+    if (row.attempts > 0) key.firstAttempts = Math.min(key.firstAttempts, index);
     key.active[index] = 1;
     for (const kind of STORM_KINDS) key.counts[kind][index] += row[STORM_KIND_COUNTS[kind]];
   }
+  for (const key of series.values()) if (key.firstAttempts < Infinity) key.first = key.firstAttempts;
   return series;
 }
 

@@ -7,8 +7,9 @@ import { z } from 'zod/mini';
 import { TimeWindowSchema } from './time-window.js';
 
 /**
- * What a storm can be a burst of, and the per-bucket count of the stores' activity buckets it
- * is detected on. Adding a kind is one line here (and the count in both stores' buckets).
+ * What a storm can be a burst of, and the per-bucket count it is detected on. Adding a kind
+ * is one line here, and either the count in both stores' activity buckets (a kind seen on
+ * spans) or the kind in `ANOMALY_STORM_KINDS` (a kind the flow records' anomalies carry).
  */
 export const STORM_KIND_COUNTS = {
   'duplicate-delivery': 'duplicateDeliveries',
@@ -16,10 +17,24 @@ export const STORM_KIND_COUNTS = {
   retry: 'retries',
   failure: 'failures',
   'dead-letter': 'deadLetters',
+  'ghost-message': 'ghostMessages',
+  'lost-message': 'lostMessages',
+  'inconsistent-output': 'inconsistentOutputs',
 } as const;
 export type StormKind = keyof typeof STORM_KIND_COUNTS;
 export type StormCount = (typeof STORM_KIND_COUNTS)[StormKind];
 export const STORM_KINDS = Object.keys(STORM_KIND_COUNTS) as [StormKind, ...StormKind[]];
+
+/**
+ * Storm kinds counted from the flow records' anomalies of the same name (verdicts that need a
+ * whole flow: no single span shows them), not from the stores' span activity buckets.
+ */
+export const ANOMALY_STORM_KINDS = ['ghost-message', 'lost-message', 'inconsistent-output'] as const satisfies readonly StormKind[];
+export type AnomalyStormKind = (typeof ANOMALY_STORM_KINDS)[number];
+/** Storm kinds the stores count from spans (activity buckets and top keys). */
+export type SpanStormKind = Exclude<StormKind, AnomalyStormKind>;
+export type SpanStormCount = (typeof STORM_KIND_COUNTS)[SpanStormKind];
+export type AnomalyStormCount = (typeof STORM_KIND_COUNTS)[AnomalyStormKind];
 export const StormKindSchema = z.enum(STORM_KINDS);
 
 /**

@@ -8,6 +8,7 @@ import type { Anomaly, FlowSummary } from '../contract/index.js';
 
 export {
   ANOMALY_KINDS,
+  ANOMALY_STORM_KINDS,
   FLOW_STATES,
   INVARIANTS,
   MESSAGE_STATUSES,
@@ -21,6 +22,8 @@ export type {
   Anomaly,
   AnomalyCounts,
   AnomalyKind,
+  AnomalyStormCount,
+  AnomalyStormKind,
   CausationEdge,
   Delivery,
   EdgeHealth,
@@ -35,6 +38,8 @@ export type {
   MessageStatus,
   Send,
   Severity,
+  SpanStormCount,
+  SpanStormKind,
   Storm,
   StormCount,
   StormKind,

@@ -9,7 +9,7 @@
  * topology.
  */
 import type { FlowPage, TimeWindow } from '../contract/index.js';
-import type { Anomaly, AnomalyKind, FlowRecord, FlowState, StormKind, TrendGrouping, Verdict } from '../model/flow.js';
+import type { Anomaly, AnomalyKind, FlowRecord, FlowState, SpanStormKind, TrendGrouping, Verdict } from '../model/flow.js';
 import type { SpanRow } from '../model/span.js';
 
 export type { FlowPage, TimeWindow };
@@ -257,7 +257,7 @@ export interface SpanStore {
   flowBuckets(window: TimeWindow, stepMs: number): Promise<FlowBucketRow[]>;
   activityBuckets(window: TimeWindow, stepMs: number): Promise<ActivityBucketRow[]>;
   /** Message ids with the most events of one storm kind for one (endpoint, message type). */
-  topKeys(window: TimeWindow, key: ActivityKey, kind: StormKind, limit: number): Promise<KeyCount[]>;
+  topKeys(window: TimeWindow, key: ActivityKey, kind: SpanStormKind, limit: number): Promise<KeyCount[]>;
   edgeAggregates(window: TimeWindow): Promise<EdgeAggregateRow[]>;
   /** Instrumentation coverage counts of the spans starting in the window (one SQL aggregate). */
   coverageAggregates(window: TimeWindow): Promise<CoverageRow[]>;

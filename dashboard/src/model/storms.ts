@@ -49,6 +49,29 @@ export const STORM_KIND_STYLES: Record<StormKind, StormKindStyle> = {
     flowAnomaly: null,
   },
   'dead-letter': { label: 'dead letters', short: 'dead letter', colour: '#3a3a3a', chart: 'failures', flowAnomaly: 'dead-letter' },
+  // The flow-record kinds: a ghost or an inconsistent output is an extra effect (beside the
+  // duplicates), a lost message a missing one (beside the failures).
+  'ghost-message': {
+    label: 'ghost messages (sent by an attempt that did not commit)',
+    short: 'ghost',
+    colour: '#8e44ad',
+    chart: 'duplicates',
+    flowAnomaly: 'ghost-message',
+  },
+  'lost-message': {
+    label: 'lost messages (produced, never delivered)',
+    short: 'lost',
+    colour: '#7a1f1f',
+    chart: 'failures',
+    flowAnomaly: 'lost-message',
+  },
+  'inconsistent-output': {
+    label: 'inconsistent outputs (one message sent with different bodies)',
+    short: 'inconsistent',
+    colour: '#16867a',
+    chart: 'duplicates',
+    flowAnomaly: 'inconsistent-output',
+  },
 };
 
 export interface StormBand {

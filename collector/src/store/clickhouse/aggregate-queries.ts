@@ -9,7 +9,7 @@
  */
 import type { ActivityKey, TimeWindow } from '../span-store.js';
 import { msToNs } from '../../model/span.js';
-import type { StormKind, TrendGrouping } from '../../model/flow.js';
+import type { SpanStormKind, TrendGrouping } from '../../model/flow.js';
 import { TREND_ANOMALY_COLUMNS, VERDICT_COLUMNS } from '../aggregate-rows.js';
 import { ROW_LIMITS, rowLimit } from '../store-inputs.js';
 import { windowCondition } from './row-queries.js';
@@ -220,7 +220,7 @@ ORDER BY time_ms, service, destination, message_type`;
 }
 
 /** Per storm kind, what one message id contributes to it (the top keys of an episode). */
-const TOP_KEY_MEASURES: Record<StormKind, SqlFragment> = {
+const TOP_KEY_MEASURES: Record<SpanStormKind, SqlFragment> = {
   'duplicate-delivery': sql`countIf(outcome = 'duplicate')`,
   'duplicate-processing': sql`greatest(countIf(outcome = 'processed'), 1) - 1`,
   retry: sql`countIf(${IS_RETRY})`,
@@ -229,7 +229,7 @@ const TOP_KEY_MEASURES: Record<StormKind, SqlFragment> = {
 };
 
 /** Message ids with the most events of one storm kind for one (endpoint, message type). */
-export function topKeysSql(db: SqlFragment, window: TimeWindow, key: ActivityKey, kind: StormKind, limit: number): SqlFragment {
+export function topKeysSql(db: SqlFragment, window: TimeWindow, key: ActivityKey, kind: SpanStormKind, limit: number): SqlFragment {
   const counted = Object.hasOwn(TOP_KEY_MEASURES, kind) ? TOP_KEY_MEASURES[kind] : undefined;
   if (!counted) throw new TypeError(`unknown key kind: ${String(kind)}`);
   return sql`SELECT message_id, ${counted} AS n

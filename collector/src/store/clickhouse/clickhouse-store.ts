@@ -13,7 +13,7 @@
  */
 import { ATTR_BUSINESS_KEY } from '@onceflow/instrumentation/semconv';
 import type pino from 'pino';
-import type { Anomaly, AnomalyKind, FlowRecord, StormKind, TrendGrouping } from '../../model/flow.js';
+import type { Anomaly, AnomalyKind, FlowRecord, SpanStormKind, TrendGrouping } from '../../model/flow.js';
 import type { SpanRow } from '../../model/span.js';
 import { activityBucketRow, coverageRow, edgeAggregateRow, flowBucketRow, spanBucketRow } from '../aggregate-rows.js';
 import { encodeFlowCursor } from '../flow-cursor.js';
@@ -316,7 +316,7 @@ WHERE database = ${this.database}`,
     return rows.map(activityBucketRow);
   }
 
-  async topKeys(window: TimeWindow, key: ActivityKey, kind: StormKind, limit: number): Promise<KeyCount[]> {
+  async topKeys(window: TimeWindow, key: ActivityKey, kind: SpanStormKind, limit: number): Promise<KeyCount[]> {
     const rows = await this.runner.rows<{ message_id: string; n: string }>(topKeysSql(this.db, window, key, kind, limit));
     return rows.map((row) => ({ messageId: row.message_id, count: Number(row.n) }));
   }

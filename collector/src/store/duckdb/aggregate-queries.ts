@@ -8,7 +8,7 @@
  * Buckets are epoch-aligned: timeMs = floor(startMs / stepMs) * stepMs. Quantiles interpolate
  * linearly between the nearest values of the exact sample (`quantile_cont`).
  */
-import type { StormKind, TrendGrouping } from '../../model/flow.js';
+import type { SpanStormKind, TrendGrouping } from '../../model/flow.js';
 import { msToNs } from '../../model/span.js';
 import type { ActivityKey, TimeWindow } from '../span-store.js';
 import { TREND_ANOMALY_COLUMNS, VERDICT_COLUMNS } from '../aggregate-rows.js';
@@ -214,7 +214,7 @@ export const IS_RETRY = `outcome IN ('failed', 'retry_scheduled')`;
 export const IS_FAILURE = `(status_code = 'error' AND outcome NOT IN ('failed', 'retry_scheduled', 'dead_lettered'))`;
 
 /** Per storm kind, what one message id contributes to it (the top keys of an episode). */
-const KEY_MEASURES: Record<StormKind, string> = {
+const KEY_MEASURES: Record<SpanStormKind, string> = {
   'duplicate-delivery': `count(*) FILTER (WHERE outcome = 'duplicate')`,
   'duplicate-processing': `greatest(count(*) FILTER (WHERE outcome = 'processed'), 1) - 1`,
   retry: `count(*) FILTER (WHERE ${IS_RETRY})`,
@@ -251,7 +251,7 @@ export function activityBucketsSql(window: TimeWindow, stepMs: number): Statemen
   return { sql, params: [fromNs, toNs, step.stepNs, step.stepMs] };
 }
 
-export function topKeysSql(window: TimeWindow, key: ActivityKey, kind: StormKind, limit: number): Statement {
+export function topKeysSql(window: TimeWindow, key: ActivityKey, kind: SpanStormKind, limit: number): Statement {
   const [fromNs, toNs] = windowNs(window);
   const measure = Object.hasOwn(KEY_MEASURES, kind) ? KEY_MEASURES[kind] : undefined;
   if (!measure) throw new TypeError(`unknown key kind: ${String(kind)}`);

@@ -9,7 +9,7 @@
  */
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import type { Anomaly, AnomalyKind, FlowRecord, StormKind, TrendGrouping } from '../../model/flow.js';
+import type { Anomaly, AnomalyKind, FlowRecord, SpanStormKind, TrendGrouping } from '../../model/flow.js';
 import { nsToMs, type SpanRow } from '../../model/span.js';
 import { encodeFlowCursor } from '../flow-cursor.js';
 import { activityBucketRow, coverageRow, edgeAggregateRow, flowBucketRow, spanBucketRow } from '../aggregate-rows.js';
@@ -311,7 +311,7 @@ export class DuckDbStore implements SpanStore {
     return rows.map(activityBucketRow);
   }
 
-  async topKeys(window: TimeWindow, key: ActivityKey, kind: StormKind, limit: number): Promise<KeyCount[]> {
+  async topKeys(window: TimeWindow, key: ActivityKey, kind: SpanStormKind, limit: number): Promise<KeyCount[]> {
     const rows = await this.client.run(topKeysSql(window, key, kind, rowLimit(limit, ROW_LIMITS.keys)));
     return rows.map((row) => ({ messageId: row.message_id as string, count: Number(row.n) }));
   }
