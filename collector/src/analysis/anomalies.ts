@@ -358,9 +358,12 @@ export function worstSeverity(anomalies: Anomaly[]): Severity | null {
   return worst;
 }
 
-/** Every anomaly of the conversation in time order; flags the messages they concern. */
-export function detectAnomalies(model: ConversationModel): Anomaly[] {
-  const anomalies: Anomaly[] = [];
+/**
+ * Every anomaly of the conversation in time order (its detectors' and `found`, those found
+ * across flows); flags the messages they concern.
+ */
+export function detectAnomalies(model: ConversationModel, found: readonly Anomaly[] = []): Anomaly[] {
+  const anomalies: Anomaly[] = [...found];
   for (const detect of Object.values(DETECTORS)) for (const a of detect(model)) anomalies.push(a);
   anomalies.sort((a, b) => a.timeMs - b.timeMs || (a.kind < b.kind ? -1 : a.kind > b.kind ? 1 : 0));
   for (const a of anomalies) model.messagesById.get(a.messageId)?.flags.add(a.kind);

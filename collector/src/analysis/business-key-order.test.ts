@@ -92,7 +92,9 @@ describe('orderViolations (per business key, across conversations)', () => {
       messageId: 'm-1',
       messageType: 'OrderPlaced',
       conversationId: 'conv-m-1',
+      service: 'billing',
       overtakenBy: 'm-2',
+      overtakenByConversationId: 'conv-m-2',
       timeMs: T + 5000,
       evidence: [late.spanId, overtaking.spanId],
     });

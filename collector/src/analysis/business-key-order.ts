@@ -19,7 +19,11 @@ export interface OrderViolation {
   messageId: string;
   messageType: string;
   conversationId: string;
+  /** Service of the consuming attempts. */
+  service: string;
   overtakenBy: string;
+  /** Conversation of the overtaking message's processing. */
+  overtakenByConversationId: string;
   /** Start of the late message's first processing, epoch ms. */
   timeMs: number;
   /** Span ids: the late processing, then the overtaking one. */
@@ -67,7 +71,9 @@ export function orderViolations(businessKey: string, spans: readonly SpanRow[]):
         messageId: late.messageId,
         messageType: late.processed.messageType,
         conversationId: late.processed.conversationId,
+        service: late.processed.service,
         overtakenBy: overtaking.messageId,
+        overtakenByConversationId: overtaking.processed.conversationId,
         timeMs: startMsOf(late.processed),
         evidence: [late.processed.spanId, overtaking.processed.spanId],
       });

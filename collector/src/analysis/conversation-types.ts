@@ -5,6 +5,7 @@
 import type { Outcome } from '@onceflow/instrumentation/semconv';
 import type { AnomalyKind, CausationEdge, Delivery, HttpCall, MessageStatus, Send } from '../model/flow.js';
 import type { SpanRow } from '../model/span.js';
+import type { OrderViolation } from './business-key-order.js';
 import type { Subscriptions } from './subscriptions.js';
 
 /** One processing attempt: a consumer span plus any nested spans of the same attempt. */
@@ -132,4 +133,9 @@ export interface ModelOptions {
   subscriptions?: Subscriptions;
   /** 30 s by default. */
   stuckOutboxAfterMs?: number;
+  /**
+   * Order violations of the flow's business keys across conversations (read by the caller with
+   * `spansOfBusinessKey`, found by `orderViolations`): those of this flow become anomalies.
+   */
+  businessKeyOrder?: readonly OrderViolation[];
 }

@@ -11,6 +11,7 @@
 import type { Anomaly, AnomalyKind, Flow, FlowMessage, FlowRecord, FlowSummary } from '../model/flow.js';
 import type { SpanRow } from '../model/span.js';
 import { detectAnomalies, worstSeverity } from './anomalies.js';
+import { crossFlowOrderAnomalies } from './cross-flow-order.js';
 import { buildLedger, overallVerdict } from './ledger.js';
 import {
   buildConversationModel,
@@ -84,7 +85,7 @@ function toFlowMessage(message: MessageModel): FlowMessage {
 /** A conversation's spans → the flow `GET /api/flows/:conversationId` returns. */
 export function reconstructFlow(spans: SpanRow[], options: FlowOptions): Flow {
   const model = buildConversationModel(spans, options);
-  const anomalies = detectAnomalies(model);
+  const anomalies = detectAnomalies(model, crossFlowOrderAnomalies(model, options.businessKeyOrder ?? []));
   const total = model.messages.length;
   const offset = Math.max(0, Math.min(options.page?.offset ?? 0, total));
   const limit = Math.max(0, options.page?.limit ?? total);
@@ -107,7 +108,7 @@ export function analyzeConversation(spans: SpanRow[], options: ModelOptions): Fl
 /** The record, and when an active flow is to be judged again (its quiet period, adapted per message, has passed). */
 export function judgeConversation(spans: SpanRow[], options: ModelOptions): { record: FlowRecord; quietUntilMs: number } {
   const model = buildConversationModel(spans, options);
-  const anomalies = detectAnomalies(model);
+  const anomalies = detectAnomalies(model, crossFlowOrderAnomalies(model, options.businessKeyOrder ?? []));
   return { record: { ...summarize(model, anomalies), anomalies, analyzedAtMs: options.now }, quietUntilMs: model.quietUntilMs };
 }
 

@@ -6,6 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { analyzeConversation, reconstructFlow, type ModelOptions } from '../analysis/index.js';
 import { completeFlowSpans } from '../indexer/flow-spans.js';
+import { businessKeyOrderOf } from '../indexer/business-key-spans.js';
 import { FLOW_STATES, VERDICTS } from '../contract/index.js';
 import type { Flow, FlowSummary } from '../model/flow.js';
 import { InvalidCursorError } from '../store/flow-cursor.js';
@@ -94,7 +95,8 @@ export function registerFlowRoutes(app: FastifyInstance, ctx: ApiContext): void 
     if (truncated) spans.length = MAX_FLOW_SPANS;
     const options = analysisOptions(ctx);
     const all = await completeFlowSpans(store, conversationId, spans, options);
-    return reconstructFlow(all, { ...options, page: { offset, limit }, truncated });
+    const businessKeyOrder = await businessKeyOrderOf(store, all);
+    return reconstructFlow(all, { ...options, businessKeyOrder, page: { offset, limit }, truncated });
   });
 
   app.get('/api/messages/:messageId', async (request) => {

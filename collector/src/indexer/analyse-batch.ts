@@ -12,6 +12,7 @@ import { anomalyKey, type ConversationSchedule, type IndexerStats, type Tracked 
 import { producerConversations } from './deliveries-elsewhere.js';
 import type { DeliveryExpectations } from './delivery-expectations.js';
 import { completeFlowSpans } from './flow-spans.js';
+import { businessKeyOrderOf } from './business-key-spans.js';
 
 export interface BatchSettings {
   quietPeriodMs: number;
@@ -56,7 +57,8 @@ async function analyseOne(ctx: BatchContext, conversationId: string, nowMs: numb
   for (const owner of await producerConversations(ctx.store, conversationId, spans))
     ctx.schedule.schedule(owner, nowMs + ctx.settings.debounceMs);
   const complete = await completeFlowSpans(ctx.store, conversationId, spans, { now: nowMs, quietPeriodMs });
-  return judgeConversation(complete, { now: nowMs, quietPeriodMs, stuckOutboxAfterMs, ...ctx.expectations() });
+  const businessKeyOrder = await businessKeyOrderOf(ctx.store, complete);
+  return judgeConversation(complete, { now: nowMs, quietPeriodMs, stuckOutboxAfterMs, businessKeyOrder, ...ctx.expectations() });
 }
 
 /** The record's anomalies not reported before, and the reported ones it no longer has; the entry remembers the record's. */

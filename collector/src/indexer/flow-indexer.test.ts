@@ -208,4 +208,39 @@ describe('flow indexer', () => {
     expect(await indexer.runOnce()).toBe(1);
     expect((await store.getFlowRecord('conv-healthy'))?.state).toBe('complete');
   });
+
+  /**
+   * One business key, two conversations, one consumer endpoint (billing/orders):
+   *
+   *   conv-bk-placed     shop ─OrderPlaced m-placed (t+0)────→ billing/orders @ t+10 s  (late)
+   *   conv-bk-cancelled  shop ─OrderCancelled m-cancelled (t+1 s)→ billing/orders @ t+5 s
+   *
+   * billing processed the cancellation before the order it cancels, though it was sent later:
+   * the placed flow gets an `out-of-order` anomaly, the cancelled flow none. Near miss: billing
+   * processes m-placed at t+2 s, in send order, and neither flow has one.
+   */
+  it.each([
+    ['out of send order', 10_000, ['out-of-order']],
+    ['in send order (near miss)', 2_000, []],
+  ])('judges processing per business key across conversations: %s', async (_label, placedProcessedAfterMs, expected) => {
+    const t = NOW - 10 * QUIET_MS - 60_000;
+    const common = { businessKey: 'order-bk-1', destination: 'orders' };
+    const spans = [
+      send({ ...common, service: 'shop', messageId: 'm-placed', messageType: 'OrderPlaced', atMs: t, conversationId: 'conv-bk-placed' }),
+      attempt({ ...common, service: 'billing', messageId: 'm-placed', messageType: 'OrderPlaced', atMs: t + placedProcessedAfterMs, outcome: 'processed', conversationId: 'conv-bk-placed' }),
+      send({ ...common, service: 'shop', messageId: 'm-cancelled', messageType: 'OrderCancelled', atMs: t + 1000, conversationId: 'conv-bk-cancelled' }),
+      attempt({ ...common, service: 'billing', messageId: 'm-cancelled', messageType: 'OrderCancelled', atMs: t + 5000, outcome: 'processed', conversationId: 'conv-bk-cancelled' }),
+    ];
+    await store.insertSpans(spans);
+    const indexer = indexerFor();
+    indexer.noteSpans(spans);
+    expect(await indexer.drain()).toBe(2);
+    const placed = await store.getFlowRecord('conv-bk-placed');
+    const cancelled = await store.getFlowRecord('conv-bk-cancelled');
+    expect(placed?.anomalies.map((a) => a.kind)).toEqual(expected);
+    expect(cancelled?.anomalies).toEqual([]);
+    expect(reported.filter((a) => a.kind === 'out-of-order').map((a) => [a.conversationId, a.messageId, a.endpoint])).toEqual(
+      expected.map(() => ['conv-bk-placed', 'm-placed', 'billing/orders']),
+    );
+  });
 });

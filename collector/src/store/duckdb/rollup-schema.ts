@@ -1,3 +1,5 @@
+import { OUTBOX_LATENCY_SCHEMA } from './outbox-latency-sql.js';
+
 /**
  * Tables the rollup job (`rollup.ts`) keeps next to `spans`, so trends, storms and topology read
  * a few thousand pre-aggregated rows instead of every span of the window:
@@ -18,6 +20,8 @@
  * - `rollup_waiting`: attempts whose send was not stored yet (exporters deliver out of order);
  *   a later run adds their queue latency when the send arrives.
  * - `outgoing_ids`: (outgoing message id → producing span), for `spansOfMessage`.
+ * - `outbox_dispatches`, `outbox_commits`, `outbox_latency`: outbox dispatch latency per
+ *   (dispatch, committing attempt) pair, see `outbox-latency-sql.ts`.
  * - `rollup_state`: the job's watermark (`ingest_seq` rolled up so far).
  */
 export const ROLLUP_STATEMENTS = [
@@ -84,5 +88,6 @@ export const ROLLUP_STATEMENTS = [
     start_ns BIGINT NOT NULL
   )`,
   'CREATE INDEX IF NOT EXISTS outgoing_ids_by_id ON outgoing_ids (outgoing_id)',
+  ...OUTBOX_LATENCY_SCHEMA,
   'CREATE TABLE IF NOT EXISTS rollup_state (rolled_up_seq BIGINT NOT NULL)',
 ];

@@ -16,13 +16,13 @@ import {
   edgeRepeatsSql,
   groupExpression,
   OUTBOX_COLUMNS,
-  outboxLatencySql,
   SEND_LOOKBACK_MS,
   quantileColumns,
   stepOf,
   windowNs,
 } from './aggregate-queries.js';
 import type { Params, Statement } from './duckdb-client.js';
+import { OUTBOX_LATENCY_RETENTION_SQL, outboxLatencyRollupSql } from './outbox-latency-sql.js';
 import { HTTP_PEER, IS_ATTEMPT, IS_CLIENT_KIND, IS_HTTP_CLIENT, IS_SEND } from './span-roles-sql.js';
 
 const MINUTE_MS = 60_000;
@@ -252,6 +252,7 @@ export function retentionStatements(cutoffMs: number, rolledUpSeq: bigint): Stat
       sql: `DELETE FROM ${table} WHERE start_ns < $1`,
       params: [cutoffNs] as Params,
     })),
+    ...OUTBOX_LATENCY_RETENTION_SQL.map((sql) => ({ sql, params: [cutoffNs] as Params })),
   ];
   if (minuteMs !== cutoffMs) {
     const [fromNs, toNs] = [cutoffNs, msToNs(minuteMs + MINUTE_MS)];
@@ -426,7 +427,7 @@ export function spanBucketsRollupSql(window: TimeWindow, stepMs: number, by: Tre
     ),
     ${latencies}
     dups AS (${duplicateProcessingsSql(by, '$1', '$2', '$4', '$3')}),
-    outbox AS (${outboxLatencySql(by, '$1', '$2', '$4', '$3')})
+    outbox AS (${outboxLatencyRollupSql(by, '$1', '$2', '$4', '$3')})
     SELECT agg.*, ${quantileColumns('processing')}, ${quantileColumns('queue')}, coalesce(dups.d, 0) AS duplicate_processings,
       ${OUTBOX_COLUMNS}
     FROM agg

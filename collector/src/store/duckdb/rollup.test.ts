@@ -8,6 +8,7 @@
  * exactly, but for quantiles over windows longer than an hour (histograms, within 1 %).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ATTR_COMMITTED_AT_MS, ATTR_OUTBOX_DISPATCH } from '@onceflow/instrumentation/semconv';
 import { generateFlows } from '../../../bench/generate-flows.js';
 import type { SpanRow } from '../../model/span.js';
 import type { TimeWindow } from '../span-store.js';
@@ -81,6 +82,35 @@ function repeatAcrossBatches(template: SpanRow): [SpanRow, SpanRow] {
   return [first, { ...first, spanId: 'ce'.repeat(8), startNs: first.startNs + 50n * 60_000_000_000n, attempt: 2 }];
 }
 
+/**
+ * Outbox pairs: an attempt that lists `outbox-<n>` and commits 5 ms after it starts, and the
+ * dispatch of that id (n + 20) ms after the commit. Returned as [attempt, dispatch].
+ */
+function outboxPair(template: SpanRow, n: number): [SpanRow, SpanRow] {
+  const committedMs = Number(template.startNs / 1_000_000n) + 5;
+  const listing: SpanRow = {
+    ...template,
+    spanId: `a${String(n).padStart(15, '0')}`,
+    outcome: 'processed',
+    messageId: `outbox-source-${n}`,
+    outgoingMessageIds: [`outbox-${n}`],
+    attributes: { ...template.attributes, [ATTR_COMMITTED_AT_MS]: String(committedMs) },
+  };
+  const dispatch: SpanRow = {
+    ...template,
+    spanId: `d${String(n).padStart(15, '0')}`,
+    kind: 'producer',
+    operation: 'publish',
+    outcome: '',
+    attempt: 0,
+    messageId: `outbox-${n}`,
+    outgoingMessageIds: [],
+    startNs: BigInt(committedMs + 20 + n) * 1_000_000n,
+    attributes: { ...template.attributes, [ATTR_OUTBOX_DISPATCH]: 'true' },
+  };
+  return [listing, dispatch];
+}
+
 describe('DuckDB rollup', () => {
   const store = new DuckDbStore({ path: ':memory:' });
   let spans: SpanRow[] = [];
@@ -103,6 +133,14 @@ describe('DuckDB rollup', () => {
       const processed = batch.find((s) => s.kind === 'consumer' && s.outcome === 'processed');
       if (processed && i % 2 === 0) batch.push({ ...processed, spanId: `f${String(i).padStart(15, '0')}`, outcome: '', statusCode: 'error', startNs: processed.startNs + 2_000_000n });
     }
+    // Outbox dispatches stored in the same batch as, before and after the attempts that listed them.
+    for (let n = 0; n < 12; n++) {
+      const template = batches[n].find((s) => s.kind === 'consumer')!;
+      const [listing, dispatch] = outboxPair(template, n);
+      const order = n % 3;
+      batches[n + 2].push(order === 1 ? dispatch : listing);
+      batches[order === 0 ? n + 2 : n + 5].push(order === 1 ? listing : dispatch);
+    }
     for (const [i, batch] of batches.entries()) {
       await store.insertSpans(batch);
       // A read in between makes the job run on what has arrived so far.
@@ -122,6 +160,8 @@ describe('DuckDB rollup', () => {
     expect(new Set(edges.map((e) => e.kind))).toEqual(new Set(['send', 'consume', 'http']));
     expect(edges.reduce((sum, e) => sum + e.duplicateProcessings, 0)).toBeGreaterThan(3);
     expect(edges.reduce((sum, e) => sum + e.duplicates, 0)).toBeGreaterThan(10);
+    const trend = await store.spanBuckets({ fromMs: FROM, toMs: END }, HOUR, 'service');
+    expect(trend.filter((row) => row.group === '' && row.outboxDispatchP50Ms !== null).length).toBeGreaterThan(0);
     expect(edges.reduce((sum, e) => sum + e.retries, 0)).toBeGreaterThan(10);
     const activity = await store.activityBuckets({ fromMs: FROM, toMs: END }, 5 * MINUTE);
     for (const count of ['duplicateDeliveries', 'duplicateProcessings', 'retries', 'failures', 'deadLetters'] as const) {
@@ -161,6 +201,8 @@ describe('DuckDB rollup', () => {
           ['processingP99Ms', 'processing_p99'],
           ['queueLatencyP50Ms', 'queue_p50'],
           ['queueLatencyP95Ms', 'queue_p95'],
+          ['outboxDispatchP50Ms', 'outbox_p50'],
+          ['outboxDispatchP99Ms', 'outbox_p99'],
         ] as const) {
           expectLatency(row[field], want[column], window);
         }

@@ -21,6 +21,7 @@ import {
   stageNewEntries,
   TOUCHED_PERIODS_SQL,
 } from './rollup-sql.js';
+import { OUTBOX_LATENCY_RUN_SQL } from './outbox-latency-sql.js';
 
 /**
  * How long after an insert the background run starts (inserts in between join the run). A run
@@ -159,6 +160,7 @@ export class SpanRollup {
           }
         }
         await exec(connection, INSERT_OUTGOING_IDS_SQL, [after, upTo]);
+        for (const sql of OUTBOX_LATENCY_RUN_SQL) await exec(connection, sql, sql.includes('$1') ? [after, upTo] : []);
         const touched = (await read(connection, TOUCHED_PERIODS_SQL)).map((row) => Number(row.period_ms));
         const periods = pickPeriods(this.fragments, touched);
         if (periods.length > 0) {
