@@ -114,7 +114,9 @@ async function main(): Promise<void> {
       }
       console.log(direct.report(`direct insert, ${batchSize}/batch`));
       console.log(viaStore.report(`store.insertSpans, ${batchSize}/batch`));
-      results.push(`${batchSize}/batch: store ${Math.round(viaStore.rate)} / direct ${Math.round(direct.rate)} = ${(viaStore.rate / direct.rate).toFixed(2)}×`);
+      results.push(
+        `${batchSize}/batch: store ${Math.round(viaStore.rate)} / direct ${Math.round(direct.rate)} = ${(viaStore.rate / direct.rate).toFixed(2)}×`,
+      );
     }
     console.log(`\n${results.join('\n')}`);
     console.log(`rows stored (deduplicated): ${await store.spanCount()}`);

@@ -48,7 +48,9 @@ for (const batch of [512, 2048, 8192]) {
   const spans = syntheticSpans(512, 0, 1);
   const start = performance.now();
   for (let i = 0; i < 20; i++) await store.insertSpans(spans);
-  console.log(`repeated 512-span batch (duplicate path): ${Math.round((20 * 512) / ((performance.now() - start) / 1000)).toLocaleString('en')} spans/s`);
+  console.log(
+    `repeated 512-span batch (duplicate path): ${Math.round((20 * 512) / ((performance.now() - start) / 1000)).toLocaleString('en')} spans/s`,
+  );
 }
 console.log(`stored: ${(await store.spanCount()).toLocaleString('en')} spans`);
 const conversations = total / 8;

@@ -42,7 +42,10 @@ function finalScanSql(db: SqlFragment, kind: string, fromMs: number, toMs: numbe
 
 for (const database of flags.database.split(',')) {
   const db = sqlDatabase(database);
-  const [records, endMs] = (await run(`SELECT count(), max(end_ms) FROM ${db}.flows FORMAT TSV`, randomUUID())).trim().split('\t').map(Number);
+  const [records, endMs] = (await run(`SELECT count(), max(end_ms) FROM ${db}.flows FORMAT TSV`, randomUUID()))
+    .trim()
+    .split('\t')
+    .map(Number);
   const toMs = Math.ceil(endMs / 60_000) * 60_000;
   const fromMs = toMs - Number(flags.hours) * 3_600_000;
   const query = { fromMs, toMs, limit: 50, anomaly: flags.kind as never };
@@ -58,7 +61,12 @@ for (const database of flags.database.split(',')) {
         const id = randomUUID();
         ids.push(id);
         const rows = await run(`${text} FORMAT TSV`, id);
-        if (i === 1 && repeat === 0) matches = rows.split('\n').find((line) => line.startsWith('\t'))?.split('\t')[1] ?? '0';
+        if (i === 1 && repeat === 0)
+          matches =
+            rows
+              .split('\n')
+              .find((line) => line.startsWith('\t'))
+              ?.split('\t')[1] ?? '0';
       }
     }
     await run('SYSTEM FLUSH LOGS', randomUUID());
@@ -66,12 +74,24 @@ for (const database of flags.database.split(',')) {
       `${sql`SELECT query_id, read_rows, query_duration_ms FROM system.query_log WHERE type = 2 AND has(${ids}, query_id)`} FORMAT JSONEachRow`,
       randomUUID(),
     );
-    const byId = new Map(log.trim().split('\n').filter(Boolean).map((line) => {
-      const row = JSON.parse(line) as { query_id: string; read_rows: string; query_duration_ms: string };
-      return [row.query_id, row] as const;
-    }));
+    const byId = new Map(
+      log
+        .trim()
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => {
+          const row = JSON.parse(line) as { query_id: string; read_rows: string; query_duration_ms: string };
+          return [row.query_id, row] as const;
+        }),
+    );
     const last = ids.slice(-2).map((id) => byId.get(id));
-    const durations = [0, 1].map((q) => ids.filter((_, i) => i % 2 === q).map((id) => Number(byId.get(id)?.query_duration_ms ?? NaN)).sort((a, b) => a - b)[RUNS >> 1]);
+    const durations = [0, 1].map(
+      (q) =>
+        ids
+          .filter((_, i) => i % 2 === q)
+          .map((id) => Number(byId.get(id)?.query_duration_ms ?? NaN))
+          .sort((a, b) => a - b)[RUNS >> 1],
+    );
     console.log(
       `${database}: ${records.toLocaleString()} flow records, ${flags.hours} h window, kind ${flags.kind}: ${matches} matching flows — ${label}: ` +
         `page reads ${Number(last[0]?.read_rows).toLocaleString()} rows (${durations[0]} ms), counts ${Number(last[1]?.read_rows).toLocaleString()} rows (${durations[1]} ms); median of ${RUNS} on the server`,

@@ -68,7 +68,8 @@ function prng(seed: number): () => number {
 const RESOURCES = new Map<string, Record<string, string>>();
 const resourceOf = (service: string) => {
   let resource = RESOURCES.get(service);
-  if (!resource) RESOURCES.set(service, (resource = { 'service.name': service, 'service.version': '1.4.2', 'host.name': `${service}-7f9c` }));
+  if (!resource)
+    RESOURCES.set(service, (resource = { 'service.name': service, 'service.version': '1.4.2', 'host.name': `${service}-7f9c` }));
   return resource;
 };
 
@@ -76,7 +77,10 @@ export function* generateFlows(options: GeneratorOptions): Generator<GeneratedBa
   const random = prng(options.seed);
   const hex = (length: number) => {
     let out = '';
-    while (out.length < length) out += Math.floor(random() * 0x100000000).toString(16).padStart(8, '0');
+    while (out.length < length)
+      out += Math.floor(random() * 0x100000000)
+        .toString(16)
+        .padStart(8, '0');
     return out.slice(0, length);
   };
   const conversationsWanted = Math.max(1, Math.round(options.totalSpans / SPANS_PER_CONVERSATION));
@@ -161,7 +165,13 @@ function conversation(startMs: number, random: () => number, hex: (length: numbe
       outgoingMessageIds: spec.outgoing ?? [],
       links: [],
       events: spec.error
-        ? [{ timeNs: msToNs(spec.atMs + spec.durationMs), name: 'exception', attributes: { 'exception.type': 'Error', 'exception.message': spec.error } }]
+        ? [
+            {
+              timeNs: msToNs(spec.atMs + spec.durationMs),
+              name: 'exception',
+              attributes: { 'exception.type': 'Error', 'exception.message': spec.error },
+            },
+          ]
         : [],
       attributes: spec.attributes,
       resourceAttributes: resourceOf(spec.service),
@@ -169,22 +179,54 @@ function conversation(startMs: number, random: () => number, hex: (length: numbe
     spans.push(span);
     return span;
   };
-  const sendOf = (parent: SpanRow, service: string, atMs: number, message: NonNullable<SpanSpec['message']>, payload?: SpanSpec['payload']) =>
+  const sendOf = (
+    parent: SpanRow,
+    service: string,
+    atMs: number,
+    message: NonNullable<SpanSpec['message']>,
+    payload?: SpanSpec['payload'],
+  ) =>
     make({
-      service, name: `${message.destination} publish`, kind: 'producer', atMs, durationMs: 2, traceId: parent.traceId, parent,
-      message, operation: 'send', payload, attributes: { ...business, 'messaging.rabbitmq.destination.routing_key': message.destination },
+      service,
+      name: `${message.destination} publish`,
+      kind: 'producer',
+      atMs,
+      durationMs: 2,
+      traceId: parent.traceId,
+      parent,
+      message,
+      operation: 'send',
+      payload,
+      attributes: { ...business, 'messaging.rabbitmq.destination.routing_key': message.destination },
     });
   const attemptOf = (
     sent: SpanRow,
     service: string,
     atMs: number,
     message: NonNullable<SpanSpec['message']>,
-    extra: { attempt?: number; outcome?: SpanRow['outcome']; error?: string; outgoing?: string[]; newTrace?: boolean; durationMs?: number } = {},
+    extra: {
+      attempt?: number;
+      outcome?: SpanRow['outcome'];
+      error?: string;
+      outgoing?: string[];
+      newTrace?: boolean;
+      durationMs?: number;
+    } = {},
   ) =>
     make({
-      service, name: `${message.destination} process`, kind: 'consumer', atMs, durationMs: extra.durationMs ?? 12,
-      traceId: extra.newTrace ? hex(32) : sent.traceId, parent: extra.newTrace ? undefined : sent, message, operation: 'process',
-      attempt: extra.attempt ?? 1, outcome: extra.outcome ?? 'processed', error: extra.error, outgoing: extra.outgoing,
+      service,
+      name: `${message.destination} process`,
+      kind: 'consumer',
+      atMs,
+      durationMs: extra.durationMs ?? 12,
+      traceId: extra.newTrace ? hex(32) : sent.traceId,
+      parent: extra.newTrace ? undefined : sent,
+      message,
+      operation: 'process',
+      attempt: extra.attempt ?? 1,
+      outcome: extra.outcome ?? 'processed',
+      error: extra.error,
+      outgoing: extra.outgoing,
       attributes: extra.newTrace || (extra.attempt ?? 1) > 1 ? { ...business, 'messaging.rabbitmq.redelivered': 'true' } : business,
     });
 
@@ -194,10 +236,27 @@ function conversation(startMs: number, random: () => number, hex: (length: numbe
 
   let t = startMs;
   const request = make({
-    service: 'shop-api', name: 'POST /orders', kind: 'server', atMs: t, durationMs: 35, traceId: hex(32),
-    attributes: { ...business, 'http.request.method': 'POST', 'http.route': '/orders', 'http.response.status_code': '202', 'onceflow.idempotency_key': idempotencyKey },
+    service: 'shop-api',
+    name: 'POST /orders',
+    kind: 'server',
+    atMs: t,
+    durationMs: 35,
+    traceId: hex(32),
+    attributes: {
+      ...business,
+      'http.request.method': 'POST',
+      'http.route': '/orders',
+      'http.response.status_code': '202',
+      'onceflow.idempotency_key': idempotencyKey,
+    },
   });
-  const submit = sendOf(request, 'shop-api', (t += 5), m1, chance(FAULT_RATES.offload, 'offload') ? { bytes: 2_500_000, ref: `blob://orders/${conversationId}` } : undefined);
+  const submit = sendOf(
+    request,
+    'shop-api',
+    (t += 5),
+    m1,
+    chance(FAULT_RATES.offload, 'offload') ? { bytes: 2_500_000, ref: `blob://orders/${conversationId}` } : undefined,
+  );
   const orders = attemptOf(submit, 'orders', (t += 20), m1, { outgoing: [m2.id] });
   const bill = sendOf(orders, 'orders', (t += 15), m2);
 
@@ -206,14 +265,31 @@ function conversation(startMs: number, random: () => number, hex: (length: numbe
   let attemptNo = 1;
   const ghost = chance(FAULT_RATES.ghost, 'ghost');
   if (ghost || chance(FAULT_RATES.retry, 'retry')) {
-    const failed = attemptOf(bill, 'billing', t, m2, { attempt: attemptNo++, outcome: 'retry_scheduled', error: 'payment provider timed out', outgoing: ghost ? [m3.id] : [] });
+    const failed = attemptOf(bill, 'billing', t, m2, {
+      attempt: attemptNo++,
+      outcome: 'retry_scheduled',
+      error: 'payment provider timed out',
+      outgoing: ghost ? [m3.id] : [],
+    });
     if (ghost) sendOf(failed, 'billing', t + 5, m3);
     t += 1500;
   }
   const billing = attemptOf(bill, 'billing', t, m2, { attempt: attemptNo, outgoing: [m3.id], durationMs: 160 });
   make({
-    service: 'billing', name: 'POST', kind: 'client', atMs: t + 10, durationMs: 110, traceId: billing.traceId, parent: billing,
-    attributes: { 'http.request.method': 'POST', 'url.full': 'https://payments.example/charges', 'server.address': 'payments.example', 'http.response.status_code': '201', 'onceflow.idempotency_key': `charge-${orderId}` },
+    service: 'billing',
+    name: 'POST',
+    kind: 'client',
+    atMs: t + 10,
+    durationMs: 110,
+    traceId: billing.traceId,
+    parent: billing,
+    attributes: {
+      'http.request.method': 'POST',
+      'url.full': 'https://payments.example/charges',
+      'server.address': 'payments.example',
+      'http.response.status_code': '201',
+      'onceflow.idempotency_key': `charge-${orderId}`,
+    },
   });
   const billed = ghost ? billing : sendOf(billing, 'billing', (t += 150), m3);
   if (ghost) t += 150;
@@ -229,8 +305,10 @@ function conversation(startMs: number, random: () => number, hex: (length: numbe
       attemptOf(billed, 'shipping', t, m3);
     }
     attemptOf(billed, 'marketing', t + 3, m3);
-    if (chance(FAULT_RATES.duplicateDelivery, 'duplicateDelivery')) attemptOf(billed, 'marketing', t + 500, m3, { attempt: 1, outcome: 'duplicate', newTrace: true, durationMs: 1 });
-    if (chance(FAULT_RATES.duplicateProcessing, 'duplicateProcessing')) attemptOf(billed, 'marketing', t + 800, m3, { attempt: 2, outcome: 'processed', newTrace: true });
+    if (chance(FAULT_RATES.duplicateDelivery, 'duplicateDelivery'))
+      attemptOf(billed, 'marketing', t + 500, m3, { attempt: 1, outcome: 'duplicate', newTrace: true, durationMs: 1 });
+    if (chance(FAULT_RATES.duplicateProcessing, 'duplicateProcessing'))
+      attemptOf(billed, 'marketing', t + 800, m3, { attempt: 2, outcome: 'processed', newTrace: true });
     if (chance(FAULT_RATES.invoicing, 'invoicing')) attemptOf(billed, 'invoicing', t + 8, m3);
   }
   return { spans, shape: faults.join('+'), conversationId, orderId, idempotencyKey, startMs };

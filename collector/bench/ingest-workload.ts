@@ -36,7 +36,9 @@ export function buildWorkloadBody(index: number, baseMs: number, encoding: Workl
   const request = workloadRequest(index, baseMs);
   if (encoding === 'protobuf') return ExportTraceServiceRequest.encode(request).finish();
   // OTLP/JSON: ids as hex strings; everything else has the same shape.
-  return Buffer.from(JSON.stringify(request, (_key, value: unknown) => (isIdBuffer(value) ? Buffer.from(value.data).toString('hex') : value)));
+  return Buffer.from(
+    JSON.stringify(request, (_key, value: unknown) => (isIdBuffer(value) ? Buffer.from(value.data).toString('hex') : value)),
+  );
 }
 
 function isIdBuffer(value: unknown): value is { type: 'Buffer'; data: number[] } {

@@ -130,7 +130,12 @@ function post(agent: Agent, port: number, body: Uint8Array, encoding: WorkloadEn
  * Sends the bodies with CONCURRENCY requests in flight, starting no new request after
  * `deadline` (performance.now() ms); returns how many were sent and how many were not 200.
  */
-async function sendAll(port: number, bodies: Uint8Array[], encoding: WorkloadEncoding, deadline = Infinity): Promise<{ sent: number; non200: number }> {
+async function sendAll(
+  port: number,
+  bodies: Uint8Array[],
+  encoding: WorkloadEncoding,
+  deadline = Infinity,
+): Promise<{ sent: number; non200: number }> {
   const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY });
   let next = 0;
   let non200 = 0;
@@ -181,7 +186,12 @@ interface PlannedRun {
   label: string;
 }
 
-async function measure({ key, scenario, encoding, label }: PlannedRun, baseMs: number, bodies: Uint8Array[], warmup: Uint8Array[]): Promise<Measurement> {
+async function measure(
+  { key, scenario, encoding, label }: PlannedRun,
+  baseMs: number,
+  bodies: Uint8Array[],
+  warmup: Uint8Array[],
+): Promise<Measurement> {
   const child = startServer(scenario, baseMs);
   try {
     const { port } = await nextMessage(child, 'ready');
@@ -245,7 +255,9 @@ async function main(): Promise<void> {
   const bytes = bodies.reduce((sum, body) => sum + body.length, 0);
   console.log(
     `workload: ${REQUESTS} requests × ${SPANS_PER_REQUEST} spans (${(bytes / REQUESTS / 1024).toFixed(0)} KiB each), ` +
-      `${CONCURRENCY} in flight; encoded in ${((performance.now() - t) / 1000).toFixed(1)} s; load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}`,
+      `${CONCURRENCY} in flight; encoded in ${((performance.now() - t) / 1000).toFixed(1)} s; load average ${loadavg()
+        .map((l) => l.toFixed(1))
+        .join(' ')}`,
   );
 
   const clickhouse = await clickhouseReachable();
@@ -268,7 +280,10 @@ async function main(): Promise<void> {
     run('direct', 'protobuf', `(d) ClickHouseStore.insertSpans, ${rowsPerInsert} rows/insert`),
   ].filter(({ scenario }) => wanted(scenario) && (clickhouse || (scenario !== 'clickhouse' && scenario !== 'direct')));
   const jsonBodies = plan.some((p) => p.encoding === 'json')
-    ? { bodies: bodies.map((_, i) => buildWorkloadBody(i, baseMs, 'json')), warmup: warmup.map((_, i) => buildWorkloadBody(1_000_000 + i, baseMs, 'json')) }
+    ? {
+        bodies: bodies.map((_, i) => buildWorkloadBody(i, baseMs, 'json')),
+        warmup: warmup.map((_, i) => buildWorkloadBody(1_000_000 + i, baseMs, 'json')),
+      }
     : null;
 
   const runs: Measurement[] = [];
@@ -286,10 +301,9 @@ async function main(): Promise<void> {
   }
   // The table shows the best run of each scenario (a run that lost spans is never the best);
   // ratios pair the runs of the same round.
-  const results = plan.map(({ key }) =>
-    runs
-      .filter((r) => r.key === key)
-      .sort((x, y) => Number(complete(y)) - Number(complete(x)) || y.spansPerSecond - x.spansPerSecond)[0],
+  const results = plan.map(
+    ({ key }) =>
+      runs.filter((r) => r.key === key).sort((x, y) => Number(complete(y)) - Number(complete(x)) || y.spansPerSecond - x.spansPerSecond)[0],
   );
 
   console.log('');
@@ -317,11 +331,19 @@ async function main(): Promise<void> {
   };
   const show = (ratio: number | null) => ratio?.toFixed(2) ?? 'n/a';
   console.log('');
-  console.log(`ratios: spans/s paired within each of the ${ROUNDS} round(s), geometric mean; load average now ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+  console.log(
+    `ratios: spans/s paired within each of the ${ROUNDS} round(s), geometric mean; load average now ${loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')}`,
+  );
   console.log(`(e)/(a) protobuf: ${show(ratios.ackVsBaseline)}  JSON: ${show(ratios.ackVsBaselineJson)}  (target ≥ 0.50 each)`);
-  console.log(`(b)/(a) protobuf: ${show(ratios.duckdbVsBaseline)}  ((b) target: not below 87,000 spans/s on an idle machine; 0.26 × (a) then)`);
+  console.log(
+    `(b)/(a) protobuf: ${show(ratios.duckdbVsBaseline)}  ((b) target: not below 87,000 spans/s on an idle machine; 0.26 × (a) then)`,
+  );
   console.log(`(b0)/(a): ${show(ratios.noStoreVsBaseline)}  (informational)`);
-  console.log(`(c)/(d): ${ratios.clickhouseVsDirect === null ? 'n/a (ClickHouse absent)' : show(ratios.clickhouseVsDirect)}  (target ≥ 0.70)`);
+  console.log(
+    `(c)/(d): ${ratios.clickhouseVsDirect === null ? 'n/a (ClickHouse absent)' : show(ratios.clickhouseVsDirect)}  (target ≥ 0.70)`,
+  );
   console.log(`targets met: ${JSON.stringify(targets)}`);
   const incomplete = runs.filter((r) => !complete(r));
   if (incomplete.length > 0) console.log(`WARNING: not every span was accepted/stored in: ${incomplete.map((r) => r.scenario).join(', ')}`);

@@ -72,7 +72,8 @@ if (SIZES.some((size) => !Number.isFinite(size) || size < 1000) || !Number.isInt
   process.exit(2);
 }
 
-type QueryName = 'flow' | 'message' | 'flowsByAnomaly' | 'anomalies1h' | 'trends1h' | 'trends24h' | 'storms1h' | 'storms24h' | 'topology1h' | 'coverage1h';
+type QueryName =
+  'flow' | 'message' | 'flowsByAnomaly' | 'anomalies1h' | 'trends1h' | 'trends24h' | 'storms1h' | 'storms24h' | 'topology1h' | 'coverage1h';
 const QUERY_LABELS: Record<QueryName, string> = {
   flow: 'flow by conversation id',
   message: 'message by id',
@@ -141,7 +142,9 @@ async function openStore(kind: 'duckdb' | 'clickhouse'): Promise<OpenStore | nul
   }
   const store = new ClickHouseStore({ url: CLICKHOUSE_URL, database: `onceflow_bench_${randomBytes(4).toString('hex')}` });
   const keep = async () => console.log(`  kept ClickHouse database ${store.database}`);
-  const open = await opened(kind, store, (spans) => store.loadSpans(spans), { beforeClose: flags.keep ? keep : () => store.dropDatabase() });
+  const open = await opened(kind, store, (spans) => store.loadSpans(spans), {
+    beforeClose: flags.keep ? keep : () => store.dropDatabase(),
+  });
   open.settle = () => mergesSettled(store.database);
   return open;
 }
@@ -160,7 +163,17 @@ async function opened(
     cleanUp.afterClose?.();
   };
   const settle = async () => 0;
-  return { kind, store, loadBatch, pipelined: kind === 'clickhouse', writing: Promise.resolve(), settle, loadMs: 0, saveFlowsMs: 0, dispose };
+  return {
+    kind,
+    store,
+    loadBatch,
+    pipelined: kind === 'clickhouse',
+    writing: Promise.resolve(),
+    settle,
+    loadMs: 0,
+    saveFlowsMs: 0,
+    dispose,
+  };
 }
 
 /**
@@ -238,7 +251,13 @@ async function load(stores: OpenStore[], spans: number, endMs: number) {
   let loaded = 0;
   let nextReport = 0;
   const started = performance.now();
-  for (const batch of generateFlows({ totalSpans: spans, fromMs: endMs - 24 * HOUR, toMs: endMs - 60_000, seed: 42, batchSpans: BATCH_SPANS })) {
+  for (const batch of generateFlows({
+    totalSpans: spans,
+    fromMs: endMs - 24 * HOUR,
+    toMs: endMs - 60_000,
+    seed: 42,
+    batchSpans: BATCH_SPANS,
+  })) {
     const records = batch.conversations.map((c) => analysis.recordOf(c));
     for (const c of batch.conversations) {
       // Reservoir sample of conversation ids (what users look up).
@@ -263,7 +282,9 @@ async function load(stores: OpenStore[], spans: number, endMs: number) {
     loaded += batch.spans.length;
     if (loaded >= nextReport) {
       const elapsed = (performance.now() - started) / 1000;
-      process.stderr.write(`  loaded ${loaded.toLocaleString()} spans in ${elapsed.toFixed(0)} s (${stores.map((s) => `${s.kind} ${(s.loadMs / 1000).toFixed(0)} s, of which flow records ${(s.saveFlowsMs / 1000).toFixed(0)} s`).join('; ')})\n`);
+      process.stderr.write(
+        `  loaded ${loaded.toLocaleString()} spans in ${elapsed.toFixed(0)} s (${stores.map((s) => `${s.kind} ${(s.loadMs / 1000).toFixed(0)} s, of which flow records ${(s.saveFlowsMs / 1000).toFixed(0)} s`).join('; ')})\n`,
+      );
       nextReport += Math.max(BATCH_SPANS, spans / 10);
     }
   }
@@ -304,12 +325,20 @@ async function measure(store: SpanStore, endMs: number, sample: string[]): Promi
   };
   try {
     return {
-      flow: await time(app, () => `/api/flows/${nextConversation()}`, (flow) => {
-        if (!flow.conversationId || flow.messages.length === 0) throw new Error('flow without messages');
-      }),
-      message: await time(app, () => `/api/messages/${nextConversation()}-2`, (history) => {
-        if (!history.message || history.message.deliveries.length === 0) throw new Error('message without deliveries');
-      }),
+      flow: await time(
+        app,
+        () => `/api/flows/${nextConversation()}`,
+        (flow) => {
+          if (!flow.conversationId || flow.messages.length === 0) throw new Error('flow without messages');
+        },
+      ),
+      message: await time(
+        app,
+        () => `/api/messages/${nextConversation()}-2`,
+        (history) => {
+          if (!history.message || history.message.deliveries.length === 0) throw new Error('message without deliveries');
+        },
+      ),
       flowsByAnomaly: await time(app, () => '/api/flows?anomaly=retry&limit=50', nonEmpty('flows')),
       anomalies1h: await time(app, () => '/api/anomalies?limit=200', nonEmpty('anomalies')),
       trends1h: await time(app, () => '/api/trends?by=service', nonEmpty('buckets')),
@@ -332,7 +361,12 @@ function printTable(store: string, runs: StoreRun[]): string[] {
   const smallest = runs[0];
   const largest = runs[runs.length - 1];
   const verdicts: string[] = [];
-  const header = ['query', ...sizes.map((s) => `${fmtSize(s)} spans (ms)`), ...(runs.length > 1 ? [`${fmtSize(largest.spans)}/${fmtSize(smallest.spans)}`] : []), 'target'];
+  const header = [
+    'query',
+    ...sizes.map((s) => `${fmtSize(s)} spans (ms)`),
+    ...(runs.length > 1 ? [`${fmtSize(largest.spans)}/${fmtSize(smallest.spans)}`] : []),
+    'target',
+  ];
   const rows = (Object.keys(QUERY_LABELS) as QueryName[]).map((name) => {
     const medians = runs.map((run) => run.queries[name].medianMs);
     const ratio = runs.length > 1 ? largest.queries[name].medianMs / smallest.queries[name].medianMs : null;
@@ -343,11 +377,19 @@ function printTable(store: string, runs: StoreRun[]): string[] {
       const limit = lookup ? FLOW_TARGET_MS : AGGREGATE_TARGET_MS;
       const ok = largest.queries[name].medianMs <= limit && (!lookup || ratio === null || ratio <= 2);
       verdict = ok ? 'ok' : 'MISSED';
-      if (!ok) verdicts.push(`${store} ${QUERY_LABELS[name]}: ${fmtMs(largest.queries[name].medianMs)} ms at ${fmtSize(largest.spans)}${ratio !== null ? `, ${ratio.toFixed(2)}×` : ''}`);
+      if (!ok)
+        verdicts.push(
+          `${store} ${QUERY_LABELS[name]}: ${fmtMs(largest.queries[name].medianMs)} ms at ${fmtSize(largest.spans)}${ratio !== null ? `, ${ratio.toFixed(2)}×` : ''}`,
+        );
     }
     return [QUERY_LABELS[name], ...medians.map(fmtMs), ...(ratio !== null ? [`${ratio.toFixed(2)}×`] : []), `${target} ${verdict}`.trim()];
   });
-  const loadRow = ['(load: spans/s)', ...runs.map((run) => Math.round(run.loadSpansPerSecond).toLocaleString()), ...(runs.length > 1 ? [''] : []), ''];
+  const loadRow = [
+    '(load: spans/s)',
+    ...runs.map((run) => Math.round(run.loadSpansPerSecond).toLocaleString()),
+    ...(runs.length > 1 ? [''] : []),
+    '',
+  ];
   const table = [header, ...rows, loadRow];
   const widths = header.map((_, i) => Math.max(...table.map((row) => row[i].length)));
   console.log(`\n${store} — median of ${RUNS} runs`);
@@ -361,14 +403,18 @@ function printTable(store: string, runs: StoreRun[]): string[] {
 async function main() {
   const results: StoreRun[] = [];
   const endMs = Math.floor(Date.now() / 60_000) * 60_000;
-  console.log(`query benchmark: sizes ${SIZES.map(fmtSize).join(', ')}; stores ${STORE_KINDS.join(', ')}; ${RUNS} runs; ${cpus().length} cores, load ${loadavg()[0].toFixed(1)}`);
+  console.log(
+    `query benchmark: sizes ${SIZES.map(fmtSize).join(', ')}; stores ${STORE_KINDS.join(', ')}; ${RUNS} runs; ${cpus().length} cores, load ${loadavg()[0].toFixed(1)}`,
+  );
   for (const size of SIZES) {
     const stores = (await Promise.all(STORE_KINDS.map(openStore))).filter((s): s is OpenStore => s !== null);
     if (stores.length === 0) break;
     try {
       console.log(`\n${fmtSize(size)} spans → ${stores.map((s) => s.kind).join(', ')}`);
       const loaded = await load(stores, size, endMs);
-      console.log(`  ${loaded.loaded.toLocaleString()} spans, ${loaded.conversations.toLocaleString()} conversations, ${loaded.shapes} shapes, derived-record mismatches: ${loaded.mismatches}`);
+      console.log(
+        `  ${loaded.loaded.toLocaleString()} spans, ${loaded.conversations.toLocaleString()} conversations, ${loaded.shapes} shapes, derived-record mismatches: ${loaded.mismatches}`,
+      );
       for (const open of stores) {
         const settledMs = await open.settle();
         if (settledMs > 0) console.log(`  ${open.kind}: background merges after the load took ${(settledMs / 1000).toFixed(0)} s more`);
@@ -385,7 +431,9 @@ async function main() {
           derivedRecordMismatches: loaded.mismatches,
           queries,
         });
-        console.log(`  ${open.kind}: ${(Object.keys(queries) as QueryName[]).map((q) => `${q} ${fmtMs(queries[q].medianMs)} ms`).join(', ')}`);
+        console.log(
+          `  ${open.kind}: ${(Object.keys(queries) as QueryName[]).map((q) => `${q} ${fmtMs(queries[q].medianMs)} ms`).join(', ')}`,
+        );
       }
     } finally {
       for (const open of stores) await open.dispose();
@@ -401,8 +449,18 @@ async function main() {
   mkdirSync(fileURLToPath(new URL('../../bench-results/', import.meta.url)), { recursive: true });
   // Runs of other stores or sizes measured earlier stay in the file (e.g. one store at a time).
   const measured = (run: StoreRun) => results.some((r) => r.store === run.store && r.spans === run.spans);
-  const previous = existsSync(RESULTS_FILE) ? (JSON.parse(readFileSync(RESULTS_FILE, 'utf8')).results as StoreRun[] | undefined) ?? [] : [];
-  const run = { date: new Date().toISOString(), cores: cpus().length, loadAverage: loadavg()[0], runs: RUNS, sizes: SIZES, stores: STORE_KINDS, missed };
+  const previous = existsSync(RESULTS_FILE)
+    ? ((JSON.parse(readFileSync(RESULTS_FILE, 'utf8')).results as StoreRun[] | undefined) ?? [])
+    : [];
+  const run = {
+    date: new Date().toISOString(),
+    cores: cpus().length,
+    loadAverage: loadavg()[0],
+    runs: RUNS,
+    sizes: SIZES,
+    stores: STORE_KINDS,
+    missed,
+  };
   writeFileSync(
     RESULTS_FILE,
     `${JSON.stringify({ ...run, targets: { flowAndMessageMs: FLOW_TARGET_MS, flowAndMessageRatio: 2, aggregatesMs: AGGREGATE_TARGET_MS }, results: [...previous.filter((r) => !measured(r)), ...results] }, null, 2)}\n`,

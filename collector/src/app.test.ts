@@ -51,21 +51,39 @@ function orderConversation(conversationId: string, traceId: string) {
   return {
     resourceSpans: [
       resourceSpans('shop-api', {
-        traceId, spanId: '00000000000000a1', name: 'orders send', kind: 4,
-        startTimeUnixNano: ns(0), endTimeUnixNano: ns(2),
+        traceId,
+        spanId: '00000000000000a1',
+        name: 'orders send',
+        kind: 4,
+        startTimeUnixNano: ns(0),
+        endTimeUnixNano: ns(2),
         attributes: [...identity, attr('messaging.operation.type', 'send'), attr('onceflow.business_key', 'order-e2e')],
       }),
       resourceSpans('orders', {
-        traceId, spanId: '00000000000000a2', parentSpanId: '00000000000000a1', name: 'orders process', kind: 5,
-        startTimeUnixNano: ns(10), endTimeUnixNano: ns(30),
-        attributes: [...identity, attr('messaging.operation.type', 'process'), attr('onceflow.attempt', 1), attr('onceflow.outcome', 'processed')],
+        traceId,
+        spanId: '00000000000000a2',
+        parentSpanId: '00000000000000a1',
+        name: 'orders process',
+        kind: 5,
+        startTimeUnixNano: ns(10),
+        endTimeUnixNano: ns(30),
+        attributes: [
+          ...identity,
+          attr('messaging.operation.type', 'process'),
+          attr('onceflow.attempt', 1),
+          attr('onceflow.outcome', 'processed'),
+        ],
       }),
     ],
   };
 }
 
 async function postTraces(body: unknown): Promise<Response> {
-  return fetch(`${collector.otlpUrl}/v1/traces`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  return fetch(`${collector.otlpUrl}/v1/traces`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
 }
 
 /** Reads the SSE stream until an event of `name` whose data contains `needle` arrives. */
@@ -109,9 +127,20 @@ describe('onceflow serve', () => {
     const flow = (await (await fetch(`${collector.apiUrl}/api/flows/conv-e2e-1`)).json()) as Flow;
     expect(flow.conversationId).toBe('conv-e2e-1');
     expect(flow.messages).toHaveLength(1);
-    expect(flow.messages[0]).toMatchObject({ messageId: 'conv-e2e-1-submit', messageType: 'SubmitOrder', producer: 'shop-api', status: 'processed' });
+    expect(flow.messages[0]).toMatchObject({
+      messageId: 'conv-e2e-1-submit',
+      messageType: 'SubmitOrder',
+      producer: 'shop-api',
+      status: 'processed',
+    });
     expect(flow.messages[0].deliveries).toEqual([
-      expect.objectContaining({ service: 'orders', attempt: 1, outcome: 'processed', traceId: '0af7651916cd43dd8448eb211c80319c', spanId: '00000000000000a2' }),
+      expect.objectContaining({
+        service: 'orders',
+        attempt: 1,
+        outcome: 'processed',
+        traceId: '0af7651916cd43dd8448eb211c80319c',
+        spanId: '00000000000000a2',
+      }),
     ]);
 
     const list = await (await fetch(`${collector.apiUrl}/api/flows`)).json();
@@ -144,7 +173,10 @@ describe('retention', () => {
       makeSpan({ conversationId: 'conv-new', startNs: msToNs(Date.now() - 60_000) }),
     ]);
     await seed.close();
-    const running = await startCollector({ ...DEFAULT_CONFIG, port: 0, otlpPort: 0, dataDir: dir, retentionMs: day }, { logger: silentLogger() });
+    const running = await startCollector(
+      { ...DEFAULT_CONFIG, port: 0, otlpPort: 0, dataDir: dir, retentionMs: day },
+      { logger: silentLogger() },
+    );
     try {
       let spans = 2;
       for (let i = 0; i < 100 && spans !== 1; i++) {

@@ -129,11 +129,9 @@ export async function startCollector(config: ServeConfig, options: StartOptions)
   const storeConfig = config.clickhouseUrl
     ? { clickhouseUrl: config.clickhouseUrl, database: config.clickhouseDatabase }
     : { dataDir: config.dataDir };
-  const store = await createSpanStore(storeConfig, logger).catch(
-    (error: unknown) => {
-      throw explainStoreError(error, config);
-    },
-  );
+  const store = await createSpanStore(storeConfig, logger).catch((error: unknown) => {
+    throw explainStoreError(error, config);
+  });
   const log = await openIngestLog({
     dir: join(config.dataDir, INGEST_LOG_DIR),
     spoolMaxBytes: config.spoolMaxBytes,
@@ -207,7 +205,9 @@ export async function startCollector(config: ServeConfig, options: StartOptions)
     topology.start();
     if (config.retentionMs > 0) {
       const dropOld = () =>
-        store.deleteOlderThan(clock() - config.retentionMs).catch((error: unknown) => logger.error({ err: error }, 'retention cleanup failed'));
+        store
+          .deleteOlderThan(clock() - config.retentionMs)
+          .catch((error: unknown) => logger.error({ err: error }, 'retention cleanup failed'));
       void dropOld();
       retentionTimer = setInterval(dropOld, options.retentionIntervalMs ?? 3_600_000);
       retentionTimer.unref();

@@ -40,7 +40,9 @@ describe('onceflow command', { timeout: 90_000 }, () => {
   it('refuses to bind a non-loopback address without tokens, saying why', async () => {
     const result = await finish(run(['serve', '--host', '0.0.0.0', '--data', dataDir]));
     expect(result.code).toBe(2);
-    expect(result.stderr).toMatch(/refusing to bind 0\.0\.0\.0 without --ingest-token and --api-token: other machines can reach that address/);
+    expect(result.stderr).toMatch(
+      /refusing to bind 0\.0\.0\.0 without --ingest-token and --api-token: other machines can reach that address/,
+    );
     expect(result.stderr).toContain('--insecure');
   });
 
@@ -85,8 +87,12 @@ describe('onceflow command', { timeout: 90_000 }, () => {
             {
               spans: [
                 {
-                  traceId: '5b8efff798038103d269b633813fc60c', spanId: 'eee19b7ec3c1b174', name: 'POST /orders', kind: 2,
-                  startTimeUnixNano: startNs, endTimeUnixNano: startNs,
+                  traceId: '5b8efff798038103d269b633813fc60c',
+                  spanId: 'eee19b7ec3c1b174',
+                  name: 'POST /orders',
+                  kind: 2,
+                  startTimeUnixNano: startNs,
+                  endTimeUnixNano: startNs,
                   attributes: [{ key: 'messaging.message.conversation_id', value: { stringValue: 'conv-cli' } }],
                 },
               ],
@@ -95,7 +101,11 @@ describe('onceflow command', { timeout: 90_000 }, () => {
         },
       ],
     };
-    const response = await fetch(`${otlpUrl}/v1/traces`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const response = await fetch(`${otlpUrl}/v1/traces`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
     expect(response.status).toBe(200);
     expect((await (await fetch(`${apiUrl}/api/health`)).json()).status).toBe('ok');
 

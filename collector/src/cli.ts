@@ -68,7 +68,8 @@ async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<void> {
 }
 
 function announce(config: ServeConfig, collector: RunningCollector, logger: Logger): void {
-  const store = collector.store.kind === 'duckdb' ? `embedded DuckDB in ${resolve(config.dataDir)}` : `ClickHouse at ${config.clickhouseUrl}`;
+  const store =
+    collector.store.kind === 'duckdb' ? `embedded DuckDB in ${resolve(config.dataDir)}` : `ClickHouse at ${config.clickhouseUrl}`;
   const exporterHeaders = config.ingestToken ? ` OTEL_EXPORTER_OTLP_HEADERS="Authorization=Bearer <ingest token>"` : '';
   logger.info({ ui: collector.apiUrl, otlp: collector.otlpUrl, store: collector.store.kind, version: VERSION }, 'onceflow is running');
   process.stderr.write(
@@ -102,7 +103,10 @@ function startDemo(config: ServeConfig, otlpUrl: string, logger: Logger): ChildP
     return null;
   }
   if (!existsSync(demoScript)) {
-    logger.warn({ expected: demoScript }, '--demo: the samples are not built (run `npm run build` at the repository root); serving without demo traffic');
+    logger.warn(
+      { expected: demoScript },
+      '--demo: the samples are not built (run `npm run build` at the repository root); serving without demo traffic',
+    );
     return null;
   }
   const args = [demoScript, '--otlp', otlpUrl, ...(config.scenario ? ['--scenario', config.scenario] : [])];

@@ -15,10 +15,37 @@ describe('parseCommandLine', () => {
 
   it('reads every flag', () => {
     const config = serve([
-      'serve', '--port', '9090', '--otlp-port', '14318', '--host', '0.0.0.0', '--data', '/tmp/x',
-      '--clickhouse', 'http://ch:8123', '--clickhouse-database', 'shop_flows', '--retention', '3d', '--quiet-period', '10s', '--scenario', 'duplicate-storm',
-      '--storm-learning', '2h', '--log-level', 'debug', '--dashboard', '/srv/dash', '--spool-max', '256MiB',
-      '--ingest-token', 'ingest-token-0123456789', '--api-token', 'api-token-0123456789',
+      'serve',
+      '--port',
+      '9090',
+      '--otlp-port',
+      '14318',
+      '--host',
+      '0.0.0.0',
+      '--data',
+      '/tmp/x',
+      '--clickhouse',
+      'http://ch:8123',
+      '--clickhouse-database',
+      'shop_flows',
+      '--retention',
+      '3d',
+      '--quiet-period',
+      '10s',
+      '--scenario',
+      'duplicate-storm',
+      '--storm-learning',
+      '2h',
+      '--log-level',
+      'debug',
+      '--dashboard',
+      '/srv/dash',
+      '--spool-max',
+      '256MiB',
+      '--ingest-token',
+      'ingest-token-0123456789',
+      '--api-token',
+      'api-token-0123456789',
     ]);
     expect(config).toEqual({
       port: 9090,
@@ -54,7 +81,17 @@ describe('parseCommandLine', () => {
       ONCEFLOW_STORM_LEARNING: '10m',
     };
     const fromEnv = serve(['serve'], env);
-    expect(fromEnv).toMatchObject({ port: 7000, otlpPort: 7001, host: '::1', dataDir: '/env/data', clickhouseUrl: 'https://ch.example:8443', retentionMs: 0, quietPeriodMs: 60_000, stormLearningMs: 600_000, demo: true });
+    expect(fromEnv).toMatchObject({
+      port: 7000,
+      otlpPort: 7001,
+      host: '::1',
+      dataDir: '/env/data',
+      clickhouseUrl: 'https://ch.example:8443',
+      retentionMs: 0,
+      quietPeriodMs: 60_000,
+      stormLearningMs: 600_000,
+      demo: true,
+    });
     const overridden = serve(['serve', '--port', '7100', '--data', '/flag/data', '--quiet-period', '5s'], env);
     expect(overridden).toMatchObject({ port: 7100, otlpPort: 7001, dataDir: '/flag/data', quietPeriodMs: 5000 });
   });
@@ -67,7 +104,10 @@ describe('parseCommandLine', () => {
   });
 
   it('reads tokens from flags, files and ONCEFLOW_* variables', () => {
-    const files: Record<string, string> = { '/run/secrets/ingest': 'from-file-ingest-0123\n', '/run/secrets/api': '  from-file-api-0123456  \n' };
+    const files: Record<string, string> = {
+      '/run/secrets/ingest': 'from-file-ingest-0123\n',
+      '/run/secrets/api': '  from-file-api-0123456  \n',
+    };
     const readSecret = (path: string) => {
       if (!(path in files)) throw new Error('ENOENT: no such file');
       return files[path];
@@ -81,7 +121,13 @@ describe('parseCommandLine', () => {
       ingestToken: 'from-file-ingest-0123',
       apiToken: 'from-file-api-0123456',
     });
-    expect(parse([], { ONCEFLOW_INGEST_TOKEN: 'env-ingest-token-0123', ONCEFLOW_API_TOKEN_FILE: '/run/secrets/api', ONCEFLOW_SPOOL_MAX: '2GiB' })).toMatchObject({
+    expect(
+      parse([], {
+        ONCEFLOW_INGEST_TOKEN: 'env-ingest-token-0123',
+        ONCEFLOW_API_TOKEN_FILE: '/run/secrets/api',
+        ONCEFLOW_SPOOL_MAX: '2GiB',
+      }),
+    ).toMatchObject({
       ingestToken: 'env-ingest-token-0123',
       apiToken: 'from-file-api-0123456',
       spoolMaxBytes: 2 * 1024 ** 3,
@@ -93,7 +139,11 @@ describe('parseCommandLine', () => {
   });
 
   it.each([
-    ['0.0.0.0', [], /refusing to bind 0\.0\.0\.0 without --ingest-token and --api-token: other machines can reach that address, and anyone who can could write spans and read every flow/],
+    [
+      '0.0.0.0',
+      [],
+      /refusing to bind 0\.0\.0\.0 without --ingest-token and --api-token: other machines can reach that address, and anyone who can could write spans and read every flow/,
+    ],
     ['10.0.0.5', ['--ingest-token', 'ingest-token-0123456789'], /without --api-token: .* could read every flow/],
     ['::', ['--api-token', 'api-token-0123456789'], /without --ingest-token: .* could write spans\. .*--insecure/],
   ])('refuses to bind %s without both tokens', (host, flags, message) => {

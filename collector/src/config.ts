@@ -68,10 +68,7 @@ export const DEFAULT_CONFIG: ServeConfig = {
 /** History a key needs before storms are reported for it when the demo traffic runs. */
 export const DEMO_STORM_LEARNING_MS = 5 * 60_000;
 
-export type Command =
-  | { command: 'serve'; config: ServeConfig }
-  | { command: 'help'; text: string }
-  | { command: 'version' };
+export type Command = { command: 'serve'; config: ServeConfig } | { command: 'help'; text: string } | { command: 'version' };
 
 /** A bad flag, variable or value: the CLI prints the message and exits with status 2. */
 export class UsageError extends Error {

@@ -18,10 +18,23 @@ export function buildLargeFlow(conversationId: string, messages: number, t0: num
   const items = Math.max(0, Math.floor((messages - 1) / 2));
   const http = httpServer({ service: 'import-api', route: '/imports', method: 'POST', atMs: t0, durationMs: 20, conversationId });
   spans.push(http);
-  const batch = send({ parent: http, messageId: `${conversationId}-batch`, messageType: 'ImportBatch', destination: 'imports', atMs: t0 + 5 });
+  const batch = send({
+    parent: http,
+    messageId: `${conversationId}-batch`,
+    messageType: 'ImportBatch',
+    destination: 'imports',
+    atMs: t0 + 5,
+  });
   spans.push(batch);
   const reserveIds = Array.from({ length: items }, (_, i) => `${conversationId}-reserve-${i}`);
-  const importer = attempt({ parent: batch, service: 'importer', outcome: 'processed', atMs: t0 + 10, durationMs: 200, outgoing: reserveIds });
+  const importer = attempt({
+    parent: batch,
+    service: 'importer',
+    outcome: 'processed',
+    atMs: t0 + 10,
+    durationMs: 200,
+    outgoing: reserveIds,
+  });
   spans.push(importer);
   for (let i = 0; i < items; i++) {
     const at = t0 + 20 + i * 2;
@@ -29,7 +42,17 @@ export function buildLargeFlow(conversationId: string, messages: number, t0: num
     spans.push(reserve);
     const reservedId = `${conversationId}-reserved-${i}`;
     if (i % 50 === 7) {
-      spans.push(attempt({ parent: reserve, service: 'inventory', outcome: 'retry_scheduled', error: 'lock timeout', retryDelayMs: 500, atMs: at + 5, durationMs: 30 }));
+      spans.push(
+        attempt({
+          parent: reserve,
+          service: 'inventory',
+          outcome: 'retry_scheduled',
+          error: 'lock timeout',
+          retryDelayMs: 500,
+          atMs: at + 5,
+          durationMs: 30,
+        }),
+      );
     }
     const retried = i % 50 === 7;
     const handle = attempt({
@@ -42,7 +65,13 @@ export function buildLargeFlow(conversationId: string, messages: number, t0: num
       outgoing: [reservedId],
     });
     spans.push(handle);
-    const reserved = send({ parent: handle, messageId: reservedId, messageType: 'ItemReserved', destination: 'item-events', atMs: at + (retried ? 610 : 12) });
+    const reserved = send({
+      parent: handle,
+      messageId: reservedId,
+      messageType: 'ItemReserved',
+      destination: 'item-events',
+      atMs: at + (retried ? 610 : 12),
+    });
     spans.push(reserved);
     spans.push(attempt({ parent: reserved, service: 'shipping', outcome: 'processed', atMs: at + (retried ? 620 : 20), durationMs: 6 }));
   }
@@ -63,11 +92,26 @@ export function buildWideSystem(t0: number): SpanRow[] {
     const http = httpServer({ service: producer, route: `/wide/${d}`, atMs: t0 + d * 100, conversationId });
     spans.push(http);
     for (let k = 0; k < 3; k++) {
-      const message = send({ parent: http, service: producer, messageId: `wide-${d}-${k}`, messageType: `Event${d}`, destination, atMs: t0 + d * 100 + k });
+      const message = send({
+        parent: http,
+        service: producer,
+        messageId: `wide-${d}-${k}`,
+        messageType: `Event${d}`,
+        destination,
+        atMs: t0 + d * 100 + k,
+      });
       spans.push(message);
       for (let c = 1; c <= 4; c++) {
         const consumer = services[(d + c * 11) % 50];
-        spans.push(attempt({ parent: message, service: consumer, outcome: (d + c) % 17 === 0 ? 'duplicate' : 'processed', atMs: t0 + d * 100 + k + 10, durationMs: 4 }));
+        spans.push(
+          attempt({
+            parent: message,
+            service: consumer,
+            outcome: (d + c) % 17 === 0 ? 'duplicate' : 'processed',
+            atMs: t0 + d * 100 + k + 10,
+            durationMs: 4,
+          }),
+        );
       }
     }
   }

@@ -70,7 +70,10 @@ async function main() {
   await page.addInitScript(() => {
     const tasks: number[] = [];
     (window as unknown as { __longTasks: number[] }).__longTasks = tasks;
-    new PerformanceObserver((list) => list.getEntries().forEach((entry) => tasks.push(entry.duration))).observe({ type: 'longtask', buffered: true });
+    new PerformanceObserver((list) => list.getEntries().forEach((entry) => tasks.push(entry.duration))).observe({
+      type: 'longtask',
+      buffered: true,
+    });
   });
 
   const results: { name: string; samples: Sample[]; extra?: string }[] = [];
@@ -92,7 +95,9 @@ async function main() {
           const before = await page.locator('.graph-toolbar .muted').textContent();
           const started = Date.now();
           await page.click('.warn-bar button');
-          await page.waitForFunction((text) => document.querySelector('.graph-toolbar .muted')?.textContent !== text, before, { timeout: 60_000 });
+          await page.waitForFunction((text) => document.querySelector('.graph-toolbar .muted')?.textContent !== text, before, {
+            timeout: 60_000,
+          });
           loads.push(Date.now() - started);
         }
         const after = await page.evaluate(() => ({
@@ -112,7 +117,10 @@ async function main() {
         ),
       );
     }
-    const counts = await page.evaluate(() => ({ nodes: window.__onceflowCy!.map.nodes().length, edges: window.__onceflowCy!.map.edges().length }));
+    const counts = await page.evaluate(() => ({
+      nodes: window.__onceflowCy!.map.nodes().length,
+      edges: window.__onceflowCy!.map.edges().length,
+    }));
     results.push({ name: `system map, ${counts.nodes} nodes / ${counts.edges} edges`, samples: mapSamples });
   } finally {
     await browser.close();
@@ -132,7 +140,9 @@ async function main() {
     console.log(
       `  ${name.padEnd(40)} ready ${String(Math.round(ready)).padStart(5)} ms  ×${(ready / baseline).toFixed(2)} of baseline${verdict}; click → panel ${Math.round(click)} ms; longest task ${Math.round(task)} ms`,
     );
-    console.log(`    of which: scripts loaded at ${Math.round(boot)} ms, data received at ${Math.round(data)} ms, drawn ${Math.round(ready - data)} ms later (view-models + graph update and layout: ${Math.round(graph)} ms)`);
+    console.log(
+      `    of which: scripts loaded at ${Math.round(boot)} ms, data received at ${Math.round(data)} ms, drawn ${Math.round(ready - data)} ms later (view-models + graph update and layout: ${Math.round(graph)} ms)`,
+    );
     if (extra) console.log(`    ${extra}`);
   }
 }

@@ -63,7 +63,15 @@ describe.skipIf(!hasChromium)('dashboard in a browser', () => {
   it('draws only edge labels that cover no node and no other label, and shows the rest on hover', async () => {
     const drawn = await page.evaluate(() => {
       const cy = window.__onceflowCy!.map;
-      const labelOnly = { includeNodes: false, includeEdges: false, includeLabels: true, includeMainLabels: true, includeSourceLabels: false, includeTargetLabels: false, includeOverlays: false };
+      const labelOnly = {
+        includeNodes: false,
+        includeEdges: false,
+        includeLabels: true,
+        includeMainLabels: true,
+        includeSourceLabels: false,
+        includeTargetLabels: false,
+        includeOverlays: false,
+      };
       const edges = cy.edges().filter((e) => String(e.style('label')) !== '');
       return {
         labels: edges.map((e) => ({ id: e.id(), text: String(e.style('label')), ...e.renderedBoundingBox(labelOnly) })),
@@ -71,7 +79,8 @@ describe.skipIf(!hasChromium)('dashboard in a browser', () => {
         hidden: cy.edges('.label-hidden').map((e) => e.id()),
       };
     });
-    const intersect = (a: { x1: number; x2: number; y1: number; y2: number }, b: typeof a) => a.x1 < b.x2 && b.x1 < a.x2 && a.y1 < b.y2 && b.y1 < a.y2;
+    const intersect = (a: { x1: number; x2: number; y1: number; y2: number }, b: typeof a) =>
+      a.x1 < b.x2 && b.x1 < a.x2 && a.y1 < b.y2 && b.y1 < a.y2;
     expect(drawn.labels.length).toBeGreaterThanOrEqual(5);
     for (const label of drawn.labels) {
       // One figure per edge: a rate, or the problem that colours it.
@@ -97,11 +106,20 @@ describe.skipIf(!hasChromium)('dashboard in a browser', () => {
     // A new consumer appears: billing publishes FraudCheckRequested, fraud-check consumes it.
     const conversationId = 'conv-live-update';
     const http = httpServer({ service: 'shop-api', route: '/orders', atMs: now - 60_000, conversationId });
-    const request = send({ parent: http, service: 'billing', messageId: 'live-fraud-1', messageType: 'FraudCheckRequested', destination: 'fraud-checks', atMs: now - 59_000 });
+    const request = send({
+      parent: http,
+      service: 'billing',
+      messageId: 'live-fraud-1',
+      messageType: 'FraudCheckRequested',
+      destination: 'fraud-checks',
+      atMs: now - 59_000,
+    });
     const check = attempt({ parent: request, service: 'fraud-check', outcome: 'processed', atMs: now - 58_000, durationMs: 12 });
     await collector.store.insertSpans([http, request, check]);
     collector.live.publish('topology', { reason: 'spans arrived' });
-    await page.waitForFunction(() => window.__onceflowCy!.map.nodes().some((n) => n.data('label') === 'fraud-check'), undefined, { timeout: 20_000 });
+    await page.waitForFunction(() => window.__onceflowCy!.map.nodes().some((n) => n.data('label') === 'fraud-check'), undefined, {
+      timeout: 20_000,
+    });
     const after = await positions();
     expect(Object.keys(after).length).toBeGreaterThan(Object.keys(before).length);
     for (const [id, position] of Object.entries(before)) expect(after[id], id).toEqual(position);
@@ -112,7 +130,9 @@ describe.skipIf(!hasChromium)('dashboard in a browser', () => {
   it('keeps the map selection in the URL across a reload', async () => {
     await page.evaluate(() => {
       const cy = window.__onceflowCy!.map;
-      cy.nodes().filter((n) => n.data('label') === 'marketing')[0].emit('tap');
+      cy.nodes()
+        .filter((n) => n.data('label') === 'marketing')[0]
+        .emit('tap');
     });
     await page.waitForSelector('.side-panel');
     expect(new URL(page.url()).searchParams.get('sel')).toBeTruthy();
@@ -181,7 +201,9 @@ describe.skipIf(!hasChromium)('dashboard in a browser', () => {
     await page.selectOption('select[aria-label="Anomaly kind"]', 'duplicate-processing');
     await page.selectOption('select[aria-label="Completion"]', '');
     await page.waitForFunction(() => new URL(window.location.href).searchParams.get('anomaly') === 'duplicate-processing');
-    await page.waitForFunction(() => document.querySelectorAll('.flow-table tbody tr').length === 1 && document.body.textContent!.includes('conv-dup'));
+    await page.waitForFunction(
+      () => document.querySelectorAll('.flow-table tbody tr').length === 1 && document.body.textContent!.includes('conv-dup'),
+    );
     await open('/flows');
     await page.waitForSelector('.flow-table tbody tr');
     await shoot('flows');
@@ -190,7 +212,9 @@ describe.skipIf(!hasChromium)('dashboard in a browser', () => {
   it('renders trend charts with points', async () => {
     await open('/trends');
     await page.waitForSelector('.recharts-line-curve');
-    const paths = await page.locator('[data-chart^="Throughput"] .recharts-line-curve').evaluateAll((els) => els.map((el) => el.getAttribute('d') ?? ''));
+    const paths = await page
+      .locator('[data-chart^="Throughput"] .recharts-line-curve')
+      .evaluateAll((els) => els.map((el) => el.getAttribute('d') ?? ''));
     expect(paths.length).toBe(2);
     // A drawn line has many segments: one per bucket.
     expect(paths[0].split('L').length).toBeGreaterThan(10);
@@ -247,7 +271,9 @@ describe.skipIf(!hasChromium)('dashboard in a browser', () => {
     const marketingId = await page.locator('table.storms tbody tr', { hasText: 'marketing' }).getAttribute('data-storm');
     const band = page.locator(`[data-chart^="Duplicate deliveries"] rect.chart-band[data-band="${marketingId}"]`);
     await band.hover({ force: true });
-    await page.waitForFunction(() => document.querySelector('[data-chart^="Duplicate deliveries"] .band-hover')?.textContent?.includes('marketing'));
+    await page.waitForFunction(() =>
+      document.querySelector('[data-chart^="Duplicate deliveries"] .band-hover')?.textContent?.includes('marketing'),
+    );
     expect(await page.textContent('[data-chart^="Duplicate deliveries"] .band-hover')).toContain('OrderBilled');
     await band.click({ force: true });
     await page.waitForURL((url) => url.pathname === '/flows');

@@ -17,7 +17,9 @@ export const DASHBOARD_DIST = fileURLToPath(new URL('../dist', import.meta.url))
 
 export function requireDashboardBuild(): void {
   if (!existsSync(`${DASHBOARD_DIST}/index.html`)) {
-    throw new Error(`The dashboard is not built (${DASHBOARD_DIST}/index.html is missing). Run \`npm run build -w @onceflow/dashboard\` (the root \`npm test\` builds first).`);
+    throw new Error(
+      `The dashboard is not built (${DASHBOARD_DIST}/index.html is missing). Run \`npm run build -w @onceflow/dashboard\` (the root \`npm test\` builds first).`,
+    );
   }
 }
 
@@ -30,7 +32,10 @@ export interface SeededCollector {
   close(): Promise<void>;
 }
 
-export async function startSeededCollector(spans: SpanRow[], options: { now: number; quietPeriodMs: number; apiToken?: string }): Promise<SeededCollector> {
+export async function startSeededCollector(
+  spans: SpanRow[],
+  options: { now: number; quietPeriodMs: number; apiToken?: string },
+): Promise<SeededCollector> {
   const store = new DuckDbStore({ path: ':memory:' });
   await store.init();
   if (spans.length > 0) {
@@ -46,7 +51,14 @@ export async function startSeededCollector(spans: SpanRow[], options: { now: num
   }
   const logger = silentLogger();
   const live = createLiveHub({ logger });
-  const app = await createApp({ store, logger, live, dashboardDir: DASHBOARD_DIST, quietPeriodMs: options.quietPeriodMs, apiToken: options.apiToken });
+  const app = await createApp({
+    store,
+    logger,
+    live,
+    dashboardDir: DASHBOARD_DIST,
+    quietPeriodMs: options.quietPeriodMs,
+    apiToken: options.apiToken,
+  });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : 0;

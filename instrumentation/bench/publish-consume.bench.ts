@@ -61,7 +61,9 @@ for (let rep = 1; rep <= REPETITIONS; rep++) {
     rates[variant].push(result.perSecond);
     cpu[variant].push(result.cpuMicrosPerMessage);
     exported[variant] += sinkBytes - bytesBefore;
-    console.log(`rep ${rep} ${variant.padEnd(8)} ${result.perSecond.toFixed(0)} msg/s  ${result.cpuMicrosPerMessage.toFixed(0)} µs CPU/msg`);
+    console.log(
+      `rep ${rep} ${variant.padEnd(8)} ${result.perSecond.toFixed(0)} msg/s  ${result.cpuMicrosPerMessage.toFixed(0)} µs CPU/msg`,
+    );
   }
 }
 sink.close();
@@ -101,8 +103,12 @@ const report = {
 };
 console.log(`\n(a) no tracing      ${report.messagesPerSecond.none} msg/s`);
 console.log(`(b) OpenTelemetry   ${report.messagesPerSecond.otel} msg/s   (${ratios.otelVsNone.toFixed(3)}× a)`);
-console.log(`(c) Onceflow        ${report.messagesPerSecond.onceflow} msg/s   (${ratios.onceflowVsOtel.toFixed(3)}× b, ${ratios.onceflowVsNone.toFixed(3)}× a)`);
-console.log(`CPU per message: a ${report.cpuMicrosPerMessage.none} µs, b ${report.cpuMicrosPerMessage.otel} µs, c ${report.cpuMicrosPerMessage.onceflow} µs (c/b ${report.cpuOnceflowVsOtel})`);
+console.log(
+  `(c) Onceflow        ${report.messagesPerSecond.onceflow} msg/s   (${ratios.onceflowVsOtel.toFixed(3)}× b, ${ratios.onceflowVsNone.toFixed(3)}× a)`,
+);
+console.log(
+  `CPU per message: a ${report.cpuMicrosPerMessage.none} µs, b ${report.cpuMicrosPerMessage.otel} µs, c ${report.cpuMicrosPerMessage.onceflow} µs (c/b ${report.cpuOnceflowVsOtel})`,
+);
 console.log(`target (c) ≥ 0.95 × (b): ${report.target.met ? 'met' : 'NOT met'}`);
 mkdirSync(resultsDir, { recursive: true });
 writeFileSync(`${resultsDir}instrumentation.json`, `${JSON.stringify(report, null, 2)}\n`);

@@ -167,7 +167,10 @@ describe.skipIf(!ok)('amqplib + express through RabbitMQ', () => {
       expect(str(attempt, ATTR_MESSAGE_TYPE)).toBe('SubmitOrder');
       expect(str(attempt, ATTR_MESSAGING_CONVERSATION_ID)).toBe(conversation);
       expect(str(attempt, ATTR_MESSAGING_OPERATION_TYPE)).toBe('process');
-      expect(attempt.links.map((l) => l.context.spanId), 'consume span links to the producer').toContain(submitSend.spanContext().spanId);
+      expect(
+        attempt.links.map((l) => l.context.spanId),
+        'consume span links to the producer',
+      ).toContain(submitSend.spanContext().spanId);
     }
     expect(seenByB.map((m) => [m.messageId, m.attempt])).toEqual([
       [submitId, 1],
@@ -191,7 +194,8 @@ describe.skipIf(!ok)('amqplib + express through RabbitMQ', () => {
     // Every span of the flow — HTTP server, express middleware, publishes, consumes — carries the conversation.
     // (The test's own fetch, the trace's root, is outside the flow: the conversation starts at the server.)
     const flowSpans = spans.filter(
-      (s) => s.spanContext().traceId === serverSpan!.spanContext().traceId && s.spanContext().spanId !== serverSpan!.parentSpanContext?.spanId,
+      (s) =>
+        s.spanContext().traceId === serverSpan!.spanContext().traceId && s.spanContext().spanId !== serverSpan!.parentSpanContext?.spanId,
     );
     expect(flowSpans.length).toBeGreaterThanOrEqual(7);
     expect(flowSpans.some((s) => s.instrumentationScope.name.includes('express'))).toBe(true);
@@ -256,7 +260,10 @@ describe.skipIf(!ok)('amqplib + express through RabbitMQ', () => {
     const main = `onceflow-it-${run}-dlx-main`;
     const delay = `onceflow-it-${run}-dlx-delay`;
     await channel.assertQueue(main, { durable: false, arguments: { 'x-dead-letter-exchange': '', 'x-dead-letter-routing-key': delay } });
-    await channel.assertQueue(delay, { durable: false, arguments: { 'x-message-ttl': 20, 'x-dead-letter-exchange': '', 'x-dead-letter-routing-key': main } });
+    await channel.assertQueue(delay, {
+      durable: false,
+      arguments: { 'x-message-ttl': 20, 'x-dead-letter-exchange': '', 'x-dead-letter-routing-key': main },
+    });
     try {
       const attempts: (number | undefined)[] = [];
       const ids = new Set<string | undefined>();
@@ -281,7 +288,7 @@ describe.skipIf(!ok)('amqplib + express through RabbitMQ', () => {
     }
   });
 
-  it("an application hook that throws breaks neither the publish nor the handler", async () => {
+  it('an application hook that throws breaks neither the publish nor the handler', async () => {
     const got = deferred<ReturnType<typeof currentMessage>>();
     const { consumerTag } = await channel.consume(queueP, (msg) => {
       if (!msg) return;

@@ -17,12 +17,25 @@
  */
 import { createHash } from 'node:crypto';
 import type { Span } from '@opentelemetry/api';
-import { EndOperation, type AmqplibInstrumentationConfig, type ConsumeEndInfo, type ConsumeInfo, type PublishInfo } from '@opentelemetry/instrumentation-amqplib';
+import {
+  EndOperation,
+  type AmqplibInstrumentationConfig,
+  type ConsumeEndInfo,
+  type ConsumeInfo,
+  type PublishInfo,
+} from '@opentelemetry/instrumentation-amqplib';
 import { setCarriedOffload, setIdentityAttributes, setOffloadAttributes } from './attributes.js';
 import { readBaggageHeader, writeBaggageHeader } from './baggage.js';
 import { guard, reportHookError } from './guard.js';
 import { AMQPLIB_INSTRUMENTATION, markHooked } from './hooked.js';
-import { deterministicMessageId, headerString, incomingIdentity, parsePositiveInt, readIdentityHeaders, writeIdentityHeaders } from './identity.js';
+import {
+  deterministicMessageId,
+  headerString,
+  incomingIdentity,
+  parsePositiveInt,
+  readIdentityHeaders,
+  writeIdentityHeaders,
+} from './identity.js';
 import { currentScope, newMessageScope, outgoingFrom, recordSend, scopeOfSpan } from './scope.js';
 import {
   ATTR_MESSAGING_BODY_SIZE,

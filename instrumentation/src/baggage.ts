@@ -29,10 +29,7 @@ export function readBaggageHeader(value: string | undefined): { conversationId?:
 }
 
 /** A `baggage` header value with Onceflow's entries replaced (other members are kept). */
-export function writeBaggageHeader(
-  existing: string | undefined,
-  entries: { conversationId: string; causationId?: string },
-): string {
+export function writeBaggageHeader(existing: string | undefined, entries: { conversationId: string; causationId?: string }): string {
   const own = entries.causationId
     ? `${BAGGAGE_CONVERSATION_ID}=${encodeURIComponent(entries.conversationId)},${BAGGAGE_CAUSATION_ID}=${encodeURIComponent(entries.causationId)}`
     : `${BAGGAGE_CONVERSATION_ID}=${encodeURIComponent(entries.conversationId)}`;

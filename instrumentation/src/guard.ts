@@ -45,7 +45,10 @@ export function guard<T>(name: string, fn: () => T, fallback?: T): T {
 
 /** For hot paths that catch inline (no closure per call): report like `guard` does. */
 export function reportHookError(name: string, error: unknown): void {
-  warnOnce(`hook:${name}`, `${name} failed and was skipped (the application continues; later failures are not logged): ${describeError(error)}`);
+  warnOnce(
+    `hook:${name}`,
+    `${name} failed and was skipped (the application continues; later failures are not logged): ${describeError(error)}`,
+  );
 }
 
 export function describeError(error: unknown): string {

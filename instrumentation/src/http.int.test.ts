@@ -44,7 +44,9 @@ const str = (span: ReadableSpan, key: string) => span.attributes[key] as string 
 afterAll(() => onceflow.shutdown());
 
 function listen(server: Server): Promise<string> {
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(`http://127.0.0.1:${(server.address() as AddressInfo).port}`)));
+  return new Promise((resolve) =>
+    server.listen(0, '127.0.0.1', () => resolve(`http://127.0.0.1:${(server.address() as AddressInfo).port}`)),
+  );
 }
 
 function httpGet(url: string, headers: Record<string, string> = {}): Promise<IncomingHttpHeaders> {
@@ -76,7 +78,9 @@ describe('HTTP propagation', () => {
 
     const app = express();
     app.post('/checkout', async (_req, res) => {
-      const viaFetch = (await (await fetch(`${echoUrl}/fetch`, { headers: { 'Idempotency-Key': 'payment-attempt-1' } })).json()) as IncomingHttpHeaders;
+      const viaFetch = (await (
+        await fetch(`${echoUrl}/fetch`, { headers: { 'Idempotency-Key': 'payment-attempt-1' } })
+      ).json()) as IncomingHttpHeaders;
       const viaHttp = await httpGet(`${echoUrl}/http`);
       res.json({ conversation: currentConversationId(), viaFetch, viaHttp });
     });
@@ -101,14 +105,19 @@ describe('HTTP propagation', () => {
       expect(echoed.traceparent).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
       expect(echoed.baggage).toContain(`onceflow.conversation_id=${body.conversation}`);
     }
-    expect(conversationsSeenByEcho.slice(-2), 'the downstream server joins the conversation').toEqual([body.conversation, body.conversation]);
+    expect(conversationsSeenByEcho.slice(-2), 'the downstream server joins the conversation').toEqual([
+      body.conversation,
+      body.conversation,
+    ]);
 
     await onceflow.forceFlush();
     const spans = exporter.getFinishedSpans();
     const edgeSpan = spans.find((s) => s.kind === SpanKind.SERVER && str(s, ATTR_IDEMPOTENCY_KEY) === 'cart-42')!;
     expect(str(edgeSpan, ATTR_MESSAGING_CONVERSATION_ID)).toBe(body.conversation);
     const traceSpans = spans.filter((s) => s.spanContext().traceId === edgeSpan.spanContext().traceId && s !== edgeSpan);
-    const clientCalls = traceSpans.filter((s) => s.kind === SpanKind.CLIENT && s.parentSpanContext?.spanId !== undefined && str(s, ATTR_MESSAGING_CONVERSATION_ID));
+    const clientCalls = traceSpans.filter(
+      (s) => s.kind === SpanKind.CLIENT && s.parentSpanContext?.spanId !== undefined && str(s, ATTR_MESSAGING_CONVERSATION_ID),
+    );
     expect(clientCalls.length).toBe(2);
     const fetchSpan = clientCalls.find((s) => s.instrumentationScope.name.includes('undici'))!;
     expect(str(fetchSpan, ATTR_IDEMPOTENCY_KEY), "a call's own Idempotency-Key is recorded on its client span").toBe('payment-attempt-1');
@@ -221,9 +230,14 @@ describe('peer.service from the serving service', () => {
   const clientSpan = (path: string, instrumentation: string) =>
     exporter
       .getFinishedSpans()
-      .find((s) => s.kind === SpanKind.CLIENT && s.instrumentationScope.name.includes(instrumentation) && String(s.attributes['url.full'] ?? s.attributes['url.path'] ?? s.name).includes(path));
+      .find(
+        (s) =>
+          s.kind === SpanKind.CLIENT &&
+          s.instrumentationScope.name.includes(instrumentation) &&
+          String(s.attributes['url.full'] ?? s.attributes['url.path'] ?? s.name).includes(path),
+      );
 
-  it('fetch and node:http client spans get the server\'s service name as peer.service', async () => {
+  it("fetch and node:http client spans get the server's service name as peer.service", async () => {
     const viaFetch = await fetch(`${billingUrl}/via-fetch`);
     await viaFetch.text();
     expect(viaFetch.headers.get(HEADER_SERVICE)).toBe('billing-x');
@@ -239,8 +253,13 @@ describe('peer.service from the serving service', () => {
     await expect(fetch(`${billingUrl}/reset`)).rejects.toThrow();
     await expect(get(`${billingUrl}/reset`)).rejects.toThrow();
     await onceflow.forceFlush();
-    const failed = exporter.getFinishedSpans().filter((s) => s.kind === SpanKind.CLIENT && String(s.attributes['url.full']).endsWith('/reset'));
-    expect(failed.map((s) => s.instrumentationScope.name).sort()).toEqual(['@opentelemetry/instrumentation-http', '@opentelemetry/instrumentation-undici']);
+    const failed = exporter
+      .getFinishedSpans()
+      .filter((s) => s.kind === SpanKind.CLIENT && String(s.attributes['url.full']).endsWith('/reset'));
+    expect(failed.map((s) => s.instrumentationScope.name).sort()).toEqual([
+      '@opentelemetry/instrumentation-http',
+      '@opentelemetry/instrumentation-undici',
+    ]);
     for (const span of failed) {
       expect(span.status.code, span.instrumentationScope.name).toBe(SpanStatusCode.ERROR);
       expect(str(span, ATTR_PEER_SERVICE), span.instrumentationScope.name).toBe('billing-x');
@@ -253,7 +272,10 @@ describe('peer.service from the serving service', () => {
     expect(viaFetch.headers.get(HEADER_SERVICE)).toBeNull();
     await get(`${plainUrl}/plain-http`);
     await onceflow.forceFlush();
-    for (const [path, instrumentation] of [['/plain-fetch', 'undici'], ['/plain-http', 'http']]) {
+    for (const [path, instrumentation] of [
+      ['/plain-fetch', 'undici'],
+      ['/plain-http', 'http'],
+    ]) {
       const span = clientSpan(path, instrumentation);
       expect(span, path).toBeDefined();
       expect(str(span!, ATTR_PEER_SERVICE), path).toBeUndefined();

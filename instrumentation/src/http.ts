@@ -30,13 +30,7 @@ import { HTTP_INSTRUMENTATION, markHooked } from './hooked.js';
 import { deterministicMessageId, headerString, newId, readIdentityHeaders } from './identity.js';
 import { newMessageScope, newRequestScope, scopeOfSpan } from './scope.js';
 import { serviceOfSpan } from './endpoint.js';
-import {
-  ATTR_CAUSATION_ID,
-  ATTR_IDEMPOTENCY_KEY,
-  ATTR_PEER_SERVICE,
-  HEADER_SERVICE,
-  HTTP_HEADER_IDEMPOTENCY_KEY,
-} from './semconv.js';
+import { ATTR_CAUSATION_ID, ATTR_IDEMPOTENCY_KEY, ATTR_PEER_SERVICE, HEADER_SERVICE, HTTP_HEADER_IDEMPOTENCY_KEY } from './semconv.js';
 
 /** Conversation id of a boundary request that carries an `Idempotency-Key`: a retry of it joins the same flow. */
 export function conversationForIdempotencyKey(key: string): string {
@@ -49,9 +43,7 @@ export function httpServerRequestHook(span: Span, request: IncomingMessage): voi
   const fromBaggage = found.conversationId ? {} : readBaggageHeader(headerString(headers.baggage));
   const idempotencyKey = headerString(headers[HTTP_HEADER_IDEMPOTENCY_KEY]) ?? found.idempotencyKey;
   const conversationId =
-    found.conversationId ??
-    fromBaggage.conversationId ??
-    (idempotencyKey ? conversationForIdempotencyKey(idempotencyKey) : newId());
+    found.conversationId ?? fromBaggage.conversationId ?? (idempotencyKey ? conversationForIdempotencyKey(idempotencyKey) : newId());
   const causationId = found.causationId ?? fromBaggage.causationId;
   if (found.messageId) {
     // A message delivered over HTTP (e.g. by another language's Onceflow SDK): handle it as one.

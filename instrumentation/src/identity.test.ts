@@ -1,13 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { readBaggageHeader, writeBaggageHeader } from './baggage.js';
-import {
-  deterministicMessageId,
-  identityHeaders,
-  incomingIdentity,
-  lowerCaseKeys,
-  readIdentityHeaders,
-  uuidV5,
-} from './identity.js';
+import { deterministicMessageId, identityHeaders, incomingIdentity, lowerCaseKeys, readIdentityHeaders, uuidV5 } from './identity.js';
 import { parseTraceparent } from './links.js';
 
 describe('deterministic message ids', () => {
@@ -27,7 +20,14 @@ describe('deterministic message ids', () => {
 
 describe('identity headers', () => {
   it('round-trips an identity through onceflow-* headers, leaving out absent fields', () => {
-    const identity = { messageId: 'm1', conversationId: 'c1', causationId: 'm0', messageType: 'OrderPlaced', idempotencyKey: 'k', attempt: 3 };
+    const identity = {
+      messageId: 'm1',
+      conversationId: 'c1',
+      causationId: 'm0',
+      messageType: 'OrderPlaced',
+      idempotencyKey: 'k',
+      attempt: 3,
+    };
     const headers = identityHeaders(identity);
     expect(headers).toEqual({
       'onceflow-message-id': 'm1',
@@ -56,11 +56,35 @@ describe('identity headers', () => {
 describe('incoming identity', () => {
   const mint = () => 'minted';
   it.each([
-    ['headers win over transport properties', { messageId: 'h', conversationId: 'hc' }, {}, { messageId: 'p', correlationId: 'pc', redeliveries: 0 }, { messageId: 'h', conversationId: 'hc', attempt: 1 }],
-    ['transport properties fill in', {}, {}, { messageId: 'p', correlationId: 'pc', messageType: 'T', redeliveries: 0 }, { messageId: 'p', conversationId: 'pc', messageType: 'T', attempt: 1 }],
-    ['baggage carries the conversation when headers do not', { messageId: 'h' }, { conversationId: 'bc', causationId: 'bm' }, { redeliveries: 0 }, { messageId: 'h', conversationId: 'bc', causationId: 'bm', attempt: 1 }],
+    [
+      'headers win over transport properties',
+      { messageId: 'h', conversationId: 'hc' },
+      {},
+      { messageId: 'p', correlationId: 'pc', redeliveries: 0 },
+      { messageId: 'h', conversationId: 'hc', attempt: 1 },
+    ],
+    [
+      'transport properties fill in',
+      {},
+      {},
+      { messageId: 'p', correlationId: 'pc', messageType: 'T', redeliveries: 0 },
+      { messageId: 'p', conversationId: 'pc', messageType: 'T', attempt: 1 },
+    ],
+    [
+      'baggage carries the conversation when headers do not',
+      { messageId: 'h' },
+      { conversationId: 'bc', causationId: 'bm' },
+      { redeliveries: 0 },
+      { messageId: 'h', conversationId: 'bc', causationId: 'bm', attempt: 1 },
+    ],
     ['a first message names its conversation', {}, {}, { redeliveries: 0 }, { messageId: 'minted', conversationId: 'minted', attempt: 1 }],
-    ['broker redeliveries add to the carried attempt', { messageId: 'h', attempt: 3 }, {}, { redeliveries: 1 }, { messageId: 'h', conversationId: 'h', attempt: 4 }],
+    [
+      'broker redeliveries add to the carried attempt',
+      { messageId: 'h', attempt: 3 },
+      {},
+      { redeliveries: 1 },
+      { messageId: 'h', conversationId: 'h', attempt: 4 },
+    ],
   ])('%s', (_name, found, baggage, fallbacks, expected) => {
     expect(incomingIdentity(found, baggage, { ...fallbacks, mintId: mint })).toEqual(expected);
   });

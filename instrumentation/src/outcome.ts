@@ -25,7 +25,10 @@ function withAttempt(name: string, fn: (scope: Scope) => void): void {
     const scope = currentScope();
     if (!scope) return;
     if (!scope.span.isRecording()) {
-      warnOnce(`ended:${name}`, `${name} was called after the attempt's span ended (e.g. after ack); the outcome is not recorded. Call it before acknowledging the message.`);
+      warnOnce(
+        `ended:${name}`,
+        `${name} was called after the attempt's span ended (e.g. after ack); the outcome is not recorded. Call it before acknowledging the message.`,
+      );
       return;
     }
     fn(scope);

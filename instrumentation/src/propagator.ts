@@ -152,9 +152,7 @@ function withOnceflowBaggage(ctx: Context, outgoing: Outgoing): Context {
   let bag = (propagation.getBaggage(ctx) ?? propagation.createBaggage()).setEntry(BAGGAGE_CONVERSATION_ID, {
     value: outgoing.conversationId,
   });
-  bag = outgoing.causationId
-    ? bag.setEntry(BAGGAGE_CAUSATION_ID, { value: outgoing.causationId })
-    : bag.removeEntry(BAGGAGE_CAUSATION_ID);
+  bag = outgoing.causationId ? bag.setEntry(BAGGAGE_CAUSATION_ID, { value: outgoing.causationId }) : bag.removeEntry(BAGGAGE_CAUSATION_ID);
   return propagation.setBaggage(ctx, bag);
 }
 
@@ -173,7 +171,7 @@ function onlyOnceflowEntries(header: string): boolean {
 function startsWithKey(header: string, at: number, key: string): boolean {
   if (!header.startsWith(key, at)) return false;
   const next = header.charCodeAt(at + key.length);
-  return next === 61 /* = */ || next === 32 /* space */;
+  return next === 61 /* = */ || next === 32; /* space */
 }
 
 function baggageOf(carrier: unknown, getter: TextMapGetter): string | undefined {
@@ -197,4 +195,3 @@ function remoteIdentity(carrier: unknown, getter: TextMapGetter): PartialIdentit
   }
   return remote;
 }
-

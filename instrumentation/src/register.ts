@@ -30,7 +30,10 @@ function dedupWindowFromEnv(): number | undefined {
   if (text === undefined || text === '') return undefined;
   const ms = Number(text);
   if (Number.isInteger(ms) && ms >= 0) return ms;
-  warnOnce('env:dedup-window', `ONCEFLOW_DEDUP_WINDOW_MS=${text} is not a whole number of milliseconds; onceflow.dedup_window_ms is left out.`);
+  warnOnce(
+    'env:dedup-window',
+    `ONCEFLOW_DEDUP_WINDOW_MS=${text} is not a whole number of milliseconds; onceflow.dedup_window_ms is left out.`,
+  );
   return undefined;
 }
 

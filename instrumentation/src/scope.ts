@@ -121,10 +121,7 @@ export function newMessageScope(span: Span, message: MessageIdentity): Scope {
   return scope;
 }
 
-export function newRequestScope(
-  span: Span,
-  fields: { conversationId: string; causationId?: string; idempotencyKey?: string },
-): Scope {
+export function newRequestScope(span: Span, fields: { conversationId: string; causationId?: string; idempotencyKey?: string }): Scope {
   const scope: Scope = {
     kind: 'request',
     span,

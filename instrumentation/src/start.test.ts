@@ -93,6 +93,8 @@ describe('resourceAttributesOf', () => {
   });
 
   it.each([-1, 1.5, Number.NaN])('refuses a dedup window of %s', (dedupWindowMs) => {
-    expect(() => resourceAttributesOf({ serviceName: 'billing', dedupWindowMs })).toThrow(/dedupWindowMs must be a non-negative whole number/);
+    expect(() => resourceAttributesOf({ serviceName: 'billing', dedupWindowMs })).toThrow(
+      /dedupWindowMs must be a non-negative whole number/,
+    );
   });
 });

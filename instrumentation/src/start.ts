@@ -33,10 +33,12 @@ export function tracesUrl(endpoint: string | undefined, env: NodeJS.ProcessEnv =
  * asks for a ratio sampler, else 1. A ratio outside 0–1 is refused with an error.
  */
 export function sampleRatioOf(option: number | undefined, env: NodeJS.ProcessEnv = process.env): number {
-  const fromEnv = /traceidratio$/.test(env.OTEL_TRACES_SAMPLER ?? '') && env.OTEL_TRACES_SAMPLER_ARG ? Number(env.OTEL_TRACES_SAMPLER_ARG) : undefined;
+  const fromEnv =
+    /traceidratio$/.test(env.OTEL_TRACES_SAMPLER ?? '') && env.OTEL_TRACES_SAMPLER_ARG ? Number(env.OTEL_TRACES_SAMPLER_ARG) : undefined;
   const ratio = option ?? fromEnv ?? 1;
   if (typeof ratio !== 'number' || !(ratio >= 0 && ratio <= 1)) {
-    const source = option === undefined ? `OTEL_TRACES_SAMPLER_ARG=${String(env.OTEL_TRACES_SAMPLER_ARG)}` : `sampleRatio ${String(option)}`;
+    const source =
+      option === undefined ? `OTEL_TRACES_SAMPLER_ARG=${String(env.OTEL_TRACES_SAMPLER_ARG)}` : `sampleRatio ${String(option)}`;
     throw new RangeError(`${source}: the sampling ratio must be a number from 0 to 1`);
   }
   return ratio;
@@ -69,7 +71,10 @@ export function startOnceflow(options: OnceflowOptions): OnceflowHandle {
   configureBodyDigest(options.bodyDigest);
   setLogger(options.logger);
   const url = tracesUrl(options.endpoint);
-  const exporter: SpanExporter = new DropReportingExporter(options.exporter ?? new OTLPTraceExporter({ url }), options.exporter ? 'the configured exporter' : url);
+  const exporter: SpanExporter = new DropReportingExporter(
+    options.exporter ?? new OTLPTraceExporter({ url }),
+    options.exporter ? 'the configured exporter' : url,
+  );
   const sdk = new NodeSDK({
     serviceName: options.serviceName,
     resource,
@@ -98,7 +103,10 @@ export function startOnceflow(options: OnceflowOptions): OnceflowHandle {
 
 /** NodeSDK has no public forceFlush: flush through the global tracer provider it registered. */
 async function flushTracerProvider(): Promise<void> {
-  const provider = trace.getTracerProvider() as { forceFlush?: () => Promise<void>; getDelegate?: () => { forceFlush?: () => Promise<void> } };
+  const provider = trace.getTracerProvider() as {
+    forceFlush?: () => Promise<void>;
+    getDelegate?: () => { forceFlush?: () => Promise<void> };
+  };
   const target = provider.getDelegate?.() ?? provider;
   await target.forceFlush?.();
 }

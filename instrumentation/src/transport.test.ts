@@ -84,7 +84,13 @@ describe('withSend / withHandle round trip', () => {
       markProcessed([nested.messageId]);
       return message;
     });
-    expect(seen).toEqual({ messageId: submitId, conversationId: submitId, messageType: 'SubmitOrder', idempotencyKey: 'cart-7', attempt: 1 });
+    expect(seen).toEqual({
+      messageId: submitId,
+      conversationId: submitId,
+      messageType: 'SubmitOrder',
+      idempotencyKey: 'cart-7',
+      attempt: 1,
+    });
     expect(nested).toMatchObject({ conversationId: submitId, causationId: submitId, messageType: 'BillOrder' });
     expect(nested!.idempotencyKey, 'a message key is not inherited by what its handler sends').toBeUndefined();
 
@@ -159,7 +165,11 @@ describe('withSend / withHandle round trip', () => {
     await handleNext(async () => recordPayloadFetch({ ref: 'blob://invoices/1', bytes: 2_000_000 }));
     const all = await spans();
     const [offloadSend] = byMessage(all, SpanKind.PRODUCER, nestedIds[0]);
-    expect(offloadSend.attributes).toMatchObject({ [ATTR_PAYLOAD_OFFLOADED]: true, [ATTR_PAYLOAD_REF]: 'blob://invoices/1', [ATTR_PAYLOAD_BYTES]: 2_000_000 });
+    expect(offloadSend.attributes).toMatchObject({
+      [ATTR_PAYLOAD_OFFLOADED]: true,
+      [ATTR_PAYLOAD_REF]: 'blob://invoices/1',
+      [ATTR_PAYLOAD_BYTES]: 2_000_000,
+    });
     const [fetchAttempt] = byMessage(all, SpanKind.CONSUMER, nestedIds[0]);
     expect(fetchAttempt.attributes).toMatchObject({ [ATTR_PAYLOAD_FETCHED]: true, [ATTR_PAYLOAD_REF]: 'blob://invoices/1' });
     const [firstAttempt] = byMessage(all, SpanKind.CONSUMER, root.messageId);
@@ -215,7 +225,11 @@ describe('never breaks the host', () => {
   });
 
   it('withSend and withHandle still run the application when Onceflow itself fails', async () => {
-    const headers = { get 'onceflow-message-id'(): string { throw new Error('hostile header'); } } as unknown as Record<string, string>;
+    const headers = {
+      get 'onceflow-message-id'(): string {
+        throw new Error('hostile header');
+      },
+    } as unknown as Record<string, string>;
     await expect(withHandle({ system: 's', destination: 'd', headers }, async () => 'handled')).resolves.toBe('handled');
   });
 });

@@ -120,7 +120,8 @@ function prepareSend(meta: SendMeta): { span: Span; headers: Record<string, stri
     [ATTR_MESSAGING_DESTINATION_NAME]: meta.destination,
   };
   if (meta.payload) attributes[ATTR_MESSAGING_BODY_SIZE] = meta.payload.bytes;
-  else if (meta.body !== undefined) attributes[ATTR_MESSAGING_BODY_SIZE] = typeof meta.body === 'string' ? Buffer.byteLength(meta.body) : meta.body.byteLength;
+  else if (meta.body !== undefined)
+    attributes[ATTR_MESSAGING_BODY_SIZE] = typeof meta.body === 'string' ? Buffer.byteLength(meta.body) : meta.body.byteLength;
   const span = onceflowTracer().startSpan(
     `send ${meta.destination}`,
     { kind: SpanKind.PRODUCER, attributes },
@@ -134,7 +135,8 @@ function prepareSend(meta: SendMeta): { span: Span; headers: Record<string, stri
     markOutboxDispatch(span, parent);
   }
   setBodyDigest(span, meta.body);
-  const offload = meta.payload?.ref && meta.payload.offloaded !== false ? { ref: meta.payload.ref, bytes: meta.payload.bytes } : send.payload;
+  const offload =
+    meta.payload?.ref && meta.payload.offloaded !== false ? { ref: meta.payload.ref, bytes: meta.payload.bytes } : send.payload;
   if (offload) {
     send.payload = offload;
     setOffloadAttributes(span, offload);

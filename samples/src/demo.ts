@@ -93,7 +93,10 @@ const system = await startSystem({
   shopPort: Number(values['shop-port']),
   logger,
 });
-logger.info({ shop: system.shopUrl, paymentProvider: system.providerUrl, truth: join(dataDir, 'ground-truth.jsonl') }, 'order system running');
+logger.info(
+  { shop: system.shopUrl, paymentProvider: system.providerUrl, truth: join(dataDir, 'ground-truth.jsonl') },
+  'order system running',
+);
 
 const driving = runAs(LOAD_GENERATOR, () =>
   driveOrders({

@@ -53,7 +53,7 @@ export async function placeOrder(shopUrl: string, order: OrderRequest, signal?: 
       await sleep(100 * attempt, undefined, { signal }).catch(() => undefined);
     }
   }
-  throw lastError ?? new Error("placing the order was aborted");
+  throw lastError ?? new Error('placing the order was aborted');
 }
 
 export interface DriveOptions {

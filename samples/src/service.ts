@@ -85,7 +85,7 @@ if (service === 'load-generator') {
       ...(values['sweep-ms'] ? { sweepIntervalMs: Number(values['sweep-ms']), staleAfterMs: Number(values['sweep-ms']) } : {}),
     },
     services: [service as (typeof SERVICES)[number]],
-    providerUrl: service === 'payment-provider' ? undefined : values['provider-url'] ?? 'http://127.0.0.1:0',
+    providerUrl: service === 'payment-provider' ? undefined : (values['provider-url'] ?? 'http://127.0.0.1:0'),
     providerPort: port,
     shopPort: port,
     blobDir: values['blob-dir'],
@@ -93,7 +93,10 @@ if (service === 'load-generator') {
     plan: scenarioPlan(values.scenario!, values.seed),
     logger,
   });
-  logger.info({ service, shop: system.shopUrl, paymentProvider: service === 'payment-provider' ? system.providerUrl : undefined }, 'service running');
+  logger.info(
+    { service, shop: system.shopUrl, paymentProvider: service === 'payment-provider' ? system.providerUrl : undefined },
+    'service running',
+  );
   stop = () => system.stop();
 }
 

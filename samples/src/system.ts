@@ -128,7 +128,13 @@ export async function startSystem(options: SystemOptions = {}): Promise<OrderSys
           onError: (error) => logger.warn({ err: error }, 'receiving from the table queue failed'),
           // Not injected, but real: a slow attempt outlived its lease, so the message comes again.
           onLeaseLost: (m) =>
-            truth.record({ kind: 'duplicate-delivery', messageId: m.messageId, service: m.queue, messageType: m.messageType, detail: 'lease expired before ack' }),
+            truth.record({
+              kind: 'duplicate-delivery',
+              messageId: m.messageId,
+              service: m.queue,
+              messageType: m.messageType,
+              detail: 'lease expired before ack',
+            }),
         },
       );
   const extras = extraEndpoints(plan.topology);
@@ -145,7 +151,16 @@ export async function startSystem(options: SystemOptions = {}): Promise<OrderSys
     bindServicePort(Number(new URL(started.url).port), PAYMENT_PROVIDER);
   }
 
-  const deps = { db, transport, truth, plan, retry, concurrency: options.concurrency ?? 2, outbox: options.outbox, exitOnCrash: options.exitOnCrash };
+  const deps = {
+    db,
+    transport,
+    truth,
+    plan,
+    retry,
+    concurrency: options.concurrency ?? 2,
+    outbox: options.outbox,
+    exitOnCrash: options.exitOnCrash,
+  };
   const handlers: Record<RelationalEndpointName, Record<string, Handler>> = {
     orders: ordersHandlers,
     billing: billingHandlers({ providerUrl, httpTries: 3 }),
@@ -162,7 +177,12 @@ export async function startSystem(options: SystemOptions = {}): Promise<OrderSys
   }
   for (const extra of extras) {
     if (options.services && !wanted.has(extra.service)) continue;
-    const endpoint = new Endpoint(extra.name, extra.handlers, { ...deps, service: extra.service, traced: extra.traced, logger: logger.child({ service: extra.service }) });
+    const endpoint = new Endpoint(extra.name, extra.handlers, {
+      ...deps,
+      service: extra.service,
+      traced: extra.traced,
+      logger: logger.child({ service: extra.service }),
+    });
     await runAs(extra.service, () => endpoint.start());
     endpoints.push(endpoint);
   }
@@ -171,7 +191,9 @@ export async function startSystem(options: SystemOptions = {}): Promise<OrderSys
   if (wanted.has('invoicing')) {
     const retentionMs = options.blobRetentionMs ?? 10 * 60_000;
     const collect = () =>
-      void runAs('invoicing', () => collectUnreferencedBlobs(blobs, db, retentionMs)).catch((error: unknown) => logger.warn({ err: error }, 'collecting blobs failed'));
+      void runAs('invoicing', () => collectUnreferencedBlobs(blobs, db, retentionMs)).catch((error: unknown) =>
+        logger.warn({ err: error }, 'collecting blobs failed'),
+      );
     blobCollector = setInterval(collect, Math.max(1_000, retentionMs / 2));
     blobCollector.unref();
   }
@@ -179,7 +201,9 @@ export async function startSystem(options: SystemOptions = {}): Promise<OrderSys
   let loyalty: OrderSystem['loyalty'];
   if (wanted.has(LOYALTY)) {
     const store = options.redisUrl ? await createRedisDocumentStore(options.redisUrl) : await createTableDocumentStore(db);
-    const resent = (messageId: string) => [{ messageId: deterministicMessageId(messageId, LOYALTY, 'PointsCredited'), messageType: 'PointsCredited' }];
+    const resent = (messageId: string) => [
+      { messageId: deterministicMessageId(messageId, LOYALTY, 'PointsCredited'), messageType: 'PointsCredited' },
+    ];
     const endpoint = new EntityEndpoint(LOYALTY, loyaltyHandlers as Record<string, EntityHandler<unknown, unknown>>, {
       store,
       transport,

@@ -57,18 +57,25 @@ export async function verifySystem(system: OrderSystem, placed: Placed[], coupon
   }
   if (statuses.size !== orders.size) violations.push(`${statuses.size} orders stored for ${orders.size} placed`);
 
-  const invoices = (await db.query<{ order_id: string; message_id: string; blob_ref: string | null; bytes: string; sha256: string }>(
-    'SELECT order_id, message_id, blob_ref, bytes, sha256 FROM invoices',
-  )).rows;
+  const invoices = (
+    await db.query<{ order_id: string; message_id: string; blob_ref: string | null; bytes: string; sha256: string }>(
+      'SELECT order_id, message_id, blob_ref, bytes, sha256 FROM invoices',
+    )
+  ).rows;
   const parcels = new Map(
-    (await db.query<{ order_id: string; sha256: string }>('SELECT order_id, sha256 FROM parcel_invoices')).rows.map((r) => [r.order_id, r.sha256]),
+    (await db.query<{ order_id: string; sha256: string }>('SELECT order_id, sha256 FROM parcel_invoices')).rows.map((r) => [
+      r.order_id,
+      r.sha256,
+    ]),
   );
   let offloadedInvoices = 0;
   for (const invoice of invoices) {
     if (invoice.blob_ref) {
       offloadedInvoices += 1;
       const issued: InvoiceIssued = { orderId: invoice.order_id, bytes: n(invoice.bytes), sha256: invoice.sha256, ref: invoice.blob_ref };
-      await readInvoice(system.blobs, issued).catch((error: Error) => violations.push(`invoice of ${invoice.order_id} unreadable: ${error.message}`));
+      await readInvoice(system.blobs, issued).catch((error: Error) =>
+        violations.push(`invoice of ${invoice.order_id} unreadable: ${error.message}`),
+      );
     }
     if (parcels.get(invoice.order_id) !== invoice.sha256) violations.push(`invoice of ${invoice.order_id} not in its parcel`);
   }
@@ -84,9 +91,11 @@ export async function verifySystem(system: OrderSystem, placed: Placed[], coupon
     }
     expectedTotals.set(order.customerId, t);
   }
-  const totals = (await db.query<{ customer_id: string; total_cents: string; orders: number; submitted: number }>(
-    'SELECT customer_id, total_cents, orders, submitted FROM customer_totals',
-  )).rows;
+  const totals = (
+    await db.query<{ customer_id: string; total_cents: string; orders: number; submitted: number }>(
+      'SELECT customer_id, total_cents, orders, submitted FROM customer_totals',
+    )
+  ).rows;
   const coupons = (await db.query<{ customer_id: string }>('SELECT customer_id FROM coupons')).rows;
   for (const [customer, expected] of expectedTotals) {
     const row = totals.find((t) => t.customer_id === customer);
@@ -108,7 +117,8 @@ export async function verifySystem(system: OrderSystem, placed: Placed[], coupon
   }
   if (topology.secondQueue) {
     const entries = (await db.query<{ order_id: string }>('SELECT order_id FROM analytics_ledger')).rows.map((r) => r.order_id);
-    if (entries.length !== charged || new Set(entries).size !== charged) violations.push(`${entries.length} analytics entries for ${charged} charged orders`);
+    if (entries.length !== charged || new Set(entries).size !== charged)
+      violations.push(`${entries.length} analytics entries for ${charged} charged orders`);
   }
 
   const undispatched = n((await db.query<{ c: string }>('SELECT count(*) AS c FROM outbox WHERE dispatched_at IS NULL')).rows[0].c);
@@ -135,20 +145,22 @@ async function verifyLoyalty(system: OrderSystem, orders: Placed[]): Promise<str
     const stored = await store.get(endpoint.keyOf(customer));
     const doc = stored ? (JSON.parse(stored.value) as EntityDocument<LoyaltyAccount>) : undefined;
     if (doc?.state.points !== account.points || doc.state.orders !== account.orders) {
-      violations.push(`loyalty account of ${customer}: ${doc?.state.points} points/${doc?.state.orders} orders, expected ${account.points}/${account.orders}`);
+      violations.push(
+        `loyalty account of ${customer}: ${doc?.state.points} points/${doc?.state.orders} orders, expected ${account.points}/${account.orders}`,
+      );
     }
     const pending = Object.keys(doc?.outbox ?? {}).length;
     if (pending > 0) violations.push(`loyalty account of ${customer} still holds ${pending} undispatched outbox entries`);
   }
   const recorded = new Map(
-    (await system.db.query<{ order_id: string; loyalty_points: number | null }>('SELECT order_id, loyalty_points FROM orders')).rows.map((r) => [
-      r.order_id,
-      r.loyalty_points,
-    ]),
+    (await system.db.query<{ order_id: string; loyalty_points: number | null }>('SELECT order_id, loyalty_points FROM orders')).rows.map(
+      (r) => [r.order_id, r.loyalty_points],
+    ),
   );
   for (const order of charged) {
     const points = recorded.get(order.orderId);
-    if (points !== undefined && points !== pointsFor(order.amountCents)) violations.push(`order ${order.orderId} credited ${points} loyalty points`);
+    if (points !== undefined && points !== pointsFor(order.amountCents))
+      violations.push(`order ${order.orderId} credited ${points} loyalty points`);
   }
   return violations;
 }

@@ -47,7 +47,27 @@ afterAll(async () => {
 function startOrders(scenario: string, extra: string[]): Promise<ChildProcess> {
   const proc = spawn(
     process.execPath,
-    [tsx, serviceScript, '--service', 'orders', '--schema', schema, '--queue-prefix', prefix, '--scenario', scenario, '--seed', seed, '--claim-ms', '2000', '--sweep-ms', '500', '--otlp', 'http://127.0.0.1:9', ...extra],
+    [
+      tsx,
+      serviceScript,
+      '--service',
+      'orders',
+      '--schema',
+      schema,
+      '--queue-prefix',
+      prefix,
+      '--scenario',
+      scenario,
+      '--seed',
+      seed,
+      '--claim-ms',
+      '2000',
+      '--sweep-ms',
+      '500',
+      '--otlp',
+      'http://127.0.0.1:9',
+      ...extra,
+    ],
     { env: { ...process.env, DATABASE_URL, AMQP_URL, REDIS_URL, LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   return new Promise((resolve, reject) => {
@@ -62,7 +82,8 @@ function startOrders(scenario: string, extra: string[]): Promise<ChildProcess> {
   });
 }
 
-const exited = (proc: ChildProcess) => new Promise<NodeJS.Signals | number | null>((resolve) => proc.once('exit', (code, signal) => resolve(signal ?? code)));
+const exited = (proc: ChildProcess) =>
+  new Promise<NodeJS.Signals | number | null>((resolve) => proc.once('exit', (code, signal) => resolve(signal ?? code)));
 
 /** The first order whose SubmitOrder the plan crashes orders on. */
 function orderThatCrashes() {

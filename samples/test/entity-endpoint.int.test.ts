@@ -61,7 +61,10 @@ afterEach(async () => {
 });
 afterAll(closeEmbeddedDatabase);
 
-async function start(open: (db: Database) => Promise<DocumentStore>, options: { crashAt?: (step: EntityStep, messageId: string) => boolean; dedupWindowMs?: number; concurrency?: number } = {}) {
+async function start(
+  open: (db: Database) => Promise<DocumentStore>,
+  options: { crashAt?: (step: EntityStep, messageId: string) => boolean; dedupWindowMs?: number; concurrency?: number } = {},
+) {
   const db = await freshEmbeddedDatabase();
   await migrate(db);
   const name = `accounts-${randomBytes(4).toString('hex')}`;
@@ -71,15 +74,19 @@ async function start(open: (db: Database) => Promise<DocumentStore>, options: { 
     { queue: 'sink', commands: ['Credited', 'Receipt'], events: [] },
   ]);
   const store = await open(db);
-  const endpoint = new EntityEndpoint(name, { Deposit: deposit as EntityHandler<unknown, unknown> }, {
-    store,
-    transport,
-    retry: { immediate: 1, delaysMs: [20, 40] },
-    logger: pino({ level: 'silent' }),
-    concurrency: options.concurrency ?? 1,
-    dedupWindowMs: options.dedupWindowMs ?? 60_000,
-    crashAt: options.crashAt ? (step, delivery) => options.crashAt!(step, delivery.messageId) : undefined,
-  });
+  const endpoint = new EntityEndpoint(
+    name,
+    { Deposit: deposit as EntityHandler<unknown, unknown> },
+    {
+      store,
+      transport,
+      retry: { immediate: 1, delaysMs: [20, 40] },
+      logger: pino({ level: 'silent' }),
+      concurrency: options.concurrency ?? 1,
+      dedupWindowMs: options.dedupWindowMs ?? 60_000,
+      crashAt: options.crashAt ? (step, delivery) => options.crashAt!(step, delivery.messageId) : undefined,
+    },
+  );
   await endpoint.start();
   running.push({ endpoint, store });
   const send = (messageId: string, body: Deposit) =>
@@ -89,7 +96,9 @@ async function start(open: (db: Database) => Promise<DocumentStore>, options: { 
     return stored ? (JSON.parse(stored.value) as EntityDocument<Account>) : undefined;
   };
   const sink = async () =>
-    (await db.query<{ message_id: string }>("SELECT message_id FROM queue_messages WHERE queue = 'sink' ORDER BY id")).rows.map((r) => r.message_id);
+    (await db.query<{ message_id: string }>("SELECT message_id FROM queue_messages WHERE queue = 'sink' ORDER BY id")).rows.map(
+      (r) => r.message_id,
+    );
   const settled = async (timeoutMs = 20_000) => {
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {

@@ -142,7 +142,8 @@ async function startBoth(): Promise<{ alpha: Endpoint; beta: Endpoint }> {
   return { alpha, beta };
 }
 
-const ping = (id: string) => runAs('outside', () => transport.inner.send('alpha', { messageId: id, messageType: 'Ping', headers: {}, body: '{}' }));
+const ping = (id: string) =>
+  runAs('outside', () => transport.inner.send('alpha', { messageId: id, messageType: 'Ping', headers: {}, body: '{}' }));
 
 async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -159,9 +160,7 @@ const undispatched = async () =>
   Number((await db.query<{ n: string }>('SELECT count(*) AS n FROM outbox WHERE dispatched_at IS NULL')).rows[0].n);
 const consumerSpans = async (service: string) => {
   await telemetry.forceFlush();
-  return exporter
-    .getFinishedSpans()
-    .filter((s) => s.kind === SpanKind.CONSUMER && s.resource.attributes['service.name'] === service);
+  return exporter.getFinishedSpans().filter((s) => s.kind === SpanKind.CONSUMER && s.resource.attributes['service.name'] === service);
 };
 
 describe('the outbox after the commit', () => {
@@ -169,7 +168,12 @@ describe('the outbox after the commit', () => {
     await setUp();
     const alpha = endpoint('alpha');
     // A crash between commit and dispatch left this row behind; no attempt is running now.
-    const headers = identityHeaders({ messageId: 'pong-1', conversationId: 'conv-of-the-order', causationId: 'ping-1', messageType: 'Pong' });
+    const headers = identityHeaders({
+      messageId: 'pong-1',
+      conversationId: 'conv-of-the-order',
+      causationId: 'ping-1',
+      messageType: 'Pong',
+    });
     await db.query(
       `INSERT INTO outbox (endpoint, message_id, incoming_id, kind, destination, message_type, headers, body)
        VALUES ('alpha', 'pong-1', 'ping-1', 'send', 'beta', 'Pong', $1, '{}')`,
@@ -179,7 +183,9 @@ describe('the outbox after the commit', () => {
     const { rows } = await db.query<{ headers: Record<string, string> }>("SELECT headers FROM queue_messages WHERE message_id = 'pong-1'");
     expect(rows.map((r) => r.headers[HEADER_CONVERSATION_ID])).toEqual(['conv-of-the-order']);
     await telemetry.forceFlush();
-    const sends = exporter.getFinishedSpans().filter((s) => s.kind === SpanKind.PRODUCER && s.attributes[ATTR_MESSAGING_MESSAGE_ID] === 'pong-1');
+    const sends = exporter
+      .getFinishedSpans()
+      .filter((s) => s.kind === SpanKind.PRODUCER && s.attributes[ATTR_MESSAGING_MESSAGE_ID] === 'pong-1');
     expect(sends.map((s) => s.attributes[ATTR_MESSAGING_CONVERSATION_ID])).toEqual(['conv-of-the-order']);
   });
 
@@ -200,7 +206,9 @@ describe('the outbox after the commit', () => {
     await alpha.sweep();
     await until('beta processed the recovered Pong', async () => ((await pongCount()) === 1 ? true : undefined));
     await telemetry.forceFlush();
-    const pongSends = exporter.getFinishedSpans().filter((s) => s.kind === SpanKind.PRODUCER && s.attributes[ATTR_MESSAGING_DESTINATION_NAME] === 'beta');
+    const pongSends = exporter
+      .getFinishedSpans()
+      .filter((s) => s.kind === SpanKind.PRODUCER && s.attributes[ATTR_MESSAGING_DESTINATION_NAME] === 'beta');
     // The sweeper's send (the failed one never reached the transport) is an outbox dispatch after the commit.
     expect(pongSends.map((s) => s.attributes[ATTR_OUTBOX_DISPATCH])).toEqual([true]);
     expect(await undispatched()).toBe(0);

@@ -45,7 +45,13 @@ const ORDERS = 25;
 describe.skipIf(!rabbit || !postgres || !redis)('order system on RabbitMQ and PostgreSQL', () => {
   it('processes every order exactly once with every recoverable fault enabled', async () => {
     system = await startReal({ seed: 'real-recoverable', all: { ...ALL_RECOVERABLE_FAULTS, slowConsumerMs: 50 } });
-    const placed = await driveOrders({ shopUrl: system.shopUrl!, seed: 'real-recoverable', rate: 50, count: ORDERS, repeatProbability: 0.2 });
+    const placed = await driveOrders({
+      shopUrl: system.shopUrl!,
+      seed: 'real-recoverable',
+      rate: 50,
+      count: ORDERS,
+      repeatProbability: 0.2,
+    });
     expect(placed).toHaveLength(ORDERS);
     expect(await waitUntilQuiet(system, 60_000, 1_000)).toBe(true);
     const result = await verifySystem(system, placed, COUPON_THRESHOLD);

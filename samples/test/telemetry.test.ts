@@ -51,7 +51,8 @@ describe('multi-service telemetry in one process', () => {
       const producers = spans.filter((s) => s.kind === SpanKind.PRODUCER);
       const producing = new Set(producers.map(serviceOf));
       for (const service of ['shop-api', 'orders', 'billing', 'shipping', 'invoicing', 'loyalty']) expect(producing).toContain(service);
-      for (const service of producing) expect(['shop-api', 'orders', 'billing', 'shipping', 'invoicing', 'marketing', 'loyalty']).toContain(service);
+      for (const service of producing)
+        expect(['shop-api', 'orders', 'billing', 'shipping', 'invoicing', 'marketing', 'loyalty']).toContain(service);
       for (const span of producers) expect(span.attributes[ATTR_MESSAGING_MESSAGE_ID]).toBeTruthy();
       // HTTP: billing calls the payment provider, which serves the calls as itself.
       const servers = spans.filter((s) => s.kind === SpanKind.SERVER);

@@ -26,7 +26,14 @@ function analyse(spans: SpanRow[], now = NOW): Flow {
 
 /** billing's BillCustomer send, the parent of most attempts below. */
 function billCustomer(id = 'bill-1', offsetMs = 0): SpanRow {
-  return send({ service: 'orders', messageId: id, messageType: 'BillCustomer', destination: 'billing', atMs: at(offsetMs), conversationId });
+  return send({
+    service: 'orders',
+    messageId: id,
+    messageType: 'BillCustomer',
+    destination: 'billing',
+    atMs: at(offsetMs),
+    conversationId,
+  });
 }
 
 /** A consume of an already-sent message in a new trace (a broker redelivery or delayed retry). */
@@ -111,14 +118,29 @@ const cases: Case[] = [
       const bill = billCustomer();
       return [
         bill,
-        attempt({ parent: bill, service: 'billing', outcome: 'retry_scheduled', error: 'payment provider timeout', retryDelayMs: 1000, atMs: at(20) }),
-        redelivery(bill, 'billing', { attempt: 2, outcome: 'failed', error: 'payment provider timeout', errorInEventOnly: true, atMs: at(1100) }),
+        attempt({
+          parent: bill,
+          service: 'billing',
+          outcome: 'retry_scheduled',
+          error: 'payment provider timeout',
+          retryDelayMs: 1000,
+          atMs: at(20),
+        }),
+        redelivery(bill, 'billing', {
+          attempt: 2,
+          outcome: 'failed',
+          error: 'payment provider timeout',
+          errorInEventOnly: true,
+          atMs: at(1100),
+        }),
         redelivery(bill, 'billing', { attempt: 3, outcome: 'processed', atMs: at(3200) }),
       ];
     },
     flagged: { retry: 'warning' },
     notFlagged: ['dead-letter', 'duplicate-delivery', 'duplicate-processing'],
-    detail: { retry: ['attempt 3 after 2 failed', '#1 retry_scheduled "payment provider timeout" (retry in 1.0 s)', '#2 failed', '#3 processed'] },
+    detail: {
+      retry: ['attempt 3 after 2 failed', '#1 retry_scheduled "payment provider timeout" (retry in 1.0 s)', '#2 failed', '#3 processed'],
+    },
   },
   {
     // BillCustomer ─> billing #2 processed   (attempt 1 left no span: it may have processed it too)
@@ -152,7 +174,14 @@ const cases: Case[] = [
     name: 'a message sent by an attempt that failed, then consumed, is a ghost',
     build: () => {
       const bill = billCustomer();
-      const failed = attempt({ parent: bill, service: 'billing', outcome: 'failed', error: 'deadlock detected', atMs: at(20), durationMs: 200 });
+      const failed = attempt({
+        parent: bill,
+        service: 'billing',
+        outcome: 'failed',
+        error: 'deadlock detected',
+        atMs: at(20),
+        durationMs: 200,
+      });
       const billed = send({ parent: failed, messageId: 'billed-1', messageType: 'OrderBilled', atMs: at(50) });
       return [bill, failed, billed, attempt({ parent: billed, service: 'shipping', outcome: 'processed', atMs: at(80) })];
     },
@@ -193,7 +222,9 @@ const cases: Case[] = [
   {
     // (attempt not in the flow, e.g. NServiceBus's handler activity between) └─ OrderBilled(causation bill-1) ─> (nobody)
     name: 'a send made by an attempt the flow cannot see (causation id, no attempt above) is not claimed lost',
-    build: () => [send({ service: 'billing', messageId: 'billed-1', messageType: 'OrderBilled', causationId: 'bill-1', atMs: at(50), conversationId })],
+    build: () => [
+      send({ service: 'billing', messageId: 'billed-1', messageType: 'OrderBilled', causationId: 'bill-1', atMs: at(50), conversationId }),
+    ],
     flagged: {},
     notFlagged: ['lost-message'],
   },
@@ -303,7 +334,14 @@ const cases: Case[] = [
     // invoicing ─ InvoiceIssued (offloaded) ─> shipping #1 processed   (never fetched the blob)
     name: 'an offload nobody read says so',
     build: () => {
-      const invoice = send({ service: 'invoicing', messageId: 'inv-1', messageType: 'InvoiceIssued', payload: { bytes: 900, ref: 'blob://inv/1' }, atMs: at(0), conversationId });
+      const invoice = send({
+        service: 'invoicing',
+        messageId: 'inv-1',
+        messageType: 'InvoiceIssued',
+        payload: { bytes: 900, ref: 'blob://inv/1' },
+        atMs: at(0),
+        conversationId,
+      });
       return [invoice, attempt({ parent: invoice, service: 'shipping', outcome: 'processed', atMs: at(30) })];
     },
     flagged: { offload: 'info' },
@@ -314,7 +352,15 @@ const cases: Case[] = [
     // (producer not instrumented) ─ InvoiceIssued (offloaded) ─> shipping #1 processed
     name: 'an offload seen only at its consumer concerns the consumer',
     build: () => [
-      attempt({ service: 'shipping', messageId: 'inv-1', messageType: 'InvoiceIssued', payload: { bytes: 10, ref: 'blob://inv/1' }, outcome: 'processed', atMs: at(0), conversationId }),
+      attempt({
+        service: 'shipping',
+        messageId: 'inv-1',
+        messageType: 'InvoiceIssued',
+        payload: { bytes: 10, ref: 'blob://inv/1' },
+        outcome: 'processed',
+        atMs: at(0),
+        conversationId,
+      }),
     ],
     flagged: { offload: 'info' },
     notFlagged: [],
@@ -382,8 +428,22 @@ const cases: Case[] = [
     //          OrderShipped sent 100  ─> marketing processed at 300   (overtook it)
     name: 'a message processed before one sent earlier for the same business key is out of order',
     build: () => {
-      const billed = send({ service: 'billing', messageId: 'billed-1', messageType: 'OrderBilled', businessKey: 'order-7', atMs: at(0), conversationId });
-      const shipped = send({ service: 'shipping', messageId: 'shipped-1', messageType: 'OrderShipped', businessKey: 'order-7', atMs: at(100), conversationId });
+      const billed = send({
+        service: 'billing',
+        messageId: 'billed-1',
+        messageType: 'OrderBilled',
+        businessKey: 'order-7',
+        atMs: at(0),
+        conversationId,
+      });
+      const shipped = send({
+        service: 'shipping',
+        messageId: 'shipped-1',
+        messageType: 'OrderShipped',
+        businessKey: 'order-7',
+        atMs: at(100),
+        conversationId,
+      });
       return [
         billed,
         shipped,
@@ -399,8 +459,22 @@ const cases: Case[] = [
     // order-7: OrderBilled sent 0 ─> marketing at 300;  order-8: OrderShipped sent 100 ─> marketing at 200
     name: 'reordering across different business keys is not out of order',
     build: () => {
-      const billed = send({ service: 'billing', messageId: 'billed-1', messageType: 'OrderBilled', businessKey: 'order-7', atMs: at(0), conversationId });
-      const shipped = send({ service: 'shipping', messageId: 'shipped-1', messageType: 'OrderShipped', businessKey: 'order-8', atMs: at(100), conversationId });
+      const billed = send({
+        service: 'billing',
+        messageId: 'billed-1',
+        messageType: 'OrderBilled',
+        businessKey: 'order-7',
+        atMs: at(0),
+        conversationId,
+      });
+      const shipped = send({
+        service: 'shipping',
+        messageId: 'shipped-1',
+        messageType: 'OrderShipped',
+        businessKey: 'order-8',
+        atMs: at(100),
+        conversationId,
+      });
       return [
         billed,
         shipped,
@@ -415,8 +489,22 @@ const cases: Case[] = [
     // order-7: OrderBilled sent 0 ─> marketing at 200; OrderShipped sent 100 ─> marketing at 300
     name: 'processing in send order is not out of order',
     build: () => {
-      const billed = send({ service: 'billing', messageId: 'billed-1', messageType: 'OrderBilled', businessKey: 'order-7', atMs: at(0), conversationId });
-      const shipped = send({ service: 'shipping', messageId: 'shipped-1', messageType: 'OrderShipped', businessKey: 'order-7', atMs: at(100), conversationId });
+      const billed = send({
+        service: 'billing',
+        messageId: 'billed-1',
+        messageType: 'OrderBilled',
+        businessKey: 'order-7',
+        atMs: at(0),
+        conversationId,
+      });
+      const shipped = send({
+        service: 'shipping',
+        messageId: 'shipped-1',
+        messageType: 'OrderShipped',
+        businessKey: 'order-7',
+        atMs: at(100),
+        conversationId,
+      });
       return [
         billed,
         shipped,

@@ -206,9 +206,20 @@ const cases: Case[] = [
     // trace B: GrantCoupon ─> [marketing attempt: span dropped] ─ SendMail (orphan)
     name: 'a dropped leaf consumer leaves no orphan: once the flow loses spans elsewhere, the undelivered message is unknown',
     build: () => {
-      const coupon = send({ service: 'marketing', messageId: 'coupon-1', messageType: 'GrantCoupon', destination: 'marketing', atMs: at(5), conversationId });
+      const coupon = send({
+        service: 'marketing',
+        messageId: 'coupon-1',
+        messageType: 'GrantCoupon',
+        destination: 'marketing',
+        atMs: at(5),
+        conversationId,
+      });
       const dropped = consume(coupon, 'marketing', 20);
-      return [billCustomer(), coupon, send({ parent: dropped, messageId: 'mail-1', messageType: 'SendMail', destination: 'mailer', atMs: at(30) })];
+      return [
+        billCustomer(),
+        coupon,
+        send({ parent: dropped, messageId: 'mail-1', messageType: 'SendMail', destination: 'mailer', atMs: at(30) }),
+      ];
     },
     options: { subscriptions: EVENT_SUBSCRIBERS },
     flagged: {},
@@ -218,7 +229,14 @@ const cases: Case[] = [
     // near-miss: trace B complete (its consumer span arrived), BillCustomer still never consumed
     name: 'the same flow with nothing missing elsewhere: the undelivered BillCustomer is lost',
     build: () => {
-      const coupon = send({ service: 'marketing', messageId: 'coupon-1', messageType: 'GrantCoupon', destination: 'marketing', atMs: at(5), conversationId });
+      const coupon = send({
+        service: 'marketing',
+        messageId: 'coupon-1',
+        messageType: 'GrantCoupon',
+        destination: 'marketing',
+        atMs: at(5),
+        conversationId,
+      });
       return [billCustomer(), coupon, consume(coupon, 'marketing', 20)];
     },
     options: { subscriptions: EVENT_SUBSCRIBERS },

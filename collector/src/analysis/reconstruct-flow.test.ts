@@ -26,14 +26,35 @@ beforeEach(() => resetSpanIds());
  *                                                                        └─ OrderBilled(billed-1) ─> shipping, marketing
  */
 function shopFlow(): SpanRow[] {
-  const request = httpServer({ service: 'shop-api', route: '/orders', atMs: at(0), durationMs: 40, conversationId, idempotencyKey: 'k-1', businessKey: 'order-1' });
+  const request = httpServer({
+    service: 'shop-api',
+    route: '/orders',
+    atMs: at(0),
+    durationMs: 40,
+    conversationId,
+    idempotencyKey: 'k-1',
+    businessKey: 'order-1',
+  });
   const submit = send({ parent: request, messageId: 'submit-1', messageType: 'SubmitOrder', destination: 'orders', atMs: at(5) });
   const orders = attempt({ parent: submit, service: 'orders', outcome: 'processed', outgoing: ['bill-1'], atMs: at(50), durationMs: 30 });
   const bill = send({ parent: orders, messageId: 'bill-1', messageType: 'BillCustomer', destination: 'billing', atMs: at(70) });
   const billing = attempt({ parent: bill, service: 'billing', outcome: 'processed', atMs: at(100), durationMs: 200 });
-  const charge = httpClient({ parent: billing, service: 'billing', url: 'http://payments-api:8080/charges?x=1', atMs: at(110), statusCode: 201 });
+  const charge = httpClient({
+    parent: billing,
+    service: 'billing',
+    url: 'http://payments-api:8080/charges?x=1',
+    atMs: at(110),
+    statusCode: 201,
+  });
   const chargeServer = httpServer({ parent: charge, service: 'payments-api', route: '/charges', atMs: at(112), statusCode: 201 });
-  const fraud = httpClient({ parent: billing, service: 'billing', method: 'GET', url: 'https://fraud.example/score', atMs: at(150), statusCode: 200 });
+  const fraud = httpClient({
+    parent: billing,
+    service: 'billing',
+    method: 'GET',
+    url: 'https://fraud.example/score',
+    atMs: at(150),
+    statusCode: 200,
+  });
   const billed = send({ parent: billing, messageId: 'billed-1', messageType: 'OrderBilled', destination: 'order-events', atMs: at(280) });
   const shipping = attempt({ parent: billed, service: 'shipping', outcome: 'processed', atMs: at(320), durationMs: 20 });
   const marketing = attempt({ parent: billed, service: 'marketing', outcome: 'processed', atMs: at(330), durationMs: 20 });
@@ -47,7 +68,13 @@ describe('reconstructFlow on a healthy shop flow', () => {
 
   it('lists each message once with its type, causation and producer', () => {
     expect(flow.messages.map((m) => m.messageId)).toEqual(['submit-1', 'bill-1', 'billed-1']);
-    expect(message('bill-1')).toMatchObject({ messageType: 'BillCustomer', causationId: 'submit-1', producer: 'orders', destination: 'billing', status: 'processed' });
+    expect(message('bill-1')).toMatchObject({
+      messageType: 'BillCustomer',
+      causationId: 'submit-1',
+      producer: 'orders',
+      destination: 'billing',
+      status: 'processed',
+    });
   });
 
   it('keeps one delivery per endpoint for an event', () => {
@@ -109,14 +136,36 @@ describe('reconstructFlow on a healthy shop flow', () => {
 describe('deliveries', () => {
   it('joins a redelivery in another trace by message id and reads errors, delays and redelivery flags', () => {
     const bill = send({ service: 'orders', messageId: 'bill-1', messageType: 'BillCustomer', atMs: at(0), conversationId });
-    const first = attempt({ parent: bill, service: 'billing', outcome: 'retry_scheduled', error: 'timeout', errorInEventOnly: true, retryDelayMs: 2500, atMs: at(10) });
+    const first = attempt({
+      parent: bill,
+      service: 'billing',
+      outcome: 'retry_scheduled',
+      error: 'timeout',
+      errorInEventOnly: true,
+      retryDelayMs: 2500,
+      atMs: at(10),
+    });
     const second = attempt({ service: 'billing', messageId: 'bill-1', conversationId, attempt: 2, outcome: 'processed', atMs: at(3000) });
     const flow = reconstructFlow([bill, first, second], options);
     expect(second.traceId).not.toBe(first.traceId);
     expect(flow.messages).toHaveLength(1);
     expect(flow.messages[0].deliveries).toEqual([
-      expect.objectContaining({ attempt: 1, outcome: 'retry_scheduled', error: 'timeout', retryDelayMs: 2500, redelivered: false, traceId: first.traceId }),
-      expect.objectContaining({ attempt: 2, outcome: 'processed', error: '', retryDelayMs: null, redelivered: true, traceId: second.traceId }),
+      expect.objectContaining({
+        attempt: 1,
+        outcome: 'retry_scheduled',
+        error: 'timeout',
+        retryDelayMs: 2500,
+        redelivered: false,
+        traceId: first.traceId,
+      }),
+      expect.objectContaining({
+        attempt: 2,
+        outcome: 'processed',
+        error: '',
+        retryDelayMs: null,
+        redelivered: true,
+        traceId: second.traceId,
+      }),
     ]);
   });
 
@@ -124,7 +173,15 @@ describe('deliveries', () => {
     //   consumer span (no outcome) └─ internal "handle" span: outcome processed, outgoing [x]
     const bill = send({ service: 'orders', messageId: 'bill-1', messageType: 'BillCustomer', atMs: at(0), conversationId });
     const consume = attempt({ parent: bill, service: 'billing', atMs: at(10), durationMs: 50 });
-    const handle = makeSpan({ traceId: consume.traceId, parentSpanId: consume.spanId, service: 'billing', conversationId, outcome: 'processed', outgoingMessageIds: ['x'], startNs: msToNs(at(20)) });
+    const handle = makeSpan({
+      traceId: consume.traceId,
+      parentSpanId: consume.spanId,
+      service: 'billing',
+      conversationId,
+      outcome: 'processed',
+      outgoingMessageIds: ['x'],
+      startNs: msToNs(at(20)),
+    });
     const flow = reconstructFlow([bill, consume, handle], options);
     const deliveries = flow.messages.find((m) => m.messageId === 'bill-1')!.deliveries;
     expect(deliveries).toHaveLength(1);
@@ -152,9 +209,24 @@ describe('deliveries', () => {
       anomalies: [],
     },
   ])('$name', ({ throughSend, deliveries, anomalies }) => {
-    const bill = send({ service: 'orders', messageId: 'bill-1', messageType: 'BillCustomer', destination: 'billing', atMs: at(0), conversationId });
+    const bill = send({
+      service: 'orders',
+      messageId: 'bill-1',
+      messageType: 'BillCustomer',
+      destination: 'billing',
+      atMs: at(0),
+      conversationId,
+    });
     const first = throughSend
-      ? attempt({ parent: bill, service: 'billing', outcome: 'retry_scheduled', error: 'transient', retryDelayMs: 0, atMs: at(10), durationMs: 100 })
+      ? attempt({
+          parent: bill,
+          service: 'billing',
+          outcome: 'retry_scheduled',
+          error: 'transient',
+          retryDelayMs: 0,
+          atMs: at(10),
+          durationMs: 100,
+        })
       : attempt({ parent: bill, service: 'billing', atMs: at(10), durationMs: 100 });
     const republish = send({ parent: first, messageId: 'bill-1', messageType: 'BillCustomer', destination: 'billing', atMs: at(20) });
     const inner = throughSend
@@ -181,7 +253,13 @@ describe('deliveries', () => {
     const bill = send({ service: 'orders', messageId: 'bill-1', messageType: 'BillCustomer', atMs: at(0), conversationId });
     const failed = attempt({ parent: bill, service: 'billing', outcome: 'retry_scheduled', error: 'x', atMs: at(10), durationMs: 50 });
     const ghost = send({ parent: failed, messageId: 'billed-1', messageType: 'OrderBilled', atMs: at(20) });
-    const toDelayQueue = send({ parent: failed, messageId: 'bill-1', messageType: 'BillCustomer', destination: 'billing.delay', atMs: at(40) });
+    const toDelayQueue = send({
+      parent: failed,
+      messageId: 'bill-1',
+      messageType: 'BillCustomer',
+      destination: 'billing.delay',
+      atMs: at(40),
+    });
     const flow = reconstructFlow([bill, failed, ghost, toDelayQueue], options);
     const sends = Object.fromEntries(flow.messages.map((m) => [m.messageId, m.sends.map((s) => s.fromFailedAttempt)]));
     expect(sends).toEqual({ 'bill-1': [false, false], 'billed-1': [true] });
@@ -195,7 +273,10 @@ describe('HTTP requests as attempts', () => {
     const request = httpServer({ service: 'shop-api', route: '/orders', atMs: at(0), durationMs: 50, statusCode: 500, conversationId });
     const failedRequest = { ...request, outcome: 'failed' as const, statusMessage: 'db down' };
     const submit = send({ parent: failedRequest, messageId: 'submit-1', messageType: 'SubmitOrder', atMs: at(5) });
-    const flow = reconstructFlow([failedRequest, submit, attempt({ parent: submit, service: 'orders', outcome: 'processed', atMs: at(20) })], options);
+    const flow = reconstructFlow(
+      [failedRequest, submit, attempt({ parent: submit, service: 'orders', outcome: 'processed', atMs: at(20) })],
+      options,
+    );
     expect(flow.anomalies.map((a) => [a.kind, a.messageId, a.service])).toEqual([['ghost-message', 'submit-1', 'shop-api']]);
     expect(flow.anomalies[0].detail).toContain('while processing request POST /orders');
     expect(flow.edges).toEqual([{ from: request.spanId, to: 'submit-1', via: 'http' }]);
@@ -205,8 +286,28 @@ describe('HTTP requests as attempts', () => {
 describe('corrupt input', () => {
   it('survives a parent cycle and duplicate spans', () => {
     //   a ─parent→ b ─parent→ a   (both consumer spans of the same message)
-    const a = makeSpan({ spanId: 'a'.repeat(16), parentSpanId: 'b'.repeat(16), traceId: 't'.repeat(32), kind: 'consumer', service: 's', messageId: 'm', conversationId, outcome: 'processed', startNs: msToNs(at(0)) });
-    const b = makeSpan({ spanId: 'b'.repeat(16), parentSpanId: 'a'.repeat(16), traceId: 't'.repeat(32), kind: 'consumer', service: 's', messageId: 'm', conversationId, outcome: 'processed', startNs: msToNs(at(1)) });
+    const a = makeSpan({
+      spanId: 'a'.repeat(16),
+      parentSpanId: 'b'.repeat(16),
+      traceId: 't'.repeat(32),
+      kind: 'consumer',
+      service: 's',
+      messageId: 'm',
+      conversationId,
+      outcome: 'processed',
+      startNs: msToNs(at(0)),
+    });
+    const b = makeSpan({
+      spanId: 'b'.repeat(16),
+      parentSpanId: 'a'.repeat(16),
+      traceId: 't'.repeat(32),
+      kind: 'consumer',
+      service: 's',
+      messageId: 'm',
+      conversationId,
+      outcome: 'processed',
+      startNs: msToNs(at(1)),
+    });
     const flow = reconstructFlow([a, b, { ...b }], options);
     expect(flow.messageCount).toBe(1);
     expect(flow.spanCount).toBe(3);
@@ -218,14 +319,28 @@ describe('causation edges', () => {
     //   trace A: OrderBilled(billed-1) ─> shipping      trace B: OrderShipped(shipped-1), causation billed-1 (outbox dispatcher)
     const billed = send({ service: 'billing', messageId: 'billed-1', messageType: 'OrderBilled', atMs: at(0), conversationId });
     const shipping = attempt({ parent: billed, service: 'shipping', outcome: 'processed', outgoing: [], atMs: at(10) });
-    const shipped = send({ service: 'shipping', messageId: 'shipped-1', messageType: 'OrderShipped', causationId: 'billed-1', atMs: at(500), conversationId });
-    const flow = reconstructFlow([billed, shipping, shipped, attempt({ parent: shipped, service: 'marketing', outcome: 'processed', atMs: at(600) })], options);
+    const shipped = send({
+      service: 'shipping',
+      messageId: 'shipped-1',
+      messageType: 'OrderShipped',
+      causationId: 'billed-1',
+      atMs: at(500),
+      conversationId,
+    });
+    const flow = reconstructFlow(
+      [billed, shipping, shipped, attempt({ parent: shipped, service: 'marketing', outcome: 'processed', atMs: at(600) })],
+      options,
+    );
     expect(flow.edges).toEqual([{ from: 'billed-1', to: 'shipped-1', via: 'message' }]);
   });
 });
 
 describe('state', () => {
-  const flowAt = (now: number) => reconstructFlow([send({ service: 'orders', messageId: 'bill-1', messageType: 'BillCustomer', atMs: at(0), conversationId })], { now, quietPeriodMs: QUIET });
+  const flowAt = (now: number) =>
+    reconstructFlow([send({ service: 'orders', messageId: 'bill-1', messageType: 'BillCustomer', atMs: at(0), conversationId })], {
+      now,
+      quietPeriodMs: QUIET,
+    });
 
   it.each([
     ['within the quiet period', at(30_000), 'active', 'in-flight'],
@@ -311,7 +426,17 @@ describe('paging and records', () => {
       const handle = attempt({ parent, service: `svc-${(i + 1) % 7}`, outcome: 'processed', atMs: at(1 + i) });
       spans.push(handle);
       if (i % 100 === 0) {
-        spans.push(attempt({ service: handle.service, messageId: parent.messageId, messageType: 'Step', conversationId, attempt: 2, outcome: 'processed', atMs: at(20_000 + i) }));
+        spans.push(
+          attempt({
+            service: handle.service,
+            messageId: parent.messageId,
+            messageType: 'Step',
+            conversationId,
+            attempt: 2,
+            outcome: 'processed',
+            atMs: at(20_000 + i),
+          }),
+        );
       }
       if (i < 9_999) {
         parent = send({ parent: handle, messageId: `m-${i + 1}`, messageType: 'Step', atMs: at(1.5 + i) });

@@ -48,7 +48,14 @@ describe('buildTopology', () => {
 
   it('gives edges stable ids from their endpoints, with rates per minute and fractions', () => {
     const consume = topology.edges.find((e) => e.id === 'consume:destination:orders->service:orders')!;
-    expect(consume).toMatchObject({ source: 'destination:orders', target: 'service:orders', perMinute: 10, duplicateRate: 0.03, health: 'ok', messageTypes: ['SubmitOrder'] });
+    expect(consume).toMatchObject({
+      source: 'destination:orders',
+      target: 'service:orders',
+      perMinute: 10,
+      duplicateRate: 0.03,
+      health: 'ok',
+      messageTypes: ['SubmitOrder'],
+    });
     expect(topology.edges.find((e) => e.id === 'http:service:orders->service:billing')).toBeDefined();
     expect(topology.edges.find((e) => e.target === 'http-peer:payments.example')).toMatchObject({ errorRate: 0.05, health: 'failures' });
     expect(buildTopology([...rows].reverse(), window).edges.map((e) => e.id)).toEqual(topology.edges.map((e) => e.id));
@@ -70,12 +77,18 @@ describe('buildTopology', () => {
       ['consume:destination:billing-audit->service:billing', 100, 'duplicate-processing'],
       ['consume:destination:billing-orders->service:billing', 100, 'ok'],
     ]);
-    expect(twoQueues.edges.filter((e) => e.kind === 'route').map((e) => e.target)).toEqual(['destination:billing-audit', 'destination:billing-orders']);
+    expect(twoQueues.edges.filter((e) => e.kind === 'route').map((e) => e.target)).toEqual([
+      'destination:billing-audit',
+      'destination:billing-orders',
+    ]);
   });
 
   it('merges rows of the same edge, weighting latencies by count', () => {
     const merged = buildTopology(
-      [row('send', 'a', 'q', { count: 100, latencyP50Ms: 10, messageTypes: ['X'] }), row('send', 'a', 'q', { count: 300, latencyP50Ms: 20, messageTypes: ['Y'] })],
+      [
+        row('send', 'a', 'q', { count: 100, latencyP50Ms: 10, messageTypes: ['X'] }),
+        row('send', 'a', 'q', { count: 300, latencyP50Ms: 20, messageTypes: ['Y'] }),
+      ],
       window,
     );
     expect(merged.edges).toHaveLength(1);
@@ -107,7 +120,10 @@ describe('buildTopology route edges', () => {
     },
     {
       name: 'a type sent and consumed on the same destination has no route',
-      rows: [row('send', 'shop-api', 'orders', { messageTypes: ['SubmitOrder'] }), row('consume', 'orders', 'orders', { messageTypes: ['SubmitOrder'] })],
+      rows: [
+        row('send', 'shop-api', 'orders', { messageTypes: ['SubmitOrder'] }),
+        row('consume', 'orders', 'orders', { messageTypes: ['SubmitOrder'] }),
+      ],
       routes: [],
     },
     {
@@ -125,7 +141,10 @@ describe('buildTopology route edges', () => {
     },
     {
       name: 'a type sent but never consumed, or consumed but never sent, has no route',
-      rows: [row('send', 'billing', 'OrderBilled', { messageTypes: ['OrderBilled'] }), row('consume', 'invoicing', 'invoicing', { messageTypes: ['InvoiceRequested'] })],
+      rows: [
+        row('send', 'billing', 'OrderBilled', { messageTypes: ['OrderBilled'] }),
+        row('consume', 'invoicing', 'invoicing', { messageTypes: ['InvoiceRequested'] }),
+      ],
       routes: [],
     },
     {
@@ -155,7 +174,13 @@ describe('buildTopology route edges', () => {
   it("carries the consume side's rates and health, no latency, and joins the destinations' existing nodes", () => {
     const input = [
       row('send', 'billing', 'OrderBilled', { messageTypes: ['OrderBilled'], count: 100, errors: 40 }),
-      row('consume', 'invoicing', 'invoicing', { messageTypes: ['OrderBilled'], count: 100, duplicates: 10, retries: 2, duplicateProcessings: 1 }),
+      row('consume', 'invoicing', 'invoicing', {
+        messageTypes: ['OrderBilled'],
+        count: 100,
+        duplicates: 10,
+        retries: 2,
+        duplicateProcessings: 1,
+      }),
     ];
     const topology = buildTopology(input, window);
     const route = topology.edges.find((e) => e.kind === 'route')!;
@@ -171,7 +196,12 @@ describe('buildTopology route edges', () => {
       latencyP99Ms: null,
       health: 'duplicate-processing',
     });
-    expect(topology.nodes.map((n) => n.id)).toEqual(['destination:OrderBilled', 'destination:invoicing', 'service:billing', 'service:invoicing']);
+    expect(topology.nodes.map((n) => n.id)).toEqual([
+      'destination:OrderBilled',
+      'destination:invoicing',
+      'service:billing',
+      'service:invoicing',
+    ]);
     expect(buildTopology([...input].reverse(), window).edges).toEqual(topology.edges);
   });
 });

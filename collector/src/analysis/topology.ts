@@ -42,7 +42,9 @@ export const HEALTH_THRESHOLDS = {
 
 export const nodeId = (kind: TopologyNodeKind, name: string) => `${kind}:${name}`;
 
-export function edgeHealth(edge: Pick<TopologyEdge, 'duplicateProcessings' | 'errorRate' | 'retryRate' | 'duplicateRate'>): TopologyEdge['health'] {
+export function edgeHealth(
+  edge: Pick<TopologyEdge, 'duplicateProcessings' | 'errorRate' | 'retryRate' | 'duplicateRate'>,
+): TopologyEdge['health'] {
   if (edge.duplicateProcessings > 0) return 'duplicate-processing';
   if (edge.errorRate >= HEALTH_THRESHOLDS.errorRate) return 'failures';
   if (edge.retryRate >= HEALTH_THRESHOLDS.retryRate) return 'retries';
@@ -81,7 +83,9 @@ function measuresOf(parts: EdgeAggregateRow[]): { count: number; measures: Measu
 }
 
 /** Route edges (see the module comment), keyed by `source destination → target destination`. */
-function inferRoutes(rows: EdgeAggregateRow[]): { source: string; target: string; messageTypes: string[]; sent: EdgeAggregateRow[]; consumed: EdgeAggregateRow[] }[] {
+function inferRoutes(
+  rows: EdgeAggregateRow[],
+): { source: string; target: string; messageTypes: string[]; sent: EdgeAggregateRow[]; consumed: EdgeAggregateRow[] }[] {
   const sentTo = new Map<string, Set<string>>();
   const consumedFrom = new Map<string, Set<string>>();
   const add = (index: Map<string, Set<string>>, type: string, destination: string) => {

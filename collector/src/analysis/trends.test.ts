@@ -46,7 +46,14 @@ describe('shapeTrends', () => {
   });
 
   it('merges span and flow figures of the same bucket', () => {
-    expect(totals[1]).toMatchObject({ sent: 5, processed: 4, processingP50Ms: 12, flowsCompleted: 2, flowCompletionP50Ms: 300, incompleteFlows: 1 });
+    expect(totals[1]).toMatchObject({
+      sent: 5,
+      processed: 4,
+      processingP50Ms: 12,
+      flowsCompleted: 2,
+      flowCompletionP50Ms: 300,
+      incompleteFlows: 1,
+    });
   });
 
   it('puts the anomaly counts of a bucket without spans on its totals row', () => {

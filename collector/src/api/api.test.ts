@@ -83,7 +83,8 @@ describe('GET /api/flows', () => {
     const want = fixture.expected.filter((flow) => flow.verdict === verdict).map((flow) => flow.conversationId);
     expect(want.length).toBeGreaterThan(0);
     expect(sorted(page.flows.map((flow) => flow.conversationId))).toEqual(sorted(want));
-    for (const flow of page.flows) expect(Object.keys(flow.ledger).sort()).toEqual(['consistentOutput', 'noDuplicateProcessing', 'noGhost', 'noLost']);
+    for (const flow of page.flows)
+      expect(Object.keys(flow.ledger).sort()).toEqual(['consistentOutput', 'noDuplicateProcessing', 'noGhost', 'noLost']);
   });
 
   it('refuses an unknown verdict', async () => {
@@ -92,7 +93,9 @@ describe('GET /api/flows', () => {
 
   it('filters by state and completeness', async () => {
     const active = await get<{ flows: FlowSummary[] }>('/api/flows?state=active&limit=500');
-    expect(active.flows.map((flow) => flow.conversationId)).toEqual(fixture.expected.filter((f) => f.state === 'active').map((f) => f.conversationId));
+    expect(active.flows.map((flow) => flow.conversationId)).toEqual(
+      fixture.expected.filter((f) => f.state === 'active').map((f) => f.conversationId),
+    );
     const incomplete = await get<{ flows: FlowSummary[] }>('/api/flows?complete=false&state=incomplete&limit=500');
     expect(sorted(incomplete.flows.map((flow) => flow.conversationId))).toEqual(
       sorted(fixture.expected.filter((f) => f.state === 'incomplete').map((f) => f.conversationId)),
@@ -103,7 +106,9 @@ describe('GET /api/flows', () => {
     const seen: string[] = [];
     let cursor: string | null = null;
     do {
-      const page: { flows: FlowSummary[]; nextCursor: string | null } = await get(`/api/flows?limit=3${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
+      const page: { flows: FlowSummary[]; nextCursor: string | null } = await get(
+        `/api/flows?limit=3${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
+      );
       seen.push(...page.flows.map((flow) => flow.conversationId));
       cursor = page.nextCursor;
     } while (cursor);
@@ -111,7 +116,9 @@ describe('GET /api/flows', () => {
   });
 
   it('finds nothing outside the window', async () => {
-    const page = await get<{ flows: FlowSummary[] }>(`/api/flows?from=${NOW - 10 * 3_600_000}&to=${new Date(NOW - 5 * 3_600_000).toISOString()}`);
+    const page = await get<{ flows: FlowSummary[] }>(
+      `/api/flows?from=${NOW - 10 * 3_600_000}&to=${new Date(NOW - 5 * 3_600_000).toISOString()}`,
+    );
     expect(page.flows).toEqual([]);
   });
 });
@@ -184,7 +191,12 @@ describe('GET /api/messages/:messageId', () => {
     const fresh = new DuckDbStore({ path: ':memory:' });
     await fresh.init();
     await fresh.insertSpans(fixture.spans.filter((span) => span.conversationId === ghost.conversationId));
-    const unindexed = await createApp({ store: fresh, logger: silentLogger(), clock: () => NOW, quietPeriodMs: ANOMALY_FLOWS_QUIET_PERIOD_MS });
+    const unindexed = await createApp({
+      store: fresh,
+      logger: silentLogger(),
+      clock: () => NOW,
+      quietPeriodMs: ANOMALY_FLOWS_QUIET_PERIOD_MS,
+    });
     try {
       const history = (await unindexed.inject({ method: 'GET', url: `/api/messages/${encodeURIComponent(messageId)}` })).json();
       expect(history.message.flags).toContain('ghost-message');
@@ -229,7 +241,10 @@ describe('GET /api/search', () => {
     const queries = [expected.conversationId, expected.flagged[0].messageId, expected.idempotencyKey, span.traceId, expected.businessKey];
     for (const q of queries) {
       const result = await get<{ flows: FlowSummary[] }>(`/api/search?q=${encodeURIComponent(q)}`);
-      expect(result.flows.map((flow) => flow.conversationId), q).toEqual([expected.conversationId]);
+      expect(
+        result.flows.map((flow) => flow.conversationId),
+        q,
+      ).toEqual([expected.conversationId]);
     }
   });
 

@@ -42,14 +42,22 @@ describe('tokens', () => {
     ['another scheme', { authorization: `Basic ${INGEST_TOKEN}` }, 401, /requires the ingest token/],
   ])('OTLP with %s → %i, nothing stored', async (_label, headers, status, message) => {
     const before = await collector.store.spanCount();
-    const response = await fetch(`${collector.otlpUrl}/v1/traces`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: emptyExport });
+    const response = await fetch(`${collector.otlpUrl}/v1/traces`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers },
+      body: emptyExport,
+    });
     expect(response.status).toBe(status);
     expect(((await response.json()) as { message: string }).message).toMatch(message);
     expect(await collector.store.spanCount()).toBe(before);
   });
 
   it('OTLP with the ingest token → 200', async () => {
-    const response = await fetch(`${collector.otlpUrl}/v1/traces`, { method: 'POST', headers: { 'content-type': 'application/json', ...bearer(INGEST_TOKEN) }, body: emptyExport });
+    const response = await fetch(`${collector.otlpUrl}/v1/traces`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...bearer(INGEST_TOKEN) },
+      body: emptyExport,
+    });
     expect(response.status).toBe(200);
   });
 
@@ -78,7 +86,14 @@ describe('tokens', () => {
 
   it('reports the ingest log in /api/health', async () => {
     const health = (await (await fetch(`${collector.apiUrl}/api/health`, { headers: bearer(API_TOKEN) })).json()) as { ingest: unknown };
-    expect(health.ingest).toEqual({ lagBytes: 0, lagSpans: 0, oldestUnstoredAgeMs: 0, spoolMaxBytes: DEFAULT_CONFIG.spoolMaxBytes, storeError: null, behind: false });
+    expect(health.ingest).toEqual({
+      lagBytes: 0,
+      lagSpans: 0,
+      oldestUnstoredAgeMs: 0,
+      spoolMaxBytes: DEFAULT_CONFIG.spoolMaxBytes,
+      storeError: null,
+      behind: false,
+    });
   });
 });
 
@@ -96,8 +111,13 @@ describe('inline script hashes', () => {
   it('hashes each inline script of a page, not the external ones', () => {
     const html = '<head><script>var a = 1;</script><script type="module" src="/main.js"></script><SCRIPT defer>\n b()\n</SCRIPT></head>';
     // echo -n 'var a = 1;' | openssl dgst -sha256 -binary | base64
-    expect(inlineScriptHashes(html)).toEqual(["'sha256-+dZ6udsWxNVoGfScAq7t5IIF5UJb4F6RhjbN6oe1p4w='", expect.stringMatching(/^'sha256-[A-Za-z0-9+/]{43}='$/)]);
-    expect(contentSecurityPolicy(inlineScriptHashes(html))).toContain("script-src 'self' 'sha256-+dZ6udsWxNVoGfScAq7t5IIF5UJb4F6RhjbN6oe1p4w='");
+    expect(inlineScriptHashes(html)).toEqual([
+      "'sha256-+dZ6udsWxNVoGfScAq7t5IIF5UJb4F6RhjbN6oe1p4w='",
+      expect.stringMatching(/^'sha256-[A-Za-z0-9+/]{43}='$/),
+    ]);
+    expect(contentSecurityPolicy(inlineScriptHashes(html))).toContain(
+      "script-src 'self' 'sha256-+dZ6udsWxNVoGfScAq7t5IIF5UJb4F6RhjbN6oe1p4w='",
+    );
   });
 });
 

@@ -36,14 +36,25 @@ function workload(): SpanRow[] {
     spans.push(sent, attempt({ parent: sent, service: 'marketing', outcome: 'processed', atMs: at + 100, durationMs: 5 }));
     const duplicates = minute >= BURST.fromMinute && minute < BURST.toMinute ? BURST.perMinute : minute % 2;
     for (let i = 0; i < duplicates; i++) {
-      spans.push(attempt({ parent: sent, service: 'marketing', outcome: 'duplicate', attempt: 1, atMs: at + 200 + i * 1000, durationMs: 1 }));
+      spans.push(
+        attempt({ parent: sent, service: 'marketing', outcome: 'duplicate', attempt: 1, atMs: at + 200 + i * 1000, durationMs: 1 }),
+      );
     }
     if (minute < SHIPPING_FROM_MINUTE) continue;
-    const shipped = send({ service: 'orders', messageId: `shipped-${minute}`, messageType: 'OrderShipped', destination: 'shipping', atMs: at, conversationId });
+    const shipped = send({
+      service: 'orders',
+      messageId: `shipped-${minute}`,
+      messageType: 'OrderShipped',
+      destination: 'shipping',
+      atMs: at,
+      conversationId,
+    });
     spans.push(shipped, attempt({ parent: shipped, service: 'shipping', outcome: 'processed', atMs: at + 50, durationMs: 5 }));
     const redeliveries = minute === 55 ? 30 : 0;
     for (let i = 0; i < redeliveries; i++) {
-      spans.push(attempt({ parent: shipped, service: 'shipping', outcome: 'duplicate', attempt: 1, atMs: at + 300 + i * 1000, durationMs: 1 }));
+      spans.push(
+        attempt({ parent: shipped, service: 'shipping', outcome: 'duplicate', attempt: 1, atMs: at + 300 + i * 1000, durationMs: 1 }),
+      );
     }
   }
   return spans;
@@ -95,7 +106,12 @@ describe('GET /api/storms', () => {
   it('says which keys are still learning, and until when, instead of reporting their storms', async () => {
     const body = await get<StormList>(`/api/storms?from=${T0 + 40 * MINUTE}&to=${NOW}&step=1m`);
     expect(body.learning).toEqual([
-      expect.objectContaining({ service: 'shipping', messageType: 'OrderShipped', firstSeenMs: T0 + SHIPPING_FROM_MINUTE * MINUTE, learnedAtMs: T0 + (SHIPPING_FROM_MINUTE + 30) * MINUTE }),
+      expect.objectContaining({
+        service: 'shipping',
+        messageType: 'OrderShipped',
+        firstSeenMs: T0 + SHIPPING_FROM_MINUTE * MINUTE,
+        learnedAtMs: T0 + (SHIPPING_FROM_MINUTE + 30) * MINUTE,
+      }),
     ]);
     expect(body.storms.map((storm) => storm.service)).toEqual(['marketing']);
   });
@@ -117,9 +133,7 @@ describe('GET /api/storms', () => {
       const body = response.json() as StormList;
       expect(body.learningMs).toBe(2 * MINUTE);
       expect(body.learning).toEqual([]);
-      expect(body.storms.map((storm) => [storm.service, storm.startMs])).toEqual(
-        expect.arrayContaining([['shipping', T0 + 55 * MINUTE]]),
-      );
+      expect(body.storms.map((storm) => [storm.service, storm.startMs])).toEqual(expect.arrayContaining([['shipping', T0 + 55 * MINUTE]]));
     } finally {
       await quick.close();
     }

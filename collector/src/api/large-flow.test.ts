@@ -19,7 +19,14 @@ let app: FastifyInstance;
 beforeAll(async () => {
   const spans: SpanRow[] = [];
   for (let i = 0; i < MESSAGES; i++) {
-    const sent = send({ service: 'importer', messageId: `line-${i}`, messageType: 'ImportLine', destination: 'lines', atMs: T0 + i, conversationId: 'conv-bulk-import' });
+    const sent = send({
+      service: 'importer',
+      messageId: `line-${i}`,
+      messageType: 'ImportLine',
+      destination: 'lines',
+      atMs: T0 + i,
+      conversationId: 'conv-bulk-import',
+    });
     spans.push(sent, attempt({ parent: sent, service: 'catalog', outcome: 'processed', atMs: T0 + i + 5 }));
   }
   store = new DuckDbStore({ path: ':memory:' });

@@ -20,7 +20,8 @@ describe.each(await storesUnderTest())('a message only in outgoing ids, on the $
   let loaded: IndexedApp;
 
   beforeAll(async () => {
-    if (enabled) loaded = await indexedApp(open(), fixture.spans, { now: NOW, quietPeriodMs: ANOMALY_FLOWS_QUIET_PERIOD_MS, appIndexer: true });
+    if (enabled)
+      loaded = await indexedApp(open(), fixture.spans, { now: NOW, quietPeriodMs: ANOMALY_FLOWS_QUIET_PERIOD_MS, appIndexer: true });
   });
 
   afterAll(async () => {

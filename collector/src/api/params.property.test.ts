@@ -32,8 +32,33 @@ const parameterValue = fc.oneof(
   fc.double().map(String),
   fc.bigInt({ min: -(2n ** 80n), max: 2n ** 80n }).map(String),
   fc.date({ noInvalidDate: true }).map((d) => d.toISOString()),
-  fc.constantFrom('', ' ', '0', '-1', '1e400', 'NaN', 'Infinity', 'true', 'null', 'undefined', '[]', '{}', '1h', '-5m', '99999999999999999999d',
-    "' OR 1=1 --", "\\' OR 1=1 --", '%00', '../../etc/passwd', 'duplicate', 'lost', 'complete', 'a'.repeat(5000), '\u0000\u0001\u001f', '\ud800'),
+  fc.constantFrom(
+    '',
+    ' ',
+    '0',
+    '-1',
+    '1e400',
+    'NaN',
+    'Infinity',
+    'true',
+    'null',
+    'undefined',
+    '[]',
+    '{}',
+    '1h',
+    '-5m',
+    '99999999999999999999d',
+    "' OR 1=1 --",
+    "\\' OR 1=1 --",
+    '%00',
+    '../../etc/passwd',
+    'duplicate',
+    'lost',
+    'complete',
+    'a'.repeat(5000),
+    '\u0000\u0001\u001f',
+    '\ud800',
+  ),
 );
 
 /** Percent-encodes every UTF-8 byte of the value (a lone surrogate becomes U+FFFD, as a client would send it). */
@@ -44,7 +69,13 @@ describe.each(await storesUnderTest())('API parameters on $name', { timeout: 30_
 
   beforeAll(async () => {
     if (!enabled) return;
-    const send = makeSpan({ conversationId: 'conv-fuzz', messageId: 'm-fuzz', operation: 'send', kind: 'producer', startNs: BigInt(NOW - 60_000) * 1_000_000n });
+    const send = makeSpan({
+      conversationId: 'conv-fuzz',
+      messageId: 'm-fuzz',
+      operation: 'send',
+      kind: 'producer',
+      startNs: BigInt(NOW - 60_000) * 1_000_000n,
+    });
     indexed = await indexedApp(open(), [send], { now: NOW, quietPeriodMs: 1_000 });
   });
 
@@ -69,9 +100,11 @@ describe.each(await storesUnderTest())('API parameters on $name', { timeout: 30_
   });
 
   it.skipIf(!enabled)('every query parameter, alone and combined', async () => {
-    const routeParams = fc.constantFrom(...Object.keys(ROUTES)).chain((route) =>
-      fc.tuple(fc.constant(route), fc.array(fc.tuple(fc.constantFrom(...ROUTES[route], 'unknown'), parameterValue), { maxLength: 4 })),
-    );
+    const routeParams = fc
+      .constantFrom(...Object.keys(ROUTES))
+      .chain((route) =>
+        fc.tuple(fc.constant(route), fc.array(fc.tuple(fc.constantFrom(...ROUTES[route], 'unknown'), parameterValue), { maxLength: 4 })),
+      );
     await fc.assert(
       fc.asyncProperty(routeParams, async ([route, params]) => {
         const query = new URLSearchParams(params).toString();

@@ -15,11 +15,14 @@ describe('timeParam', () => {
     expect(parseParams(schema, { from: text })).toEqual({ from: ms });
   });
 
-  it.each(['yesterday', '-5', '1e12', '2026-13-45T00:00:00Z', '99999999999999999', '', "1' OR 1=1"])('refuses %j naming the parameter', (text) => {
-    const error = captureError(() => parseParams(schema, { from: text }));
-    expect(error).toBeInstanceOf(BadParameterError);
-    expect(error.parameter).toBe('from');
-  });
+  it.each(['yesterday', '-5', '1e12', '2026-13-45T00:00:00Z', '99999999999999999', '', "1' OR 1=1"])(
+    'refuses %j naming the parameter',
+    (text) => {
+      const error = captureError(() => parseParams(schema, { from: text }));
+      expect(error).toBeInstanceOf(BadParameterError);
+      expect(error.parameter).toBe('from');
+    },
+  );
 });
 
 describe('resolveWindow', () => {

@@ -32,12 +32,16 @@ const ISO_8601 = /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]
 const CONTROL = /[\u0000-\u001f\u007f]/; // eslint-disable-line no-control-regex -- matching them is the point
 
 /** One value given once (a repeated parameter arrives as an array and is refused). */
-const single = (what: string) => z.string({ error: (issue) => (issue.input === undefined ? `is required` : `must be given once, as ${what}`) });
+const single = (what: string) =>
+  z.string({ error: (issue) => (issue.input === undefined ? `is required` : `must be given once, as ${what}`) });
 
 export const timeParam = single('a time').transform((value, ctx) => {
   const ms = /^\d{1,16}$/.test(value) ? Number(value) : ISO_8601.test(value) ? Date.parse(value) : NaN;
   if (!Number.isFinite(ms) || ms < 0 || ms > MAX_TIME_MS) {
-    ctx.addIssue({ code: 'custom', message: `must be an ISO-8601 time (2026-01-31T12:00:00Z) or epoch milliseconds, got "${value.slice(0, 40)}"` });
+    ctx.addIssue({
+      code: 'custom',
+      message: `must be an ISO-8601 time (2026-01-31T12:00:00Z) or epoch milliseconds, got "${value.slice(0, 40)}"`,
+    });
     return z.NEVER;
   }
   return ms;
@@ -46,7 +50,8 @@ export const timeParam = single('a time').transform((value, ctx) => {
 export const textParam = (maxLength = 512) =>
   single('text').check((ctx) => {
     if (ctx.value.length === 0) ctx.issues.push({ code: 'custom', message: 'must not be empty', input: ctx.value });
-    else if (ctx.value.length > maxLength) ctx.issues.push({ code: 'custom', message: `must be at most ${maxLength} characters`, input: ctx.value });
+    else if (ctx.value.length > maxLength)
+      ctx.issues.push({ code: 'custom', message: `must be at most ${maxLength} characters`, input: ctx.value });
     else if (CONTROL.test(ctx.value)) ctx.issues.push({ code: 'custom', message: 'must not contain control characters', input: ctx.value });
   });
 
@@ -84,7 +89,10 @@ export const stepParam = single('a duration').transform((value, ctx) => {
   const match = /^(\d{1,10})(ms|s|m|h|d)?$/.exec(value);
   const ms = match ? Number(match[1]) * STEP_UNITS[match[2] ?? 'ms'] : NaN;
   if (!Number.isSafeInteger(ms) || ms < MIN_STEP_MS) {
-    ctx.addIssue({ code: 'custom', message: `must be a duration of at least 1s such as 30s, 1m, 5m, 1h (or milliseconds), got "${value.slice(0, 40)}"` });
+    ctx.addIssue({
+      code: 'custom',
+      message: `must be a duration of at least 1s such as 30s, 1m, 5m, 1h (or milliseconds), got "${value.slice(0, 40)}"`,
+    });
     return z.NEVER;
   }
   return ms;
@@ -101,13 +109,14 @@ export function resolveWindow(params: { from?: number; to?: number }, nowMs: num
   const toMs = params.to ?? (params.from !== undefined ? Math.max(nowMs, params.from + 1) : nowMs);
   const fromMs = params.from ?? toMs - DEFAULT_WINDOW_MS;
   if (fromMs >= toMs) throw new BadParameterError('from', 'from: must be before to');
-  if (toMs - fromMs > MAX_WINDOW_MS) throw new BadParameterError('from', `from: the window may span at most ${MAX_WINDOW_MS / 86_400_000} days`);
+  if (toMs - fromMs > MAX_WINDOW_MS)
+    throw new BadParameterError('from', `from: the window may span at most ${MAX_WINDOW_MS / 86_400_000} days`);
   return { fromMs, toMs };
 }
 
 const NICE_STEPS_MS = [
-  1000, 5000, 10_000, 15_000, 30_000, 60_000, 120_000, 300_000, 600_000, 900_000, 1_800_000, 3_600_000, 7_200_000,
-  10_800_000, 21_600_000, 43_200_000, 86_400_000,
+  1000, 5000, 10_000, 15_000, 30_000, 60_000, 120_000, 300_000, 600_000, 900_000, 1_800_000, 3_600_000, 7_200_000, 10_800_000, 21_600_000,
+  43_200_000, 86_400_000,
 ];
 export const TARGET_BUCKETS = 60;
 export const MAX_BUCKETS = 2000;

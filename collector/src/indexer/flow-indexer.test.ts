@@ -122,7 +122,9 @@ describe('flow indexer', () => {
     expect([...(orderBilled?.known.keys() ?? [])]).toContain('invoicing/order-events');
     expect(deliveryLatencyP99Ms?.get('BillCustomer')).toBeGreaterThan(0);
     const missed = await store.getFlowRecord('conv-missed-delivery');
-    expect(missed?.anomalies.map((a) => [a.kind, a.service, a.endpoint])).toEqual([['missed-delivery', 'marketing', 'marketing/order-events']]);
+    expect(missed?.anomalies.map((a) => [a.kind, a.service, a.endpoint])).toEqual([
+      ['missed-delivery', 'marketing', 'marketing/order-events'],
+    ]);
     expect(missed?.verdict).toBe('violated');
     expect(missed?.ledger.noLost.reason).toContain('missed-delivery');
   });
@@ -227,9 +229,32 @@ describe('flow indexer', () => {
     const common = { businessKey: 'order-bk-1', destination: 'orders' };
     const spans = [
       send({ ...common, service: 'shop', messageId: 'm-placed', messageType: 'OrderPlaced', atMs: t, conversationId: 'conv-bk-placed' }),
-      attempt({ ...common, service: 'billing', messageId: 'm-placed', messageType: 'OrderPlaced', atMs: t + placedProcessedAfterMs, outcome: 'processed', conversationId: 'conv-bk-placed' }),
-      send({ ...common, service: 'shop', messageId: 'm-cancelled', messageType: 'OrderCancelled', atMs: t + 1000, conversationId: 'conv-bk-cancelled' }),
-      attempt({ ...common, service: 'billing', messageId: 'm-cancelled', messageType: 'OrderCancelled', atMs: t + 5000, outcome: 'processed', conversationId: 'conv-bk-cancelled' }),
+      attempt({
+        ...common,
+        service: 'billing',
+        messageId: 'm-placed',
+        messageType: 'OrderPlaced',
+        atMs: t + placedProcessedAfterMs,
+        outcome: 'processed',
+        conversationId: 'conv-bk-placed',
+      }),
+      send({
+        ...common,
+        service: 'shop',
+        messageId: 'm-cancelled',
+        messageType: 'OrderCancelled',
+        atMs: t + 1000,
+        conversationId: 'conv-bk-cancelled',
+      }),
+      attempt({
+        ...common,
+        service: 'billing',
+        messageId: 'm-cancelled',
+        messageType: 'OrderCancelled',
+        atMs: t + 5000,
+        outcome: 'processed',
+        conversationId: 'conv-bk-cancelled',
+      }),
     ];
     await store.insertSpans(spans);
     const indexer = indexerFor();

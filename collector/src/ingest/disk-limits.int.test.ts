@@ -43,8 +43,15 @@ describe.skipIf(!canMount)('disk full', () => {
     const store = new DuckDbStore({ dataDir: join(root, 'store') });
     await store.init();
     let open = false;
-    const gated = { insertSpans: async (spans: SpanRow[]) => (open ? store.insertSpans(spans) : Promise.reject(new Error('held by the test'))) };
-    const log = await openIngestLog({ dir: join(tmpfs, 'log'), spoolMaxBytes: 1 << 30, segmentBytes: 256 * 1024, maxPayloadBytes: 1 << 20 });
+    const gated = {
+      insertSpans: async (spans: SpanRow[]) => (open ? store.insertSpans(spans) : Promise.reject(new Error('held by the test'))),
+    };
+    const log = await openIngestLog({
+      dir: join(tmpfs, 'log'),
+      spoolMaxBytes: 1 << 30,
+      segmentBytes: 256 * 1024,
+      maxPayloadBytes: 1 << 20,
+    });
     const receiver = createOtlpReceiver({ store: gated, log, retryAfterSeconds: 2, feeding: { retryDelayMs: 10, maxRetryDelayMs: 50 } });
     await receiver.listen(0);
     const otlpUrl = `http://127.0.0.1:${receiver.port()}`;
@@ -88,7 +95,11 @@ describe.skipIf(!canMount)('disk full', () => {
       dir: join(tmpfs, 'log'),
       spoolMaxBytes: 1 << 30,
       maxPayloadBytes: 1 << 20,
-      logger: { info: () => undefined, error: () => undefined, warn: (_fields: unknown, message: string) => void warnings.push(message) } as never,
+      logger: {
+        info: () => undefined,
+        error: () => undefined,
+        warn: (_fields: unknown, message: string) => void warnings.push(message),
+      } as never,
     });
     expect(reopened.lag(Date.now()).spans).toBe(0);
     await reopened.close();
@@ -102,13 +113,21 @@ describe('a DuckDB file locked by another process', () => {
     mkdirSync(dataDir);
     const holder = spawn(
       process.execPath,
-      ['--input-type=module', '-e', `import { DuckDBInstance } from '@duckdb/node-api'; await DuckDBInstance.create(${JSON.stringify(join(dataDir, 'onceflow.duckdb'))}); console.log('holding'); setInterval(() => {}, 1000);`],
+      [
+        '--input-type=module',
+        '-e',
+        `import { DuckDBInstance } from '@duckdb/node-api'; await DuckDBInstance.create(${JSON.stringify(join(dataDir, 'onceflow.duckdb'))}); console.log('holding'); setInterval(() => {}, 1000);`,
+      ],
       { cwd: join(import.meta.dirname, '..', '..'), stdio: ['ignore', 'pipe', 'inherit'] },
     );
     try {
       await new Promise((resolve) => holder.stdout!.once('data', resolve));
-      const message = new RegExp(`the DuckDB file .*onceflow\\.duckdb is locked by process ${holder.pid}: another collector or DuckDB client has it open\\. Stop that process, or give this collector its own --data directory`);
-      await expect(startCollector({ ...DEFAULT_CONFIG, port: 0, otlpPort: 0, dataDir }, { logger: silentLogger() })).rejects.toThrow(message);
+      const message = new RegExp(
+        `the DuckDB file .*onceflow\\.duckdb is locked by process ${holder.pid}: another collector or DuckDB client has it open\\. Stop that process, or give this collector its own --data directory`,
+      );
+      await expect(startCollector({ ...DEFAULT_CONFIG, port: 0, otlpPort: 0, dataDir }, { logger: silentLogger() })).rejects.toThrow(
+        message,
+      );
       const cli = await runCollectorToExit(['--data', dataDir, '--log-level', 'silent']);
       expect(cli.code).toBe(1);
       expect(cli.stderr).toMatch(message);

@@ -21,7 +21,11 @@ afterEach(async () => {
 });
 
 /** A record's payload is its span ids, comma-separated; `spansOf` turns them back into spans. */
-const spansOfPayload = (payload: Buffer) => payload.toString().split(',').map((spanId) => makeSpan({ spanId }));
+const spansOfPayload = (payload: Buffer) =>
+  payload
+    .toString()
+    .split(',')
+    .map((spanId) => makeSpan({ spanId }));
 
 async function setup(store: { insertSpans: (spans: SpanRow[]) => Promise<void> }, options: Partial<FeedingOptions> = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'onceflow-feeder-'));
@@ -45,7 +49,12 @@ async function setup(store: { insertSpans: (spans: SpanRow[]) => Promise<void> }
   });
   /** Appends a record of these span ids and offers it, as the receiver does. */
   const accept = async (ids: string[]) => {
-    const appended = await log.append({ payload: Buffer.from(ids.join(',')), receivedAtMs: Date.now(), spanCount: ids.length, encoding: 'json' });
+    const appended = await log.append({
+      payload: Buffer.from(ids.join(',')),
+      receivedAtMs: Date.now(),
+      spanCount: ids.length,
+      encoding: 'json',
+    });
     feeder.offer(appended, spansOfPayload(Buffer.from(ids.join(','))));
     return appended;
   };
@@ -135,4 +144,3 @@ describe('LogFeeder', () => {
     await until(() => resolved);
   });
 });
-

@@ -92,7 +92,10 @@ export class LogFeeder {
   /** A record was appended (durably) with these spans. */
   offer(record: AppendedRecord, spans: SpanRow[]): void {
     if (record.end > this.readCursor && this.hotSpans + spans.length <= this.options.maxHotSpans) {
-      const at = this.hot.length === 0 || this.hot.at(-1)!.start < record.start ? this.hot.length : this.hot.findIndex((r) => r.start > record.start);
+      const at =
+        this.hot.length === 0 || this.hot.at(-1)!.start < record.start
+          ? this.hot.length
+          : this.hot.findIndex((r) => r.start > record.start);
       this.hot.splice(at, 0, { ...record, spans });
       this.hotSpans += spans.length;
     }
@@ -145,7 +148,11 @@ export class LogFeeder {
       if (hotNext && this.inflight.length > 0 && this.hotSpans < maxBatchSpans / 4) break;
       if (hotNext) {
         const spans: SpanRow[] = [];
-        while (this.hot.length > 0 && this.hot[0].start === this.readCursor && (spans.length === 0 || spans.length + this.hot[0].spans.length <= maxBatchSpans)) {
+        while (
+          this.hot.length > 0 &&
+          this.hot[0].start === this.readCursor &&
+          (spans.length === 0 || spans.length + this.hot[0].spans.length <= maxBatchSpans)
+        ) {
           const record = this.hot.shift()!;
           this.hotSpans -= record.spans.length;
           for (const span of record.spans) spans.push(span);

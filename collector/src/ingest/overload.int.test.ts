@@ -39,66 +39,70 @@ interface Health {
 }
 
 describe('overload', () => {
-  it(`refuses the excess for ${OVERLOAD_SECONDS} s within a memory bound and recovers`, { timeout: (OVERLOAD_SECONDS + 120) * 1000 }, async () => {
-    collector = await startCollectorProcess(['--data', dataDir, '--spool-max', '1MiB']);
-    const running = collector;
-    const health = async () => (await (await fetch(`${running.apiUrl}/api/health`)).json()) as Health;
-    const agent = new Agent({ keepAlive: true, maxSockets: 32 });
-    const newTrace = traceRequestStamper(SPANS_PER_REQUEST);
-    const resend: TraceRequest[] = [];
-    const counts = { acknowledged: 0, acknowledgedSpans: 0, refused: 0, refusedWithoutRetryAfter: 0, other: new Map<number, number>() };
-    let maxRss = 0;
-    const sampler = setInterval(() => (maxRss = Math.max(maxRss, running.rssBytes())), 100);
-    const storedBefore = (await health()).spans;
-    const deadline = performance.now() + OVERLOAD_SECONDS * 1000;
-    const exporter = async () => {
-      while (performance.now() < deadline) {
-        const trace = resend.pop() ?? newTrace();
-        const { status, retryAfter } = await postTraces(agent, running.otlpUrl, trace.body);
-        if (status === 200) {
-          counts.acknowledged++;
-          counts.acknowledgedSpans += trace.spanIds.length;
-        } else {
-          resend.push(trace);
-          if (status === 503) {
-            counts.refused++;
-            if (!retryAfter) counts.refusedWithoutRetryAfter++;
-          } else counts.other.set(status, (counts.other.get(status) ?? 0) + 1);
+  it(
+    `refuses the excess for ${OVERLOAD_SECONDS} s within a memory bound and recovers`,
+    { timeout: (OVERLOAD_SECONDS + 120) * 1000 },
+    async () => {
+      collector = await startCollectorProcess(['--data', dataDir, '--spool-max', '1MiB']);
+      const running = collector;
+      const health = async () => (await (await fetch(`${running.apiUrl}/api/health`)).json()) as Health;
+      const agent = new Agent({ keepAlive: true, maxSockets: 32 });
+      const newTrace = traceRequestStamper(SPANS_PER_REQUEST);
+      const resend: TraceRequest[] = [];
+      const counts = { acknowledged: 0, acknowledgedSpans: 0, refused: 0, refusedWithoutRetryAfter: 0, other: new Map<number, number>() };
+      let maxRss = 0;
+      const sampler = setInterval(() => (maxRss = Math.max(maxRss, running.rssBytes())), 100);
+      const storedBefore = (await health()).spans;
+      const deadline = performance.now() + OVERLOAD_SECONDS * 1000;
+      const exporter = async () => {
+        while (performance.now() < deadline) {
+          const trace = resend.pop() ?? newTrace();
+          const { status, retryAfter } = await postTraces(agent, running.otlpUrl, trace.body);
+          if (status === 200) {
+            counts.acknowledged++;
+            counts.acknowledgedSpans += trace.spanIds.length;
+          } else {
+            resend.push(trace);
+            if (status === 503) {
+              counts.refused++;
+              if (!retryAfter) counts.refusedWithoutRetryAfter++;
+            } else counts.other.set(status, (counts.other.get(status) ?? 0) + 1);
+          }
         }
+      };
+      const t0 = performance.now();
+      await Promise.all(Array.from({ length: 32 }, exporter));
+      const elapsedS = (performance.now() - t0) / 1000;
+      const storedDuring = (await health()).spans - storedBefore;
+
+      for (let i = 0; i < 1200 && (await health()).ingest.lagSpans > 0; i++) await sleep(100);
+      clearInterval(sampler);
+      const after = newTrace();
+      const recovered = await postTraces(agent, running.otlpUrl, after.body);
+      agent.destroy();
+      expect(await running.stop()).toBe(0);
+      collector = null;
+
+      const offered = ((counts.acknowledged + counts.refused) * SPANS_PER_REQUEST) / elapsedS;
+      const sustained = storedDuring / elapsedS;
+      console.log(
+        `overload ${OVERLOAD_SECONDS} s: offered ${Math.round(offered)} spans/s, store sustained ${Math.round(sustained)} spans/s ` +
+          `(offered/sustained ${(offered / sustained).toFixed(1)}×); acknowledged ${counts.acknowledged} requests, refused ${counts.refused} with 503; ` +
+          `max RSS ${(maxRss / 1024 ** 2).toFixed(0)} MiB (bound ${RSS_BOUND / 1024 ** 2} MiB)`,
+      );
+      expect(counts.refused).toBeGreaterThan(0);
+      expect(counts.refusedWithoutRetryAfter).toBe(0);
+      expect([...counts.other]).toEqual([]);
+      expect(maxRss).toBeLessThan(RSS_BOUND);
+      expect(recovered.status).toBe(200);
+
+      const store = new DuckDbStore({ dataDir });
+      await store.init();
+      try {
+        expect(await store.spanCount()).toBe(counts.acknowledgedSpans + SPANS_PER_REQUEST);
+      } finally {
+        await store.close();
       }
-    };
-    const t0 = performance.now();
-    await Promise.all(Array.from({ length: 32 }, exporter));
-    const elapsedS = (performance.now() - t0) / 1000;
-    const storedDuring = (await health()).spans - storedBefore;
-
-    for (let i = 0; i < 1200 && (await health()).ingest.lagSpans > 0; i++) await sleep(100);
-    clearInterval(sampler);
-    const after = newTrace();
-    const recovered = await postTraces(agent, running.otlpUrl, after.body);
-    agent.destroy();
-    expect(await running.stop()).toBe(0);
-    collector = null;
-
-    const offered = ((counts.acknowledged + counts.refused) * SPANS_PER_REQUEST) / elapsedS;
-    const sustained = storedDuring / elapsedS;
-    console.log(
-      `overload ${OVERLOAD_SECONDS} s: offered ${Math.round(offered)} spans/s, store sustained ${Math.round(sustained)} spans/s ` +
-        `(offered/sustained ${(offered / sustained).toFixed(1)}×); acknowledged ${counts.acknowledged} requests, refused ${counts.refused} with 503; ` +
-        `max RSS ${(maxRss / 1024 ** 2).toFixed(0)} MiB (bound ${RSS_BOUND / 1024 ** 2} MiB)`,
-    );
-    expect(counts.refused).toBeGreaterThan(0);
-    expect(counts.refusedWithoutRetryAfter).toBe(0);
-    expect([...counts.other]).toEqual([]);
-    expect(maxRss).toBeLessThan(RSS_BOUND);
-    expect(recovered.status).toBe(200);
-
-    const store = new DuckDbStore({ dataDir });
-    await store.init();
-    try {
-      expect(await store.spanCount()).toBe(counts.acknowledgedSpans + SPANS_PER_REQUEST);
-    } finally {
-      await store.close();
-    }
-  });
+    },
+  );
 });

@@ -346,11 +346,35 @@ describe.each(harnesses)('OTLP receiver into $name', (harness) => {
       ['protobuf nested beyond the recursion limit', () => deepProtobuf, PROTOBUF, 400, /invalid protobuf.*nesting/],
       ['malformed JSON', () => Buffer.from('{"resourceSpans":[{'), JSON_TYPE, 400, /invalid JSON/],
       ['JSON of the wrong shape', () => Buffer.from('{"resourceSpans":{"a":1}}'), JSON_TYPE, 400, /resourceSpans must be an array/],
-      ['an unsupported content type', () => buildJsonBody(resources(freshSpan())), { 'content-type': 'text/plain' }, 415, /unsupported content type "text\/plain"/],
-      ['an oversized body', () => Buffer.alloc(MAX_BODY_BYTES + 1, 1), PROTOBUF, 413, new RegExp(`exceeds the limit of ${MAX_BODY_BYTES} bytes`)],
+      [
+        'an unsupported content type',
+        () => buildJsonBody(resources(freshSpan())),
+        { 'content-type': 'text/plain' },
+        415,
+        /unsupported content type "text\/plain"/,
+      ],
+      [
+        'an oversized body',
+        () => Buffer.alloc(MAX_BODY_BYTES + 1, 1),
+        PROTOBUF,
+        413,
+        new RegExp(`exceeds the limit of ${MAX_BODY_BYTES} bytes`),
+      ],
       ['a gzip bomb', () => bomb, { ...PROTOBUF, 'content-encoding': 'gzip' }, 413, /decompressed request body exceeds the limit/],
-      ['a body that is not gzip', () => buildProtobufBody(resources(freshSpan())), { ...PROTOBUF, 'content-encoding': 'gzip' }, 400, /invalid gzip body/],
-      ['an unsupported content encoding', () => buildProtobufBody(resources(freshSpan())), { ...PROTOBUF, 'content-encoding': 'br' }, 415, /unsupported Content-Encoding "br"/],
+      [
+        'a body that is not gzip',
+        () => buildProtobufBody(resources(freshSpan())),
+        { ...PROTOBUF, 'content-encoding': 'gzip' },
+        400,
+        /invalid gzip body/,
+      ],
+      [
+        'an unsupported content encoding',
+        () => buildProtobufBody(resources(freshSpan())),
+        { ...PROTOBUF, 'content-encoding': 'br' },
+        415,
+        /unsupported Content-Encoding "br"/,
+      ],
     ])('refuses %s with a message and stores nothing', async (_label, makeBody, headers, status, message) => {
       const before = await store.spanCount();
       const batchesBefore = storedBatches.length;
@@ -364,8 +388,16 @@ describe.each(harnesses)('OTLP receiver into $name', (harness) => {
     it.each<[string, Partial<SpanSpec>, RegExp]>([
       ['ids of the wrong length', { traceId: 'abcdef', spanId: 'ab' }, /traceId must be 16 bytes/],
       ['a start before 2000', { startNs: 900_000_000_000_000_000n, endNs: 900_000_000_100_000_000n }, /before 2000-01-01/],
-      ['a start a week in the future', { startNs: BigInt(Date.now() + 7 * 86_400_000) * 1_000_000n, endNs: BigInt(Date.now() + 7 * 86_400_000) * 1_000_000n + 1n }, /too far in the future/],
-      ['an end before the start', { startNs: BigInt(Date.now()) * 1_000_000n, endNs: BigInt(Date.now() - 1000) * 1_000_000n }, /before startTimeUnixNano/],
+      [
+        'a start a week in the future',
+        { startNs: BigInt(Date.now() + 7 * 86_400_000) * 1_000_000n, endNs: BigInt(Date.now() + 7 * 86_400_000) * 1_000_000n + 1n },
+        /too far in the future/,
+      ],
+      [
+        'an end before the start',
+        { startNs: BigInt(Date.now()) * 1_000_000n, endNs: BigInt(Date.now() - 1000) * 1_000_000n },
+        /before startTimeUnixNano/,
+      ],
     ])('rejects spans with %s in partialSuccess and stores nothing', async (_label, overrides, message) => {
       const before = await store.spanCount();
       const response = await postStored(receiver, buildProtobufBody(resources(freshSpan(overrides), freshSpan(overrides))), PROTOBUF);

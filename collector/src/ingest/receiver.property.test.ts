@@ -93,7 +93,24 @@ function withScopeField(field: string, value: unknown) {
 
 /** Values OTLP fields may wrongly carry: every JSON type, huge and odd numbers, long and odd strings. */
 const oddValue: fc.Arbitrary<unknown> = fc.oneof(
-  fc.constantFrom(null, true, false, 0, -1, 2 ** 53, -(2 ** 63), 1e308, '', '0', '-1', 'NaN', '18446744073709551616', 'ZZZZ', '\u0000', '\ud800'),
+  fc.constantFrom(
+    null,
+    true,
+    false,
+    0,
+    -1,
+    2 ** 53,
+    -(2 ** 63),
+    1e308,
+    '',
+    '0',
+    '-1',
+    'NaN',
+    '18446744073709551616',
+    'ZZZZ',
+    '\u0000',
+    '\ud800',
+  ),
   fc.string({ maxLength: 40 }),
   fc.integer(),
   fc.double(),
@@ -105,7 +122,36 @@ const oddValue: fc.Arbitrary<unknown> = fc.oneof(
 const otlpShapedJson = fc
   .record({
     spans: fc.integer({ min: 1, max: 4 }),
-    corruptions: fc.array(fc.tuple(fc.constantFrom('resource', 'scopeSpans', 'spans', 'traceId', 'spanId', 'parentSpanId', 'name', 'kind', 'startTimeUnixNano', 'endTimeUnixNano', 'attributes', 'events', 'links', 'status', 'value', 'key', 'intValue', 'arrayValue', 'kvlistValue', 'droppedAttributesCount', 'traceState', 'flags'), oddValue), { maxLength: 4 }),
+    corruptions: fc.array(
+      fc.tuple(
+        fc.constantFrom(
+          'resource',
+          'scopeSpans',
+          'spans',
+          'traceId',
+          'spanId',
+          'parentSpanId',
+          'name',
+          'kind',
+          'startTimeUnixNano',
+          'endTimeUnixNano',
+          'attributes',
+          'events',
+          'links',
+          'status',
+          'value',
+          'key',
+          'intValue',
+          'arrayValue',
+          'kvlistValue',
+          'droppedAttributesCount',
+          'traceState',
+          'flags',
+        ),
+        oddValue,
+      ),
+      { maxLength: 4 },
+    ),
   })
   .map(({ spans, corruptions }) => {
     const request = buildJsonRequest(resources(spans)) as { resourceSpans: Record<string, unknown>[] };
@@ -119,7 +165,8 @@ const otlpShapedJson = fc
       if (field === 'resource' || field === 'scopeSpans') request.resourceSpans[0][field] = value;
       else if (field === 'spans') scope.spans = value as never;
       else if (field === 'value' || field === 'key') attributes[0][field] = value;
-      else if (field === 'intValue' || field === 'arrayValue' || field === 'kvlistValue') attributes.push({ key: 'odd', value: { [field]: value } });
+      else if (field === 'intValue' || field === 'arrayValue' || field === 'kvlistValue')
+        attributes.push({ key: 'odd', value: { [field]: value } });
       else span[field] = value;
     }
     return Buffer.from(JSON.stringify(request));
@@ -148,25 +195,47 @@ const RUNS = Number(process.env.ONCEFLOW_FUZZ_RUNS ?? 150);
 
 describe('OTLP receiver under generated input', { timeout: 30_000 + RUNS * 200 }, () => {
   it('random bytes as protobuf', async () => {
-    await fc.assert(fc.asyncProperty(fc.uint8Array({ maxLength: 2048 }), (bytes) => postAndCheck({ payload: Buffer.from(bytes), contentType: PROTOBUF }).then(() => undefined)), { numRuns: RUNS });
+    await fc.assert(
+      fc.asyncProperty(fc.uint8Array({ maxLength: 2048 }), (bytes) =>
+        postAndCheck({ payload: Buffer.from(bytes), contentType: PROTOBUF }).then(() => undefined),
+      ),
+      { numRuns: RUNS },
+    );
   });
 
   it('valid protobuf with bytes flipped, inserted or cut', async () => {
-    await fc.assert(fc.asyncProperty(mutatedProtobuf, (payload) => postAndCheck({ payload, contentType: PROTOBUF }).then(() => undefined)), { numRuns: RUNS });
+    await fc.assert(
+      fc.asyncProperty(mutatedProtobuf, (payload) => postAndCheck({ payload, contentType: PROTOBUF }).then(() => undefined)),
+      { numRuns: RUNS },
+    );
   });
 
   it('any JSON value', async () => {
-    await fc.assert(fc.asyncProperty(fc.json({ maxDepth: 4 }), (text) => postAndCheck({ payload: Buffer.from(text), contentType: JSON_TYPE }).then(() => undefined)), { numRuns: RUNS });
+    await fc.assert(
+      fc.asyncProperty(fc.json({ maxDepth: 4 }), (text) =>
+        postAndCheck({ payload: Buffer.from(text), contentType: JSON_TYPE }).then(() => undefined),
+      ),
+      { numRuns: RUNS },
+    );
   });
 
   it('OTLP-shaped JSON with odd field values', async () => {
-    await fc.assert(fc.asyncProperty(otlpShapedJson, (payload) => postAndCheck({ payload, contentType: JSON_TYPE }).then(() => undefined)), { numRuns: RUNS });
+    await fc.assert(
+      fc.asyncProperty(otlpShapedJson, (payload) => postAndCheck({ payload, contentType: JSON_TYPE }).then(() => undefined)),
+      { numRuns: RUNS },
+    );
   });
 
   it('gzip of anything, and bytes that claim to be gzip', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.uint8Array({ maxLength: 1024 }), fc.boolean(), fc.constantFrom(PROTOBUF, JSON_TYPE), (bytes, compress, contentType) =>
-        postAndCheck({ payload: compress ? gzipSync(bytes) : Buffer.from(bytes), contentType, contentEncoding: 'gzip' }).then(() => undefined),
+      fc.asyncProperty(
+        fc.uint8Array({ maxLength: 1024 }),
+        fc.boolean(),
+        fc.constantFrom(PROTOBUF, JSON_TYPE),
+        (bytes, compress, contentType) =>
+          postAndCheck({ payload: compress ? gzipSync(bytes) : Buffer.from(bytes), contentType, contentEncoding: 'gzip' }).then(
+            () => undefined,
+          ),
       ),
       { numRuns: RUNS },
     );
@@ -174,7 +243,10 @@ describe('OTLP receiver under generated input', { timeout: 30_000 + RUNS * 200 }
 
   it('keeps heap growth bounded over many generated requests', async () => {
     const before = process.memoryUsage().heapUsed;
-    await fc.assert(fc.asyncProperty(mutatedProtobuf, (payload) => postAndCheck({ payload, contentType: PROTOBUF }).then(() => undefined)), { numRuns: RUNS * 2 });
+    await fc.assert(
+      fc.asyncProperty(mutatedProtobuf, (payload) => postAndCheck({ payload, contentType: PROTOBUF }).then(() => undefined)),
+      { numRuns: RUNS * 2 },
+    );
     expect(process.memoryUsage().heapUsed - before).toBeLessThan(256 * 1024 * 1024);
   });
 
@@ -182,10 +254,18 @@ describe('OTLP receiver under generated input', { timeout: 30_000 + RUNS * 200 }
   it.each<[string, Body, number]>([
     ['an empty body claiming gzip', { payload: Buffer.alloc(0), contentType: JSON_TYPE, contentEncoding: 'gzip' }, 400],
     ['a gzip of nothing', { payload: gzipSync(Buffer.alloc(0)), contentType: PROTOBUF, contentEncoding: 'gzip' }, 200],
-    ['a lone surrogate as the span name', { payload: Buffer.from(JSON.stringify(withSpanField('name', '\ud800'))), contentType: JSON_TYPE }, 200],
+    [
+      'a lone surrogate as the span name',
+      { payload: Buffer.from(JSON.stringify(withSpanField('name', '\ud800'))), contentType: JSON_TYPE },
+      200,
+    ],
     ['spans: null', { payload: Buffer.from(JSON.stringify(withScopeField('spans', null))), contentType: JSON_TYPE }, 200],
     ['a numeric traceId', { payload: Buffer.from(JSON.stringify(withSpanField('traceId', 0))), contentType: JSON_TYPE }, 200],
-    ['startTimeUnixNano beyond 64 bits', { payload: Buffer.from(JSON.stringify(withSpanField('startTimeUnixNano', '18446744073709551616'))), contentType: JSON_TYPE }, 200],
+    [
+      'startTimeUnixNano beyond 64 bits',
+      { payload: Buffer.from(JSON.stringify(withSpanField('startTimeUnixNano', '18446744073709551616'))), contentType: JSON_TYPE },
+      200,
+    ],
   ])('regression: %s', async (_label, body, status) => {
     expect(await postAndCheck(body)).toBe(status);
   });

@@ -117,7 +117,8 @@ export function createOtlpReceiver(options: OtlpReceiverOptions): OtlpReceiver {
     log,
     store: options.store,
     // A record read back is decoded and validated exactly as when it was received (same clock reading).
-    spansOf: (record) => convertExportRequest(decodeExportRequest(record.payload, record.encoding, limits), limits, record.receivedAtMs).spans,
+    spansOf: (record) =>
+      convertExportRequest(decodeExportRequest(record.payload, record.encoding, limits), limits, record.receivedAtMs).spans,
     onSpansStored: options.onSpansStored,
     logger: app.log,
   });
@@ -138,15 +139,14 @@ export function createOtlpReceiver(options: OtlpReceiverOptions): OtlpReceiver {
   if (authorize) {
     app.addHook('onRequest', async (request) => {
       const refusal = authorize(request);
-      if (refusal) throw new HttpError(refusal.statusCode, refusal.statusCode === 401 ? RPC_UNAUTHENTICATED : RPC_PERMISSION_DENIED, refusal.message);
+      if (refusal)
+        throw new HttpError(refusal.statusCode, refusal.statusCode === 401 ? RPC_UNAUTHENTICATED : RPC_PERMISSION_DENIED, refusal.message);
     });
   }
 
   app.removeAllContentTypeParsers();
   for (const type of [CONTENT_TYPES.protobuf, CONTENT_TYPES.json]) {
-    app.addContentTypeParser(type, { parseAs: 'buffer', bodyLimit: limits.maxBodyBytes }, (_request, body, done) =>
-      done(null, body),
-    );
+    app.addContentTypeParser(type, { parseAs: 'buffer', bodyLimit: limits.maxBodyBytes }, (_request, body, done) => done(null, body));
   }
 
   app.setErrorHandler((error: Error & { statusCode?: number; code?: string }, request, reply) => {
@@ -226,7 +226,11 @@ export function createOtlpReceiver(options: OtlpReceiverOptions): OtlpReceiver {
       closing = true;
       await app.close();
       const drained = await feeder.stop(options.drainTimeoutMs ?? 10_000);
-      if (!drained) app.log.warn({ lag: log.lag(now()) }, 'stopping before the store took every acknowledged span: the ingest log replays them at the next start');
+      if (!drained)
+        app.log.warn(
+          { lag: log.lag(now()) },
+          'stopping before the store took every acknowledged span: the ingest log replays them at the next start',
+        );
       await log.close();
     },
     stats() {
@@ -239,7 +243,10 @@ export function createOtlpReceiver(options: OtlpReceiverOptions): OtlpReceiver {
 
 function sendStatus(reply: FastifyReply, encoding: OtlpEncoding, error: HttpError): FastifyReply {
   if (error.retryAfter !== undefined) reply.header('retry-after', String(error.retryAfter));
-  return reply.code(error.statusCode).type(CONTENT_TYPES[encoding]).send(encodeStatus(encoding, error.rpcCode, error.message));
+  return reply
+    .code(error.statusCode)
+    .type(CONTENT_TYPES[encoding])
+    .send(encodeStatus(encoding, error.rpcCode, error.message));
 }
 
 /** The body after Content-Encoding, with the size limit applied to the decompressed bytes. */

@@ -99,7 +99,14 @@ describe('topology feed', () => {
     const now = Date.UTC(2026, 0, 31, 12);
     const store = new DuckDbStore({ path: ':memory:' });
     await store.init();
-    const sent = send({ service: 'billing', messageId: 'm1', messageType: 'OrderBilled', destination: 'order-events', atMs: now - 60_000, conversationId: 'c1' });
+    const sent = send({
+      service: 'billing',
+      messageId: 'm1',
+      messageType: 'OrderBilled',
+      destination: 'order-events',
+      atMs: now - 60_000,
+      conversationId: 'c1',
+    });
     await store.insertSpans([sent, attempt({ parent: sent, service: 'marketing', outcome: 'processed', atMs: now - 59_000 })]);
     const hub = createLiveHub({ logger: silentLogger() });
     const feed = createTopologyFeed({ store, live: hub, logger: silentLogger(), clock: () => now });
@@ -112,7 +119,11 @@ describe('topology feed', () => {
       expect(await feed.refresh()).toBe(true);
       const text = await received;
       const data = JSON.parse(/event: topology\ndata: (.*)\n/.exec(text)![1]);
-      expect(data.nodes.map((node: { id: string }) => node.id).sort()).toEqual(['destination:order-events', 'service:billing', 'service:marketing']);
+      expect(data.nodes.map((node: { id: string }) => node.id).sort()).toEqual([
+        'destination:order-events',
+        'service:billing',
+        'service:marketing',
+      ]);
       expect(await feed.refresh()).toBe(false); // nothing new since
       response.destroy();
     } finally {

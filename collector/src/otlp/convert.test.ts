@@ -161,7 +161,10 @@ describe('convertExportRequest', () => {
   it('reads numbers and booleans sent as text, and outgoing ids as JSON or comma-separated text', () => {
     const { spans } = convertBoth(
       resource([
-        makeSpan({ spanId: hexId(2, 8), attributes: { 'onceflow.attempt': '2', 'onceflow.payload.offloaded': 'true', 'onceflow.outgoing_message_ids': '["x","y"]' } }),
+        makeSpan({
+          spanId: hexId(2, 8),
+          attributes: { 'onceflow.attempt': '2', 'onceflow.payload.offloaded': 'true', 'onceflow.outgoing_message_ids': '["x","y"]' },
+        }),
         makeSpan({ spanId: hexId(3, 8), attributes: { 'onceflow.outgoing_message_ids': 'x, y' } }),
       ]),
     );
@@ -189,7 +192,11 @@ describe('convertExportRequest', () => {
     ['an all-zero span id', { spanId: '0'.repeat(16) }, 'spanId is all zeros'],
     ['a bad parent id', { parentSpanId: 'abc' }, 'parentSpanId must be'],
     ['a start before 2000', { startNs: 946_684_799_000_000_000n, endNs: 946_684_800_000_000_000n }, 'is before 2000-01-01'],
-    ['a start days in the future', { startNs: NOW_NS + 2n * 86_400_000_000_000n, endNs: NOW_NS + 3n * 86_400_000_000_000n }, 'too far in the future'],
+    [
+      'a start days in the future',
+      { startNs: NOW_NS + 2n * 86_400_000_000_000n, endNs: NOW_NS + 3n * 86_400_000_000_000n },
+      'too far in the future',
+    ],
     ['an end before the start', { startNs: NOW_NS - 1_000n, endNs: NOW_NS - 2_000n }, 'is before startTimeUnixNano'],
     ['a missing start', { startNs: 0n }, 'startTimeUnixNano is missing'],
     ['a link with a bad id', { links: [{ traceId: 'abcd', spanId: hexId(1, 8) }] }, 'link 0: traceId must be'],
@@ -242,9 +249,15 @@ describe('convertExportRequest', () => {
   it('survives JSON nesting far beyond any stack', () => {
     const depth = 200_000;
     const json =
-      '{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"' + hexId(1, 16) + '","spanId":"' + hexId(2, 8) +
+      '{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"' +
+      hexId(1, 16) +
+      '","spanId":"' +
+      hexId(2, 8) +
       `","startTimeUnixNano":"${NOW_NS - 10n}","endTimeUnixNano":"${NOW_NS}","attributes":[{"key":"deep","value":` +
-      '{"arrayValue":{"values":['.repeat(depth) + '{"stringValue":"x"}' + ']}}'.repeat(depth) + '}]}]}]}]}';
+      '{"arrayValue":{"values":['.repeat(depth) +
+      '{"stringValue":"x"}' +
+      ']}}'.repeat(depth) +
+      '}]}]}]}]}';
     let result;
     try {
       result = convertExportRequest(decodeJson(Buffer.from(json), DEFAULT_LIMITS), DEFAULT_LIMITS, NOW_MS);
@@ -261,7 +274,11 @@ describe('convertExportRequest', () => {
 describe('decodeExportRequest', () => {
   it('refuses protobuf nested beyond the decoder recursion limit instead of overflowing the stack', () => {
     // protobufjs refuses to encode such depth, so the wire bytes are assembled field by field.
-    const field = (number: number, payload: Uint8Array) => protobuf.Writer.create().uint32((number << 3) | 2).bytes(payload).finish();
+    const field = (number: number, payload: Uint8Array) =>
+      protobuf.Writer.create()
+        .uint32((number << 3) | 2)
+        .bytes(payload)
+        .finish();
     const concat = (...parts: Uint8Array[]) => Buffer.concat(parts);
     let value: Uint8Array = field(1, Buffer.from('leaf'));
     for (let i = 0; i < 5_000; i++) value = field(5, field(1, value));
@@ -304,15 +321,18 @@ describe('decodeExportRequest', () => {
   it('never fails on mangled bodies with anything but a decode error', () => {
     // Deterministic mutations of a valid body: flipped bytes, truncations, random garbage.
     let state = 42;
-    const random = () => ((state = (state * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
-    const valid = buildProtobufBody(resource([makeSpan({ attributes: { a: 'x', n: [1, { k: true }] } }), makeSpan({ spanId: hexId(7, 8) })]));
+    const random = () => (state = (state * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
+    const valid = buildProtobufBody(
+      resource([makeSpan({ attributes: { a: 'x', n: [1, { k: true }] } }), makeSpan({ spanId: hexId(7, 8) })]),
+    );
     const validJson = buildJsonBody(resource([makeSpan()]));
     let decodeErrors = 0;
     for (let i = 0; i < 500; i++) {
       const encoding = i % 2 === 0 ? 'protobuf' : 'json';
       const source = Buffer.from(encoding === 'protobuf' ? valid : validJson);
       const body = i % 5 === 0 ? Buffer.from(Array.from({ length: Math.floor(random() * 300) }, () => Math.floor(random() * 256))) : source;
-      for (let flips = 0; flips < 1 + Math.floor(random() * 4); flips++) body[Math.floor(random() * body.length)] = Math.floor(random() * 256);
+      for (let flips = 0; flips < 1 + Math.floor(random() * 4); flips++)
+        body[Math.floor(random() * body.length)] = Math.floor(random() * 256);
       const cut = body.subarray(0, i % 3 === 0 ? Math.floor(random() * body.length) : body.length);
       try {
         const result = convertExportRequest(decodeExportRequest(cut, encoding, DEFAULT_LIMITS), DEFAULT_LIMITS, NOW_MS);
@@ -326,7 +346,9 @@ describe('decodeExportRequest', () => {
   });
 
   it('treats an empty body as an empty request', () => {
-    expect(convertExportRequest(decodeExportRequest(Buffer.alloc(0), 'protobuf', DEFAULT_LIMITS), DEFAULT_LIMITS, NOW_MS).spans).toEqual([]);
+    expect(convertExportRequest(decodeExportRequest(Buffer.alloc(0), 'protobuf', DEFAULT_LIMITS), DEFAULT_LIMITS, NOW_MS).spans).toEqual(
+      [],
+    );
     expect(convertExportRequest(decodeJson(Buffer.from('{}'), DEFAULT_LIMITS), DEFAULT_LIMITS, NOW_MS).spans).toEqual([]);
     expect(convertExportRequest(decodeJson(Buffer.alloc(0), DEFAULT_LIMITS), DEFAULT_LIMITS, NOW_MS).spans).toEqual([]);
   });

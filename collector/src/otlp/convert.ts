@@ -138,10 +138,7 @@ export function convertExportRequest(request: OtlpExportRequest, limits: IngestL
 export function describeRejections(result: ConversionResult): string {
   const total = result.spans.length + result.rejected;
   const more = result.rejected - result.reasons.length;
-  return (
-    `${result.rejected} of ${total} spans rejected: ${result.reasons.join('; ')}` +
-    (more > 0 ? `; and ${more} more` : '')
-  );
+  return `${result.rejected} of ${total} spans rejected: ${result.reasons.join('; ')}` + (more > 0 ? `; and ${more} more` : '');
 }
 
 interface TimeBounds {

@@ -99,5 +99,8 @@ export function buildProtobufBody(resources: ResourceSpec[]): Buffer {
 
 /** A deterministic lower-case hex id of `bytes` bytes derived from `seed` (never all zeros). */
 export function hexId(seed: number, bytes: 8 | 16): string {
-  return (seed + 1).toString(16).padStart(bytes * 2, '0').slice(-bytes * 2);
+  return (seed + 1)
+    .toString(16)
+    .padStart(bytes * 2, '0')
+    .slice(-bytes * 2);
 }

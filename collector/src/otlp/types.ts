@@ -18,14 +18,7 @@ export type OtlpInt64 = LongBits | number | string | bigint | null | undefined;
 /** Bytes from protobuf, hex text from JSON. */
 export type OtlpId = Uint8Array | string | null | undefined;
 
-export type AnyValueCase =
-  | 'stringValue'
-  | 'boolValue'
-  | 'intValue'
-  | 'doubleValue'
-  | 'arrayValue'
-  | 'kvlistValue'
-  | 'bytesValue';
+export type AnyValueCase = 'stringValue' | 'boolValue' | 'intValue' | 'doubleValue' | 'arrayValue' | 'kvlistValue' | 'bytesValue';
 
 export interface OtlpAnyValue {
   /** Which member of the `value` oneof is set (undefined/null: an empty value). */

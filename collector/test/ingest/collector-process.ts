@@ -37,7 +37,18 @@ export async function startCollectorProcess(args: string[], env: Record<string, 
   const [port, otlpPort] = [await freePort(), await freePort()];
   const child = spawn(
     process.execPath,
-    ['--max-semi-space-size=64', ...CLI_ARGS, 'serve', '--port', String(port), '--otlp-port', String(otlpPort), '--log-level', 'warn', ...args],
+    [
+      '--max-semi-space-size=64',
+      ...CLI_ARGS,
+      'serve',
+      '--port',
+      String(port),
+      '--otlp-port',
+      String(otlpPort),
+      '--log-level',
+      'warn',
+      ...args,
+    ],
     { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let stdout = '';
@@ -81,7 +92,10 @@ export async function startCollectorProcess(args: string[], env: Record<string, 
 }
 
 /** Spawns the CLI and waits for it to exit (for start-up refusals); resolves with its exit code and stderr. */
-export async function runCollectorToExit(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stderr: string }> {
+export async function runCollectorToExit(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number | null; stderr: string }> {
   const child = spawn(process.execPath, [...CLI_ARGS, 'serve', '--port', '0', '--otlp-port', '0', ...args], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'ignore', 'pipe'],

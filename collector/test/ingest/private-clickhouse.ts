@@ -17,7 +17,8 @@ export const CLICKHOUSE_SERVER_BINARY =
 
 /** Resolves when the binary exists; rejects saying where it was looked for. */
 export async function probeClickHouseBinary(): Promise<void> {
-  if (!existsSync(CLICKHOUSE_SERVER_BINARY)) throw new Error(`no clickhouse-server binary (looked in /usr/sbin, /usr/bin; set ONCEFLOW_TEST_CLICKHOUSE_SERVER)`);
+  if (!existsSync(CLICKHOUSE_SERVER_BINARY))
+    throw new Error(`no clickhouse-server binary (looked in /usr/sbin, /usr/bin; set ONCEFLOW_TEST_CLICKHOUSE_SERVER)`);
 }
 
 /** A port the OS reports free now (for servers that cannot bind port 0 and report it). */
@@ -98,7 +99,8 @@ export async function createPrivateClickHouse(): Promise<PrivateClickHouse> {
       const deadline = Date.now() + 60_000;
       while (Date.now() < deadline) {
         if (spawnError) throw spawnError;
-        if (started.exitCode !== null) throw new Error(`private clickhouse-server exited with ${started.exitCode}; see ${dir}/server.err.log`);
+        if (started.exitCode !== null)
+          throw new Error(`private clickhouse-server exited with ${started.exitCode}; see ${dir}/server.err.log`);
         try {
           if ((await fetch(`${url}/ping`, { signal: AbortSignal.timeout(1000) })).ok) return;
         } catch {

@@ -73,10 +73,19 @@ export function postTraces(agent: Agent, otlpUrl: string, body: Buffer, headers:
   const url = new URL('/v1/traces', otlpUrl);
   return new Promise((resolve, reject) => {
     const req = request(
-      { agent, host: url.hostname, port: url.port, path: url.pathname, method: 'POST', headers: { 'content-type': 'application/x-protobuf', 'content-length': body.length, ...headers } },
+      {
+        agent,
+        host: url.hostname,
+        port: url.port,
+        path: url.pathname,
+        method: 'POST',
+        headers: { 'content-type': 'application/x-protobuf', 'content-length': body.length, ...headers },
+      },
       (res) => {
         res.resume();
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, retryAfter: (res.headers['retry-after'] as string | undefined) ?? null }));
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, retryAfter: (res.headers['retry-after'] as string | undefined) ?? null }),
+        );
       },
     );
     req.on('error', reject);

@@ -25,7 +25,9 @@ function liftedAttributes(span: SpanRow): Record<string, AttributeValue> {
     [semconv.ATTR_OUTCOME, span.outcome],
     [semconv.ATTR_MESSAGING_OPERATION_TYPE, span.operation],
   ];
-  const attributes: Record<string, AttributeValue> = Object.fromEntries(lifted.filter(([, value]) => value !== '' && value !== 0 && value !== false));
+  const attributes: Record<string, AttributeValue> = Object.fromEntries(
+    lifted.filter(([, value]) => value !== '' && value !== 0 && value !== false),
+  );
   if (span.outgoingMessageIds.length > 0) attributes[semconv.ATTR_OUTGOING_MESSAGE_IDS] = span.outgoingMessageIds;
   return attributes;
 }

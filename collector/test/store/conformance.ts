@@ -70,16 +70,7 @@ import type { SpanRow } from '../../src/model/span.js';
 import type { EdgeAggregateRow, FlowQuery, SpanBucketRow, SpanStore } from '../../src/store/span-store.js';
 import { trendCountCases } from './conformance-trends.js';
 
-export const STORE_CAPABILITIES = [
-  'rows',
-  'idempotency',
-  'search',
-  'flows',
-  'anomalies',
-  'aggregates',
-  'retention',
-  'injection',
-] as const;
+export const STORE_CAPABILITIES = ['rows', 'idempotency', 'search', 'flows', 'anomalies', 'aggregates', 'retention', 'injection'] as const;
 export type StoreCapability = (typeof STORE_CAPABILITIES)[number];
 
 export interface ConformanceOptions<S extends SpanStore> {
@@ -179,9 +170,13 @@ export function runSpanStoreConformance<S extends SpanStore>(
           [SPANS.c2SendM3, SPANS.c2OrdersM3A1, SPANS.c2OrdersM3A2, SPANS.c2OrdersM3A3].map((s) => s.spanId),
         );
         // The attempt that put m-2 in its outbox (outgoing ids) comes with it, in start order.
-        expect(await store.spansOfMessage('m-2', 100)).toEqual(
-          [SPANS.c1OrdersM1, SPANS.c1SendM2, SPANS.c1BillingM2, SPANS.c1MarketingM2, SPANS.c1BillingM2Dup],
-        );
+        expect(await store.spansOfMessage('m-2', 100)).toEqual([
+          SPANS.c1OrdersM1,
+          SPANS.c1SendM2,
+          SPANS.c1BillingM2,
+          SPANS.c1MarketingM2,
+          SPANS.c1BillingM2Dup,
+        ]);
         expect(await store.spansOfMessage('m-2', 2)).toEqual([SPANS.c1OrdersM1, SPANS.c1SendM2]);
       });
 
@@ -222,7 +217,9 @@ export function runSpanStoreConformance<S extends SpanStore>(
         ['a hostile key', HOSTILE_BUSINESS_KEY],
       ])('returns the spans whose business key is exactly %s, in start order', async (_label, key) => {
         const carrying = ALL_SPANS.filter((s) => s.attributes['onceflow.business_key'] === key);
-        const inOrder = [...carrying].sort((a, b) => (a.startNs < b.startNs ? -1 : a.startNs > b.startNs ? 1 : a.spanId < b.spanId ? -1 : 1));
+        const inOrder = [...carrying].sort((a, b) =>
+          a.startNs < b.startNs ? -1 : a.startNs > b.startNs ? 1 : a.spanId < b.spanId ? -1 : 1,
+        );
         expect(carrying.length).toBeGreaterThan(0);
         expect(await store.spansOfBusinessKey(key, 100)).toEqual(inOrder);
         expect(await store.spansOfBusinessKey(key, 1)).toEqual(inOrder.slice(0, 1));
@@ -236,9 +233,10 @@ export function runSpanStoreConformance<S extends SpanStore>(
         expect(active[0].lastMs).toBeCloseTo(T0 + 600_020, 2);
         expect(active[1].lastMs).toBeCloseTo(T0 + 63_000, 2);
         expect(active[2].lastMs).toBeCloseTo(T0 + 100, 2);
-        expect((await store.activeConversations({ fromMs: T0, toMs: T0 + 2 * MINUTE }, 10)).map((a) => a.conversationId)).toEqual(
-          ['conv-2', 'conv-1'],
-        );
+        expect((await store.activeConversations({ fromMs: T0, toMs: T0 + 2 * MINUTE }, 10)).map((a) => a.conversationId)).toEqual([
+          'conv-2',
+          'conv-1',
+        ]);
         expect((await store.activeConversations(WINDOW, 1)).map((a) => a.conversationId)).toEqual([CONV_3]);
       });
 
@@ -288,14 +286,7 @@ export function runSpanStoreConformance<S extends SpanStore>(
     capability('flows', 'flow records', () => {
       const query = (overrides: Partial<FlowQuery> = {}): FlowQuery => ({ ...WINDOW, limit: 100, ...overrides });
       const ids = (flows: FlowSummary[]) => flows.map((f) => f.conversationId);
-      const newestFirst = [
-        'page-tie-b',
-        'page-tie-a',
-        ...PAGING_FLOWS.map((f) => f.conversationId).reverse(),
-        CONV_3,
-        'conv-2',
-        'conv-1',
-      ];
+      const newestFirst = ['page-tie-b', 'page-tie-a', ...PAGING_FLOWS.map((f) => f.conversationId).reverse(), CONV_3, 'conv-2', 'conv-1'];
 
       it('returns a stored record as saved', async () => {
         expect(await store.getFlowRecord('conv-2')).toEqual(FLOW_2);
@@ -453,8 +444,19 @@ export function runSpanStoreConformance<S extends SpanStore>(
       it('buckets spans by service with totals', async () => {
         const rows = await store.spanBuckets(WINDOW, MINUTE, 'service');
         expectBuckets(rows, [
-          row(b0, '', { sent: 2, processed: 3, duplicateDeliveries: 1, ...latency('processing', 7.5, 27, 29.4), ...latency('queueLatency', 25, 72.5, 78.5) }),
-          row(b0, 'billing', { processed: 1, duplicateDeliveries: 1, ...latency('processing', 15.5, 28.55, 29.71), ...latency('queueLatency', 50, 77, 79.4) }),
+          row(b0, '', {
+            sent: 2,
+            processed: 3,
+            duplicateDeliveries: 1,
+            ...latency('processing', 7.5, 27, 29.4),
+            ...latency('queueLatency', 25, 72.5, 78.5),
+          }),
+          row(b0, 'billing', {
+            processed: 1,
+            duplicateDeliveries: 1,
+            ...latency('processing', 15.5, 28.55, 29.71),
+            ...latency('queueLatency', 50, 77, 79.4),
+          }),
           row(b0, 'edge', { sent: 1 }),
           row(b0, 'marketing', { processed: 1, ...latency('processing', 5, 5, 5), ...latency('queueLatency', 30, 30, 30) }),
           row(b0, 'orders', { sent: 1, processed: 1, ...latency('processing', 10, 10, 10), ...latency('queueLatency', 10, 10, 10) }),
@@ -471,10 +473,30 @@ export function runSpanStoreConformance<S extends SpanStore>(
             ...latency('queueLatency', 494, 2595, 2915),
           }),
           row(b1, 'edge', { sent: 2, offloads: 1, offloadedBytes: 1_000_000 }),
-          row(b1, 'invoicing', { processed: 2, duplicateProcessings: 1, ...latency('processing', 42.5, 44.75, 44.95), ...latency('queueLatency', 294, 474, 490) }),
-          row(b1, 'orders', { retries: 2, failures: 2, deadLetters: 1, ...latency('processing', 50, 95, 99), ...latency('queueLatency', 995, 2795, 2955) }),
-          row(b10, '', { sent: 1, processed: 1, ...latency('processing', 7.000001, 7.000001, 7.000001), ...latency('queueLatency', 20.000123, 20.000123, 20.000123) }),
-          row(b10, 'orders-eu', { processed: 1, ...latency('processing', 7.000001, 7.000001, 7.000001), ...latency('queueLatency', 20.000123, 20.000123, 20.000123) }),
+          row(b1, 'invoicing', {
+            processed: 2,
+            duplicateProcessings: 1,
+            ...latency('processing', 42.5, 44.75, 44.95),
+            ...latency('queueLatency', 294, 474, 490),
+          }),
+          row(b1, 'orders', {
+            retries: 2,
+            failures: 2,
+            deadLetters: 1,
+            ...latency('processing', 50, 95, 99),
+            ...latency('queueLatency', 995, 2795, 2955),
+          }),
+          row(b10, '', {
+            sent: 1,
+            processed: 1,
+            ...latency('processing', 7.000001, 7.000001, 7.000001),
+            ...latency('queueLatency', 20.000123, 20.000123, 20.000123),
+          }),
+          row(b10, 'orders-eu', {
+            processed: 1,
+            ...latency('processing', 7.000001, 7.000001, 7.000001),
+            ...latency('queueLatency', 20.000123, 20.000123, 20.000123),
+          }),
           row(b10, 'shop', { sent: 1 }),
         ]);
       });
@@ -482,12 +504,35 @@ export function runSpanStoreConformance<S extends SpanStore>(
       it('buckets spans by message type and by destination', async () => {
         const byType = await store.spanBuckets({ fromMs: T0, toMs: T0 + MINUTE }, MINUTE, 'messageType');
         expectBuckets(byType, [
-          row(b0, '', { sent: 2, processed: 3, duplicateDeliveries: 1, ...latency('processing', 7.5, 27, 29.4), ...latency('queueLatency', 25, 72.5, 78.5) }),
-          row(b0, 'OrderPlaced', { sent: 1, processed: 2, duplicateDeliveries: 1, ...latency('processing', 5, 27.5, 29.5), ...latency('queueLatency', 30, 75, 79) }),
+          row(b0, '', {
+            sent: 2,
+            processed: 3,
+            duplicateDeliveries: 1,
+            ...latency('processing', 7.5, 27, 29.4),
+            ...latency('queueLatency', 25, 72.5, 78.5),
+          }),
+          row(b0, 'OrderPlaced', {
+            sent: 1,
+            processed: 2,
+            duplicateDeliveries: 1,
+            ...latency('processing', 5, 27.5, 29.5),
+            ...latency('queueLatency', 30, 75, 79),
+          }),
           row(b0, 'SubmitOrder', { sent: 1, processed: 1, ...latency('processing', 10, 10, 10), ...latency('queueLatency', 10, 10, 10) }),
         ]);
         const byDestination = await store.spanBuckets({ fromMs: T0 + MINUTE, toMs: T0 + 2 * MINUTE }, MINUTE, 'destination');
-        expect(byDestination.map((r) => [r.group, r.sent, r.processed, r.duplicateProcessings, r.retries, r.failures, r.deadLetters, r.offloads])).toEqual([
+        expect(
+          byDestination.map((r) => [
+            r.group,
+            r.sent,
+            r.processed,
+            r.duplicateProcessings,
+            r.retries,
+            r.failures,
+            r.deadLetters,
+            r.offloads,
+          ]),
+        ).toEqual([
           ['', 2, 2, 1, 2, 2, 1, 1],
           ['invoices', 1, 2, 1, 0, 0, 0, 0],
           ['orders', 1, 0, 0, 2, 2, 1, 1],
@@ -525,12 +570,37 @@ export function runSpanStoreConformance<S extends SpanStore>(
       it('buckets attempts per endpoint and message type, with one count per storm kind', async () => {
         const zeros = { duplicateDeliveries: 0, duplicateProcessings: 0, retries: 0, failures: 0, deadLetters: 0 };
         expect(await store.activityBuckets(WINDOW, MINUTE)).toEqual([
-          { timeMs: b0, service: 'billing', destination: 'order-events', messageType: 'OrderPlaced', attempts: 2, ...zeros, duplicateDeliveries: 1 },
+          {
+            timeMs: b0,
+            service: 'billing',
+            destination: 'order-events',
+            messageType: 'OrderPlaced',
+            attempts: 2,
+            ...zeros,
+            duplicateDeliveries: 1,
+          },
           { timeMs: b0, service: 'marketing', destination: 'order-events', messageType: 'OrderPlaced', attempts: 1, ...zeros },
           { timeMs: b0, service: 'orders', destination: 'orders', messageType: 'SubmitOrder', attempts: 1, ...zeros },
-          { timeMs: b1, service: 'invoicing', destination: 'invoices', messageType: 'InvoiceRequested', attempts: 2, ...zeros, duplicateProcessings: 1 },
+          {
+            timeMs: b1,
+            service: 'invoicing',
+            destination: 'invoices',
+            messageType: 'InvoiceRequested',
+            attempts: 2,
+            ...zeros,
+            duplicateProcessings: 1,
+          },
           // failed and retry_scheduled are retries, dead_lettered a dead letter: none is a bare failure.
-          { timeMs: b1, service: 'orders', destination: 'orders', messageType: 'SubmitOrder', attempts: 3, ...zeros, retries: 2, deadLetters: 1 },
+          {
+            timeMs: b1,
+            service: 'orders',
+            destination: 'orders',
+            messageType: 'SubmitOrder',
+            attempts: 3,
+            ...zeros,
+            retries: 2,
+            deadLetters: 1,
+          },
           { timeMs: b10, service: 'orders-eu', destination: 'orders.eu', messageType: 'Bestellung✓', attempts: 1, ...zeros },
         ]);
       });
@@ -561,13 +631,32 @@ export function runSpanStoreConformance<S extends SpanStore>(
 
         it('counts as a failure of its endpoint, and names its message as a top key', async () => {
           own = await freshStore(false);
-          const threw: SpanRow = { ...SPANS.c1MarketingM2, spanId: 'abcdefabcdef0002', statusCode: 'error', outcome: '', startNs: SPANS.c1MarketingM2.startNs + 1000n };
+          const threw: SpanRow = {
+            ...SPANS.c1MarketingM2,
+            spanId: 'abcdefabcdef0002',
+            statusCode: 'error',
+            outcome: '',
+            startNs: SPANS.c1MarketingM2.startNs + 1000n,
+          };
           await own.insertSpans([SPANS.c1SendM2, SPANS.c1MarketingM2, threw]);
           await settle(own);
           expect(await own.activityBuckets(WINDOW, MINUTE)).toEqual([
-            { timeMs: b0, service: 'marketing', destination: 'order-events', messageType: 'OrderPlaced', attempts: 2, duplicateDeliveries: 0, duplicateProcessings: 0, retries: 0, failures: 1, deadLetters: 0 },
+            {
+              timeMs: b0,
+              service: 'marketing',
+              destination: 'order-events',
+              messageType: 'OrderPlaced',
+              attempts: 2,
+              duplicateDeliveries: 0,
+              duplicateProcessings: 0,
+              retries: 0,
+              failures: 1,
+              deadLetters: 0,
+            },
           ]);
-          expect(await own.topKeys(WINDOW, { service: 'marketing', destination: 'order-events', messageType: 'OrderPlaced' }, 'failure', 10)).toEqual([{ messageId: 'm-2', count: 1 }]);
+          expect(
+            await own.topKeys(WINDOW, { service: 'marketing', destination: 'order-events', messageType: 'OrderPlaced' }, 'failure', 10),
+          ).toEqual([{ messageId: 'm-2', count: 1 }]);
         });
       });
 
@@ -578,7 +667,10 @@ export function runSpanStoreConformance<S extends SpanStore>(
           target: string,
           values: Partial<EdgeAggregateRow> & { latency: [number, number, number] },
         ): EdgeAggregateRow => {
-          const { latency: [p50, p95, p99], ...rest } = values;
+          const {
+            latency: [p50, p95, p99],
+            ...rest
+          } = values;
           return {
             kind,
             source,
@@ -596,10 +688,26 @@ export function runSpanStoreConformance<S extends SpanStore>(
           };
         };
         const expected = [
-          edge('consume', 'invoices', 'invoicing', { messageTypes: ['InvoiceRequested'], count: 2, duplicateProcessings: 1, latency: [42.5, 44.75, 44.95] }),
-          edge('consume', 'order-events', 'billing', { messageTypes: ['OrderPlaced'], count: 2, duplicates: 1, latency: [15.5, 28.55, 29.71] }),
+          edge('consume', 'invoices', 'invoicing', {
+            messageTypes: ['InvoiceRequested'],
+            count: 2,
+            duplicateProcessings: 1,
+            latency: [42.5, 44.75, 44.95],
+          }),
+          edge('consume', 'order-events', 'billing', {
+            messageTypes: ['OrderPlaced'],
+            count: 2,
+            duplicates: 1,
+            latency: [15.5, 28.55, 29.71],
+          }),
           edge('consume', 'order-events', 'marketing', { messageTypes: ['OrderPlaced'], latency: [5, 5, 5] }),
-          edge('consume', 'orders', 'orders', { messageTypes: ['SubmitOrder'], count: 4, errors: 3, retries: 2, latency: [30, 92.5, 98.5] }),
+          edge('consume', 'orders', 'orders', {
+            messageTypes: ['SubmitOrder'],
+            count: 4,
+            errors: 3,
+            retries: 2,
+            latency: [30, 92.5, 98.5],
+          }),
           edge('consume', 'orders.eu', 'orders-eu', { messageTypes: ['Bestellung✓'], latency: [7.000001, 7.000001, 7.000001] }),
           edge('http', 'billing', 'payments.example', { latency: [20, 20, 20] }),
           edge('http', 'edge', 'fraud-check', { errors: 1, latency: [3, 3, 3] }),
@@ -656,9 +764,25 @@ export function runSpanStoreConformance<S extends SpanStore>(
             expect(page.anomalyCounts).toEqual({});
           }
           expect(await store.listAnomalies({ ...WINDOW, limit: 10, service: payload })).toEqual([]);
-          expect(await store.topKeys(WINDOW, { service: payload, destination: 'order-events', messageType: 'OrderPlaced' }, 'duplicate-delivery', 10)).toEqual([]);
-          expect(await store.topKeys(WINDOW, { service: 'billing', destination: payload, messageType: 'OrderPlaced' }, 'duplicate-delivery', 10)).toEqual([]);
-          expect(await store.topKeys(WINDOW, { service: 'billing', destination: 'order-events', messageType: payload }, 'duplicate-delivery', 10)).toEqual([]);
+          expect(
+            await store.topKeys(
+              WINDOW,
+              { service: payload, destination: 'order-events', messageType: 'OrderPlaced' },
+              'duplicate-delivery',
+              10,
+            ),
+          ).toEqual([]);
+          expect(
+            await store.topKeys(WINDOW, { service: 'billing', destination: payload, messageType: 'OrderPlaced' }, 'duplicate-delivery', 10),
+          ).toEqual([]);
+          expect(
+            await store.topKeys(
+              WINDOW,
+              { service: 'billing', destination: 'order-events', messageType: payload },
+              'duplicate-delivery',
+              10,
+            ),
+          ).toEqual([]);
           await expect(store.listFlows({ ...WINDOW, limit: 10, cursor: payload })).rejects.toThrow();
         },
       );
@@ -697,7 +821,13 @@ export function runSpanStoreConformance<S extends SpanStore>(
       });
 
       it('keeps the flow record analysed last', async () => {
-        const older: FlowRecord = { ...FLOW_1, state: 'active', anomalies: [], anomalyCounts: {}, analyzedAtMs: FLOW_1.analyzedAtMs - 1000 };
+        const older: FlowRecord = {
+          ...FLOW_1,
+          state: 'active',
+          anomalies: [],
+          anomalyCounts: {},
+          analyzedAtMs: FLOW_1.analyzedAtMs - 1000,
+        };
         const retry: Anomaly = { ...FLOW_1.anomalies[0], kind: 'retry', severity: 'warning', detail: 'retried' };
         const newer: FlowRecord = {
           ...FLOW_1,

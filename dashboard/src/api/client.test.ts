@@ -115,7 +115,10 @@ describe('against a collector answering another shape', () => {
     anomalyCounts: {},
     worstSeverity: null,
     ledger: Object.fromEntries(
-      ['noDuplicateProcessing', 'noGhost', 'noLost', 'consistentOutput'].map((invariant) => [invariant, { verdict: 'held', evidence: [], reason: '' }]),
+      ['noDuplicateProcessing', 'noGhost', 'noLost', 'consistentOutput'].map((invariant) => [
+        invariant,
+        { verdict: 'held', evidence: [], reason: '' },
+      ]),
     ),
     verdict: 'held',
   };

@@ -87,7 +87,8 @@ export function parseResponse<T>(path: string, schema: ZodMiniType<T>, body: unk
 export async function getJson<T>(path: string, schema: ZodMiniType<T>, signal?: AbortSignal, baseUrl = ''): Promise<T> {
   let response: Response;
   try {
-    response = await (takePrefetched(path) ?? fetch(`${baseUrl}${path}`, { signal, headers: { accept: 'application/json', ...apiToken.headers() } }));
+    response = await (takePrefetched(path) ??
+      fetch(`${baseUrl}${path}`, { signal, headers: { accept: 'application/json', ...apiToken.headers() } }));
   } catch (error) {
     if ((error as Error).name === 'AbortError') throw error;
     throw new ApiError('unreachable', `The collector API is unreachable (${(error as Error).message}). Is \`onceflow serve\` running?`);

@@ -25,8 +25,7 @@ export function ApiTokenPrompt() {
         <strong id="token-prompt-title">This collector needs its API token</strong>
         <p>{refusal}</p>
         <label>
-          API token{' '}
-          <input type="password" autoComplete="off" value={value} onChange={(event) => setValue(event.target.value)} autoFocus />
+          API token <input type="password" autoComplete="off" value={value} onChange={(event) => setValue(event.target.value)} autoFocus />
         </label>
         <button type="submit">Use token</button>
         <p className="hint">Kept for this browser tab only (sessionStorage).</p>

@@ -36,7 +36,8 @@ function CollectorStatus({ live }: { live: boolean }) {
     <>
       {ingest?.behind && (
         <span className="collector-status down" role="status" title={ingest.storeError ?? undefined}>
-          store behind: {formatCount(ingest.lagSpans)} acknowledged spans not stored yet (oldest {Math.round(ingest.oldestUnstoredAgeMs / 1000)} s)
+          store behind: {formatCount(ingest.lagSpans)} acknowledged spans not stored yet (oldest{' '}
+          {Math.round(ingest.oldestUnstoredAgeMs / 1000)} s)
         </span>
       )}
       <span className={`collector-status ${health.data.status === 'ok' ? 'up' : 'down'}`} title={health.data.storeDetail}>

@@ -42,7 +42,15 @@ function declutter(cy: Core): void {
   cy.edges().removeClass('label-hidden');
   const labels = cy.edges().map((edge) => ({
     id: edge.id(),
-    box: edge.boundingBox({ includeNodes: false, includeEdges: false, includeLabels: true, includeMainLabels: true, includeSourceLabels: false, includeTargetLabels: false, includeOverlays: false }),
+    box: edge.boundingBox({
+      includeNodes: false,
+      includeEdges: false,
+      includeLabels: true,
+      includeMainLabels: true,
+      includeSourceLabels: false,
+      includeTargetLabels: false,
+      includeOverlays: false,
+    }),
     priority: Number(edge.data('labelPriority') ?? 0),
   }));
   const nodes = cy.nodes().map((node) => node.boundingBox({ includeLabels: false, includeOverlays: false }));
@@ -58,7 +66,17 @@ function sized(element: GraphElement): GraphElement {
   return { ...element, data: { ...element.data, w: Math.max(60, longest * 6.6 + 22), h: Math.max(30, lines.length * 14 + 14) } };
 }
 
-export function CytoscapeGraph({ name, elements, stylesheet, selectedId, onSelect, rankSep = 90, nodeSep = 28, onLayout, declutterEdgeLabels = false }: CytoscapeGraphProps) {
+export function CytoscapeGraph({
+  name,
+  elements,
+  stylesheet,
+  selectedId,
+  onSelect,
+  rankSep = 90,
+  nodeSep = 28,
+  onLayout,
+  declutterEdgeLabels = false,
+}: CytoscapeGraphProps) {
   const container = useRef<HTMLDivElement>(null);
   const cyRef = useRef<Core | null>(null);
   const signatures = useRef(new Map<string, string>());

@@ -5,7 +5,12 @@ import { FLAG_STYLES, FLAG_ORDER, sortFlags } from '../model/anomaly-style.js';
 export function FlagBadge({ kind, count }: { kind: AnomalyKind; count?: number }) {
   const style = FLAG_STYLES[kind];
   return (
-    <span className={`badge badge-${style.severity}`} style={{ borderColor: style.colour, color: style.colour }} title={style.label} data-flag={kind}>
+    <span
+      className={`badge badge-${style.severity}`}
+      style={{ borderColor: style.colour, color: style.colour }}
+      title={style.label}
+      data-flag={kind}
+    >
       {style.tag}
       {count !== undefined ? ` ${count}` : ''}
     </span>

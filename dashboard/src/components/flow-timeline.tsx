@@ -15,9 +15,20 @@ function rowText(row: TimelineRow): string {
   return `${row.outcome} → ${row.destination}`;
 }
 
-export function FlowTimeline({ rows, selectedMessageId, onSelect }: { rows: TimelineRow[]; selectedMessageId: string | null; onSelect: (messageId: string) => void }) {
+export function FlowTimeline({
+  rows,
+  selectedMessageId,
+  onSelect,
+}: {
+  rows: TimelineRow[];
+  selectedMessageId: string | null;
+  onSelect: (messageId: string) => void;
+}) {
   const scale = useMemo(() => timelineScale(rows), [rows]);
-  const selectedIndex = useMemo(() => (selectedMessageId ? rows.findIndex((r) => r.messageId === selectedMessageId) : -1), [rows, selectedMessageId]);
+  const selectedIndex = useMemo(
+    () => (selectedMessageId ? rows.findIndex((r) => r.messageId === selectedMessageId) : -1),
+    [rows, selectedMessageId],
+  );
   return (
     <div className="timeline">
       <div className="timeline-head">

@@ -43,23 +43,48 @@ const base: StylesheetJson = [
 
 export const MAP_STYLE: StylesheetJson = [
   ...base,
-  { selector: 'node.service', style: { 'background-color': '#f4f7fb', 'border-color': '#3d4b5f', 'border-width': 2, 'font-weight': 'bold' } },
+  {
+    selector: 'node.service',
+    style: { 'background-color': '#f4f7fb', 'border-color': '#3d4b5f', 'border-width': 2, 'font-weight': 'bold' },
+  },
   { selector: 'node.destination', style: { shape: 'barrel', 'background-color': '#fff8e6', 'border-color': '#b08a2e' } },
-  { selector: 'node.http-peer', style: { shape: 'cut-rectangle', 'background-color': '#f3f0fa', 'border-color': '#6a5a9c', 'border-style': 'dashed' } },
+  {
+    selector: 'node.http-peer',
+    style: { shape: 'cut-rectangle', 'background-color': '#f3f0fa', 'border-color': '#6a5a9c', 'border-style': 'dashed' },
+  },
   {
     selector: 'edge',
     // Labels too small to read when zoomed out are skipped: legible, and cheaper to draw.
-    style: { width: 'data(width)', 'line-color': 'data(colour)', 'target-arrow-color': 'data(colour)', label: 'data(label)', 'min-zoomed-font-size': 6 },
+    style: {
+      width: 'data(width)',
+      'line-color': 'data(colour)',
+      'target-arrow-color': 'data(colour)',
+      label: 'data(label)',
+      'min-zoomed-font-size': 6,
+    },
   },
   { selector: 'edge.http', style: { 'line-style': 'dashed' } },
   // Inferred broker routing (topic/exchange → subscriber queue): dotted, labelled with its message types.
-  { selector: 'edge.route', style: { 'line-style': 'dashed', 'line-dash-pattern': [2, 3], 'arrow-scale': 0.7, 'font-style': 'italic', color: '#5b6575' } },
+  {
+    selector: 'edge.route',
+    style: { 'line-style': 'dashed', 'line-dash-pattern': [2, 3], 'arrow-scale': 0.7, 'font-style': 'italic', color: '#5b6575' },
+  },
   // A label that would cover a node or a more important label waits for hover or selection,
   // which show every figure of the edge above everything else.
   { selector: 'edge.label-hidden', style: { label: '' } },
   {
     selector: 'edge.hover, edge:selected',
-    style: { label: 'data(detail)', 'z-compound-depth': 'top', 'font-size': 10, color: '#111', 'text-background-opacity': 1, 'text-border-width': 1, 'text-border-color': '#9aa5b4', 'text-border-opacity': 1, 'min-zoomed-font-size': 0 },
+    style: {
+      label: 'data(detail)',
+      'z-compound-depth': 'top',
+      'font-size': 10,
+      color: '#111',
+      'text-background-opacity': 1,
+      'text-border-width': 1,
+      'text-border-color': '#9aa5b4',
+      'text-border-opacity': 1,
+      'min-zoomed-font-size': 0,
+    },
   },
 ];
 

@@ -31,7 +31,12 @@ export function MessagePanel({ message, anomalies, onClose }: { message: FlowMes
       )}
       <Facts
         rows={[
-          ['Message id', <span className="mono" data-testid="message-id">{message.messageId}</span>],
+          [
+            'Message id',
+            <span className="mono" data-testid="message-id">
+              {message.messageId}
+            </span>,
+          ],
           ['Status', STATUS_LABELS[message.status]],
           ['Producer', message.producer || '–'],
           ['Destination', message.destination || '–'],
@@ -86,7 +91,10 @@ export function MessagePanel({ message, anomalies, onClose }: { message: FlowMes
           </thead>
           <tbody>
             {message.deliveries.map((d) => (
-              <tr key={d.spanId} className={`outcome-${d.outcome || 'none'}${d.outcome === 'processed' && twice.has(d.service) ? ' processed-twice' : ''}`}>
+              <tr
+                key={d.spanId}
+                className={`outcome-${d.outcome || 'none'}${d.outcome === 'processed' && twice.has(d.service) ? ' processed-twice' : ''}`}
+              >
                 <td className="num">{d.attempt || '?'}</td>
                 <td>{d.service}</td>
                 <td>

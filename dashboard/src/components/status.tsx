@@ -45,12 +45,12 @@ export function EmptyStore({ children }: { children?: ReactNode }) {
       <p>To send data, either:</p>
       <ul>
         <li>
-          point an OpenTelemetry SDK's OTLP/HTTP trace exporter at <code>http://localhost:4318/v1/traces</code> (services
-          instrumented with <code>@onceflow/instrumentation</code> add message identity), or
+          point an OpenTelemetry SDK's OTLP/HTTP trace exporter at <code>http://localhost:4318/v1/traces</code> (services instrumented with{' '}
+          <code>@onceflow/instrumentation</code> add message identity), or
         </li>
         <li>
-          run <code>npm start</code> at the repository root: it starts the collector and the sample shop, which produces
-          flows (and, with fault injection, every anomaly).
+          run <code>npm start</code> at the repository root: it starts the collector and the sample shop, which produces flows (and, with
+          fault injection, every anomaly).
         </li>
       </ul>
       <p>If data was sent earlier, widen the time window above.</p>

@@ -48,7 +48,8 @@ export function useLiveUpdates(): boolean {
       const conversationId = conversationOf((event as MessageEvent<string>).data);
       schedule(['flows'], ['trends'], ...(conversationId ? [queryKeys.flow(conversationId)] : []));
     });
-    for (const name of ['anomaly', 'anomaly-withdrawn']) source.addEventListener(name, () => schedule(['flows'], ['anomalies'], ['storms']));
+    for (const name of ['anomaly', 'anomaly-withdrawn'])
+      source.addEventListener(name, () => schedule(['flows'], ['anomalies'], ['storms']));
     return () => {
       if (timer) clearTimeout(timer);
       source.close();

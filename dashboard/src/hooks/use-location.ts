@@ -39,7 +39,10 @@ export function useRoute(): Route {
   return parseRoute(key.split('?')[0]);
 }
 
-export function useSearchParams(): [URLSearchParams, (changes: Record<string, string | number | null | undefined>, options?: { replace?: boolean }) => void] {
+export function useSearchParams(): [
+  URLSearchParams,
+  (changes: Record<string, string | number | null | undefined>, options?: { replace?: boolean }) => void,
+] {
   const key = useLocationKey();
   const search = key.includes('?') ? key.slice(key.indexOf('?')) : '';
   const params = new URLSearchParams(search);

@@ -19,7 +19,14 @@ describe('buildFlowGraph', () => {
       makeMessage({ messageId: 'submit', messageType: 'SubmitOrder' }),
       makeMessage({ messageId: 'placed', messageType: 'OrderPlaced', causationId: 'submit' }),
       makeMessage({ messageId: 'billed', messageType: 'OrderBilled', causationId: 'placed', flags: ['duplicate-processing'] }),
-      makeMessage({ messageId: 'ship', messageType: 'ShipOrder', causationId: 'placed', status: 'lost', deliveries: [], flags: ['lost-message'] }),
+      makeMessage({
+        messageId: 'ship',
+        messageType: 'ShipOrder',
+        causationId: 'placed',
+        status: 'lost',
+        deliveries: [],
+        flags: ['lost-message'],
+      }),
     ],
     {
       httpCalls: [
@@ -43,13 +50,16 @@ describe('buildFlowGraph', () => {
 
   it('draws every message and the HTTP boundary as nodes, produced-by as edges', () => {
     expect(graph.mode).toBe('messages');
-    expect(nodes(graph).map((n) => n.data.id).sort()).toEqual(['h:http1', 'm:billed', 'm:placed', 'm:ship', 'm:submit']);
-    expect(edges(graph).map((e) => `${e.data.source}->${e.data.target}`).sort()).toEqual([
-      'h:http1->m:submit',
-      'm:placed->m:billed',
-      'm:placed->m:ship',
-      'm:submit->m:placed',
-    ]);
+    expect(
+      nodes(graph)
+        .map((n) => n.data.id)
+        .sort(),
+    ).toEqual(['h:http1', 'm:billed', 'm:placed', 'm:ship', 'm:submit']);
+    expect(
+      edges(graph)
+        .map((e) => `${e.data.source}->${e.data.target}`)
+        .sort(),
+    ).toEqual(['h:http1->m:submit', 'm:placed->m:billed', 'm:placed->m:ship', 'm:submit->m:placed']);
     expect(edges(graph).find((e) => e.data.source === 'h:http1')!.classes).toBe('http');
   });
 
@@ -69,9 +79,7 @@ describe('large flows', () => {
   function fanOut(count: number): FlowMessage[] {
     const messages = [makeMessage({ messageId: 'root', messageType: 'OrderPlaced' })];
     for (let i = 0; i < count; i++) {
-      messages.push(
-        makeMessage({ messageId: `r${i}`, messageType: 'ItemReserved', causationId: 'root', flags: i === 7 ? ['retry'] : [] }),
-      );
+      messages.push(makeMessage({ messageId: `r${i}`, messageType: 'ItemReserved', causationId: 'root', flags: i === 7 ? ['retry'] : [] }));
       messages.push(makeMessage({ messageId: `s${i}`, messageType: 'ItemShipped', causationId: `r${i}` }));
     }
     return messages;
@@ -98,8 +106,18 @@ describe('large flows', () => {
 
   it('collapses many alike flagged siblings into one node that keeps the flag', () => {
     const messages = [makeMessage({ messageId: 'root', messageType: 'OrderPlaced' })];
-    for (let i = 0; i < 40; i++) messages.push(makeMessage({ messageId: `r${i}`, messageType: 'ItemReserved', causationId: 'root', flags: ['retry'] }));
-    messages.push(makeMessage({ messageId: 'lost', messageType: 'ItemReserved', causationId: 'root', status: 'lost', deliveries: [], flags: ['lost-message'] }));
+    for (let i = 0; i < 40; i++)
+      messages.push(makeMessage({ messageId: `r${i}`, messageType: 'ItemReserved', causationId: 'root', flags: ['retry'] }));
+    messages.push(
+      makeMessage({
+        messageId: 'lost',
+        messageType: 'ItemReserved',
+        causationId: 'root',
+        status: 'lost',
+        deliveries: [],
+        flags: ['lost-message'],
+      }),
+    );
     const graph = buildFlowGraph(makeFlow(messages));
     const group = nodes(graph).find((n) => n.data.kind === 'group')!;
     expect(group.data.count).toBe(40);
@@ -118,14 +136,27 @@ describe('large flows', () => {
   it('summarises by message type when even the collapsed graph is too large', () => {
     // A chain cannot collapse: every message has a different parent.
     const chain = Array.from({ length: 50 }, (_, i) =>
-      makeMessage({ messageId: `c${i}`, messageType: i % 2 ? 'Ping' : 'Pong', causationId: i ? `c${i - 1}` : '', flags: i === 9 ? ['ghost-message'] : [] }),
+      makeMessage({
+        messageId: `c${i}`,
+        messageType: i % 2 ? 'Ping' : 'Pong',
+        causationId: i ? `c${i - 1}` : '',
+        flags: i === 9 ? ['ghost-message'] : [],
+      }),
     );
     const graph = buildFlowGraph(makeFlow(chain), { collapseAt: 6, maxNodes: 20 });
     expect(graph.mode).toBe('types');
-    expect(nodes(graph).map((n) => n.data.id).sort()).toEqual(['t:Ping', 't:Pong']);
+    expect(
+      nodes(graph)
+        .map((n) => n.data.id)
+        .sort(),
+    ).toEqual(['t:Ping', 't:Pong']);
     const ping = nodes(graph).find((n) => n.data.id === 't:Ping')!;
     expect(ping.classes).toContain('flag-ghost-message');
-    expect(edges(graph).map((e) => e.data.id).sort()).toEqual(['t:Ping->t:Pong', 't:Pong->t:Ping']);
+    expect(
+      edges(graph)
+        .map((e) => e.data.id)
+        .sort(),
+    ).toEqual(['t:Ping->t:Pong', 't:Pong->t:Ping']);
   });
 
   it('survives a causation cycle in malformed data', () => {

@@ -161,7 +161,13 @@ function buildMessageGraph(flow: Flow, options: FlowGraphOptions): FlowGraph {
       const producers = [...new Set(group.messages.map((m) => m.producer).filter(Boolean))];
       const lines = [`${first.messageType || '(untyped)'} ×${ids.length}`];
       if (producers.length === 1) lines.push(`from ${producers[0]}`);
-      lines.push(first.flags.length ? `all ${sortFlags(first.flags).map((f) => FLAG_STYLES[f].tag).join(' · ')}` : `all ${first.status}`);
+      lines.push(
+        first.flags.length
+          ? `all ${sortFlags(first.flags)
+              .map((f) => FLAG_STYLES[f].tag)
+              .join(' · ')}`
+          : `all ${first.status}`,
+      );
       nodes.set(id, {
         group: 'nodes',
         data: { id, label: lines.join('\n'), kind: 'group', count: ids.length },
@@ -207,7 +213,10 @@ export function buildTypeGraph(flow: Flow): FlowGraph {
       data: { id, label: lines.join('\n'), kind: 'type', count: list.length },
       classes: ['message', 'type', ...flags.map((f) => `flag-${f}`), flags.length ? 'flagged' : ''].join(' ').trim(),
     });
-    members.set(id, list.map((m) => m.messageId));
+    members.set(
+      id,
+      list.map((m) => m.messageId),
+    );
     for (const m of list) nodeOfMessage.set(m.messageId, id);
   }
   const edgeCounts = new Map<string, { source: string; target: string; count: number }>();

@@ -17,12 +17,16 @@ describe('layeredLayout', () => {
 
   it('stacks siblings in one rank without overlap', () => {
     // root → x, y, z
-    const positions = layeredLayout(['root', 'x', 'y', 'z'].map(box), ['x', 'y', 'z'].map((t) => ({ source: 'root', target: t })), {
-      rankSep: 100,
-      nodeSep: 10,
-      sweeps: 2,
-      aspect: 0,
-    });
+    const positions = layeredLayout(
+      ['root', 'x', 'y', 'z'].map(box),
+      ['x', 'y', 'z'].map((t) => ({ source: 'root', target: t })),
+      {
+        rankSep: 100,
+        nodeSep: 10,
+        sweeps: 2,
+        aspect: 0,
+      },
+    );
     const ys = ['x', 'y', 'z'].map((id) => positions.get(id)!.y).sort((a, b) => a - b);
     expect(ys[1] - ys[0]).toBe(40);
     expect(new Set(['x', 'y', 'z'].map((id) => positions.get(id)!.x)).size).toBe(1);

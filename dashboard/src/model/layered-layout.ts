@@ -112,10 +112,13 @@ export function layeredLayout(
   //    ranks folded into bands when the drawing would be far wider than `aspect`.
   const size = new Map(nodes.map((n) => [n.id, n]));
   const widths = layers.map((layer) => Math.max(0, ...layer.map((id) => size.get(id)!.width)));
-  const heights = layers.map((layer) => layer.reduce((sum, id) => sum + size.get(id)!.height, 0) + options.nodeSep * Math.max(0, layer.length - 1));
+  const heights = layers.map(
+    (layer) => layer.reduce((sum, id) => sum + size.get(id)!.height, 0) + options.nodeSep * Math.max(0, layer.length - 1),
+  );
   const totalWidth = widths.reduce((sum, w) => sum + w + options.rankSep, 0);
   const bandHeight = Math.max(1, ...heights) + options.rankSep;
-  const bands = options.aspect > 0 ? Math.max(1, Math.min(rankCount, Math.floor(Math.sqrt(totalWidth / (bandHeight * options.aspect))))) : 1;
+  const bands =
+    options.aspect > 0 ? Math.max(1, Math.min(rankCount, Math.floor(Math.sqrt(totalWidth / (bandHeight * options.aspect))))) : 1;
   const ranksPerBand = Math.ceil(rankCount / bands);
   const positions = new Map<string, { x: number; y: number }>();
   let x = 0;

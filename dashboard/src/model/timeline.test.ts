@@ -48,13 +48,35 @@ describe('a message lost before any send', () => {
   it('sits where its anomaly places it, not at epoch zero', () => {
     const flow = makeFlow(
       [
-        makeMessage({ messageId: 'submit', sends: [makeSend({ spanId: 's1', startMs: 5000 })], deliveries: [makeDelivery({ spanId: 'a1', startMs: 5010 })] }),
-        makeMessage({ messageId: 'bill', causationId: 'submit', sends: [], deliveries: [], sentAtMs: null, status: 'lost', flags: ['lost-message'] }),
+        makeMessage({
+          messageId: 'submit',
+          sends: [makeSend({ spanId: 's1', startMs: 5000 })],
+          deliveries: [makeDelivery({ spanId: 'a1', startMs: 5010 })],
+        }),
+        makeMessage({
+          messageId: 'bill',
+          causationId: 'submit',
+          sends: [],
+          deliveries: [],
+          sentAtMs: null,
+          status: 'lost',
+          flags: ['lost-message'],
+        }),
       ],
       {
         startMs: 5000,
         anomalies: [
-          { kind: 'lost-message', severity: 'error', conversationId: 'conv-1', messageId: 'bill', messageType: 'Bill', service: 'orders', endpoint: 'orders', detail: 'lost', timeMs: 5015 },
+          {
+            kind: 'lost-message',
+            severity: 'error',
+            conversationId: 'conv-1',
+            messageId: 'bill',
+            messageType: 'Bill',
+            service: 'orders',
+            endpoint: 'orders',
+            detail: 'lost',
+            timeMs: 5015,
+          },
         ],
       },
     );

@@ -99,7 +99,14 @@ describe('route edges', () => {
     ],
     edges: [
       makeEdge({ id: 'send', source: 'svc:billing', target: 'dest:OrderBilled', messageTypes: ['OrderBilled'] }),
-      makeEdge({ id: 'route', source: 'dest:OrderBilled', target: 'dest:invoicing', kind: 'route', messageTypes: ['OrderBilled'], latencyP50Ms: null }),
+      makeEdge({
+        id: 'route',
+        source: 'dest:OrderBilled',
+        target: 'dest:invoicing',
+        kind: 'route',
+        messageTypes: ['OrderBilled'],
+        latencyP50Ms: null,
+      }),
       makeEdge({ id: 'wide', source: 'dest:OrderBilled', target: 'dest:invoicing', kind: 'route', messageTypes: ['A', 'B', 'C', 'D'] }),
       makeEdge({ id: 'consume', source: 'dest:invoicing', target: 'svc:invoicing', kind: 'consume', messageTypes: ['OrderBilled'] }),
     ],
@@ -118,24 +125,65 @@ describe('route edges', () => {
   });
 
   it('list nodes from where the flow starts, so the layout reads left to right', () => {
-    expect(elements.filter((e) => e.group === 'nodes').map((e) => e.data.id)).toEqual(['svc:billing', 'dest:OrderBilled', 'dest:invoicing', 'svc:invoicing']);
+    expect(elements.filter((e) => e.group === 'nodes').map((e) => e.data.id)).toEqual([
+      'svc:billing',
+      'dest:OrderBilled',
+      'dest:invoicing',
+      'svc:invoicing',
+    ]);
   });
 });
 
 describe('flowOrder', () => {
   it.each([
-    { name: 'a chain given backwards', ids: ['c', 'b', 'a'], edges: [['a', 'b'], ['b', 'c']], order: ['a', 'b', 'c'] },
+    {
+      name: 'a chain given backwards',
+      ids: ['c', 'b', 'a'],
+      edges: [
+        ['a', 'b'],
+        ['b', 'c'],
+      ],
+      order: ['a', 'b', 'c'],
+    },
     // shop → orders-q → orders → billing-q → billing → OrderBilled → orders-q (an event back to the start)
     {
       name: 'a saga whose events route back to the first queue starts at its caller',
       ids: ['OrderBilled', 'billing', 'billing-q', 'orders', 'orders-q', 'shop'],
-      edges: [['shop', 'orders-q'], ['orders-q', 'orders'], ['orders', 'billing-q'], ['billing-q', 'billing'], ['billing', 'OrderBilled'], ['OrderBilled', 'orders-q']],
+      edges: [
+        ['shop', 'orders-q'],
+        ['orders-q', 'orders'],
+        ['orders', 'billing-q'],
+        ['billing-q', 'billing'],
+        ['billing', 'OrderBilled'],
+        ['OrderBilled', 'orders-q'],
+      ],
       order: ['shop', 'orders-q', 'orders', 'billing-q', 'billing', 'OrderBilled'],
     },
-    { name: 'a cycle with no source keeps the given order', ids: ['b', 'a'], edges: [['a', 'b'], ['b', 'a']], order: ['b', 'a'] },
-    { name: 'unconnected nodes and unknown ends stay', ids: ['x', 'y'], edges: [['y', 'gone'], ['x', 'x']], order: ['x', 'y'] },
+    {
+      name: 'a cycle with no source keeps the given order',
+      ids: ['b', 'a'],
+      edges: [
+        ['a', 'b'],
+        ['b', 'a'],
+      ],
+      order: ['b', 'a'],
+    },
+    {
+      name: 'unconnected nodes and unknown ends stay',
+      ids: ['x', 'y'],
+      edges: [
+        ['y', 'gone'],
+        ['x', 'x'],
+      ],
+      order: ['x', 'y'],
+    },
   ])('$name', ({ ids, edges, order }) => {
-    expect(flowOrder(ids, edges.map(([source, target]) => ({ source, target })))).toEqual(order);
+    expect(
+      flowOrder(
+        ids,
+        edges.map(([source, target]) => ({ source, target })),
+      ),
+    ).toEqual(order);
   });
 });
 

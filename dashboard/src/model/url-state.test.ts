@@ -70,7 +70,14 @@ describe('flow filters', () => {
       q: '',
     });
     const filters = parseFlowFilters(params);
-    expect(filters).toEqual({ q: '', service: 'billing', messageType: '', anomaly: 'lost-message', completion: 'incomplete', verdict: 'unknown' });
+    expect(filters).toEqual({
+      q: '',
+      service: 'billing',
+      messageType: '',
+      anomaly: 'lost-message',
+      completion: 'incomplete',
+      verdict: 'unknown',
+    });
     expect(flowQueryParams(filters)).toEqual({ service: 'billing', anomaly: 'lost-message', state: 'incomplete', verdict: 'unknown' });
   });
 

@@ -97,4 +97,3 @@ export function flowFiltersForChange(change: Pick<MetricChange, 'group' | 'metri
   if (change.metric === 'incompleteFlows') filters.completion = 'incomplete';
   return filters;
 }
-

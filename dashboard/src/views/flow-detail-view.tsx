@@ -40,7 +40,19 @@ function timed<T>(name: string, build: () => T): T {
   return result;
 }
 
-function GroupPanel({ graph, nodeId, flow, onSelectMessage, onClose }: { graph: FlowGraph; nodeId: string; flow: Flow; onSelectMessage: (id: string) => void; onClose: () => void }) {
+function GroupPanel({
+  graph,
+  nodeId,
+  flow,
+  onSelectMessage,
+  onClose,
+}: {
+  graph: FlowGraph;
+  nodeId: string;
+  flow: Flow;
+  onSelectMessage: (id: string) => void;
+  onClose: () => void;
+}) {
   const ids = graph.members.get(nodeId) ?? [];
   const call = flow.httpCalls.find((c) => `h:${c.spanId}` === nodeId);
   if (call) {
@@ -62,7 +74,9 @@ function GroupPanel({ graph, nodeId, flow, onSelectMessage, onClose }: { graph: 
   const shown = ids.slice(0, 200);
   return (
     <SidePanel title={`${ids.length} messages`} onClose={onClose}>
-      <p className="muted">Sibling messages of one type with the same parent, state and flags, collapsed into one node. Pick one to see its attempts.</p>
+      <p className="muted">
+        Sibling messages of one type with the same parent, state and flags, collapsed into one node. Pick one to see its attempts.
+      </p>
       <ul className="id-list">
         {shown.map((id) => (
           <li key={id}>
@@ -94,7 +108,8 @@ export function FlowDetailView({ conversationId }: { conversationId: string }) {
     (nodeId: string | null) => {
       if (!nodeId || !graph) return setParams({ msg: null, node: null }, { replace: true });
       const members = graph.members.get(nodeId);
-      if (members && members.length === 1 && nodeId === messageNodeId(members[0])) setParams({ msg: members[0], node: null }, { replace: true });
+      if (members && members.length === 1 && nodeId === messageNodeId(members[0]))
+        setParams({ msg: members[0], node: null }, { replace: true });
       else if (members) setParams({ node: nodeId, msg: null }, { replace: true });
     },
     [graph, setParams],
@@ -136,7 +151,9 @@ export function FlowDetailView({ conversationId }: { conversationId: string }) {
         <CountBadges counts={f.anomalyCounts} />
       </header>
       <LedgerPanel ledger={f.ledger} verdict={f.verdict} />
-      {f.truncated && <div className="warn-bar">This flow has more spans than the collector reads for one flow; what is shown covers the first ones.</div>}
+      {f.truncated && (
+        <div className="warn-bar">This flow has more spans than the collector reads for one flow; what is shown covers the first ones.</div>
+      )}
       {loaded < f.page.total && (
         <div className="warn-bar">
           Showing {loaded} of {f.page.total} messages.{' '}
@@ -171,14 +188,27 @@ export function FlowDetailView({ conversationId }: { conversationId: string }) {
               Fit
             </button>
           </div>
-          <CytoscapeGraph key={conversationId} name="flow" elements={g.elements} stylesheet={FLOW_STYLE} selectedId={graphSelection} onSelect={onGraphSelect} rankSep={40} nodeSep={14} />
+          <CytoscapeGraph
+            key={conversationId}
+            name="flow"
+            elements={g.elements}
+            stylesheet={FLOW_STYLE}
+            selectedId={graphSelection}
+            onSelect={onGraphSelect}
+            rankSep={40}
+            nodeSep={14}
+          />
           <FlagLegend />
         </section>
         <section className="timeline-pane">
           <FlowTimeline rows={rows} selectedMessageId={selectedMessageId} onSelect={selectMessage} />
         </section>
-        {message && <MessagePanel message={message} anomalies={f.anomalies.filter((a) => a.messageId === message.messageId)} onClose={close} />}
-        {!message && selectedNode && g.members.has(selectedNode) && <GroupPanel graph={g} nodeId={selectedNode} flow={f} onSelectMessage={selectMessage} onClose={close} />}
+        {message && (
+          <MessagePanel message={message} anomalies={f.anomalies.filter((a) => a.messageId === message.messageId)} onClose={close} />
+        )}
+        {!message && selectedNode && g.members.has(selectedNode) && (
+          <GroupPanel graph={g} nodeId={selectedNode} flow={f} onSelectMessage={selectMessage} onClose={close} />
+        )}
       </div>
     </div>
   );

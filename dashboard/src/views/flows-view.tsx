@@ -67,7 +67,11 @@ function FilterBar({ filters, services }: { filters: FlowFilters; services: stri
       </label>
       <label>
         Anomaly
-        <select value={filters.anomaly} onChange={(e) => apply({ ...draft, anomaly: e.target.value as FlowFilters['anomaly'] })} aria-label="Anomaly kind">
+        <select
+          value={filters.anomaly}
+          onChange={(e) => apply({ ...draft, anomaly: e.target.value as FlowFilters['anomaly'] })}
+          aria-label="Anomaly kind"
+        >
           <option value="">any</option>
           {FLAG_ORDER.map((kind) => (
             <option key={kind} value={kind}>
@@ -78,7 +82,11 @@ function FilterBar({ filters, services }: { filters: FlowFilters; services: stri
       </label>
       <label>
         Completion
-        <select value={filters.completion} onChange={(e) => apply({ ...draft, completion: e.target.value as FlowFilters['completion'] })} aria-label="Completion">
+        <select
+          value={filters.completion}
+          onChange={(e) => apply({ ...draft, completion: e.target.value as FlowFilters['completion'] })}
+          aria-label="Completion"
+        >
           <option value="">any</option>
           <option value="complete">complete</option>
           <option value="incomplete">incomplete</option>
@@ -87,7 +95,11 @@ function FilterBar({ filters, services }: { filters: FlowFilters; services: stri
       </label>
       <label>
         Exactly once
-        <select value={filters.verdict} onChange={(e) => apply({ ...draft, verdict: e.target.value as FlowFilters['verdict'] })} aria-label="Verdict">
+        <select
+          value={filters.verdict}
+          onChange={(e) => apply({ ...draft, verdict: e.target.value as FlowFilters['verdict'] })}
+          aria-label="Verdict"
+        >
           <option value="">any</option>
           <option value="violated">violated</option>
           <option value="unknown">unknown</option>
@@ -122,7 +134,12 @@ export function FlowsView() {
         <div className="anomaly-counts" aria-label="Flows per anomaly kind">
           <span className="muted">{first.total} flows</span>
           {FLAG_ORDER.filter((k) => (first.anomalyCounts[k] ?? 0) > 0).map((kind) => (
-            <button key={kind} type="button" className={`count-filter ${filters.anomaly === kind ? 'active' : ''}`} onClick={() => setParams({ anomaly: filters.anomaly === kind ? null : kind })}>
+            <button
+              key={kind}
+              type="button"
+              className={`count-filter ${filters.anomaly === kind ? 'active' : ''}`}
+              onClick={() => setParams({ anomaly: filters.anomaly === kind ? null : kind })}
+            >
               <FlagBadge kind={kind} count={first.anomalyCounts[kind]} />
             </button>
           ))}
@@ -133,7 +150,11 @@ export function FlowsView() {
       ) : flows.isError && !flows.data ? (
         <ErrorState error={flows.error} what="flows" />
       ) : list.length === 0 ? (
-        filtered ? <Empty>No flow in this window matches these filters.</Empty> : <EmptyStore />
+        filtered ? (
+          <Empty>No flow in this window matches these filters.</Empty>
+        ) : (
+          <EmptyStore />
+        )
       ) : (
         <>
           <FlowTable flows={list} />

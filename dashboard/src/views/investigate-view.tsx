@@ -27,16 +27,26 @@ export function InvestigateView() {
   const current = useTrends(timeWindow, stepMs, by);
   const previous = useTrends(before, stepMs, by);
   const overview = useTrends(context, stepMs, by);
-  const changes = useMemo(() => (current.data && previous.data ? compareWindows(current.data, previous.data, 40) : []), [current.data, previous.data]);
-  const rows = useMemo(() => (overview.data ? totalsSeries(overview.data, ['processed', 'duplicateProcessings', 'failures', 'retries']) : []), [overview.data]);
+  const changes = useMemo(
+    () => (current.data && previous.data ? compareWindows(current.data, previous.data, 40) : []),
+    [current.data, previous.data],
+  );
+  const rows = useMemo(
+    () => (overview.data ? totalsSeries(overview.data, ['processed', 'duplicateProcessings', 'failures', 'retries']) : []),
+    [overview.data],
+  );
 
   const loading = current.isPending || previous.isPending;
   const error = current.error ?? previous.error;
   return (
     <div className="page">
       <p className="muted">
-        Comparing <strong>{formatDateTime(timeWindow.fromMs)} → {formatDateTime(timeWindow.toMs)}</strong> with the window before it ({formatDateTime(before.fromMs)} →{' '}
-        {formatDateTime(before.toMs)}). Drag across the chart to pick another window.
+        Comparing{' '}
+        <strong>
+          {formatDateTime(timeWindow.fromMs)} → {formatDateTime(timeWindow.toMs)}
+        </strong>{' '}
+        with the window before it ({formatDateTime(before.fromMs)} → {formatDateTime(before.toMs)}). Drag across the chart to pick another
+        window.
       </p>
       <TimeChart
         title="Selected window (shaded) and the window before"
@@ -91,10 +101,18 @@ export function InvestigateView() {
                   <td className="num">{formatValue(unit, change.current)}</td>
                   <td className="num delta">
                     {change.delta > 0 ? '+' : ''}
-                    {formatValue(unit, change.delta)} {Number.isFinite(change.relative) ? `(${change.relative > 0 ? '+' : ''}${formatPercent(change.relative)})` : '(new)'}
+                    {formatValue(unit, change.delta)}{' '}
+                    {Number.isFinite(change.relative) ? `(${change.relative > 0 ? '+' : ''}${formatPercent(change.relative)})` : '(new)'}
                   </td>
                   <td>
-                    <Link href={linkTo({ view: 'flows' }, { ...flowFiltersForChange(change, by), from: timeWindow.fromMs, to: timeWindow.toMs })}>flows →</Link>
+                    <Link
+                      href={linkTo(
+                        { view: 'flows' },
+                        { ...flowFiltersForChange(change, by), from: timeWindow.fromMs, to: timeWindow.toMs },
+                      )}
+                    >
+                      flows →
+                    </Link>
                   </td>
                 </tr>
               );

@@ -58,7 +58,10 @@ function EdgeFacts({ edge }: { edge: TopologyEdge }) {
         ['Duplicates', formatPercent(edge.duplicateRate)],
         ['Duplicate processings', formatCount(edge.duplicateProcessings)],
         ['Retries', formatPercent(edge.retryRate)],
-        ['Latency p50 / p95 / p99', `${formatDuration(edge.latencyP50Ms)} / ${formatDuration(edge.latencyP95Ms)} / ${formatDuration(edge.latencyP99Ms)}`],
+        [
+          'Latency p50 / p95 / p99',
+          `${formatDuration(edge.latencyP50Ms)} / ${formatDuration(edge.latencyP95Ms)} / ${formatDuration(edge.latencyP99Ms)}`,
+        ],
         ['Message types', edge.messageTypes.join(', ') || '–'],
       ]}
     />
@@ -90,7 +93,17 @@ function RecentFlows({ timeWindow, service }: { timeWindow: TimeWindow; service:
   );
 }
 
-function SelectionPanel({ topology, id, timeWindow, onClose }: { topology: Topology; id: string; timeWindow: TimeWindow; onClose: () => void }) {
+function SelectionPanel({
+  topology,
+  id,
+  timeWindow,
+  onClose,
+}: {
+  topology: Topology;
+  id: string;
+  timeWindow: TimeWindow;
+  onClose: () => void;
+}) {
   const summary = summarizeNode(topology, id);
   const edge = summary ? null : topology.edges.find((e) => e.id === id);
   const service = serviceOfSelection(topology, id);
@@ -103,7 +116,10 @@ function SelectionPanel({ topology, id, timeWindow, onClose }: { topology: Topol
   }
   const label = (nodeId: string) => topology.nodes.find((n) => n.id === nodeId)?.label ?? nodeId;
   return (
-    <SidePanel title={summary ? `${summary.node.kind}: ${summary.node.label}` : `${label(edge!.source)} → ${label(edge!.target)}`} onClose={onClose}>
+    <SidePanel
+      title={summary ? `${summary.node.kind}: ${summary.node.label}` : `${label(edge!.source)} → ${label(edge!.target)}`}
+      onClose={onClose}
+    >
       {summary && (
         <>
           <Facts
@@ -158,7 +174,16 @@ export function SystemMapView() {
           </button>
           {topology.isError && <span className="warn">refresh failed: {(topology.error as Error).message}</span>}
         </div>
-        <CytoscapeGraph name="map" elements={elements} stylesheet={MAP_STYLE} selectedId={selected} onSelect={onSelect} rankSep={80} nodeSep={30} declutterEdgeLabels />
+        <CytoscapeGraph
+          name="map"
+          elements={elements}
+          stylesheet={MAP_STYLE}
+          selectedId={selected}
+          onSelect={onSelect}
+          rankSep={80}
+          nodeSep={30}
+          declutterEdgeLabels
+        />
         <MapLegend />
       </section>
       {selected && <SelectionPanel topology={data} id={selected} timeWindow={timeWindow} onClose={() => onSelect(null)} />}

@@ -43,7 +43,11 @@ export async function readBusinessState(system: OrderSystem, placed: Placed[]): 
       'SELECT endpoint, message_id, message_type, dispatched_at IS NOT NULL AS dispatched FROM outbox',
     )
   ).rows.map((r) => ({ service: r.endpoint, messageId: r.message_id, messageType: r.message_type, dispatched: r.dispatched }));
-  const deadLetters = (await system.transport.deadLetters()).map((d) => ({ service: d.queue, messageId: d.messageId, messageType: d.messageType }));
+  const deadLetters = (await system.transport.deadLetters()).map((d) => ({
+    service: d.queue,
+    messageId: d.messageId,
+    messageType: d.messageType,
+  }));
 
   const effects: BusinessState['effects'] = (
     await db.query<{ message_id: string; message_type: string }>('SELECT message_id, message_type FROM marketing_ledger')

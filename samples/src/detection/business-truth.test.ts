@@ -58,7 +58,10 @@ describe('ground truth from business state', () => {
     },
     {
       name: 'an injected ghost whose state did commit is no ghost',
-      state: { processed: [{ service: 'billing', messageId: 'g1' }], outbox: [{ service: 'orders', messageId: 'g1', messageType: 'T', dispatched: true }] },
+      state: {
+        processed: [{ service: 'billing', messageId: 'g1' }],
+        outbox: [{ service: 'orders', messageId: 'g1', messageType: 'T', dispatched: true }],
+      },
       log: [injected('ghost-message', 'g1', 'orders')],
       truth: [],
     },
@@ -76,7 +79,10 @@ describe('ground truth from business state', () => {
     },
     {
       name: 'an injected retry counts when the endpoint then processed the message',
-      state: { processed: [{ service: 'orders', messageId: 'r1' }], deadLetters: [{ service: 'orders', messageId: 'r2', messageType: 'T' }] },
+      state: {
+        processed: [{ service: 'orders', messageId: 'r1' }],
+        deadLetters: [{ service: 'orders', messageId: 'r2', messageType: 'T' }],
+      },
       log: [injected('retry', 'r1', 'orders'), injected('retry', 'r2', 'orders')],
       truth: ['dead-letter orders r2', 'retry orders r1'],
     },

@@ -47,15 +47,18 @@ export function deriveTruth(state: BusinessState, injected: readonly TruthRecord
     if (count > 1) truth.push({ kind: 'duplicate-processing', ...effect, detail: `effect applied ${count}×` });
   }
   for (const c of state.claimChecks) {
-    if (dispatched.has(c.messageId)) truth.push({ kind: 'offload', messageId: c.messageId, service: c.service, messageType: c.messageType, detail: c.ref });
+    if (dispatched.has(c.messageId))
+      truth.push({ kind: 'offload', messageId: c.messageId, service: c.service, messageType: c.messageType, detail: c.ref });
   }
 
   for (const r of injected) {
     const detail = r.detail ?? 'injected';
     const base = { messageId: r.messageId, service: r.service, messageType: r.messageType, detail };
     if (r.kind === 'ghost-message' && !committed.has(r.messageId) && consumed.has(r.messageId)) truth.push({ ...base, kind: r.kind });
-    if ((r.kind === 'premature-publish' || r.kind === 'inconsistent-output') && committed.has(r.messageId)) truth.push({ ...base, kind: r.kind });
-    if (r.kind === 'lost-message' && !committed.has(r.messageId) && !consumed.has(r.messageId)) truth.push({ ...base, kind: 'stuck-outbox' });
+    if ((r.kind === 'premature-publish' || r.kind === 'inconsistent-output') && committed.has(r.messageId))
+      truth.push({ ...base, kind: r.kind });
+    if (r.kind === 'lost-message' && !committed.has(r.messageId) && !consumed.has(r.messageId))
+      truth.push({ ...base, kind: 'stuck-outbox' });
     if (r.kind === 'retry' && processed.has(key(r.service, r.messageId))) truth.push({ ...base, kind: r.kind });
     if (r.kind === 'duplicate-delivery' && !deadAt.has(key(r.service, r.messageId))) truth.push({ ...base, kind: r.kind });
   }

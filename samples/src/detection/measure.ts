@@ -74,7 +74,10 @@ export interface MeasureOptions {
 const keyOf = (a: { kind: string; messageId: string; service: string }) => `${a.kind} ${a.service} ${a.messageId}`;
 
 /** Precision and recall per kind over (kind, service, message id) keys. */
-export function scoreDetection(truth: readonly Pick<ExpectedAnomaly, 'kind' | 'messageId' | 'service'>[], anomalies: ReportedAnomaly[]): KindScore[] {
+export function scoreDetection(
+  truth: readonly Pick<ExpectedAnomaly, 'kind' | 'messageId' | 'service'>[],
+  anomalies: ReportedAnomaly[],
+): KindScore[] {
   return DETECTABLE_KINDS.map((kind) => {
     const expected = new Set(truth.filter((t) => t.kind === kind).map(keyOf));
     const found = new Set(anomalies.filter((a) => a.kind === kind).map(keyOf));
@@ -128,7 +131,8 @@ export function formatTotals(runs: DetectionRun[]): string {
 }
 
 function formatVerdicts(scenario: string, v: VerdictCount): string {
-  if (v.verdicts === 0) return `${scenario.padEnd(18)} ${String(v.flows).padStart(5)}  no ledger verdicts in the collector's flows (${v.field})`;
+  if (v.verdicts === 0)
+    return `${scenario.padEnd(18)} ${String(v.flows).padStart(5)}  no ledger verdicts in the collector's flows (${v.field})`;
   return `${scenario.padEnd(18)} ${String(v.flows).padStart(5)}  ${String(v.verdicts).padStart(8)}  ${String(v.unknown).padStart(7)}  ${(v.unknown / v.verdicts).toFixed(3)}`;
 }
 
@@ -146,7 +150,10 @@ async function waitForJudgement(apiUrl: string, fromMs: number, timeoutMs: numbe
     const { flows } = await getJson<{ flows: { conversationId: string; state: string; analyzedAtMs?: number }[] }>(
       `${apiUrl}/api/flows?from=${fromMs}&to=${Date.now() + 60_000}&limit=500`,
     );
-    const signature = flows.map((f) => `${f.conversationId}:${f.state}`).sort().join(',');
+    const signature = flows
+      .map((f) => `${f.conversationId}:${f.state}`)
+      .sort()
+      .join(',');
     if (flows.length > 0 && flows.every((f) => f.state !== 'active') && signature === previous) return flows.map((f) => f.conversationId);
     previous = signature;
     await sleep(1_000);

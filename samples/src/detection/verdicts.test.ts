@@ -9,8 +9,18 @@ describe('countVerdicts', () => {
   it.each([
     { name: 'no flows', flows: [], verdicts: 0, unknown: 0 },
     { name: 'flows without a ledger (a collector before the verdicts issue)', flows: [{}, { anomalies: [] }], verdicts: 0, unknown: 0 },
-    { name: 'held, violated and unknown', flows: [ledger('held', 'unknown'), ledger('violated', 'unknown', 'held')], verdicts: 5, unknown: 2 },
-    { name: 'entries without a verdict are skipped', flows: [{ ledger: { a: { verdict: 'held' }, b: null, c: 3 } }], verdicts: 1, unknown: 0 },
+    {
+      name: 'held, violated and unknown',
+      flows: [ledger('held', 'unknown'), ledger('violated', 'unknown', 'held')],
+      verdicts: 5,
+      unknown: 2,
+    },
+    {
+      name: 'entries without a verdict are skipped',
+      flows: [{ ledger: { a: { verdict: 'held' }, b: null, c: 3 } }],
+      verdicts: 1,
+      unknown: 0,
+    },
   ])('$name', ({ flows, verdicts, unknown }) => {
     expect(countVerdicts(flows)).toMatchObject({ flows: flows.length, verdicts, unknown });
   });

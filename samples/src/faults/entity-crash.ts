@@ -13,7 +13,13 @@ import type { GroundTruth } from './ground-truth.js';
 const STEPS: EntityStep[] = ['received', 'loaded', 'applied', 'committed', 'sent 1', 'cleared'];
 const BEFORE_COMMIT = new Set<EntityStep>(['received', 'loaded', 'applied']);
 
-export function entityCrashes(plan: FaultPlan, faults: FaultConfig, service: string, truth: GroundTruth, resent: (messageId: string) => { messageId: string; messageType: string }[]) {
+export function entityCrashes(
+  plan: FaultPlan,
+  faults: FaultConfig,
+  service: string,
+  truth: GroundTruth,
+  resent: (messageId: string) => { messageId: string; messageType: string }[],
+) {
   return (step: EntityStep, delivery: { messageId: string; messageType: string; attempt: number }): boolean => {
     if (delivery.attempt !== 1 || !decide(plan, faults.entityCrash, 'entity-crash', service, delivery.messageId)) return false;
     const chosen = STEPS[Math.floor(draw(plan.seed, 'entity-crash-step', service, delivery.messageId) * STEPS.length)];
@@ -23,7 +29,8 @@ export function entityCrashes(plan: FaultPlan, faults: FaultConfig, service: str
     truth.record({ ...base, kind: BEFORE_COMMIT.has(step) ? 'retry' : 'duplicate-delivery', detail });
     if (step === 'sent 1') {
       for (const sent of resent(delivery.messageId)) {
-        for (const receiver of receiversOf(sent.messageType)) truth.record({ ...sent, kind: 'duplicate-delivery', service: receiver, detail });
+        for (const receiver of receiversOf(sent.messageType))
+          truth.record({ ...sent, kind: 'duplicate-delivery', service: receiver, detail });
       }
     }
     return true;

@@ -27,7 +27,11 @@ describe('fault bursts', () => {
   const plan: FaultPlan = {
     seed: 'b',
     all: { crashBeforeAck: 0.01 },
-    bursts: { everyMs: 300_000, durationMs: 60_000, layers: [{ services: { marketing: { crashBeforeAck: 0.6 } } }, { all: { poison: 0.5 } }] },
+    bursts: {
+      everyMs: 300_000,
+      durationMs: 60_000,
+      layers: [{ services: { marketing: { crashBeforeAck: 0.6 } } }, { all: { poison: 0.5 } }],
+    },
   };
   it.each([
     { name: 'no time given: the plan alone', at: undefined, service: 'marketing', crash: 0.01, poison: 0 },
@@ -51,7 +55,9 @@ describe('fault bursts', () => {
     const troubled = (service: string, at: number) => {
       const f = faultsFor(demo, service, at);
       const hit = ids.filter((id) =>
-        (['duplicatePublish', 'crashBeforeAck', 'transientFailure', 'poison'] as const).some((fault) => decide(demo, f[fault], fault, service, id)),
+        (['duplicatePublish', 'crashBeforeAck', 'transientFailure', 'poison'] as const).some((fault) =>
+          decide(demo, f[fault], fault, service, id),
+        ),
       );
       return hit.length / ids.length;
     };
@@ -62,13 +68,21 @@ describe('fault bursts', () => {
 });
 
 describe('scenarios', () => {
-  it.each(['healthy', 'duplicates', 'retries', 'poison', 'duplicate-storm', 'ghost', 'lost', 'double-processing', 'large-payloads', 'chaos'])(
-    '%s exists',
-    (name) => {
-      expect(SCENARIOS[name]).toBeDefined();
-      expect(scenarioPlan(name, 'seed').seed).toBe('seed');
-    },
-  );
+  it.each([
+    'healthy',
+    'duplicates',
+    'retries',
+    'poison',
+    'duplicate-storm',
+    'ghost',
+    'lost',
+    'double-processing',
+    'large-payloads',
+    'chaos',
+  ])('%s exists', (name) => {
+    expect(SCENARIOS[name]).toBeDefined();
+    expect(scenarioPlan(name, 'seed').seed).toBe('seed');
+  });
 
   it('bug modes are only in the scenarios that name them', () => {
     for (const name of ['healthy', 'duplicates', 'retries', 'poison', 'duplicate-storm', 'large-payloads', 'demo']) {

@@ -130,7 +130,9 @@ export function faultsFor(plan: FaultPlan, service: string, nowMs?: number): Fau
 
 /** A uniform number in [0, 1) from the seed and the given parts. */
 export function draw(seed: string, ...parts: string[]): number {
-  const digest = createHash('sha256').update([seed, ...parts].join('\u0000')).digest();
+  const digest = createHash('sha256')
+    .update([seed, ...parts].join('\u0000'))
+    .digest();
   return digest.readUInt32BE(0) / 0x1_0000_0000;
 }
 
@@ -161,7 +163,8 @@ const light = (rate: number): Partial<FaultConfig> => ({
 export const SCENARIOS: Record<string, { description: string; plan: Omit<FaultPlan, 'seed'> }> = {
   healthy: { description: 'no faults; invoices occasionally large', plan: { all: { largePayload: 0.1 } } },
   demo: {
-    description: 'the default: mostly healthy (a few percent of flows with a handled duplicate or a retry), and every 5 minutes one abnormal minute (a duplicate storm at marketing, then a failure burst at shipping, in turn)',
+    description:
+      'the default: mostly healthy (a few percent of flows with a handled duplicate or a retry), and every 5 minutes one abnormal minute (a duplicate storm at marketing, then a failure burst at shipping, in turn)',
     plan: {
       all: { duplicatePublish: 0.01, crashBeforeAck: 0.01, transientFailure: 0.01, httpResponseLost: 0.01, largePayload: 0.1 },
       bursts: {
@@ -198,7 +201,8 @@ export const SCENARIOS: Record<string, { description: string; plan: Omit<FaultPl
     plan: { all: { crashAfterCommit: 0.1 } },
   },
   'dropped-spans': {
-    description: '5% of spans lost at export, with duplicates and a deduplication bug: missing evidence must read as unknown, never as lost or ghost',
+    description:
+      '5% of spans lost at export, with duplicates and a deduplication bug: missing evidence must read as unknown, never as lost or ghost',
     plan: {
       all: { duplicatePublish: 0.1, crashBeforeAck: 0.1 },
       services: { marketing: { dedupDisabled: true } },
@@ -210,11 +214,13 @@ export const SCENARIOS: Record<string, { description: string; plan: Omit<FaultPl
     plan: { topology: { uninstrumentedConsumer: true }, all: { duplicatePublish: 0.05 } },
   },
   'two-queues': {
-    description: 'marketing consumes OrderBilled from two queues (two endpoints of one service): each processes it once, no duplicate processing',
+    description:
+      'marketing consumes OrderBilled from two queues (two endpoints of one service): each processes it once, no duplicate processing',
     plan: { topology: { secondQueue: true }, all: { duplicatePublish: 0.1, crashBeforeAck: 0.1 } },
   },
   'dedup-window': {
-    description: 'marketing keeps processed ids for 1.5 s only, and some messages come back 4 s later: processed again (a dedup-window breach)',
+    description:
+      'marketing keeps processed ids for 1.5 s only, and some messages come back 4 s later: processed again (a dedup-window breach)',
     plan: { services: { marketing: { dedupWindowMs: 1_500, lateRedelivery: 0.1, lateRedeliveryMs: 4_000 } } },
   },
   'kv-crashes': {
@@ -222,7 +228,8 @@ export const SCENARIOS: Record<string, { description: string; plan: Omit<FaultPl
     plan: { services: { loyalty: { entityCrash: 0.3 } } },
   },
   'claim-check': {
-    description: 'large invoices: some attempts fail after storing their blob (deleted, retried), some blobs vanish before shipping reads them (404, dead letter)',
+    description:
+      'large invoices: some attempts fail after storing their blob (deleted, retried), some blobs vanish before shipping reads them (404, dead letter)',
     plan: { all: { largePayload: 0.8 }, services: { invoicing: { abortAfterOffload: 0.2, missingBlob: 0.05 } } },
   },
   'http-retries': { description: 'lost payment responses, retried with the same key', plan: { all: { httpResponseLost: 0.3 } } },
@@ -237,7 +244,8 @@ export const SCENARIOS: Record<string, { description: string; plan: Omit<FaultPl
     plan: { services: { orders: { inconsistentRetry: 0.15 } } },
   },
   'uncommitted-side-effect': {
-    description: 'billing charges the customer, then can never record it: the message is dead-lettered, the charge stays (a side effect of attempts that never counted)',
+    description:
+      'billing charges the customer, then can never record it: the message is dead-lettered, the charge stays (a side effect of attempts that never counted)',
     plan: { services: { billing: { poisonAfterPrepare: 0.1 } } },
   },
   'double-processing': {

@@ -7,7 +7,12 @@ import type { Sql } from './database.js';
 import { refOf, type BlobStore, type StoredBlob } from './blob-store.js';
 
 /** The blobs to delete: unreferenced and older than the retention. Pure. */
-export function unreferencedBlobs(listing: readonly StoredBlob[], referenced: ReadonlySet<string>, retentionMs: number, nowMs: number): string[] {
+export function unreferencedBlobs(
+  listing: readonly StoredBlob[],
+  referenced: ReadonlySet<string>,
+  retentionMs: number,
+  nowMs: number,
+): string[] {
   return listing.filter((b) => !referenced.has(refOf(b.key)) && nowMs - b.modifiedMs >= retentionMs).map((b) => refOf(b.key));
 }
 

@@ -216,7 +216,9 @@ export class Endpoint {
       result = await this.attempt(delivery, onAbort);
     } catch (error) {
       for (const undo of onAbort) {
-        await undo().catch((e: Error) => this.deps.logger.warn({ err: e, messageId: delivery.messageId }, 'undoing an aborted attempt failed'));
+        await undo().catch((e: Error) =>
+          this.deps.logger.warn({ err: e, messageId: delivery.messageId }, 'undoing an aborted attempt failed'),
+        );
       }
       await failAttempt(delivery, error as Error, this.deps.retry);
       this.deps.logger.debug({ err: error, messageId: delivery.messageId, attempt: delivery.attempt }, 'attempt failed');
@@ -234,7 +236,9 @@ export class Endpoint {
       if (await this.crashesAfterCommit(delivery, result.outgoing)) return;
       if (!result.lostOnPurpose) await this.dispatchAfterCommit(delivery.messageId);
       for (const work of result.afterCommit) {
-        await work().catch((error: Error) => this.deps.logger.warn({ err: error, messageId: delivery.messageId }, 'after-commit work failed'));
+        await work().catch((error: Error) =>
+          this.deps.logger.warn({ err: error, messageId: delivery.messageId }, 'after-commit work failed'),
+        );
       }
     }
     await this.acknowledge(delivery, result.outcome === 'processed').catch((error: unknown) => {
@@ -269,11 +273,13 @@ export class Endpoint {
     }
     const handle = typeof handler === 'function' ? handler : handler.handle;
     const published = await this.publishPrematurely(delivery, handle, prepared);
-    return this.deps.db.transaction((tx) => this.process(tx, delivery, handle, prepared, { published, onAbort })).catch(async (error: unknown) => {
-      if (error instanceof GhostCommitFailure) await this.publishGhosts(delivery, error.outgoing);
-      if (error instanceof PublishedThenFailed) for (const o of error.outgoing) await this.transmit(o);
-      throw error;
-    });
+    return this.deps.db
+      .transaction((tx) => this.process(tx, delivery, handle, prepared, { published, onAbort }))
+      .catch(async (error: unknown) => {
+        if (error instanceof GhostCommitFailure) await this.publishGhosts(delivery, error.outgoing);
+        if (error instanceof PublishedThenFailed) for (const o of error.outgoing) await this.transmit(o);
+        throw error;
+      });
   }
 
   /**
@@ -296,7 +302,13 @@ export class Endpoint {
       });
     if (dryRun.outcome !== 'processed') return published;
     for (const o of dryRun.outgoing) {
-      truth.record({ kind: 'premature-publish', messageId: o.messageId, service: this.name, messageType: o.messageType, detail: 'published before the commit' });
+      truth.record({
+        kind: 'premature-publish',
+        messageId: o.messageId,
+        service: this.name,
+        messageType: o.messageType,
+        detail: 'published before the commit',
+      });
       await this.transmit(o);
       published.add(o.messageId);
     }
@@ -400,19 +412,22 @@ export class Endpoint {
       outgoing.push({ ...o, messageId, headers, payload: options.payload });
       return messageId;
     };
-    await handler({
-      tx,
-      delivery,
-      endpoint: name,
-      faults,
-      body: JSON.parse(delivery.body) as never,
-      send: (queue, messageType, body, options) =>
-        add({ kind: 'send', destination: queue, messageType, body: JSON.stringify(body) }, options),
-      publish: (messageType, body, options) =>
-        add({ kind: 'publish', destination: messageType, messageType, body: JSON.stringify(body) }, options),
-      afterCommit: (work) => void afterCommit.push(work),
-      onAbort: (work) => void run.onAbort?.push(work),
-    }, prepared as never);
+    await handler(
+      {
+        tx,
+        delivery,
+        endpoint: name,
+        faults,
+        body: JSON.parse(delivery.body) as never,
+        send: (queue, messageType, body, options) =>
+          add({ kind: 'send', destination: queue, messageType, body: JSON.stringify(body) }, options),
+        publish: (messageType, body, options) =>
+          add({ kind: 'publish', destination: messageType, messageType, body: JSON.stringify(body) }, options),
+        afterCommit: (work) => void afterCommit.push(work),
+        onAbort: (work) => void run.onAbort?.push(work),
+      },
+      prepared as never,
+    );
     if (outgoing.length > 0 && decide(plan, faults.inconsistentRetry, 'inconsistent', name, delivery.messageId)) {
       // BUG: the bodies carry the time they were made, so each attempt's differ; the first
       // attempt publishes before failing, and its retry sends other bodies under the same ids.
@@ -421,7 +436,14 @@ export class Endpoint {
       if (delivery.attempt === 1) {
         const base = { messageId: delivery.messageId, service: name, messageType: delivery.messageType };
         truth.record({ ...base, kind: 'retry', detail: 'failed after publishing (inconsistent retry bug)' });
-        for (const o of outgoing) truth.record({ kind: 'inconsistent-output', messageId: o.messageId, service: name, messageType: o.messageType, detail: 'sent again with another body by the retry' });
+        for (const o of outgoing)
+          truth.record({
+            kind: 'inconsistent-output',
+            messageId: o.messageId,
+            service: name,
+            messageType: o.messageType,
+            detail: 'sent again with another body by the retry',
+          });
         throw new PublishedThenFailed(outgoing);
       }
     }
@@ -531,7 +553,7 @@ export class Endpoint {
       );
     }
     await this.dispatchRows(
-      await this.claim("created_at < clock_timestamp() - make_interval(secs => $4::double precision / 1000)", [this.outbox.staleAfterMs]),
+      await this.claim('created_at < clock_timestamp() - make_interval(secs => $4::double precision / 1000)', [this.outbox.staleAfterMs]),
     );
   }
 

@@ -13,17 +13,21 @@ export const ATTR_BLOB_MISSING = 'onceflow.blob.missing';
 const tracer = () => trace.getTracer('onceflow-samples-blobs');
 
 async function traced<T>(operation: string, ref: string, fn: (span: Span) => Promise<T>): Promise<T> {
-  return tracer().startActiveSpan(`blob ${operation}`, { kind: SpanKind.CLIENT, attributes: { [ATTR_BLOB_OPERATION]: operation, [ATTR_PAYLOAD_REF]: ref } }, async (span) => {
-    try {
-      return await fn(span);
-    } catch (error) {
-      if (error instanceof BlobMissingError) span.setAttribute(ATTR_BLOB_MISSING, true);
-      span.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error).message });
-      throw error;
-    } finally {
-      span.end();
-    }
-  });
+  return tracer().startActiveSpan(
+    `blob ${operation}`,
+    { kind: SpanKind.CLIENT, attributes: { [ATTR_BLOB_OPERATION]: operation, [ATTR_PAYLOAD_REF]: ref } },
+    async (span) => {
+      try {
+        return await fn(span);
+      } catch (error) {
+        if (error instanceof BlobMissingError) span.setAttribute(ATTR_BLOB_MISSING, true);
+        span.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error).message });
+        throw error;
+      } finally {
+        span.end();
+      }
+    },
+  );
 }
 
 export function tracedBlobStore(inner: BlobStore): BlobStore {

@@ -15,7 +15,15 @@
  * and clear is a duplicate delivery the receiver's own deduplication absorbs.
  */
 import { trace } from '@opentelemetry/api';
-import { deterministicMessageId, identityHeaders, markDuplicate, markFailed, markProcessed, outgoingIdentity, withOutboxDispatch } from '@onceflow/instrumentation';
+import {
+  deterministicMessageId,
+  identityHeaders,
+  markDuplicate,
+  markFailed,
+  markProcessed,
+  outgoingIdentity,
+  withOutboxDispatch,
+} from '@onceflow/instrumentation';
 import type { Logger } from 'pino';
 import { failAttempt, type RetryPolicy, UnrecoverableError } from '../infra/endpoint.js';
 import type { Consumer, Delivery, Envelope, Transport } from '../transport/transport.js';
@@ -115,7 +123,9 @@ export class EntityEndpoint {
     // Committed (or applied before): an outbox the document still holds comes back with the
     // message, whose next delivery dispatches it; so the message is not acknowledged yet.
     const settle = dispatched ? delivery.ack() : delivery.retry(this.deps.retry.delaysMs[0] ?? 0);
-    await settle.catch((error: unknown) => this.deps.logger.warn({ err: error, messageId: delivery.messageId }, 'settling after commit failed'));
+    await settle.catch((error: unknown) =>
+      this.deps.logger.warn({ err: error, messageId: delivery.messageId }, 'settling after commit failed'),
+    );
   }
 
   /** Resolves whether everything the message implies has been dispatched. */
@@ -128,7 +138,9 @@ export class EntityEndpoint {
     this.step('received', delivery);
     for (;;) {
       const stored = await this.deps.store.get(key);
-      const doc: EntityDocument = stored ? (JSON.parse(stored.value) as EntityDocument) : { state: handler.initial(), processed: {}, outbox: {} };
+      const doc: EntityDocument = stored
+        ? (JSON.parse(stored.value) as EntityDocument)
+        : { state: handler.initial(), processed: {}, outbox: {} };
       this.step('loaded', delivery);
       if (doc.processed[id] !== undefined) {
         const pending = doc.outbox[id];
@@ -179,7 +191,9 @@ export class EntityEndpoint {
     try {
       for (const [i, m] of messages.entries()) {
         const envelope: Envelope = { messageId: m.messageId, messageType: m.messageType, headers: m.headers, body: m.body };
-        await withOutboxDispatch(() => (m.kind === 'send' ? this.deps.transport.send(m.destination, envelope) : this.deps.transport.publish(envelope)));
+        await withOutboxDispatch(() =>
+          m.kind === 'send' ? this.deps.transport.send(m.destination, envelope) : this.deps.transport.publish(envelope),
+        );
         this.step(`sent ${i + 1}`, delivery);
       }
     } catch (error) {

@@ -7,9 +7,7 @@ import type { Sql } from '../infra/database.js';
 import type { DocumentStore, StoredDocument } from './document-store.js';
 
 export async function createTableDocumentStore(sql: Sql): Promise<DocumentStore> {
-  await sql.query(
-    'CREATE TABLE IF NOT EXISTS kv_documents (key text PRIMARY KEY, version bigint NOT NULL, value text NOT NULL)',
-  );
+  await sql.query('CREATE TABLE IF NOT EXISTS kv_documents (key text PRIMARY KEY, version bigint NOT NULL, value text NOT NULL)');
   return {
     async get(key): Promise<StoredDocument | undefined> {
       const { rows } = await sql.query<{ version: string; value: string }>('SELECT version, value FROM kv_documents WHERE key = $1', [key]);
@@ -18,7 +16,10 @@ export async function createTableDocumentStore(sql: Sql): Promise<DocumentStore>
     async compareAndSet(key, expectedVersion, value) {
       const { rows } =
         expectedVersion === 0
-          ? await sql.query('INSERT INTO kv_documents (key, version, value) VALUES ($1, 1, $2) ON CONFLICT DO NOTHING RETURNING key', [key, value])
+          ? await sql.query('INSERT INTO kv_documents (key, version, value) VALUES ($1, 1, $2) ON CONFLICT DO NOTHING RETURNING key', [
+              key,
+              value,
+            ])
           : await sql.query('UPDATE kv_documents SET version = version + 1, value = $3 WHERE key = $1 AND version = $2 RETURNING key', [
               key,
               expectedVersion,

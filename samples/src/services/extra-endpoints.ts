@@ -47,7 +47,10 @@ export function extraEndpoints(topology: Topology = {}): ExtraEndpoint[] {
       route: { queue: LABEL_PRINTER, commands: ['PrintLabel'], events: [] },
       handlers: {
         async PrintLabel(ctx: HandlerContext<PrintLabel>) {
-          await ctx.tx.query('INSERT INTO labels (order_id, message_id) VALUES ($1, $2) ON CONFLICT DO NOTHING', [ctx.body.orderId, ctx.delivery.messageId]);
+          await ctx.tx.query('INSERT INTO labels (order_id, message_id) VALUES ($1, $2) ON CONFLICT DO NOTHING', [
+            ctx.body.orderId,
+            ctx.delivery.messageId,
+          ]);
         },
       },
     });

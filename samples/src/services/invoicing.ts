@@ -25,12 +25,7 @@ export const DEFAULT_INVOICE_OPTIONS: InvoiceOptions = {
   largeMaxBytes: 5 * 1024 * 1024,
 };
 
-export function invoicingHandlers(
-  blobs: BlobStore,
-  options: InvoiceOptions,
-  plan: FaultPlan,
-  truth: GroundTruth,
-): Record<string, Handler> {
+export function invoicingHandlers(blobs: BlobStore, options: InvoiceOptions, plan: FaultPlan, truth: GroundTruth): Record<string, Handler> {
   return {
     async OrderBilled(ctx: HandlerContext<OrderBilled>) {
       const order = ctx.body;
@@ -51,9 +46,24 @@ export function invoicingHandlers(
         invoice.ref = ref;
         recordPayloadOffload({ ref, bytes: document.length });
         payload = { bytes: document.length, ref, offloaded: true };
-        truth.record({ kind: 'offload', messageId, service: ctx.endpoint, messageType: 'InvoiceIssued', detail: `${document.length} bytes` });
-        if (ctx.delivery.attempt === 1 && decide(plan, ctx.faults.abortAfterOffload, 'abort-after-offload', ctx.endpoint, ctx.delivery.messageId)) {
-          truth.record({ kind: 'retry', messageId: ctx.delivery.messageId, service: ctx.endpoint, messageType: ctx.delivery.messageType, detail: 'aborted after storing its blob' });
+        truth.record({
+          kind: 'offload',
+          messageId,
+          service: ctx.endpoint,
+          messageType: 'InvoiceIssued',
+          detail: `${document.length} bytes`,
+        });
+        if (
+          ctx.delivery.attempt === 1 &&
+          decide(plan, ctx.faults.abortAfterOffload, 'abort-after-offload', ctx.endpoint, ctx.delivery.messageId)
+        ) {
+          truth.record({
+            kind: 'retry',
+            messageId: ctx.delivery.messageId,
+            service: ctx.endpoint,
+            messageType: ctx.delivery.messageType,
+            detail: 'aborted after storing its blob',
+          });
           throw new Error('invoicing aborted after storing the invoice blob (injected)');
         }
         if (decide(plan, ctx.faults.missingBlob, 'missing-blob', ctx.endpoint, ctx.delivery.messageId)) {

@@ -60,10 +60,11 @@ export function createPaymentProviderApp({ db, plan, truth, logger }: PaymentPro
   app.put('/charges/:key', async (req: Request<{ key: string }>, res: Response) => {
     const parsed = ChargeRequest.safeParse(req.body);
     if (!parsed.success) return void res.status(400).json({ error: parsed.error.message });
-    await db.query(
-      'INSERT INTO provider_charges (charge_key, request, status) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING',
-      [req.params.key, JSON.stringify(parsed.data), 'stored'],
-    );
+    await db.query('INSERT INTO provider_charges (charge_key, request, status) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING', [
+      req.params.key,
+      JSON.stringify(parsed.data),
+      'stored',
+    ]);
     const row = await load(req.params.key);
     if (row?.status === 'deleted') return void res.status(410).json({ error: 'charge was already completed and cleaned up' });
     res.status(200).json({ key: req.params.key, status: row?.status });
@@ -99,10 +100,21 @@ export function createPaymentProviderApp({ db, plan, truth, logger }: PaymentPro
       return { code: 200, body: response, replayed: false };
     });
     res.setHeader('x-replayed', String(Boolean(result.replayed)));
-    if (result.code === 200 && !result.replayed && !responsesLost.has(key) && decide(plan, faults.httpResponseLost, 'http-lost', PAYMENT_PROVIDER, key)) {
+    if (
+      result.code === 200 &&
+      !result.replayed &&
+      !responsesLost.has(key) &&
+      decide(plan, faults.httpResponseLost, 'http-lost', PAYMENT_PROVIDER, key)
+    ) {
       // The charge is executed and stored, but the response never reaches the client.
       responsesLost.add(key);
-      truth.record({ kind: 'http-retry', messageId: key, service: PAYMENT_PROVIDER, messageType: 'POST /charges', detail: 'response lost after executing' });
+      truth.record({
+        kind: 'http-retry',
+        messageId: key,
+        service: PAYMENT_PROVIDER,
+        messageType: 'POST /charges',
+        detail: 'response lost after executing',
+      });
       logger.debug({ key }, 'dropping the response (injected fault)');
       req.socket.destroy();
       return;

@@ -41,7 +41,8 @@ export function createShopApp(db: Database, outbox: Endpoint) {
     const key = req.get(HTTP_HEADER_IDEMPOTENCY_KEY);
     if (!key || key.length > 200) return void res.status(400).json({ error: 'an Idempotency-Key header (≤ 200 chars) is required' });
     const client = req.get(CLIENT_ID_HEADER);
-    if (!client || client.length > 100) return void res.status(400).json({ error: `an ${CLIENT_ID_HEADER} header (≤ 100 chars) is required` });
+    if (!client || client.length > 100)
+      return void res.status(400).json({ error: `an ${CLIENT_ID_HEADER} header (≤ 100 chars) is required` });
     const parsed = OrderRequest.safeParse(req.body);
     if (!parsed.success) return void res.status(400).json({ error: parsed.error.message });
     const scopedKey = `${client}/${key}`;

@@ -5,7 +5,9 @@ import { droppingExporter } from './dropping-exporter.js';
 function exportSpans(share: number, seed: string, count: number) {
   const kept = new InMemorySpanExporter();
   const dropped: ReadableSpan[] = [];
-  const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(droppingExporter(kept, { share, seed }, (s) => dropped.push(s)))] });
+  const provider = new BasicTracerProvider({
+    spanProcessors: [new SimpleSpanProcessor(droppingExporter(kept, { share, seed }, (s) => dropped.push(s)))],
+  });
   const tracer = provider.getTracer('test');
   for (let i = 0; i < count; i++) tracer.startSpan(`span ${i}`).end();
   return { kept: kept.getFinishedSpans(), dropped };

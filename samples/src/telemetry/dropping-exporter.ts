@@ -13,7 +13,11 @@ export interface SpanDrop {
   seed: string;
 }
 
-export function droppingExporter(inner: SpanExporter, drop: SpanDrop, onDrop: (span: ReadableSpan) => void = () => undefined): SpanExporter {
+export function droppingExporter(
+  inner: SpanExporter,
+  drop: SpanDrop,
+  onDrop: (span: ReadableSpan) => void = () => undefined,
+): SpanExporter {
   return {
     export(spans: ReadableSpan[], done: Parameters<SpanExporter['export']>[1]) {
       const kept = spans.filter((span) => {

@@ -114,7 +114,10 @@ export function startMultiServiceTelemetry(options: MultiServiceTelemetryOptions
       const exporter = options.drop && options.drop.share > 0 ? droppingExporter(target, options.drop) : target;
       provider = new BasicTracerProvider({
         resource: resourceFromAttributes({ ...options.resourceOf?.(service), [ATTR_SERVICE_NAME]: service }),
-        spanProcessors: [onceflowSpanProcessor(), new BatchSpanProcessor(exporter, { scheduledDelayMillis: 1_000, maxQueueSize: SPAN_QUEUE })],
+        spanProcessors: [
+          onceflowSpanProcessor(),
+          new BatchSpanProcessor(exporter, { scheduledDelayMillis: 1_000, maxQueueSize: SPAN_QUEUE }),
+        ],
       });
       providers.set(service, provider);
     }

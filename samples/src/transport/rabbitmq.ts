@@ -121,7 +121,8 @@ class RabbitTransport implements Transport {
   private toDelivery(queue: string, channel: Channel, msg: ConsumeMessage): Delivery {
     const rawHeaders = msg.properties.headers ?? {};
     const headers: Record<string, string> = {};
-    for (const [k, v] of Object.entries(rawHeaders)) if (v !== undefined && v !== null) headers[k] = Buffer.isBuffer(v) ? v.toString() : String(v);
+    for (const [k, v] of Object.entries(rawHeaders))
+      if (v !== undefined && v !== null) headers[k] = Buffer.isBuffer(v) ? v.toString() : String(v);
     const counted = Number(headers[HEADER_ATTEMPT] ?? '1') || 1;
     const key = `${queue}\u0000${msg.properties.messageId}\u0000${counted}`;
     const redeliveries = msg.fields.redelivered ? (this.redeliveries.get(key) ?? 0) + 1 : 0;

@@ -58,20 +58,23 @@ export class TableQueueTransport implements Transport {
   async setup(routes: QueueRoute[]): Promise<void> {
     for (const route of routes) {
       for (const type of route.events) {
-        await this.db.query(
-          'INSERT INTO queue_subscriptions (message_type, queue) VALUES ($1, $2) ON CONFLICT DO NOTHING',
-          [type, route.queue],
-        );
+        await this.db.query('INSERT INTO queue_subscriptions (message_type, queue) VALUES ($1, $2) ON CONFLICT DO NOTHING', [
+          type,
+          route.queue,
+        ]);
       }
     }
   }
 
   send(queue: string, envelope: Envelope): Promise<void> {
     return withSend(this.sendMeta(queue, envelope), async (headers) => {
-      await this.db.query(
-        'INSERT INTO queue_messages (queue, message_id, message_type, headers, body) VALUES ($1, $2, $3, $4, $5)',
-        [queue, envelope.messageId, envelope.messageType, JSON.stringify({ ...envelope.headers, ...headers }), envelope.body],
-      );
+      await this.db.query('INSERT INTO queue_messages (queue, message_id, message_type, headers, body) VALUES ($1, $2, $3, $4, $5)', [
+        queue,
+        envelope.messageId,
+        envelope.messageType,
+        JSON.stringify({ ...envelope.headers, ...headers }),
+        envelope.body,
+      ]);
       this.wake.emit(queue);
     });
   }
@@ -117,11 +120,7 @@ export class TableQueueTransport implements Transport {
     };
   }
 
-  async consume(
-    queue: string,
-    onDelivery: (delivery: Delivery) => Promise<void>,
-    options: ConsumeOptions,
-  ): Promise<Consumer> {
+  async consume(queue: string, onDelivery: (delivery: Delivery) => Promise<void>, options: ConsumeOptions): Promise<Consumer> {
     let running = true;
     let wakeUp: (() => void) | undefined;
     const onWake = () => wakeUp?.();
@@ -237,10 +236,9 @@ export class TableQueueTransport implements Transport {
   }
 
   async pending(queues: string[]): Promise<number> {
-    const { rows } = await this.db.query<{ n: string | number }>(
-      'SELECT count(*) AS n FROM queue_messages WHERE queue = ANY($1)',
-      [queues],
-    );
+    const { rows } = await this.db.query<{ n: string | number }>('SELECT count(*) AS n FROM queue_messages WHERE queue = ANY($1)', [
+      queues,
+    ]);
     return Number(rows[0]?.n ?? 0);
   }
 
@@ -255,4 +253,3 @@ export class TableQueueTransport implements Transport {
     this.wake.removeAllListeners();
   }
 }
-

@@ -41,14 +41,22 @@ async function open(dir: string, options: Partial<IngestLogOptions> = {}, warnin
   return log;
 }
 
-const record = (text: string, spanCount = 1) => ({ payload: Buffer.from(text), receivedAtMs: 1_700_000_000_000, spanCount, encoding: 'json' as const });
+const record = (text: string, spanCount = 1) => ({
+  payload: Buffer.from(text),
+  receivedAtMs: 1_700_000_000_000,
+  spanCount,
+  encoding: 'json' as const,
+});
 
 async function closeLog(log: IngestLog): Promise<void> {
   logs.splice(logs.indexOf(log), 1);
   await log.close();
 }
 
-const segmentFiles = (dir: string) => readdirSync(dir).filter((name) => name.endsWith('.seg')).sort();
+const segmentFiles = (dir: string) =>
+  readdirSync(dir)
+    .filter((name) => name.endsWith('.seg'))
+    .sort();
 
 describe('IngestLog', () => {
   it('appends concurrent requests contiguously and reads them back', async () => {
@@ -104,7 +112,9 @@ describe('IngestLog', () => {
     expect(statSync(file).size).toBe(validEnd);
     expect(warnings).toHaveLength(1);
     expect(warnings[0].message).toMatch(/^ingest log: cut \d+ bytes of (torn|corrupt) tail at offset \d+/);
-    expect((await reopened.read(0, reopened.durableEnd, Infinity)).map((r) => r.payload.toString())).toEqual(['first', 'second', '0123456789'].slice(0, kept));
+    expect((await reopened.read(0, reopened.durableEnd, Infinity)).map((r) => r.payload.toString())).toEqual(
+      ['first', 'second', '0123456789'].slice(0, kept),
+    );
     // Appending continues right after the cut.
     const next = await reopened.append(record('after'));
     expect(next.start).toBe(validEnd);
@@ -147,7 +157,7 @@ describe('IngestLog', () => {
     await expect(log.append(record(payload))).resolves.toMatchObject({ start: appended[2].end });
   });
 
-  it('refuses a directory another live process holds, and takes over a dead one\'s lock', async () => {
+  it("refuses a directory another live process holds, and takes over a dead one's lock", async () => {
     const dir = tempDir();
     const holder = spawn('sleep', ['5']);
     try {

@@ -220,7 +220,10 @@ export class IngestLog {
       const end = start + RECORD_HEADER_BYTES + parsed.payloadBytes;
       const damaged = !checksumMatches(header, payload);
       if (damaged) {
-        this.options.logger?.error({ offset: start, spans: parsed.meta.spanCount }, 'ingest log: a record failed its checksum when read back (damaged on disk); skipping it');
+        this.options.logger?.error(
+          { offset: start, spans: parsed.meta.spanCount },
+          'ingest log: a record failed its checksum when read back (damaged on disk); skipping it',
+        );
       }
       records.push({ start, end, payload, damaged, ...parsed.meta });
       spans += parsed.meta.spanCount;

@@ -61,7 +61,9 @@ export function scanLog(dir: string, checkpoint: number | null, maxPayloadBytes:
     while (position < segment.size) {
       const header = bytes.subarray(position, position + RECORD_HEADER_BYTES);
       const parsed = parseRecordHeader(header, segment.size - position, maxPayloadBytes);
-      const payload = parsed.ok ? bytes.subarray(position + RECORD_HEADER_BYTES, position + RECORD_HEADER_BYTES + parsed.payloadBytes) : null;
+      const payload = parsed.ok
+        ? bytes.subarray(position + RECORD_HEADER_BYTES, position + RECORD_HEADER_BYTES + parsed.payloadBytes)
+        : null;
       if (!parsed.ok || !checksumMatches(header, payload!)) {
         const defect = parsed.ok ? 'corrupt' : parsed.defect;
         truncateSync(segment.path, position);

@@ -93,13 +93,24 @@ describe.skipIf(!ok)('ClickHouseStore aggregates on a real server', () => {
     const zeros = { duplicateDeliveries: 0, duplicateProcessings: 0, retries: 0, failures: 0, deadLetters: 0 };
     expect(activity).toEqual([
       { timeMs: t0, service: 'billing', destination: 'billing', messageType: 'OrderBilled', attempts: 1, ...zeros, retries: 1 },
-      { timeMs: t0, service: 'orders', destination: 'orders', messageType: 'SubmitOrder', attempts: 3, ...zeros, duplicateDeliveries: 1, duplicateProcessings: 1 },
+      {
+        timeMs: t0,
+        service: 'orders',
+        destination: 'orders',
+        messageType: 'SubmitOrder',
+        attempts: 3,
+        ...zeros,
+        duplicateDeliveries: 1,
+        duplicateProcessings: 1,
+      },
     ]);
     const orders = { service: 'orders', destination: 'orders', messageType: 'SubmitOrder' };
     expect(await store.topKeys(window, orders, 'duplicate-delivery', 5)).toEqual([{ messageId: 'm1', count: 1 }]);
     expect(await store.topKeys(window, orders, 'duplicate-processing', 5)).toEqual([{ messageId: 'm1', count: 1 }]);
     expect(await store.topKeys(window, orders, 'retry', 5)).toEqual([]);
-    expect(await store.topKeys(window, { service: 'billing', destination: 'billing', messageType: 'OrderBilled' }, 'retry', 5)).toEqual([{ messageId: 'm2', count: 1 }]);
+    expect(await store.topKeys(window, { service: 'billing', destination: 'billing', messageType: 'OrderBilled' }, 'retry', 5)).toEqual([
+      { messageId: 'm2', count: 1 },
+    ]);
 
     const edges = await store.edgeAggregates(window);
     const byId = Object.fromEntries(edges.map((edge) => [`${edge.kind}:${edge.source}->${edge.target}`, edge]));
@@ -128,7 +139,15 @@ describe.skipIf(!ok)('ClickHouseStore aggregates on a real server', () => {
     const rollup = new ClickHouseStore({ url: CLICKHOUSE_URL, database: store.database, rollupAfterMs: 0 });
     const w = { fromMs: t0 + fromOffsetMs, toMs: t0 + toOffsetMs };
     try {
-      const counts = ({ processingP50Ms, processingP95Ms, processingP99Ms, queueLatencyP50Ms, queueLatencyP95Ms, queueLatencyP99Ms, ...rest }: SpanBucketRow) => rest;
+      const counts = ({
+        processingP50Ms,
+        processingP95Ms,
+        processingP99Ms,
+        queueLatencyP50Ms,
+        queueLatencyP95Ms,
+        queueLatencyP99Ms,
+        ...rest
+      }: SpanBucketRow) => rest;
       const raw = await store.spanBuckets(w, 60_000, 'messageType');
       const rolled = await rollup.spanBuckets(w, 60_000, 'messageType');
       expect(raw.length).toBeGreaterThan(0);
@@ -165,9 +184,17 @@ describe.skipIf(!ok)('ClickHouseStore aggregates on a real server', () => {
       anomalyCounts: { 'duplicate-processing': 1, retry: 0 },
       worstSeverity: 'error',
       ledger: {
-        noDuplicateProcessing: { verdict: 'violated', evidence: ['00000000000000a1'], reason: 'duplicate-processing: SubmitOrder processed 2× by orders' },
+        noDuplicateProcessing: {
+          verdict: 'violated',
+          evidence: ['00000000000000a1'],
+          reason: 'duplicate-processing: SubmitOrder processed 2× by orders',
+        },
         noGhost: { verdict: 'held', evidence: [], reason: '' },
-        noLost: { verdict: complete ? 'held' : 'unknown', evidence: [], reason: complete ? '' : 'the flow is still within its quiet period' },
+        noLost: {
+          verdict: complete ? 'held' : 'unknown',
+          evidence: [],
+          reason: complete ? '' : 'the flow is still within its quiet period',
+        },
         consistentOutput: { verdict: 'held', evidence: [], reason: '' },
       },
       verdict: 'violated',

@@ -26,9 +26,7 @@ export function errorCodeOf(message: string): number | null {
 function wrap(error: unknown, what: string): ClickHouseError {
   const message = error instanceof Error ? error.message : String(error);
   const code =
-    error && typeof error === 'object' && 'code' in error && /^\d+$/.test(String(error.code))
-      ? Number(error.code)
-      : errorCodeOf(message);
+    error && typeof error === 'object' && 'code' in error && /^\d+$/.test(String(error.code)) ? Number(error.code) : errorCodeOf(message);
   return new ClickHouseError(`ClickHouse ${what} failed: ${message}`, code, { cause: error });
 }
 

@@ -81,9 +81,7 @@ describe.skipIf(!ok)('ClickHouseStore on a real server', () => {
     const read = await store.spansOfConversation('c-twice', 100);
     expect(read.map((span) => span.spanId)).toEqual(batch.map((span) => span.spanId));
     expect(await store.spansOfMessage('mt-0', 100)).toHaveLength(1);
-    expect((await store.activeConversations({ fromMs: t0, toMs: t0 + 10 }, 10)).map((c) => c.conversationId)).toEqual([
-      'c-twice',
-    ]);
+    expect((await store.activeConversations({ fromMs: t0, toMs: t0 + 10 }, 10)).map((c) => c.conversationId)).toEqual(['c-twice']);
   });
 
   it('drops spans stored before a restart (a new store reads the newest stored second at init)', async () => {
@@ -137,9 +135,7 @@ describe.skipIf(!ok)('ClickHouseStore on a real server', () => {
 
   it('finds the earliest send of an attempt stored in an earlier batch (queue latency)', async () => {
     const base = { conversationId: 'c-queue', messageId: 'm-queue', links: [], events: [] };
-    await store.insertSpans([
-      richSpan({ ...base, kind: 'producer', operation: 'send', outcome: '', attempt: 0, startNs: ns(t0 + 1000) }),
-    ]);
+    await store.insertSpans([richSpan({ ...base, kind: 'producer', operation: 'send', outcome: '', attempt: 0, startNs: ns(t0 + 1000) })]);
     // A second store has an empty send cache: the earliest send comes from the lookup query.
     const other = new ClickHouseStore({ url: CLICKHOUSE_URL, database });
     try {
@@ -177,7 +173,14 @@ describe.skipIf(!ok)('ClickHouseStore on a real server', () => {
       expect(record?.verdict).toBe('unknown');
       expect(record?.ledger.noLost).toEqual({ verdict: 'unknown', evidence: [], reason: 'recorded before the ledger was kept' });
       expect(record?.anomalies.map((a) => [a.service, a.endpoint])).toEqual([['edge', 'edge']]);
-      await older.saveFlows([{ ...record!, verdict: 'violated', ledger: { ...record!.ledger, noLost: { verdict: 'violated', evidence: ['a1'], reason: 'lost' } }, analyzedAtMs: t0 + 100 }]);
+      await older.saveFlows([
+        {
+          ...record!,
+          verdict: 'violated',
+          ledger: { ...record!.ledger, noLost: { verdict: 'violated', evidence: ['a1'], reason: 'lost' } },
+          analyzedAtMs: t0 + 100,
+        },
+      ]);
       expect((await older.getFlowRecord('c-old'))?.ledger.noLost.verdict).toBe('violated');
       expect((await older.listFlows({ fromMs: t0 - 1, toMs: t0 + 1, verdict: 'violated', limit: 10 })).total).toBe(1);
     } finally {

@@ -48,7 +48,8 @@ export function flowConditions(db: SqlFragment, query: FlowQuery): SqlFragment {
 function flowSource(db: SqlFragment, query: FlowQuery, columns: SqlFragment, after: SqlFragment = sql`1`): SqlFragment {
   const conditions = sql`${flowConditions(db, query)}
   AND ${after}`;
-  if (query.anomaly === undefined) return sql`SELECT ${columns} FROM ${db}.flows FINAL
+  if (query.anomaly === undefined)
+    return sql`SELECT ${columns} FROM ${db}.flows FINAL
 WHERE ${conditions}`;
   const ofKind = sql`kind = ${assertAnomalyKind(query.anomaly)} AND start_ms >= ${query.fromMs} AND start_ms < ${query.toMs}`;
   return sql`SELECT ${columns} FROM ${db}.flows_by_anomaly

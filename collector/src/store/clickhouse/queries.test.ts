@@ -151,7 +151,9 @@ describe('flow queries', () => {
 
   it('reads a list filtered by kind from the kind-ordered index, latest version per conversation', () => {
     const text = flowPageSql(db, { ...window, limit: 20, anomaly: 'retry' }).text;
-    expect(text).toContain("FROM `onceflow`.flows_by_anomaly\nWHERE kind = 'retry' AND start_ms >= 1700000000123 AND start_ms < 1700000060000");
+    expect(text).toContain(
+      "FROM `onceflow`.flows_by_anomaly\nWHERE kind = 'retry' AND start_ms >= 1700000000123 AND start_ms < 1700000060000",
+    );
     expect(text).toContain('(conversation_id, version) IN (\n    SELECT conversation_id, max(version) FROM `onceflow`.flow_versions');
     expect(text).not.toContain('FINAL');
     expect(flowPageSql(db, { ...window, limit: 20 }).text).toContain('FROM `onceflow`.flows FINAL');

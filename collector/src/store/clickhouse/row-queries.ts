@@ -53,8 +53,7 @@ LIMIT 1 BY trace_id, span_id
 LIMIT ${rowLimit(limit)}`;
 }
 
-export const spansOfTraceSql = (db: SqlFragment, traceId: string, limit: number) =>
-  spansWhere(db, 'spans', 'trace_id', traceId, limit);
+export const spansOfTraceSql = (db: SqlFragment, traceId: string, limit: number) => spansWhere(db, 'spans', 'trace_id', traceId, limit);
 
 export function findConversationsSql(db: SqlFragment, q: string, limit: number): SqlFragment {
   return sql`SELECT conversation_id, max(start_ns) AS last_ns FROM ${db}.search_index

@@ -159,18 +159,18 @@ const CODECS: Record<string, string> = {
 };
 
 function spanColumnsDdl(features: ServerFeatures, only?: readonly string[]): string {
-  return SPAN_COLUMNS.filter(([name]) => !only || only.includes(name)).map(([name, type]) => {
-    const codec = features.codecs && CODECS[name] ? ` ${CODECS[name]}` : '';
-    return `  ${name} ${type}${codec}`;
-  }).join(',\n');
+  return SPAN_COLUMNS.filter(([name]) => !only || only.includes(name))
+    .map(([name, type]) => {
+      const codec = features.codecs && CODECS[name] ? ` ${CODECS[name]}` : '';
+      return `  ${name} ${type}${codec}`;
+    })
+    .join(',\n');
 }
 
 /** The statements `init()` runs, in order; each is idempotent (IF NOT EXISTS). */
 export function schemaStatements(db: SqlFragment, features: ServerFeatures): string[] {
   const settings = 'SETTINGS index_granularity = 8192';
-  const skipIndexes = features.skipIndexes
-    ? ',\n  INDEX idx_trace_id trace_id TYPE bloom_filter(0.01) GRANULARITY 4'
-    : '';
+  const skipIndexes = features.skipIndexes ? ',\n  INDEX idx_trace_id trace_id TYPE bloom_filter(0.01) GRANULARITY 4' : '';
   // The lookup tables answer point reads (one conversation, one message): small granules make
   // a fetch read a few hundred rows instead of 8192 per part.
   const spanTable = (table: TableName, orderBy: string, indexes = '', granularity = 8192, columns?: readonly string[]) =>

@@ -34,9 +34,9 @@ const HOUR = 3_600_000;
 const nowMs = Date.now();
 // Old enough that every flow is past its quiet period: records are final, whenever analysed.
 const window = { fromMs: nowMs - 2 * HOUR, toMs: nowMs };
-const conversations = [...generateFlows({ totalSpans: 2500, fromMs: nowMs - HOUR, toMs: nowMs - 10 * 60_000, seed: 13, batchSpans: 2500 })].flatMap(
-  (batch) => batch.conversations,
-);
+const conversations = [
+  ...generateFlows({ totalSpans: 2500, fromMs: nowMs - HOUR, toMs: nowMs - 10 * 60_000, seed: 13, batchSpans: 2500 }),
+].flatMap((batch) => batch.conversations);
 const suffix = randomBytes(4).toString('hex');
 const databases = { pair: `onceflow_test_pair_${suffix}`, single: `onceflow_test_single_${suffix}` };
 const dirs: string[] = [];
@@ -101,7 +101,13 @@ async function outcome(collector: RunningCollector) {
       }),
     ),
   );
-  return { total: page.total, anomalyCounts: page.anomalyCounts, records, byKind, anomalies: await collector.store.listAnomalies({ ...window, limit: 10_000 }) };
+  return {
+    total: page.total,
+    anomalyCounts: page.anomalyCounts,
+    records,
+    byKind,
+    anomalies: await collector.store.listAnomalies({ ...window, limit: 10_000 }),
+  };
 }
 
 describe.skipIf(!available)('two collectors on one ClickHouse database', () => {

@@ -49,9 +49,13 @@ describe('DuckDbStore on a file', () => {
   it('keeps every span acknowledged before the process was killed', async () => {
     const dir = join(dataDir, 'killed');
     const count = 3000;
-    const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('../../../test/store/insert-then-die.ts', import.meta.url)), dir, String(count)], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', fileURLToPath(new URL('../../../test/store/insert-then-die.ts', import.meta.url)), dir, String(count)],
+      {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
     let stdout = '';
     child.stdout.on('data', (chunk) => (stdout += chunk));
     const signal = await new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_code, sig) => resolve(sig)));
@@ -127,7 +131,16 @@ describe('DuckDbStore on a file', () => {
     const store = new DuckDbStore({ path: ':memory:' });
     await store.init();
     const spans = syntheticSpans(4500).map((span, k) =>
-      k >= 4096 ? { ...span, statusMessage: `late ${k}`, attempt: 2, payloadBytes: k, payloadOffloaded: true, links: [{ traceId: span.traceId, spanId: span.spanId, attributes: { k: 'v' } }] } : span,
+      k >= 4096
+        ? {
+            ...span,
+            statusMessage: `late ${k}`,
+            attempt: 2,
+            payloadBytes: k,
+            payloadOffloaded: true,
+            links: [{ traceId: span.traceId, spanId: span.spanId, attributes: { k: 'v' } }],
+          }
+        : span,
     );
     await store.insertSpans(spans);
     expect(await store.spanCount()).toBe(4500);

@@ -88,7 +88,6 @@ export function anomalyFromRow(row: Record<string, unknown>): Anomaly {
   };
 }
 
-
 /** The summary a `flows` row keeps as JSON (a record from before the ledger gets an unknown one). */
 export function summaryFromRow(row: Record<string, unknown>): FlowSummary {
   return withLedger(JSON.parse(row.summary as string) as FlowSummary);

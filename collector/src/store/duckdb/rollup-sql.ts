@@ -42,8 +42,7 @@ const HIST_BUCKET = (v: string) =>
   `(CASE WHEN ${v} > ${HIST_MIN_MS} THEN ceil(ln(${v} / ${HIST_MIN_MS}) / ln(${HIST_GAMMA}))
          WHEN ${v} < -${HIST_MIN_MS} THEN -ceil(ln(-${v} / ${HIST_MIN_MS}) / ln(${HIST_GAMMA}))
          ELSE 0 END)::INTEGER`;
-const HIST_VALUE = (k: string) =>
-  `(sign(${k}) * ${HIST_MIN_MS} * pow(${HIST_GAMMA}, abs(${k})) * 2 / (${HIST_GAMMA} + 1))`;
+const HIST_VALUE = (k: string) => `(sign(${k}) * ${HIST_MIN_MS} * pow(${HIST_GAMMA}, abs(${k})) * 2 / (${HIST_GAMMA} + 1))`;
 
 /** `latency_hist` rows of a relation of entries (`minute_ms`, keys, `duration_ms`, `queue_ms`). */
 function histogramEntriesSql(entries: string): string {
@@ -346,7 +345,10 @@ function histogramRowsSql(window: TimeWindow): string {
   if (firstFull > window.fromMs) edges.push({ fromMs: window.fromMs, toMs: firstFull, fromNs: '$1', toNs: `${msToNs(firstFull)}` });
   if (endFull < window.toMs) edges.push({ fromMs: endFull, toMs: window.toMs, fromNs: `${msToNs(endFull)}`, toNs: '$2' });
   for (const range of edges) {
-    for (const [measure, list] of [['duration', 'durations'], ['queue', 'queue']]) {
+    for (const [measure, list] of [
+      ['duration', 'durations'],
+      ['queue', 'queue'],
+    ]) {
       parts.push(`SELECT minute_ms AS t_ms, ${keys}, '${measure}' AS measure, ${HIST_BUCKET('v')} AS bucket, 1 AS n
         FROM (SELECT *, unnest(${list}) AS v FROM (${rollupRowsSql(range)}))`);
     }

@@ -131,7 +131,14 @@ describe('DuckDB rollup', () => {
     // Attempts in error with no outcome (consumers that only set the span status): failures.
     for (const [i, batch] of batches.entries()) {
       const processed = batch.find((s) => s.kind === 'consumer' && s.outcome === 'processed');
-      if (processed && i % 2 === 0) batch.push({ ...processed, spanId: `f${String(i).padStart(15, '0')}`, outcome: '', statusCode: 'error', startNs: processed.startNs + 2_000_000n });
+      if (processed && i % 2 === 0)
+        batch.push({
+          ...processed,
+          spanId: `f${String(i).padStart(15, '0')}`,
+          outcome: '',
+          statusCode: 'error',
+          startNs: processed.startNs + 2_000_000n,
+        });
     }
     // Outbox dispatches stored in the same batch as, before and after the attempts that listed them.
     for (let n = 0; n < 12; n++) {
@@ -165,7 +172,10 @@ describe('DuckDB rollup', () => {
     expect(edges.reduce((sum, e) => sum + e.retries, 0)).toBeGreaterThan(10);
     const activity = await store.activityBuckets({ fromMs: FROM, toMs: END }, 5 * MINUTE);
     for (const count of ['duplicateDeliveries', 'duplicateProcessings', 'retries', 'failures', 'deadLetters'] as const) {
-      expect(activity.reduce((sum, row) => sum + row[count], 0), count).toBeGreaterThan(0);
+      expect(
+        activity.reduce((sum, row) => sum + row[count], 0),
+        count,
+      ).toBeGreaterThan(0);
     }
   });
 
@@ -189,8 +199,8 @@ describe('DuckDB rollup', () => {
       rows.forEach((row, i) => {
         const want = expected[i];
         expect([row.timeMs, row.group, row.sent, row.processed, row.duplicateDeliveries, row.duplicateProcessings]).toEqual(
-          [want.time_ms, want.grp, want.sent, want.processed, want.duplicate_deliveries, want.duplicate_processings].map(
-            (v, k) => (k === 1 ? v : Number(v)),
+          [want.time_ms, want.grp, want.sent, want.processed, want.duplicate_deliveries, want.duplicate_processings].map((v, k) =>
+            k === 1 ? v : Number(v),
           ),
         );
         expect([row.retries, row.failures, row.deadLetters, row.offloads, row.offloadedBytes]).toEqual(
@@ -217,8 +227,20 @@ describe('DuckDB rollup', () => {
     it('aggregates edges like the span read', async () => {
       const expected = await reference(store, edgeAggregatesSql(window));
       const rows = await store.edgeAggregates(window);
-      expect(rows.map((r) => [r.kind, r.source, r.target, r.messageTypes, r.count, r.errors, r.duplicates, r.duplicateProcessings, r.retries])).toEqual(
-        expected.map((r) => [r.kind, r.source, r.target, r.message_types, Number(r.n), Number(r.errors), Number(r.duplicates), Number(r.duplicate_processings), Number(r.retries)]),
+      expect(
+        rows.map((r) => [r.kind, r.source, r.target, r.messageTypes, r.count, r.errors, r.duplicates, r.duplicateProcessings, r.retries]),
+      ).toEqual(
+        expected.map((r) => [
+          r.kind,
+          r.source,
+          r.target,
+          r.message_types,
+          Number(r.n),
+          Number(r.errors),
+          Number(r.duplicates),
+          Number(r.duplicate_processings),
+          Number(r.retries),
+        ]),
       );
       rows.forEach((row, i) => {
         expectLatency(row.latencyP50Ms, expected[i].latency_p50, window);
@@ -254,7 +276,14 @@ describe('DuckDB rollup', () => {
       const expected = await reference(store, spanBucketsSql(window, step, 'service'));
       const rows = await store.spanBuckets(window, step, 'service');
       expect(rows.map((r) => [r.timeMs, r.group, r.sent, r.processed, r.duplicateProcessings, r.retries])).toEqual(
-        expected.map((r) => [Number(r.time_ms), r.grp, Number(r.sent), Number(r.processed), Number(r.duplicate_processings), Number(r.retries)]),
+        expected.map((r) => [
+          Number(r.time_ms),
+          r.grp,
+          Number(r.sent),
+          Number(r.processed),
+          Number(r.duplicate_processings),
+          Number(r.retries),
+        ]),
       );
       expect(rows[0].timeMs).toBeGreaterThanOrEqual(Math.floor(cutoff / step) * step);
     }
