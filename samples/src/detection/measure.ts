@@ -128,7 +128,8 @@ const HEADER = 'scenario           kind                  truth  found  precision
 export function formatScores(runs: DetectionRun[]): string {
   const lines = [HEADER];
   for (const run of runs) {
-    for (const s of run.scores) if (s.truth > 0 || s.detected > 0) lines.push(row(run.scenario, s.kind, { ...s, missedUnknown: s.missedUnknown.length }));
+    for (const s of run.scores)
+      if (s.truth > 0 || s.detected > 0) lines.push(row(run.scenario, s.kind, { ...s, missedUnknown: s.missedUnknown.length }));
   }
   return lines.join('\n');
 }
