@@ -33,7 +33,15 @@ export {
 } from './conversation-model.js';
 export { buildLedger, overallVerdict } from './ledger.js';
 export { findExportLosses, lossesDuring, describeLosses, type ExportLoss } from './export-losses.js';
-export { learnSubscriptions, subscribersOf, subscriptionKey, type Subscriptions, type Subscribers } from './subscriptions.js';
+export {
+  consumedKey,
+  learnSubscriptions,
+  subscribersOf,
+  subscriptionKey,
+  type Subscriptions,
+  type Subscribers,
+  type TypeCounts,
+} from './subscriptions.js';
 export { detectStorms, DEFAULT_STORM_OPTIONS, type StormOptions } from './storms.js';
 export { shapeTrends, emptyMetrics, type TrendOptions } from './trends.js';
 export { buildTopology, edgeHealth, nodeId, HEALTH_THRESHOLDS } from './topology.js';
