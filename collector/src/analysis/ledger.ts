@@ -101,12 +101,17 @@ function duplicateProcessingDoubts(model: ConversationModel): Doubt[] {
 }
 
 /**
- * Spans the endpoint's service lost at export from its first attempt until the message's quiet
- * period ends: a redelivery processed again may be among them.
+ * Spans the endpoint's service lost at export while a redelivery could have come: from its first
+ * attempt until a quiet period after the message's last send or last attempt (a second send, a
+ * crash before the ack or a redelivery after a timeout) — a second processing may be among them.
  */
 function redeliveryLost(model: ConversationModel, message: MessageModel, attempts: AttemptModel[]): Doubt | null {
   const service = attempts[0].service;
-  const untilMs = Math.max(message.quietUntilMs, ...attempts.map((a) => a.endMs));
+  const untilMs = Math.max(
+    message.quietUntilMs,
+    ...message.sends.map((s) => s.send.startMs + model.quietPeriodMs),
+    ...attempts.map((a) => a.endMs + model.quietPeriodMs),
+  );
   const what = `a redelivery of ${nameOf(message.type, message.id)} processed at ${attempts[0].endpoint} may be among them`;
   const doubt = exportLossDoubt(model, new Set([service]), attempts[0].startMs, untilMs, what);
   return doubt && { ...doubt, evidence: attempts.map((a) => a.span.spanId) };
