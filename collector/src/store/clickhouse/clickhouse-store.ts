@@ -70,6 +70,7 @@ import { LEDGER_COLUMNS, backfillFlowIndex, flowIndexStatements, schemaStatement
 import { detectFeatures, type ServerFeatures } from './server-features.js';
 import { fromRowJson } from './span-rows.js';
 import { SqlFragment, sql, sqlDatabase } from './sql-escape.js';
+import { SINGLE_SERVER, clusterLayout, type TableLayout } from './cluster-ddl.js';
 import { coverageSql } from './coverage-queries.js';
 
 export interface ClickHouseStoreOptions {
@@ -84,7 +85,23 @@ export interface ClickHouseStoreOptions {
    * rollup (t-digest quantiles); shorter windows read spans (exact quantiles). Default 1 h.
    */
   rollupAfterMs?: number;
+  /**
+   * A cluster named in the servers' `remote_servers` (`--clickhouse-cluster`): tables are
+   * created ON CLUSTER as replicated `_local` tables behind Distributed ones (`cluster-ddl.ts`).
+   * Unset: one server.
+   */
+  cluster?: string;
 }
+
+/**
+ * Settings of every request in cluster mode. `insert_distributed_sync`: an insert into a
+ * Distributed table returns once every shard has stored its rows, so a confirmed insert is
+ * stored (the ingest log confirms offsets on it) rather than queued on the node that took it.
+ * `distributed_product_mode = 'global'`: an IN subquery over a Distributed table inside a
+ * query over another runs once on the node asked and is shipped to the shards (18.16 refuses
+ * such queries by default), so lookups across shards stay exact.
+ */
+const CLUSTER_SETTINGS = { insert_distributed_sync: 1, distributed_product_mode: 'global' } as const;
 
 const nsStringToMs = (ns: string) => Number(BigInt(ns) / 1000n) / 1000;
 
@@ -97,13 +114,21 @@ export class ClickHouseStore implements SpanStore {
   private features: ServerFeatures | null = null;
   private readonly rollupAfterMs: number;
   private readonly inserter: SpanInserter;
+  private readonly layout: TableLayout;
+  readonly cluster: string | null;
 
   constructor(options: ClickHouseStoreOptions) {
     this.database = options.database ?? 'onceflow';
     this.db = sqlDatabase(this.database);
     this.logger = options.logger;
     this.rollupAfterMs = options.rollupAfterMs ?? 3_600_000;
-    this.runner = new QueryRunner({ url: options.url, maxExecutionTimeS: options.maxExecutionTimeS });
+    this.cluster = options.cluster ?? null;
+    this.layout = this.cluster === null ? SINGLE_SERVER : clusterLayout(this.cluster, this.database);
+    this.runner = new QueryRunner({
+      url: options.url,
+      maxExecutionTimeS: options.maxExecutionTimeS,
+      settings: this.cluster === null ? {} : CLUSTER_SETTINGS,
+    });
     this.inserter = new SpanInserter(this.runner, this.db);
   }
 
@@ -117,13 +142,13 @@ export class ClickHouseStore implements SpanStore {
     this.features = detectFeatures(version);
     await this.refuseOlderSchema();
     const unindexedFlows = await this.flowsWithoutIndex();
-    for (const statement of schemaStatements(this.db, this.features)) await this.runner.command(statement);
+    for (const statement of schemaStatements(this.db, this.features, this.layout)) await this.runner.command(statement);
     await this.addLedgerColumns();
-    for (const statement of flowIndexStatements(this.db)) await this.runner.command(statement);
+    for (const statement of flowIndexStatements(this.db, this.layout)) await this.runner.command(statement);
     if (unindexedFlows) await backfillFlowIndex(this.runner, this.db);
     const [{ s }] = await this.runner.rows<{ s: number }>(sql`SELECT toUInt32(max(ts)) AS s FROM ${this.db}.spans`);
     this.inserter.newestStoredS = Number(s);
-    this.logger?.info({ database: this.database, features: this.features }, 'clickhouse store ready');
+    this.logger?.info({ database: this.database, cluster: this.cluster, features: this.features }, 'clickhouse store ready');
   }
 
   /**
@@ -183,7 +208,7 @@ WHERE database = ${this.database}`,
   /** Drops the store's database with everything in it (tests, `onceflow reset`). */
   async dropDatabase(): Promise<void> {
     try {
-      await this.runner.command(sql`DROP DATABASE IF EXISTS ${this.db}`);
+      await this.runner.command(sql`DROP DATABASE IF EXISTS ${this.db}${new SqlFragment(this.layout.onCluster)}`);
     } catch (error) {
       // Removing many parts on a busy disk can outlast the HTTP timeout; the server carries on.
       if (!/timeout/i.test((error as Error).message)) throw error;
@@ -215,7 +240,7 @@ WHERE database = ${this.database}`,
 
   /** See `retention.ts`. */
   deleteOlderThan(cutoffMs: number): Promise<void> {
-    return deleteOlderThan(this.runner, this.db, this.database, cutoffMs);
+    return deleteOlderThan(this.runner, this.db, this.database, cutoffMs, this.layout);
   }
 
   // ---- rows --------------------------------------------------------------------------

@@ -1,0 +1,103 @@
+/**
+ * The ClickHouse store in cluster mode (`--clickhouse-cluster`) on a two-shard cluster of two
+ * private clickhouse-server processes sharing one ZooKeeper (`private-clickhouse-cluster.ts`):
+ * the store conformance suite through node 1, and the sharding itself read from each node's
+ * `_local` tables — rows on both shards, every conversation's spans, lookup rows and flow
+ * record on one.
+ *
+ * Needs the clickhouse-server binary and ZooKeeper (CI installs Debian's zookeeperd and starts
+ * it on 2181; ONCEFLOW_TEST_ZOOKEEPER=host:port points elsewhere).
+ */
+import { createClient } from '@clickhouse/client';
+import { requireServer } from '@onceflow/test-support';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generateFlows } from '../../../bench/generate-flows.js';
+import { probeClickHouseBinary } from '../../../test/ingest/private-clickhouse.js';
+import { createPrivateCluster, probeZooKeeper, type PrivateCluster } from '../../../test/ingest/private-clickhouse-cluster.js';
+import { ALL_FLOWS } from '../../../test/fixtures/store-fixtures.js';
+import { runSpanStoreConformance } from '../../../test/store/conformance.js';
+import { testDatabaseName } from '../../../test/store/test-database.js';
+import { ClickHouseStore } from './clickhouse-store.js';
+
+const available =
+  (await requireServer('clickhouse-server binary', probeClickHouseBinary)) && (await requireServer('ZooKeeper', probeZooKeeper));
+let cluster: PrivateCluster | null = null;
+
+beforeAll(async () => {
+  if (available) cluster = await createPrivateCluster(2);
+}, 90_000);
+afterAll(async () => {
+  await cluster?.dispose();
+});
+
+const clusterStore = (database = testDatabaseName()) =>
+  new ClickHouseStore({ url: cluster!.nodes[0].url, database, cluster: cluster!.name });
+
+const dispose = async (store: ClickHouseStore) => {
+  await store.dropDatabase();
+  await store.close();
+};
+
+describe.skipIf(!available)('ClickHouse cluster (two shards)', () => {
+  runSpanStoreConformance('ClickHouse cluster', async () => clusterStore(), { dispose });
+
+  it('spreads conversations over both shards and keeps each one whole on one', { timeout: 60_000 }, async () => {
+    const store = clusterStore();
+    await store.init();
+    try {
+      const toMs = Date.now();
+      const [batch] = [...generateFlows({ totalSpans: 600, fromMs: toMs - 3_600_000, toMs, seed: 7, batchSpans: 600 })];
+      await store.insertSpans(batch.spans);
+      await store.saveFlows(ALL_FLOWS);
+      // A newer analysis of every record: the latest must win although versions are written twice.
+      await store.saveFlows(ALL_FLOWS.map((flow) => ({ ...flow, analyzedAtMs: flow.analyzedAtMs + 1 })));
+
+      // Per node: conversation id → rows, read from the shard's own tables.
+      const perShard = async (table: string, where = "conversation_id != ''") =>
+        Promise.all(
+          cluster!.nodes.map(async (node) => {
+            const client = createClient({ url: node.url });
+            try {
+              const result = await client.query({
+                query: `SELECT conversation_id AS c, count() AS n FROM ${store.database}.${table} WHERE ${where} GROUP BY c`,
+                format: 'JSONEachRow',
+              });
+              const rows = await result.json<{ c: string; n: string }>();
+              return new Map(rows.map((row) => [row.c, Number(row.n)]));
+            } finally {
+              await client.close();
+            }
+          }),
+        );
+      const conversations = new Set(batch.spans.filter((s) => s.conversationId !== '').map((s) => s.conversationId));
+      for (const table of ['spans_local', 'spans_by_conversation_local', 'search_index_local']) {
+        const [one, two] = await perShard(table);
+        expect(one.size, `${table} on shard 1`).toBeGreaterThan(0);
+        expect(two.size, `${table} on shard 2`).toBeGreaterThan(0);
+        expect(
+          [...one.keys()].filter((c) => two.has(c)),
+          `${table}: conversations on both shards`,
+        ).toEqual([]);
+        expect(new Set([...one.keys(), ...two.keys()])).toEqual(conversations);
+      }
+      // Each conversation's spans in full, on the shard its lookup rows are on.
+      const [spansOne] = await perShard('spans_local');
+      const [lookupOne] = await perShard('spans_by_conversation_local');
+      expect([...spansOne.keys()].sort()).toEqual([...lookupOne.keys()].sort());
+      expect(await store.spanCount()).toBe(batch.spans.length);
+
+      const [flowsOne, flowsTwo] = await perShard('flows_local', '1');
+      expect(flowsOne.size).toBeGreaterThan(0);
+      expect(flowsTwo.size).toBeGreaterThan(0);
+      // Both versions of a record on one shard: FINAL and the latest-version reads see them together.
+      for (const flows of [flowsOne, flowsTwo]) for (const n of flows.values()) expect(n).toBe(2);
+      expect(flowsOne.size + flowsTwo.size).toBe(ALL_FLOWS.length);
+      const page = await store.listFlows({ fromMs: 0, toMs: Date.now() + 3_600_000, limit: 1000 });
+      expect(page.total).toBe(ALL_FLOWS.length);
+      const record = await store.getFlowRecord(ALL_FLOWS[0].conversationId);
+      expect(record?.analyzedAtMs).toBe(ALL_FLOWS[0].analyzedAtMs + 1);
+    } finally {
+      await dispose(store);
+    }
+  });
+});
