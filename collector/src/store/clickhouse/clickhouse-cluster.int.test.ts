@@ -17,6 +17,7 @@ import { createPrivateCluster, probeZooKeeper, type PrivateCluster } from '../..
 import { ALL_FLOWS } from '../../../test/fixtures/store-fixtures.js';
 import { runSpanStoreConformance } from '../../../test/store/conformance.js';
 import { testDatabaseName } from '../../../test/store/test-database.js';
+import type { EdgeAggregateRow } from '../span-store.js';
 import { ClickHouseStore } from './clickhouse-store.js';
 
 const available =
@@ -33,6 +34,9 @@ afterAll(async () => {
 const clusterStore = (database = testDatabaseName()) =>
   new ClickHouseStore({ url: cluster!.nodes[0].url, database, cluster: cluster!.name });
 
+/** An aggregate row without its quantiles (`…P50Ms` etc.: t-digest from the rollup, exact from spans). */
+const withoutQuantiles = (row: object) => Object.fromEntries(Object.entries(row).filter(([key]) => !/P\d+Ms$/.test(key)));
+
 const dispose = async (store: ClickHouseStore) => {
   await store.dropDatabase();
   await store.close();
@@ -45,7 +49,7 @@ describe.skipIf(!available)('ClickHouse cluster (two shards)', () => {
     const store = clusterStore();
     await store.init();
     try {
-      const toMs = Date.now();
+      const toMs = Math.floor(Date.now() / 60_000) * 60_000;
       const [batch] = [...generateFlows({ totalSpans: 600, fromMs: toMs - 3_600_000, toMs, seed: 7, batchSpans: 600 })];
       await store.insertSpans(batch.spans);
       await store.saveFlows(ALL_FLOWS);
@@ -96,7 +100,40 @@ describe.skipIf(!available)('ClickHouse cluster (two shards)', () => {
       expect(page.total).toBe(ALL_FLOWS.length);
       const record = await store.getFlowRecord(ALL_FLOWS[0].conversationId);
       expect(record?.analyzedAtMs).toBe(ALL_FLOWS[0].analyzedAtMs + 1);
+
+      // The rollup's aggregate states are per shard; merged through the Distributed table they
+      // count what the spans count (quantiles aside: t-digest vs exact).
+      const rollup = new ClickHouseStore({
+        url: cluster!.nodes[1].url,
+        database: store.database,
+        cluster: cluster!.name,
+        rollupAfterMs: 0,
+      });
+      try {
+        const window = { fromMs: toMs - 2 * 3_600_000, toMs };
+        const fromSpans = (await store.spanBuckets(window, 60_000, 'service')).map(withoutQuantiles);
+        expect(fromSpans.reduce((sum, row) => sum + (row.group === '' ? row.processed : 0), 0)).toBeGreaterThan(0);
+        expect((await rollup.spanBuckets(window, 60_000, 'service')).map(withoutQuantiles)).toEqual(fromSpans);
+        const edges = (rows: EdgeAggregateRow[]) => rows.map(withoutQuantiles);
+        const spanEdges = edges(await store.edgeAggregates(window));
+        expect(spanEdges.length).toBeGreaterThan(0);
+        expect(edges(await rollup.edgeAggregates(window))).toEqual(spanEdges);
+      } finally {
+        await rollup.close();
+      }
     } finally {
+      await dispose(store);
+    }
+  });
+
+  it('refuses a database of the other layout', { timeout: 60_000 }, async () => {
+    const store = clusterStore();
+    await store.init();
+    const single = new ClickHouseStore({ url: cluster!.nodes[0].url, database: store.database });
+    try {
+      await expect(single.init()).rejects.toThrow(/created for a cluster/);
+    } finally {
+      await single.close();
       await dispose(store);
     }
   });

@@ -70,7 +70,7 @@ import { LEDGER_COLUMNS, backfillFlowIndex, flowIndexStatements, schemaStatement
 import { detectFeatures, type ServerFeatures } from './server-features.js';
 import { fromRowJson } from './span-rows.js';
 import { SqlFragment, sql, sqlDatabase } from './sql-escape.js';
-import { SINGLE_SERVER, clusterLayout, type TableLayout } from './cluster-ddl.js';
+import { SINGLE_SERVER, clusterLayout, ddlWaves, type TableLayout } from './cluster-ddl.js';
 import { coverageSql } from './coverage-queries.js';
 
 export interface ClickHouseStoreOptions {
@@ -141,14 +141,24 @@ export class ClickHouseStore implements SpanStore {
     const [{ version }] = await this.runner.rows<{ version: string }>('SELECT version() AS version');
     this.features = detectFeatures(version);
     await this.refuseOlderSchema();
+    await this.refuseOtherLayout();
     const unindexedFlows = await this.flowsWithoutIndex();
-    for (const statement of schemaStatements(this.db, this.features, this.layout)) await this.runner.command(statement);
+    await this.createAll(schemaStatements(this.db, this.features, this.layout));
     await this.addLedgerColumns();
-    for (const statement of flowIndexStatements(this.db, this.layout)) await this.runner.command(statement);
+    await this.createAll(flowIndexStatements(this.db, this.layout));
     if (unindexedFlows) await backfillFlowIndex(this.runner, this.db);
     const [{ s }] = await this.runner.rows<{ s: number }>(sql`SELECT toUInt32(max(ts)) AS s FROM ${this.db}.spans`);
     this.inserter.newestStoredS = Number(s);
     this.logger?.info({ database: this.database, cluster: this.cluster, features: this.features }, 'clickhouse store ready');
+  }
+
+  /** One server: in order. A cluster: wave by wave, each wave's statements together (`ddlWaves`). */
+  private async createAll(statements: string[]): Promise<void> {
+    if (this.cluster === null) {
+      for (const statement of statements) await this.runner.command(statement);
+      return;
+    }
+    for (const wave of ddlWaves(statements)) await Promise.all(wave.map((statement) => this.runner.command(statement)));
   }
 
   /**
@@ -166,6 +176,24 @@ WHERE database = ${this.database} AND table IN ('spans', 'spans_by_conversation'
           'and cannot be migrated: drop it or point the collector at a new database',
       );
     }
+  }
+
+  /**
+   * A database created on one server cannot be used as a cluster's (its `spans` holds the rows
+   * and its views write the unsharded tables) nor the other way round: refused, saying which.
+   */
+  private async refuseOtherLayout(): Promise<void> {
+    const rows = await this.runner.rows<{ engine: string }>(
+      sql`SELECT engine FROM system.tables WHERE database = ${this.database} AND name = 'spans'`,
+    );
+    if (rows.length === 0) return;
+    const distributed = rows[0].engine === 'Distributed';
+    if (distributed === (this.cluster !== null)) return;
+    throw new Error(
+      distributed
+        ? `ClickHouse database ${this.database} was created for a cluster (--clickhouse-cluster): start the collector with it, or use another database`
+        : `ClickHouse database ${this.database} was created on one server (without --clickhouse-cluster) and cannot be turned into a cluster's: use a new database`,
+    );
   }
 
   /** Whether `flows` exists from an Onceflow that had no `flows_by_anomaly` yet (filled once at `init`). */

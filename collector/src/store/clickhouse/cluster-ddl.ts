@@ -73,3 +73,18 @@ ENGINE = Distributed(${name}, ${db}, ${local(table)}${key ? `, ${key}` : ''})`,
     },
   };
 }
+
+/**
+ * The statements of `schemaStatements` / `flowIndexStatements` grouped into waves whose
+ * statements do not depend on each other: databases, then storage tables, then what reads them
+ * (Distributed tables, materialized views). On a cluster each statement waits for a ZooKeeper
+ * round trip and the initiator's polling of every node (~120 ms on 18.16, even for a Memory
+ * table), so a wave is sent at once: `init()` takes ~3 waves instead of ~30 round trips.
+ */
+export function ddlWaves(statements: readonly string[]): string[][] {
+  const wave = (statement: string) =>
+    statement.startsWith('CREATE DATABASE') ? 0 : /^CREATE MATERIALIZED VIEW|ENGINE = Distributed\(/m.test(statement) ? 2 : 1;
+  const waves: string[][] = [[], [], []];
+  for (const statement of statements) waves[wave(statement)].push(statement);
+  return waves.filter((statements) => statements.length > 0);
+}
