@@ -9,12 +9,20 @@
  * it on 2181; ONCEFLOW_TEST_ZOOKEEPER=host:port points elsewhere).
  */
 import { createClient } from '@clickhouse/client';
-import { requireServer } from '@onceflow/test-support';
+import { CLICKHOUSE_URL, requireClickHouse, requireServer } from '@onceflow/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateFlows } from '../../../bench/generate-flows.js';
 import { probeClickHouseBinary } from '../../../test/ingest/private-clickhouse.js';
 import { createPrivateCluster, probeZooKeeper, type PrivateCluster } from '../../../test/ingest/private-clickhouse-cluster.js';
 import { ALL_FLOWS } from '../../../test/fixtures/store-fixtures.js';
+import {
+  closeCollectors,
+  newCollectorPool,
+  outcome,
+  post,
+  startClickHouseCollector,
+  storedAndAnalysed,
+} from '../../../test/scale-out/collectors.js';
 import { runSpanStoreConformance } from '../../../test/store/conformance.js';
 import { testDatabaseName } from '../../../test/store/test-database.js';
 import type { EdgeAggregateRow } from '../span-store.js';
@@ -23,12 +31,22 @@ import { ClickHouseStore } from './clickhouse-store.js';
 const available =
   (await requireServer('clickhouse-server binary', probeClickHouseBinary)) && (await requireServer('ZooKeeper', probeZooKeeper));
 let cluster: PrivateCluster | null = null;
+// The baseline of the collectors test: one collector on the shared server.
+const sharedServer = available && (await requireClickHouse());
 
 beforeAll(async () => {
   if (available) cluster = await createPrivateCluster(2);
 }, 90_000);
+const pool = newCollectorPool();
+const singleDatabase = testDatabaseName();
 afterAll(async () => {
+  await closeCollectors(pool);
   await cluster?.dispose();
+  if (sharedServer) {
+    const single = new ClickHouseStore({ url: CLICKHOUSE_URL, database: singleDatabase });
+    await single.dropDatabase();
+    await single.close();
+  }
 });
 
 const clusterStore = (database = testDatabaseName()) =>
@@ -137,4 +155,46 @@ describe.skipIf(!available)('ClickHouse cluster (two shards)', () => {
       await dispose(store);
     }
   });
+
+  it.skipIf(!sharedServer)(
+    'two collectors on the two nodes end with the records and anomalies of one collector on one server',
+    { timeout: 120_000 },
+    async () => {
+      const nowMs = Date.now();
+      const window = { fromMs: nowMs - 2 * 3_600_000, toMs: nowMs };
+      // Old enough that every flow is past its quiet period: records are final, whenever analysed.
+      const [{ conversations }] = [
+        ...generateFlows({ totalSpans: 500, fromMs: nowMs - 3_600_000, toMs: nowMs - 600_000, seed: 5, batchSpans: 500 }),
+      ];
+      const database = testDatabaseName();
+      const [a, b] = await Promise.all(
+        cluster!.nodes.map((node) => startClickHouseCollector(pool, { url: node.url, database, cluster: cluster!.name })),
+      );
+      // Every conversation split between the nodes' collectors; B analyses last, on all its spans.
+      for (const c of conversations)
+        await post(
+          a,
+          c.spans.filter((_, i) => i % 2 === 0),
+        );
+      await storedAndAnalysed(a);
+      for (const c of conversations)
+        await post(
+          b,
+          c.spans.filter((_, i) => i % 2 === 1),
+        );
+      await storedAndAnalysed(b);
+      await storedAndAnalysed(a);
+      const pair = await outcome(b, window);
+
+      const single = await startClickHouseCollector(pool, { url: CLICKHOUSE_URL, database: singleDatabase });
+      for (const c of conversations) await post(single, c.spans);
+      await storedAndAnalysed(single);
+      const one = await outcome(single, window);
+
+      expect(one.total).toBe(conversations.length);
+      expect(Object.keys(one.anomalyCounts).length).toBeGreaterThanOrEqual(3);
+      expect(pair).toEqual(one);
+      expect(await outcome(a, window)).toEqual(pair);
+    },
+  );
 });
