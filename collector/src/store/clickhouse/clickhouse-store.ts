@@ -223,7 +223,8 @@ WHERE database = ${this.database}`,
   async health(): Promise<StoreHealth> {
     try {
       const [{ version }] = await this.runner.rows<{ version: string }>('SELECT version() AS version');
-      return { ok: true, detail: `clickhouse ${version}, database ${this.database}` };
+      const cluster = this.cluster === null ? '' : `, cluster ${this.cluster}`;
+      return { ok: true, detail: `clickhouse ${version}, database ${this.database}${cluster}` };
     } catch (error) {
       return { ok: false, detail: (error as Error).message };
     }
