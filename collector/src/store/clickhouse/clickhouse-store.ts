@@ -10,6 +10,9 @@
  * are ReplacingMergeTree keyed by (…, trace_id, span_id), with row reads doing
  * `LIMIT 1 BY trace_id, span_id`, so even a duplicate written by a second collector process at
  * the same moment never shows twice in rows and disappears on merge.
+ *
+ * On a cluster (`cluster` option) the same queries run against Distributed tables over
+ * replicated shards (`cluster-ddl.ts`); a conversation's rows share a shard, so both layers hold.
  */
 import { ATTR_BUSINESS_KEY } from '@onceflow/instrumentation/semconv';
 import type pino from 'pino';
@@ -208,7 +211,8 @@ WHERE database = ${this.database}`,
   /**
    * A flows table created before the exactly-once ledger gets its columns (metadata only; 18.16
    * has no ADD COLUMN IF NOT EXISTS, so the missing ones are looked up). Its older records read
-   * back as not judged.
+   * back as not judged. A cluster's `flows` postdates these columns (created with them), so this
+   * never alters a Distributed table without its `_local` tables.
    */
   private async addLedgerColumns(): Promise<void> {
     const present = await this.runner.rows<{ name: string }>(
