@@ -168,16 +168,28 @@ export class ClickHouseStore implements SpanStore {
 
   /**
    * There are no migrations: a database whose span tables predate `row_json` (the encoded span
-   * the lookup tables keep) would fail every insert, so it is refused with what to do instead.
+   * the lookup tables keep) would fail every insert, and one whose `outgoing_index` predates
+   * `committed_ms` would keep its view writing rows without it; either is refused with what to
+   * do instead.
    */
   private async refuseOlderSchema(): Promise<void> {
-    const [{ tables, current }] = await this.runner.rows<{ tables: string; current: string }>(
-      sql`SELECT uniqExact(table) AS tables, countIf(name = 'row_json') AS current FROM system.columns
-WHERE database = ${this.database} AND table IN ('spans', 'spans_by_conversation', 'spans_by_message')`,
+    const [{ tables, current, outgoing, outgoingCurrent }] = await this.runner.rows<Record<string, string>>(
+      sql`SELECT uniqExactIf(table, table != 'outgoing_index') AS tables,
+  countIf(name = 'row_json' AND table != 'outgoing_index') AS current,
+  uniqExactIf(table, table = 'outgoing_index') AS outgoing,
+  countIf(name = 'committed_ms' AND table = 'outgoing_index') AS outgoingCurrent
+FROM system.columns
+WHERE database = ${this.database} AND table IN ('spans', 'spans_by_conversation', 'spans_by_message', 'outgoing_index')`,
     );
-    if (tables !== '0' && current !== tables) {
+    const missing =
+      tables !== '0' && current !== tables
+        ? 'its span tables have no row_json column'
+        : outgoing !== outgoingCurrent
+          ? 'its outgoing_index has no committed_ms column'
+          : '';
+    if (missing) {
       throw new Error(
-        `ClickHouse database ${this.database} was created by an older Onceflow (its span tables have no row_json column) ` +
+        `ClickHouse database ${this.database} was created by an older Onceflow (${missing}) ` +
           'and cannot be migrated: drop it or point the collector at a new database',
       );
     }

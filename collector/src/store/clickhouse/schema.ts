@@ -28,6 +28,7 @@
  * Every column is a plain type (no LowCardinality, Map, DateTime64, Bool): `ts` keeps second
  * precision for partitioning and pruning, `start_ns` keeps the full nanoseconds.
  */
+import { ATTR_COMMITTED_AT_MS } from '@onceflow/instrumentation/semconv';
 import type { QueryRunner } from './clickhouse-client.js';
 import { SINGLE_SERVER, type TableLayout } from './cluster-ddl.js';
 import type { ServerFeatures } from './server-features.js';
@@ -200,14 +201,16 @@ AS SELECT ${LOOKUP_COLUMNS.join(', ')} FROM ${local('spans')} WHERE conversation
     `${view('spans_by_message_mv', 'spans_by_message')}
 AS SELECT ${LOOKUP_COLUMNS.join(', ')} FROM ${local('spans')} WHERE message_id != ''`,
     // Which spans list a message id among their outgoing ids (the attempt that produced it; for
-    // a message never sent, the only evidence), with the encoded span.
+    // a message never sent, the only evidence), with the encoded span and when the attempt
+    // committed (0 when it recorded no commit), which the outbox dispatch latency reads.
     `${create('outgoing_index')} (
   outgoing_id String,
   ts DateTime('UTC'),
   start_ns UInt64,
   trace_id String,
   span_id String,
-  row_json String
+  row_json String,
+  committed_ms Int64
 )
 ENGINE = ${layout.engine('outgoing_index', 'ReplacingMergeTree')}
 PARTITION BY toDate(ts)
@@ -216,7 +219,8 @@ SETTINGS index_granularity = 512`,
     ...layout.distributed('outgoing_index'),
     // ARRAY JOIN drops spans without outgoing ids.
     `${view('outgoing_index_mv', 'outgoing_index')}
-AS SELECT outgoing_id, ts, start_ns, trace_id, span_id, row_json
+AS SELECT outgoing_id, ts, start_ns, trace_id, span_id, row_json,
+  toInt64OrZero(attrs.value[indexOf(attrs.key, '${ATTR_COMMITTED_AT_MS}')]) AS committed_ms
 FROM ${local('spans')}
 ARRAY JOIN outgoing_message_ids AS outgoing_id`,
     // Latest start per (value, conversation): the version column keeps the newest.
