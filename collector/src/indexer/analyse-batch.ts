@@ -40,6 +40,8 @@ export type FlowListener = (records: FlowRecord[], newAnomalies: Anomaly[], with
 const CONCURRENCY = 4;
 const MAX_FAILURES = 5;
 export const RETRY_AFTER_FAILURE_MS = 5000;
+/** A judged flow is judged again this many quiet periods later (see `rescheduleAnalysed`). */
+export const RECHECK_AFTER_QUIET_PERIODS = 2;
 /** Re-analyse a little after the quiet period so spans that raced the deadline are included. */
 const QUIET_MARGIN_MS = 1000;
 
@@ -87,7 +89,13 @@ function reconcileReported(entry: Tracked, record: FlowRecord): { fresh: Anomaly
   return { fresh, withdrawn };
 }
 
-/** After a successful analysis: an active flow is due again after its quiet period; a judged one is forgotten. */
+/**
+ * After a successful analysis: an active flow is due again after its quiet period; a judged one
+ * is judged once more two quiet periods later, then forgotten. The second look is for evidence
+ * that arrives as an absence: a redelivery after the quiet period (a visibility timeout) whose
+ * span was lost at export leaves no span to trigger a new analysis, only a hole in its
+ * service's export numbers, which turns a `held` verdict into `unknown`.
+ */
 function rescheduleAnalysed(
   ctx: BatchContext,
   conversationId: string,
@@ -100,6 +108,9 @@ function rescheduleAnalysed(
   if (record.state === 'active') {
     const quietAtMs = Math.max(quietUntilMs + QUIET_MARGIN_MS, nowMs + ctx.settings.debounceMs);
     entry.dueMs = Math.min(entry.dueMs ?? Infinity, quietAtMs);
+  } else if (entry.dueMs === null && !entry.rechecked) {
+    entry.rechecked = true;
+    entry.dueMs = nowMs + RECHECK_AFTER_QUIET_PERIODS * ctx.settings.quietPeriodMs;
   } else if (entry.dueMs === null) {
     ctx.schedule.forget(conversationId);
   }

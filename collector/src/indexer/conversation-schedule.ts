@@ -9,6 +9,8 @@ export interface Tracked {
   /** When to analyse next; null while being analysed (or with nothing scheduled). */
   dueMs: number | null;
   failures: number;
+  /** Judged once already and due for its second look (see `analyse-batch.ts`). */
+  rechecked: boolean;
   /** Anomalies already reported for this conversation, by `anomalyKey`. */
   reported: Map<string, Anomaly>;
 }
@@ -59,7 +61,7 @@ export function createConversationSchedule(maxTracked: number, logger: Logger, s
       }
       const reported = remembered.get(conversationId) ?? new Map<string, Anomaly>();
       remembered.delete(conversationId);
-      tracked.set(conversationId, { dueMs, failures: 0, reported });
+      tracked.set(conversationId, { dueMs, failures: 0, rechecked: false, reported });
     },
     takeDue(nowMs, max) {
       const due: [string, number][] = [];

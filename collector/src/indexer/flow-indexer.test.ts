@@ -87,10 +87,17 @@ describe('flow indexer', () => {
     expect(record?.state).toBe('incomplete');
     expect(record?.anomalies.map((a) => a.kind)).toContain('lost-message');
     expect(reported.map((a) => a.kind)).toEqual(['lost-message']);
-    // Judged: no longer tracked, nothing reported twice.
+    // Judged: looked at once more two quiet periods later (evidence that arrives as an absence:
+    // a span lost at export), then no longer tracked; nothing reported twice.
+    expect(indexer.stats().tracked).toBe(1);
+    nowMs += QUIET_MS;
+    expect(await indexer.runOnce()).toBe(0);
+    nowMs += QUIET_MS;
+    expect(await indexer.runOnce()).toBe(1);
+    expect(indexer.stats().tracked).toBe(0);
     nowMs += 10 * QUIET_MS;
     expect(await indexer.runOnce()).toBe(0);
-    expect(indexer.stats().tracked).toBe(0);
+    expect(reported.map((a) => a.kind)).toEqual(['lost-message']);
   });
 
   it('withdraws a reported finding that a later analysis no longer makes, even after the flow was judged', async () => {
@@ -99,6 +106,8 @@ describe('flow indexer', () => {
     nowMs = NOW + QUIET_MS + 2000;
     await indexer.runOnce();
     expect(reported.map((a) => a.kind)).toEqual(['lost-message']);
+    nowMs += 2 * QUIET_MS;
+    await indexer.runOnce();
     expect(indexer.stats().tracked).toBe(0);
 
     // BillCustomer's consumer span arrives late (a slow exporter): the message was not lost.
@@ -308,6 +317,38 @@ describe('flow indexer', () => {
       expect(record.anomalies.map((a) => a.kind)).toEqual([]);
       expect(record.ledger?.noLost.verdict).toBe('unknown');
       expect(record.ledger?.noLost.reason).toContain('spans lost at export by billing (1)');
+    });
+
+    it('looks again after judging: a redelivery whose span was lost after the verdict turns held into unknown', async () => {
+      // BillCustomer processed once at t (billing numbers 1, 2); judged held. Later billing's
+      // numbers go 2, _, 4: the missing 3 may be a redelivery processed again, out of sight.
+      const sent = send({
+        service: 'orders',
+        messageId: 'bill-y',
+        messageType: 'BillCustomer',
+        destination: 'billing',
+        atMs: t,
+        conversationId: 'conv-redelivered',
+      });
+      const processed = {
+        ...attempt({ parent: sent, service: 'billing', outcome: 'processed', atMs: t + 20 }),
+        attributes: { [ATTR_EXPORT_STREAM]: 'b111111111111111', [ATTR_EXPORT_SEQ]: '1' },
+      };
+      await store.insertSpans([sent, processed, numbered(2, t + 1000)]);
+      const indexer = indexerFor();
+      nowMs = t + QUIET_MS + 5000;
+      indexer.noteSpans([sent, processed]);
+      nowMs += 1000;
+      await indexer.runOnce();
+      expect((await store.getFlowRecord('conv-redelivered'))?.ledger?.noDuplicateProcessing.verdict).toBe('held');
+
+      await store.insertSpans([numbered(4, t + QUIET_MS + 10_000)]);
+      nowMs += 2 * QUIET_MS;
+      expect(await indexer.runOnce()).toBe(1);
+      const record = await store.getFlowRecord('conv-redelivered');
+      expect(record?.ledger?.noDuplicateProcessing.verdict).toBe('unknown');
+      expect(record?.ledger?.noDuplicateProcessing.reason).toContain('a redelivery of BillCustomer');
+      expect(indexer.stats().tracked).toBe(0);
     });
 
     it('still reports it lost when every numbered span arrived (near-miss)', async () => {

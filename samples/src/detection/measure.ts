@@ -206,6 +206,21 @@ async function judgedUnknown(apiUrl: string, score: KindScore, flows: Map<string
   return unknown;
 }
 
+/**
+ * Waits until the collector's indexer tracks no conversation: every flow judged and given its
+ * second look (the collector judges a flow again two quiet periods after its verdict, for spans
+ * lost at export meanwhile).
+ */
+async function waitForIndexerIdle(apiUrl: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const health = await getJson<{ indexer: { tracked: number } | null }>(`${apiUrl}/api/health`);
+    if (!health.indexer || health.indexer.tracked === 0) return;
+    await sleep(1_000);
+  }
+  throw new Error('the collector kept conversations scheduled: its indexer did not finish');
+}
+
 export async function measureDetection(options: MeasureOptions): Promise<DetectionRun> {
   const { collector, scenario } = options;
   const seed = options.seed ?? `${scenario}-${Date.now().toString(36)}`;
@@ -240,6 +255,7 @@ export async function measureDetection(options: MeasureOptions): Promise<Detecti
     await telemetry.forceFlush();
     await sleep(collector.quietPeriodMs);
     const conversations = await waitForJudgement(collector.apiUrl, startMs, collector.quietPeriodMs * 4 + 60_000 + options.orders * 1_500);
+    await waitForIndexerIdle(collector.apiUrl, collector.quietPeriodMs * 4 + 60_000);
     const anomalies: ReportedAnomaly[] = [];
     for (const kind of DETECTABLE_KINDS) {
       const res = await fetch(`${collector.apiUrl}/api/anomalies?from=${startMs}&to=${Date.now() + 60_000}&kind=${kind}&limit=1000`);
