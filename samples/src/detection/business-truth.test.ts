@@ -3,7 +3,7 @@ import type { TruthRecord } from '../faults/ground-truth.js';
 import type { BusinessState } from './business-state.js';
 import { deriveTruth } from './business-truth.js';
 
-const empty: BusinessState = { processed: [], outbox: [], deadLetters: [], effects: [], claimChecks: [], blobs: [] };
+const empty: BusinessState = { processed: [], outbox: [], deadLetters: [], effects: [], claimChecks: [], blobs: [], sequences: [] };
 const injected = (kind: TruthRecord['kind'], messageId: string, service: string): TruthRecord => ({
   kind,
   messageId,
