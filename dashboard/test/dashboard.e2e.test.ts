@@ -307,6 +307,7 @@ describe.skipIf(!hasChromium)('dashboard in a browser', () => {
     for (const service of new Set(fixtures.spans.map((span) => span.service))) expect(table).toContain(service);
     // The fixture sends carry no body digest: every sending service leaves consistent output unknown.
     expect(table).toContain('consistent output');
+    expect(table).toContain('Lost at export');
     expect(await page.locator('table.coverage tr.coverage-endpoint').count()).toBeGreaterThan(0);
     await shoot('coverage');
   });

@@ -121,6 +121,18 @@ export const ATTR_OUTBOX_DISPATCH = 'onceflow.outbox.dispatch';
  * body itself. The same message id sent with two digests is inconsistent output.
  */
 export const ATTR_BODY_DIGEST = 'onceflow.body_digest';
+/**
+ * The export stream a span belongs to (16 hex characters): one per span processor, so per
+ * process and service. With `onceflow.export.seq` it lets the collector see spans lost between
+ * the SDK and its store (a dropped batch, a full queue, a failed export).
+ */
+export const ATTR_EXPORT_STREAM = 'onceflow.export.stream';
+/**
+ * The span's number in its export stream (int, from 1, in start order, sampled spans only). A
+ * number the collector never receives while its neighbours arrived is a span lost at export:
+ * the verdicts that span could have changed become `unknown` instead of a fault.
+ */
+export const ATTR_EXPORT_SEQ = 'onceflow.export.seq';
 /** Prefix of every `onceflow.body_digest` value (the algorithm). */
 export const BODY_DIGEST_PREFIX = 'sha256:';
 

@@ -4,9 +4,14 @@
  * the same scope (so the API finds the attempt from any nested context), and every producer
  * span gets the identity of the message it sends.
  *
+ * It also numbers the spans it sees (`onceflow.export.stream` / `onceflow.export.seq`), so the
+ * collector can tell a span lost on its way (a dropped batch, a full export queue) from one
+ * that never existed.
+ *
  * It runs first among the span processors; it never exports anything itself.
  */
-import { SpanKind, type Context, type Span as ApiSpan } from '@opentelemetry/api';
+import { randomBytes } from 'node:crypto';
+import { SpanKind, TraceFlags, type Context, type Span as ApiSpan } from '@opentelemetry/api';
 import type { ReadableSpan, Span, SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { setIdentityAttributes, setOffloadAttributes } from './attributes.js';
 import { reportHookError } from './guard.js';
@@ -25,14 +30,30 @@ import {
   type RemoteIdentity,
   type Scope,
 } from './scope.js';
-import { ATTR_MESSAGING_CONVERSATION_ID, ATTR_MESSAGING_DESTINATION_NAME, ATTR_OUTGOING_MESSAGE_IDS } from './semconv.js';
+import {
+  ATTR_EXPORT_SEQ,
+  ATTR_EXPORT_STREAM,
+  ATTR_MESSAGING_CONVERSATION_ID,
+  ATTR_MESSAGING_DESTINATION_NAME,
+  ATTR_OUTGOING_MESSAGE_IDS,
+} from './semconv.js';
 import { setEndpoint } from './endpoint.js';
 import { markOutboxDispatch } from './outbox.js';
 import type { MessageIdentity } from './types.js';
 
 export class OnceflowSpanProcessor implements SpanProcessor {
+  /** One stream per processor: a process that restarts (or a second provider) starts a new one. */
+  private readonly stream = randomBytes(8).toString('hex');
+  private seq = 0;
+
   onStart(span: Span, parentContext: Context): void {
     try {
+      // Only sampled spans are exported; numbering the others would read as losses.
+      if (span.spanContext().traceFlags & TraceFlags.SAMPLED) {
+        this.seq += 1;
+        span.setAttribute(ATTR_EXPORT_STREAM, this.stream);
+        span.setAttribute(ATTR_EXPORT_SEQ, this.seq);
+      }
       startSpan(span, parentContext);
     } catch (error) {
       reportHookError('span processor (onStart)', error);

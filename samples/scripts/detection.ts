@@ -53,7 +53,9 @@ for (const scenario of scenarios.length > 0 ? scenarios : DETECTION_SCENARIOS) {
     for (const score of run.scores) {
       for (const key of score.missed) {
         const truth = run.truth.find((t) => `${t.kind} ${t.service} ${t.messageId}` === key);
-        console.log(`  missed     ${key} (${truth?.messageType}: ${truth?.detail ?? ''})`);
+        console.log(
+          `  missed     ${key} (${truth?.messageType}: ${truth?.detail ?? ''})${score.missedUnknown.includes(key) ? ' — judged unknown' : ''}`,
+        );
       }
       for (const key of score.unexpected) {
         const found = run.anomalies.find((a) => `${a.kind} ${a.service} ${a.messageId}` === key);

@@ -47,7 +47,7 @@ export const detectStuckOutboxes: Detector = (model) => {
     const committed = message.listedBy.find((a) => !a.failed && a.committedAtMs !== null);
     if (!committed) continue;
     const waitedMs = model.now - committed.committedAtMs!;
-    if (waitedMs < model.stuckOutboxAfterMs || missingDeliveryEvidence(model, message)) continue;
+    if (waitedMs < model.stuckOutboxAfterMs || missingDeliveryEvidence(model, message, null)) continue;
     found.push(
       anomaly(
         model,

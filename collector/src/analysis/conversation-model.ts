@@ -152,6 +152,7 @@ export function buildConversationModel(input: SpanRow[], options: ModelOptions):
     active,
     quietUntilMs,
     gaps,
+    exportLosses: options.exportLosses ?? [],
     subscriptions: options.subscriptions,
     stuckOutboxAfterMs: options.stuckOutboxAfterMs ?? DEFAULT_STUCK_OUTBOX_AFTER_MS,
     messages,

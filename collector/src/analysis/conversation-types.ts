@@ -6,6 +6,7 @@ import type { Outcome } from '@onceflow/instrumentation/semconv';
 import type { AnomalyKind, CausationEdge, Delivery, HttpCall, MessageStatus, Send } from '../model/flow.js';
 import type { SpanRow } from '../model/span.js';
 import type { OrderViolation } from './business-key-order.js';
+import type { ExportLoss } from './export-losses.js';
 import type { Subscriptions } from './subscriptions.js';
 
 /** One processing attempt: a consumer span plus any nested spans of the same attempt. */
@@ -102,6 +103,8 @@ export interface ConversationModel {
   /** When the flow stops being active (then it is judged), epoch ms. */
   quietUntilMs: number;
   gaps: EvidenceGaps;
+  /** Spans lost at export around the flow's time, by any service (from outside the flow). */
+  exportLosses: readonly ExportLoss[];
   /** Subscribers known per producer and message type; absent when not learned. */
   subscriptions?: Subscriptions;
   /** How long after its commit an outgoing message may stay undispatched before `stuck-outbox`. */
@@ -131,6 +134,11 @@ export interface ModelOptions {
   deliveryLatencyP99Ms?: ReadonlyMap<string, number>;
   /** Learned subscribers per producer and message type (see subscriptions.ts). */
   subscriptions?: Subscriptions;
+  /**
+   * Spans lost at export (holes in export streams, see export-losses.ts) around the flow's
+   * time, read by the caller with `exportSequences`: none when absent.
+   */
+  exportLosses?: readonly ExportLoss[];
   /** 30 s by default. */
   stuckOutboxAfterMs?: number;
   /**

@@ -54,6 +54,40 @@ describe('shapeCoverage', () => {
     ]);
   });
 
+  it('counts spans lost at export from the export numbers, and the verdicts they make unknown', () => {
+    const seq = (service: string, minSeq: number, maxSeq: number, received: number, bucketMs: number) => ({
+      service,
+      stream: `${service}-stream`,
+      bucketMs,
+      minSeq,
+      maxSeq,
+      received,
+      firstStartMs: bucketMs,
+      lastStartMs: bucketMs + 59_000,
+    });
+    const coverage = shapeCoverage(
+      [
+        row('billing', 'billing/orders', { ...fullAttempts(10), attemptsWithMessageId: 9 }),
+        row('orders', 'orders/orders', fullAttempts(4)),
+        row('legacy', '', { spans: 3 }),
+      ],
+      WINDOW,
+      // billing: 1..10 with 2 missing inside, then 13..20 (11, 12 missing between): 4 lost of 20
+      [seq('billing', 1, 10, 8, 0), seq('billing', 13, 20, 8, 60_000), seq('orders', 1, 4, 4, 0)],
+    );
+    const byService = Object.fromEntries(coverage.services.map((s) => [s.service, s]));
+    expect(byService.billing).toMatchObject({ numberedSpans: 16, lostAtExport: 4, exportLossShare: 4 / 20 });
+    expect(byService.orders).toMatchObject({ numberedSpans: 4, lostAtExport: 0, exportLossShare: 0 });
+    expect(byService.legacy).toMatchObject({ numberedSpans: 0, lostAtExport: 0, exportLossShare: null });
+    // One entry per invariant: the missing message id and the export loss share noLost.
+    expect(byService.billing.unknownVerdicts.map((v) => v.invariant)).toEqual(['noDuplicateProcessing', 'noLost']);
+    const noLost = byService.billing.unknownVerdicts.find((v) => v.invariant === 'noLost')!.reason;
+    expect(noLost).toContain('carries no message id');
+    expect(noLost).toContain('4 spans lost at export (4 of 20 numbered)');
+    expect(coverage.services[0].service).toBe('billing');
+    expect(byService.orders.unknownVerdicts).toEqual([]);
+  });
+
   it('lists the services that make the most verdicts unknown first', () => {
     const coverage = shapeCoverage(
       [

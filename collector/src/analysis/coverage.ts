@@ -10,11 +10,14 @@
  *                                        sends, noGhost (whether the sending attempt committed)
  * - sends or attempts without an id   → noLost (a delivery cannot be matched to its send)
  * - sends without a body digest       → consistentOutput (resent content cannot be compared)
+ * - spans lost at export             → noLost and noDuplicateProcessing (a missing delivery or
+ *   (holes in the export numbers)        a second processing may be among them; export-losses.ts)
  * Commit markers are reported as a share: without them premature publishes and late outbox
  * dispatches cannot be seen, but no invariant's verdict depends on them alone.
  */
 import type { Coverage, EndpointCoverage, ServiceCoverage, UnknownVerdict } from '../contract/index.js';
-import type { CoverageRow } from '../store/span-store.js';
+import type { CoverageRow, ExportSequenceRow } from '../store/span-store.js';
+import { findExportLosses } from './export-losses.js';
 
 export type CoverageCounts = Omit<CoverageRow, 'service' | 'endpoint'>;
 type Counts = CoverageCounts;
@@ -90,8 +93,50 @@ export function unknownVerdictsOf(counts: Counts): UnknownVerdict[] {
   return verdicts;
 }
 
-/** Rows of `coverageAggregates` → coverage per service, with its endpoints and unknown verdicts. */
-export function shapeCoverage(rows: CoverageRow[], window: { fromMs: number; toMs: number }): Coverage {
+/** What export numbering shows of a service: spans received numbered, and numbers never received. */
+export interface ExportCounts {
+  numbered: number;
+  lost: number;
+}
+
+/** The verdicts spans lost at export make unknown. */
+export function exportLossVerdicts({ numbered, lost }: ExportCounts): UnknownVerdict[] {
+  if (lost === 0) return [];
+  const what = `${plural(lost, 'span')} lost at export (${lost} of ${numbered + lost} numbered)`;
+  const fix = 'check the exporter, its queue and the pipeline to the collector';
+  return [
+    { invariant: 'noDuplicateProcessing', reason: `${what}: a second processing may be among them; ${fix}` },
+    { invariant: 'noLost', reason: `${what}: a delivery may be among them; ${fix}` },
+  ];
+}
+
+/** One entry per invariant, in the ledger's order: reasons of the same invariant are joined. */
+function mergeVerdicts(verdicts: UnknownVerdict[]): UnknownVerdict[] {
+  const merged = new Map<UnknownVerdict['invariant'], string[]>();
+  for (const verdict of verdicts) merged.set(verdict.invariant, [...(merged.get(verdict.invariant) ?? []), verdict.reason]);
+  const order = ['noDuplicateProcessing', 'noGhost', 'noLost', 'consistentOutput'] as const;
+  return order.filter((invariant) => merged.has(invariant)).map((invariant) => ({ invariant, reason: merged.get(invariant)!.join('; ') }));
+}
+
+/** Numbered spans received and lost per service, from `exportSequences` rows. */
+export function exportCountsOf(rows: readonly ExportSequenceRow[]): Map<string, ExportCounts> {
+  const counts = new Map<string, ExportCounts>();
+  const of = (service: string) => counts.get(service) ?? counts.set(service, { numbered: 0, lost: 0 }).get(service)!;
+  for (const row of rows) of(row.service).numbered += row.received;
+  for (const loss of findExportLosses(rows)) of(loss.service).lost += loss.missing;
+  return counts;
+}
+
+/**
+ * Rows of `coverageAggregates` (and of `exportSequences` over the same window) → coverage per
+ * service, with its endpoints and unknown verdicts.
+ */
+export function shapeCoverage(
+  rows: CoverageRow[],
+  window: { fromMs: number; toMs: number },
+  exportRows: readonly ExportSequenceRow[] = [],
+): Coverage {
+  const exportCounts = exportCountsOf(exportRows);
   const byService = new Map<string, { counts: Counts; endpoints: EndpointCoverage[] }>();
   for (const row of rows) {
     let entry = byService.get(row.service);
@@ -99,18 +144,24 @@ export function shapeCoverage(rows: CoverageRow[], window: { fromMs: number; toM
     addCounts(entry.counts, row);
     if (row.endpoint !== '' && row.attempts > 0) entry.endpoints.push(endpointCoverage(row));
   }
-  const services = [...byService].map(([service, { counts, endpoints }]): ServiceCoverage => ({
-    service,
-    ...counts,
-    messageIdShare: share(counts.withMessageId, counts.spans),
-    conversationShare: share(counts.withConversation, counts.spans),
-    messagingIdentityShare: share(counts.sendsWithMessageId + counts.attemptsWithMessageId, counts.sends + counts.attempts),
-    digestShare: share(counts.sendsWithDigest, counts.sends),
-    outcomeShare: share(counts.attemptsWithOutcome, counts.attempts),
-    commitShare: share(counts.processedWithCommit, counts.processed),
-    endpoints: endpoints.sort((a, b) => a.endpoint.localeCompare(b.endpoint)),
-    unknownVerdicts: unknownVerdictsOf(counts),
-  }));
+  const services = [...byService].map(([service, { counts, endpoints }]): ServiceCoverage => {
+    const exported = exportCounts.get(service) ?? { numbered: 0, lost: 0 };
+    return {
+      service,
+      ...counts,
+      messageIdShare: share(counts.withMessageId, counts.spans),
+      conversationShare: share(counts.withConversation, counts.spans),
+      messagingIdentityShare: share(counts.sendsWithMessageId + counts.attemptsWithMessageId, counts.sends + counts.attempts),
+      digestShare: share(counts.sendsWithDigest, counts.sends),
+      outcomeShare: share(counts.attemptsWithOutcome, counts.attempts),
+      commitShare: share(counts.processedWithCommit, counts.processed),
+      numberedSpans: exported.numbered,
+      lostAtExport: exported.lost,
+      exportLossShare: exported.numbered > 0 ? exported.lost / (exported.numbered + exported.lost) : null,
+      endpoints: endpoints.sort((a, b) => a.endpoint.localeCompare(b.endpoint)),
+      unknownVerdicts: mergeVerdicts([...unknownVerdictsOf(counts), ...exportLossVerdicts(exported)]),
+    };
+  });
   services.sort((a, b) => b.unknownVerdicts.length - a.unknownVerdicts.length || a.service.localeCompare(b.service));
   return { fromMs: window.fromMs, toMs: window.toMs, services };
 }

@@ -65,7 +65,7 @@ export const detectMissedDeliveries: Detector = (model) => {
     if (message.attempts.length === 0 || !producedByCommitted(message)) continue;
     const producer = producerOf(message);
     const missed = missedSubscribers(message, subscribersOf(model.subscriptions, producer, message.type).usual);
-    if (missed.length === 0 || missingDeliveryEvidence(model, message)) continue;
+    if (missed.length === 0 || missingDeliveryEvidence(model, message, new Set(missed.map(([, service]) => service)))) continue;
     const reached = formatList([...message.endpoints.keys()]);
     for (const [endpoint, service] of missed) {
       found.push(

@@ -6,6 +6,7 @@
  */
 import type { AttemptModel, ConversationModel, MessageModel } from './conversation-types.js';
 import { missingAttemptNumbers } from './evidence-gaps.js';
+import { describeLosses, lossesDuring } from './export-losses.js';
 import { formatList, nameOf } from './format.js';
 import { subscribersOf } from './subscriptions.js';
 
@@ -48,20 +49,50 @@ function missingConsumerSpans(model: ConversationModel, message: MessageModel): 
 }
 
 /**
- * Evidence that a delivery of the message may have happened out of sight: spans that may be
- * its consumer's (above), else spans missing anywhere in the flow. A consumer span that ends
- * its branch (no children) leaves no orphan when it is dropped, so once the flow shows that
- * its telemetry loses spans, an undelivered message cannot be told from a dropped consumer.
+ * Spans lost at export (holes in their export streams, learned outside the flow) by `services`
+ * (any service when null) between `fromMs` and `toMs`: `what` may be among them.
  */
-export function missingDeliveryEvidence(model: ConversationModel, message: MessageModel): Doubt | null {
+export function exportLossDoubt(
+  model: ConversationModel,
+  services: ReadonlySet<string> | null,
+  fromMs: number,
+  toMs: number,
+  what: string,
+): Doubt | null {
+  const losses = lossesDuring(model.exportLosses, services, fromMs, toMs);
+  if (losses.length === 0) return null;
+  return { reason: `spans lost at export by ${describeLosses(losses)} in that time (gaps in their span numbers): ${what}`, evidence: [] };
+}
+
+/**
+ * Evidence that a delivery of the message may have happened out of sight: spans that may be
+ * its consumer's (above), else spans missing anywhere in the flow, else spans its possible
+ * consumers (`consumers`; any service when null) lost at export between its send and the end of
+ * its quiet period. A consumer span that ends its branch (no children) leaves no orphan when it
+ * is dropped: only the flow's other orphans or the consumers' export streams can show the loss.
+ */
+export function missingDeliveryEvidence(
+  model: ConversationModel,
+  message: MessageModel,
+  consumers: ReadonlySet<string> | null,
+): Doubt | null {
   const related = missingConsumerSpans(model, message);
   if (related) return related;
   const elsewhere = anyMissingSpans(model);
-  if (!elsewhere) return null;
-  return {
-    reason: `${elsewhere.reason}: this flow's telemetry loses spans, and a consumer span of ${nameOf(message.type, message.id)} that had no children would leave no trace`,
-    evidence: elsewhere.evidence,
-  };
+  if (elsewhere) {
+    return {
+      reason: `${elsewhere.reason}: this flow's telemetry loses spans, and a consumer span of ${nameOf(message.type, message.id)} that had no children would leave no trace`,
+      evidence: elsewhere.evidence,
+    };
+  }
+  const fromMs = message.sentAtMs ?? message.firstMs;
+  return exportLossDoubt(
+    model,
+    consumers,
+    fromMs,
+    message.quietUntilMs,
+    `a consumer span of ${nameOf(message.type, message.id)} may be among them`,
+  );
 }
 
 /** A lost (never delivered) message, once the flow is quiet: no known subscriber, or a consumer span that may be missing. */
@@ -73,7 +104,8 @@ export function lostDoubt(model: ConversationModel, message: MessageModel, produ
       evidence: message.sends.map((s) => s.span.spanId),
     };
   }
-  return missingDeliveryEvidence(model, message);
+  const known = model.subscriptions ? subscribersOf(model.subscriptions, producer, message.type).known : undefined;
+  return missingDeliveryEvidence(model, message, known && known.size > 0 ? new Set(known.values()) : null);
 }
 
 /**
@@ -98,5 +130,15 @@ export function ghostDoubt(model: ConversationModel, producer: AttemptModel): Do
       evidence: attempts.map((a) => a.span.spanId),
     };
   }
-  return anyMissingSpans(model);
+  const missingInFlow = anyMissingSpans(model);
+  if (missingInFlow) return missingInFlow;
+  // A later attempt that committed (and re-sent it) may be a span lost at export.
+  const until = Math.max(producer.endMs, producing?.quietUntilMs ?? 0);
+  return exportLossDoubt(
+    model,
+    new Set([producer.service]),
+    producer.startMs,
+    until,
+    `an attempt of ${name} that committed may be among them`,
+  );
 }

@@ -32,7 +32,16 @@ export {
   type ModelOptions,
 } from './conversation-model.js';
 export { buildLedger, overallVerdict } from './ledger.js';
-export { learnSubscriptions, subscribersOf, subscriptionKey, type Subscriptions, type Subscribers } from './subscriptions.js';
+export { findExportLosses, lossesDuring, describeLosses, type ExportLoss } from './export-losses.js';
+export {
+  consumedKey,
+  learnSubscriptions,
+  subscribersOf,
+  subscriptionKey,
+  type Subscriptions,
+  type Subscribers,
+  type TypeCounts,
+} from './subscriptions.js';
 export { detectStorms, DEFAULT_STORM_OPTIONS, type StormOptions } from './storms.js';
 export { shapeTrends, emptyMetrics, type TrendOptions } from './trends.js';
 export { buildTopology, edgeHealth, nodeId, HEALTH_THRESHOLDS } from './topology.js';

@@ -13,6 +13,7 @@ import { attempt, httpServer, resetSpanIds, send, type AttemptSpec } from '../..
 import { reconstructFlow, type FlowOptions } from './reconstruct-flow.js';
 import { ATTR_BODY_DIGEST, ATTR_COMMITTED_AT_MS, ATTR_ENDPOINT, ATTR_OUTBOX_DISPATCH } from '@onceflow/instrumentation/semconv';
 import { subscriptionKey, type Subscriptions } from './subscriptions.js';
+import type { ExportLoss } from './export-losses.js';
 
 const T0 = Date.UTC(2026, 0, 15, 9, 0, 0);
 const QUIET = 30_000;
@@ -54,6 +55,15 @@ const orderBilled = (parent: SpanRow, offsetMs: number, attributes: Record<strin
 
 const consume = (parent: SpanRow, service: string, offsetMs: number, spec: Partial<AttemptSpec> = {}) =>
   attempt({ parent, service, outcome: 'processed', atMs: at(offsetMs), ...spec });
+
+/** One span lost at export by `service` between two offsets (a hole in its export stream). */
+const loss = (service: string, fromMs: number, toMs: number): ExportLoss => ({
+  service,
+  stream: 'feedfacefeedface',
+  fromMs: at(fromMs),
+  toMs: at(toMs),
+  missing: 1,
+});
 
 /** An attempt that committed at `committedMs` (offset), as the outcome call records it. */
 const committed = (committedMs: number) => ({ [ATTR_COMMITTED_AT_MS]: String(at(committedMs)) });
@@ -467,6 +477,75 @@ const cases: Case[] = [
     },
     flagged: { retry: 'warning', 'lost-message': 'error' },
     ledger: { consistentOutput: ['unknown', 'carry no body digest'] },
+  },
+  {
+    // BillCustomer ─> [billing attempt: span dropped, no children, nothing else missing in the flow]
+    // billing's export stream lost one span 2 s after the send (learned outside the flow)
+    name: 'a dropped leaf consumer in a flow that lost nothing else: its service lost spans at export, so lost is unknown',
+    build: () => [billCustomer()],
+    options: { subscriptions: EVENT_SUBSCRIBERS, exportLosses: [loss('billing', 1_000, 3_000)] },
+    flagged: {},
+    ledger: { noLost: ['unknown', 'spans lost at export by billing (1)'], noGhost: 'held' },
+  },
+  {
+    // near-miss: the loss is in another service (not a subscriber of BillCustomer): lost
+    name: 'export losses of a service that does not consume the message leave a lost message lost',
+    build: () => [billCustomer()],
+    options: { subscriptions: EVENT_SUBSCRIBERS, exportLosses: [loss('shipping', 1_000, 3_000)] },
+    flagged: { 'lost-message': 'error' },
+    ledger: { noLost: 'violated' },
+  },
+  {
+    // near-miss: billing lost spans, but an hour before the send: lost
+    name: 'export losses outside the message time leave a lost message lost',
+    build: () => [billCustomer()],
+    options: { subscriptions: EVENT_SUBSCRIBERS, exportLosses: [loss('billing', -3_600_000, -3_500_000)] },
+    flagged: { 'lost-message': 'error' },
+    ledger: { noLost: 'violated' },
+  },
+  {
+    // OrderBilled ─┬─> shipping, marketing processed; invoicing: span dropped (invoicing lost spans)
+    name: 'a usual subscriber whose span was lost at export is not a missed delivery',
+    build: () => {
+      const billed = send({
+        service: 'billing',
+        messageId: 'billed-1',
+        messageType: 'OrderBilled',
+        destination: 'order-events',
+        atMs: at(0),
+        conversationId,
+      });
+      return [
+        billed,
+        consume(billed, 'shipping', 20, { destination: 'order-events' }),
+        consume(billed, 'marketing', 30, { destination: 'order-events' }),
+      ];
+    },
+    options: { subscriptions: EVENT_SUBSCRIBERS, exportLosses: [loss('invoicing', 10, 40)] },
+    flagged: {},
+    ledger: { noLost: ['unknown', 'spans lost at export by invoicing (1)'] },
+  },
+  {
+    // BillCustomer ─> billing #1 processed; billing lost a span 5 s later (a redelivery may be it)
+    name: 'a processed message whose endpoint lost spans at export before its quiet period ended: duplicate processing unknown',
+    build: () => {
+      const bill = billCustomer();
+      return [bill, consume(bill, 'billing', 20)];
+    },
+    options: { exportLosses: [loss('billing', 5_000, 5_010)] },
+    flagged: {},
+    ledger: { noDuplicateProcessing: ['unknown', 'a redelivery of BillCustomer'], noLost: 'held' },
+  },
+  {
+    // near-miss: the loss is long after the message was judged: held
+    name: 'export losses after the quiet period leave duplicate processing held',
+    build: () => {
+      const bill = billCustomer();
+      return [bill, consume(bill, 'billing', 20)];
+    },
+    options: { exportLosses: [loss('billing', 5 * 60_000, 5 * 60_000 + 10)] },
+    flagged: {},
+    ledger: { noDuplicateProcessing: 'held', noLost: 'held' },
   },
   {
     // BillCustomer ─> billing #2 processed (attempt 1 left no span)

@@ -4,8 +4,10 @@
  *
  * - noDuplicateProcessing  violated by `duplicate-processing`; unknown when an endpoint's
  *                          attempt numbers have holes (a missing attempt may have processed
- *                          it too) or an endpoint that received a message more than once
- *                          recorded no outcome (processed and skipped cannot be told apart).
+ *                          it too), an endpoint that received a message more than once
+ *                          recorded no outcome (processed and skipped cannot be told apart),
+ *                          or the endpoint's service lost spans at export while a redelivery
+ *                          could have come (export-losses.ts).
  * - noGhost                violated by `ghost-message`; unknown when a would-be ghost's
  *                          committed producer may be missing (evidence-doubts.ts) or a
  *                          consumed message was sent by a service that records no outcomes.
@@ -19,8 +21,8 @@
  */
 import type { Anomaly, AnomalyKind, Invariant, InvariantVerdict, Ledger, Verdict } from '../model/flow.js';
 import { isSuccess, producedByCommitted, producedByFailed, producerOf } from './conversation-model.js';
-import type { ConversationModel, MessageModel } from './conversation-types.js';
-import { ghostDoubt, lostDoubt, missingDeliveryEvidence, type Doubt } from './evidence-doubts.js';
+import type { AttemptModel, ConversationModel, MessageModel } from './conversation-types.js';
+import { exportLossDoubt, ghostDoubt, lostDoubt, missingDeliveryEvidence, type Doubt } from './evidence-doubts.js';
 import { missingAttemptNumbers } from './evidence-gaps.js';
 import { missedSubscribers } from './delivery-detectors.js';
 import { abridge, formatDuration, formatList, nameOf } from './format.js';
@@ -89,10 +91,25 @@ function duplicateProcessingDoubts(model: ConversationModel): Doubt[] {
           reason: `${endpoint} received ${name} ${attempts.length}× without recording outcomes: a processing and a skipped duplicate cannot be told apart`,
           evidence: attempts.map((a) => a.span.spanId),
         });
+      } else if (attempts.some(isSuccess)) {
+        const lost = redeliveryLost(model, message, attempts);
+        if (lost) doubts.push(lost);
       }
     }
   }
   return doubts;
+}
+
+/**
+ * Spans the endpoint's service lost at export from its first attempt until the message's quiet
+ * period ends: a redelivery processed again may be among them.
+ */
+function redeliveryLost(model: ConversationModel, message: MessageModel, attempts: AttemptModel[]): Doubt | null {
+  const service = attempts[0].service;
+  const untilMs = Math.max(message.quietUntilMs, ...attempts.map((a) => a.endMs));
+  const what = `a redelivery of ${nameOf(message.type, message.id)} processed at ${attempts[0].endpoint} may be among them`;
+  const doubt = exportLossDoubt(model, new Set([service]), attempts[0].startMs, untilMs, what);
+  return doubt && { ...doubt, evidence: attempts.map((a) => a.span.spanId) };
 }
 
 function ghostDoubts(model: ConversationModel): Doubt[] {
@@ -136,7 +153,8 @@ function lostDoubts(model: ConversationModel): Doubt[] {
 function missedDeliveryDoubt(model: ConversationModel, message: MessageModel): Doubt | null {
   if (!model.subscriptions) return null;
   const { usual } = subscribersOf(model.subscriptions, producerOf(message), message.type);
-  return missedSubscribers(message, usual).length > 0 ? missingDeliveryEvidence(model, message) : null;
+  const missed = missedSubscribers(message, usual);
+  return missed.length > 0 ? missingDeliveryEvidence(model, message, new Set(missed.map(([, service]) => service))) : null;
 }
 
 /** The producing service lost-message judgement uses: the first committed send's, else the lister's. */

@@ -8,7 +8,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { EdgeAggregateRow } from '../store/span-store.js';
-import { learnSubscriptions, subscribersOf } from './subscriptions.js';
+import { consumedKey, learnSubscriptions, subscribersOf, type TypeCounts } from './subscriptions.js';
 
 function edge(kind: 'send' | 'consume', source: string, target: string, messageTypes: string[], count: number): EdgeAggregateRow {
   return {
@@ -69,5 +69,37 @@ describe('learnSubscriptions', () => {
 
   it('names each subscriber endpoint with its service', () => {
     expect(subscribersOf(subscriptions, 'billing', 'OrderBilled').usual.get('marketing/order-events.marketing')).toBe('marketing');
+  });
+});
+
+describe('learnSubscriptions with counts per type', () => {
+  // billing sends OrderBilled (10) and BillingFailed (10) to order-events; shipping consumes both
+  // types from its queue, but BillingFailed only for 2 of the 10 (routed by region). The edge
+  // count (12 of 20 sends) would make shipping look usual for both.
+  const edges = [
+    edge('send', 'billing', 'order-events', ['BillingFailed', 'OrderBilled'], 20),
+    edge('consume', 'order-events.shipping', 'shipping', ['BillingFailed', 'OrderBilled'], 12),
+  ];
+  const typeCounts: TypeCounts = {
+    consumed: new Map([
+      [consumedKey('shipping', 'order-events.shipping', 'OrderBilled'), 10],
+      [consumedKey('shipping', 'order-events.shipping', 'BillingFailed'), 2],
+    ]),
+    sent: new Map([
+      ['OrderBilled', 10],
+      ['BillingFailed', 10],
+    ]),
+  };
+
+  it('judges usual per type: a consumer of a type for a few messages only is known, not usual', () => {
+    const subscriptions = learnSubscriptions(edges, typeCounts);
+    expect([...subscribersOf(subscriptions, 'billing', 'OrderBilled').usual.keys()]).toEqual(['shipping/order-events.shipping']);
+    expect([...subscribersOf(subscriptions, 'billing', 'BillingFailed').known.keys()]).toEqual(['shipping/order-events.shipping']);
+    expect([...subscribersOf(subscriptions, 'billing', 'BillingFailed').usual.keys()]).toEqual([]);
+  });
+
+  it('without counts per type the edge count mixes the types (the near-miss)', () => {
+    const subscriptions = learnSubscriptions(edges);
+    expect([...subscribersOf(subscriptions, 'billing', 'BillingFailed').usual.keys()]).toEqual(['shipping/order-events.shipping']);
   });
 });

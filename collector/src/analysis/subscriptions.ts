@@ -23,10 +23,25 @@ export interface Subscribers {
 export type Subscriptions = ReadonlyMap<string, Subscribers>;
 
 /**
- * Edge aggregates count per edge, not per type, so the share is approximate: a consumer that
- * reads the type in only a few flows (a subscriber for some orders only) is known, not usual.
+ * A consumer is usual for a type when it consumed at least this share of the type's sends: a
+ * subscriber for some orders only (content-based routing) is known, not usual.
  */
 export const USUAL_SHARE = 0.5;
+
+/**
+ * Counts per message type, when the store gives them (activity and trend aggregates): without
+ * them the shares come from edge counts, which mix the types of an edge (a consumer of a
+ * frequent type on an exchange would look usual for a rare type it receives only sometimes).
+ */
+export interface TypeCounts {
+  /** First deliveries (attempts that are not retries or duplicates) per `consumedKey`. */
+  consumed: ReadonlyMap<string, number>;
+  /** Sends per message type, over every producer. */
+  sent: ReadonlyMap<string, number>;
+}
+
+export const consumedKey = (service: string, destination: string, messageType: string) =>
+  `${service}\u0000${destination}\u0000${messageType}`;
 
 const NO_SUBSCRIBERS: Subscribers = { known: new Map(), usual: new Map() };
 
@@ -49,7 +64,7 @@ interface Consumer {
  * same destination (a queue), else every consumer of the type (an exchange or topic routing to
  * its subscribers' own queues).
  */
-export function learnSubscriptions(edges: readonly EdgeAggregateRow[]): Subscriptions {
+export function learnSubscriptions(edges: readonly EdgeAggregateRow[], typeCounts?: TypeCounts): Subscriptions {
   const consumersOfType = new Map<string, Consumer[]>();
   for (const edge of edges) {
     if (edge.kind !== 'consume') continue;
@@ -59,7 +74,7 @@ export function learnSubscriptions(edges: readonly EdgeAggregateRow[]): Subscrip
         destination: edge.source,
         subscriber: derivedEndpoint(edge.target, edge.source),
         service: edge.target,
-        count: edge.count,
+        count: typeCounts ? (typeCounts.consumed.get(consumedKey(edge.target, edge.source, type)) ?? 0) : edge.count,
       });
       consumersOfType.set(type, list);
     }
@@ -72,7 +87,7 @@ export function learnSubscriptions(edges: readonly EdgeAggregateRow[]): Subscrip
       const consumers = consumersOfType.get(type) ?? [];
       const direct = consumers.filter((c) => c.destination === edge.target);
       const key = subscriptionKey(edge.source, type);
-      sent.set(key, (sent.get(key) ?? 0) + edge.count);
+      sent.set(key, typeCounts?.sent.get(type) ?? (sent.get(key) ?? 0) + edge.count);
       const counts = consumed.get(key) ?? new Map<string, { service: string; count: number }>();
       for (const { subscriber, service, count } of direct.length > 0 ? direct : consumers) {
         counts.set(subscriber, { service, count: Math.max(counts.get(subscriber)?.count ?? 0, count) });

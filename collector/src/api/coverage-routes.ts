@@ -8,11 +8,14 @@ import { shapeCoverage } from '../analysis/coverage.js';
 import type { ApiContext } from './context.js';
 import { parseParams, resolveWindow, windowParams } from './params.js';
 
+/** Buckets of the export numbers: the holes found are the same at any width; a minute keeps the rows few. */
+const EXPORT_STEP_MS = 60_000;
 const coverageQuery = z.object({ ...windowParams });
 
 export function registerCoverageRoutes(app: FastifyInstance, ctx: ApiContext): void {
   app.get('/api/coverage', async (request) => {
     const window = resolveWindow(parseParams(coverageQuery, request.query), ctx.clock());
-    return shapeCoverage(await ctx.store.coverageAggregates(window), window);
+    const [rows, exportRows] = await Promise.all([ctx.store.coverageAggregates(window), ctx.store.exportSequences(window, EXPORT_STEP_MS)]);
+    return shapeCoverage(rows, window, exportRows);
   });
 }

@@ -55,6 +55,12 @@ export const ServiceCoverageSchema = z.object({
   digestShare: share,
   outcomeShare: share,
   commitShare: share,
+  /** Spans received with Onceflow's export numbers (`onceflow.export.seq`); 0 when the SDK does not number them. */
+  numberedSpans: z.number(),
+  /** Numbers that never arrived while their neighbours did: spans lost between the SDK and the store. */
+  lostAtExport: z.number(),
+  /** Lost of lost + received numbered spans; null when the service's spans are not numbered. */
+  exportLossShare: share,
   endpoints: z.array(EndpointCoverageSchema),
   unknownVerdicts: z.array(UnknownVerdictSchema),
 });

@@ -5,6 +5,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ANOMALY_FLOWS_QUIET_PERIOD_MS as QUIET_MS, buildAnomalyFlows, type AnomalyFlows } from '../../test/fixtures/anomaly-flows.js';
 import { attempt, send } from '../../test/span-builders.js';
+import { ATTR_EXPORT_SEQ, ATTR_EXPORT_STREAM } from '@onceflow/instrumentation/semconv';
 import { subscriptionKey } from '../analysis/index.js';
 import { silentLogger } from '../logger.js';
 import type { Anomaly, FlowRecord } from '../model/flow.js';
@@ -267,5 +268,52 @@ describe('flow indexer', () => {
     expect(reported.filter((a) => a.kind === 'out-of-order').map((a) => [a.conversationId, a.messageId, a.endpoint])).toEqual(
       expected.map(() => ['conv-bk-placed', 'm-placed', 'billing/orders']),
     );
+  });
+
+  describe("spans lost at export, learned from the services' export streams", () => {
+    // orders sends BillCustomer at t; billing's consumer span never arrives. billing's other
+    // spans (another flow) are numbered 1, 2, _, 4, 5: the hole at t + 3 s may be the consumer.
+    const t = NOW - 10 * 60_000;
+    const numbered = (seq: number, atMs: number) =>
+      attempt({
+        service: 'billing',
+        messageId: `other-${seq}`,
+        messageType: 'Other',
+        atMs,
+        outcome: 'processed',
+        conversationId: 'conv-billing-other',
+        attributes: { [ATTR_EXPORT_STREAM]: 'b111111111111111', [ATTR_EXPORT_SEQ]: String(seq) },
+      });
+    const judgeUndelivered = async (billingNumbers: number[]) => {
+      const spans = [
+        send({
+          service: 'orders',
+          messageId: 'bill-x',
+          messageType: 'BillCustomer',
+          destination: 'billing',
+          atMs: t,
+          conversationId: 'conv-undelivered',
+        }),
+        ...billingNumbers.map((seq) => numbered(seq, t + seq * 1000)),
+      ];
+      await store.insertSpans(spans);
+      const indexer = indexerFor();
+      indexer.noteSpans(spans);
+      await indexer.drain();
+      return (await store.getFlowRecord('conv-undelivered'))!;
+    };
+
+    it('makes an undelivered message unknown, not lost, when its possible consumer lost a span meanwhile', async () => {
+      const record = await judgeUndelivered([1, 2, 4, 5]);
+      expect(record.anomalies.map((a) => a.kind)).toEqual([]);
+      expect(record.ledger?.noLost.verdict).toBe('unknown');
+      expect(record.ledger?.noLost.reason).toContain('spans lost at export by billing (1)');
+    });
+
+    it('still reports it lost when every numbered span arrived (near-miss)', async () => {
+      const record = await judgeUndelivered([1, 2, 3, 4, 5]);
+      expect(record.anomalies.map((a) => a.kind)).toEqual(['lost-message']);
+      expect(record.ledger?.noLost.verdict).toBe('violated');
+    });
   });
 });

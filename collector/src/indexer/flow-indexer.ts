@@ -18,6 +18,7 @@ import type { SpanRow } from '../model/span.js';
 import type { SpanStore } from '../store/span-store.js';
 import { analyseBatch, type BatchContext, type FlowListener } from './analyse-batch.js';
 import { createConversationSchedule, type IndexerStats } from './conversation-schedule.js';
+import { createExportLossSource } from './export-loss-source.js';
 import { createExpectationSource, DEFAULT_EXPECTATION_SETTINGS, type DeliveryExpectations } from './delivery-expectations.js';
 
 export type { IndexerStats } from './conversation-schedule.js';
@@ -133,6 +134,7 @@ export function createFlowIndexer(options: FlowIndexerOptions): FlowIndexer {
     schedule,
     stats,
     expectations: expectations.current,
+    exportLosses: createExportLossSource(store),
     onFlows: options.onFlows,
   };
   const runner = serialRunner();

@@ -5,7 +5,7 @@
  * so one mapper per row type serves both. Drivers return counts as strings (ClickHouse's 64-bit
  * integers) or bigints (DuckDB's HUGEINT/BIGINT); `Number` takes both.
  */
-import type { ActivityBucketRow, CoverageRow, EdgeAggregateRow, FlowBucketRow, SpanBucketRow } from './span-store.js';
+import type { ActivityBucketRow, CoverageRow, EdgeAggregateRow, ExportSequenceRow, FlowBucketRow, SpanBucketRow } from './span-store.js';
 
 type ResultRow = Record<string, unknown>;
 
@@ -120,5 +120,18 @@ export function coverageRow(row: ResultRow): CoverageRow {
     attemptsWithOutcome: Number(row.attempts_with_outcome),
     processed: Number(row.processed),
     processedWithCommit: Number(row.processed_with_commit),
+  };
+}
+
+export function exportSequenceRow(row: ResultRow): ExportSequenceRow {
+  return {
+    service: row.service as string,
+    stream: row.stream as string,
+    bucketMs: Number(row.bucket_ms),
+    minSeq: Number(row.min_seq),
+    maxSeq: Number(row.max_seq),
+    received: Number(row.received),
+    firstStartMs: Number(row.first_start_ms),
+    lastStartMs: Number(row.last_start_ms),
   };
 }

@@ -189,6 +189,25 @@ export interface CoverageRow {
   processedWithCommit: number;
 }
 
+/**
+ * The export stream numbers (`onceflow.export.stream` / `onceflow.export.seq`) of the spans
+ * starting in a window, per (service, stream, time bucket): what `analysis/export-losses.ts`
+ * turns into spans lost between the SDK and the store.
+ */
+export interface ExportSequenceRow {
+  service: string;
+  stream: string;
+  /** Start of the bucket, epoch ms. */
+  bucketMs: number;
+  minSeq: number;
+  maxSeq: number;
+  /** Distinct numbers received in the bucket. */
+  received: number;
+  /** Start of the bucket's first and last span, epoch ms (numbers follow start order). */
+  firstStartMs: number;
+  lastStartMs: number;
+}
+
 export interface ConversationActivity {
   conversationId: string;
   lastMs: number;
@@ -261,4 +280,6 @@ export interface SpanStore {
   edgeAggregates(window: TimeWindow): Promise<EdgeAggregateRow[]>;
   /** Instrumentation coverage counts of the spans starting in the window (one SQL aggregate). */
   coverageAggregates(window: TimeWindow): Promise<CoverageRow[]>;
+  /** Export stream numbers of the spans starting in the window, per service, stream and `stepMs` bucket. */
+  exportSequences(window: TimeWindow, stepMs: number): Promise<ExportSequenceRow[]>;
 }

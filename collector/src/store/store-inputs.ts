@@ -30,6 +30,12 @@ export function assertVerdict(verdict: string): Verdict {
 }
 
 /** Validates a row limit (a non-negative integer) and caps it at `max`. */
+/** A bucket width for `exportSequences`: a whole number of milliseconds, at least 1. */
+export function assertStepMs(stepMs: number): number {
+  if (!Number.isInteger(stepMs) || stepMs < 1) throw new RangeError(`invalid step: ${stepMs} (a whole number of milliseconds ≥ 1)`);
+  return stepMs;
+}
+
 export function rowLimit(limit: number, max: number = ROW_LIMITS.spans): number {
   if (!Number.isInteger(limit) || limit < 0) throw new TypeError(`invalid limit: ${limit}`);
   return Math.min(limit, max);

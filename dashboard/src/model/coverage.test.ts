@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatShare, shareLevel } from './coverage.js';
+import { exportLossLevel, formatShare, shareLevel } from './coverage.js';
 
 describe('coverage presentation', () => {
   it.each([
@@ -13,5 +13,14 @@ describe('coverage presentation', () => {
   ] as const)('share %s → %s (%s)', (share, text, level) => {
     expect(formatShare(share)).toBe(text);
     expect(shareLevel(share)).toBe(level);
+  });
+});
+
+describe('exportLossLevel', () => {
+  it('is full when nothing was lost, partial below 5 %, none from 5 %, n/a when spans are not numbered', () => {
+    expect(exportLossLevel(0)).toBe('full');
+    expect(exportLossLevel(0.01)).toBe('partial');
+    expect(exportLossLevel(0.05)).toBe('none');
+    expect(exportLossLevel(null)).toBe('n/a');
   });
 });

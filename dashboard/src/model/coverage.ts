@@ -13,6 +13,16 @@ export function shareLevel(share: number | null): ShareLevel {
   return share <= 0 ? 'none' : 'partial';
 }
 
+/**
+ * How complete a service's export is, from the share of its numbered spans lost on the way:
+ * nothing lost is full; a loss of 5 % or more makes most of its flows' verdicts unknown.
+ */
+export function exportLossLevel(lossShare: number | null): ShareLevel {
+  if (lossShare === null || !Number.isFinite(lossShare)) return 'n/a';
+  if (lossShare <= 0) return 'full';
+  return lossShare >= 0.05 ? 'none' : 'partial';
+}
+
 /** 100 %, 99.5 %, 37 %, 0 %; a share that is not 1 never rounds up to 100 %; '–' when nothing to share. */
 export function formatShare(share: number | null): string {
   if (share === null || !Number.isFinite(share)) return '–';

@@ -7,7 +7,7 @@ import { Fragment } from 'react';
 import { Empty, ErrorState, Loading } from '../components/status.js';
 import { useCoverage } from '../hooks/use-api.js';
 import { useTimeWindow } from '../hooks/use-time-window.js';
-import { INVARIANT_LABELS, formatShare, shareLevel } from '../model/coverage.js';
+import { INVARIANT_LABELS, exportLossLevel, formatShare, shareLevel } from '../model/coverage.js';
 import { formatCount } from '../model/format.js';
 
 function Share({ share, title }: { share: number | null; title?: string }) {
@@ -51,6 +51,9 @@ export function CoverageView() {
               <th className="num" title="Sends recording a digest of their body">
                 Body digests
               </th>
+              <th className="num" title="Numbered spans (onceflow.export.seq) that never arrived: lost between the SDK and the store">
+                Lost at export
+              </th>
               <th>Verdicts made unknown</th>
             </tr>
           </thead>
@@ -66,6 +69,16 @@ export function CoverageView() {
                   <Share share={service.outcomeShare} title={`${service.attemptsWithOutcome} of ${service.attempts} attempts`} />
                   <Share share={service.commitShare} title={`${service.processedWithCommit} of ${service.processed} processed attempts`} />
                   <Share share={service.digestShare} title={`${service.sendsWithDigest} of ${service.sends} sends`} />
+                  <td
+                    className={`num share-${exportLossLevel(service.exportLossShare).replace('/', '')}`}
+                    title={
+                      service.exportLossShare === null
+                        ? 'its spans carry no export numbers (not instrumented with Onceflow)'
+                        : `${service.lostAtExport} of ${service.numberedSpans + service.lostAtExport} numbered spans`
+                    }
+                  >
+                    {service.exportLossShare === null ? '–' : formatShare(service.exportLossShare)}
+                  </td>
                   <td>
                     {service.unknownVerdicts.length === 0 ? (
                       <span className="muted">none</span>
@@ -89,6 +102,7 @@ export function CoverageView() {
                     <Share share={endpoint.attempts > 0 ? endpoint.attemptsWithMessageId / endpoint.attempts : null} />
                     <Share share={endpoint.outcomeShare} />
                     <Share share={endpoint.commitShare} />
+                    <td />
                     <td />
                     <td />
                   </tr>

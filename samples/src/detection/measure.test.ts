@@ -60,6 +60,6 @@ describe('scoreDetection', () => {
       },
     ]);
     expect(text.split('\n')).toHaveLength(2);
-    expect(text).toMatch(/retries\s+retry\s+1\s+1\s+1\.00\s+1\.00/);
+    expect(text).toMatch(/retries\s+retry\s+1\s+1\s+1\.00\s+1\.00\s+0$/m);
   });
 });

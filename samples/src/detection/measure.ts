@@ -18,7 +18,7 @@ import { runAs } from '../telemetry/service-scope.js';
 import { waitUntilQuiet } from '../verify.js';
 import { readBusinessState } from './business-state.js';
 import { deriveTruth, type ExpectedAnomaly } from './business-truth.js';
-import { countVerdicts, type VerdictCount } from './verdicts.js';
+import { countVerdicts, verdictOf, type VerdictCount } from './verdicts.js';
 
 export { DETECTABLE_KINDS };
 
@@ -43,6 +43,11 @@ export interface KindScore {
   precision: number;
   recall: number;
   missed: string[];
+  /**
+   * Of the missed, those whose flow the collector judged `unknown` on the kind's invariant: an
+   * honest "cannot tell" (the evidence was lost), not a false "held".
+   */
+  missedUnknown: string[];
   unexpected: string[];
 }
 
@@ -90,20 +95,41 @@ export function scoreDetection(
       precision: found.size === 0 ? (expected.size === 0 ? 1 : 0) : hits.length / found.size,
       recall: expected.size === 0 ? 1 : hits.length / expected.size,
       missed: [...expected].filter((k) => !found.has(k)),
+      missedUnknown: [],
       unexpected: [...found].filter((k) => !expected.has(k)),
     };
   });
 }
 
-const row = (label: string, kind: string, s: { truth: number; detected: number; precision: number; recall: number }) =>
-  `${label.padEnd(18)} ${kind.padEnd(21)} ${String(s.truth).padStart(5)}  ${String(s.detected).padStart(5)}  ${s.precision.toFixed(2).padStart(9)}  ${s.recall.toFixed(2).padStart(6)}`;
-const HEADER = 'scenario           kind                  truth  found  precision  recall';
+/** The ledger invariant an anomaly kind violates, for the kinds the ledger judges. */
+const INVARIANT_OF: Partial<Record<DetectableKind, string>> = {
+  'duplicate-processing': 'noDuplicateProcessing',
+  'ghost-message': 'noGhost',
+  'lost-message': 'noLost',
+  'missed-delivery': 'noLost',
+  'stuck-outbox': 'noLost',
+  'inconsistent-output': 'consistentOutput',
+  'logical-duplicate': 'consistentOutput',
+};
+
+interface RowFigures {
+  truth: number;
+  detected: number;
+  precision: number;
+  recall: number;
+  missedUnknown: number;
+}
+
+const row = (label: string, kind: string, s: RowFigures) =>
+  `${label.padEnd(18)} ${kind.padEnd(21)} ${String(s.truth).padStart(5)}  ${String(s.detected).padStart(5)}  ${s.precision.toFixed(2).padStart(9)}  ${s.recall.toFixed(2).padStart(6)}  ${String(s.missedUnknown).padStart(14)}`;
+const HEADER = 'scenario           kind                  truth  found  precision  recall  missed unknown';
 
 /** One line per (scenario, kind) the run touched. */
 export function formatScores(runs: DetectionRun[]): string {
   const lines = [HEADER];
   for (const run of runs) {
-    for (const s of run.scores) if (s.truth > 0 || s.detected > 0) lines.push(row(run.scenario, s.kind, s));
+    for (const s of run.scores)
+      if (s.truth > 0 || s.detected > 0) lines.push(row(run.scenario, s.kind, { ...s, missedUnknown: s.missedUnknown.length }));
   }
   return lines.join('\n');
 }
@@ -120,6 +146,7 @@ export function formatTotals(runs: DetectionRun[]): string {
       row('all', kind, {
         truth,
         detected,
+        missedUnknown: scores.reduce((n, s) => n + s.missedUnknown.length, 0),
         precision: detected === 0 ? (truth === 0 ? 1 : 0) : hits / detected,
         recall: truth === 0 ? 1 : hits / truth,
       }),
@@ -159,6 +186,24 @@ async function waitForJudgement(apiUrl: string, fromMs: number, timeoutMs: numbe
     await sleep(1_000);
   }
   throw new Error('the collector did not judge every flow in time');
+}
+
+/** The missed keys of `score` whose message's flow has an `unknown` verdict on the kind's invariant. */
+async function judgedUnknown(apiUrl: string, score: KindScore, flows: Map<string, unknown>): Promise<string[]> {
+  const invariant = INVARIANT_OF[score.kind];
+  if (!invariant) return [];
+  const unknown: string[] = [];
+  for (const key of score.missed) {
+    const messageId = key.split(' ').slice(2).join(' ');
+    const res = await fetch(`${apiUrl}/api/messages/${encodeURIComponent(messageId)}`);
+    if (!res.ok) continue;
+    const { conversationIds } = (await res.json()) as { conversationIds: string[] };
+    for (const id of conversationIds) {
+      if (!flows.has(id)) flows.set(id, await getJson(`${apiUrl}/api/flows/${encodeURIComponent(id)}?limit=1`));
+    }
+    if (conversationIds.some((id) => verdictOf(flows.get(id), invariant) === 'unknown')) unknown.push(key);
+  }
+  return unknown;
 }
 
 export async function measureDetection(options: MeasureOptions): Promise<DetectionRun> {
@@ -205,9 +250,11 @@ export async function measureDetection(options: MeasureOptions): Promise<Detecti
     }
     const injected = [...system.truth.records];
     const truth = deriveTruth(await readBusinessState(system, orders), injected);
-    const flows: unknown[] = [];
-    for (const id of conversations) flows.push(await getJson(`${collector.apiUrl}/api/flows/${encodeURIComponent(id)}?limit=1`));
-    return { scenario, orders, injected, truth, anomalies, scores: scoreDetection(truth, anomalies), verdicts: countVerdicts(flows) };
+    const flows = new Map<string, unknown>();
+    for (const id of conversations) flows.set(id, await getJson(`${collector.apiUrl}/api/flows/${encodeURIComponent(id)}?limit=1`));
+    const scores = scoreDetection(truth, anomalies);
+    for (const score of scores) score.missedUnknown = await judgedUnknown(collector.apiUrl, score, flows);
+    return { scenario, orders, injected, truth, anomalies, scores, verdicts: countVerdicts([...flows.values()]) };
   } finally {
     if (options.real) await system.transport.destroy?.();
     await system.stop();

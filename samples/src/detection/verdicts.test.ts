@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { countVerdicts } from './verdicts.js';
+import { countVerdicts, verdictOf } from './verdicts.js';
 
 const ledger = (...verdicts: string[]) => ({
   ledger: Object.fromEntries(verdicts.map((verdict, i) => [`invariant${i}`, { verdict, evidence: [], reason: '' }])),
@@ -23,5 +23,16 @@ describe('countVerdicts', () => {
     },
   ])('$name', ({ flows, verdicts, unknown }) => {
     expect(countVerdicts(flows)).toMatchObject({ flows: flows.length, verdicts, unknown });
+  });
+});
+
+describe('verdictOf', () => {
+  it('reads one invariant of a flow, and nothing from a flow without a ledger', () => {
+    const flow = { ledger: { noLost: { verdict: 'unknown' }, noGhost: { verdict: 'held' } } };
+    expect(verdictOf(flow, 'noLost')).toBe('unknown');
+    expect(verdictOf(flow, 'noGhost')).toBe('held');
+    expect(verdictOf(flow, 'consistentOutput')).toBeUndefined();
+    expect(verdictOf({}, 'noLost')).toBeUndefined();
+    expect(verdictOf(null, 'noLost')).toBeUndefined();
   });
 });

@@ -29,3 +29,10 @@ export function countVerdicts(flows: readonly unknown[]): VerdictCount {
   }
   return { flows: flows.length, verdicts, unknown, field: LEDGER_FIELD };
 }
+
+/** The verdict of one invariant in a flow the API returned, if it has a ledger. */
+export function verdictOf(flow: unknown, invariant: string): string | undefined {
+  const ledger = (flow as Record<string, unknown> | null)?.[LEDGER_FIELD] as Record<string, { verdict?: unknown } | null> | undefined;
+  const verdict = ledger?.[invariant]?.verdict;
+  return typeof verdict === 'string' ? verdict : undefined;
+}

@@ -15,7 +15,7 @@ import { ATTR_BUSINESS_KEY } from '@onceflow/instrumentation/semconv';
 import type pino from 'pino';
 import type { Anomaly, AnomalyKind, FlowRecord, SpanStormKind, TrendGrouping } from '../../model/flow.js';
 import type { SpanRow } from '../../model/span.js';
-import { activityBucketRow, coverageRow, edgeAggregateRow, flowBucketRow, spanBucketRow } from '../aggregate-rows.js';
+import { activityBucketRow, coverageRow, edgeAggregateRow, exportSequenceRow, flowBucketRow, spanBucketRow } from '../aggregate-rows.js';
 import { encodeFlowCursor } from '../flow-cursor.js';
 import type {
   ActivityBucketRow,
@@ -32,8 +32,9 @@ import type {
   SpanStore,
   StoreHealth,
   TimeWindow,
+  ExportSequenceRow,
 } from '../span-store.js';
-import { ROW_LIMITS, rowLimit } from '../store-inputs.js';
+import { ROW_LIMITS, assertStepMs, rowLimit } from '../store-inputs.js';
 import {
   activityBucketsRollupSql,
   activityBucketsSql,
@@ -71,6 +72,7 @@ import { detectFeatures, type ServerFeatures } from './server-features.js';
 import { fromRowJson } from './span-rows.js';
 import { SqlFragment, sql, sqlDatabase } from './sql-escape.js';
 import { coverageSql } from './coverage-queries.js';
+import { exportSequencesSql } from './export-sequence-queries.js';
 
 export interface ClickHouseStoreOptions {
   url: string;
@@ -330,5 +332,10 @@ WHERE database = ${this.database}`,
   async coverageAggregates(window: TimeWindow): Promise<CoverageRow[]> {
     const rows = await this.runner.rows<Record<string, unknown>>(coverageSql(this.db, window));
     return rows.map(coverageRow);
+  }
+
+  async exportSequences(window: TimeWindow, stepMs: number): Promise<ExportSequenceRow[]> {
+    const rows = await this.runner.rows<Record<string, unknown>>(exportSequencesSql(this.db, window, assertStepMs(stepMs)));
+    return rows.map(exportSequenceRow);
   }
 }

@@ -12,7 +12,7 @@ import type { Logger } from 'pino';
 import type { Anomaly, AnomalyKind, FlowRecord, SpanStormKind, TrendGrouping } from '../../model/flow.js';
 import { nsToMs, type SpanRow } from '../../model/span.js';
 import { encodeFlowCursor } from '../flow-cursor.js';
-import { activityBucketRow, coverageRow, edgeAggregateRow, flowBucketRow, spanBucketRow } from '../aggregate-rows.js';
+import { activityBucketRow, coverageRow, edgeAggregateRow, exportSequenceRow, flowBucketRow, spanBucketRow } from '../aggregate-rows.js';
 import type {
   ActivityBucketRow,
   ActivityKey,
@@ -28,8 +28,9 @@ import type {
   SpanStore,
   StoreHealth,
   TimeWindow,
+  ExportSequenceRow,
 } from '../span-store.js';
-import { ROW_LIMITS, rowLimit, spanKey, uniqueSpans } from '../store-inputs.js';
+import { ROW_LIMITS, assertStepMs, rowLimit, spanKey, uniqueSpans } from '../store-inputs.js';
 import { activityBucketsSql, flowBucketsSql, spanBucketsSql, topKeysSql } from './aggregate-queries.js';
 import { DuckDbClient, runOn, type Row, type Statement } from './duckdb-client.js';
 import { anomaliesSql, deleteFlowsBeforeSql, flowPageSql, flowRecordSql } from './flow-queries.js';
@@ -58,6 +59,7 @@ import {
 } from './row-queries.js';
 import { spanFromRow } from './span-rows.js';
 import { coverageSql } from './coverage-queries.js';
+import { exportSequencesSql } from './export-sequence-queries.js';
 
 export interface DuckDbStoreOptions {
   /** Directory that holds `onceflow.duckdb`; ignored when `path` is given. */
@@ -326,6 +328,11 @@ export class DuckDbStore implements SpanStore {
   async coverageAggregates(window: TimeWindow): Promise<CoverageRow[]> {
     const rows = await this.client.run(coverageSql(window));
     return rows.map(coverageRow);
+  }
+
+  async exportSequences(window: TimeWindow, stepMs: number): Promise<ExportSequenceRow[]> {
+    const rows = await this.client.run(exportSequencesSql(window, assertStepMs(stepMs)));
+    return rows.map(exportSequenceRow);
   }
 }
 

@@ -1,0 +1,58 @@
+/**
+ * Spans lost at export around a flow's time, for the flow analysis (see
+ * `analysis/export-losses.ts`): the store's export sequence aggregate in 10 s buckets, each
+ * bucket read again only while its spans may still be arriving, and at most every
+ * `REREAD_AFTER_MS` — every flow judged in a minute shares the same few reads.
+ */
+import { findExportLosses, type ExportLoss } from '../analysis/index.js';
+import type { ExportSequenceRow, SpanStore } from '../store/span-store.js';
+
+export const EXPORT_BUCKET_MS = 10_000;
+/** After this long past its end a bucket's spans have arrived (or are lost): it is not read again. */
+const SETTLED_AFTER_MS = 60_000;
+const REREAD_AFTER_MS = 10_000;
+/** Buckets older than this are forgotten (flows that old are not judged again in the normal course). */
+const KEEP_MS = 2 * 3_600_000;
+
+interface Bucket {
+  rows: ExportSequenceRow[];
+  readAtMs: number;
+}
+
+export interface ExportLossSource {
+  /** Losses that may have started between `fromMs` and `toMs`, read as of `nowMs`. */
+  lossesAround(fromMs: number, toMs: number, nowMs: number): Promise<ExportLoss[]>;
+}
+
+const bucketOf = (ms: number) => Math.floor(ms / EXPORT_BUCKET_MS) * EXPORT_BUCKET_MS;
+
+export function createExportLossSource(store: SpanStore): ExportLossSource {
+  const buckets = new Map<number, Bucket>();
+  const stale = (start: number, nowMs: number) => {
+    const bucket = buckets.get(start);
+    if (!bucket) return true;
+    const settled = bucket.readAtMs >= start + EXPORT_BUCKET_MS + SETTLED_AFTER_MS;
+    return !settled && nowMs - bucket.readAtMs >= REREAD_AFTER_MS;
+  };
+
+  async function read(first: number, last: number, nowMs: number): Promise<void> {
+    const rows = await store.exportSequences({ fromMs: first, toMs: last + EXPORT_BUCKET_MS }, EXPORT_BUCKET_MS);
+    for (let start = first; start <= last; start += EXPORT_BUCKET_MS) buckets.set(start, { rows: [], readAtMs: nowMs });
+    for (const row of rows) buckets.get(row.bucketMs)?.rows.push(row);
+  }
+
+  return {
+    async lossesAround(fromMs, toMs, nowMs) {
+      for (const start of buckets.keys()) if (start < nowMs - KEEP_MS) buckets.delete(start);
+      // One bucket either side: a hole between a stream's last span before the window and its
+      // first inside it is found only when both buckets are read.
+      const first = bucketOf(fromMs) - EXPORT_BUCKET_MS;
+      const last = bucketOf(Math.min(toMs, nowMs)) + EXPORT_BUCKET_MS;
+      const starts: number[] = [];
+      for (let start = first; start <= last; start += EXPORT_BUCKET_MS) starts.push(start);
+      const toRead = starts.filter((start) => stale(start, nowMs));
+      if (toRead.length > 0) await read(toRead[0], toRead[toRead.length - 1], nowMs);
+      return findExportLosses(starts.flatMap((start) => buckets.get(start)?.rows ?? []));
+    },
+  };
+}
