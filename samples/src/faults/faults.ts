@@ -219,8 +219,8 @@ export const SCENARIOS: Record<string, { description: string; plan: Omit<FaultPl
   'slow-consumer': { description: 'handlers slowed down', plan: { all: { slowConsumer: 0.3, slowConsumerMs: 500 } } },
   'slow-beyond-quiet': {
     description:
-      "marketing takes 45 s over some messages, longer than the collector's quiet period (30 s by default): nothing is lost, the flow must not be judged lost while it waits",
-    plan: { services: { marketing: { slowConsumer: 0.2, slowConsumerMs: 45_000 } } },
+      "marketing takes 40 s over 1 % of its messages, longer than the collector's quiet period (30 s by default), and the messages queued behind them wait: nothing is lost, so nothing may be judged lost",
+    plan: { services: { marketing: { slowConsumer: 0.01, slowConsumerMs: 40_000 } } },
   },
   'out-of-order': {
     description:
