@@ -127,7 +127,7 @@ export async function startCollector(config: ServeConfig, options: StartOptions)
   const { logger } = options;
   const clock = options.clock ?? Date.now;
   const storeConfig = config.clickhouseUrl
-    ? { clickhouseUrl: config.clickhouseUrl, database: config.clickhouseDatabase }
+    ? { clickhouseUrl: config.clickhouseUrl, database: config.clickhouseDatabase, cluster: config.clickhouseCluster ?? undefined }
     : { dataDir: config.dataDir };
   const store = await createSpanStore(storeConfig, logger).catch((error: unknown) => {
     throw explainStoreError(error, config);

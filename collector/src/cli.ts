@@ -69,7 +69,9 @@ async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<void> {
 
 function announce(config: ServeConfig, collector: RunningCollector, logger: Logger): void {
   const store =
-    collector.store.kind === 'duckdb' ? `embedded DuckDB in ${resolve(config.dataDir)}` : `ClickHouse at ${config.clickhouseUrl}`;
+    collector.store.kind === 'duckdb'
+      ? `embedded DuckDB in ${resolve(config.dataDir)}`
+      : `ClickHouse at ${config.clickhouseUrl}${config.clickhouseCluster ? ` (cluster ${config.clickhouseCluster})` : ''}`;
   const exporterHeaders = config.ingestToken ? ` OTEL_EXPORTER_OTLP_HEADERS="Authorization=Bearer <ingest token>"` : '';
   logger.info({ ui: collector.apiUrl, otlp: collector.otlpUrl, store: collector.store.kind, version: VERSION }, 'onceflow is running');
   process.stderr.write(

@@ -30,6 +30,8 @@ export interface ServeConfig {
   clickhouseUrl: string | null;
   /** ClickHouse database holding Onceflow's tables (created at start); several collectors may share one. */
   clickhouseDatabase: string;
+  /** A cluster in the ClickHouse servers' `remote_servers`: tables are created ON CLUSTER, sharded and replicated; null = one server. */
+  clickhouseCluster: string | null;
   /** Spans and flow records older than this are dropped; 0 keeps everything. */
   retentionMs: number;
   /** A conversation with no new spans for this long is judged (lost messages, complete or not). */
@@ -56,6 +58,7 @@ export const DEFAULT_CONFIG: ServeConfig = {
   insecure: false,
   clickhouseUrl: null,
   clickhouseDatabase: 'onceflow',
+  clickhouseCluster: null,
   retentionMs: 7 * 24 * 3_600_000,
   quietPeriodMs: 30_000,
   stormLearningMs: 30 * 60_000,
@@ -88,6 +91,8 @@ Options (environment variable in brackets; flags override the environment):
                        and the embedded store (without --clickhouse)
   --clickhouse URL     store spans in ClickHouse instead      [ONCEFLOW_CLICKHOUSE_URL]
   --clickhouse-database NAME  its database                    [ONCEFLOW_CLICKHOUSE_DATABASE] (onceflow)
+  --clickhouse-cluster NAME   create the tables ON CLUSTER NAME,  [ONCEFLOW_CLICKHOUSE_CLUSTER]
+                       sharded and replicated (see the ClickHouse store's README)
   --spool-max SIZE     ingest log bytes not yet stored before [ONCEFLOW_SPOOL_MAX]   (1GiB)
                        OTLP requests get 503 + Retry-After
   --ingest-token T     bearer token OTLP exporters must send  [ONCEFLOW_INGEST_TOKEN]
@@ -118,6 +123,7 @@ const OPTIONS = {
   data: { type: 'string' },
   clickhouse: { type: 'string' },
   'clickhouse-database': { type: 'string' },
+  'clickhouse-cluster': { type: 'string' },
   'spool-max': { type: 'string' },
   'ingest-token': { type: 'string' },
   'ingest-token-file': { type: 'string' },
@@ -143,6 +149,7 @@ const ENV_NAMES: Record<string, string> = {
   data: 'ONCEFLOW_DATA',
   clickhouse: 'ONCEFLOW_CLICKHOUSE_URL',
   'clickhouse-database': 'ONCEFLOW_CLICKHOUSE_DATABASE',
+  'clickhouse-cluster': 'ONCEFLOW_CLICKHOUSE_CLUSTER',
   'spool-max': 'ONCEFLOW_SPOOL_MAX',
   'ingest-token': 'ONCEFLOW_INGEST_TOKEN',
   'ingest-token-file': 'ONCEFLOW_INGEST_TOKEN_FILE',
@@ -207,6 +214,11 @@ export function parseCommandLine(
   if (database) config.clickhouseDatabase = parseClickHouseName(database.value, database.source);
   if (database && !config.clickhouseUrl) {
     throw new UsageError(`${database.source} needs --clickhouse URL (ONCEFLOW_CLICKHOUSE_URL)`);
+  }
+  const cluster = pick('clickhouse-cluster');
+  if (cluster) config.clickhouseCluster = parseClickHouseName(cluster.value, cluster.source);
+  if (cluster && !config.clickhouseUrl) {
+    throw new UsageError(`${cluster.source} needs --clickhouse URL (ONCEFLOW_CLICKHOUSE_URL)`);
   }
   const spoolMax = pick('spool-max');
   if (spoolMax) config.spoolMaxBytes = parseSize(spoolMax.value, spoolMax.source);

@@ -50,16 +50,17 @@ function missingConsumerSpans(model: ConversationModel, message: MessageModel): 
 
 /**
  * Spans lost at export (holes in their export streams, learned outside the flow) by `services`
- * (any service when null) between `fromMs` and `toMs`: `what` may be among them.
+ * (any service when null) from `fromMs` until the flow is judged: `what` may be among them. The
+ * window ends now, not at a quiet deadline: a delivery or redelivery later than the quiet period
+ * whose span was dropped would otherwise leave a verdict of `held` (or `lost`) standing.
  */
 export function exportLossDoubt(
   model: ConversationModel,
   services: ReadonlySet<string> | null,
   fromMs: number,
-  toMs: number,
   what: string,
 ): Doubt | null {
-  const losses = lossesDuring(model.exportLosses, services, fromMs, toMs);
+  const losses = lossesDuring(model.exportLosses, services, fromMs, model.now);
   if (losses.length === 0) return null;
   return { reason: `spans lost at export by ${describeLosses(losses)} in that time (gaps in their span numbers): ${what}`, evidence: [] };
 }
@@ -67,8 +68,7 @@ export function exportLossDoubt(
 /**
  * Evidence that a delivery of the message may have happened out of sight: spans that may be
  * its consumer's (above), else spans missing anywhere in the flow, else spans its possible
- * consumers (`consumers`; any service when null) lost at export between its send and the end of
- * its quiet period. A consumer span that ends its branch (no children) leaves no orphan when it
+ * consumers (`consumers`; any service when null) lost at export since its send. A consumer span that ends its branch (no children) leaves no orphan when it
  * is dropped: only the flow's other orphans or the consumers' export streams can show the loss.
  */
 export function missingDeliveryEvidence(
@@ -86,13 +86,7 @@ export function missingDeliveryEvidence(
     };
   }
   const fromMs = message.sentAtMs ?? message.firstMs;
-  return exportLossDoubt(
-    model,
-    consumers,
-    fromMs,
-    message.quietUntilMs,
-    `a consumer span of ${nameOf(message.type, message.id)} may be among them`,
-  );
+  return exportLossDoubt(model, consumers, fromMs, `a consumer span of ${nameOf(message.type, message.id)} may be among them`);
 }
 
 /** A lost (never delivered) message, once the flow is quiet: no known subscriber, or a consumer span that may be missing. */
@@ -133,12 +127,5 @@ export function ghostDoubt(model: ConversationModel, producer: AttemptModel): Do
   const missingInFlow = anyMissingSpans(model);
   if (missingInFlow) return missingInFlow;
   // A later attempt that committed (and re-sent it) may be a span lost at export.
-  const until = Math.max(producer.endMs, producing?.quietUntilMs ?? 0);
-  return exportLossDoubt(
-    model,
-    new Set([producer.service]),
-    producer.startMs,
-    until,
-    `an attempt of ${name} that committed may be among them`,
-  );
+  return exportLossDoubt(model, new Set([producer.service]), producer.startMs, `an attempt of ${name} that committed may be among them`);
 }

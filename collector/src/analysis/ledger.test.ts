@@ -526,24 +526,24 @@ const cases: Case[] = [
     ledger: { noLost: ['unknown', 'spans lost at export by invoicing (1)'] },
   },
   {
-    // BillCustomer ─> billing #1 processed; billing lost a span 5 s later (a redelivery may be it)
-    name: 'a processed message whose endpoint lost spans at export before its quiet period ended: duplicate processing unknown',
-    build: () => {
-      const bill = billCustomer();
-      return [bill, consume(bill, 'billing', 20)];
-    },
-    options: { exportLosses: [loss('billing', 5_000, 5_010)] },
-    flagged: {},
-    ledger: { noDuplicateProcessing: ['unknown', 'a redelivery of BillCustomer'], noLost: 'held' },
-  },
-  {
-    // near-miss: the loss is long after the message was judged: held
-    name: 'export losses after the quiet period leave duplicate processing held',
+    // BillCustomer ─> billing #1 processed; billing lost a span 5 min later (a late redelivery may be it)
+    name: 'a processed message whose endpoint lost spans at export since its delivery: duplicate processing unknown',
     build: () => {
       const bill = billCustomer();
       return [bill, consume(bill, 'billing', 20)];
     },
     options: { exportLosses: [loss('billing', 5 * 60_000, 5 * 60_000 + 10)] },
+    flagged: {},
+    ledger: { noDuplicateProcessing: ['unknown', 'a redelivery of BillCustomer'], noLost: 'held' },
+  },
+  {
+    // near-miss: billing lost a span before the message was first delivered: held
+    name: 'export losses before the first delivery leave duplicate processing held',
+    build: () => {
+      const bill = billCustomer();
+      return [bill, consume(bill, 'billing', 20)];
+    },
+    options: { exportLosses: [loss('billing', -60_000, -59_000)] },
     flagged: {},
     ledger: { noDuplicateProcessing: 'held', noLost: 'held' },
   },

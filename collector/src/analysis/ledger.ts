@@ -6,8 +6,8 @@
  *                          attempt numbers have holes (a missing attempt may have processed
  *                          it too), an endpoint that received a message more than once
  *                          recorded no outcome (processed and skipped cannot be told apart),
- *                          or the endpoint's service lost spans at export while a redelivery
- *                          could have come (export-losses.ts).
+ *                          or the endpoint's service lost spans at export since the first
+ *                          delivery (export-losses.ts).
  * - noGhost                violated by `ghost-message`; unknown when a would-be ghost's
  *                          committed producer may be missing (evidence-doubts.ts) or a
  *                          consumed message was sent by a service that records no outcomes.
@@ -100,15 +100,10 @@ function duplicateProcessingDoubts(model: ConversationModel): Doubt[] {
   return doubts;
 }
 
-/**
- * Spans the endpoint's service lost at export from its first attempt until the message's quiet
- * period ends: a redelivery processed again may be among them.
- */
+/** Spans the endpoint's service lost at export since its first attempt: a second processing may be among them. */
 function redeliveryLost(model: ConversationModel, message: MessageModel, attempts: AttemptModel[]): Doubt | null {
-  const service = attempts[0].service;
-  const untilMs = Math.max(message.quietUntilMs, ...attempts.map((a) => a.endMs));
   const what = `a redelivery of ${nameOf(message.type, message.id)} processed at ${attempts[0].endpoint} may be among them`;
-  const doubt = exportLossDoubt(model, new Set([service]), attempts[0].startMs, untilMs, what);
+  const doubt = exportLossDoubt(model, new Set([attempts[0].service]), attempts[0].startMs, what);
   return doubt && { ...doubt, evidence: attempts.map((a) => a.span.spanId) };
 }
 

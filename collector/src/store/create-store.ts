@@ -7,14 +7,14 @@ import type { Logger } from 'pino';
 import { DuckDbStore } from './duckdb/duckdb-store.js';
 import type { SpanStore } from './span-store.js';
 
-export type StoreConfig = { dataDir: string } | { clickhouseUrl: string; database?: string };
+export type StoreConfig = { dataDir: string } | { clickhouseUrl: string; database?: string; cluster?: string };
 
 /** Creates the configured store and runs its `init()` (schema creation). */
 export async function createSpanStore(config: StoreConfig, logger?: Logger): Promise<SpanStore> {
   let store: SpanStore;
   if ('clickhouseUrl' in config) {
     const { ClickHouseStore } = await import('./clickhouse/clickhouse-store.js');
-    store = new ClickHouseStore({ url: config.clickhouseUrl, database: config.database, logger });
+    store = new ClickHouseStore({ url: config.clickhouseUrl, database: config.database, cluster: config.cluster, logger });
   } else {
     store = new DuckDbStore({ dataDir: config.dataDir, logger });
   }

@@ -33,8 +33,8 @@ export function freePort(): Promise<number> {
   });
 }
 
-const config = (dir: string, httpPort: number, tcpPort: number) => `<?xml version="1.0"?>
-<yandex>
+const config = (dir: string, httpPort: number, tcpPort: number, extra: string) => `<?xml version="1.0"?>
+<yandex>${extra}
   <logger><level>warning</level><log>${dir}/server.log</log><errorlog>${dir}/server.err.log</errorlog><console>0</console></logger>
   <http_port>${httpPort}</http_port>
   <tcp_port>${tcpPort}</tcp_port>
@@ -69,10 +69,19 @@ export interface PrivateClickHouse {
   dispose(): Promise<void>;
 }
 
-export async function createPrivateClickHouse(): Promise<PrivateClickHouse> {
+export interface PrivateClickHouseOptions {
+  /** Ports chosen by the caller (a cluster's nodes must know each other's before they start); free ones otherwise. */
+  httpPort?: number;
+  tcpPort?: number;
+  /** More top-level config elements (ZooKeeper, macros, remote_servers of a cluster). */
+  extraConfig?: string;
+}
+
+export async function createPrivateClickHouse(options: PrivateClickHouseOptions = {}): Promise<PrivateClickHouse> {
   const dir = mkdtempSync(join(tmpdir(), 'onceflow-private-clickhouse-'));
-  const [httpPort, tcpPort] = [await freePort(), await freePort()];
-  writeFileSync(join(dir, 'config.xml'), config(dir, httpPort, tcpPort));
+  const httpPort = options.httpPort ?? (await freePort());
+  const tcpPort = options.tcpPort ?? (await freePort());
+  writeFileSync(join(dir, 'config.xml'), config(dir, httpPort, tcpPort, options.extraConfig ?? ''));
   writeFileSync(join(dir, 'users.xml'), USERS);
   const url = `http://127.0.0.1:${httpPort}`;
   let child: ChildProcess | null = null;

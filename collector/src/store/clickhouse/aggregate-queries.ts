@@ -14,7 +14,7 @@ import { TREND_ANOMALY_COLUMNS, VERDICT_COLUMNS } from '../aggregate-rows.js';
 import { ROW_LIMITS, rowLimit } from '../store-inputs.js';
 import { windowCondition } from './row-queries.js';
 import { QUANTILE_LEVELS, rollupSelect } from './rollup-sql.js';
-import { ATTR_COMMITTED_AT_MS, ATTR_OUTBOX_DISPATCH } from '@onceflow/instrumentation/semconv';
+import { ATTR_OUTBOX_DISPATCH } from '@onceflow/instrumentation/semconv';
 import { attribute, EDGE_KIND, HTTP_PEER, IS_ATTEMPT, IS_SEND } from './span-roles-sql.js';
 import { SqlFragment, sql } from './sql-escape.js';
 
@@ -89,8 +89,10 @@ const OUTBOX_LOOKBACK_MS = 3_600_000;
 /**
  * Outbox dispatch latency per (time_ms, grp) (`outbox_p50`, `outbox_p99`): start of each send
  * marked as an outbox dispatch minus the commit time of the attempt that listed its message id
- * as outgoing (found through `outgoing_index`, then its span by key), bucketed and grouped by
- * the send.
+ * as outgoing, bucketed and grouped by the send. `outgoing_index` keeps that commit time with
+ * each outgoing id, so one scan of the window's sends meets a scan of the index's small columns
+ * (earlier, a third scan read every span's attributes to find the commits: 0.45 s of 0.75 s for
+ * 24 h at 1M spans).
  */
 function outboxLatencySql(db: SqlFragment, window: TimeWindow, bucket: SqlFragment, by: TrendGrouping): SqlFragment {
   const group = groupExpression(by, '0');
@@ -99,18 +101,13 @@ function outboxLatencySql(db: SqlFragment, window: TimeWindow, bucket: SqlFragme
   return sql`SELECT time_ms, grp, arraySort(groupArray(ms)) AS outbox_sorted,
   ${new SqlFragment(quantileColumns('outbox_sorted', 'outbox'))}
 FROM (
-  SELECT time_ms, arrayJoin(if(g = '', [''], [g, ''])) AS grp, (toInt64(start_ns) - committed_ms * 1000000) / 1000000 AS ms
+  SELECT time_ms, arrayJoin(if(g = '', [''], [g, ''])) AS grp, (toInt64(start_ns) - commit_ms * 1000000) / 1000000 AS ms
   FROM (
     SELECT ${bucket} AS time_ms, start_ns, message_id AS outgoing_id, ${group} AS g FROM ${db}.spans WHERE ${dispatched}
   ) ANY INNER JOIN (
-    SELECT outgoing_id, committed_ms FROM (
-      SELECT outgoing_id, trace_id, span_id FROM ${db}.outgoing_index
-      WHERE outgoing_id IN (SELECT message_id FROM ${db}.spans WHERE ${dispatched})
-    ) ANY INNER JOIN (
-      SELECT trace_id, span_id, toInt64OrZero(${attribute(ATTR_COMMITTED_AT_MS)}) AS committed_ms FROM ${db}.spans
-      WHERE ${withLookback} AND has(attrs.key, ${ATTR_COMMITTED_AT_MS})
-    ) USING (trace_id, span_id)
-    WHERE committed_ms > 0
+    SELECT outgoing_id, max(committed_ms) AS commit_ms FROM ${db}.outgoing_index
+    WHERE ${withLookback} AND committed_ms > 0
+    GROUP BY outgoing_id
   ) USING (outgoing_id)
 )
 GROUP BY time_ms, grp`;

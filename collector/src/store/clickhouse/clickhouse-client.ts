@@ -34,14 +34,18 @@ export interface QueryRunnerOptions {
   url: string;
   /** Seconds a read may run on the server before it is cancelled there. */
   maxExecutionTimeS?: number;
+  /** Settings sent with every query, command and insert (a cluster's, see `clickhouse-store.ts`). */
+  settings?: ClickHouseSettings;
 }
 
 export class QueryRunner {
   readonly client: ClickHouseClient;
   private readonly maxExecutionTimeS: number;
+  private readonly settings: ClickHouseSettings;
 
   constructor(options: QueryRunnerOptions) {
     this.maxExecutionTimeS = options.maxExecutionTimeS ?? 30;
+    this.settings = options.settings ?? {};
     this.client = createClient({
       url: options.url,
       // The server stops a read after max_execution_time; the socket waits a little longer.
@@ -56,7 +60,7 @@ export class QueryRunner {
       const result = await this.client.query({
         query: String(query),
         format: 'JSONEachRow',
-        clickhouse_settings: { wait_end_of_query: 1, max_execution_time: this.maxExecutionTimeS, ...settings },
+        clickhouse_settings: { wait_end_of_query: 1, max_execution_time: this.maxExecutionTimeS, ...this.settings, ...settings },
       });
       return await result.json<T>();
     } catch (error) {
@@ -67,7 +71,7 @@ export class QueryRunner {
   /** DDL or a mutation. */
   async command(query: SqlFragment | string, settings: ClickHouseSettings = {}): Promise<void> {
     try {
-      await this.client.command({ query: String(query), clickhouse_settings: settings });
+      await this.client.command({ query: String(query), clickhouse_settings: { ...this.settings, ...settings } });
     } catch (error) {
       throw wrap(error, 'command');
     }
@@ -81,6 +85,7 @@ export class QueryRunner {
         values: values as unknown[],
         format: 'JSONEachRow',
         columns: columns as [string, ...string[]],
+        clickhouse_settings: this.settings,
       });
     } catch (error) {
       throw wrap(error, `insert into ${table}`);

@@ -205,4 +205,23 @@ describe.skipIf(!ok)('ClickHouseStore on a real server', () => {
       await runner.close();
     }
   });
+
+  it('refuses a database whose outgoing_index predates committed_ms (the outbox latency would silently go missing)', async () => {
+    const store = new ClickHouseStore({ url: CLICKHOUSE_URL, database: testDatabaseName() });
+    const runner = new QueryRunner({ url: CLICKHOUSE_URL });
+    try {
+      await store.init();
+      await store.close();
+      await runner.command(`ALTER TABLE ${store.database}.outgoing_index DROP COLUMN committed_ms`);
+      const again = new ClickHouseStore({ url: CLICKHOUSE_URL, database: store.database });
+      try {
+        await expect(again.init()).rejects.toThrow(/older Onceflow \(its outgoing_index has no committed_ms column\)/);
+      } finally {
+        await again.close();
+      }
+    } finally {
+      await runner.command(`DROP DATABASE IF EXISTS ${store.database}`);
+      await runner.close();
+    }
+  });
 });

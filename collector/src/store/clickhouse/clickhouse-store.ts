@@ -10,6 +10,9 @@
  * are ReplacingMergeTree keyed by (…, trace_id, span_id), with row reads doing
  * `LIMIT 1 BY trace_id, span_id`, so even a duplicate written by a second collector process at
  * the same moment never shows twice in rows and disappears on merge.
+ *
+ * On a cluster (`cluster` option) the same queries run against Distributed tables over
+ * replicated shards (`cluster-ddl.ts`); a conversation's rows share a shard, so both layers hold.
  */
 import { ATTR_BUSINESS_KEY } from '@onceflow/instrumentation/semconv';
 import type pino from 'pino';
@@ -71,6 +74,7 @@ import { LEDGER_COLUMNS, backfillFlowIndex, flowIndexStatements, schemaStatement
 import { detectFeatures, type ServerFeatures } from './server-features.js';
 import { fromRowJson } from './span-rows.js';
 import { SqlFragment, sql, sqlDatabase } from './sql-escape.js';
+import { SINGLE_SERVER, clusterLayout, ddlWaves, type TableLayout } from './cluster-ddl.js';
 import { coverageSql } from './coverage-queries.js';
 import { exportSequencesSql } from './export-sequence-queries.js';
 
@@ -86,7 +90,23 @@ export interface ClickHouseStoreOptions {
    * rollup (t-digest quantiles); shorter windows read spans (exact quantiles). Default 1 h.
    */
   rollupAfterMs?: number;
+  /**
+   * A cluster named in the servers' `remote_servers` (`--clickhouse-cluster`): tables are
+   * created ON CLUSTER as replicated `_local` tables behind Distributed ones (`cluster-ddl.ts`).
+   * Unset: one server.
+   */
+  cluster?: string;
 }
+
+/**
+ * Settings of every request in cluster mode. `insert_distributed_sync`: an insert into a
+ * Distributed table returns once every shard has stored its rows, so a confirmed insert is
+ * stored (the ingest log confirms offsets on it) rather than queued on the node that took it.
+ * `distributed_product_mode = 'global'`: an IN subquery over a Distributed table inside a
+ * query over another runs once on the node asked and is shipped to the shards (18.16 refuses
+ * such queries by default), so lookups across shards stay exact.
+ */
+const CLUSTER_SETTINGS = { insert_distributed_sync: 1, distributed_product_mode: 'global' } as const;
 
 const nsStringToMs = (ns: string) => Number(BigInt(ns) / 1000n) / 1000;
 
@@ -99,13 +119,21 @@ export class ClickHouseStore implements SpanStore {
   private features: ServerFeatures | null = null;
   private readonly rollupAfterMs: number;
   private readonly inserter: SpanInserter;
+  private readonly layout: TableLayout;
+  readonly cluster: string | null;
 
   constructor(options: ClickHouseStoreOptions) {
     this.database = options.database ?? 'onceflow';
     this.db = sqlDatabase(this.database);
     this.logger = options.logger;
     this.rollupAfterMs = options.rollupAfterMs ?? 3_600_000;
-    this.runner = new QueryRunner({ url: options.url, maxExecutionTimeS: options.maxExecutionTimeS });
+    this.cluster = options.cluster ?? null;
+    this.layout = this.cluster === null ? SINGLE_SERVER : clusterLayout(this.cluster, this.database);
+    this.runner = new QueryRunner({
+      url: options.url,
+      maxExecutionTimeS: options.maxExecutionTimeS,
+      settings: this.cluster === null ? {} : CLUSTER_SETTINGS,
+    });
     this.inserter = new SpanInserter(this.runner, this.db);
   }
 
@@ -118,31 +146,71 @@ export class ClickHouseStore implements SpanStore {
     const [{ version }] = await this.runner.rows<{ version: string }>('SELECT version() AS version');
     this.features = detectFeatures(version);
     await this.refuseOlderSchema();
+    await this.refuseOtherLayout();
     const unindexedFlows = await this.flowsWithoutIndex();
-    for (const statement of schemaStatements(this.db, this.features)) await this.runner.command(statement);
+    await this.createAll(schemaStatements(this.db, this.features, this.layout));
     await this.addLedgerColumns();
-    for (const statement of flowIndexStatements(this.db)) await this.runner.command(statement);
+    await this.createAll(flowIndexStatements(this.db, this.layout));
     if (unindexedFlows) await backfillFlowIndex(this.runner, this.db);
     const [{ s }] = await this.runner.rows<{ s: number }>(sql`SELECT toUInt32(max(ts)) AS s FROM ${this.db}.spans`);
     this.inserter.newestStoredS = Number(s);
-    this.logger?.info({ database: this.database, features: this.features }, 'clickhouse store ready');
+    this.logger?.info({ database: this.database, cluster: this.cluster, features: this.features }, 'clickhouse store ready');
+  }
+
+  /** One server: in order. A cluster: wave by wave, each wave's statements together (`ddlWaves`). */
+  private async createAll(statements: string[]): Promise<void> {
+    if (this.cluster === null) {
+      for (const statement of statements) await this.runner.command(statement);
+      return;
+    }
+    for (const wave of ddlWaves(statements)) await Promise.all(wave.map((statement) => this.runner.command(statement)));
   }
 
   /**
    * There are no migrations: a database whose span tables predate `row_json` (the encoded span
-   * the lookup tables keep) would fail every insert, so it is refused with what to do instead.
+   * the lookup tables keep) would fail every insert, and one whose `outgoing_index` predates
+   * `committed_ms` would keep its view writing rows without it; either is refused with what to
+   * do instead.
    */
   private async refuseOlderSchema(): Promise<void> {
-    const [{ tables, current }] = await this.runner.rows<{ tables: string; current: string }>(
-      sql`SELECT uniqExact(table) AS tables, countIf(name = 'row_json') AS current FROM system.columns
-WHERE database = ${this.database} AND table IN ('spans', 'spans_by_conversation', 'spans_by_message')`,
+    const [{ tables, current, outgoing, outgoingCurrent }] = await this.runner.rows<Record<string, string>>(
+      sql`SELECT uniqExactIf(table, table != 'outgoing_index') AS tables,
+  countIf(name = 'row_json' AND table != 'outgoing_index') AS current,
+  uniqExactIf(table, table = 'outgoing_index') AS outgoing,
+  countIf(name = 'committed_ms' AND table = 'outgoing_index') AS outgoingCurrent
+FROM system.columns
+WHERE database = ${this.database} AND table IN ('spans', 'spans_by_conversation', 'spans_by_message', 'outgoing_index')`,
     );
-    if (tables !== '0' && current !== tables) {
+    const missing =
+      tables !== '0' && current !== tables
+        ? 'its span tables have no row_json column'
+        : outgoing !== outgoingCurrent
+          ? 'its outgoing_index has no committed_ms column'
+          : '';
+    if (missing) {
       throw new Error(
-        `ClickHouse database ${this.database} was created by an older Onceflow (its span tables have no row_json column) ` +
+        `ClickHouse database ${this.database} was created by an older Onceflow (${missing}) ` +
           'and cannot be migrated: drop it or point the collector at a new database',
       );
     }
+  }
+
+  /**
+   * A database created on one server cannot be used as a cluster's (its `spans` holds the rows
+   * and its views write the unsharded tables) nor the other way round: refused, saying which.
+   */
+  private async refuseOtherLayout(): Promise<void> {
+    const rows = await this.runner.rows<{ engine: string }>(
+      sql`SELECT engine FROM system.tables WHERE database = ${this.database} AND name = 'spans'`,
+    );
+    if (rows.length === 0) return;
+    const distributed = rows[0].engine === 'Distributed';
+    if (distributed === (this.cluster !== null)) return;
+    throw new Error(
+      distributed
+        ? `ClickHouse database ${this.database} was created for a cluster (--clickhouse-cluster): start the collector with it, or use another database`
+        : `ClickHouse database ${this.database} was created on one server (without --clickhouse-cluster) and cannot be turned into a cluster's: use a new database`,
+    );
   }
 
   /** Whether `flows` exists from an Onceflow that had no `flows_by_anomaly` yet (filled once at `init`). */
@@ -157,7 +225,8 @@ WHERE database = ${this.database}`,
   /**
    * A flows table created before the exactly-once ledger gets its columns (metadata only; 18.16
    * has no ADD COLUMN IF NOT EXISTS, so the missing ones are looked up). Its older records read
-   * back as not judged.
+   * back as not judged. A cluster's `flows` postdates these columns (created with them), so this
+   * never alters a Distributed table without its `_local` tables.
    */
   private async addLedgerColumns(): Promise<void> {
     const present = await this.runner.rows<{ name: string }>(
@@ -172,7 +241,8 @@ WHERE database = ${this.database}`,
   async health(): Promise<StoreHealth> {
     try {
       const [{ version }] = await this.runner.rows<{ version: string }>('SELECT version() AS version');
-      return { ok: true, detail: `clickhouse ${version}, database ${this.database}` };
+      const cluster = this.cluster === null ? '' : `, cluster ${this.cluster}`;
+      return { ok: true, detail: `clickhouse ${version}, database ${this.database}${cluster}` };
     } catch (error) {
       return { ok: false, detail: (error as Error).message };
     }
@@ -185,7 +255,7 @@ WHERE database = ${this.database}`,
   /** Drops the store's database with everything in it (tests, `onceflow reset`). */
   async dropDatabase(): Promise<void> {
     try {
-      await this.runner.command(sql`DROP DATABASE IF EXISTS ${this.db}`);
+      await this.runner.command(sql`DROP DATABASE IF EXISTS ${this.db}${new SqlFragment(this.layout.onCluster)}`);
     } catch (error) {
       // Removing many parts on a busy disk can outlast the HTTP timeout; the server carries on.
       if (!/timeout/i.test((error as Error).message)) throw error;
@@ -217,7 +287,7 @@ WHERE database = ${this.database}`,
 
   /** See `retention.ts`. */
   deleteOlderThan(cutoffMs: number): Promise<void> {
-    return deleteOlderThan(this.runner, this.db, this.database, cutoffMs);
+    return deleteOlderThan(this.runner, this.db, this.database, cutoffMs, this.layout);
   }
 
   // ---- rows --------------------------------------------------------------------------

@@ -28,10 +28,12 @@
  * Every column is a plain type (no LowCardinality, Map, DateTime64, Bool): `ts` keeps second
  * precision for partitioning and pruning, `start_ns` keeps the full nanoseconds.
  */
+import { ATTR_COMMITTED_AT_MS } from '@onceflow/instrumentation/semconv';
 import type { QueryRunner } from './clickhouse-client.js';
+import { SINGLE_SERVER, type TableLayout } from './cluster-ddl.js';
 import type { ServerFeatures } from './server-features.js';
 import { ROLLUP_COLUMNS_DDL, rollupSelect } from './rollup-sql.js';
-import { sql, type SqlFragment } from './sql-escape.js';
+import { SqlFragment, sql } from './sql-escape.js';
 
 export const SPAN_KINDS = ['internal', 'server', 'client', 'producer', 'consumer'] as const;
 export const STATUS_CODES = ['unset', 'ok', 'error'] as const;
@@ -167,80 +169,97 @@ function spanColumnsDdl(features: ServerFeatures, only?: readonly string[]): str
     .join(',\n');
 }
 
-/** The statements `init()` runs, in order; each is idempotent (IF NOT EXISTS). */
-export function schemaStatements(db: SqlFragment, features: ServerFeatures): string[] {
+/**
+ * The statements `init()` runs, in order; each is idempotent (IF NOT EXISTS). `layout` places
+ * them on one server or a cluster (`cluster-ddl.ts`): there, each storage table is followed by
+ * its Distributed table and the views connect the `_local` tables.
+ */
+export function schemaStatements(db: SqlFragment, features: ServerFeatures, layout: TableLayout = SINGLE_SERVER): string[] {
   const settings = 'SETTINGS index_granularity = 8192';
+  const { onCluster } = layout;
+  const local = (table: TableName) => `${db}.${layout.storage(table)}`;
+  const create = (table: TableName) => `CREATE TABLE IF NOT EXISTS ${local(table)}${onCluster}`;
+  const view = (name: string, target: TableName) => `CREATE MATERIALIZED VIEW IF NOT EXISTS ${db}.${name}${onCluster} TO ${local(target)}`;
   const skipIndexes = features.skipIndexes ? ',\n  INDEX idx_trace_id trace_id TYPE bloom_filter(0.01) GRANULARITY 4' : '';
   // The lookup tables answer point reads (one conversation, one message): small granules make
   // a fetch read a few hundred rows instead of 8192 per part.
-  const spanTable = (table: TableName, orderBy: string, indexes = '', granularity = 8192, columns?: readonly string[]) =>
-    `CREATE TABLE IF NOT EXISTS ${db}.${table} (\n${spanColumnsDdl(features, columns)}${indexes}\n)
-ENGINE = ReplacingMergeTree
+  const spanTable = (table: TableName, orderBy: string, indexes = '', granularity = 8192, columns?: readonly string[]) => [
+    `${create(table)} (\n${spanColumnsDdl(features, columns)}${indexes}\n)
+ENGINE = ${layout.engine(table, 'ReplacingMergeTree')}
 PARTITION BY toDate(ts)
 ORDER BY (${orderBy})
-SETTINGS index_granularity = ${granularity}`;
+SETTINGS index_granularity = ${granularity}`,
+    ...layout.distributed(table),
+  ];
   return [
-    `CREATE DATABASE IF NOT EXISTS ${db}`,
-    spanTable('spans', 'ts, trace_id, span_id', skipIndexes),
-    spanTable('spans_by_conversation', 'conversation_id, ts, trace_id, span_id', '', 512, LOOKUP_COLUMNS),
-    spanTable('spans_by_message', 'message_id, ts, trace_id, span_id', '', 512, LOOKUP_COLUMNS),
-    `CREATE MATERIALIZED VIEW IF NOT EXISTS ${db}.spans_by_conversation_mv TO ${db}.spans_by_conversation
-AS SELECT ${LOOKUP_COLUMNS.join(', ')} FROM ${db}.spans WHERE conversation_id != ''`,
-    `CREATE MATERIALIZED VIEW IF NOT EXISTS ${db}.spans_by_message_mv TO ${db}.spans_by_message
-AS SELECT ${LOOKUP_COLUMNS.join(', ')} FROM ${db}.spans WHERE message_id != ''`,
+    `CREATE DATABASE IF NOT EXISTS ${db}${onCluster}`,
+    ...spanTable('spans', 'ts, trace_id, span_id', skipIndexes),
+    ...spanTable('spans_by_conversation', 'conversation_id, ts, trace_id, span_id', '', 512, LOOKUP_COLUMNS),
+    ...spanTable('spans_by_message', 'message_id, ts, trace_id, span_id', '', 512, LOOKUP_COLUMNS),
+    `${view('spans_by_conversation_mv', 'spans_by_conversation')}
+AS SELECT ${LOOKUP_COLUMNS.join(', ')} FROM ${local('spans')} WHERE conversation_id != ''`,
+    `${view('spans_by_message_mv', 'spans_by_message')}
+AS SELECT ${LOOKUP_COLUMNS.join(', ')} FROM ${local('spans')} WHERE message_id != ''`,
     // Which spans list a message id among their outgoing ids (the attempt that produced it; for
-    // a message never sent, the only evidence), with the encoded span.
-    `CREATE TABLE IF NOT EXISTS ${db}.outgoing_index (
+    // a message never sent, the only evidence), with the encoded span and when the attempt
+    // committed (0 when it recorded no commit), which the outbox dispatch latency reads.
+    `${create('outgoing_index')} (
   outgoing_id String,
   ts DateTime('UTC'),
   start_ns UInt64,
   trace_id String,
   span_id String,
-  row_json String
+  row_json String,
+  committed_ms Int64
 )
-ENGINE = ReplacingMergeTree
+ENGINE = ${layout.engine('outgoing_index', 'ReplacingMergeTree')}
 PARTITION BY toDate(ts)
 ORDER BY (outgoing_id, ts, trace_id, span_id)
 SETTINGS index_granularity = 512`,
+    ...layout.distributed('outgoing_index'),
     // ARRAY JOIN drops spans without outgoing ids.
-    `CREATE MATERIALIZED VIEW IF NOT EXISTS ${db}.outgoing_index_mv TO ${db}.outgoing_index
-AS SELECT outgoing_id, ts, start_ns, trace_id, span_id, row_json
-FROM ${db}.spans
+    `${view('outgoing_index_mv', 'outgoing_index')}
+AS SELECT outgoing_id, ts, start_ns, trace_id, span_id, row_json,
+  toInt64OrZero(attrs.value[indexOf(attrs.key, '${ATTR_COMMITTED_AT_MS}')]) AS committed_ms
+FROM ${local('spans')}
 ARRAY JOIN outgoing_message_ids AS outgoing_id`,
     // Latest start per (value, conversation): the version column keeps the newest.
-    `CREATE TABLE IF NOT EXISTS ${db}.search_index (
+    `${create('search_index')} (
   value String,
   conversation_id String,
   ts DateTime('UTC'),
   start_ns UInt64
 )
-ENGINE = ReplacingMergeTree(start_ns)
+ENGINE = ${layout.engine('search_index', 'ReplacingMergeTree', 'start_ns')}
 PARTITION BY toDate(ts)
 ORDER BY (value, conversation_id)
 ${settings}`,
-    `CREATE MATERIALIZED VIEW IF NOT EXISTS ${db}.search_index_mv TO ${db}.search_index
+    ...layout.distributed('search_index'),
+    `${view('search_index_mv', 'search_index')}
 AS SELECT value, conversation_id, ts, start_ns
-FROM ${db}.spans
+FROM ${local('spans')}
 ARRAY JOIN arrayFilter(v -> v != '', arrayConcat(
   [conversation_id, message_id, idempotency_key, trace_id, causation_id], attrs.value)) AS value
 WHERE conversation_id != ''`,
-    `CREATE TABLE IF NOT EXISTS ${db}.span_rollup (\n${ROLLUP_COLUMNS_DDL}\n)
-ENGINE = AggregatingMergeTree
+    `${create('span_rollup')} (\n${ROLLUP_COLUMNS_DDL}\n)
+ENGINE = ${layout.engine('span_rollup', 'AggregatingMergeTree')}
 PARTITION BY toDate(minute)
 ORDER BY (minute, edge_kind, service, message_type, destination, peer)
 ${settings}`,
-    `CREATE MATERIALIZED VIEW IF NOT EXISTS ${db}.span_rollup_mv TO ${db}.span_rollup
-AS ${rollupSelect(sql`${db}.spans`, sql`1`)}`,
-    `CREATE TABLE IF NOT EXISTS ${db}.flows (
+    ...layout.distributed('span_rollup'),
+    `${view('span_rollup_mv', 'span_rollup')}
+AS ${rollupSelect(new SqlFragment(local('spans')), sql`1`)}`,
+    `${create('flows')} (
 ${FLOW_SUMMARY_DDL},
   anomalies Nested(kind String, severity String, message_id String, message_type String,
     service String, detail String, time_ms Float64, endpoint String),
   analyzed_at_ms Float64,
   version UInt64
 )
-ENGINE = ReplacingMergeTree(version)
+ENGINE = ${layout.engine('flows', 'ReplacingMergeTree', 'version')}
 ORDER BY conversation_id
 SETTINGS index_granularity = 1024`,
+    ...layout.distributed('flows'),
   ];
 }
 
@@ -252,41 +271,46 @@ SETTINGS index_granularity = 1024`,
  * `flow_versions` has 64-row granules: checking a few thousand candidates reads a few thousand
  * small granules, not the table.
  */
-export function flowIndexStatements(db: SqlFragment): string[] {
+export function flowIndexStatements(db: SqlFragment, layout: TableLayout = SINGLE_SERVER): string[] {
+  const { onCluster } = layout;
+  const local = (table: TableName) => `${db}.${layout.storage(table)}`;
+  const flows = new SqlFragment(local('flows'));
   return [
-    `CREATE TABLE IF NOT EXISTS ${db}.flows_by_anomaly (
+    `CREATE TABLE IF NOT EXISTS ${local('flows_by_anomaly')}${onCluster} (
   kind String,
 ${FLOW_SUMMARY_DDL},
   version UInt64
 )
-ENGINE = ReplacingMergeTree
+ENGINE = ${layout.engine('flows_by_anomaly', 'ReplacingMergeTree')}
 ORDER BY (kind, start_ms, conversation_id, version)
 SETTINGS index_granularity = 1024`,
-    `CREATE MATERIALIZED VIEW IF NOT EXISTS ${db}.flows_by_anomaly_mv TO ${db}.flows_by_anomaly
-AS ${flowsByAnomalySelect(db)}`,
-    `CREATE TABLE IF NOT EXISTS ${db}.flow_versions (
+    ...layout.distributed('flows_by_anomaly'),
+    `CREATE MATERIALIZED VIEW IF NOT EXISTS ${db}.flows_by_anomaly_mv${onCluster} TO ${local('flows_by_anomaly')}
+AS ${flowsByAnomalySelect(flows)}`,
+    `CREATE TABLE IF NOT EXISTS ${local('flow_versions')}${onCluster} (
   conversation_id String,
   version UInt64,
   end_ms Float64
 )
-ENGINE = ReplacingMergeTree(version)
+ENGINE = ${layout.engine('flow_versions', 'ReplacingMergeTree', 'version')}
 ORDER BY conversation_id
 SETTINGS index_granularity = 64`,
-    `CREATE MATERIALIZED VIEW IF NOT EXISTS ${db}.flow_versions_mv TO ${db}.flow_versions
-AS ${flowVersionsSelect(db)}`,
+    ...layout.distributed('flow_versions'),
+    `CREATE MATERIALIZED VIEW IF NOT EXISTS ${db}.flow_versions_mv${onCluster} TO ${local('flow_versions')}
+AS ${flowVersionsSelect(flows)}`,
   ];
 }
 
 const FLOW_SUMMARY_NAMES = FLOW_SUMMARY_DDL.split(',\n').map((line) => line.trim().split(' ')[0]);
 
 /** The rows of `flows_by_anomaly` for records of `flows` (the view's SELECT; also the backfill). */
-export function flowsByAnomalySelect(db: SqlFragment): string {
+export function flowsByAnomalySelect(flows: SqlFragment): string {
   return `SELECT arrayJoin(${PRESENT_KINDS_SQL}) AS kind, ${FLOW_SUMMARY_NAMES.join(', ')}, version
-FROM ${db}.flows`;
+FROM ${flows}`;
 }
 
-export function flowVersionsSelect(db: SqlFragment): string {
-  return `SELECT conversation_id, version, end_ms FROM ${db}.flows`;
+export function flowVersionsSelect(flows: SqlFragment): string {
+  return `SELECT conversation_id, version, end_ms FROM ${flows}`;
 }
 
 /**
@@ -294,8 +318,9 @@ export function flowVersionsSelect(db: SqlFragment): string {
  * from now on, so the stored records are copied in once (at `init`, right after creating them).
  */
 export async function backfillFlowIndex(runner: QueryRunner, db: SqlFragment): Promise<void> {
-  await runner.command(`INSERT INTO ${db}.flows_by_anomaly ${flowsByAnomalySelect(db)}`);
-  await runner.command(`INSERT INTO ${db}.flow_versions ${flowVersionsSelect(db)}`);
+  const flows = sql`${db}.flows`;
+  await runner.command(`INSERT INTO ${db}.flows_by_anomaly ${flowsByAnomalySelect(flows)}`);
+  await runner.command(`INSERT INTO ${db}.flow_versions ${flowVersionsSelect(flows)}`);
 }
 
 /** Columns the flows table gained with the exactly-once ledger (name, definition), added to tables created before it. */

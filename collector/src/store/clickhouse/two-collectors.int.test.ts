@@ -14,19 +14,18 @@
  * version) is the one both lists and the record lookup return.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { CLICKHOUSE_URL, requireClickHouse } from '@onceflow/test-support';
 import { afterAll, describe, expect, it } from 'vitest';
 import { generateFlows } from '../../../bench/generate-flows.js';
-import { startCollector, type RunningCollector } from '../../app.js';
-import { DEFAULT_CONFIG } from '../../config.js';
-import { silentLogger } from '../../logger.js';
-import type { FlowRecord } from '../../model/flow.js';
-import type { SpanRow } from '../../model/span.js';
-import { buildProtobufBody } from '../../otlp/request-builder.js';
-import { resourceSpecs } from '../../../test/scale-out/span-rows-to-otlp.js';
+import {
+  closeCollectors,
+  newCollectorPool,
+  outcome as outcomeIn,
+  post,
+  startClickHouseCollector,
+  storedAndAnalysed,
+} from '../../../test/scale-out/collectors.js';
+import type { RunningCollector } from '../../app.js';
 import { ClickHouseStore } from './clickhouse-store.js';
 
 const available = await requireClickHouse();
@@ -39,76 +38,19 @@ const conversations = [
 ].flatMap((batch) => batch.conversations);
 const suffix = randomBytes(4).toString('hex');
 const databases = { pair: `onceflow_test_pair_${suffix}`, single: `onceflow_test_single_${suffix}` };
-const dirs: string[] = [];
-const running: RunningCollector[] = [];
+const pool = newCollectorPool();
 
 afterAll(async () => {
-  for (const collector of running) await collector.close();
+  await closeCollectors(pool);
   for (const database of Object.values(databases)) {
     const store = new ClickHouseStore({ url: CLICKHOUSE_URL, database });
     await store.dropDatabase();
     await store.close();
   }
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 });
 
-async function start(database: string): Promise<RunningCollector> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'onceflow-scale-out-'));
-  dirs.push(dataDir);
-  const collector = await startCollector(
-    { ...DEFAULT_CONFIG, port: 0, otlpPort: 0, dataDir, clickhouseUrl: CLICKHOUSE_URL, clickhouseDatabase: database, retentionMs: 0 },
-    { logger: silentLogger() },
-  );
-  running.push(collector);
-  return collector;
-}
-
-async function post(collector: RunningCollector, spans: SpanRow[]): Promise<void> {
-  if (spans.length === 0) return;
-  const response = await fetch(`${collector.otlpUrl}/v1/traces`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-protobuf' },
-    body: buildProtobufBody(resourceSpecs(spans)),
-  });
-  expect(response.status).toBe(200);
-}
-
-/** Until the store holds everything the collector acknowledged, then every scheduled analysis done. */
-async function storedAndAnalysed(collector: RunningCollector): Promise<void> {
-  for (let i = 0; i < 600; i++) {
-    const { ingest } = (await (await fetch(`${collector.apiUrl}/api/health`)).json()) as { ingest: { lagSpans: number } };
-    if (ingest.lagSpans === 0) break;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  // The receiver reports a stored batch to the indexer right after the store confirms it.
-  await new Promise((resolve) => setTimeout(resolve, 200));
-  await collector.indexer.drain();
-}
-
-/** Every record and anomaly of the window, without the analysis time (which differs run to run). */
-async function outcome(collector: RunningCollector) {
-  const page = await collector.store.listFlows({ ...window, limit: 1000 });
-  const records: Omit<FlowRecord, 'analyzedAtMs'>[] = [];
-  for (const flow of page.flows) {
-    const { analyzedAtMs: _analyzedAtMs, ...record } = (await collector.store.getFlowRecord(flow.conversationId))!;
-    records.push(record);
-  }
-  const byKind = Object.fromEntries(
-    await Promise.all(
-      Object.keys(page.anomalyCounts).map(async (kind) => {
-        const ofKind = await collector.store.listFlows({ ...window, limit: 1000, anomaly: kind as never });
-        return [kind, ofKind.flows.map((f) => f.conversationId)];
-      }),
-    ),
-  );
-  return {
-    total: page.total,
-    anomalyCounts: page.anomalyCounts,
-    records,
-    byKind,
-    anomalies: await collector.store.listAnomalies({ ...window, limit: 10_000 }),
-  };
-}
+const start = (database: string) => startClickHouseCollector(pool, { url: CLICKHOUSE_URL, database });
+const outcome = (collector: RunningCollector) => outcomeIn(collector, window);
 
 describe.skipIf(!available)('two collectors on one ClickHouse database', () => {
   it('end with the flow records and anomalies one collector produces', { timeout: 120_000 }, async () => {
