@@ -162,8 +162,8 @@ export async function startSystem(options: SystemOptions = {}): Promise<OrderSys
     exitOnCrash: options.exitOnCrash,
   };
   const handlers: Record<RelationalEndpointName, Record<string, Handler>> = {
-    orders: ordersHandlers,
-    billing: billingHandlers({ providerUrl, httpTries: 3 }),
+    orders: ordersHandlers({ orderKeys: plan.topology?.orderKeys }),
+    billing: billingHandlers({ providerUrl, httpTries: 3, withoutKey: faultsFor(plan, 'billing').httpWithoutKey }),
     shipping: shippingHandlers(blobs, { printLabels: plan.topology?.uninstrumentedConsumer }),
     invoicing: invoicingHandlers(blobs, { ...DEFAULT_INVOICE_OPTIONS, ...options.invoice }, plan, truth),
     marketing: marketingHandlers(options.couponThresholdCents ?? DEFAULT_COUPON_THRESHOLD_CENTS),

@@ -8,6 +8,7 @@
  *                       the extra deliveries all `duplicate`; warning otherwise. Failed attempts
  *                       before the first success are a retry, not duplicates.
  * - duplicate-processing two or more recorded `processed` outcomes at one endpoint. error.
+ *                       Also a keyless HTTP request executed twice (see http-calls.ts).
  * - retry               failed attempts before a success. warning. Attempts that never
  *                       succeeded are not a retry (dead letter or failing). A success on
  *                       attempt > 1 with no earlier span is not judged: the earlier attempt may
@@ -51,6 +52,7 @@ import {
 import { detectLostMessages, detectMissedDeliveries } from './delivery-detectors.js';
 import { ghostDoubt } from './evidence-doubts.js';
 import { abridge, formatBytes, formatDuration, formatList, nameOf, quote } from './format.js';
+import { detectRepeatedHttpExecutions } from './http-calls.js';
 import { detectInconsistentOutputs } from './output-detectors.js';
 
 export type { Detector } from './anomaly-builder.js';
@@ -336,7 +338,7 @@ export const detectOutOfOrder: Detector = (model) => {
 
 export const DETECTORS: Record<AnomalyKind, Detector> = {
   'duplicate-delivery': detectDuplicateDeliveries,
-  'duplicate-processing': detectDuplicateProcessing,
+  'duplicate-processing': (model) => [...detectDuplicateProcessing(model), ...detectRepeatedHttpExecutions(model)],
   retry: detectRetries,
   'dead-letter': detectDeadLetters,
   'ghost-message': detectGhostMessages,

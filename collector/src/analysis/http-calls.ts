@@ -1,10 +1,25 @@
 /**
  * Conversation model step: HTTP client spans matched to the server span they caused; a server
  * span no client of the flow called is a request from outside, the sync/async boundary.
+ *
+ * And the one detector that reads the calls (registered under `duplicate-processing`):
+ * - a non-idempotent request (POST, PATCH) without an idempotency key that one attempt sent
+ *   more than once to the same target, at least one try succeeding (2xx) and every other
+ *   either succeeding or left without an answer (a reset or a timeout after the request went
+ *   out): the attempt's side effect was executed again by the callee (a client retry after a
+ *   lost response charges twice). error, concerning the calling attempt (its message was
+ *   processed once, its effect applied twice), the callee named in the detail. Judged from the
+ *   client's spans alone, because a third party's are usually not seen: a try that failed
+ *   without an answer is taken as executed, which is wrong only when it never reached the
+ *   callee. A try answered with an error (4xx, 5xx) is not counted. With an idempotency key the
+ *   callee replays its stored response instead, so a repeat is not reported.
  */
-import type { HttpCall } from '../model/flow.js';
+import type { Anomaly, HttpCall } from '../model/flow.js';
 import type { SpanRow } from '../model/span.js';
 import { httpMethodOf, httpPeerOf, httpStatusOf, httpTargetOf, isHttpClient, isHttpServer, startMsOf } from '../model/span-roles.js';
+import { anomaly, concernedAttempt, type Detector } from './anomaly-builder.js';
+import type { AttemptModel, MessageModel } from './conversation-types.js';
+import { formatDuration, nameOf } from './format.js';
 import { keyOf, spanKey } from './span-tree.js';
 
 export interface HttpCallIndex {
@@ -61,3 +76,51 @@ export function matchHttpCalls(spans: SpanRow[]): HttpCallIndex {
   }
   return { httpCalls, callIdOfServer, boundaryRoute };
 }
+
+/** Methods whose repeat is a second execution unless the request carries an idempotency key. */
+const NON_IDEMPOTENT = new Set(['POST', 'PATCH']);
+
+const succeeded = (call: HttpCall) => call.statusCode >= 200 && call.statusCode < 300;
+/** Succeeded, or went out and got no answer (status 0): the callee may have executed it. */
+const mayHaveExecuted = (call: HttpCall) => call.statusCode === 0 || succeeded(call);
+
+/** The attempt (and its message) whose span encloses the call, in the call's trace and client service. */
+function callerOf(call: HttpCall, attempts: readonly [MessageModel, AttemptModel][]): [MessageModel, AttemptModel] | undefined {
+  return attempts.find(
+    ([, a]) => a.service === call.client && a.span.traceId === call.traceId && a.startMs <= call.startMs && call.startMs <= a.endMs,
+  );
+}
+
+export const detectRepeatedHttpExecutions: Detector = (model) => {
+  const attempts = model.messages.flatMap((m) => m.attempts.map((a) => [m, a] as [MessageModel, AttemptModel]));
+  const groups = new Map<string, { message: MessageModel; attempt: AttemptModel; calls: HttpCall[] }>();
+  for (const call of model.httpCalls) {
+    if (!call.client || call.idempotencyKey || !NON_IDEMPOTENT.has(call.method.toUpperCase()) || !mayHaveExecuted(call)) continue;
+    const caller = callerOf(call, attempts);
+    if (!caller) continue;
+    const [message, attempt] = caller;
+    const group = `${attempt.span.traceId}\u0000${attempt.span.spanId}\u0000${call.method}\u0000${call.server}\u0000${call.target}`;
+    const known = groups.get(group);
+    if (known) known.calls.push(call);
+    else groups.set(group, { message, attempt, calls: [call] });
+  }
+  const found: Anomaly[] = [];
+  for (const { message, attempt, calls } of groups.values()) {
+    if (calls.length < 2 || !calls.some(succeeded)) continue;
+    const [first, again] = [...calls].sort((a, b) => a.startMs - b.startMs);
+    const unanswered = calls.filter((c) => !succeeded(c)).length;
+    const request = `${first.method} ${first.target}`;
+    found.push(
+      anomaly(
+        model,
+        'duplicate-processing',
+        'error',
+        message,
+        concernedAttempt(attempt),
+        again.startMs,
+        `${request} to ${first.server} sent ${calls.length}× by ${nameOf(message.type, message.id)} attempt ${attempt.attempt || '?'} of ${attempt.service} (${formatDuration(again.startMs - first.startMs)} apart) without an idempotency key${unanswered > 0 ? `, ${unanswered} of them left without an answer` : ''}: ${first.server} executed it each time, so the effect was applied ${calls.length}×; send an Idempotency-Key it deduplicates on`,
+      ),
+    );
+  }
+  return found;
+};

@@ -13,8 +13,11 @@ import type { OrderSystem } from '../system.js';
 export interface BusinessState {
   /** Committed processings: (endpoint, message id) of every inbox row and key-value processed id. */
   processed: { service: string; messageId: string }[];
-  /** Outbox rows: messages whose producing transaction committed. */
-  outbox: { service: string; messageId: string; messageType: string; dispatched: boolean }[];
+  /**
+   * Outbox rows: messages whose producing transaction committed, with the message that caused
+   * them (`incomingId`: the request's key at the HTTP edge) and when (epoch ms, fractional).
+   */
+  outbox: { service: string; messageId: string; messageType: string; dispatched: boolean; incomingId?: string; createdAtMs?: number }[];
   deadLetters: { service: string; messageId: string; messageType: string }[];
   /** One entry per application of a message's effect (a message applied twice has two). */
   effects: { service: string; messageId: string; messageType: string }[];
@@ -22,7 +25,16 @@ export interface BusinessState {
   claimChecks: { service: string; messageId: string; messageType: string; ref: string }[];
   /** References of the blobs the store lists. */
   blobs: string[];
+  /**
+   * Per-key history a consumer keeps of the events it applies under a declared business key
+   * (orders' status events, when it keys them by order): first-to-last as applied, each with
+   * the time the handler applied it (epoch ms, fractional).
+   */
+  sequences: { service: string; key: string; messageId: string; messageType: string; appliedAtMs: number }[];
 }
+
+/** Orders' status events: the ones it keys by order when `orderKeys` is on. */
+export const KEYED_ORDER_EVENTS = ['OrderBilled', 'BillingFailed', 'OrderShipped'];
 
 export async function readBusinessState(system: OrderSystem, placed: Placed[]): Promise<BusinessState> {
   const { db } = system;
@@ -38,11 +50,28 @@ export async function readBusinessState(system: OrderSystem, placed: Placed[]): 
       for (const messageId of Object.keys(doc?.processed ?? {})) processed.push({ service: endpoint.name, messageId });
     }
   }
-  const outbox = (
-    await db.query<{ endpoint: string; message_id: string; message_type: string; dispatched: boolean }>(
-      'SELECT endpoint, message_id, message_type, dispatched_at IS NOT NULL AS dispatched FROM outbox',
+  const outboxRows = (
+    await db.query<{
+      endpoint: string;
+      message_id: string;
+      message_type: string;
+      dispatched: boolean;
+      incoming_id: string;
+      created_ms: string | number;
+      body: string;
+    }>(
+      `SELECT endpoint, message_id, message_type, dispatched_at IS NOT NULL AS dispatched, incoming_id,
+              extract(epoch from created_at) * 1000 AS created_ms, body FROM outbox`,
     )
-  ).rows.map((r) => ({ service: r.endpoint, messageId: r.message_id, messageType: r.message_type, dispatched: r.dispatched }));
+  ).rows;
+  const outbox = outboxRows.map((r) => ({
+    service: r.endpoint,
+    messageId: r.message_id,
+    messageType: r.message_type,
+    dispatched: r.dispatched,
+    incomingId: r.incoming_id,
+    createdAtMs: Number(r.created_ms),
+  }));
   const deadLetters = (await system.transport.deadLetters()).map((d) => ({
     service: d.queue,
     messageId: d.messageId,
@@ -55,15 +84,61 @@ export async function readBusinessState(system: OrderSystem, placed: Placed[]): 
   for (const row of (await db.query<{ message_id: string }>('SELECT message_id FROM analytics_ledger')).rows) {
     effects.push({ service: 'marketing-analytics', messageId: row.message_id, messageType: 'OrderBilled' });
   }
-  // The provider's executions, per order: each is one processing of that order's BillCustomer.
-  const billOf = new Map(placed.map((p) => [p.orderId, deterministicMessageId(p.messageId, 'orders', 'BillCustomer')]));
-  for (const row of (await system.providerDb.query<{ order_id: string }>('SELECT order_id FROM provider_ledger')).rows) {
-    const messageId = billOf.get(row.order_id);
-    if (messageId) effects.push({ service: 'billing', messageId, messageType: 'BillCustomer' });
-  }
+  const history = (
+    await db.query<{ order_id: string; message_id: string; message_type: string; applied_ms: string | number }>(
+      'SELECT order_id, message_id, message_type, extract(epoch from applied_at) * 1000 AS applied_ms FROM order_events ORDER BY seq',
+    )
+  ).rows;
+  for (const row of history) effects.push({ service: 'orders', messageId: row.message_id, messageType: row.message_type });
+  const sequences = system.plan.topology?.orderKeys
+    ? history
+        .filter((r) => KEYED_ORDER_EVENTS.includes(r.message_type))
+        .map((r) => ({
+          service: 'orders',
+          key: r.order_id,
+          messageId: r.message_id,
+          messageType: r.message_type,
+          appliedAtMs: Number(r.applied_ms),
+        }))
+    : [];
+  for (const row of await providerExecutions(system, placed, outboxRows)) effects.push(row);
   const claimChecks = (
     await db.query<{ message_id: string; blob_ref: string }>('SELECT message_id, blob_ref FROM invoices WHERE blob_ref IS NOT NULL')
   ).rows.map((r) => ({ service: 'invoicing', messageId: r.message_id, messageType: 'InvoiceIssued', ref: r.blob_ref }));
   const blobs = (await system.blobs.list()).map((b) => refOf(b.key));
-  return { processed, outbox, deadLetters, effects, claimChecks, blobs };
+  return { processed, outbox, deadLetters, effects, claimChecks, blobs, sequences };
+}
+
+/**
+ * The payment provider's executions (declined ones too), each an effect of billing's processing
+ * of the BillCustomer that asked for it (a request executed twice is that message's effect
+ * applied twice): found by its charge key (derived from the BillCustomer's id), or, for a charge
+ * requested without a key, by its order when that order had one BillCustomer. The BillCustomers
+ * are those orders' outbox committed, and the one each placed order's SubmitOrder yields (a
+ * ghost is in no outbox).
+ */
+async function providerExecutions(
+  system: OrderSystem,
+  placed: Placed[],
+  outboxRows: { endpoint: string; message_id: string; message_type: string; body: string }[],
+): Promise<BusinessState['effects']> {
+  const bills = new Map<string, Set<string>>();
+  const addBill = (orderId: string, messageId: string) => bills.set(orderId, (bills.get(orderId) ?? new Set()).add(messageId));
+  for (const p of placed) addBill(p.orderId, deterministicMessageId(p.messageId, 'orders', 'BillCustomer'));
+  for (const row of outboxRows) {
+    if (row.endpoint === 'orders' && row.message_type === 'BillCustomer')
+      addBill((JSON.parse(row.body) as { orderId: string }).orderId, row.message_id);
+  }
+  const byChargeKey = new Map<string, string>();
+  for (const ids of bills.values()) for (const id of ids) byChargeKey.set(deterministicMessageId(id, 'billing', 'charge'), id);
+  const effects: BusinessState['effects'] = [];
+  const { rows } = await system.providerDb.query<{ order_id: string; charge_key: string }>(
+    'SELECT order_id, charge_key FROM provider_executions',
+  );
+  for (const row of rows) {
+    const ids = [...(bills.get(row.order_id) ?? [])];
+    const messageId = row.charge_key ? byChargeKey.get(row.charge_key) : ids.length === 1 ? ids[0] : undefined;
+    if (messageId) effects.push({ service: 'billing', messageId, messageType: 'BillCustomer' });
+  }
+  return effects;
 }

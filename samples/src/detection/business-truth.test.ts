@@ -3,13 +3,28 @@ import type { TruthRecord } from '../faults/ground-truth.js';
 import type { BusinessState } from './business-state.js';
 import { deriveTruth } from './business-truth.js';
 
-const empty: BusinessState = { processed: [], outbox: [], deadLetters: [], effects: [], claimChecks: [], blobs: [] };
+const empty: BusinessState = { processed: [], outbox: [], deadLetters: [], effects: [], claimChecks: [], blobs: [], sequences: [] };
 const injected = (kind: TruthRecord['kind'], messageId: string, service: string): TruthRecord => ({
   kind,
   messageId,
   service,
   messageType: 'T',
   time: 0,
+});
+const row = (messageId: string, incomingId: string, createdAtMs: number, messageType = 'BillCustomer') => ({
+  service: 'orders',
+  messageId,
+  messageType,
+  dispatched: true,
+  incomingId,
+  createdAtMs,
+});
+const applied = (messageId: string, messageType: string, appliedAtMs: number, key = 'order-1') => ({
+  service: 'orders',
+  key,
+  messageId,
+  messageType,
+  appliedAtMs,
 });
 const keys = (state: Partial<BusinessState>, log: TruthRecord[] = []) =>
   deriveTruth({ ...empty, ...state }, log).map((t) => `${t.kind} ${t.service} ${t.messageId}`);
@@ -102,6 +117,42 @@ describe('ground truth from business state', () => {
       state: { deadLetters: [{ service: 'shipping', messageId: 'd2', messageType: 'T' }] },
       log: [injected('duplicate-delivery', 'd1', 'shipping'), injected('duplicate-delivery', 'd2', 'shipping')],
       truth: ['dead-letter shipping d2', 'duplicate-delivery shipping d1'],
+    },
+    {
+      name: 'an outbox holding one kind of message twice for one incoming message: every copy after the first is a logical duplicate',
+      state: {
+        outbox: [
+          row('b2', 's1', 20),
+          row('b1', 's1', 10),
+          row('b3', 's1', 30),
+          row('o1', 's1', 11, 'OrderSubmitted'),
+          row('b4', 's2', 10),
+          { service: 'billing', messageId: 'x1', messageType: 'BillCustomer', dispatched: true },
+        ],
+      },
+      log: [],
+      truth: ['logical-duplicate orders b2', 'logical-duplicate orders b3'],
+    },
+    {
+      name: 'in a per-key history, the message applied before one sent earlier overtook it (once per message, first application)',
+      state: {
+        outbox: [
+          { ...row('billed-1', 'c1', 10, 'OrderBilled'), service: 'billing' },
+          { ...row('shipped-1', 'billed-1', 20, 'OrderShipped'), service: 'shipping' },
+          { ...row('billed-2', 'c2', 10, 'OrderBilled'), service: 'billing' },
+          { ...row('shipped-2', 'billed-2', 20, 'OrderShipped'), service: 'shipping' },
+        ],
+        sequences: [
+          applied('shipped-1', 'OrderShipped', 100),
+          applied('billed-1', 'OrderBilled', 200),
+          applied('shipped-1', 'OrderShipped', 300),
+          applied('billed-2', 'OrderBilled', 100, 'order-2'),
+          applied('shipped-2', 'OrderShipped', 200, 'order-2'),
+          applied('unsent', 'OrderShipped', 50, 'order-2'),
+        ],
+      },
+      log: [],
+      truth: ['out-of-order orders shipped-1'],
     },
   ])('$name', ({ state, log, truth }) => {
     expect(keys(state, log).sort()).toEqual(truth.sort());

@@ -5,7 +5,14 @@
  * collector's anomalies do (marketing's second queue, `marketing-analytics`, is marketing).
  *
  * - dead-letter: every message in a dead-letter queue.
- * - duplicate-processing: a message whose effect a ledger holds more than once.
+ * - duplicate-processing: a message whose effect a ledger holds more than once (marketing's
+ *   ledgers, orders' history, and the payment provider's executions, each an effect of
+ *   billing's BillCustomer: a charge executed twice for one BillCustomer counts there).
+ * - logical-duplicate: a producer's outbox committed the same kind of message for the same
+ *   incoming message more than once under different ids; every copy after the first.
+ * - out-of-order: in a per-key history a consumer keeps (`sequences`), a message applied
+ *   before one of the same key that was sent (committed to its producer's outbox) earlier:
+ *   the message that overtook, as the collector names it.
  * - offload: every committed claim check whose message was dispatched.
  * - ghost-message: an injected ghost that no committed outbox holds, yet a receiver consumed.
  * - premature-publish: an injected early publish whose producer's outbox did commit it.
@@ -46,6 +53,7 @@ export function deriveTruth(state: BusinessState, injected: readonly TruthRecord
   for (const { count, effect } of applications.values()) {
     if (count > 1) truth.push({ kind: 'duplicate-processing', ...effect, detail: `effect applied ${count}×` });
   }
+  truth.push(...logicalDuplicates(state.outbox), ...overtakers(state));
   for (const c of state.claimChecks) {
     if (dispatched.has(c.messageId))
       truth.push({ kind: 'offload', messageId: c.messageId, service: c.service, messageType: c.messageType, detail: c.ref });
@@ -64,4 +72,61 @@ export function deriveTruth(state: BusinessState, injected: readonly TruthRecord
   }
   // Stores and the injection log name the endpoint; anomalies name the service (and endpoint).
   return truth.map((t) => ({ ...t, service: serviceOfEndpoint(t.service) }));
+}
+
+/** Every copy after the first of a message an outbox committed more than once for one incoming message. */
+function logicalDuplicates(outbox: BusinessState['outbox']): ExpectedAnomaly[] {
+  const groups = new Map<string, BusinessState['outbox']>();
+  for (const row of outbox) {
+    if (row.incomingId === undefined) continue;
+    const k = `${row.service}\u0000${row.incomingId}\u0000${row.messageType}`;
+    groups.set(k, [...(groups.get(k) ?? []), row]);
+  }
+  const found: ExpectedAnomaly[] = [];
+  for (const rows of groups.values()) {
+    const [first, ...copies] = [...rows].sort((a, b) => (a.createdAtMs ?? 0) - (b.createdAtMs ?? 0));
+    for (const copy of copies) {
+      found.push({
+        kind: 'logical-duplicate',
+        messageId: copy.messageId,
+        service: copy.service,
+        messageType: copy.messageType,
+        detail: `${copy.messageType} for ${copy.incomingId} committed again under a new id (first ${first.messageId})`,
+      });
+    }
+  }
+  return found;
+}
+
+/** Messages of a key's history applied before one of the same key sent earlier. */
+function overtakers(state: BusinessState): ExpectedAnomaly[] {
+  const sentAt = new Map(state.outbox.map((o) => [o.messageId, o.createdAtMs]));
+  const histories = new Map<string, Map<string, { messageType: string; sentMs: number; appliedMs: number }>>();
+  for (const event of state.sequences) {
+    const sentMs = sentAt.get(event.messageId);
+    // A message whose sending is not on record cannot be placed: left out.
+    if (sentMs === undefined) continue;
+    const k = key(event.service, event.key);
+    const history = histories.get(k) ?? new Map<string, { messageType: string; sentMs: number; appliedMs: number }>();
+    histories.set(k, history);
+    const known = history.get(event.messageId);
+    if (!known || event.appliedAtMs < known.appliedMs)
+      history.set(event.messageId, { messageType: event.messageType, sentMs, appliedMs: event.appliedAtMs });
+  }
+  const found: ExpectedAnomaly[] = [];
+  for (const [k, history] of histories) {
+    const service = k.slice(0, k.indexOf('\u0000'));
+    for (const [messageId, event] of history) {
+      const overtaken = [...history].find(([, earlier]) => earlier.sentMs < event.sentMs && earlier.appliedMs > event.appliedMs);
+      if (overtaken)
+        found.push({
+          kind: 'out-of-order',
+          messageId,
+          service,
+          messageType: event.messageType,
+          detail: `applied before ${overtaken[0]}, sent earlier`,
+        });
+    }
+  }
+  return found;
 }

@@ -26,17 +26,29 @@ export interface FaultConfig {
   /** Probability that a processed message starts a redelivery storm of `stormSize` unacknowledged messages. */
   redeliveryStorm: number;
   stormSize: number;
-  /** Probability that handling a message is slowed by `slowConsumerMs`. */
+  /**
+   * Probability that handling a message is slowed by `slowConsumerMs` (its first attempt). The
+   * handler renews its lease meanwhile, as long-running consumers do, so a slowness longer than
+   * the queue's visibility timeout is not a redelivery.
+   */
   slowConsumer: number;
   slowConsumerMs: number;
+  /**
+   * Probability that a message's first attempt fails (a lock held elsewhere) and asks for its
+   * retry only `deferredRetryMs` later: messages sent after it can be processed first.
+   */
+  deferredRetry: number;
+  deferredRetryMs: number;
   /** Probability that an invoice document is large (offloaded to the blob store). */
   largePayload: number;
   /** Probability that an offloading attempt fails after storing its blob (its first attempt): the blob must be deleted. */
   abortAfterOffload: number;
   /** Probability that an offloaded blob is deleted right after its commit: the reader gets a 404. */
   missingBlob: number;
-  /** Probability that an HTTP call's response is lost, so the client retries with the same key. */
+  /** Probability that an HTTP call's response is lost, so the client retries (with the same key, unless `httpWithoutKey`). */
   httpResponseLost: number;
+  /** BUG: billing charges with a plain `POST /charges` and no idempotency key: a retried request is executed again. */
+  httpWithoutKey: boolean;
   /**
    * Probability that the process dies between a commit and its dispatch, holding the claim on
    * its outbox rows: the redelivery finds the message processed, and the sweeper sends the rows
@@ -60,6 +72,12 @@ export interface FaultConfig {
   prematurePublish: number;
   /** BUG: probability that an attempt publishes time-stamped bodies, then fails; its retry sends other bodies under the same ids. */
   inconsistentRetry: number;
+  /**
+   * BUG: outgoing message ids are random per attempt instead of derived from the incoming id, so
+   * a message processed twice produces its messages twice under new ids (logical duplicates)
+   * that no receiver's inbox can recognise.
+   */
+  randomOutgoingIds: boolean;
 }
 
 export const NO_FAULTS: FaultConfig = {
@@ -73,10 +91,13 @@ export const NO_FAULTS: FaultConfig = {
   stormSize: 10,
   slowConsumer: 0,
   slowConsumerMs: 300,
+  deferredRetry: 0,
+  deferredRetryMs: 2_000,
   largePayload: 0,
   abortAfterOffload: 0,
   missingBlob: 0,
   httpResponseLost: 0,
+  httpWithoutKey: false,
   entityCrash: 0,
   crashAfterCommit: 0,
   dedupWindowMs: 0,
@@ -87,6 +108,7 @@ export const NO_FAULTS: FaultConfig = {
   lost: 0,
   prematurePublish: 0,
   inconsistentRetry: 0,
+  randomOutgoingIds: false,
 };
 
 export type ServiceFaults = Partial<Record<string, Partial<FaultConfig>>>;
@@ -195,6 +217,16 @@ export const SCENARIOS: Record<string, { description: string; plan: Omit<FaultPl
     plan: { services: { shipping: { redeliveryStorm: 0.05, stormSize: 15 }, marketing: { redeliveryStorm: 0.05, stormSize: 15 } } },
   },
   'slow-consumer': { description: 'handlers slowed down', plan: { all: { slowConsumer: 0.3, slowConsumerMs: 500 } } },
+  'slow-beyond-quiet': {
+    description:
+      "marketing takes 40 s over 1 % of its messages, longer than the collector's quiet period (30 s by default), and the messages queued behind them wait: nothing is lost, so nothing may be judged lost",
+    plan: { services: { marketing: { slowConsumer: 0.01, slowConsumerMs: 40_000 } } },
+  },
+  'out-of-order': {
+    description:
+      "orders keys its order-status events by order (setBusinessKey) and defers some first attempts by 1.5 s: an OrderShipped sent later is applied before the order's OrderBilled",
+    plan: { topology: { orderKeys: true }, services: { orders: { deferredRetry: 0.3, deferredRetryMs: 1_500 } } },
+  },
   'large-payloads': { description: 'most invoices go to the blob store (claim check)', plan: { all: { largePayload: 0.8 } } },
   'commit-then-crash': {
     description: 'processes die between commit and dispatch; the outbox sweeper sends what they committed',
@@ -233,6 +265,10 @@ export const SCENARIOS: Record<string, { description: string; plan: Omit<FaultPl
     plan: { all: { largePayload: 0.8 }, services: { invoicing: { abortAfterOffload: 0.2, missingBlob: 0.05 } } },
   },
   'http-retries': { description: 'lost payment responses, retried with the same key', plan: { all: { httpResponseLost: 0.3 } } },
+  'http-retries-without-key': {
+    description: 'BUG: billing charges with a plain POST and no idempotency key; a lost response is retried and the customer charged twice',
+    plan: { all: { httpResponseLost: 0.3 }, services: { billing: { httpWithoutKey: true } } },
+  },
   ghost: { description: 'BUG: orders publishes before commit, then the commit fails', plan: { services: { orders: { ghost: 0.15 } } } },
   lost: { description: 'BUG: billing commits without dispatching', plan: { services: { billing: { lost: 0.15 } } } },
   'premature-publish': {
@@ -247,6 +283,11 @@ export const SCENARIOS: Record<string, { description: string; plan: Omit<FaultPl
     description:
       'billing charges the customer, then can never record it: the message is dead-lettered, the charge stays (a side effect of attempts that never counted)',
     plan: { services: { billing: { poisonAfterPrepare: 0.1 } } },
+  },
+  'logical-duplicates': {
+    description:
+      'BUG: orders relies on idempotent state instead of its inbox and mints random outgoing ids: a redelivered SubmitOrder is billed again under new ids (logical duplicates)',
+    plan: { services: { orders: { randomOutgoingIds: true, dedupDisabled: true, crashBeforeAck: 0.2 } } },
   },
   'double-processing': {
     description: 'BUG: marketing skips deduplication while messages are redelivered',

@@ -119,6 +119,19 @@ export interface PrepareContext<T = unknown> {
 /** An error no retry can fix: the message goes to the dead-letter queue at once. */
 export class UnrecoverableError extends Error {}
 
+/** A failure whose retry must wait `delayMs` (a resource held elsewhere), whatever the policy says. */
+export class RetryLaterError extends Error {
+  constructor(
+    message: string,
+    readonly delayMs: number,
+  ) {
+    super(message);
+  }
+}
+
+/** How often a slow handler renews its lease on the message. */
+const LEASE_RENEWAL_MS = 1_000;
+
 /** Ends an attempt that did not commit: retried (at once, then delayed), or dead-lettered after the last. */
 export async function failAttempt(delivery: Delivery, error: Error, policy: RetryPolicy): Promise<void> {
   const last = error instanceof UnrecoverableError || delivery.attempt >= maxAttempts(policy);
@@ -127,7 +140,12 @@ export async function failAttempt(delivery: Delivery, error: Error, policy: Retr
     await delivery.deadLetter(error.message);
     return;
   }
-  const delayMs = delivery.attempt <= policy.immediate ? 0 : policy.delaysMs[delivery.attempt - policy.immediate - 1];
+  const delayMs =
+    error instanceof RetryLaterError
+      ? error.delayMs
+      : delivery.attempt <= policy.immediate
+        ? 0
+        : policy.delaysMs[delivery.attempt - policy.immediate - 1];
   markRetryScheduled(delayMs, error);
   await delivery.retry(delayMs);
 }
@@ -339,7 +357,15 @@ export class Endpoint {
     const base = { messageId: id, service: name, messageType: delivery.messageType };
     if (decide(plan, faults.slowConsumer, 'slow', name, id) && delivery.attempt === 1) {
       truth.record({ ...base, kind: 'slow-consumer', detail: `${faults.slowConsumerMs} ms` });
-      await sleep(faults.slowConsumerMs);
+      // Silent work (no span ends meanwhile); the lease is renewed so the queue does not redeliver.
+      for (let left = faults.slowConsumerMs; left > 0; left -= LEASE_RENEWAL_MS) {
+        await delivery.extendLease?.();
+        await sleep(Math.min(left, LEASE_RENEWAL_MS));
+      }
+    }
+    if (decide(plan, faults.deferredRetry, 'deferred', name, id) && delivery.attempt === 1) {
+      truth.record({ ...base, kind: 'retry', detail: `first attempt deferred by ${faults.deferredRetryMs} ms` });
+      throw new RetryLaterError(`resource locked: retry in ${faults.deferredRetryMs} ms (injected)`, faults.deferredRetryMs);
     }
     if (decide(plan, faults.poison, 'poison', name, id)) {
       if (delivery.attempt === 1) truth.record({ ...base, kind: 'dead-letter', detail: 'poison message' });
@@ -407,7 +433,10 @@ export class Endpoint {
     const outgoing: Outgoing[] = [];
     const afterCommit: (() => Promise<void>)[] = [];
     const add = (o: Omit<Outgoing, 'messageId' | 'headers'>, options: OutgoingOptions = {}) => {
-      const messageId = deterministicMessageId(delivery.messageId, name, options.logicalName ?? o.messageType);
+      // BUG mode: a new id per attempt, so a second processing produces messages no inbox recognises.
+      const messageId = faults.randomOutgoingIds
+        ? randomUUID()
+        : deterministicMessageId(delivery.messageId, name, options.logicalName ?? o.messageType);
       const headers = identityHeaders(outgoingIdentity({ messageType: o.messageType, messageId }));
       outgoing.push({ ...o, messageId, headers, payload: options.payload });
       return messageId;

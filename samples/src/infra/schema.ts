@@ -43,6 +43,11 @@ const STATEMENTS = [
      order_id text PRIMARY KEY, customer_id text NOT NULL, amount_cents bigint NOT NULL,
      status text NOT NULL, updated_at timestamptz NOT NULL DEFAULT clock_timestamp())`,
   `ALTER TABLE orders ADD COLUMN IF NOT EXISTS loyalty_points integer`,
+  // Orders' history: one row per message applied, in the order applied (no key on purpose: a
+  // message applied twice has two rows). applied_at is taken as the handler starts applying it.
+  `CREATE TABLE IF NOT EXISTS order_events (
+     seq bigserial PRIMARY KEY, order_id text NOT NULL, message_id text NOT NULL, message_type text NOT NULL,
+     applied_at timestamptz NOT NULL DEFAULT clock_timestamp())`,
   `CREATE TABLE IF NOT EXISTS billing_charges (
      order_id text PRIMARY KEY, charge_key text NOT NULL, status text NOT NULL, charge_id text)`,
   `CREATE TABLE IF NOT EXISTS provider_charges (
@@ -52,6 +57,10 @@ const STATEMENTS = [
      charge_id text PRIMARY KEY, charge_key text NOT NULL, order_id text NOT NULL,
      customer_id text NOT NULL, amount_cents bigint NOT NULL,
      charged_at timestamptz NOT NULL DEFAULT clock_timestamp())`,
+  // Every execution of a charge request (declined ones too): a request executed twice has two rows.
+  `CREATE TABLE IF NOT EXISTS provider_executions (
+     seq bigserial PRIMARY KEY, charge_key text NOT NULL, order_id text NOT NULL, outcome text NOT NULL,
+     executed_at timestamptz NOT NULL DEFAULT clock_timestamp())`,
   `CREATE TABLE IF NOT EXISTS shipments (
      order_id text PRIMARY KEY, shipped_at timestamptz NOT NULL DEFAULT clock_timestamp())`,
   `CREATE TABLE IF NOT EXISTS parcel_invoices (

@@ -13,16 +13,19 @@ export interface BillingOptions {
   providerUrl: string;
   /** Tries per HTTP call when the response is lost or the provider fails. */
   httpTries: number;
+  /** BUG: charge with one plain `POST /charges` and no idempotency key (a retried request charges again). */
+  withoutKey?: boolean;
 }
 
-export function billingHandlers({ providerUrl, httpTries }: BillingOptions): Record<string, Handler> {
-  const call = async (method: string, key: string, body?: unknown): Promise<{ status: number; json: unknown }> => {
+export function billingHandlers({ providerUrl, httpTries, withoutKey }: BillingOptions): Record<string, Handler> {
+  /** One HTTP request, tried again when its response is lost; `key` (when given) is in the path and the header. */
+  const call = async (method: string, key: string | undefined, body?: unknown): Promise<{ status: number; json: unknown }> => {
     let lastError: unknown;
     for (let attempt = 1; attempt <= httpTries; attempt++) {
       try {
-        const res = await fetch(`${providerUrl}/charges/${key}`, {
+        const res = await fetch(key === undefined ? `${providerUrl}/charges` : `${providerUrl}/charges/${key}`, {
           method,
-          headers: { 'content-type': 'application/json', [HTTP_HEADER_IDEMPOTENCY_KEY]: key },
+          headers: { 'content-type': 'application/json', ...(key === undefined ? {} : { [HTTP_HEADER_IDEMPOTENCY_KEY]: key }) },
           body: body === undefined ? undefined : JSON.stringify(body),
           signal: AbortSignal.timeout(10_000),
         });
@@ -44,6 +47,11 @@ export function billingHandlers({ providerUrl, httpTries }: BillingOptions): Rec
       // The HTTP protocol runs before the transaction: no database transaction stays open
       // while a third party answers. The key makes every repeat of it safe.
       async prepare(ctx: PrepareContext<BillCustomer>): Promise<ChargeResponse> {
+        if (withoutKey) {
+          const charged = await call('POST', undefined, ctx.body);
+          if (charged.status !== 200) throw new Error(`POST /charges answered ${charged.status}`);
+          return charged.json as ChargeResponse;
+        }
         const key = chargeKey(ctx);
         const stored = await call('PUT', key, ctx.body);
         if (stored.status === 410) throw new UnrecoverableError(`charge ${key} was already completed and cleaned up`);
@@ -72,9 +80,10 @@ export function billingHandlers({ providerUrl, httpTries }: BillingOptions): Rec
           } satisfies BillingFailed);
         }
         // Clean up once committed: from then on a late duplicate's POST is refused.
-        ctx.afterCommit(async () => {
-          await call('DELETE', key);
-        });
+        if (!withoutKey)
+          ctx.afterCommit(async () => {
+            await call('DELETE', key);
+          });
       },
     },
   };

@@ -22,6 +22,8 @@ export interface Topology {
   uninstrumentedConsumer?: boolean;
   /** Marketing also consumes OrderBilled from a second queue. */
   secondQueue?: boolean;
+  /** Orders declares the order id as the business key of the status events it applies (`setBusinessKey`). */
+  orderKeys?: boolean;
 }
 
 export interface PrintLabel {

@@ -11,7 +11,7 @@ import type { Logger } from 'pino';
 import { z } from 'zod';
 import { decide, type FaultPlan, faultsFor } from '../faults/faults.js';
 import type { GroundTruth } from '../faults/ground-truth.js';
-import type { Database } from '../infra/database.js';
+import type { Database, Sql } from '../infra/database.js';
 
 export const PAYMENT_PROVIDER = 'payment-provider';
 
@@ -49,6 +49,31 @@ export function createPaymentProviderApp({ db, plan, truth, logger }: PaymentPro
   const faults = faultsFor(plan, PAYMENT_PROVIDER);
   const responsesLost = new Set<string>();
 
+  /**
+   * Executes a charge: declined above the card limit, else one row in the ledger. Every
+   * execution, declined or not, is one row of `provider_executions` (what the provider did).
+   */
+  const execute = async (tx: Sql, key: string, request: z.infer<typeof ChargeRequest>): Promise<ChargeResponse> => {
+    const declined = request.amountCents > CARD_LIMIT_CENTS;
+    await tx.query('INSERT INTO provider_executions (charge_key, order_id, outcome) VALUES ($1, $2, $3)', [
+      key,
+      request.orderId,
+      declined ? 'declined' : 'succeeded',
+    ]);
+    if (declined) {
+      return { status: 'declined', reason: `amount above the card limit of ${CARD_LIMIT_CENTS} cents` };
+    }
+    const chargeId = randomUUID();
+    await tx.query('INSERT INTO provider_ledger (charge_id, charge_key, order_id, customer_id, amount_cents) VALUES ($1, $2, $3, $4, $5)', [
+      chargeId,
+      key,
+      request.orderId,
+      request.customerId,
+      request.amountCents,
+    ]);
+    return { status: 'succeeded', chargeId };
+  };
+
   const load = async (key: string, forUpdate = false) => {
     const { rows } = await db.query<ChargeRow>(
       `SELECT request, status, response FROM provider_charges WHERE charge_key = $1${forUpdate ? ' FOR UPDATE' : ''}`,
@@ -70,6 +95,31 @@ export function createPaymentProviderApp({ db, plan, truth, logger }: PaymentPro
     res.status(200).json({ key: req.params.key, status: row?.status });
   });
 
+  /**
+   * The same charge without the protocol: no key, so every request is a new charge (what a
+   * client without an idempotency key gets). A response may be lost like the keyed POST's
+   * (the first one per order), and the client's retry charges again.
+   */
+  app.post('/charges', async (req: Request, res: Response) => {
+    const parsed = ChargeRequest.safeParse(req.body);
+    if (!parsed.success) return void res.status(400).json({ error: parsed.error.message });
+    const response = await db.transaction((tx) => execute(tx, '', parsed.data));
+    const lossKey = `order:${parsed.data.orderId}`;
+    if (!responsesLost.has(lossKey) && decide(plan, faults.httpResponseLost, 'http-lost', PAYMENT_PROVIDER, lossKey)) {
+      responsesLost.add(lossKey);
+      truth.record({
+        kind: 'http-retry',
+        messageId: lossKey,
+        service: PAYMENT_PROVIDER,
+        messageType: 'POST /charges',
+        detail: 'response lost after executing (no idempotency key)',
+      });
+      req.socket.destroy();
+      return;
+    }
+    res.status(200).json(response);
+  });
+
   app.post('/charges/:key', async (req: Request<{ key: string }>, res: Response) => {
     const key = req.params.key;
     const result = await db.transaction(async (tx) => {
@@ -82,17 +132,7 @@ export function createPaymentProviderApp({ db, plan, truth, logger }: PaymentPro
       if (row.status === 'deleted') return { code: 409, body: { error: 'charge was cleaned up; a POST after DELETE is refused' } };
       if (row.status === 'executed' && row.response) return { code: 200, body: row.response, replayed: true };
       const request = typeof row.request === 'string' ? ChargeRequest.parse(JSON.parse(row.request)) : row.request;
-      let response: ChargeResponse;
-      if (request.amountCents > CARD_LIMIT_CENTS) {
-        response = { status: 'declined', reason: `amount above the card limit of ${CARD_LIMIT_CENTS} cents` };
-      } else {
-        const chargeId = randomUUID();
-        await tx.query(
-          'INSERT INTO provider_ledger (charge_id, charge_key, order_id, customer_id, amount_cents) VALUES ($1, $2, $3, $4, $5)',
-          [chargeId, key, request.orderId, request.customerId, request.amountCents],
-        );
-        response = { status: 'succeeded', chargeId };
-      }
+      const response = await execute(tx, key, request);
       await tx.query("UPDATE provider_charges SET status = 'executed', response = $2 WHERE charge_key = $1", [
         key,
         JSON.stringify(response),

@@ -232,6 +232,13 @@ export class TableQueueTransport implements Transport {
         });
       },
       abandon: async () => undefined,
+      extendLease: async () => {
+        await this.db.query(
+          `UPDATE queue_messages SET visible_at = clock_timestamp() + make_interval(secs => $3::double precision / 1000)
+            WHERE id = $1 AND lease = $2`,
+          [row.id, lease, this.options.visibilityTimeoutMs],
+        );
+      },
     };
   }
 

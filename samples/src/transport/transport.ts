@@ -27,6 +27,8 @@ export interface Delivery extends Envelope {
   deadLetter(reason: string): Promise<void>;
   /** Simulates a consumer crash: the message is neither acked nor released; the broker redelivers it. */
   abandon(): Promise<void>;
+  /** Renews the consumer's lease for another visibility timeout (queues with leases only). */
+  extendLease?(): Promise<void>;
 }
 
 export interface QueueRoute {
