@@ -153,6 +153,7 @@ export function buildConversationModel(input: SpanRow[], options: ModelOptions):
     quietUntilMs,
     gaps,
     exportLosses: options.exportLosses ?? [],
+    exportedUntil: options.exportedUntil ?? new Map(),
     subscriptions: options.subscriptions,
     stuckOutboxAfterMs: options.stuckOutboxAfterMs ?? DEFAULT_STUCK_OUTBOX_AFTER_MS,
     messages,

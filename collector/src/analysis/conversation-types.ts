@@ -105,6 +105,8 @@ export interface ConversationModel {
   gaps: EvidenceGaps;
   /** Spans lost at export around the flow's time, by any service (from outside the flow). */
   exportLosses: readonly ExportLoss[];
+  /** Per service whose spans are numbered: the start of its latest numbered span received. */
+  exportedUntil: ReadonlyMap<string, number>;
   /** Subscribers known per producer and message type; absent when not learned. */
   subscriptions?: Subscriptions;
   /** How long after its commit an outgoing message may stay undispatched before `stuck-outbox`. */
@@ -139,6 +141,12 @@ export interface ModelOptions {
    * time, read by the caller with `exportSequences`: none when absent.
    */
   exportLosses?: readonly ExportLoss[];
+  /**
+   * Per service whose spans are numbered, the start of its latest numbered span received (read
+   * with the losses): a consumer that has sent nothing that started after a message was sent
+   * is busy, stalled or down, and cannot show that it never received it.
+   */
+  exportedUntil?: ReadonlyMap<string, number>;
   /** 30 s by default. */
   stuckOutboxAfterMs?: number;
   /**

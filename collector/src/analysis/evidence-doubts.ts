@@ -85,8 +85,34 @@ export function missingDeliveryEvidence(
       evidence: elsewhere.evidence,
     };
   }
-  const fromMs = message.sentAtMs ?? message.firstMs;
-  return exportLossDoubt(model, consumers, fromMs, `a consumer span of ${nameOf(message.type, message.id)} may be among them`);
+  const sentMs = message.sentAtMs ?? message.firstMs;
+  // A quiet period before the send too: a handler that started then and is still running (its
+  // span is exported when it ends, a hole until then) holds the consumer the message waits for.
+  const what = `a consumer span of ${nameOf(message.type, message.id)}, or a slow handler it waits behind, may be among them`;
+  return exportLossDoubt(model, consumers, sentMs - model.quietPeriodMs, what) ?? silentConsumers(model, message, consumers, sentMs);
+}
+
+/**
+ * Possible consumers whose export stream has nothing that started after the message was sent:
+ * a consumer busy with a handler slower than the quiet period (its span is exported when it
+ * ends), stalled or down cannot show that it never received the message.
+ */
+function silentConsumers(
+  model: ConversationModel,
+  message: MessageModel,
+  consumers: ReadonlySet<string> | null,
+  fromMs: number,
+): Doubt | null {
+  if (!consumers) return null;
+  const silent = [...consumers].filter((service) => {
+    const until = model.exportedUntil.get(service);
+    return until !== undefined && until < fromMs;
+  });
+  if (silent.length === 0) return null;
+  return {
+    reason: `${formatList(silent)} exported no span that started after ${nameOf(message.type, message.id)} was sent (busy with a slow handler, stalled or down): it may still be processing it`,
+    evidence: message.sends.map((s) => s.span.spanId),
+  };
 }
 
 /** A lost (never delivered) message, once the flow is quiet: no known subscriber, or a consumer span that may be missing. */

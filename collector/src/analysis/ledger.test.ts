@@ -504,6 +504,22 @@ const cases: Case[] = [
     ledger: { noLost: 'violated' },
   },
   {
+    // BillCustomer sent at 0; billing's latest numbered span started before it (busy with a slow handler)
+    name: 'a consumer that exported nothing started after the send may still be processing: lost is unknown',
+    build: () => [billCustomer()],
+    options: { subscriptions: EVENT_SUBSCRIBERS, exportedUntil: new Map([['billing', at(-5_000)]]) },
+    flagged: {},
+    ledger: { noLost: ['unknown', 'billing exported no span that started after BillCustomer'] },
+  },
+  {
+    // near-miss: billing exported spans that started after the send and never got it: lost
+    name: 'a consumer that went on exporting after the send shows the message never reached it',
+    build: () => [billCustomer()],
+    options: { subscriptions: EVENT_SUBSCRIBERS, exportedUntil: new Map([['billing', at(20_000)]]) },
+    flagged: { 'lost-message': 'error' },
+    ledger: { noLost: 'violated' },
+  },
+  {
     // OrderBilled ─┬─> shipping, marketing processed; invoicing: span dropped (invoicing lost spans)
     name: 'a usual subscriber whose span was lost at export is not a missed delivery',
     build: () => {

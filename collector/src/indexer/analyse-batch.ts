@@ -63,13 +63,14 @@ async function analyseOne(ctx: BatchContext, conversationId: string, nowMs: numb
     ctx.schedule.schedule(owner, nowMs + ctx.settings.debounceMs);
   const complete = await completeFlowSpans(ctx.store, conversationId, spans, { now: nowMs, quietPeriodMs });
   const businessKeyOrder = await businessKeyOrderOf(ctx.store, complete);
-  const exportLosses = await ctx.exportLosses.lossesAround(firstStartMs(complete), nowMs, nowMs);
+  const { losses: exportLosses, exportedUntil } = await ctx.exportLosses.evidenceAround(firstStartMs(complete), nowMs, nowMs);
   return judgeConversation(complete, {
     now: nowMs,
     quietPeriodMs,
     stuckOutboxAfterMs,
     businessKeyOrder,
     exportLosses,
+    exportedUntil,
     ...ctx.expectations(),
   });
 }

@@ -19,15 +19,23 @@ interface Bucket {
   readAtMs: number;
 }
 
+export interface ExportEvidence {
+  /** Losses that may have started in the window asked for. */
+  losses: ExportLoss[];
+  /** Per service whose spans are numbered: the start of its latest numbered span read so far. */
+  exportedUntil: ReadonlyMap<string, number>;
+}
+
 export interface ExportLossSource {
-  /** Losses that may have started between `fromMs` and `toMs`, read as of `nowMs`. */
-  lossesAround(fromMs: number, toMs: number, nowMs: number): Promise<ExportLoss[]>;
+  /** Export evidence between `fromMs` and `toMs`, read as of `nowMs`. */
+  evidenceAround(fromMs: number, toMs: number, nowMs: number): Promise<ExportEvidence>;
 }
 
 const bucketOf = (ms: number) => Math.floor(ms / EXPORT_BUCKET_MS) * EXPORT_BUCKET_MS;
 
 export function createExportLossSource(store: SpanStore): ExportLossSource {
   const buckets = new Map<number, Bucket>();
+  const exportedUntil = new Map<string, number>();
   const stale = (start: number, nowMs: number) => {
     const bucket = buckets.get(start);
     if (!bucket) return true;
@@ -38,11 +46,14 @@ export function createExportLossSource(store: SpanStore): ExportLossSource {
   async function read(first: number, last: number, nowMs: number): Promise<void> {
     const rows = await store.exportSequences({ fromMs: first, toMs: last + EXPORT_BUCKET_MS }, EXPORT_BUCKET_MS);
     for (let start = first; start <= last; start += EXPORT_BUCKET_MS) buckets.set(start, { rows: [], readAtMs: nowMs });
-    for (const row of rows) buckets.get(row.bucketMs)?.rows.push(row);
+    for (const row of rows) {
+      buckets.get(row.bucketMs)?.rows.push(row);
+      exportedUntil.set(row.service, Math.max(exportedUntil.get(row.service) ?? 0, row.lastStartMs));
+    }
   }
 
   return {
-    async lossesAround(fromMs, toMs, nowMs) {
+    async evidenceAround(fromMs, toMs, nowMs) {
       for (const start of buckets.keys()) if (start < nowMs - KEEP_MS) buckets.delete(start);
       // One bucket either side: a hole between a stream's last span before the window and its
       // first inside it is found only when both buckets are read.
@@ -52,7 +63,7 @@ export function createExportLossSource(store: SpanStore): ExportLossSource {
       for (let start = first; start <= last; start += EXPORT_BUCKET_MS) starts.push(start);
       const toRead = starts.filter((start) => stale(start, nowMs));
       if (toRead.length > 0) await read(toRead[0], toRead[toRead.length - 1], nowMs);
-      return findExportLosses(starts.flatMap((start) => buckets.get(start)?.rows ?? []));
+      return { losses: findExportLosses(starts.flatMap((start) => buckets.get(start)?.rows ?? [])), exportedUntil };
     },
   };
 }
