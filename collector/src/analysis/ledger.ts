@@ -100,10 +100,14 @@ function duplicateProcessingDoubts(model: ConversationModel): Doubt[] {
   return doubts;
 }
 
-/** Spans the endpoint's service lost at export since its first attempt: a second processing may be among them. */
+/**
+ * Spans the endpoint's service lost at export since the message was first seen (its send: a
+ * delivery before the one seen, say of a first publish, may be the lost one): a second
+ * processing may be among them.
+ */
 function redeliveryLost(model: ConversationModel, message: MessageModel, attempts: AttemptModel[]): Doubt | null {
   const what = `a redelivery of ${nameOf(message.type, message.id)} processed at ${attempts[0].endpoint} may be among them`;
-  const doubt = exportLossDoubt(model, new Set([attempts[0].service]), attempts[0].startMs, what);
+  const doubt = exportLossDoubt(model, new Set([attempts[0].service]), Math.min(message.firstMs, attempts[0].startMs), what);
   return doubt && { ...doubt, evidence: attempts.map((a) => a.span.spanId) };
 }
 
