@@ -14,6 +14,7 @@ import { runSpanStoreConformance } from '../../../test/store/conformance.js';
 import { createSpanStore } from '../create-store.js';
 import { DUCKDB_FILE_NAME, DuckDbStore } from './duckdb-store.js';
 import { syntheticSpans } from '../../../test/store/synthetic-spans.js';
+import { attempt } from '../../../test/span-builders.js';
 
 runSpanStoreConformance('DuckDB in memory', async () => new DuckDbStore({ path: ':memory:' }));
 
@@ -149,6 +150,51 @@ describe('DuckDbStore on a file', () => {
       expect(await store.spansOfTrace(spans[k].traceId, 100)).toEqual(trace);
     }
     await store.close();
+  });
+
+  it("finds a business key's spans before the rollup indexed them, after, and in a file indexed before the index existed", async () => {
+    const dir = join(dataDir, 'business-keys');
+    const keyed = (i: number, conversationId: string) =>
+      attempt({
+        service: 'billing',
+        messageId: `bk-${i}`,
+        messageType: 'OrderPlaced',
+        atMs: Date.UTC(2026, 0, 5, 9, 0, i),
+        outcome: 'processed',
+        conversationId,
+        businessKey: 'order-77',
+      });
+    const spans = [keyed(1, 'conv-bk-a'), keyed(2, 'conv-bk-b'), keyed(3, 'conv-bk-c')];
+    const other = attempt({
+      service: 'billing',
+      messageId: 'bk-x',
+      messageType: 'OrderPlaced',
+      atMs: Date.UTC(2026, 0, 5, 9, 0, 4),
+      conversationId: 'conv-bk-a',
+      businessKey: 'order-78',
+    });
+    const store = new DuckDbStore({ dataDir: dir });
+    await store.init();
+    await store.insertSpans([...spans, other]);
+    // Not rolled up yet: found by the scan of the newest spans.
+    expect(await store.spansOfBusinessKey('order-77', 10)).toEqual(spans);
+    // A trends read rolls up first: now found through the index.
+    await store.spanBuckets({ fromMs: 0, toMs: Date.UTC(2027, 0, 1) }, 60_000, 'service');
+    expect(await store.spansOfBusinessKey('order-77', 10)).toEqual(spans);
+    expect(await store.spansOfBusinessKey('order-77', 2)).toEqual(spans.slice(0, 2));
+    await store.close();
+
+    // A file rolled up before the index existed: opening it indexes what was rolled up.
+    const instance = await DuckDBInstance.create(join(dir, DUCKDB_FILE_NAME));
+    const connection = await instance.connect();
+    await connection.run('DROP TABLE business_keys');
+    connection.closeSync();
+    instance.closeSync();
+    const reopened = new DuckDbStore({ dataDir: dir });
+    await reopened.init();
+    expect(await reopened.spansOfBusinessKey('order-77', 10)).toEqual(spans);
+    expect(await reopened.spansOfBusinessKey('order-78', 10)).toEqual([other]);
+    await reopened.close();
   });
 
   it('refuses to work after close', async () => {

@@ -54,12 +54,16 @@ import {
   spanCountSql,
   spansOfConversationSql,
   spansOfBusinessKeySql,
+  businessKeyConversationsSql,
   spansOfTraceSql,
   spansWhereSql,
 } from './row-queries.js';
 import { spanFromRow } from './span-rows.js';
 import { coverageSql } from './coverage-queries.js';
 import { exportSequencesSql } from './export-sequence-queries.js';
+
+/** Conversations of one business key read by `spansOfBusinessKey` (the key's spans are bounded anyway). */
+const MAX_BUSINESS_KEY_CONVERSATIONS = 1000;
 
 export interface DuckDbStoreOptions {
   /** Directory that holds `onceflow.duckdb`; ignored when `path` is given. */
@@ -216,9 +220,24 @@ export class DuckDbStore implements SpanStore {
     return this.spans(spansOfTraceSql(traceId, limit));
   }
 
+  /**
+   * The conversations the rollup indexed for the key (then each by its conversation's index) and
+   * the spans stored since the last rollup run: no scan of every span's attributes.
+   */
   async spansOfBusinessKey(businessKey: string, limit: number): Promise<SpanRow[]> {
+    rowLimit(limit);
     if (businessKey === '') return [];
-    return this.spans(spansOfBusinessKeySql(businessKey, limit));
+    const watermark = this.rollup!.watermark;
+    const [conversations, recent] = await Promise.all([
+      this.client.run(businessKeyConversationsSql(businessKey, MAX_BUSINESS_KEY_CONVERSATIONS)),
+      this.spans(spansOfBusinessKeySql(businessKey, limit, { afterSeq: watermark })),
+    ]);
+    const indexed = await Promise.all(
+      conversations.map((row) => this.spans(spansOfBusinessKeySql(businessKey, limit, { conversationId: row.conversation_id as string }))),
+    );
+    return uniqueSpans([...indexed.flat(), ...recent])
+      .sort(byStart)
+      .slice(0, limit);
   }
 
   async findConversations(q: string, limit: number): Promise<string[]> {

@@ -23,6 +23,7 @@ import {
 } from './aggregate-queries.js';
 import type { Params, Statement } from './duckdb-client.js';
 import { OUTBOX_LATENCY_RETENTION_SQL, outboxLatencyRollupSql } from './outbox-latency-sql.js';
+import { businessKeysOf } from './rollup-schema.js';
 import { HTTP_PEER, IS_ATTEMPT, IS_CLIENT_KIND, IS_HTTP_CLIENT, IS_SEND } from './span-roles-sql.js';
 
 const MINUTE_MS = 60_000;
@@ -202,6 +203,8 @@ export const INSERT_OUTGOING_IDS_SQL = `INSERT INTO outgoing_ids
   SELECT DISTINCT unnest(from_json(outgoing_message_ids, '["VARCHAR"]')) AS outgoing_id, conversation_id, trace_id, span_id, start_ns
   FROM spans WHERE ingest_seq > $1 AND ingest_seq <= $2 AND outgoing_message_ids <> '[]'`;
 
+export const INSERT_BUSINESS_KEYS_SQL = `INSERT INTO business_keys ${businessKeysOf('ingest_seq > $1 AND ingest_seq <= $2')}`;
+
 /** The 5-minute periods a run added rollup rows to. */
 export const TOUCHED_PERIODS_SQL = `
   SELECT DISTINCT (minute_ms // ${HIST_PERIOD_MS}) * ${HIST_PERIOD_MS} AS period_ms FROM rollup_new
@@ -247,7 +250,7 @@ export function retentionStatements(cutoffMs: number, rolledUpSeq: bigint): Stat
   const statements: Statement[] = [
     { sql: 'DELETE FROM span_rollup WHERE minute_ms < $1', params: [minuteMs] },
     { sql: 'DELETE FROM latency_hist WHERE period_ms < $1', params: [periodMs] },
-    ...['rollup_repeats', 'rollup_waiting', 'outgoing_ids', 'processed_keys'].map((table) => ({
+    ...['rollup_repeats', 'rollup_waiting', 'outgoing_ids', 'business_keys', 'processed_keys'].map((table) => ({
       sql: `DELETE FROM ${table} WHERE start_ns < $1`,
       params: [cutoffNs] as Params,
     })),

@@ -11,6 +11,7 @@ import {
   DROP_STAGED_SQL,
   INSERT_NEW_ROLLUP_SQL,
   INSERT_OUTGOING_IDS_SQL,
+  INSERT_BUSINESS_KEYS_SQL,
   INSERT_PROCESSED_KEYS_SQL,
   INSERT_UNIDENTIFIED_REPEATS_SQL,
   INSERT_WAITING_SQL,
@@ -160,6 +161,7 @@ export class SpanRollup {
           }
         }
         await exec(connection, INSERT_OUTGOING_IDS_SQL, [after, upTo]);
+        await exec(connection, INSERT_BUSINESS_KEYS_SQL, [after, upTo]);
         for (const sql of OUTBOX_LATENCY_RUN_SQL) await exec(connection, sql, sql.includes('$1') ? [after, upTo] : []);
         const touched = (await read(connection, TOUCHED_PERIODS_SQL)).map((row) => Number(row.period_ms));
         const periods = pickPeriods(this.fragments, touched);

@@ -100,12 +100,29 @@ export function deleteSpansBeforeSql(cutoffMs: number): Statement {
  * Spans carrying a business key: the attribute needles of `searchMatch` narrow the scan to spans
  * with the value somewhere in their attributes, then the attribute itself must equal the key.
  */
-export function spansOfBusinessKeySql(businessKey: string, limit: number): Statement {
+/** Rolled-up conversations holding spans of a business key (the `business_keys` index). */
+export function businessKeyConversationsSql(businessKey: string, limit: number): Statement {
+  return {
+    sql: 'SELECT DISTINCT conversation_id FROM business_keys WHERE business_key = $1 LIMIT $2',
+    params: [businessKey, rowLimit(limit)],
+  };
+}
+
+/**
+ * The spans carrying a business key, among one conversation's (`conversation_id` given: an
+ * index scan) or among those stored since the rollup's watermark (null: a scan of the newest).
+ */
+export function spansOfBusinessKeySql(
+  businessKey: string,
+  limit: number,
+  where: { conversationId: string } | { afterSeq: bigint },
+): Statement {
+  const [scope, value] = 'conversationId' in where ? ['conversation_id = $5', where.conversationId] : ['ingest_seq > $5', where.afterSeq];
   return {
     sql: `SELECT ${SPAN_SELECT} FROM spans
-       WHERE contains(attributes, $2) AND (contains(attributes, $3) OR contains(attributes, $4))
+       WHERE ${scope} AND contains(attributes, $2) AND (contains(attributes, $3) OR contains(attributes, $4))
          AND ${attribute(ATTR_BUSINESS_KEY)} = $1
-       ORDER BY start_ns, trace_id, span_id LIMIT $5`,
-    params: [businessKey, ...attributeValueNeedles(businessKey), rowLimit(limit)],
+       ORDER BY start_ns, trace_id, span_id LIMIT $6`,
+    params: [businessKey, ...attributeValueNeedles(businessKey), value, rowLimit(limit)],
   };
 }
