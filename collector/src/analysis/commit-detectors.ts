@@ -47,7 +47,8 @@ export const detectStuckOutboxes: Detector = (model) => {
     const committed = message.listedBy.find((a) => !a.failed && a.committedAtMs !== null);
     if (!committed) continue;
     const waitedMs = model.now - committed.committedAtMs!;
-    if (waitedMs < model.stuckOutboxAfterMs || missingDeliveryEvidence(model, message, null)) continue;
+    // Only the committing service's export losses can hide its dispatch (a delivery would show).
+    if (waitedMs < model.stuckOutboxAfterMs || missingDeliveryEvidence(model, message, new Set([committed.service]))) continue;
     found.push(
       anomaly(
         model,
