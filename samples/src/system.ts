@@ -16,13 +16,12 @@ import { type Database, openDatabase } from './infra/database.js';
 import { DEFAULT_RETRY_POLICY, Endpoint, type Handler, type OutboxOptions, type RetryPolicy } from './infra/endpoint.js';
 import { closeServer, listen } from './infra/http.js';
 import { migrate } from './infra/schema.js';
-import { deterministicMessageId } from '@onceflow/instrumentation';
 import { entityCrashes } from './faults/entity-crash.js';
 import type { DocumentStore } from './kv/document-store.js';
 import { EntityEndpoint, type EntityHandler } from './kv/entity-endpoint.js';
 import { createRedisDocumentStore } from './kv/redis-document-store.js';
 import { createTableDocumentStore } from './kv/table-document-store.js';
-import { ENDPOINTS, LOYALTY, type RelationalEndpointName, ROUTES, SERVICES, type ServiceName } from './messages.js';
+import { ENDPOINTS, LOYALTY, receiversOf, type RelationalEndpointName, ROUTES, SERVICES, type ServiceName } from './messages.js';
 import { extraEndpoints } from './services/extra-endpoints.js';
 import { loyaltyHandlers } from './services/loyalty.js';
 import { billingHandlers } from './services/billing.js';
@@ -201,9 +200,6 @@ export async function startSystem(options: SystemOptions = {}): Promise<OrderSys
   let loyalty: OrderSystem['loyalty'];
   if (wanted.has(LOYALTY)) {
     const store = options.redisUrl ? await createRedisDocumentStore(options.redisUrl) : await createTableDocumentStore(db);
-    const resent = (messageId: string) => [
-      { messageId: deterministicMessageId(messageId, LOYALTY, 'PointsCredited'), messageType: 'PointsCredited' },
-    ];
     const endpoint = new EntityEndpoint(LOYALTY, loyaltyHandlers as Record<string, EntityHandler<unknown, unknown>>, {
       store,
       transport,
@@ -212,7 +208,12 @@ export async function startSystem(options: SystemOptions = {}): Promise<OrderSys
       concurrency: deps.concurrency,
       dedupWindowMs: faultsFor(plan, LOYALTY).dedupWindowMs || (options.dedupWindowMs ?? 24 * 3_600_000),
       keyPrefix: options.keyPrefix,
-      crashAt: entityCrashes(plan, faultsFor(plan, LOYALTY), LOYALTY, truth, resent),
+      crashAt: entityCrashes(plan, faultsFor(plan, LOYALTY), LOYALTY, truth),
+      onResend: (m) => {
+        for (const service of m.kind === 'send' ? [m.destination] : receiversOf(m.messageType)) {
+          truth.record({ kind: 'duplicate-delivery', messageId: m.messageId, service, messageType: m.messageType, detail: `${LOYALTY} sent it again` });
+        }
+      },
     });
     await runAs(LOYALTY, () => endpoint.start());
     loyalty = { endpoint, store };

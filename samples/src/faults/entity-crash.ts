@@ -2,11 +2,10 @@
  * Crashes of the key-value service: a message chosen by the plan kills its first attempt at
  * one step of the entity algorithm (the step drawn from the seed too), and the ground truth
  * records what the recovery will look like: a crash before the commit is a failed attempt
- * retried; after it, the redelivery is a duplicate, and a crash between a send and the clear
- * sends that message again.
+ * retried; after it, the redelivery is a duplicate. (A crash between a send and the clear sends
+ * that message again: the endpoint's `onResend` records that when it happens.)
  */
 import type { EntityStep } from '../kv/entity-endpoint.js';
-import { receiversOf } from '../messages.js';
 import { decide, draw, type FaultConfig, type FaultPlan } from './faults.js';
 import type { GroundTruth } from './ground-truth.js';
 
@@ -18,7 +17,6 @@ export function entityCrashes(
   faults: FaultConfig,
   service: string,
   truth: GroundTruth,
-  resent: (messageId: string) => { messageId: string; messageType: string }[],
 ) {
   return (step: EntityStep, delivery: { messageId: string; messageType: string; attempt: number }): boolean => {
     if (delivery.attempt !== 1 || !decide(plan, faults.entityCrash, 'entity-crash', service, delivery.messageId)) return false;
@@ -27,12 +25,6 @@ export function entityCrashes(
     const base = { messageId: delivery.messageId, service, messageType: delivery.messageType };
     const detail = `${service} crashed after "${step}"`;
     truth.record({ ...base, kind: BEFORE_COMMIT.has(step) ? 'retry' : 'duplicate-delivery', detail });
-    if (step === 'sent 1') {
-      for (const sent of resent(delivery.messageId)) {
-        for (const receiver of receiversOf(sent.messageType))
-          truth.record({ ...sent, kind: 'duplicate-delivery', service: receiver, detail });
-      }
-    }
     return true;
   };
 }

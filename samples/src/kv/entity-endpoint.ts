@@ -80,10 +80,21 @@ export interface EntityEndpointDeps {
   keyPrefix?: string;
   /** Fault injection: true to crash at this step of this delivery. */
   crashAt?: (step: EntityStep, delivery: Delivery) => boolean;
+  /**
+   * A message this endpoint had already sent goes out again: a crash between send and clear,
+   * or two copies of one incoming message, the second finding the first's outbox not cleared
+   * yet. For the ground truth: each is a duplicate delivery to its receivers.
+   */
+  onResend?: (message: StoredMessage) => void;
 }
+
+/** How long a sent id is remembered for `onResend`: far beyond any redelivery the samples make. */
+const SENT_MEMORY_MS = 10 * 60_000;
 
 export class EntityEndpoint {
   private consumer: Consumer | undefined;
+  /** Ids this endpoint has sent, with when; see `onResend`. */
+  private readonly sent = new Map<string, number>();
 
   constructor(
     readonly name: string,
@@ -194,6 +205,7 @@ export class EntityEndpoint {
         await withOutboxDispatch(() =>
           m.kind === 'send' ? this.deps.transport.send(m.destination, envelope) : this.deps.transport.publish(envelope),
         );
+        this.remember(m);
         this.step(`sent ${i + 1}`, delivery);
       }
     } catch (error) {
@@ -213,6 +225,13 @@ export class EntityEndpoint {
     }
     this.step('cleared', delivery);
     return true;
+  }
+
+  private remember(message: StoredMessage): void {
+    const now = Date.now();
+    if (this.sent.has(message.messageId)) this.deps.onResend?.(message);
+    this.sent.set(message.messageId, now);
+    if (this.sent.size > 10_000) for (const [id, at] of this.sent) if (now - at > SENT_MEMORY_MS) this.sent.delete(id);
   }
 
   private step(step: EntityStep, delivery: Delivery): void {
