@@ -128,7 +128,7 @@ export async function startCollector(config: ServeConfig, options: StartOptions)
   const clock = options.clock ?? Date.now;
   const storeConfig = config.clickhouseUrl
     ? { clickhouseUrl: config.clickhouseUrl, database: config.clickhouseDatabase, cluster: config.clickhouseCluster ?? undefined }
-    : { dataDir: config.dataDir };
+    : { dataDir: config.dataDir, memoryLimitBytes: config.storeMemoryBytes };
   const store = await createSpanStore(storeConfig, logger).catch((error: unknown) => {
     throw explainStoreError(error, config);
   });

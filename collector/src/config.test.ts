@@ -55,6 +55,7 @@ describe('parseCommandLine', () => {
       host: '0.0.0.0',
       dataDir: '/tmp/x',
       spoolMaxBytes: 256 * 1024 ** 2,
+      storeMemoryBytes: 1024 ** 3,
       ingestToken: 'ingest-token-0123456789',
       apiToken: 'api-token-0123456789',
       insecure: false,
@@ -175,6 +176,19 @@ describe('parseCommandLine', () => {
 
   it.each(['1KiB', '0.5MiB', 'lots', '1TB2', ''])('refuses --spool-max "%s"', (value) => {
     expect(() => serve(['--spool-max', value])).toThrow(/--spool-max must be a size of at least 1MiB/);
+  });
+
+  it('reads --store-memory and ONCEFLOW_STORE_MEMORY for the embedded store, 1 GiB by default', () => {
+    expect(serve([]).storeMemoryBytes).toBe(1024 ** 3);
+    expect(serve(['--store-memory', '256MiB']).storeMemoryBytes).toBe(256 * 1024 ** 2);
+    expect(serve([], { ONCEFLOW_STORE_MEMORY: '2GiB' }).storeMemoryBytes).toBe(2 * 1024 ** 3);
+    expect(() => serve(['--store-memory', '1KiB'])).toThrow(/--store-memory must be a size of at least 1MiB/);
+  });
+
+  it('refuses --store-memory with ClickHouse, whose memory its server configures', () => {
+    expect(() => serve(['--store-memory', '256MiB', '--clickhouse', 'http://ch:8123'])).toThrow(
+      /ClickHouse's is set in its server configuration/,
+    );
   });
 
   it('treats an empty variable as unset', () => {

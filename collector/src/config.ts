@@ -20,6 +20,12 @@ export interface ServeConfig {
   dataDir: string;
   /** Bytes the ingest log may hold that the store has not taken yet; beyond, OTLP requests get 503. */
   spoolMaxBytes: number;
+  /**
+   * The embedded store's memory limit (DuckDB's buffer pool: uncheckpointed data, indexes,
+   * query operators, which spill to disk beyond it). DuckDB's own default is 80 % of the
+   * machine's memory; a collector beside the services it watches should take a known share.
+   */
+  storeMemoryBytes: number;
   /** Bearer token OTLP exporters must send; null accepts any request. */
   ingestToken: string | null;
   /** Bearer token the API and dashboard require; null serves anyone who reaches the port. */
@@ -53,6 +59,7 @@ export const DEFAULT_CONFIG: ServeConfig = {
   host: '127.0.0.1',
   dataDir: './.onceflow',
   spoolMaxBytes: 1024 ** 3,
+  storeMemoryBytes: 1024 ** 3,
   ingestToken: null,
   apiToken: null,
   insecure: false,
@@ -95,6 +102,8 @@ Options (environment variable in brackets; flags override the environment):
                        sharded and replicated (see the ClickHouse store's README)
   --spool-max SIZE     ingest log bytes not yet stored before [ONCEFLOW_SPOOL_MAX]   (1GiB)
                        OTLP requests get 503 + Retry-After
+  --store-memory SIZE  the embedded store's memory limit      [ONCEFLOW_STORE_MEMORY] (1GiB)
+                       (DuckDB spills to disk beyond it)
   --ingest-token T     bearer token OTLP exporters must send  [ONCEFLOW_INGEST_TOKEN]
   --ingest-token-file F  the same, read from file F           [ONCEFLOW_INGEST_TOKEN_FILE]
   --api-token T        bearer token for the API and dashboard [ONCEFLOW_API_TOKEN]
@@ -125,6 +134,7 @@ const OPTIONS = {
   'clickhouse-database': { type: 'string' },
   'clickhouse-cluster': { type: 'string' },
   'spool-max': { type: 'string' },
+  'store-memory': { type: 'string' },
   'ingest-token': { type: 'string' },
   'ingest-token-file': { type: 'string' },
   'api-token': { type: 'string' },
@@ -151,6 +161,7 @@ const ENV_NAMES: Record<string, string> = {
   'clickhouse-database': 'ONCEFLOW_CLICKHOUSE_DATABASE',
   'clickhouse-cluster': 'ONCEFLOW_CLICKHOUSE_CLUSTER',
   'spool-max': 'ONCEFLOW_SPOOL_MAX',
+  'store-memory': 'ONCEFLOW_STORE_MEMORY',
   'ingest-token': 'ONCEFLOW_INGEST_TOKEN',
   'ingest-token-file': 'ONCEFLOW_INGEST_TOKEN_FILE',
   'api-token': 'ONCEFLOW_API_TOKEN',
@@ -222,6 +233,11 @@ export function parseCommandLine(
   }
   const spoolMax = pick('spool-max');
   if (spoolMax) config.spoolMaxBytes = parseSize(spoolMax.value, spoolMax.source);
+  const storeMemory = pick('store-memory');
+  if (storeMemory) config.storeMemoryBytes = parseSize(storeMemory.value, storeMemory.source);
+  if (storeMemory && config.clickhouseUrl) {
+    throw new UsageError(`${storeMemory.source} sets the embedded store's memory; ClickHouse's is set in its server configuration`);
+  }
   config.ingestToken = pickToken(pick('ingest-token'), pick('ingest-token-file'), readSecret);
   config.apiToken = pickToken(pick('api-token'), pick('api-token-file'), readSecret);
   config.insecure = values.insecure === true || (values.insecure === undefined && parseFlagEnv(env.ONCEFLOW_INSECURE, 'ONCEFLOW_INSECURE'));

@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import { DuckDbStore } from './duckdb/duckdb-store.js';
 import type { SpanStore } from './span-store.js';
 
-export type StoreConfig = { dataDir: string } | { clickhouseUrl: string; database?: string; cluster?: string };
+export type StoreConfig = { dataDir: string; memoryLimitBytes?: number } | { clickhouseUrl: string; database?: string; cluster?: string };
 
 /** Creates the configured store and runs its `init()` (schema creation). */
 export async function createSpanStore(config: StoreConfig, logger?: Logger): Promise<SpanStore> {
@@ -16,7 +16,7 @@ export async function createSpanStore(config: StoreConfig, logger?: Logger): Pro
     const { ClickHouseStore } = await import('./clickhouse/clickhouse-store.js');
     store = new ClickHouseStore({ url: config.clickhouseUrl, database: config.database, cluster: config.cluster, logger });
   } else {
-    store = new DuckDbStore({ dataDir: config.dataDir, logger });
+    store = new DuckDbStore({ dataDir: config.dataDir, memoryLimitBytes: config.memoryLimitBytes, logger });
   }
   await store.init();
   return store;

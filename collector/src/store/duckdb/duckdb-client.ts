@@ -34,6 +34,7 @@ export class DuckDbClient {
   constructor(
     readonly path: string,
     private readonly readerCount: number,
+    private readonly memoryLimitBytes?: number,
   ) {}
 
   get isOpen(): boolean {
@@ -43,7 +44,9 @@ export class DuckDbClient {
   /** Opens the database, creates the schema and connects every lane. */
   async open(): Promise<DuckDBConnection> {
     if (this.path !== ':memory:') mkdirSync(dirname(this.path), { recursive: true });
-    this.instance = await DuckDBInstance.create(this.path);
+    // Set at creation: the buffer pool is sized before the first statement runs.
+    const options = this.memoryLimitBytes ? { memory_limit: `${Math.floor(this.memoryLimitBytes / 1024)}KiB` } : undefined;
+    this.instance = await DuckDBInstance.create(this.path, options);
     const writer = await this.instance.connect();
     // Each checkpoint rewrites the changed row groups and indexes; checkpointing every 16 MB of
     // WAL (the default) cost about a third of the insert CPU in measurements. A larger WAL only

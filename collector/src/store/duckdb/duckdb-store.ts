@@ -72,6 +72,8 @@ export interface DuckDbStoreOptions {
   path?: string;
   /** Reader connections (default 2). */
   readers?: number;
+  /** DuckDB's memory limit; its own default (80 % of the machine's memory) when absent. */
+  memoryLimitBytes?: number;
   logger?: Pick<Logger, 'info' | 'warn' | 'error' | 'debug'>;
 }
 
@@ -91,7 +93,7 @@ export class DuckDbStore implements SpanStore {
     if (options.path) this.path = options.path;
     else if (options.dataDir) this.path = join(options.dataDir, DUCKDB_FILE_NAME);
     else throw new Error('DuckDbStore needs a dataDir or a path');
-    this.client = new DuckDbClient(this.path, Math.max(1, options.readers ?? 2));
+    this.client = new DuckDbClient(this.path, Math.max(1, options.readers ?? 2), options.memoryLimitBytes);
     this.logger = options.logger;
   }
 
