@@ -173,6 +173,7 @@ async function getJson<T>(url: string): Promise<T> {
 async function waitForJudgement(apiUrl: string, fromMs: number, timeoutMs: number): Promise<string[]> {
   const deadline = Date.now() + timeoutMs;
   let previous = '';
+  let active: string[] = [];
   while (Date.now() < deadline) {
     const { flows } = await getJson<{ flows: { conversationId: string; state: string; analyzedAtMs?: number }[] }>(
       `${apiUrl}/api/flows?from=${fromMs}&to=${Date.now() + 60_000}&limit=500`,
@@ -183,9 +184,12 @@ async function waitForJudgement(apiUrl: string, fromMs: number, timeoutMs: numbe
       .join(',');
     if (flows.length > 0 && flows.every((f) => f.state !== 'active') && signature === previous) return flows.map((f) => f.conversationId);
     previous = signature;
+    active = flows.filter((f) => f.state === 'active').map((f) => f.conversationId);
     await sleep(1_000);
   }
-  throw new Error('the collector did not judge every flow in time');
+  throw new Error(
+    `the collector did not judge every flow in ${timeoutMs} ms; still active: ${active.length > 0 ? active.join(', ') : 'none (flows still changing)'}`,
+  );
 }
 
 /** The missed keys of `score` whose message's flow has an `unknown` verdict on the kind's invariant. */
