@@ -96,7 +96,10 @@ export function registerFlowRoutes(app: FastifyInstance, ctx: ApiContext): void 
     const options = analysisOptions(ctx);
     const all = await completeFlowSpans(store, conversationId, spans, options);
     const businessKeyOrder = await businessKeyOrderOf(store, all);
-    return reconstructFlow(all, { ...options, businessKeyOrder, page: { offset, limit }, truncated });
+    // The indexer's export evidence too: otherwise a flow listed `unknown` for spans lost at
+    // export would show here as the fault the missing spans only seem to prove.
+    const exportEvidence = (await ctx.indexer?.exportEvidence(all, options.now)) ?? {};
+    return reconstructFlow(all, { ...options, ...exportEvidence, businessKeyOrder, page: { offset, limit }, truncated });
   });
 
   app.get('/api/messages/:messageId', async (request) => {

@@ -7,12 +7,11 @@
 import { judgeConversation } from '../analysis/index.js';
 import type { Logger } from '../logger.js';
 import type { Anomaly, FlowRecord } from '../model/flow.js';
-import { nsToMs, type SpanRow } from '../model/span.js';
 import type { SpanStore } from '../store/span-store.js';
 import { anomalyKey, type ConversationSchedule, type IndexerStats, type Tracked } from './conversation-schedule.js';
 import { producerConversations } from './deliveries-elsewhere.js';
 import type { DeliveryExpectations } from './delivery-expectations.js';
-import type { ExportLossSource } from './export-loss-source.js';
+import { exportEvidenceOf, type ExportLossSource } from './export-loss-source.js';
 import { completeFlowSpans } from './flow-spans.js';
 import { businessKeyOrderOf } from './business-key-spans.js';
 
@@ -63,22 +62,14 @@ async function analyseOne(ctx: BatchContext, conversationId: string, nowMs: numb
     ctx.schedule.schedule(owner, nowMs + ctx.settings.debounceMs);
   const complete = await completeFlowSpans(ctx.store, conversationId, spans, { now: nowMs, quietPeriodMs });
   const businessKeyOrder = await businessKeyOrderOf(ctx.store, complete);
-  const { losses: exportLosses, exportedUntil } = await ctx.exportLosses.evidenceAround(firstStartMs(complete), nowMs, nowMs);
   return judgeConversation(complete, {
     now: nowMs,
     quietPeriodMs,
     stuckOutboxAfterMs,
     businessKeyOrder,
-    exportLosses,
-    exportedUntil,
+    ...(await exportEvidenceOf(ctx.exportLosses, complete, nowMs)),
     ...ctx.expectations(),
   });
-}
-
-function firstStartMs(spans: readonly SpanRow[]): number {
-  let first = spans[0].startNs;
-  for (const span of spans) if (span.startNs < first) first = span.startNs;
-  return nsToMs(first);
 }
 
 /** The record's anomalies not reported before, and the reported ones it no longer has; the entry remembers the record's. */

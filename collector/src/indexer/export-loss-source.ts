@@ -4,7 +4,8 @@
  * bucket read again only while its spans may still be arriving, and at most every
  * `REREAD_AFTER_MS` — every flow judged in a minute shares the same few reads.
  */
-import { findExportLosses, type ExportLoss } from '../analysis/index.js';
+import { findExportLosses, type ExportLoss, type ModelOptions } from '../analysis/index.js';
+import { nsToMs, type SpanRow } from '../model/span.js';
 import type { ExportSequenceRow, SpanStore } from '../store/span-store.js';
 
 export const EXPORT_BUCKET_MS = 10_000;
@@ -66,4 +67,16 @@ export function createExportLossSource(store: SpanStore): ExportLossSource {
       return { losses: findExportLosses(starts.flatMap((start) => buckets.get(start)?.rows ?? [])), exportedUntil };
     },
   };
+}
+
+/** The export evidence a flow's analysis takes: losses from its first span until now, and how far each numbered service has exported. */
+export async function exportEvidenceOf(
+  source: ExportLossSource,
+  spans: readonly SpanRow[],
+  nowMs: number,
+): Promise<Required<Pick<ModelOptions, 'exportLosses' | 'exportedUntil'>>> {
+  let first = spans[0].startNs;
+  for (const span of spans) if (span.startNs < first) first = span.startNs;
+  const { losses, exportedUntil } = await source.evidenceAround(nsToMs(first), nowMs, nowMs);
+  return { exportLosses: losses, exportedUntil };
 }

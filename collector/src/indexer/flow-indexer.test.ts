@@ -11,7 +11,9 @@ import { silentLogger } from '../logger.js';
 import type { Anomaly, FlowRecord } from '../model/flow.js';
 import { DuckDbStore } from '../store/duckdb/duckdb-store.js';
 import type { SpanStore } from '../store/span-store.js';
-import { createFlowIndexer, type FlowIndexerOptions } from './flow-indexer.js';
+import { createApp } from '../app.js';
+import type { Flow } from '../contract/index.js';
+import { createFlowIndexer, type FlowIndexer, type FlowIndexerOptions } from './flow-indexer.js';
 
 const NOW = Date.UTC(2026, 0, 31, 12, 0, 0);
 const IN_PROGRESS = 'conv-in-progress';
@@ -307,17 +309,30 @@ describe('flow indexer', () => {
         ...billingNumbers.map((seq) => numbered(seq, t + seq * 1000)),
       ];
       await store.insertSpans(spans);
-      const indexer = indexerFor();
-      indexer.noteSpans(spans);
-      await indexer.drain();
+      lastIndexer = indexerFor();
+      lastIndexer.noteSpans(spans);
+      await lastIndexer.drain();
       return (await store.getFlowRecord('conv-undelivered'))!;
     };
+    let lastIndexer: FlowIndexer;
 
     it('makes an undelivered message unknown, not lost, when its possible consumer lost a span meanwhile', async () => {
       const record = await judgeUndelivered([1, 2, 4, 5]);
       expect(record.anomalies.map((a) => a.kind)).toEqual([]);
       expect(record.ledger?.noLost.verdict).toBe('unknown');
       expect(record.ledger?.noLost.reason).toContain('spans lost at export by billing (1)');
+    });
+
+    it("shows the flow's detail as judged: unknown, not the lost message the missing span only seems to prove", async () => {
+      await judgeUndelivered([1, 2, 4, 5]);
+      const app = await createApp({ store, logger: silentLogger(), clock: () => nowMs, indexer: lastIndexer, quietPeriodMs: QUIET_MS });
+      try {
+        const flow = (await app.inject({ url: '/api/flows/conv-undelivered' })).json() as Flow;
+        expect(flow.anomalies.map((a) => a.kind)).toEqual([]);
+        expect(flow.ledger.noLost.verdict).toBe('unknown');
+      } finally {
+        await app.close();
+      }
     });
 
     it('looks again after judging: a redelivery whose span was lost after the verdict turns held into unknown', async () => {

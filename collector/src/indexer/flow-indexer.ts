@@ -15,10 +15,11 @@
 import { DEFAULT_CONFIG } from '../config.js';
 import type { Logger } from '../logger.js';
 import type { SpanRow } from '../model/span.js';
+import type { ModelOptions } from '../analysis/index.js';
 import type { SpanStore } from '../store/span-store.js';
 import { analyseBatch, type BatchContext, type FlowListener } from './analyse-batch.js';
 import { createConversationSchedule, type IndexerStats } from './conversation-schedule.js';
-import { createExportLossSource } from './export-loss-source.js';
+import { createExportLossSource, exportEvidenceOf } from './export-loss-source.js';
 import { createExpectationSource, DEFAULT_EXPECTATION_SETTINGS, type DeliveryExpectations } from './delivery-expectations.js';
 
 export type { IndexerStats } from './conversation-schedule.js';
@@ -69,6 +70,8 @@ export interface FlowIndexer {
   stats(): IndexerStats;
   /** The delivery expectations analyses use now (learned subscribers, latency per type). */
   expectations(): DeliveryExpectations;
+  /** The export evidence (spans lost at export, numbered services) analyses of these spans use now. */
+  exportEvidence(spans: readonly SpanRow[], nowMs: number): Promise<Pick<ModelOptions, 'exportLosses' | 'exportedUntil'>>;
 }
 
 const DEFAULTS = {
@@ -127,6 +130,7 @@ export function createFlowIndexer(options: FlowIndexerOptions): FlowIndexer {
     refreshMs: options.expectationRefreshMs ?? DEFAULT_EXPECTATION_SETTINGS.refreshMs,
     windowMs: options.expectationWindowMs ?? DEFAULT_EXPECTATION_SETTINGS.windowMs,
   });
+  const exportLosses = createExportLossSource(store);
   const batch: BatchContext = {
     store,
     logger,
@@ -134,7 +138,7 @@ export function createFlowIndexer(options: FlowIndexerOptions): FlowIndexer {
     schedule,
     stats,
     expectations: expectations.current,
-    exportLosses: createExportLossSource(store),
+    exportLosses,
     onFlows: options.onFlows,
   };
   const runner = serialRunner();
@@ -216,6 +220,7 @@ export function createFlowIndexer(options: FlowIndexerOptions): FlowIndexer {
     },
     stats: () => ({ ...stats, tracked: schedule.size }),
     expectations: expectations.current,
+    exportEvidence: (spans, nowMs) => (spans.length > 0 ? exportEvidenceOf(exportLosses, spans, nowMs) : Promise.resolve({})),
   };
   return indexer;
 }
