@@ -156,6 +156,9 @@ const LATE_COPY_HEADER = 'x-late-redelivery';
 /** Thrown by injected faults. */
 class InjectedFault extends Error {}
 
+/** The endpoints an outgoing message reaches: its destination, or every subscriber of an event. */
+const receiversOfOutgoing = (o: Outgoing) => (o.kind === 'send' ? [o.destination] : receiversOf(o.messageType));
+
 /** The inconsistent-retry bug: this attempt published, then failed (retryable); a retry sends other bodies under the same ids. */
 class PublishedThenFailed extends Error {
   constructor(readonly outgoing: Outgoing[]) {
@@ -465,7 +468,7 @@ export class Endpoint {
       if (delivery.attempt === 1) {
         const base = { messageId: delivery.messageId, service: name, messageType: delivery.messageType };
         truth.record({ ...base, kind: 'retry', detail: 'failed after publishing (inconsistent retry bug)' });
-        for (const o of outgoing)
+        for (const o of outgoing) {
           truth.record({
             kind: 'inconsistent-output',
             messageId: o.messageId,
@@ -473,6 +476,16 @@ export class Endpoint {
             messageType: o.messageType,
             detail: 'sent again with another body by the retry',
           });
+          // Each receiver gets it twice: from this attempt, and from the retry.
+          for (const service of receiversOfOutgoing(o))
+            truth.record({
+              kind: 'duplicate-delivery',
+              messageId: o.messageId,
+              service,
+              messageType: o.messageType,
+              detail: 'sent by a failed attempt and again by its retry',
+            });
+        }
         throw new PublishedThenFailed(outgoing);
       }
     }
@@ -642,8 +655,7 @@ export class Endpoint {
     await this.transmit(outgoing, true);
     if (decide(plan, this.faults.duplicatePublish, 'duplicate-publish', this.name, row.message_id)) {
       // The sender did not see the broker's acknowledgement and sends again.
-      const receivers = outgoing.kind === 'send' ? [outgoing.destination] : receiversOf(outgoing.messageType);
-      for (const service of receivers) {
+      for (const service of receiversOfOutgoing(outgoing)) {
         truth.record({
           kind: 'duplicate-delivery',
           messageId: row.message_id,
