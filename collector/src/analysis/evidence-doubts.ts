@@ -89,7 +89,27 @@ export function missingDeliveryEvidence(
   // A quiet period before the send too: a handler that started then and is still running (its
   // span is exported when it ends, a hole until then) holds the consumer the message waits for.
   const what = `a consumer span of ${nameOf(message.type, message.id)}, or a slow handler it waits behind, may be among them`;
-  return exportLossDoubt(model, consumers, sentMs - model.quietPeriodMs, what) ?? silentConsumers(model, message, consumers, sentMs);
+  return (
+    exportLossDoubt(model, consumers, sentMs - model.quietPeriodMs, what) ??
+    silentConsumers(model, message, consumers, sentMs) ??
+    unnumberedConsumers(model, message, consumers)
+  );
+}
+
+/**
+ * Possible consumers whose spans carry no export numbers (plain OpenTelemetry, NServiceBus, a
+ * service without Onceflow's span processor): a consumer span of theirs dropped by sampling or
+ * a failed export, with no children to orphan, leaves no trace at all, so their silence is no
+ * proof that the message was never delivered.
+ */
+function unnumberedConsumers(model: ConversationModel, message: MessageModel, consumers: ReadonlySet<string> | null): Doubt | null {
+  if (!consumers) return null;
+  const unnumbered = [...consumers].filter((service) => !model.exportedUntil.has(service));
+  if (unnumbered.length === 0) return null;
+  return {
+    reason: `${formatList(unnumbered)} ${unnumbered.length > 1 ? 'have' : 'has'} no numbered spans (no Onceflow span processor, or none exported lately): a consumer span of ${nameOf(message.type, message.id)} dropped before reaching Onceflow would leave no trace`,
+    evidence: message.sends.map((s) => s.span.spanId),
+  };
 }
 
 /**

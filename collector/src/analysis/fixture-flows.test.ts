@@ -10,8 +10,8 @@ import { buildConversationModel } from './conversation-model.js';
 import { reconstructFlow } from './reconstruct-flow.js';
 
 const NOW = Date.UTC(2026, 10, 26, 12, 0, 0);
-const { spans, expected } = buildAnomalyFlows(NOW);
-const OPTIONS = { now: NOW, quietPeriodMs: ANOMALY_FLOWS_QUIET_PERIOD_MS, subscriptions: ANOMALY_FLOWS_SUBSCRIPTIONS };
+const { spans, expected, exportedUntil } = buildAnomalyFlows(NOW);
+const OPTIONS = { now: NOW, quietPeriodMs: ANOMALY_FLOWS_QUIET_PERIOD_MS, subscriptions: ANOMALY_FLOWS_SUBSCRIPTIONS, exportedUntil };
 
 describe.each(expected)('fixture flow $conversationId ($title)', (flow) => {
   const own = spans.filter((s) => s.conversationId === flow.conversationId);

@@ -56,6 +56,23 @@ const indexerFor = (overrides: Partial<FlowIndexerOptions> = {}) =>
 
 const spansOf = (conversationId: string) => fixture.spans.filter((span) => span.conversationId === conversationId);
 
+/**
+ * A numbered span of `service` in another flow, started at `atMs` (its own export stream): the
+ * service went on exporting, so its silence about a message sent before is evidence.
+ */
+const stillExporting = (service: string, atMs: number) =>
+  store.insertSpans([
+    attempt({
+      service,
+      messageId: `alive-${service}-${atMs}`,
+      messageType: 'Other',
+      atMs,
+      outcome: 'processed',
+      conversationId: 'conv-alive',
+      attributes: { [ATTR_EXPORT_STREAM]: `a${String(atMs).slice(-15).padStart(15, '0')}`, [ATTR_EXPORT_SEQ]: '1' },
+    }),
+  ]);
+
 describe('flow indexer', () => {
   it('waits for the debounce, then analyses and saves the touched conversations', async () => {
     const indexer = indexerFor();
@@ -72,6 +89,7 @@ describe('flow indexer', () => {
   });
 
   it('judges an active flow again once its quiet period has passed', async () => {
+    await stillExporting('billing', NOW + QUIET_MS);
     const indexer = indexerFor();
     indexer.noteSpans(spansOf(IN_PROGRESS));
     nowMs += 1000;
@@ -103,6 +121,7 @@ describe('flow indexer', () => {
   });
 
   it('withdraws a reported finding that a later analysis no longer makes, even after the flow was judged', async () => {
+    await stillExporting('billing', NOW + QUIET_MS);
     const indexer = indexerFor();
     indexer.noteSpans(spansOf(IN_PROGRESS));
     nowMs = NOW + QUIET_MS + 2000;
@@ -161,6 +180,7 @@ describe('flow indexer', () => {
       attributes: { 'onceflow.committed_at_ms': String(NOW + 20) },
     });
     await store.insertSpans([submit, handle]);
+    await stillExporting('orders', NOW + 1000);
     const indexer = indexerFor({ quietPeriodMs: 5000, stuckOutboxAfterMs: 30_000 });
     indexer.noteSpans([submit, handle]);
     for (nowMs = NOW + 1000; nowMs < NOW + 30_000; nowMs += 1000) await indexer.runOnce();
