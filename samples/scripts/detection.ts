@@ -26,6 +26,7 @@ const DETECTION_SCENARIOS = [
   'uninstrumented-consumer',
   'two-queues',
   'dedup-window',
+  'uncommitted-side-effect',
   'chaos',
 ];
 const scenarios = process.argv.slice(2).filter((a) => !a.startsWith('-'));

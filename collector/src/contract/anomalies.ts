@@ -16,6 +16,7 @@ export const ANOMALY_KINDS = [
   'premature-publish',
   'stuck-outbox',
   'inconsistent-output',
+  'uncommitted-side-effect',
 ] as const;
 export const AnomalyKindSchema = z.enum(ANOMALY_KINDS);
 export type AnomalyKind = z.infer<typeof AnomalyKindSchema>;
@@ -25,7 +26,7 @@ export type AnomalyKind = z.infer<typeof AnomalyKindSchema>;
  * skipped, an offload), `warning` recovered or harmless this time (a retry that succeeded, a
  * publish before a commit that then succeeded, out of order), `error` breaks exactly-once
  * (duplicate processing, ghost, lost, missed delivery, stuck outbox, inconsistent output, dead
- * letter, logical duplicate).
+ * letter, logical duplicate, a side effect of attempts that never committed).
  */
 export const SEVERITIES = ['info', 'warning', 'error'] as const;
 export const SeveritySchema = z.enum(SEVERITIES);

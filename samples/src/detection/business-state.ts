@@ -19,8 +19,12 @@ export interface BusinessState {
    */
   outbox: { service: string; messageId: string; messageType: string; dispatched: boolean; incomingId?: string; createdAtMs?: number }[];
   deadLetters: { service: string; messageId: string; messageType: string }[];
-  /** One entry per application of a message's effect (a message applied twice has two). */
-  effects: { service: string; messageId: string; messageType: string }[];
+  /**
+   * One entry per application of a message's effect (a message applied twice has two).
+   * `external`: applied by a third party (the payment provider), outside the transaction of
+   * the processing that asked for it, so it stays whether that processing commits or not.
+   */
+  effects: { service: string; messageId: string; messageType: string; external?: boolean }[];
   /** Committed claim checks: a message whose body went to the blob store, and its reference. */
   claimChecks: { service: string; messageId: string; messageType: string; ref: string }[];
   /** References of the blobs the store lists. */
@@ -138,7 +142,7 @@ async function providerExecutions(
   for (const row of rows) {
     const ids = [...(bills.get(row.order_id) ?? [])];
     const messageId = row.charge_key ? byChargeKey.get(row.charge_key) : ids.length === 1 ? ids[0] : undefined;
-    if (messageId) effects.push({ service: 'billing', messageId, messageType: 'BillCustomer' });
+    if (messageId) effects.push({ service: 'billing', messageId, messageType: 'BillCustomer', external: true });
   }
   return effects;
 }

@@ -51,6 +51,23 @@ describe('ground truth from business state', () => {
       truth: ['duplicate-processing marketing m1'],
     },
     {
+      name: "a provider execution for a message billing never processed is an uncommitted side effect; a processed one's, or an effect in the service's own transaction, is not",
+      state: {
+        processed: [
+          { service: 'billing', messageId: 'b1' },
+          { service: 'marketing', messageId: 'm1' },
+        ],
+        deadLetters: [{ service: 'billing', messageId: 'b2', messageType: 'BillCustomer' }],
+        effects: [
+          { service: 'billing', messageId: 'b1', messageType: 'BillCustomer', external: true },
+          { service: 'billing', messageId: 'b2', messageType: 'BillCustomer', external: true },
+          { service: 'marketing', messageId: 'm2', messageType: 'OrderBilled' },
+        ],
+      },
+      log: [],
+      truth: ['dead-letter billing b2', 'uncommitted-side-effect billing b2'],
+    },
+    {
       name: 'an offload is a committed claim check whose message was dispatched',
       state: {
         claimChecks: [

@@ -8,6 +8,9 @@
  * - duplicate-processing: a message whose effect a ledger holds more than once (marketing's
  *   ledgers, orders' history, and the payment provider's executions, each an effect of
  *   billing's BillCustomer: a charge executed twice for one BillCustomer counts there).
+ * - uncommitted-side-effect: an external effect (a payment provider execution) of a message
+ *   its service never processed: the charge stays, no committed processing accounts for it
+ *   (billing's inbox is never swept, so "not processed" means no attempt committed).
  * - logical-duplicate: a producer's outbox committed the same kind of message for the same
  *   incoming message more than once under different ids; every copy after the first.
  * - out-of-order: in a per-key history a consumer keeps (`sequences`), a message applied
@@ -51,7 +54,10 @@ export function deriveTruth(state: BusinessState, injected: readonly TruthRecord
     applications.set(k, { count: (applications.get(k)?.count ?? 0) + 1, effect });
   }
   for (const { count, effect } of applications.values()) {
-    if (count > 1) truth.push({ kind: 'duplicate-processing', ...effect, detail: `effect applied ${count}×` });
+    const { external, ...expected } = effect;
+    if (count > 1) truth.push({ kind: 'duplicate-processing', ...expected, detail: `effect applied ${count}×` });
+    if (external && !processed.has(key(effect.service, effect.messageId)))
+      truth.push({ kind: 'uncommitted-side-effect', ...expected, detail: 'executed by a third party; no processing of it committed' });
   }
   truth.push(...logicalDuplicates(state.outbox), ...overtakers(state));
   for (const c of state.claimChecks) {

@@ -20,6 +20,7 @@ export const DETECTABLE_KINDS = [
   'premature-publish',
   'stuck-outbox',
   'inconsistent-output',
+  'uncommitted-side-effect',
 ] as const;
 export type DetectableKind = (typeof DETECTABLE_KINDS)[number];
 
