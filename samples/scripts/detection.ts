@@ -26,6 +26,7 @@ const DETECTION_SCENARIOS = [
   'uninstrumented-consumer',
   'two-queues',
   'dedup-window',
+  'claim-check',
   'uncommitted-side-effect',
   'chaos',
 ];

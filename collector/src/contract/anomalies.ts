@@ -17,6 +17,7 @@ export const ANOMALY_KINDS = [
   'stuck-outbox',
   'inconsistent-output',
   'uncommitted-side-effect',
+  'missing-payload',
 ] as const;
 export const AnomalyKindSchema = z.enum(ANOMALY_KINDS);
 export type AnomalyKind = z.infer<typeof AnomalyKindSchema>;
@@ -26,7 +27,7 @@ export type AnomalyKind = z.infer<typeof AnomalyKindSchema>;
  * skipped, an offload), `warning` recovered or harmless this time (a retry that succeeded, a
  * publish before a commit that then succeeded, out of order), `error` breaks exactly-once
  * (duplicate processing, ghost, lost, missed delivery, stuck outbox, inconsistent output, dead
- * letter, logical duplicate, a side effect of attempts that never committed).
+ * letter, logical duplicate, a side effect of attempts that never committed, a missing payload).
  */
 export const SEVERITIES = ['info', 'warning', 'error'] as const;
 export const SeveritySchema = z.enum(SEVERITIES);

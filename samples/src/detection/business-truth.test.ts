@@ -68,6 +68,24 @@ describe('ground truth from business state', () => {
       truth: ['dead-letter billing b2', 'uncommitted-side-effect billing b2'],
     },
     {
+      name: 'an injected early blob delete is a missing payload when the blob is gone and its reader never processed the message',
+      state: {
+        processed: [{ service: 'shipping', messageId: 'i2' }],
+        claimChecks: [
+          { service: 'invoicing', messageId: 'i1', messageType: 'InvoiceIssued', ref: 'blob://invoices/i1-a1' },
+          { service: 'invoicing', messageId: 'i2', messageType: 'InvoiceIssued', ref: 'blob://invoices/i2-a1' },
+          { service: 'invoicing', messageId: 'i3', messageType: 'InvoiceIssued', ref: 'blob://invoices/i3-a1' },
+        ],
+        blobs: ['blob://invoices/i3-a1'],
+      },
+      log: [
+        injected('missing-payload', 'i1', 'shipping'),
+        injected('missing-payload', 'i2', 'shipping'),
+        injected('missing-payload', 'i3', 'shipping'),
+      ],
+      truth: ['missing-payload shipping i1'],
+    },
+    {
       name: 'an offload is a committed claim check whose message was dispatched',
       state: {
         claimChecks: [

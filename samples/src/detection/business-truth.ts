@@ -11,6 +11,9 @@
  * - uncommitted-side-effect: an external effect (a payment provider execution) of a message
  *   its service never processed: the charge stays, no committed processing accounts for it
  *   (billing's inbox is never swept, so "not processed" means no attempt committed).
+ * - missing-payload: an injected early delete of a claim-check blob (logged per reader) whose
+ *   committed claim check's blob is gone from the listing and whose reader never processed the
+ *   message (it could not read it; a reader that came before the delete processed it).
  * - logical-duplicate: a producer's outbox committed the same kind of message for the same
  *   incoming message more than once under different ids; every copy after the first.
  * - out-of-order: in a per-key history a consumer keeps (`sequences`), a message applied
@@ -45,6 +48,8 @@ export function deriveTruth(state: BusinessState, injected: readonly TruthRecord
   const deadAt = new Set(state.deadLetters.map((d) => key(d.service, d.messageId)));
   const committed = new Set(state.outbox.map((o) => o.messageId));
   const dispatched = new Set(state.outbox.filter((o) => o.dispatched).map((o) => o.messageId));
+  const listed = new Set(state.blobs);
+  const gone = new Set(state.claimChecks.filter((c) => !listed.has(c.ref)).map((c) => c.messageId));
   const truth: ExpectedAnomaly[] = [];
 
   for (const d of state.deadLetters) truth.push({ kind: 'dead-letter', ...d, detail: 'in the dead-letter queue' });
@@ -74,6 +79,8 @@ export function deriveTruth(state: BusinessState, injected: readonly TruthRecord
     if (r.kind === 'lost-message' && !committed.has(r.messageId) && !consumed.has(r.messageId))
       truth.push({ ...base, kind: 'stuck-outbox' });
     if (r.kind === 'retry' && processed.has(key(r.service, r.messageId))) truth.push({ ...base, kind: r.kind });
+    if (r.kind === 'missing-payload' && gone.has(r.messageId) && !processed.has(key(r.service, r.messageId)))
+      truth.push({ ...base, kind: r.kind });
     if (r.kind === 'duplicate-delivery' && !deadAt.has(key(r.service, r.messageId))) truth.push({ ...base, kind: r.kind });
   }
   // Stores and the injection log name the endpoint; anomalies name the service (and endpoint).

@@ -21,6 +21,7 @@ export const DETECTABLE_KINDS = [
   'stuck-outbox',
   'inconsistent-output',
   'uncommitted-side-effect',
+  'missing-payload',
 ] as const;
 export type DetectableKind = (typeof DETECTABLE_KINDS)[number];
 

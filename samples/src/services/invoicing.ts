@@ -9,7 +9,7 @@ import { decide, draw, type FaultPlan } from '../faults/faults.js';
 import type { GroundTruth } from '../faults/ground-truth.js';
 import type { BlobStore } from '../infra/blob-store.js';
 import type { Handler, HandlerContext } from '../infra/endpoint.js';
-import type { InvoiceIssued, OrderBilled } from '../messages.js';
+import { receiversOf, type InvoiceIssued, type OrderBilled } from '../messages.js';
 
 export interface InvoiceOptions {
   /** Bodies at or above this size are offloaded. */
@@ -68,6 +68,14 @@ export function invoicingHandlers(blobs: BlobStore, options: InvoiceOptions, pla
         }
         if (decide(plan, ctx.faults.missingBlob, 'missing-blob', ctx.endpoint, ctx.delivery.messageId)) {
           // An over-eager clean-up: the blob goes once the attempt has committed; the reader gets a 404.
+          for (const reader of receiversOf('InvoiceIssued'))
+            truth.record({
+              kind: 'missing-payload',
+              messageId,
+              service: reader,
+              messageType: 'InvoiceIssued',
+              detail: 'its blob deleted right after the commit',
+            });
           ctx.afterCommit(() => blobs.delete(ref));
         }
       } else {

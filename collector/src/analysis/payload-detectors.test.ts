@@ -1,0 +1,90 @@
+/**
+ * The claim-check detectors, drawn as invoicing storing an invoice in the blob store and
+ * sending its reference, and shipping reading it back:
+ *
+ *   billing ── OrderBilled ──> invoicing #1 ── blob put R, InvoiceIssued (ref R) ──> shipping #1 ── blob get R
+ *
+ * Times are offsets in ms from T0, judged long after the quiet period.
+ */
+import { beforeEach, describe, expect, it } from 'vitest';
+import type { Outcome } from '@onceflow/instrumentation/semconv';
+import type { SpanRow } from '../model/span.js';
+import { attempt, blobCall, resetSpanIds, send } from '../../test/span-builders.js';
+import { reconstructFlow } from './reconstruct-flow.js';
+
+const T0 = Date.UTC(2026, 0, 15, 9, 0, 0);
+const LATER = T0 + 10 * 60_000;
+const REF = 'blob://invoices/invoice-1-a1';
+
+beforeEach(() => resetSpanIds());
+
+function anomaliesOf(kind: string, spans: SpanRow[], now = LATER) {
+  return reconstructFlow(spans, { now, quietPeriodMs: 60_000 }).anomalies.filter((a) => a.kind === kind);
+}
+
+/** invoicing's committed attempt: stores the invoice under REF and sends InvoiceIssued carrying it. */
+function invoiced() {
+  const billed = send({ service: 'billing', messageId: 'billed-1', messageType: 'OrderBilled', destination: 'order-events', atMs: T0 });
+  const invoicing = attempt({ service: 'invoicing', parent: billed, atMs: T0 + 10, durationMs: 200, outcome: 'processed' });
+  const put = blobCall({ parent: invoicing, operation: 'put', ref: REF, bytes: 200_000, atMs: T0 + 20 });
+  const invoice = send({
+    parent: invoicing,
+    messageId: 'invoice-1',
+    messageType: 'InvoiceIssued',
+    destination: 'order-events',
+    payload: { bytes: 200_000, ref: REF },
+    atMs: T0 + 150,
+  });
+  return { spans: [billed, invoicing, put, invoice], invoicing, invoice };
+}
+
+/** shipping's attempts at InvoiceIssued, 1 s apart, each reading REF (`missing`: the read found nothing). */
+function shipping(invoice: SpanRow, tries: { outcome: Outcome; missing: boolean }[]): SpanRow[] {
+  return tries.flatMap(({ outcome, missing }, i) => {
+    const consume = attempt({
+      service: 'shipping',
+      parent: invoice,
+      atMs: T0 + 300 + i * 1_000,
+      durationMs: 50,
+      attempt: i + 1,
+      outcome,
+      error: missing ? `blob ${REF} is missing (404)` : undefined,
+    });
+    return [consume, blobCall({ parent: consume, operation: 'get', ref: REF, missing, atMs: T0 + 310 + i * 1_000 })];
+  });
+}
+
+describe('missing-payload', () => {
+  it('is the consumer that could not read its message: ref, the delete before it, and the dead letter after', () => {
+    const { spans, invoicing, invoice } = invoiced();
+    const removal = blobCall({ parent: invoicing, operation: 'delete', ref: REF, atMs: T0 + 180 });
+    const found = anomaliesOf('missing-payload', [...spans, removal, ...shipping(invoice, [{ outcome: 'dead_lettered', missing: true }])]);
+    expect(found).toHaveLength(1);
+    expect(found[0]).toMatchObject({ messageId: 'invoice-1', service: 'shipping', severity: 'error', timeMs: T0 + 310 });
+    expect(found[0].detail).toContain(`payload ${REF} was missing (404) on attempt 1`);
+    expect(found[0].detail).toContain('invoicing deleted it 130 ms before');
+    expect(found[0].detail).toContain('dead-lettered after attempt 1');
+  });
+
+  it('says so when a later attempt read it and committed (the blob came back)', () => {
+    const { spans, invoice } = invoiced();
+    const tries = [
+      { outcome: 'retry_scheduled' as const, missing: true },
+      { outcome: 'processed' as const, missing: false },
+    ];
+    const found = anomaliesOf('missing-payload', [...spans, ...shipping(invoice, tries)]);
+    expect(found).toHaveLength(1);
+    expect(found[0].detail).toContain('a later attempt (2) then committed');
+  });
+
+  it('is not reported when every read found the blob', () => {
+    const { spans, invoice } = invoiced();
+    expect(anomaliesOf('missing-payload', [...spans, ...shipping(invoice, [{ outcome: 'processed', missing: false }])])).toEqual([]);
+  });
+
+  it('is not reported for a read outside any attempt (no message could not be read)', () => {
+    const { spans } = invoiced();
+    const sweep = blobCall({ service: 'shipping', operation: 'get', ref: REF, missing: true, atMs: T0 + 400 });
+    expect(anomaliesOf('missing-payload', [...spans, sweep])).toEqual([]);
+  });
+});

@@ -1,0 +1,64 @@
+/**
+ * The claim-check detectors, from the blob store calls of the conversation
+ * (`blob-operations.ts`):
+ *
+ * - missing-payload  a blob `get` inside an attempt found nothing (404): the consumer could not
+ *                    read the message it was processing. error, one per (message, endpoint),
+ *                    about the attempt that first missed it; the detail tells the ref, a
+ *                    `delete` of it seen earlier in the flow, and what became of the message
+ *                    there (dead-lettered, retried and committed, still failing).
+ */
+import type { Anomaly } from '../model/flow.js';
+import { anomaly, attemptNumbers, concernedAttempt, type Detector } from './anomaly-builder.js';
+import { isSuccess } from './conversation-model.js';
+import type { AttemptModel, BlobOperationModel, ConversationModel, MessageModel } from './conversation-types.js';
+import { formatDuration, nameOf } from './format.js';
+
+/** What became of the message at the endpoint after its payload was missing. */
+function aftermath(attempts: AttemptModel[]): string {
+  const success = attempts.find(isSuccess);
+  if (success) return `a later attempt (${success.attempt || '?'}) then committed`;
+  const last = attempts[attempts.length - 1];
+  if (last.effective === 'dead_lettered') return `dead-lettered after attempt ${last.attempt || '?'}`;
+  if (last.effective === 'retry_scheduled') return `a retry is scheduled (no retry brings a deleted blob back)`;
+  return `attempt ${last.attempt || '?'} ${last.effective}`;
+}
+
+/** An earlier `delete` of the ref seen in the flow: who removed the payload, and when. */
+function deletedBefore(model: ConversationModel, read: BlobOperationModel): string {
+  const removal = model.blobOperations.find((op) => op.operation === 'delete' && op.ref === read.ref && op.startMs <= read.startMs);
+  if (!removal) return '';
+  return `; ${removal.span.service} deleted it ${formatDuration(read.startMs - removal.startMs)} before`;
+}
+
+export const detectMissingPayloads: Detector = (model) => {
+  const groups = new Map<string, { message: MessageModel; reads: BlobOperationModel[] }>();
+  for (const op of model.blobOperations) {
+    if (!op.missing || !op.attempt) continue;
+    const message = model.messagesById.get(op.attempt.messageId);
+    if (!message) continue;
+    const group = `${message.id}\u0000${op.attempt.endpoint}`;
+    const known = groups.get(group);
+    if (known) known.reads.push(op);
+    else groups.set(group, { message, reads: [op] });
+  }
+  const found: Anomaly[] = [];
+  for (const { message, reads } of groups.values()) {
+    const [first] = reads;
+    const reader = first.attempt!;
+    const missedBy = [...new Set(reads.map((r) => r.attempt!))];
+    const attempts = message.endpoints.get(reader.endpoint) ?? [];
+    found.push(
+      anomaly(
+        model,
+        'missing-payload',
+        'error',
+        message,
+        concernedAttempt(reader),
+        first.startMs,
+        `${nameOf(message.type, message.id)} could not be read by ${reader.service}: its payload ${first.ref} was missing (404) on attempt${missedBy.length > 1 ? 's' : ''} ${attemptNumbers(missedBy)}${deletedBefore(model, first)}; ${aftermath(attempts)}. Keep a claim-check blob until every consumer has processed its message`,
+      ),
+    );
+  }
+  return found;
+};
