@@ -17,8 +17,9 @@
  *   key (`http-retries`) the provider replays and nothing is reported.
  * - uncommitted-side-effect: billing charges, then can never record the charge; the message is
  *   dead-lettered and the provider's execution stays.
- * - claim-check: invoicing's attempts fail after storing their blob (and delete it), and some
- *   blobs are deleted right after the commit, before shipping reads them (404, dead letter).
+ * - claim-check: invoicing's attempts fail after storing their blob (some delete it, some leave
+ *   it orphaned), and some blobs are deleted right after the commit, before shipping reads them
+ *   (404, dead letter).
  */
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -64,7 +65,12 @@ const CASES: Case[] = [
   { scenario: 'http-retries', seed: 'keyed-1', orders: 12, expected: [], injected: ['http-retry'] },
   { scenario: 'http-retries-without-key', seed: 'keyless-1', orders: 12, expected: ['duplicate-processing'], injected: ['http-retry'] },
   { scenario: 'uncommitted-side-effect', seed: 'side-effect-3', orders: 12, expected: ['uncommitted-side-effect', 'dead-letter'] },
-  { scenario: 'claim-check', seed: 'claim-12', orders: 12, expected: ['missing-payload', 'dead-letter', 'offload', 'retry'] },
+  {
+    scenario: 'claim-check',
+    seed: 'claim-10',
+    orders: 12,
+    expected: ['missing-payload', 'orphaned-payload', 'dead-letter', 'offload', 'retry'],
+  },
 ];
 
 afterAll(closeEmbeddedDatabase);

@@ -88,3 +88,74 @@ describe('missing-payload', () => {
     expect(anomaliesOf('missing-payload', [...spans, sweep])).toEqual([]);
   });
 });
+
+/**
+ *   billing ── OrderBilled ──> invoicing #1 retry_scheduled: blob put R1 (`deleted`: then blob delete R1)
+ *                          └─> invoicing #2 processed: blob put R2, InvoiceIssued (ref `sentRef`)
+ */
+function abortedThenRetried(options: { deleted?: boolean; sentRef?: string; putFailed?: boolean } = {}): SpanRow[] {
+  const r1 = 'blob://invoices/invoice-1-a1';
+  const r2 = 'blob://invoices/invoice-1-a2';
+  const billed = send({ service: 'billing', messageId: 'billed-1', messageType: 'OrderBilled', destination: 'order-events', atMs: T0 });
+  const first = attempt({
+    service: 'invoicing',
+    parent: billed,
+    atMs: T0 + 10,
+    durationMs: 100,
+    attempt: 1,
+    outcome: 'retry_scheduled',
+    retryDelayMs: 0,
+    error: 'aborted after storing the invoice blob',
+  });
+  const put = blobCall({ parent: first, operation: 'put', ref: r1, bytes: 200_000, atMs: T0 + 20 });
+  if (options.putFailed) Object.assign(put, { statusCode: 'error', statusMessage: 'disk full' });
+  const spans = [billed, first, put];
+  if (options.deleted) spans.push(blobCall({ parent: first, operation: 'delete', ref: r1, atMs: T0 + 90 }));
+  const retry = attempt({ service: 'invoicing', parent: billed, atMs: T0 + 200, durationMs: 100, attempt: 2, outcome: 'processed' });
+  const ref = options.sentRef ?? r2;
+  spans.push(
+    retry,
+    blobCall({ parent: retry, operation: 'put', ref, bytes: 200_000, atMs: T0 + 210 }),
+    send({ parent: retry, messageId: 'invoice-1', messageType: 'InvoiceIssued', payload: { bytes: 200_000, ref }, atMs: T0 + 280 }),
+  );
+  return spans;
+}
+
+describe('orphaned-payload', () => {
+  it("is the blob an attempt that did not commit stored and never deleted, about that attempt's message", () => {
+    const found = anomaliesOf('orphaned-payload', abortedThenRetried());
+    expect(found).toHaveLength(1);
+    expect(found[0]).toMatchObject({ messageId: 'billed-1', service: 'invoicing', severity: 'warning', timeMs: T0 + 20 });
+    expect(found[0].detail).toContain('blob://invoices/invoice-1-a1 (200.0 KB) stored by invoicing in OrderBilled attempt 1');
+    expect(found[0].detail).toContain('did not commit (retry_scheduled)');
+    expect(found[0].detail).toContain('delete it when the attempt aborts');
+  });
+
+  it.each([
+    { name: 'the aborted attempt deleted its blob', spans: () => abortedThenRetried({ deleted: true }) },
+    {
+      name: 'a committed attempt sent a message referring to it',
+      spans: () => abortedThenRetried({ sentRef: 'blob://invoices/invoice-1-a1' }),
+    },
+    { name: 'the put failed (nothing known to be stored)', spans: () => abortedThenRetried({ putFailed: true }) },
+  ])('$name: not reported', ({ spans }) => {
+    expect(anomaliesOf('orphaned-payload', spans())).toEqual([]);
+  });
+
+  it('is not judged while the flow is active (the delete may still come)', () => {
+    expect(anomaliesOf('orphaned-payload', abortedThenRetried(), T0 + 5_000)).toEqual([]);
+  });
+
+  it('is not reported while spans are missing from the flow (the delete may be among them)', () => {
+    const spans = abortedThenRetried();
+    const orphan = blobCall({
+      service: 'invoicing',
+      operation: 'delete',
+      ref: 'blob://invoices/x',
+      atMs: T0 + 95,
+      traceId: spans[0].traceId,
+    });
+    orphan.parentSpanId = 'ffffffffffffffff';
+    expect(anomaliesOf('orphaned-payload', [...spans, orphan])).toEqual([]);
+  });
+});

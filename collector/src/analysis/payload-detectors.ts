@@ -7,12 +7,20 @@
  *                    about the attempt that first missed it; the detail tells the ref, a
  *                    `delete` of it seen earlier in the flow, and what became of the message
  *                    there (dead-lettered, retried and committed, still failing).
+ * - orphaned-payload a blob `put` inside an attempt that did not commit, with no `delete` of
+ *                    the ref after it in the flow and no message of a committed attempt
+ *                    referring to it. warning: a storage leak, not a correctness fault. Judged
+ *                    once the flow is quiet (the delete may still come), and not while spans
+ *                    are missing from the flow or the writer lost spans at export since the put
+ *                    (the delete may be among them). A put whose span failed stored nothing
+ *                    known, and is left out.
  */
 import type { Anomaly } from '../model/flow.js';
-import { anomaly, attemptNumbers, concernedAttempt, type Detector } from './anomaly-builder.js';
-import { isSuccess } from './conversation-model.js';
+import { anomaly, attemptLabel, attemptNumbers, concernedAttempt, type Detector } from './anomaly-builder.js';
+import { isSuccess, producedByCommitted } from './conversation-model.js';
 import type { AttemptModel, BlobOperationModel, ConversationModel, MessageModel } from './conversation-types.js';
-import { formatDuration, nameOf } from './format.js';
+import { anyMissingSpans, exportLossDoubt } from './evidence-doubts.js';
+import { formatBytes, formatDuration, nameOf } from './format.js';
 
 /** What became of the message at the endpoint after its payload was missing. */
 function aftermath(attempts: AttemptModel[]): string {
@@ -57,6 +65,39 @@ export const detectMissingPayloads: Detector = (model) => {
         concernedAttempt(reader),
         first.startMs,
         `${nameOf(message.type, message.id)} could not be read by ${reader.service}: its payload ${first.ref} was missing (404) on attempt${missedBy.length > 1 ? 's' : ''} ${attemptNumbers(missedBy)}${deletedBefore(model, first)}; ${aftermath(attempts)}. Keep a claim-check blob until every consumer has processed its message`,
+      ),
+    );
+  }
+  return found;
+};
+
+/** Spans that may hold the delete of `put`'s blob are missing: the flow's orphans, or the writer's export losses since. */
+function deleteMayBeMissing(model: ConversationModel, put: BlobOperationModel): boolean {
+  const what = `a delete of ${put.ref} may be among them`;
+  return anyMissingSpans(model) !== null || exportLossDoubt(model, new Set([put.span.service]), put.startMs, what) !== null;
+}
+
+export const detectOrphanedPayloads: Detector = (model) => {
+  if (model.active) return [];
+  const committedRefs = new Set(model.messages.filter(producedByCommitted).map((m) => m.payloadRef));
+  const found: Anomaly[] = [];
+  for (const put of model.blobOperations) {
+    const writer = put.attempt;
+    if (put.operation !== 'put' || put.span.statusCode === 'error' || !writer?.failed || committedRefs.has(put.ref)) continue;
+    const message = model.messagesById.get(writer.messageId);
+    if (!message) continue;
+    if (model.blobOperations.some((op) => op.operation === 'delete' && op.ref === put.ref && op.startMs >= put.startMs)) continue;
+    if (deleteMayBeMissing(model, put)) continue;
+    const size = put.bytes > 0 ? ` (${formatBytes(put.bytes)})` : '';
+    found.push(
+      anomaly(
+        model,
+        'orphaned-payload',
+        'warning',
+        message,
+        concernedAttempt(writer),
+        put.startMs,
+        `${put.ref}${size} stored by ${writer.service} in ${attemptLabel(writer)}, which did not commit (${writer.effective}), was never deleted and no committed message refers to it: storage leaks until a blob collector removes it; delete it when the attempt aborts`,
       ),
     );
   }

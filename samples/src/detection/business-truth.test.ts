@@ -3,7 +3,16 @@ import type { TruthRecord } from '../faults/ground-truth.js';
 import type { BusinessState } from './business-state.js';
 import { deriveTruth } from './business-truth.js';
 
-const empty: BusinessState = { processed: [], outbox: [], deadLetters: [], effects: [], claimChecks: [], blobs: [], sequences: [] };
+const empty: BusinessState = {
+  processed: [],
+  outbox: [],
+  deadLetters: [],
+  effects: [],
+  claimChecks: [],
+  blobs: [],
+  blobWriters: [],
+  sequences: [],
+};
 const injected = (kind: TruthRecord['kind'], messageId: string, service: string): TruthRecord => ({
   kind,
   messageId,
@@ -84,6 +93,19 @@ describe('ground truth from business state', () => {
         injected('missing-payload', 'i3', 'shipping'),
       ],
       truth: ['missing-payload shipping i1'],
+    },
+    {
+      name: "a listed blob no committed claim check refers to is an orphaned payload of its writer's message (its ref when unknown)",
+      state: {
+        claimChecks: [{ service: 'invoicing', messageId: 'i1', messageType: 'InvoiceIssued', ref: 'blob://invoices/i1-a2' }],
+        blobs: ['blob://invoices/i1-a1', 'blob://invoices/i1-a2', 'blob://invoices/stray'],
+        blobWriters: [
+          { ref: 'blob://invoices/i1-a1', service: 'invoicing', messageId: 'b1', messageType: 'OrderBilled' },
+          { ref: 'blob://invoices/i1-a2', service: 'invoicing', messageId: 'b1', messageType: 'OrderBilled' },
+        ],
+      },
+      log: [],
+      truth: ['orphaned-payload invoicing b1', 'orphaned-payload invoicing blob://invoices/stray'],
     },
     {
       name: 'an offload is a committed claim check whose message was dispatched',

@@ -14,6 +14,12 @@
  * - missing-payload: an injected early delete of a claim-check blob (logged per reader) whose
  *   committed claim check's blob is gone from the listing and whose reader never processed the
  *   message (it could not read it; a reader that came before the delete processed it).
+ * - orphaned-payload: a blob the store still lists that no committed claim check refers to
+ *   (what the blob collector would remove), concerning the message whose processing stored it
+ *   (its writer; the blob's ref when unknown, so that it shows as missed). A blob the collector
+ *   already removed is not counted: its retention (10 min by default) outlasts a measured run,
+ *   so none is removed during one; a longer run would count fewer orphans than the collector
+ *   reports, since the collector's delete is made outside any conversation.
  * - logical-duplicate: a producer's outbox committed the same kind of message for the same
  *   incoming message more than once under different ids; every copy after the first.
  * - out-of-order: in a per-key history a consumer keeps (`sequences`), a message applied
@@ -65,6 +71,17 @@ export function deriveTruth(state: BusinessState, injected: readonly TruthRecord
       truth.push({ kind: 'uncommitted-side-effect', ...expected, detail: 'executed by a third party; no processing of it committed' });
   }
   truth.push(...logicalDuplicates(state.outbox), ...overtakers(state));
+  const referenced = new Set(state.claimChecks.map((c) => c.ref));
+  for (const ref of state.blobs.filter((b) => !referenced.has(b))) {
+    const writer = state.blobWriters.find((w) => w.ref === ref) ?? { service: 'invoicing', messageId: ref, messageType: 'OrderBilled' };
+    truth.push({
+      kind: 'orphaned-payload',
+      service: writer.service,
+      messageId: writer.messageId,
+      messageType: writer.messageType,
+      detail: ref,
+    });
+  }
   for (const c of state.claimChecks) {
     if (dispatched.has(c.messageId))
       truth.push({ kind: 'offload', messageId: c.messageId, service: c.service, messageType: c.messageType, detail: c.ref });

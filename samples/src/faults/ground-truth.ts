@@ -22,6 +22,7 @@ export const DETECTABLE_KINDS = [
   'inconsistent-output',
   'uncommitted-side-effect',
   'missing-payload',
+  'orphaned-payload',
 ] as const;
 export type DetectableKind = (typeof DETECTABLE_KINDS)[number];
 

@@ -42,7 +42,8 @@ export function invoicingHandlers(blobs: BlobStore, options: InvoiceOptions, pla
         // Stored before the message exists, under this attempt's own key: an attempt that does
         // not commit deletes it; one that crashed first leaves it to the blob collector.
         const ref = await blobs.put(`${messageId}-a${ctx.delivery.attempt}`, document);
-        ctx.onAbort(() => blobs.delete(ref));
+        const leavesBlob = decide(plan, ctx.faults.abortLeavesBlob, 'abort-leaves-blob', ctx.endpoint, ctx.delivery.messageId);
+        if (!leavesBlob) ctx.onAbort(() => blobs.delete(ref));
         invoice.ref = ref;
         recordPayloadOffload({ ref, bytes: document.length });
         payload = { bytes: document.length, ref, offloaded: true };
@@ -64,6 +65,14 @@ export function invoicingHandlers(blobs: BlobStore, options: InvoiceOptions, pla
             messageType: ctx.delivery.messageType,
             detail: 'aborted after storing its blob',
           });
+          if (leavesBlob)
+            truth.record({
+              kind: 'orphaned-payload',
+              messageId: ctx.delivery.messageId,
+              service: ctx.endpoint,
+              messageType: ctx.delivery.messageType,
+              detail: `${ref} left behind (BUG: no delete on abort)`,
+            });
           throw new Error('invoicing aborted after storing the invoice blob (injected)');
         }
         if (decide(plan, ctx.faults.missingBlob, 'missing-blob', ctx.endpoint, ctx.delivery.messageId)) {
