@@ -146,6 +146,15 @@ describe('orphaned-payload', () => {
     expect(anomaliesOf('orphaned-payload', abortedThenRetried(), T0 + 5_000)).toEqual([]);
   });
 
+  it.each([
+    { name: 'during the aborted attempt (its delete on abort may be among them): not reported', atMs: T0 + 60, reported: 0 },
+    { name: "after the attempt ended (a busy stream's spans still in flight): still reported", atMs: T0 + 5_000, reported: 1 },
+  ])('invoicing lost spans at export $name', ({ atMs, reported }) => {
+    const loss = { service: 'invoicing', stream: 's1', fromMs: atMs, toMs: atMs + 10, missing: 1 };
+    const flow = reconstructFlow(abortedThenRetried(), { now: LATER, quietPeriodMs: 60_000, exportLosses: [loss] });
+    expect(flow.anomalies.filter((a) => a.kind === 'orphaned-payload')).toHaveLength(reported);
+  });
+
   it('is not reported while spans are missing from the flow (the delete may be among them)', () => {
     const spans = abortedThenRetried();
     const orphan = blobCall({

@@ -11,15 +11,17 @@
  *                    the ref after it in the flow and no message of a committed attempt
  *                    referring to it. warning: a storage leak, not a correctness fault. Judged
  *                    once the flow is quiet (the delete may still come), and not while spans
- *                    are missing from the flow or the writer lost spans at export since the put
- *                    (the delete may be among them). A put whose span failed stored nothing
- *                    known, and is left out.
+ *                    are missing from the flow or the writer lost spans at export during the
+ *                    attempt (its delete on abort may be among them). A delete made later by
+ *                    another span lost at export is not seen: a false warning then. A put whose
+ *                    span failed stored nothing known, and is left out.
  */
 import type { Anomaly } from '../model/flow.js';
 import { anomaly, attemptLabel, attemptNumbers, concernedAttempt, type Detector } from './anomaly-builder.js';
 import { isSuccess, producedByCommitted } from './conversation-model.js';
 import type { AttemptModel, BlobOperationModel, ConversationModel, MessageModel } from './conversation-types.js';
-import { anyMissingSpans, exportLossDoubt } from './evidence-doubts.js';
+import { anyMissingSpans } from './evidence-doubts.js';
+import { lossesDuring } from './export-losses.js';
 import { formatBytes, formatDuration, nameOf } from './format.js';
 
 /** What became of the message at the endpoint after its payload was missing. */
@@ -71,10 +73,17 @@ export const detectMissingPayloads: Detector = (model) => {
   return found;
 };
 
-/** Spans that may hold the delete of `put`'s blob are missing: the flow's orphans, or the writer's export losses since. */
-function deleteMayBeMissing(model: ConversationModel, put: BlobOperationModel): boolean {
-  const what = `a delete of ${put.ref} may be among them`;
-  return anyMissingSpans(model) !== null || exportLossDoubt(model, new Set([put.span.service]), put.startMs, what) !== null;
+/**
+ * Spans that may hold the delete of `put`'s blob are missing: the flow's orphans, or spans the
+ * writer lost at export between the put and the end of its attempt, where a delete on abort is
+ * made. Not until the flow is judged (as `exportLossDoubt` reads): a busy service's stream has
+ * holes at any moment for the spans still running or queued for export, which would hide every
+ * orphan of a service that never rests.
+ */
+function deleteMayBeMissing(model: ConversationModel, put: BlobOperationModel, writer: AttemptModel): boolean {
+  return (
+    anyMissingSpans(model) !== null || lossesDuring(model.exportLosses, new Set([put.span.service]), put.startMs, writer.endMs).length > 0
+  );
 }
 
 export const detectOrphanedPayloads: Detector = (model) => {
@@ -87,7 +96,7 @@ export const detectOrphanedPayloads: Detector = (model) => {
     const message = model.messagesById.get(writer.messageId);
     if (!message) continue;
     if (model.blobOperations.some((op) => op.operation === 'delete' && op.ref === put.ref && op.startMs >= put.startMs)) continue;
-    if (deleteMayBeMissing(model, put)) continue;
+    if (deleteMayBeMissing(model, put, writer)) continue;
     const size = put.bytes > 0 ? ` (${formatBytes(put.bytes)})` : '';
     found.push(
       anomaly(
