@@ -13,8 +13,10 @@
  * conversation id; an attempt parented on a send also inherits the message's identity
  * (message id, type, causation id, destination), as a consumer span does in a real trace.
  */
-import type { Outcome } from '@onceflow/instrumentation/semconv';
+import type { BlobOperation, Outcome } from '@onceflow/instrumentation/semconv';
 import {
+  ATTR_BLOB_MISSING,
+  ATTR_BLOB_OPERATION,
   ATTR_BUSINESS_KEY,
   ATTR_HTTP_REQUEST_METHOD,
   ATTR_HTTP_RESPONSE_STATUS_CODE,
@@ -299,5 +301,32 @@ export function payloadFetch(spec: PayloadFetchSpec): SpanRow {
     kind: 'internal',
     messageId: spec.messageId ?? (spec.parent?.kind === 'consumer' ? spec.parent.messageId : ''),
     payloadRef: spec.ref,
+  });
+}
+
+export interface BlobCallSpec extends CommonSpec {
+  service?: string;
+  operation: BlobOperation;
+  ref: string;
+  bytes?: number;
+  /** A `get` that found nothing (404): status error. */
+  missing?: boolean;
+}
+
+/** A blob store client span (claim check): `blob put|get|delete` of `ref`. */
+export function blobCall(spec: BlobCallSpec): SpanRow {
+  const service = spec.service ?? spec.parent?.service ?? 'unknown_service';
+  const base = common(spec, service);
+  const attributes: Record<string, string> = { ...base.attributes, [ATTR_BLOB_OPERATION]: spec.operation };
+  if (spec.missing) attributes[ATTR_BLOB_MISSING] = 'true';
+  return makeSpan({
+    ...base,
+    attributes,
+    name: `blob ${spec.operation}`,
+    kind: 'client',
+    statusCode: spec.missing ? 'error' : 'unset',
+    statusMessage: spec.missing ? `blob ${spec.ref} is missing (404)` : '',
+    payloadRef: spec.ref,
+    payloadBytes: spec.bytes ?? 0,
   });
 }

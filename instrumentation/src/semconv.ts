@@ -88,6 +88,17 @@ export const ATTR_PAYLOAD_REF = 'onceflow.payload.ref';
 export const ATTR_PAYLOAD_BYTES = 'onceflow.payload.bytes';
 /** Set on a span that read an offloaded payload back (claim check fetch). */
 export const ATTR_PAYLOAD_FETCHED = 'onceflow.payload.fetched';
+/**
+ * What a blob store client span did with a claim-check blob: `put`, `get` or `delete` (see
+ * {@link BLOB_OPERATIONS}); `onceflow.payload.ref` names the blob, `onceflow.payload.bytes` its
+ * size. Lets the collector tell a blob written by an attempt that never committed (orphaned)
+ * and a read that found nothing (missing).
+ */
+export const ATTR_BLOB_OPERATION = 'onceflow.blob.operation';
+export const BLOB_OPERATIONS = ['put', 'get', 'delete'] as const;
+export type BlobOperation = (typeof BLOB_OPERATIONS)[number];
+/** `true` on a blob `get` that found nothing (a 404, span status error): the payload is gone. */
+export const ATTR_BLOB_MISSING = 'onceflow.blob.missing';
 /** Message ids an attempt produced (string array). */
 export const ATTR_OUTGOING_MESSAGE_IDS = 'onceflow.outgoing_message_ids';
 /** Delay before the next attempt, when the outcome is `retry_scheduled`. */

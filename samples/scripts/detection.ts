@@ -26,6 +26,8 @@ const DETECTION_SCENARIOS = [
   'uninstrumented-consumer',
   'two-queues',
   'dedup-window',
+  'claim-check',
+  'uncommitted-side-effect',
   'chaos',
 ];
 const scenarios = process.argv.slice(2).filter((a) => !a.startsWith('-'));

@@ -15,6 +15,11 @@
  * - out-of-order: OrderBilled deferred at orders, OrderShipped applied first.
  * - http-retries-without-key: a lost response retried without a key charges twice; with the
  *   key (`http-retries`) the provider replays and nothing is reported.
+ * - uncommitted-side-effect: billing charges, then can never record the charge; the message is
+ *   dead-lettered and the provider's execution stays.
+ * - claim-check: invoicing's attempts fail after storing their blob (some delete it, some leave
+ *   it orphaned), and some blobs are deleted right after the commit, before shipping reads them
+ *   (404, dead letter).
  */
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -59,6 +64,13 @@ const CASES: Case[] = [
   { scenario: 'out-of-order', seed: 'order-1', orders: 12, expected: ['out-of-order', 'retry'] },
   { scenario: 'http-retries', seed: 'keyed-1', orders: 12, expected: [], injected: ['http-retry'] },
   { scenario: 'http-retries-without-key', seed: 'keyless-1', orders: 12, expected: ['duplicate-processing'], injected: ['http-retry'] },
+  { scenario: 'uncommitted-side-effect', seed: 'side-effect-3', orders: 12, expected: ['uncommitted-side-effect', 'dead-letter'] },
+  {
+    scenario: 'claim-check',
+    seed: 'claim-10',
+    orders: 12,
+    expected: ['missing-payload', 'orphaned-payload', 'dead-letter', 'offload', 'retry'],
+  },
 ];
 
 afterAll(closeEmbeddedDatabase);

@@ -21,6 +21,8 @@
  * - lost-message, missed-delivery: see delivery-detectors.ts.
  * - premature-publish, stuck-outbox: see commit-detectors.ts.
  * - inconsistent-output: see output-detectors.ts.
+ * - uncommitted-side-effect: see uncommitted-side-effects.ts.
+ * - missing-payload, orphaned-payload: see payload-detectors.ts.
  * - offload             the payload went to a blob store; says whether a consumer read it. info.
  * - logical-duplicate   same producer, type and causation id, different message ids, produced
  *                       by different attempts (non-deterministic ids). error.
@@ -54,11 +56,15 @@ import { ghostDoubt } from './evidence-doubts.js';
 import { abridge, formatBytes, formatDuration, formatList, nameOf, quote } from './format.js';
 import { detectRepeatedHttpExecutions } from './http-calls.js';
 import { detectInconsistentOutputs } from './output-detectors.js';
+import { detectMissingPayloads, detectOrphanedPayloads } from './payload-detectors.js';
+import { detectUncommittedSideEffects } from './uncommitted-side-effects.js';
 
 export type { Detector } from './anomaly-builder.js';
 export { detectLostMessages, detectMissedDeliveries } from './delivery-detectors.js';
 export { detectPrematurePublishes, detectStuckOutboxes } from './commit-detectors.js';
 export { detectInconsistentOutputs } from './output-detectors.js';
+export { detectMissingPayloads, detectOrphanedPayloads } from './payload-detectors.js';
+export { detectUncommittedSideEffects } from './uncommitted-side-effects.js';
 
 /** The endpoint recorded no outcome on any attempt: it tells deliveries, not what they did. */
 const recordsNoOutcomes = (attempts: AttemptModel[]) => attempts.every((a) => a.outcome === '');
@@ -350,6 +356,9 @@ export const DETECTORS: Record<AnomalyKind, Detector> = {
   'premature-publish': detectPrematurePublishes,
   'stuck-outbox': detectStuckOutboxes,
   'inconsistent-output': detectInconsistentOutputs,
+  'uncommitted-side-effect': detectUncommittedSideEffects,
+  'missing-payload': detectMissingPayloads,
+  'orphaned-payload': detectOrphanedPayloads,
 };
 
 const SEVERITY_RANK: Record<Severity, number> = { info: 0, warning: 1, error: 2 };

@@ -8,12 +8,13 @@
  * Everything is map-based and linear in the number of spans (ancestor lookups are memoized).
  *
  * The steps, in order: span-tree (parentage) → attempt-grouping → http-calls → message-index
- * → causation-edges → evidence-gaps → quiet periods and message status.
+ * → blob-operations → causation-edges → evidence-gaps → quiet periods and message status.
  */
 import { ATTR_BUSINESS_KEY } from '@onceflow/instrumentation/semconv';
 import type { MessageStatus } from '../model/flow.js';
 import type { SpanRow } from '../model/span.js';
 import { groupAttempts } from './attempt-grouping.js';
+import { indexBlobOperations } from './blob-operations.js';
 import { buildCausationEdges } from './causation-edges.js';
 import type { AttemptModel, ConversationModel, MessageModel, ModelOptions } from './conversation-types.js';
 import { findEvidenceGaps } from './evidence-gaps.js';
@@ -133,6 +134,7 @@ export function buildConversationModel(input: SpanRow[], options: ModelOptions):
   const attemptIndex = groupAttempts(spans, ancestorsOf);
   const { httpCalls, callIdOfServer, boundaryRoute } = matchHttpCalls(spans);
   const { messagesById, sends } = indexMessages(spans, ancestorsOf, attemptIndex, callIdOfServer);
+  const blobOperations = indexBlobOperations(spans, ancestorsOf, attemptIndex);
   const messages = [...messagesById.values()].sort((a, b) => a.firstMs - b.firstMs || (a.id < b.id ? -1 : 1));
   const edges = buildCausationEdges(messages, messagesById, attemptIndex.attempts, sends);
   const gaps = findEvidenceGaps(spans, byKey, attemptIndex.attempts);
@@ -159,6 +161,7 @@ export function buildConversationModel(input: SpanRow[], options: ModelOptions):
     messages,
     messagesById,
     httpCalls,
+    blobOperations,
     edges,
     boundaryRoute,
     rootSpanName: spans[0]?.name ?? '',

@@ -2,7 +2,7 @@
  * The indexed shape of one conversation (attempts, sends, messages) that the conversation
  * model's steps build and the detectors, the ledger and the flow assembly read.
  */
-import type { Outcome } from '@onceflow/instrumentation/semconv';
+import type { BlobOperation, Outcome } from '@onceflow/instrumentation/semconv';
 import type { AnomalyKind, CausationEdge, Delivery, HttpCall, MessageStatus, Send } from '../model/flow.js';
 import type { SpanRow } from '../model/span.js';
 import type { OrderViolation } from './business-key-order.js';
@@ -78,6 +78,20 @@ export interface MessageModel {
   quietUntilMs: number;
 }
 
+/** A blob store call (claim check) seen as a client span (`onceflow.blob.operation`). */
+export interface BlobOperationModel {
+  span: SpanRow;
+  operation: BlobOperation;
+  ref: string;
+  /** Bytes written or read, 0 when not recorded. */
+  bytes: number;
+  /** A `get` that found nothing (404). */
+  missing: boolean;
+  startMs: number;
+  /** The attempt the call was made in (nearest attempt above it); null outside any. */
+  attempt: AttemptModel | null;
+}
+
 /** Missing evidence found in the conversation's spans (see evidence-gaps.ts). */
 export interface EvidenceGaps {
   /** Per trace id: spans whose parent span never arrived (the trace's first span excepted). */
@@ -115,6 +129,8 @@ export interface ConversationModel {
   messages: MessageModel[];
   messagesById: Map<string, MessageModel>;
   httpCalls: HttpCall[];
+  /** Blob store calls, in time order. */
+  blobOperations: BlobOperationModel[];
   edges: CausationEdge[];
   services: string[];
   idempotencyKeys: string[];

@@ -163,15 +163,25 @@ export function ghostDoubt(model: ConversationModel, producer: AttemptModel): Do
       evidence: [last.span.spanId],
     };
   }
+  return missingCommitDoubt(model, producer);
+}
+
+/**
+ * An attempt that did not commit, judged as if no attempt of its message at its endpoint
+ * committed: one may have, among the attempts that left no span (holes in the attempt
+ * numbers) or the spans whose parent never arrived.
+ */
+export function missingCommitDoubt(model: ConversationModel, failed: AttemptModel): Doubt | null {
+  const attempts = model.messagesById.get(failed.messageId)?.endpoints.get(failed.endpoint) ?? [];
   const missing = missingAttemptNumbers(attempts);
   if (missing.length > 0) {
     return {
-      reason: `attempt${missing.length > 1 ? 's' : ''} ${formatList(missing)} of ${name} at ${producer.endpoint} left no span: one may have committed`,
+      reason: `attempt${missing.length > 1 ? 's' : ''} ${formatList(missing)} of ${nameOf(failed.messageType, failed.messageId)} at ${failed.endpoint} left no span: one may have committed`,
       evidence: attempts.map((a) => a.span.spanId),
     };
   }
   // Not export losses: a committing attempt lost at export leaves a hole in its attempt
-  // numbers (above) unless it was the last, and holes in a producer's stream are common where
-  // its spans are cut short (crashes) while the ghost itself is seen whole.
+  // numbers (above) unless it was the last, and holes in a stream are common where spans are
+  // cut short (crashes) while the attempt judged is seen whole.
   return anyMissingSpans(model);
 }

@@ -82,10 +82,10 @@ const NON_IDEMPOTENT = new Set(['POST', 'PATCH']);
 
 const succeeded = (call: HttpCall) => call.statusCode >= 200 && call.statusCode < 300;
 /** Succeeded, or went out and got no answer (status 0): the callee may have executed it. */
-const mayHaveExecuted = (call: HttpCall) => call.statusCode === 0 || succeeded(call);
+export const mayHaveExecuted = (call: HttpCall) => call.statusCode === 0 || succeeded(call);
 
 /** The attempt (and its message) whose span encloses the call, in the call's trace and client service. */
-function callerOf(call: HttpCall, attempts: readonly [MessageModel, AttemptModel][]): [MessageModel, AttemptModel] | undefined {
+export function callerOf(call: HttpCall, attempts: readonly [MessageModel, AttemptModel][]): [MessageModel, AttemptModel] | undefined {
   return attempts.find(
     ([, a]) => a.service === call.client && a.span.traceId === call.traceId && a.startMs <= call.startMs && call.startMs <= a.endMs,
   );

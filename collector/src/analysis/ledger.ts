@@ -18,6 +18,9 @@
  *                          a message sent more than once has sends without a body digest.
  *
  * A verdict is `violated` only on evidence seen; missing evidence gives `unknown` and why.
+ * `uncommitted-side-effect`, `missing-payload` and `orphaned-payload` violate none of them: the
+ * invariants are about messages, and those are about effects outside them (a third party's
+ * execution, a blob store), so the flow shows them as anomalies only.
  */
 import type { Anomaly, AnomalyKind, Invariant, InvariantVerdict, Ledger, Verdict } from '../model/flow.js';
 import { isSuccess, producedByCommitted, producedByFailed, producerOf } from './conversation-model.js';

@@ -16,6 +16,9 @@ export const ANOMALY_KINDS = [
   'premature-publish',
   'stuck-outbox',
   'inconsistent-output',
+  'uncommitted-side-effect',
+  'missing-payload',
+  'orphaned-payload',
 ] as const;
 export const AnomalyKindSchema = z.enum(ANOMALY_KINDS);
 export type AnomalyKind = z.infer<typeof AnomalyKindSchema>;
@@ -23,9 +26,10 @@ export type AnomalyKind = z.infer<typeof AnomalyKindSchema>;
 /**
  * How bad an anomaly is: `info` is handled and healthy (a duplicate delivery that was
  * skipped, an offload), `warning` recovered or harmless this time (a retry that succeeded, a
- * publish before a commit that then succeeded, out of order), `error` breaks exactly-once
- * (duplicate processing, ghost, lost, missed delivery, stuck outbox, inconsistent output, dead
- * letter, logical duplicate).
+ * publish before a commit that then succeeded, out of order) or a leak rather than a fault (an
+ * orphaned payload), `error` breaks exactly-once (duplicate processing, ghost, lost, missed
+ * delivery, stuck outbox, inconsistent output, dead letter, logical duplicate, a side effect of
+ * attempts that never committed, a missing payload).
  */
 export const SEVERITIES = ['info', 'warning', 'error'] as const;
 export const SeveritySchema = z.enum(SEVERITIES);

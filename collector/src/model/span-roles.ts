@@ -1,12 +1,15 @@
 /**
  * What a single span is: a send (producer), a processing attempt (consumer or a span carrying
- * an outcome), an HTTP client or server span, a claim-check fetch. Model floor: the analysis
+ * an outcome), an HTTP client or server span, a claim-check fetch or blob store call. Model floor: the analysis
  * reads spans only through these predicates (so a new instrumentation's quirks are absorbed
  * here), and each store's SQL builds its role conditions from `SPAN_ROLES`
  * (`store/duckdb/span-roles-sql.ts`, `store/clickhouse/span-roles-sql.ts`), so a role is
  * defined once.
  */
 import {
+  ATTR_BLOB_MISSING,
+  ATTR_BLOB_OPERATION,
+  BLOB_OPERATIONS,
   ATTR_HTTP_REQUEST_METHOD,
   ATTR_HTTP_RESPONSE_STATUS_CODE,
   ATTR_HTTP_ROUTE,
@@ -16,6 +19,7 @@ import {
   ATTR_RETRY_DELAY_MS,
   ATTR_SERVER_ADDRESS,
   ATTR_URL_FULL,
+  type BlobOperation,
   type Outcome,
 } from '@onceflow/instrumentation/semconv';
 import { nsToMs, type SpanKind, type SpanRow } from './span.js';
@@ -91,6 +95,17 @@ export function isHttpServer(span: SpanRow): boolean {
 /** A span that read an offloaded payload back (claim check). */
 export function isPayloadFetch(span: SpanRow): boolean {
   return span.attributes[ATTR_PAYLOAD_FETCHED] === 'true';
+}
+
+/** What a blob store client span did with a claim-check blob, null when it is no blob operation. */
+export function blobOperationOf(span: SpanRow): BlobOperation | null {
+  const operation = span.attributes[ATTR_BLOB_OPERATION];
+  return (BLOB_OPERATIONS as readonly string[]).includes(operation ?? '') ? (operation as BlobOperation) : null;
+}
+
+/** A blob read that found nothing (a 404). */
+export function isBlobMissing(span: SpanRow): boolean {
+  return span.attributes[ATTR_BLOB_MISSING] === 'true';
 }
 
 export function payloadRefOf(span: SpanRow): string {

@@ -5,7 +5,7 @@
  * comes from telemetry. `business-truth.ts` turns it into the expected anomalies.
  */
 import { deterministicMessageId } from '@onceflow/instrumentation';
-import { refOf } from '../infra/blob-store.js';
+import { keyOf, refOf } from '../infra/blob-store.js';
 import type { EntityDocument } from '../kv/entity-endpoint.js';
 import type { Placed } from '../load-generator.js';
 import type { OrderSystem } from '../system.js';
@@ -19,12 +19,21 @@ export interface BusinessState {
    */
   outbox: { service: string; messageId: string; messageType: string; dispatched: boolean; incomingId?: string; createdAtMs?: number }[];
   deadLetters: { service: string; messageId: string; messageType: string }[];
-  /** One entry per application of a message's effect (a message applied twice has two). */
-  effects: { service: string; messageId: string; messageType: string }[];
+  /**
+   * One entry per application of a message's effect (a message applied twice has two).
+   * `external`: applied by a third party (the payment provider), outside the transaction of
+   * the processing that asked for it, so it stays whether that processing commits or not.
+   */
+  effects: { service: string; messageId: string; messageType: string; external?: boolean }[];
   /** Committed claim checks: a message whose body went to the blob store, and its reference. */
   claimChecks: { service: string; messageId: string; messageType: string; ref: string }[];
   /** References of the blobs the store lists. */
   blobs: string[];
+  /**
+   * The message whose processing stored each listed blob, where known: invoicing keys a blob
+   * by the id of the InvoiceIssued its OrderBilled yields, plus `-a<attempt>`.
+   */
+  blobWriters: { ref: string; service: string; messageId: string; messageType: string }[];
   /**
    * Per-key history a consumer keeps of the events it applies under a declared business key
    * (orders' status events, when it keys them by order): first-to-last as applied, each with
@@ -106,7 +115,26 @@ export async function readBusinessState(system: OrderSystem, placed: Placed[]): 
     await db.query<{ message_id: string; blob_ref: string }>('SELECT message_id, blob_ref FROM invoices WHERE blob_ref IS NOT NULL')
   ).rows.map((r) => ({ service: 'invoicing', messageId: r.message_id, messageType: 'InvoiceIssued', ref: r.blob_ref }));
   const blobs = (await system.blobs.list()).map((b) => refOf(b.key));
-  return { processed, outbox, deadLetters, effects, claimChecks, blobs, sequences };
+  const blobWriters = writersOf(blobs, outboxRows);
+  return { processed, outbox, deadLetters, effects, claimChecks, blobs, blobWriters, sequences };
+}
+
+/** Each blob's writer: the OrderBilled (billing's outbox holds every one) whose InvoiceIssued id keys it. */
+function writersOf(
+  blobs: string[],
+  outboxRows: { endpoint: string; message_id: string; message_type: string }[],
+): BusinessState['blobWriters'] {
+  const billedByInvoice = new Map<string, string>();
+  for (const row of outboxRows) {
+    if (row.endpoint === 'billing' && row.message_type === 'OrderBilled')
+      billedByInvoice.set(deterministicMessageId(row.message_id, 'invoicing', 'InvoiceIssued'), row.message_id);
+  }
+  const writers: BusinessState['blobWriters'] = [];
+  for (const ref of blobs) {
+    const billed = billedByInvoice.get(keyOf(ref).replace(/-a\d+$/, ''));
+    if (billed) writers.push({ ref, service: 'invoicing', messageId: billed, messageType: 'OrderBilled' });
+  }
+  return writers;
 }
 
 /**
@@ -138,7 +166,7 @@ async function providerExecutions(
   for (const row of rows) {
     const ids = [...(bills.get(row.order_id) ?? [])];
     const messageId = row.charge_key ? byChargeKey.get(row.charge_key) : ids.length === 1 ? ids[0] : undefined;
-    if (messageId) effects.push({ service: 'billing', messageId, messageType: 'BillCustomer' });
+    if (messageId) effects.push({ service: 'billing', messageId, messageType: 'BillCustomer', external: true });
   }
   return effects;
 }

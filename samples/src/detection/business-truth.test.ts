@@ -3,7 +3,16 @@ import type { TruthRecord } from '../faults/ground-truth.js';
 import type { BusinessState } from './business-state.js';
 import { deriveTruth } from './business-truth.js';
 
-const empty: BusinessState = { processed: [], outbox: [], deadLetters: [], effects: [], claimChecks: [], blobs: [], sequences: [] };
+const empty: BusinessState = {
+  processed: [],
+  outbox: [],
+  deadLetters: [],
+  effects: [],
+  claimChecks: [],
+  blobs: [],
+  blobWriters: [],
+  sequences: [],
+};
 const injected = (kind: TruthRecord['kind'], messageId: string, service: string): TruthRecord => ({
   kind,
   messageId,
@@ -49,6 +58,54 @@ describe('ground truth from business state', () => {
       },
       log: [],
       truth: ['duplicate-processing marketing m1'],
+    },
+    {
+      name: "a provider execution for a message billing never processed is an uncommitted side effect; a processed one's, or an effect in the service's own transaction, is not",
+      state: {
+        processed: [
+          { service: 'billing', messageId: 'b1' },
+          { service: 'marketing', messageId: 'm1' },
+        ],
+        deadLetters: [{ service: 'billing', messageId: 'b2', messageType: 'BillCustomer' }],
+        effects: [
+          { service: 'billing', messageId: 'b1', messageType: 'BillCustomer', external: true },
+          { service: 'billing', messageId: 'b2', messageType: 'BillCustomer', external: true },
+          { service: 'marketing', messageId: 'm2', messageType: 'OrderBilled' },
+        ],
+      },
+      log: [],
+      truth: ['dead-letter billing b2', 'uncommitted-side-effect billing b2'],
+    },
+    {
+      name: 'an injected early blob delete is a missing payload when the blob is gone and its reader never processed the message',
+      state: {
+        processed: [{ service: 'shipping', messageId: 'i2' }],
+        claimChecks: [
+          { service: 'invoicing', messageId: 'i1', messageType: 'InvoiceIssued', ref: 'blob://invoices/i1-a1' },
+          { service: 'invoicing', messageId: 'i2', messageType: 'InvoiceIssued', ref: 'blob://invoices/i2-a1' },
+          { service: 'invoicing', messageId: 'i3', messageType: 'InvoiceIssued', ref: 'blob://invoices/i3-a1' },
+        ],
+        blobs: ['blob://invoices/i3-a1'],
+      },
+      log: [
+        injected('missing-payload', 'i1', 'shipping'),
+        injected('missing-payload', 'i2', 'shipping'),
+        injected('missing-payload', 'i3', 'shipping'),
+      ],
+      truth: ['missing-payload shipping i1'],
+    },
+    {
+      name: "a listed blob no committed claim check refers to is an orphaned payload of its writer's message (its ref when unknown)",
+      state: {
+        claimChecks: [{ service: 'invoicing', messageId: 'i1', messageType: 'InvoiceIssued', ref: 'blob://invoices/i1-a2' }],
+        blobs: ['blob://invoices/i1-a1', 'blob://invoices/i1-a2', 'blob://invoices/stray'],
+        blobWriters: [
+          { ref: 'blob://invoices/i1-a1', service: 'invoicing', messageId: 'b1', messageType: 'OrderBilled' },
+          { ref: 'blob://invoices/i1-a2', service: 'invoicing', messageId: 'b1', messageType: 'OrderBilled' },
+        ],
+      },
+      log: [],
+      truth: ['orphaned-payload invoicing b1', 'orphaned-payload invoicing blob://invoices/stray'],
     },
     {
       name: 'an offload is a committed claim check whose message was dispatched',

@@ -8,6 +8,18 @@
  * - duplicate-processing: a message whose effect a ledger holds more than once (marketing's
  *   ledgers, orders' history, and the payment provider's executions, each an effect of
  *   billing's BillCustomer: a charge executed twice for one BillCustomer counts there).
+ * - uncommitted-side-effect: an external effect (a payment provider execution) of a message
+ *   its service never processed: the charge stays, no committed processing accounts for it
+ *   (billing's inbox is never swept, so "not processed" means no attempt committed).
+ * - missing-payload: an injected early delete of a claim-check blob (logged per reader) whose
+ *   committed claim check's blob is gone from the listing and whose reader never processed the
+ *   message (it could not read it; a reader that came before the delete processed it).
+ * - orphaned-payload: a blob the store still lists that no committed claim check refers to
+ *   (what the blob collector would remove), concerning the message whose processing stored it
+ *   (its writer; the blob's ref when unknown, so that it shows as missed). A blob the collector
+ *   already removed is not counted: its retention (10 min by default) outlasts a measured run,
+ *   so none is removed during one; a longer run would count fewer orphans than the collector
+ *   reports, since the collector's delete is made outside any conversation.
  * - logical-duplicate: a producer's outbox committed the same kind of message for the same
  *   incoming message more than once under different ids; every copy after the first.
  * - out-of-order: in a per-key history a consumer keeps (`sequences`), a message applied
@@ -42,6 +54,8 @@ export function deriveTruth(state: BusinessState, injected: readonly TruthRecord
   const deadAt = new Set(state.deadLetters.map((d) => key(d.service, d.messageId)));
   const committed = new Set(state.outbox.map((o) => o.messageId));
   const dispatched = new Set(state.outbox.filter((o) => o.dispatched).map((o) => o.messageId));
+  const listed = new Set(state.blobs);
+  const gone = new Set(state.claimChecks.filter((c) => !listed.has(c.ref)).map((c) => c.messageId));
   const truth: ExpectedAnomaly[] = [];
 
   for (const d of state.deadLetters) truth.push({ kind: 'dead-letter', ...d, detail: 'in the dead-letter queue' });
@@ -51,9 +65,23 @@ export function deriveTruth(state: BusinessState, injected: readonly TruthRecord
     applications.set(k, { count: (applications.get(k)?.count ?? 0) + 1, effect });
   }
   for (const { count, effect } of applications.values()) {
-    if (count > 1) truth.push({ kind: 'duplicate-processing', ...effect, detail: `effect applied ${count}×` });
+    const { external, ...expected } = effect;
+    if (count > 1) truth.push({ kind: 'duplicate-processing', ...expected, detail: `effect applied ${count}×` });
+    if (external && !processed.has(key(effect.service, effect.messageId)))
+      truth.push({ kind: 'uncommitted-side-effect', ...expected, detail: 'executed by a third party; no processing of it committed' });
   }
   truth.push(...logicalDuplicates(state.outbox), ...overtakers(state));
+  const referenced = new Set(state.claimChecks.map((c) => c.ref));
+  for (const ref of state.blobs.filter((b) => !referenced.has(b))) {
+    const writer = state.blobWriters.find((w) => w.ref === ref) ?? { service: 'invoicing', messageId: ref, messageType: 'OrderBilled' };
+    truth.push({
+      kind: 'orphaned-payload',
+      service: writer.service,
+      messageId: writer.messageId,
+      messageType: writer.messageType,
+      detail: ref,
+    });
+  }
   for (const c of state.claimChecks) {
     if (dispatched.has(c.messageId))
       truth.push({ kind: 'offload', messageId: c.messageId, service: c.service, messageType: c.messageType, detail: c.ref });
@@ -68,6 +96,8 @@ export function deriveTruth(state: BusinessState, injected: readonly TruthRecord
     if (r.kind === 'lost-message' && !committed.has(r.messageId) && !consumed.has(r.messageId))
       truth.push({ ...base, kind: 'stuck-outbox' });
     if (r.kind === 'retry' && processed.has(key(r.service, r.messageId))) truth.push({ ...base, kind: r.kind });
+    if (r.kind === 'missing-payload' && gone.has(r.messageId) && !processed.has(key(r.service, r.messageId)))
+      truth.push({ ...base, kind: r.kind });
     if (r.kind === 'duplicate-delivery' && !deadAt.has(key(r.service, r.messageId))) truth.push({ ...base, kind: r.kind });
   }
   // Stores and the injection log name the endpoint; anomalies name the service (and endpoint).

@@ -121,8 +121,8 @@ interface RowFigures {
 }
 
 const row = (label: string, kind: string, s: RowFigures) =>
-  `${label.padEnd(18)} ${kind.padEnd(21)} ${String(s.truth).padStart(5)}  ${String(s.detected).padStart(5)}  ${s.precision.toFixed(2).padStart(9)}  ${s.recall.toFixed(2).padStart(6)}  ${String(s.missedUnknown).padStart(14)}`;
-const HEADER = 'scenario           kind                  truth  found  precision  recall  missed unknown';
+  `${label.padEnd(24)} ${kind.padEnd(24)} ${String(s.truth).padStart(5)}  ${String(s.detected).padStart(5)}  ${s.precision.toFixed(2).padStart(9)}  ${s.recall.toFixed(2).padStart(6)}  ${String(s.missedUnknown).padStart(14)}`;
+const HEADER = `${'scenario'.padEnd(24)} ${'kind'.padEnd(24)} truth  found  precision  recall  missed unknown`;
 
 /** One line per (scenario, kind) the run touched. */
 export function formatScores(runs: DetectionRun[]): string {
@@ -152,15 +152,15 @@ export function formatTotals(runs: DetectionRun[]): string {
       }),
     );
   }
-  lines.push('', 'scenario           flows  verdicts  unknown  share');
+  lines.push('', `${'scenario'.padEnd(24)} flows  verdicts  unknown  share`);
   for (const run of runs) lines.push(formatVerdicts(run.scenario, run.verdicts));
   return lines.join('\n');
 }
 
 function formatVerdicts(scenario: string, v: VerdictCount): string {
   if (v.verdicts === 0)
-    return `${scenario.padEnd(18)} ${String(v.flows).padStart(5)}  no ledger verdicts in the collector's flows (${v.field})`;
-  return `${scenario.padEnd(18)} ${String(v.flows).padStart(5)}  ${String(v.verdicts).padStart(8)}  ${String(v.unknown).padStart(7)}  ${(v.unknown / v.verdicts).toFixed(3)}`;
+    return `${scenario.padEnd(24)} ${String(v.flows).padStart(5)}  no ledger verdicts in the collector's flows (${v.field})`;
+  return `${scenario.padEnd(24)} ${String(v.flows).padStart(5)}  ${String(v.verdicts).padStart(8)}  ${String(v.unknown).padStart(7)}  ${(v.unknown / v.verdicts).toFixed(3)}`;
 }
 
 async function getJson<T>(url: string): Promise<T> {

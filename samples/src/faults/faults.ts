@@ -45,6 +45,8 @@ export interface FaultConfig {
   abortAfterOffload: number;
   /** Probability that an offloaded blob is deleted right after its commit: the reader gets a 404. */
   missingBlob: number;
+  /** BUG: probability that an offloading attempt does not delete its blob when it aborts: the blob is orphaned. */
+  abortLeavesBlob: number;
   /** Probability that an HTTP call's response is lost, so the client retries (with the same key, unless `httpWithoutKey`). */
   httpResponseLost: number;
   /** BUG: billing charges with a plain `POST /charges` and no idempotency key: a retried request is executed again. */
@@ -96,6 +98,7 @@ export const NO_FAULTS: FaultConfig = {
   largePayload: 0,
   abortAfterOffload: 0,
   missingBlob: 0,
+  abortLeavesBlob: 0,
   httpResponseLost: 0,
   httpWithoutKey: false,
   entityCrash: 0,
@@ -261,8 +264,8 @@ export const SCENARIOS: Record<string, { description: string; plan: Omit<FaultPl
   },
   'claim-check': {
     description:
-      'large invoices: some attempts fail after storing their blob (deleted, retried), some blobs vanish before shipping reads them (404, dead letter)',
-    plan: { all: { largePayload: 0.8 }, services: { invoicing: { abortAfterOffload: 0.2, missingBlob: 0.05 } } },
+      'large invoices: some attempts fail after storing their blob and are retried (half delete it, half leave it behind: orphaned), some blobs vanish before shipping reads them (404, dead letter)',
+    plan: { all: { largePayload: 0.8 }, services: { invoicing: { abortAfterOffload: 0.2, abortLeavesBlob: 0.5, missingBlob: 0.05 } } },
   },
   'http-retries': { description: 'lost payment responses, retried with the same key', plan: { all: { httpResponseLost: 0.3 } } },
   'http-retries-without-key': {

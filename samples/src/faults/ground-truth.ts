@@ -5,7 +5,7 @@
  */
 import { appendFileSync, mkdirSync, readFileSync, existsSync } from 'node:fs';
 import { dirname } from 'node:path';
-/** Every anomaly kind of the collector (`collector/src/model/flow.ts`), the verdicts issue's new ones included. */
+/** Every anomaly kind of the collector (`collector/src/contract/anomalies.ts`; `ground-truth.test.ts` keeps the two in step). */
 export const DETECTABLE_KINDS = [
   'duplicate-delivery',
   'duplicate-processing',
@@ -20,6 +20,9 @@ export const DETECTABLE_KINDS = [
   'premature-publish',
   'stuck-outbox',
   'inconsistent-output',
+  'uncommitted-side-effect',
+  'missing-payload',
+  'orphaned-payload',
 ] as const;
 export type DetectableKind = (typeof DETECTABLE_KINDS)[number];
 

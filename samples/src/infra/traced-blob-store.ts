@@ -4,15 +4,18 @@
  * (orphaned) and a read that found nothing (missing, status error) from the traces.
  */
 import { SpanKind, SpanStatusCode, trace, type Span } from '@opentelemetry/api';
-import { ATTR_PAYLOAD_BYTES, ATTR_PAYLOAD_REF } from '@onceflow/instrumentation/semconv';
+import {
+  ATTR_BLOB_MISSING,
+  ATTR_BLOB_OPERATION,
+  ATTR_PAYLOAD_BYTES,
+  ATTR_PAYLOAD_REF,
+  type BlobOperation,
+} from '@onceflow/instrumentation/semconv';
 import { BlobMissingError, refOf, type BlobStore } from './blob-store.js';
-
-export const ATTR_BLOB_OPERATION = 'onceflow.blob.operation';
-export const ATTR_BLOB_MISSING = 'onceflow.blob.missing';
 
 const tracer = () => trace.getTracer('onceflow-samples-blobs');
 
-async function traced<T>(operation: string, ref: string, fn: (span: Span) => Promise<T>): Promise<T> {
+async function traced<T>(operation: BlobOperation, ref: string, fn: (span: Span) => Promise<T>): Promise<T> {
   return tracer().startActiveSpan(
     `blob ${operation}`,
     { kind: SpanKind.CLIENT, attributes: { [ATTR_BLOB_OPERATION]: operation, [ATTR_PAYLOAD_REF]: ref } },

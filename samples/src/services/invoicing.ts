@@ -9,7 +9,7 @@ import { decide, draw, type FaultPlan } from '../faults/faults.js';
 import type { GroundTruth } from '../faults/ground-truth.js';
 import type { BlobStore } from '../infra/blob-store.js';
 import type { Handler, HandlerContext } from '../infra/endpoint.js';
-import type { InvoiceIssued, OrderBilled } from '../messages.js';
+import { receiversOf, type InvoiceIssued, type OrderBilled } from '../messages.js';
 
 export interface InvoiceOptions {
   /** Bodies at or above this size are offloaded. */
@@ -42,7 +42,8 @@ export function invoicingHandlers(blobs: BlobStore, options: InvoiceOptions, pla
         // Stored before the message exists, under this attempt's own key: an attempt that does
         // not commit deletes it; one that crashed first leaves it to the blob collector.
         const ref = await blobs.put(`${messageId}-a${ctx.delivery.attempt}`, document);
-        ctx.onAbort(() => blobs.delete(ref));
+        const leavesBlob = decide(plan, ctx.faults.abortLeavesBlob, 'abort-leaves-blob', ctx.endpoint, ctx.delivery.messageId);
+        if (!leavesBlob) ctx.onAbort(() => blobs.delete(ref));
         invoice.ref = ref;
         recordPayloadOffload({ ref, bytes: document.length });
         payload = { bytes: document.length, ref, offloaded: true };
@@ -64,10 +65,26 @@ export function invoicingHandlers(blobs: BlobStore, options: InvoiceOptions, pla
             messageType: ctx.delivery.messageType,
             detail: 'aborted after storing its blob',
           });
+          if (leavesBlob)
+            truth.record({
+              kind: 'orphaned-payload',
+              messageId: ctx.delivery.messageId,
+              service: ctx.endpoint,
+              messageType: ctx.delivery.messageType,
+              detail: `${ref} left behind (BUG: no delete on abort)`,
+            });
           throw new Error('invoicing aborted after storing the invoice blob (injected)');
         }
         if (decide(plan, ctx.faults.missingBlob, 'missing-blob', ctx.endpoint, ctx.delivery.messageId)) {
           // An over-eager clean-up: the blob goes once the attempt has committed; the reader gets a 404.
+          for (const reader of receiversOf('InvoiceIssued'))
+            truth.record({
+              kind: 'missing-payload',
+              messageId,
+              service: reader,
+              messageType: 'InvoiceIssued',
+              detail: 'its blob deleted right after the commit',
+            });
           ctx.afterCommit(() => blobs.delete(ref));
         }
       } else {
