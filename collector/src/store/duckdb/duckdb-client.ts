@@ -100,17 +100,19 @@ export class DuckDbClient {
   }
 
   /**
-   * Runs a write on a lane, the writer unless told otherwise. Inserts alternate between two
-   * connections so the next batch is appended on the Node thread while the previous one
-   * commits on DuckDB's threads.
+   * Runs a write on a lane, the writer unless told otherwise. Span inserts are spread over two
+   * connections so one part is appended on the Node thread while another commits on DuckDB's
+   * threads.
    */
   write<T>(task: (connection: DuckDBConnection) => Promise<T>, lane = this.writer): Promise<T> {
     if (!lane || this.closed) return Promise.reject(new Error('DuckDB store is not open'));
     return lane.queue.run(() => task(lane.connection));
   }
 
-  idlestInserter(): Lane | undefined {
-    return this.inserters.reduce<Lane | undefined>((best, lane) => (!best || lane.queue.size < best.queue.size ? lane : best), undefined);
+  /** The inserter that takes every span of this trace (see `DuckDbStore#insertSpans`). */
+  inserterFor(traceId: string): Lane {
+    if (this.inserters.length === 0) throw new Error('DuckDB store is not open');
+    return this.inserters[(traceId.charCodeAt(traceId.length - 1) || 0) % this.inserters.length];
   }
 
   async inTransaction(connection: DuckDBConnection, body: () => Promise<void>): Promise<void> {
