@@ -80,3 +80,8 @@ export const ROUTES: Record<EndpointName, { commands: string[]; events: string[]
 export function receiversOf(messageType: string): EndpointName[] {
   return ENDPOINTS.filter((e) => ROUTES[e].commands.includes(messageType) || ROUTES[e].events.includes(messageType));
 }
+
+/** The endpoints one outgoing message reaches: a command its destination queue, an event every subscriber. */
+export function receiversOfOutgoing(message: { kind: 'send' | 'publish'; destination: string; messageType: string }): string[] {
+  return message.kind === 'send' ? [message.destination] : receiversOf(message.messageType);
+}

@@ -21,7 +21,7 @@ import type { DocumentStore } from './kv/document-store.js';
 import { EntityEndpoint, type EntityHandler } from './kv/entity-endpoint.js';
 import { createRedisDocumentStore } from './kv/redis-document-store.js';
 import { createTableDocumentStore } from './kv/table-document-store.js';
-import { ENDPOINTS, LOYALTY, receiversOf, type RelationalEndpointName, ROUTES, SERVICES, type ServiceName } from './messages.js';
+import { ENDPOINTS, LOYALTY, receiversOfOutgoing, type RelationalEndpointName, ROUTES, SERVICES, type ServiceName } from './messages.js';
 import { extraEndpoints } from './services/extra-endpoints.js';
 import { loyaltyHandlers } from './services/loyalty.js';
 import { billingHandlers } from './services/billing.js';
@@ -210,8 +210,14 @@ export async function startSystem(options: SystemOptions = {}): Promise<OrderSys
       keyPrefix: options.keyPrefix,
       crashAt: entityCrashes(plan, faultsFor(plan, LOYALTY), LOYALTY, truth),
       onResend: (m) => {
-        for (const service of m.kind === 'send' ? [m.destination] : receiversOf(m.messageType)) {
-          truth.record({ kind: 'duplicate-delivery', messageId: m.messageId, service, messageType: m.messageType, detail: `${LOYALTY} sent it again` });
+        for (const service of receiversOfOutgoing(m)) {
+          truth.record({
+            kind: 'duplicate-delivery',
+            messageId: m.messageId,
+            service,
+            messageType: m.messageType,
+            detail: `${LOYALTY} sent it again`,
+          });
         }
       },
     });

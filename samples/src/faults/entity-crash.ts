@@ -12,12 +12,7 @@ import type { GroundTruth } from './ground-truth.js';
 const STEPS: EntityStep[] = ['received', 'loaded', 'applied', 'committed', 'sent 1', 'cleared'];
 const BEFORE_COMMIT = new Set<EntityStep>(['received', 'loaded', 'applied']);
 
-export function entityCrashes(
-  plan: FaultPlan,
-  faults: FaultConfig,
-  service: string,
-  truth: GroundTruth,
-) {
+export function entityCrashes(plan: FaultPlan, faults: FaultConfig, service: string, truth: GroundTruth) {
   return (step: EntityStep, delivery: { messageId: string; messageType: string; attempt: number }): boolean => {
     if (delivery.attempt !== 1 || !decide(plan, faults.entityCrash, 'entity-crash', service, delivery.messageId)) return false;
     const chosen = STEPS[Math.floor(draw(plan.seed, 'entity-crash-step', service, delivery.messageId) * STEPS.length)];

@@ -20,7 +20,7 @@ import {
   withOutboxDispatch,
 } from '@onceflow/instrumentation';
 import type { Logger } from 'pino';
-import { receiversOf } from '../messages.js';
+import { receiversOfOutgoing } from '../messages.js';
 import { decide, type FaultConfig, type FaultPlan, faultsFor } from '../faults/faults.js';
 import type { GroundTruth } from '../faults/ground-truth.js';
 import type { Consumer, Delivery, Envelope, Transport } from '../transport/transport.js';
@@ -155,9 +155,6 @@ const LATE_COPY_HEADER = 'x-late-redelivery';
 
 /** Thrown by injected faults. */
 class InjectedFault extends Error {}
-
-/** The endpoints an outgoing message reaches: its destination, or every subscriber of an event. */
-const receiversOfOutgoing = (o: Outgoing) => (o.kind === 'send' ? [o.destination] : receiversOf(o.messageType));
 
 /** The inconsistent-retry bug: this attempt published, then failed (retryable); a retry sends other bodies under the same ids. */
 class PublishedThenFailed extends Error {

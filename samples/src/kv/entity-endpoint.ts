@@ -229,9 +229,13 @@ export class EntityEndpoint {
 
   private remember(message: StoredMessage): void {
     const now = Date.now();
-    if (this.sent.has(message.messageId)) this.deps.onResend?.(message);
+    // Oldest first (deleted before set keeps the map in time order): forget only what expired.
+    for (const [id, at] of this.sent) {
+      if (now - at <= SENT_MEMORY_MS) break;
+      this.sent.delete(id);
+    }
+    if (this.sent.delete(message.messageId)) this.deps.onResend?.(message);
     this.sent.set(message.messageId, now);
-    if (this.sent.size > 10_000) for (const [id, at] of this.sent) if (now - at > SENT_MEMORY_MS) this.sent.delete(id);
   }
 
   private step(step: EntityStep, delivery: Delivery): void {
