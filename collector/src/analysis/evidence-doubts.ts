@@ -180,8 +180,21 @@ export function missingCommitDoubt(model: ConversationModel, failed: AttemptMode
       evidence: attempts.map((a) => a.span.spanId),
     };
   }
-  // Not export losses: a committing attempt lost at export leaves a hole in its attempt
-  // numbers (above) unless it was the last, and holes in a stream are common where spans are
-  // cut short (crashes) while the attempt judged is seen whole.
-  return anyMissingSpans(model);
+  return anyMissingSpans(model) ?? laterAttemptLost(model, attempts);
+}
+
+/**
+ * A committing attempt lost at export leaves a hole in the attempt numbers (above) unless it
+ * was the last. So only where the last attempt seen expects another (failed or a retry
+ * scheduled, not dead-lettered) do the service's export losses since it started count: the
+ * attempt that committed may be among them. Losses elsewhere in its stream do not (they are
+ * common where spans are cut short by crashes, while the attempts judged are seen whole).
+ */
+function laterAttemptLost(model: ConversationModel, attempts: AttemptModel[]): Doubt | null {
+  const last = attempts[attempts.length - 1];
+  if (!last || (last.effective !== 'failed' && last.effective !== 'retry_scheduled')) return null;
+  const name = nameOf(last.messageType, last.messageId);
+  const what = `a later attempt of ${name} at ${last.endpoint}, which may have committed, may be among them`;
+  const doubt = exportLossDoubt(model, new Set([last.service]), last.startMs, what);
+  return doubt && { ...doubt, evidence: attempts.map((a) => a.span.spanId) };
 }

@@ -314,6 +314,46 @@ const cases: Case[] = [
     ledger: { noGhost: ['violated', 'ghost-message'] },
   },
   {
+    // BillCustomer ─> billing #1 failed after publishing OrderBilled ─> shipping processed;
+    // billing lost a span at export 3 s later: attempt 2, the one that committed, may be it
+    name: 'a would-be ghost whose producer lost spans at export after its last failed attempt is unknown',
+    build: () => {
+      const bill = billCustomer();
+      const first = consume(bill, 'billing', 10, { outcome: 'failed', error: 'deadlock detected', durationMs: 100 });
+      const billed = orderBilled(first, 50);
+      return [bill, first, billed, consume(billed, 'shipping', 80)];
+    },
+    options: { now: at(120_000), exportLosses: [loss('billing', 3_000, 3_010)] },
+    flagged: {},
+    ledger: { noGhost: ['unknown', 'a later attempt of BillCustomer at billing/billing, which may have committed'] },
+  },
+  {
+    // near-miss: the failed attempt was dead-lettered: no later attempt to lose, a ghost
+    name: 'a publish under a dead-lettered attempt is a ghost whatever its service lost later',
+    build: () => {
+      const bill = billCustomer();
+      const first = consume(bill, 'billing', 10, { outcome: 'dead_lettered', error: 'deadlock detected', durationMs: 100 });
+      const billed = orderBilled(first, 50);
+      return [bill, first, billed, consume(billed, 'shipping', 80)];
+    },
+    options: { now: at(120_000), exportLosses: [loss('billing', 3_000, 3_010)] },
+    flagged: { 'ghost-message': 'error', 'dead-letter': 'error' },
+    ledger: { noGhost: ['violated', 'ghost-message'] },
+  },
+  {
+    // near-miss: billing lost a span before the failed attempt started: a ghost
+    name: 'export losses before the failed attempt leave a ghost a ghost',
+    build: () => {
+      const bill = billCustomer();
+      const first = consume(bill, 'billing', 10, { outcome: 'failed', error: 'deadlock detected', durationMs: 100 });
+      const billed = orderBilled(first, 50);
+      return [bill, first, billed, consume(billed, 'shipping', 80)];
+    },
+    options: { now: at(120_000), exportLosses: [loss('billing', -5_000, -4_000)] },
+    flagged: { 'ghost-message': 'error' },
+    ledger: { noGhost: ['violated', 'ghost-message'] },
+  },
+  {
     // BillCustomer ─> legacy-erp (not instrumented: no consumer span ever) with no known subscriber
     name: 'a message to an uninstrumented consumer is unknown, not lost',
     build: () => [
