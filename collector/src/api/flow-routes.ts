@@ -97,8 +97,12 @@ export function registerFlowRoutes(app: FastifyInstance, ctx: ApiContext): void 
     const all = await completeFlowSpans(store, conversationId, spans, options);
     const businessKeyOrder = await businessKeyOrderOf(store, all);
     // The indexer's export evidence too: otherwise a flow listed `unknown` for spans lost at
-    // export would show here as the fault the missing spans only seem to prove.
-    const exportEvidence = (await ctx.indexer?.exportEvidence(all, options.now)) ?? {};
+    // export would show here as the fault the missing spans only seem to prove. Losses up to
+    // when the indexer last judged it, as the list shows it: a busy service loses spans every
+    // few seconds, and counting every later one would turn any flow opened later `unknown`.
+    const record = ctx.indexer ? await store.getFlowRecord(conversationId) : null;
+    const judgedAtMs = record && record.state !== 'active' ? Math.min(record.analyzedAtMs, options.now) : options.now;
+    const exportEvidence = (await ctx.indexer?.exportEvidence(all, options.now, judgedAtMs)) ?? {};
     return reconstructFlow(all, { ...options, ...exportEvidence, businessKeyOrder, page: { offset, limit }, truncated });
   });
 

@@ -69,14 +69,20 @@ export function createExportLossSource(store: SpanStore): ExportLossSource {
   };
 }
 
-/** The export evidence a flow's analysis takes: losses from its first span until now, and how far each numbered service has exported. */
+/**
+ * The export evidence a flow's analysis takes: losses from its first span until now, and how far
+ * each numbered service has exported. With `untilMs` before now (a flow judged then, shown
+ * later), only the losses whose spans around the hole had both started by then: those the
+ * judgement could see, not those found since.
+ */
 export async function exportEvidenceOf(
   source: ExportLossSource,
   spans: readonly SpanRow[],
   nowMs: number,
+  untilMs = nowMs,
 ): Promise<Required<Pick<ModelOptions, 'exportLosses' | 'exportedUntil'>>> {
   let first = spans[0].startNs;
   for (const span of spans) if (span.startNs < first) first = span.startNs;
-  const { losses, exportedUntil } = await source.evidenceAround(nsToMs(first), nowMs, nowMs);
-  return { exportLosses: losses, exportedUntil };
+  const { losses, exportedUntil } = await source.evidenceAround(nsToMs(first), untilMs, nowMs);
+  return { exportLosses: untilMs >= nowMs ? losses : losses.filter((loss) => loss.toMs <= untilMs), exportedUntil };
 }

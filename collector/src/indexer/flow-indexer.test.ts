@@ -335,6 +335,29 @@ describe('flow indexer', () => {
       return (await store.getFlowRecord('conv-undelivered'))!;
     };
     let lastIndexer: FlowIndexer;
+    /** BillCustomer processed once by billing at t (billing numbers 1, 2), judged at its quiet deadline. */
+    const judgeProcessedOnce = async (conversationId: string) => {
+      const sent = send({
+        service: 'orders',
+        messageId: `bill-${conversationId}`,
+        messageType: 'BillCustomer',
+        destination: 'billing',
+        atMs: t,
+        conversationId,
+      });
+      const processed = {
+        ...attempt({ parent: sent, service: 'billing', outcome: 'processed', atMs: t + 20 }),
+        attributes: { [ATTR_EXPORT_STREAM]: 'b111111111111111', [ATTR_EXPORT_SEQ]: '1' },
+      };
+      await store.insertSpans([sent, processed, numbered(2, t + 1000)]);
+      const indexer = indexerFor();
+      nowMs = t + QUIET_MS + 5000;
+      indexer.noteSpans([sent, processed]);
+      nowMs += 1000;
+      await indexer.runOnce();
+      expect((await store.getFlowRecord(conversationId))?.ledger?.noDuplicateProcessing.verdict).toBe('held');
+      return indexer;
+    };
 
     it('makes an undelivered message unknown, not lost, when its possible consumer lost a span meanwhile', async () => {
       const record = await judgeUndelivered([1, 2, 4, 5]);
@@ -356,27 +379,9 @@ describe('flow indexer', () => {
     });
 
     it('looks again after judging: a redelivery whose span was lost after the verdict turns held into unknown', async () => {
-      // BillCustomer processed once at t (billing numbers 1, 2); judged held. Later billing's
-      // numbers go 2, _, 4: the missing 3 may be a redelivery processed again, out of sight.
-      const sent = send({
-        service: 'orders',
-        messageId: 'bill-y',
-        messageType: 'BillCustomer',
-        destination: 'billing',
-        atMs: t,
-        conversationId: 'conv-redelivered',
-      });
-      const processed = {
-        ...attempt({ parent: sent, service: 'billing', outcome: 'processed', atMs: t + 20 }),
-        attributes: { [ATTR_EXPORT_STREAM]: 'b111111111111111', [ATTR_EXPORT_SEQ]: '1' },
-      };
-      await store.insertSpans([sent, processed, numbered(2, t + 1000)]);
-      const indexer = indexerFor();
-      nowMs = t + QUIET_MS + 5000;
-      indexer.noteSpans([sent, processed]);
-      nowMs += 1000;
-      await indexer.runOnce();
-      expect((await store.getFlowRecord('conv-redelivered'))?.ledger?.noDuplicateProcessing.verdict).toBe('held');
+      // Judged held. Later billing's numbers go 2, _, 4: the missing 3 may be a redelivery
+      // processed again, out of sight.
+      const indexer = await judgeProcessedOnce('conv-redelivered');
 
       await store.insertSpans([numbered(4, t + QUIET_MS + 10_000)]);
       nowMs += 2 * QUIET_MS;
@@ -385,6 +390,26 @@ describe('flow indexer', () => {
       expect(record?.ledger?.noDuplicateProcessing.verdict).toBe('unknown');
       expect(record?.ledger?.noDuplicateProcessing.reason).toContain('a redelivery of BillCustomer');
       expect(indexer.stats().tracked).toBe(0);
+    });
+
+    it('shows the detail as the list judged it: a span lost after the second look does not turn it unknown when opened', async () => {
+      // Judged held and looked at again (held). Only then does billing lose a span (numbers
+      // 2, _, 4): the flow is no longer tracked, and its detail must not contradict the list.
+      const indexer = await judgeProcessedOnce('conv-judged');
+      nowMs += 2 * QUIET_MS;
+      await indexer.runOnce();
+      expect(indexer.stats().tracked).toBe(0);
+      expect((await store.getFlowRecord('conv-judged'))?.ledger?.noDuplicateProcessing.verdict).toBe('held');
+
+      await store.insertSpans([numbered(4, nowMs + 10_000)]);
+      nowMs += 60_000;
+      const app = await createApp({ store, logger: silentLogger(), clock: () => nowMs, indexer, quietPeriodMs: QUIET_MS });
+      try {
+        const flow = (await app.inject({ url: '/api/flows/conv-judged' })).json() as Flow;
+        expect(flow.ledger.noDuplicateProcessing.verdict).toBe('held');
+      } finally {
+        await app.close();
+      }
     });
 
     it('still reports it lost when every numbered span arrived (near-miss)', async () => {

@@ -70,8 +70,8 @@ export interface FlowIndexer {
   stats(): IndexerStats;
   /** The delivery expectations analyses use now (learned subscribers, latency per type). */
   expectations(): DeliveryExpectations;
-  /** The export evidence (spans lost at export, numbered services) analyses of these spans use now. */
-  exportEvidence(spans: readonly SpanRow[], nowMs: number): Promise<Pick<ModelOptions, 'exportLosses' | 'exportedUntil'>>;
+  /** The export evidence (spans lost at export until `untilMs`, numbered services) analyses of these spans use now. */
+  exportEvidence(spans: readonly SpanRow[], nowMs: number, untilMs?: number): Promise<Pick<ModelOptions, 'exportLosses' | 'exportedUntil'>>;
 }
 
 const DEFAULTS = {
@@ -220,7 +220,8 @@ export function createFlowIndexer(options: FlowIndexerOptions): FlowIndexer {
     },
     stats: () => ({ ...stats, tracked: schedule.size }),
     expectations: expectations.current,
-    exportEvidence: (spans, nowMs) => (spans.length > 0 ? exportEvidenceOf(exportLosses, spans, nowMs) : Promise.resolve({})),
+    exportEvidence: (spans, nowMs, untilMs) =>
+      spans.length > 0 ? exportEvidenceOf(exportLosses, spans, nowMs, untilMs) : Promise.resolve({}),
   };
   return indexer;
 }
