@@ -6,6 +6,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { BIGINT, DOUBLE, DuckDBConnection, DuckDBInstance, type DuckDBType, type DuckDBValue } from '@duckdb/node-api';
+import { ROLLUP_MIGRATIONS } from './rollup-schema.js';
 import { SCHEMA_STATEMENTS, STAGING_STATEMENTS } from './schema.js';
 import { SerialQueue } from './serial-queue.js';
 
@@ -61,6 +62,12 @@ export class DuckDbClient {
       throw error;
     }
     for (const statement of SCHEMA_STATEMENTS) await writer.run(statement);
+    for (const { name, sql } of ROLLUP_MIGRATIONS) {
+      const applied = await writer.runAndReadAll('SELECT 1 FROM store_migrations WHERE name = $1', [name]);
+      if (applied.getRows().length > 0) continue;
+      await writer.run(sql);
+      await writer.run('INSERT INTO store_migrations VALUES ($1)', [name]);
+    }
     for (const statement of STAGING_STATEMENTS) await writer.run(statement);
     this.writer = { connection: writer, queue: new SerialQueue() };
     const inserter = await this.instance.connect();

@@ -18,6 +18,15 @@ import { attempt } from '../../../test/span-builders.js';
 
 runSpanStoreConformance('DuckDB in memory', async () => new DuckDbStore({ path: ':memory:' }));
 
+/** Runs statements on a closed store's file directly (to make it look like an older file). */
+async function onFile(dir: string, ...statements: string[]): Promise<void> {
+  const instance = await DuckDBInstance.create(join(dir, DUCKDB_FILE_NAME));
+  const connection = await instance.connect();
+  for (const statement of statements) await connection.run(statement);
+  connection.closeSync();
+  instance.closeSync();
+}
+
 describe('DuckDbStore on a file', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'onceflow-duckdb-'));
   afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
@@ -185,16 +194,19 @@ describe('DuckDbStore on a file', () => {
     await store.close();
 
     // A file rolled up before the index existed: opening it indexes what was rolled up.
-    const instance = await DuckDBInstance.create(join(dir, DUCKDB_FILE_NAME));
-    const connection = await instance.connect();
-    await connection.run('DROP TABLE business_keys');
-    connection.closeSync();
-    instance.closeSync();
+    await onFile(dir, 'DROP TABLE business_keys', 'DROP TABLE store_migrations');
     const reopened = new DuckDbStore({ dataDir: dir });
     await reopened.init();
     expect(await reopened.spansOfBusinessKey('order-77', 10)).toEqual(spans);
     expect(await reopened.spansOfBusinessKey('order-78', 10)).toEqual([other]);
     await reopened.close();
+
+    // Once done, never again: with the index emptied, an open does not scan the spans to refill it.
+    await onFile(dir, 'DELETE FROM business_keys');
+    const again = new DuckDbStore({ dataDir: dir });
+    await again.init();
+    expect(await again.spansOfBusinessKey('order-77', 10)).toEqual([]);
+    await again.close();
   });
 
   it('refuses to work after close', async () => {

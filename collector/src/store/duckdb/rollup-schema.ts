@@ -108,8 +108,19 @@ export const ROLLUP_STATEMENTS = [
   'CREATE INDEX IF NOT EXISTS business_keys_by_key ON business_keys (business_key)',
   ...OUTBOX_LATENCY_SCHEMA,
   'CREATE TABLE IF NOT EXISTS rollup_state (rolled_up_seq BIGINT NOT NULL)',
-  // A file rolled up before `business_keys` existed: index what was rolled up (once: the table
-  // is empty only until then, or while no span carries a business key).
-  `INSERT INTO business_keys SELECT * FROM (${businessKeysOf('ingest_seq <= (SELECT coalesce(max(rolled_up_seq), 0) FROM rollup_state)')})
+];
+
+/**
+ * One-time data migrations of the rollup, each run once per file (`store_migrations` records
+ * it): guarding them in SQL alone is not enough, DuckDB scans the source even when the guard is
+ * false (a scan of every span's attributes at every open, measured).
+ */
+export const ROLLUP_MIGRATIONS: readonly { name: string; sql: string }[] = [
+  {
+    // A file rolled up before `business_keys` existed: index what was rolled up. A file that
+    // had the table before this migration was recorded has it filled already (if not empty).
+    name: 'business_keys_backfill',
+    sql: `INSERT INTO business_keys SELECT * FROM (${businessKeysOf('ingest_seq <= (SELECT coalesce(max(rolled_up_seq), 0) FROM rollup_state)')})
    WHERE NOT EXISTS (SELECT 1 FROM business_keys)`,
+  },
 ];

@@ -122,6 +122,7 @@ export const SCHEMA_STATEMENTS = [
   "ALTER TABLE anomalies ADD COLUMN IF NOT EXISTS endpoint VARCHAR DEFAULT ''",
   'CREATE INDEX IF NOT EXISTS anomalies_by_conversation ON anomalies (conversation_id)',
   ...ROLLUP_STATEMENTS,
+  'CREATE TABLE IF NOT EXISTS store_migrations (name VARCHAR PRIMARY KEY)',
 ];
 
 /** Per-connection staging tables of the writer (temporary: never persisted, no constraints). */
