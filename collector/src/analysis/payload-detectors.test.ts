@@ -29,9 +29,13 @@ function anomaliesOf(kind: string, spans: SpanRow[], now = LATER) {
   return reconstructFlow(spans, { now, quietPeriodMs: 60_000 }).anomalies.filter((a) => a.kind === kind);
 }
 
+/** billing's OrderBilled at T0, which invoicing consumes. */
+const orderBilled = () =>
+  send({ service: 'billing', messageId: 'billed-1', messageType: 'OrderBilled', destination: 'order-events', atMs: T0 });
+
 /** invoicing's committed attempt: stores the invoice under REF and sends InvoiceIssued carrying it. */
 function invoiced() {
-  const billed = send({ service: 'billing', messageId: 'billed-1', messageType: 'OrderBilled', destination: 'order-events', atMs: T0 });
+  const billed = orderBilled();
   const invoicing = attempt({ service: 'invoicing', parent: billed, atMs: T0 + 10, durationMs: 200, outcome: 'processed' });
   const put = blobCall({ parent: invoicing, operation: 'put', ref: REF, bytes: 200_000, atMs: T0 + 20 });
   const invoice = send({
@@ -104,7 +108,7 @@ describe('missing-payload', () => {
 function abortedThenRetried(options: { deleted?: boolean; sentRef?: string; putFailed?: boolean; ghost?: boolean } = {}): SpanRow[] {
   const r1 = 'blob://invoices/invoice-1-a1';
   const r2 = 'blob://invoices/invoice-1-a2';
-  const billed = send({ service: 'billing', messageId: 'billed-1', messageType: 'OrderBilled', destination: 'order-events', atMs: T0 });
+  const billed = orderBilled();
   const first = attempt({
     service: 'invoicing',
     parent: billed,
@@ -230,7 +234,7 @@ describe('orphaned-payload', () => {
  *                                (`dispatched`: InvoiceIssued invoice-1 (ref R) sent; otherwise never)
  */
 function committedNeverSent(options: { dispatched?: boolean; offloadRecorded?: boolean } = {}): SpanRow[] {
-  const billed = send({ service: 'billing', messageId: 'billed-1', messageType: 'OrderBilled', destination: 'order-events', atMs: T0 });
+  const billed = orderBilled();
   const invoicing = attempt({
     service: 'invoicing',
     parent: billed,
