@@ -17,6 +17,7 @@ import {
   ATTR_PAYLOAD_FETCHED,
   ATTR_PAYLOAD_REF,
   ATTR_RETRY_DELAY_MS,
+  EVENT_PAYLOAD_OFFLOAD,
   type Outcome,
 } from './semconv.js';
 
@@ -123,7 +124,7 @@ export function recordPayloadOffload(p: { ref: string; bytes: number }): void {
     const scope = currentScope();
     if (!scope) return;
     scope.pendingOffload = { ...p };
-    scope.span.addEvent('onceflow.payload.offload', { [ATTR_PAYLOAD_REF]: p.ref, [ATTR_PAYLOAD_BYTES]: p.bytes });
+    scope.span.addEvent(EVENT_PAYLOAD_OFFLOAD, { [ATTR_PAYLOAD_REF]: p.ref, [ATTR_PAYLOAD_BYTES]: p.bytes });
   });
 }
 

@@ -99,6 +99,13 @@ export const BLOB_OPERATIONS = ['put', 'get', 'delete'] as const;
 export type BlobOperation = (typeof BLOB_OPERATIONS)[number];
 /** `true` on a blob `get` that found nothing (a 404, span status error): the payload is gone. */
 export const ATTR_BLOB_MISSING = 'onceflow.blob.missing';
+/**
+ * Event on an attempt span: a body the attempt is about to send was moved to a blob store
+ * (`recordPayloadOffload` outside a send), with `onceflow.payload.ref` and
+ * `onceflow.payload.bytes`. Ties the blob to the attempt's messages even when none is ever sent
+ * (a stuck outbox), so the collector can tell that blob orphaned.
+ */
+export const EVENT_PAYLOAD_OFFLOAD = 'onceflow.payload.offload';
 /** Message ids an attempt produced (string array). */
 export const ATTR_OUTGOING_MESSAGE_IDS = 'onceflow.outgoing_message_ids';
 /** Delay before the next attempt, when the outcome is `retry_scheduled`. */

@@ -13,6 +13,7 @@
  */
 import type { Anomaly } from '../model/flow.js';
 import { anomaly, attemptLabel, concernedAttempt, type Detector } from './anomaly-builder.js';
+import type { AttemptModel, ConversationModel, MessageModel } from './conversation-types.js';
 import { missingDeliveryEvidence } from './evidence-doubts.js';
 import { formatDuration, nameOf } from './format.js';
 
@@ -40,15 +41,25 @@ export const detectPrematurePublishes: Detector = (model) => {
   return found;
 };
 
+/**
+ * The committed attempt whose outbox holds `message` stuck: it listed the message as outgoing
+ * and committed (with a marker) at least `stuckOutboxAfterMs` ago, and the message was never
+ * sent nor delivered, with no evidence of either missing. Null when it is not (yet) stuck.
+ */
+export function stuckCommitter(model: ConversationModel, message: MessageModel): AttemptModel | null {
+  if (message.sends.length > 0 || message.attempts.length > 0) return null;
+  const committed = message.listedBy.find((a) => !a.failed && a.committedAtMs !== null);
+  if (!committed || model.now - committed.committedAtMs! < model.stuckOutboxAfterMs) return null;
+  // Only the committing service's export losses can hide its dispatch (a delivery would show).
+  return missingDeliveryEvidence(model, message, new Set([committed.service])) ? null : committed;
+}
+
 export const detectStuckOutboxes: Detector = (model) => {
   const found: Anomaly[] = [];
   for (const message of model.messages) {
-    if (message.sends.length > 0 || message.attempts.length > 0) continue;
-    const committed = message.listedBy.find((a) => !a.failed && a.committedAtMs !== null);
+    const committed = stuckCommitter(model, message);
     if (!committed) continue;
     const waitedMs = model.now - committed.committedAtMs!;
-    // Only the committing service's export losses can hide its dispatch (a delivery would show).
-    if (waitedMs < model.stuckOutboxAfterMs || missingDeliveryEvidence(model, message, new Set([committed.service]))) continue;
     found.push(
       anomaly(
         model,

@@ -10,6 +10,7 @@ import {
   ATTR_BLOB_MISSING,
   ATTR_BLOB_OPERATION,
   BLOB_OPERATIONS,
+  EVENT_PAYLOAD_OFFLOAD,
   ATTR_HTTP_REQUEST_METHOD,
   ATTR_HTTP_RESPONSE_STATUS_CODE,
   ATTR_HTTP_ROUTE,
@@ -106,6 +107,13 @@ export function blobOperationOf(span: SpanRow): BlobOperation | null {
 /** A blob read that found nothing (a 404). */
 export function isBlobMissing(span: SpanRow): boolean {
   return span.attributes[ATTR_BLOB_MISSING] === 'true';
+}
+
+/** The blobs an attempt span recorded as offloaded bodies of its messages (`onceflow.payload.offload` events). */
+export function offloadedRefsOf(span: SpanRow): string[] {
+  return span.events
+    .filter((e) => e.name === EVENT_PAYLOAD_OFFLOAD && e.attributes[ATTR_PAYLOAD_REF])
+    .map((e) => e.attributes[ATTR_PAYLOAD_REF]);
 }
 
 export function payloadRefOf(span: SpanRow): string {

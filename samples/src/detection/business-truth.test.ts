@@ -77,13 +77,21 @@ describe('ground truth from business state', () => {
       truth: ['dead-letter billing b2', 'uncommitted-side-effect billing b2'],
     },
     {
-      name: 'an injected early blob delete is a missing payload when the blob is gone and its reader never processed the message',
+      name: 'an injected early blob delete is a missing payload when the blob is gone and its reader got the message and never processed it',
       state: {
         processed: [{ service: 'shipping', messageId: 'i2' }],
+        deadLetters: [{ service: 'shipping', messageId: 'i1', messageType: 'InvoiceIssued' }],
+        outbox: [
+          { service: 'invoicing', messageId: 'i1', messageType: 'InvoiceIssued', dispatched: true },
+          { service: 'invoicing', messageId: 'i2', messageType: 'InvoiceIssued', dispatched: true },
+          { service: 'invoicing', messageId: 'i3', messageType: 'InvoiceIssued', dispatched: true },
+        ],
         claimChecks: [
           { service: 'invoicing', messageId: 'i1', messageType: 'InvoiceIssued', ref: 'blob://invoices/i1-a1' },
           { service: 'invoicing', messageId: 'i2', messageType: 'InvoiceIssued', ref: 'blob://invoices/i2-a1' },
           { service: 'invoicing', messageId: 'i3', messageType: 'InvoiceIssued', ref: 'blob://invoices/i3-a1' },
+          // Committed without dispatch: nobody ever tried to read it.
+          { service: 'invoicing', messageId: 'i4', messageType: 'InvoiceIssued', ref: 'blob://invoices/i4-a1' },
         ],
         blobs: ['blob://invoices/i3-a1'],
       },
@@ -91,13 +99,21 @@ describe('ground truth from business state', () => {
         injected('missing-payload', 'i1', 'shipping'),
         injected('missing-payload', 'i2', 'shipping'),
         injected('missing-payload', 'i3', 'shipping'),
+        injected('missing-payload', 'i4', 'shipping'),
       ],
-      truth: ['missing-payload shipping i1'],
+      truth: [
+        'dead-letter shipping i1',
+        'offload invoicing i1',
+        'offload invoicing i2',
+        'offload invoicing i3',
+        'missing-payload shipping i1',
+      ],
     },
     {
       name: "a listed blob no committed claim check refers to is an orphaned payload of its writer's message (its ref when unknown)",
       state: {
         claimChecks: [{ service: 'invoicing', messageId: 'i1', messageType: 'InvoiceIssued', ref: 'blob://invoices/i1-a2' }],
+        outbox: [{ service: 'invoicing', messageId: 'i1', messageType: 'InvoiceIssued', dispatched: false }],
         blobs: ['blob://invoices/i1-a1', 'blob://invoices/i1-a2', 'blob://invoices/stray'],
         blobWriters: [
           { ref: 'blob://invoices/i1-a1', service: 'invoicing', messageId: 'b1', messageType: 'OrderBilled' },
@@ -106,6 +122,27 @@ describe('ground truth from business state', () => {
       },
       log: [],
       truth: ['orphaned-payload invoicing b1', 'orphaned-payload invoicing blob://invoices/stray'],
+    },
+    {
+      name: 'a listed blob whose claim check is for a message no outbox holds and nobody consumed (commit without dispatch) is orphaned',
+      state: {
+        claimChecks: [
+          { service: 'invoicing', messageId: 'i1', messageType: 'InvoiceIssued', ref: 'blob://invoices/i1-a1' },
+          // near-misses: still in the outbox (the sweeper sends it); consumed (its row gone)
+          { service: 'invoicing', messageId: 'i2', messageType: 'InvoiceIssued', ref: 'blob://invoices/i2-a1' },
+          { service: 'invoicing', messageId: 'i3', messageType: 'InvoiceIssued', ref: 'blob://invoices/i3-a1' },
+        ],
+        outbox: [{ service: 'invoicing', messageId: 'i2', messageType: 'InvoiceIssued', dispatched: false }],
+        processed: [{ service: 'shipping', messageId: 'i3' }],
+        blobs: ['blob://invoices/i1-a1', 'blob://invoices/i2-a1', 'blob://invoices/i3-a1'],
+        blobWriters: [
+          { ref: 'blob://invoices/i1-a1', service: 'invoicing', messageId: 'b1', messageType: 'OrderBilled' },
+          { ref: 'blob://invoices/i2-a1', service: 'invoicing', messageId: 'b2', messageType: 'OrderBilled' },
+          { ref: 'blob://invoices/i3-a1', service: 'invoicing', messageId: 'b3', messageType: 'OrderBilled' },
+        ],
+      },
+      log: [],
+      truth: ['orphaned-payload invoicing b1'],
     },
     {
       name: 'an offload is a committed claim check whose message was dispatched',

@@ -12,14 +12,17 @@
  *   its service never processed: the charge stays, no committed processing accounts for it
  *   (billing's inbox is never swept, so "not processed" means no attempt committed).
  * - missing-payload: an injected early delete of a claim-check blob (logged per reader) whose
- *   committed claim check's blob is gone from the listing and whose reader never processed the
- *   message (it could not read it; a reader that came before the delete processed it).
- * - orphaned-payload: a blob the store still lists that no committed claim check refers to
- *   (what the blob collector would remove), concerning the message whose processing stored it
- *   (its writer; the blob's ref when unknown, so that it shows as missed). A blob the collector
- *   already removed is not counted: its retention (10 min by default) outlasts a measured run,
- *   so none is removed during one; a longer run would count fewer orphans than the collector
- *   reports, since the collector's delete is made outside any conversation.
+ *   committed claim check's blob is gone from the listing, whose message a receiver consumed
+ *   (one never dispatched is read by nobody) and whose reader never processed it (it could not
+ *   read it; a reader that came before the delete processed it).
+ * - orphaned-payload: a blob the store still lists that nobody will read: no committed claim
+ *   check refers to it (what the blob collector would remove), or the one that does is for a
+ *   message no outbox holds and no receiver consumed (committed without dispatch: it never
+ *   leaves, and the collector keeps the blob for ever). About the message whose processing
+ *   stored it (its writer; the blob's ref when unknown, so that it shows as missed). A blob the
+ *   collector already removed is not counted, as the collector withdraws the orphan once the
+ *   delete (made in the blob's stored conversation) reaches it; its retention (10 min by
+ *   default) outlasts a measured run, so none is removed during one.
  * - logical-duplicate: a producer's outbox committed the same kind of message for the same
  *   incoming message more than once under different ids; every copy after the first.
  * - out-of-order: in a per-key history a consumer keeps (`sequences`), a message applied
@@ -71,7 +74,8 @@ export function deriveTruth(state: BusinessState, injected: readonly TruthRecord
       truth.push({ kind: 'uncommitted-side-effect', ...expected, detail: 'executed by a third party; no processing of it committed' });
   }
   truth.push(...logicalDuplicates(state.outbox), ...overtakers(state));
-  const referenced = new Set(state.claimChecks.map((c) => c.ref));
+  // A claim check whose message never leaves (commit without dispatch) refers to a blob nobody reads.
+  const referenced = new Set(state.claimChecks.filter((c) => committed.has(c.messageId) || consumed.has(c.messageId)).map((c) => c.ref));
   for (const ref of state.blobs.filter((b) => !referenced.has(b))) {
     const writer = state.blobWriters.find((w) => w.ref === ref) ?? { service: 'invoicing', messageId: ref, messageType: 'OrderBilled' };
     truth.push({
@@ -96,7 +100,7 @@ export function deriveTruth(state: BusinessState, injected: readonly TruthRecord
     if (r.kind === 'lost-message' && !committed.has(r.messageId) && !consumed.has(r.messageId))
       truth.push({ ...base, kind: 'stuck-outbox' });
     if (r.kind === 'retry' && processed.has(key(r.service, r.messageId))) truth.push({ ...base, kind: r.kind });
-    if (r.kind === 'missing-payload' && gone.has(r.messageId) && !processed.has(key(r.service, r.messageId)))
+    if (r.kind === 'missing-payload' && gone.has(r.messageId) && consumed.has(r.messageId) && !processed.has(key(r.service, r.messageId)))
       truth.push({ ...base, kind: r.kind });
     if (r.kind === 'duplicate-delivery' && !deadAt.has(key(r.service, r.messageId))) truth.push({ ...base, kind: r.kind });
   }

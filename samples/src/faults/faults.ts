@@ -264,8 +264,11 @@ export const SCENARIOS: Record<string, { description: string; plan: Omit<FaultPl
   },
   'claim-check': {
     description:
-      'large invoices: some attempts fail after storing their blob and are retried (half delete it, half leave it behind: orphaned), some blobs vanish before shipping reads them (404, dead letter)',
-    plan: { all: { largePayload: 0.8 }, services: { invoicing: { abortAfterOffload: 0.2, abortLeavesBlob: 0.5, missingBlob: 0.05 } } },
+      'large invoices: some attempts fail after storing their blob and are retried (half delete it, half leave it behind: orphaned), some blobs vanish before shipping reads them (404, dead letter), some invoices commit without dispatch (BUG: stuck outbox, their blob orphaned)',
+    plan: {
+      all: { largePayload: 0.8 },
+      services: { invoicing: { abortAfterOffload: 0.2, abortLeavesBlob: 0.5, missingBlob: 0.05, lost: 0.05 } },
+    },
   },
   'http-retries': { description: 'lost payment responses, retried with the same key', plan: { all: { httpResponseLost: 0.3 } } },
   'http-retries-without-key': {

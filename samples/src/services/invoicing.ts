@@ -4,7 +4,7 @@
  * documents below the threshold travel inline.
  */
 import { createHash } from 'node:crypto';
-import { deterministicMessageId, recordPayloadOffload } from '@onceflow/instrumentation';
+import { currentConversationId, deterministicMessageId, recordPayloadOffload } from '@onceflow/instrumentation';
 import { decide, draw, type FaultPlan } from '../faults/faults.js';
 import type { GroundTruth } from '../faults/ground-truth.js';
 import type { BlobStore } from '../infra/blob-store.js';
@@ -40,8 +40,9 @@ export function invoicingHandlers(blobs: BlobStore, options: InvoiceOptions, pla
       let payload: { bytes: number; ref?: string; offloaded?: boolean } | undefined;
       if (document.length >= options.inlineThresholdBytes) {
         // Stored before the message exists, under this attempt's own key: an attempt that does
-        // not commit deletes it; one that crashed first leaves it to the blob collector.
-        const ref = await blobs.put(`${messageId}-a${ctx.delivery.attempt}`, document);
+        // not commit deletes it; one that crashed first leaves it to the blob collector, which
+        // deletes it in this conversation (stored with the blob).
+        const ref = await blobs.put(`${messageId}-a${ctx.delivery.attempt}`, document, { conversationId: currentConversationId() });
         const leavesBlob = decide(plan, ctx.faults.abortLeavesBlob, 'abort-leaves-blob', ctx.endpoint, ctx.delivery.messageId);
         if (!leavesBlob) ctx.onAbort(() => blobs.delete(ref));
         invoice.ref = ref;
