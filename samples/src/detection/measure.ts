@@ -160,7 +160,9 @@ export function formatTotals(runs: DetectionRun[]): string {
 function formatVerdicts(scenario: string, v: VerdictCount): string {
   if (v.verdicts === 0)
     return `${scenario.padEnd(24)} ${String(v.flows).padStart(5)}  no ledger verdicts in the collector's flows (${v.field})`;
-  return `${scenario.padEnd(24)} ${String(v.flows).padStart(5)}  ${String(v.verdicts).padStart(8)}  ${String(v.unknown).padStart(7)}  ${(v.unknown / v.verdicts).toFixed(3)}`;
+  const line = `${scenario.padEnd(24)} ${String(v.flows).padStart(5)}  ${String(v.verdicts).padStart(8)}  ${String(v.unknown).padStart(7)}  ${(v.unknown / v.verdicts).toFixed(3)}`;
+  // What the unknowns lack, most first: the evidence to add (or the loss to fix) to judge them.
+  return [line, ...v.unknownByCause.map(([cause, n]) => `${''.padEnd(26)}${String(n).padStart(5)}  ${cause}`)].join('\n');
 }
 
 async function getJson<T>(url: string): Promise<T> {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { countVerdicts, verdictOf } from './verdicts.js';
+import { causeOf, countVerdicts, verdictOf } from './verdicts.js';
 
 const ledger = (...verdicts: string[]) => ({
   ledger: Object.fromEntries(verdicts.map((verdict, i) => [`invariant${i}`, { verdict, evidence: [], reason: '' }])),
@@ -23,6 +23,37 @@ describe('countVerdicts', () => {
     },
   ])('$name', ({ flows, verdicts, unknown }) => {
     expect(countVerdicts(flows)).toMatchObject({ flows: flows.length, verdicts, unknown });
+  });
+});
+
+describe('unknown verdicts by cause', () => {
+  it.each([
+    [
+      'spans lost at export by orders (3), billing (1) in that time (gaps in their span numbers): a redelivery of PlaceOrder processed at orders/orders may be among them',
+      'spans lost at export by orders, billing',
+    ],
+    ['spans missing from trace 4bf92f35 (a parent span never arrived)', 'spans missing from a trace'],
+    [
+      'billing has no numbered spans (no Onceflow span processor, or none exported lately): a consumer span …',
+      'a consumer without export numbers',
+    ],
+    ['attempt 1 of BillCustomer at billing/billing left no span: one may have committed', 'attempt numbers with holes'],
+    ['a reason nobody classified yet: with its particulars', 'a reason nobody classified yet'],
+  ])('%s → %s', (reason, cause) => {
+    expect(causeOf(reason)).toBe(cause);
+  });
+
+  it('counts each invariant and cause, most first', () => {
+    const lostAtExport = { verdict: 'unknown', evidence: [], reason: 'spans lost at export by orders (1) in that time (gaps…): x' };
+    const flows = [
+      { ledger: { noDuplicateProcessing: lostAtExport, noLost: { verdict: 'held', evidence: [], reason: '' } } },
+      { ledger: { noDuplicateProcessing: { ...lostAtExport, reason: lostAtExport.reason.replace('(1)', '(4)') } } },
+      { ledger: { noLost: { verdict: 'unknown', evidence: [], reason: 'billing has no numbered spans (…)' } } },
+    ];
+    expect(countVerdicts(flows).unknownByCause).toEqual([
+      ['noDuplicateProcessing: spans lost at export by orders', 2],
+      ['noLost: a consumer without export numbers', 1],
+    ]);
   });
 });
 
