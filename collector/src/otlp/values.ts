@@ -89,6 +89,25 @@ export function idToHex(value: OtlpId, bytes: number, field: string): string | {
   return { error: `${field} must be a hex string` };
 }
 
+/**
+ * What `idToHex` would make of an id, without making the hex text: 'absent' where it returns
+ * null, 'valid' where it returns hex, 'invalid' where it returns an error.
+ */
+export function idState(value: OtlpId, bytes: number): 'absent' | 'valid' | 'invalid' {
+  if (value === null || value === undefined) return 'absent';
+  if (typeof value === 'string') {
+    if (value.length === 0) return 'absent';
+    return value.length === bytes * 2 && HEX.test(value) && !isAllZero(value) ? 'valid' : 'invalid';
+  }
+  if (value instanceof Uint8Array) {
+    if (value.length === 0) return 'absent';
+    if (value.length !== bytes) return 'invalid';
+    for (let i = 0; i < bytes; i++) if (value[i] !== 0) return 'valid';
+    return 'invalid';
+  }
+  return Array.isArray(value as unknown) && (value as unknown as unknown[]).length === 0 ? 'absent' : 'invalid';
+}
+
 function isAllZero(hex: string): boolean {
   for (let i = 0; i < hex.length; i++) if (hex.charCodeAt(i) !== 48) return false;
   return true;
