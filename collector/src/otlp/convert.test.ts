@@ -395,30 +395,54 @@ describe('validateExportRequest', () => {
       ),
     );
   const nowS = Number(NOW_NS / 1_000_000_000n);
+  const MIN_NS = BigInt(DEFAULT_LIMITS.minStartMs) * 1_000_000n;
+  const MAX_NS = BigInt(NOW_MS + DEFAULT_LIMITS.maxFutureSkewMs) * 1_000_000n;
+  const long = (ns: bigint) => ({ low: Number(ns & 0xffffffffn) | 0, high: Number(ns >> 32n) | 0 });
   const seconds = (from: number, to: number) => fc.integer({ min: from, max: to }).map((s) => BigInt(s) * 1_000_000_000n);
   const time = (from: number, to: number) =>
     mostly(
+      fc.oneof(seconds(from, to).map(String), seconds(from, to).map(long)),
       fc.oneof(
-        seconds(from, to).map(String),
-        seconds(from, to).map((ns) => ({ low: Number(ns & 0xffffffffn) | 0, high: Number(ns >> 32n) | 0 })),
-      ),
-      fc.oneof(
-        fc.constantFrom(undefined, null, 0, '0', 'x', -1, { low: 1 }),
+        fc.constantFrom(undefined, null, 0, '0', 'x', -1, { low: 1 }, { low: 0, high: 0 }),
         seconds(nowS - 10, nowS + 200_000).map(String),
+        // Longs at, around and beyond the bounds (2000-01-01, now + 24 h), and any words at all.
+        fc
+          .oneof(
+            seconds(nowS - 10, nowS + 200_000),
+            fc.constantFrom(MIN_NS, MAX_NS).chain((ns) => fc.integer({ min: -2, max: 2 }).map((d) => ns + BigInt(d))),
+          )
+          .map(long),
         fc.record({ low: fc.integer(), high: fc.integer() }),
         fc.double(),
       ),
     );
   const link = mostly(fc.record({ traceId: id(16), spanId: id(8) }), fc.constantFrom(null, 'link'));
+  // A start on or near a bound, and an end a few ns either side of it (the same representation).
+  const edgeTimes = fc
+    .tuple(
+      fc.constantFrom(MIN_NS, MAX_NS, NOW_NS),
+      fc.integer({ min: -2, max: 2 }),
+      fc.integer({ min: -2, max: 2 }),
+      fc.constantFrom(long, String),
+    )
+    .map(([ns, startDelta, endDelta, as]) => ({
+      startTimeUnixNano: as(ns + BigInt(startDelta)),
+      endTimeUnixNano: as(ns + BigInt(startDelta + endDelta)),
+    }));
+  const times = fc.oneof(
+    { weight: 3, arbitrary: fc.record({ startTimeUnixNano: time(nowS - 100, nowS - 50), endTimeUnixNano: time(nowS - 50, nowS) }) },
+    { weight: 1, arbitrary: edgeTimes },
+  );
   const span = mostly(
-    fc.record({
-      traceId: id(16),
-      spanId: id(8),
-      parentSpanId: fc.oneof(fc.constant(undefined), id(8)),
-      startTimeUnixNano: time(nowS - 100, nowS - 50),
-      endTimeUnixNano: time(nowS - 50, nowS),
-      links: fc.option(fc.array(link, { maxLength: 3 })),
-    }),
+    fc
+      .record({
+        traceId: id(16),
+        spanId: id(8),
+        parentSpanId: fc.oneof(fc.constant(undefined), id(8)),
+        times,
+        links: fc.option(fc.array(link, { maxLength: 3 })),
+      })
+      .map(({ times, ...rest }) => ({ ...rest, ...times })),
     fc.constantFrom(null, undefined, 5, 'span'),
   );
 
@@ -426,12 +450,17 @@ describe('validateExportRequest', () => {
     let accepted = 0;
     let rejected = 0;
     fc.assert(
-      fc.property(fc.array(span, { maxLength: 8 }), fc.integer({ min: 0, max: 2 }), (spans, maxLinksPerSpan) => {
-        const request = { resourceSpans: [{ resource: null, scopeSpans: [{ spans }] }] } as unknown as OtlpExportRequest;
-        const result = convertAndValidate(request, resolveLimits({ maxLinksPerSpan }));
-        accepted += result.accepted;
-        rejected += result.rejected;
-      }),
+      fc.property(
+        fc.array(span, { maxLength: 8 }),
+        fc.integer({ min: 0, max: 2 }),
+        fc.constantFrom(DEFAULT_LIMITS.minStartMs, 0),
+        (spans, maxLinksPerSpan, minStartMs) => {
+          const request = { resourceSpans: [{ resource: null, scopeSpans: [{ spans }] }] } as unknown as OtlpExportRequest;
+          const result = convertAndValidate(request, resolveLimits({ maxLinksPerSpan, minStartMs }));
+          accepted += result.accepted;
+          rejected += result.rejected;
+        },
+      ),
       { numRuns: 2000 },
     );
     // Both outcomes are common, so the agreement is tested on both sides.

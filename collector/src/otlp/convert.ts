@@ -37,6 +37,7 @@ import {
   anyValueToInt,
   anyValueToString,
   anyValueToStringList,
+  asLong,
   attributesToRecord,
   idState,
   idToHex,
@@ -198,13 +199,45 @@ export function describeRejections(result: ValidationResult): string {
 interface TimeBounds {
   minNs: bigint;
   maxNs: bigint;
+  /** The same bounds as unsigned 64-bit words (clamped to 0 … 2^64 − 1), to compare protobuf Longs without BigInt. */
+  min: Words;
+  max: Words;
+}
+
+interface Words {
+  high: number;
+  low: number;
 }
 
 function timeBounds(limits: IngestLimits, nowMs: number): TimeBounds {
-  return {
-    minNs: BigInt(Math.trunc(limits.minStartMs)) * 1_000_000n,
-    maxNs: BigInt(Math.trunc(nowMs + limits.maxFutureSkewMs)) * 1_000_000n,
-  };
+  const minNs = BigInt(Math.trunc(limits.minStartMs)) * 1_000_000n;
+  const maxNs = BigInt(Math.trunc(nowMs + limits.maxFutureSkewMs)) * 1_000_000n;
+  return { minNs, maxNs, min: words(minNs), max: words(maxNs) };
+}
+
+function words(ns: bigint): Words {
+  const clamped = ns < 0n ? 0n : ns > 0xffffffffffffffffn ? 0xffffffffffffffffn : ns;
+  return { high: Number(clamped >> 32n), low: Number(clamped & 0xffffffffn) };
+}
+
+/**
+ * `checkTimes` finds nothing wrong with these two times: for protobuf Longs (what every
+ * protobuf request has) the same comparisons on 32-bit words, without making BigInts.
+ */
+function timesPass(start: OtlpSpan['startTimeUnixNano'], end: OtlpSpan['endTimeUnixNano'], bounds: TimeBounds): boolean {
+  const startLong = asLong(start);
+  const endLong = asLong(end);
+  if (!startLong || !endLong) return checkTimes(toUint64(start), toUint64(end), bounds) === null;
+  // Unsigned words, as toUint64 reads them.
+  const sh = startLong.high >>> 0;
+  const sl = startLong.low >>> 0;
+  const eh = endLong.high >>> 0;
+  const el = endLong.low >>> 0;
+  if ((sh === 0 && sl === 0) || (eh === 0 && el === 0)) return false;
+  if (sh < bounds.min.high || (sh === bounds.min.high && sl < bounds.min.low)) return false;
+  if (sh > bounds.max.high || (sh === bounds.max.high && sl > bounds.max.low)) return false;
+  if (eh > bounds.max.high || (eh === bounds.max.high && el > bounds.max.low)) return false;
+  return eh > sh || (eh === sh && el >= sl);
 }
 
 /**
@@ -215,7 +248,7 @@ function spanPasses(span: OtlpSpan | null | undefined, limits: IngestLimits, bou
   if (!span || typeof span !== 'object') return false;
   if (idState(span.traceId, 16) !== 'valid' || idState(span.spanId, 8) !== 'valid') return false;
   if (idState(span.parentSpanId, 8) === 'invalid') return false;
-  if (checkTimes(toUint64(span.startTimeUnixNano), toUint64(span.endTimeUnixNano), bounds) !== null) return false;
+  if (!timesPass(span.startTimeUnixNano, span.endTimeUnixNano, bounds)) return false;
   if (Array.isArray(span.links)) {
     const count = Math.min(span.links.length, limits.maxLinksPerSpan);
     for (let i = 0; i < count; i++) {

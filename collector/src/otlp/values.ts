@@ -16,6 +16,11 @@ function isLong(value: object): value is LongBits {
   return typeof (value as LongBits).low === 'number' && typeof (value as LongBits).high === 'number';
 }
 
+/** The value when it is a protobufjs Long (low and high 32-bit words), else null. */
+export function asLong(value: OtlpInt64): LongBits | null {
+  return typeof value === 'object' && value !== null && isLong(value) ? value : null;
+}
+
 /** An unsigned 64-bit value (fixed64 timestamps) as bigint; null when not an integer. */
 export function toUint64(value: OtlpInt64): bigint | null {
   if (typeof value === 'object' && value !== null) {
