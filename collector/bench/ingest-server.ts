@@ -12,11 +12,14 @@
  * Every receiver scenario writes its ingest log to a temporary directory. On `stop` the store
  * scenarios first wait until the store holds every acknowledged span (end to end), and report
  * when that was. Protocol over IPC: → {ready, port} ← {start} → {started} ← {stop}
- * → {stopped, cpuUs, …} ← {exit}.
+ * → {stopped, cpuUs, …} ← {exit}. With BENCH_CPU_PROF=DIR the process writes a V8 CPU profile
+ * of the measured window (from `start` to `stop`, before the held-back store is released) to
+ * DIR/<scenario>-<pid>.cpuprofile: start-up, warm-up and the feeding afterwards are left out.
  */
 import { createServer } from 'node:http';
 import type { Server } from 'node:http';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openIngestLog } from '../src/ingest/log/ingest-log.js';
@@ -113,6 +116,24 @@ async function openStore(): Promise<{ store: BenchStore; dispose: () => Promise<
   };
 }
 
+/** Profiles the measured window when BENCH_CPU_PROF names a directory; `stop` writes the profile. */
+async function startProfiling(): Promise<{ stop: () => Promise<void> }> {
+  const dir = process.env.BENCH_CPU_PROF;
+  if (!dir) return { stop: async () => undefined };
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.start');
+  return {
+    stop: async () => {
+      const { profile } = await session.post('Profiler.stop');
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(join(dir, `${scenario}-${process.pid}.cpuprofile`), JSON.stringify(profile));
+      session.disconnect();
+    },
+  };
+}
+
 /** (d): the rows the collector would produce, inserted straight through the store. */
 async function directInserts(store: Pick<SpanStore, 'insertSpans'>, rows: SpanRow[][], batchRequests: number, maxSeconds: number) {
   const started = performance.now();
@@ -162,9 +183,11 @@ async function main(): Promise<void> {
   let cpuStart = process.cpuUsage();
   let startedAt = performance.now();
   let batchesBefore = 0;
+  let profiling = { stop: async () => undefined as void };
   process.on('message', async (message: ToServer) => {
     try {
       if (message.type === 'start') {
+        profiling = await startProfiling();
         cpuStart = process.cpuUsage();
         startedAt = performance.now();
         batchesBefore = receiver?.stats().batches ?? 0;
@@ -176,6 +199,7 @@ async function main(): Promise<void> {
             Number(process.env.ONCEFLOW_BENCH_MAX_SECONDS),
           );
           const cpu = process.cpuUsage(cpuStart);
+          await profiling.stop();
           send({ type: 'stopped', cpuUs: cpu.user + cpu.system, storedSpans: await opened!.store.spanCount(), ...result });
           directRows = [];
         } else {
@@ -188,6 +212,7 @@ async function main(): Promise<void> {
           storedAfterMs = performance.now() - startedAt;
         }
         const cpu = process.cpuUsage(cpuStart);
+        await profiling.stop();
         release();
         let deferredCpuUs: number | undefined;
         if (opened?.store.rollUp) {

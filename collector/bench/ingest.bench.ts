@@ -62,15 +62,14 @@ interface Measurement {
 
 function startServer(scenario: Scenario, baseMs: number): ChildProcess {
   return fork(SERVER_SCRIPT, [scenario], {
-    // BENCH_CPU_PROF=DIR writes a V8 CPU profile of each server process there.
-    // BENCH_SERVER_FLAGS adds Node flags to every server process (e.g. '--trace-gc').
+    // BENCH_CPU_PROF=DIR: each server process writes a V8 CPU profile of its measured window
+    // there (ingest-server.ts). BENCH_SERVER_FLAGS adds Node flags to every server process (e.g. '--trace-gc').
     execArgv: [
       '--import',
       'tsx',
       // The Node flag the onceflow bin runs the collector with (see collector/bin/onceflow.js);
       // every scenario gets it, the baseline included.
       '--max-semi-space-size=64',
-      ...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : []),
       ...(process.env.BENCH_SERVER_FLAGS?.split(' ').filter(Boolean) ?? []),
     ],
     env: {

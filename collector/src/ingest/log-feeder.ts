@@ -6,8 +6,9 @@
  * and tells `onSpansStored` (the flow indexer) about those spans, in log order.
  *
  * Spans of fresh records are kept in memory (the "hot" queue, up to `maxHotSpans`) so the
- * common case decodes each request once. Records that did not fit — the store fell behind —
- * and records left unconfirmed by a previous run are read back from the log and decoded again.
+ * common case decodes each request once. Records that do not fit — the store fell behind —
+ * and records left unconfirmed by a previous run are read back from the log and decoded again;
+ * the receiver asks `keepsInMemory` first, so it builds no rows that would be dropped here.
  */
 import type { FastifyBaseLogger } from 'fastify';
 import type { SpanRow } from '../model/span.js';
@@ -89,9 +90,14 @@ export class LogFeeder {
     this.schedulePump();
   }
 
-  /** A record was appended (durably) with these spans. */
-  offer(record: AppendedRecord, spans: SpanRow[]): void {
-    if (record.end > this.readCursor && this.hotSpans + spans.length <= this.options.maxHotSpans) {
+  /** Whether the spans of a record offered now would be kept in memory (else its record is read back from the log). */
+  keepsInMemory(spanCount: number): boolean {
+    return this.hotSpans + spanCount <= this.options.maxHotSpans;
+  }
+
+  /** A record was appended (durably) with these spans; null when they were not built (the record is read back). */
+  offer(record: AppendedRecord, spans: SpanRow[] | null): void {
+    if (spans && record.end > this.readCursor && this.hotSpans + spans.length <= this.options.maxHotSpans) {
       const at =
         this.hot.length === 0 || this.hot.at(-1)!.start < record.start
           ? this.hot.length

@@ -291,6 +291,27 @@ describe.each(harnesses)('OTLP receiver into $name', (harness) => {
       });
     });
 
+    it('when the store is behind, acknowledges by validation alone and stores the same spans from the log', async () => {
+      // No room in memory: the receiver builds no rows; the feeder reads every record back.
+      const behind = await startReceiver({ feeding: { maxHotSpans: 0 } });
+      try {
+        const good = [freshSpan(), freshSpan()];
+        const before = await store.spanCount();
+        const response = await postStored(behind, buildProtobufBody(resources(good[0], freshSpan({ spanId: '0'.repeat(16) }))), PROTOBUF);
+        expect(decodeExportResponse(response.body).partialSuccess).toEqual({
+          rejectedSpans: 1,
+          errorMessage: expect.stringContaining('spanId is all zeros'),
+        });
+        const json = await postStored(behind, buildJsonBody(resources(freshSpan({ traceId: 'xyz' }), good[1])), JSON_TYPE);
+        expect(JSON.parse(json.body.toString()).partialSuccess).toMatchObject({ rejectedSpans: '1' });
+        expect(behind.stats()).toMatchObject({ acceptedSpans: 2, rejectedSpans: 2, storedSpans: 2 });
+        expect(await store.spanCount()).toBe(before + 2);
+        for (const span of good) expect((await store.spansOfTrace(span.traceId, 10)).map((s) => s.spanId)).toEqual([span.spanId]);
+      } finally {
+        await behind.close();
+      }
+    });
+
     it('answers a full success with an empty ExportTraceServiceResponse', async () => {
       const response = await postStored(receiver, buildProtobufBody(resources(freshSpan())), PROTOBUF);
       expect(response.status).toBe(200);

@@ -15,7 +15,7 @@ import Fastify, { LogController } from 'fastify';
 import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { SpanRow } from '../model/span.js';
 import type { SpanStore } from '../store/span-store.js';
-import { convertExportRequest, describeRejections } from '../otlp/convert.js';
+import { convertExportRequest, countSpans, describeRejections, validateExportRequest } from '../otlp/convert.js';
 import { decodeExportRequest, OtlpDecodeError } from '../otlp/decode.js';
 import type { OtlpEncoding } from '../otlp/decode.js';
 import { resolveLimits } from '../otlp/limits.js';
@@ -187,14 +187,18 @@ export function createOtlpReceiver(options: OtlpReceiverOptions): OtlpReceiver {
       throw error;
     }
     const receivedAtMs = now();
-    const result = convertExportRequest(decoded, limits, receivedAtMs);
+    // Rows are built now only if the feeder will keep them in memory for the store. When it
+    // will not (the store is behind), it builds them when it reads the record back, and
+    // validation alone decides what is acknowledged: the same spans either way.
+    const converted = feeder.keepsInMemory(countSpans(decoded)) ? convertExportRequest(decoded, limits, receivedAtMs) : null;
+    const result = converted ?? validateExportRequest(decoded, limits, receivedAtMs);
     counters.rejectedSpans += result.rejected;
     if (result.rejected > 0) app.log.warn({ rejected: result.rejected, reasons: result.reasons }, 'OTLP spans rejected');
 
-    if (result.spans.length > 0) {
+    if (result.accepted > 0) {
       let appended;
       try {
-        appended = await log.append({ payload: body, receivedAtMs, spanCount: result.spans.length, encoding });
+        appended = await log.append({ payload: body, receivedAtMs, spanCount: result.accepted, encoding });
       } catch (error) {
         if (error instanceof SpoolFullError) throw saturated(`collector is saturated: ${error.message}`);
         if (error instanceof LogWriteError) {
@@ -203,8 +207,8 @@ export function createOtlpReceiver(options: OtlpReceiverOptions): OtlpReceiver {
         }
         throw error;
       }
-      feeder.offer(appended, result.spans);
-      counters.acceptedSpans += result.spans.length;
+      feeder.offer(appended, converted?.spans ?? null);
+      counters.acceptedSpans += result.accepted;
     }
 
     const partial = result.rejected > 0 ? { rejectedSpans: result.rejected, errorMessage: describeRejections(result) } : undefined;

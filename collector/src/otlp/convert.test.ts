@@ -1,11 +1,14 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { convertExportRequest, describeRejections } from './convert.js';
+import { convertExportRequest, countSpans, describeRejections, validateExportRequest } from './convert.js';
 import { decodeExportRequest, decodeJson, OtlpDecodeError } from './decode.js';
 import { DEFAULT_LIMITS, resolveLimits, TRUNCATION_MARKER } from './limits.js';
 import type { IngestLimits } from './limits.js';
 import protobuf from 'protobufjs';
 import { buildJsonBody, buildJsonRequest, buildProtobufBody, hexId } from './request-builder.js';
 import type { ResourceSpec, SpanSpec } from './request-builder.js';
+import type { OtlpExportRequest } from './types.js';
+import { idState, idToHex } from './values.js';
 
 const NOW_MS = Date.UTC(2026, 10, 26, 12, 0, 0);
 const NOW_NS = BigInt(NOW_MS) * 1_000_000n;
@@ -26,10 +29,20 @@ function resource(spans: SpanSpec[], attributes: ResourceSpec['attributes'] = { 
   return [{ attributes, spans }];
 }
 
+/** Converts the request and checks that validation alone decides the same (accepted, rejected, reasons). */
+function convertAndValidate(request: OtlpExportRequest, limits: IngestLimits = DEFAULT_LIMITS) {
+  const converted = convertExportRequest(request, limits, NOW_MS);
+  const validated = validateExportRequest(request, limits, NOW_MS);
+  expect(validated).toEqual({ accepted: converted.spans.length, rejected: converted.rejected, reasons: converted.reasons });
+  expect(converted.accepted).toBe(converted.spans.length);
+  expect(countSpans(request)).toBe(converted.accepted + converted.rejected);
+  return converted;
+}
+
 /** Decodes and converts the same request through both encodings and checks they agree. */
 function convertBoth(resources: ResourceSpec[], limits: IngestLimits = DEFAULT_LIMITS) {
-  const fromProtobuf = convertExportRequest(decodeExportRequest(buildProtobufBody(resources), 'protobuf', limits), limits, NOW_MS);
-  const fromJson = convertExportRequest(decodeExportRequest(buildJsonBody(resources), 'json', limits), limits, NOW_MS);
+  const fromProtobuf = convertAndValidate(decodeExportRequest(buildProtobufBody(resources), 'protobuf', limits), limits);
+  const fromJson = convertAndValidate(decodeExportRequest(buildJsonBody(resources), 'json', limits), limits);
   // Reasons may word id errors differently (bytes vs hex characters); the outcome may not differ.
   expect(fromJson.spans).toEqual(fromProtobuf.spans);
   expect(fromJson.rejected).toBe(fromProtobuf.rejected);
@@ -335,7 +348,7 @@ describe('decodeExportRequest', () => {
         body[Math.floor(random() * body.length)] = Math.floor(random() * 256);
       const cut = body.subarray(0, i % 3 === 0 ? Math.floor(random() * body.length) : body.length);
       try {
-        const result = convertExportRequest(decodeExportRequest(cut, encoding, DEFAULT_LIMITS), DEFAULT_LIMITS, NOW_MS);
+        const result = convertAndValidate(decodeExportRequest(cut, encoding, DEFAULT_LIMITS));
         expect(result.spans.length + result.rejected).toBeGreaterThanOrEqual(0);
       } catch (error) {
         expect(error).toBeInstanceOf(OtlpDecodeError);
@@ -362,5 +375,105 @@ describe('decodeExportRequest', () => {
   ])('refuses %s with a message', (_label, encoding, body, message) => {
     expect(() => decodeExportRequest(body, encoding, DEFAULT_LIMITS)).toThrow(OtlpDecodeError);
     expect(() => decodeExportRequest(body, encoding, DEFAULT_LIMITS)).toThrow(message);
+  });
+});
+
+describe('validateExportRequest', () => {
+  // Valid spans with fields swapped, now and then, for one of every shape the decoders can leave
+  // (and some they cannot): ids, times and links.
+  const mostly = <T, U>(valid: fc.Arbitrary<T>, hostile: fc.Arbitrary<U>) =>
+    fc.oneof({ weight: 5, arbitrary: valid }, { weight: 1, arbitrary: hostile });
+  const hex = (length: number) => fc.string({ unit: fc.constantFrom(...'0123456789abcdefABCDEFg'), minLength: length, maxLength: length });
+  const id = (bytes: number) =>
+    mostly(
+      fc.oneof(fc.uint8Array({ minLength: bytes, maxLength: bytes }), fc.constant(hexId(3, bytes))),
+      fc.oneof(
+        fc.constantFrom(undefined, null, '', [], 7, '0'.repeat(bytes * 2), new Uint8Array(bytes)),
+        hex(bytes * 2),
+        hex(bytes * 2 + 1),
+        fc.uint8Array({ minLength: 0, maxLength: bytes + 1 }),
+      ),
+    );
+  const nowS = Number(NOW_NS / 1_000_000_000n);
+  const MIN_NS = BigInt(DEFAULT_LIMITS.minStartMs) * 1_000_000n;
+  const MAX_NS = BigInt(NOW_MS + DEFAULT_LIMITS.maxFutureSkewMs) * 1_000_000n;
+  const long = (ns: bigint) => ({ low: Number(ns & 0xffffffffn) | 0, high: Number(ns >> 32n) | 0 });
+  const seconds = (from: number, to: number) => fc.integer({ min: from, max: to }).map((s) => BigInt(s) * 1_000_000_000n);
+  const time = (from: number, to: number) =>
+    mostly(
+      fc.oneof(seconds(from, to).map(String), seconds(from, to).map(long)),
+      fc.oneof(
+        fc.constantFrom(undefined, null, 0, '0', 'x', -1, { low: 1 }, { low: 0, high: 0 }),
+        seconds(nowS - 10, nowS + 200_000).map(String),
+        // Longs at, around and beyond the bounds (2000-01-01, now + 24 h), and any words at all.
+        fc
+          .oneof(
+            seconds(nowS - 10, nowS + 200_000),
+            fc.constantFrom(MIN_NS, MAX_NS).chain((ns) => fc.integer({ min: -2, max: 2 }).map((d) => ns + BigInt(d))),
+          )
+          .map(long),
+        fc.record({ low: fc.integer(), high: fc.integer() }),
+        fc.double(),
+      ),
+    );
+  const link = mostly(fc.record({ traceId: id(16), spanId: id(8) }), fc.constantFrom(null, 'link'));
+  // A start on or near a bound, and an end a few ns either side of it (the same representation).
+  const edgeTimes = fc
+    .tuple(
+      fc.constantFrom(MIN_NS, MAX_NS, NOW_NS),
+      fc.integer({ min: -2, max: 2 }),
+      fc.integer({ min: -2, max: 2 }),
+      fc.constantFrom(long, String),
+    )
+    .map(([ns, startDelta, endDelta, as]) => ({
+      startTimeUnixNano: as(ns + BigInt(startDelta)),
+      endTimeUnixNano: as(ns + BigInt(startDelta + endDelta)),
+    }));
+  const times = fc.oneof(
+    { weight: 3, arbitrary: fc.record({ startTimeUnixNano: time(nowS - 100, nowS - 50), endTimeUnixNano: time(nowS - 50, nowS) }) },
+    { weight: 1, arbitrary: edgeTimes },
+  );
+  const span = mostly(
+    fc
+      .record({
+        traceId: id(16),
+        spanId: id(8),
+        parentSpanId: fc.oneof(fc.constant(undefined), id(8)),
+        times,
+        links: fc.option(fc.array(link, { maxLength: 3 })),
+      })
+      .map(({ times, ...rest }) => ({ ...rest, ...times })),
+    fc.constantFrom(null, undefined, 5, 'span'),
+  );
+
+  it('accepts and rejects exactly the spans the converter does, with the same reasons', () => {
+    let accepted = 0;
+    let rejected = 0;
+    fc.assert(
+      fc.property(
+        fc.array(span, { maxLength: 8 }),
+        fc.integer({ min: 0, max: 2 }),
+        fc.constantFrom(DEFAULT_LIMITS.minStartMs, 0),
+        (spans, maxLinksPerSpan, minStartMs) => {
+          const request = { resourceSpans: [{ resource: null, scopeSpans: [{ spans }] }] } as unknown as OtlpExportRequest;
+          const result = convertAndValidate(request, resolveLimits({ maxLinksPerSpan, minStartMs }));
+          accepted += result.accepted;
+          rejected += result.rejected;
+        },
+      ),
+      { numRuns: 2000 },
+    );
+    // Both outcomes are common, so the agreement is tested on both sides.
+    expect(Math.min(accepted, rejected)).toBeGreaterThan(1000);
+  });
+
+  it('idState says what idToHex makes of an id', () => {
+    fc.assert(
+      fc.property(id(16), fc.constantFrom(8, 16), (value, bytes) => {
+        const hexText = idToHex(value as never, bytes, 'id');
+        expect(idState(value as never, bytes)).toBe(hexText === null ? 'absent' : typeof hexText === 'string' ? 'valid' : 'invalid');
+      }),
+      { numRuns: 2000 },
+    );
   });
 });

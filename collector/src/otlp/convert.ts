@@ -3,7 +3,9 @@
  * the valid ones into `SpanRow`s, lifting Onceflow's identity attributes into columns, then
  * completing identity from other instrumentations' tags (`derive-identity.ts`).
  * Invalid spans (bad ids, absurd timestamps) are rejected and counted, never thrown: the
- * receiver reports them in `partialSuccess`. Pure: the clock is passed in.
+ * receiver reports them in `partialSuccess`. `validateExportRequest` makes the same
+ * decision without building rows, for a request whose rows are built later (from the ingest
+ * log). Pure: the clock is passed in.
  */
 import {
   ATTR_ATTEMPT,
@@ -29,24 +31,33 @@ import type { SpanEvent, SpanKind, SpanLink, SpanRow, StatusCode } from '../mode
 import { FRAMEWORK_ATTRIBUTES, MESSAGING_OPERATIONS } from './framework-attributes.js';
 import { completeIdentity, FrameworkValues } from './derive-identity.js';
 import type { IngestLimits } from './limits.js';
-import type { OtlpEvent, OtlpExportRequest, OtlpKeyValue, OtlpLink, OtlpSpan } from './types.js';
+import type { OtlpEvent, OtlpExportRequest, OtlpKeyValue, OtlpLink, OtlpResourceSpans, OtlpSpan } from './types.js';
 import {
   anyValueToBool,
   anyValueToInt,
   anyValueToString,
   anyValueToStringList,
+  asLong,
   attributesToRecord,
+  idState,
   idToHex,
   toUint64,
   truncate,
 } from './values.js';
 
-export interface ConversionResult {
-  spans: SpanRow[];
+/** Which spans of a request pass validation. */
+export interface ValidationResult {
+  /** Spans that pass (the ones converted into rows). */
+  accepted: number;
   /** Spans present in the request but not converted. */
   rejected: number;
   /** Human-readable reasons, at most `MAX_REASONS` of them (empty when nothing was rejected). */
   reasons: string[];
+}
+
+export interface ConversionResult extends ValidationResult {
+  /** One row per accepted span, in request order. */
+  spans: SpanRow[];
 }
 
 const MAX_REASONS = 5;
@@ -107,36 +118,80 @@ const LIFTED = new Map<string, Lift>([
 
 /** Converts every span of the request; `nowMs` bounds how far in the future a span may start. */
 export function convertExportRequest(request: OtlpExportRequest, limits: IngestLimits, nowMs: number): ConversionResult {
-  const bounds: TimeBounds = {
-    minNs: BigInt(Math.trunc(limits.minStartMs)) * 1_000_000n,
-    maxNs: BigInt(Math.trunc(nowMs + limits.maxFutureSkewMs)) * 1_000_000n,
+  const bounds = timeBounds(limits, nowMs);
+  const result: ConversionResult = { spans: [], accepted: 0, rejected: 0, reasons: [] };
+  forEachSpan(request, result, (rs) => {
+    const resourceAttributes = attributesToRecord(rs.resource?.attributes, limits);
+    const service = resourceAttributes[ATTR_SERVICE_NAME] || UNKNOWN_SERVICE;
+    return (span) => {
+      const converted = convertSpan(span, service, resourceAttributes, limits, bounds);
+      if (typeof converted === 'string') return converted;
+      result.spans.push(converted);
+      return null;
+    };
+  });
+  return result;
+}
+
+/**
+ * The decision `convertExportRequest` makes — which spans are accepted, which rejected and
+ * why — without building rows: what the receiver needs to answer when the rows are built later
+ * from the ingest log. A span is accepted here exactly when the converter accepts it; the
+ * reasons for a rejection come from the converter itself.
+ */
+export function validateExportRequest(request: OtlpExportRequest, limits: IngestLimits, nowMs: number): ValidationResult {
+  const bounds = timeBounds(limits, nowMs);
+  const result: ValidationResult = { accepted: 0, rejected: 0, reasons: [] };
+  const rejection = (span: OtlpSpan | null | undefined) => {
+    if (spanPasses(span, limits, bounds)) return null;
+    const converted = convertSpan(span, '', {}, limits, bounds);
+    return typeof converted === 'string' ? converted : null;
   };
-  const result: ConversionResult = { spans: [], rejected: 0, reasons: [] };
+  forEachSpan(request, result, () => rejection);
+  return result;
+}
+
+/** How many spans the request holds, valid or not. */
+export function countSpans(request: OtlpExportRequest): number {
+  let count = 0;
+  for (const rs of Array.isArray(request.resourceSpans) ? request.resourceSpans : []) {
+    for (const ss of rs && Array.isArray(rs.scopeSpans) ? rs.scopeSpans : []) count += ss && Array.isArray(ss.spans) ? ss.spans.length : 0;
+  }
+  return count;
+}
+
+/**
+ * Calls `take` on every span of the request (made once per resource by `forResource`) and
+ * counts what it returns: null for an accepted span, the reason for a rejected one.
+ */
+function forEachSpan(
+  request: OtlpExportRequest,
+  result: ValidationResult,
+  forResource: (rs: OtlpResourceSpans) => (span: OtlpSpan | null | undefined) => string | null,
+): void {
   const resourceSpans = Array.isArray(request.resourceSpans) ? request.resourceSpans : [];
   for (const rs of resourceSpans) {
     if (!rs) continue;
-    const resourceAttributes = attributesToRecord(rs.resource?.attributes, limits);
-    const service = resourceAttributes[ATTR_SERVICE_NAME] || UNKNOWN_SERVICE;
+    const take = forResource(rs);
     const scopeSpans = Array.isArray(rs.scopeSpans) ? rs.scopeSpans : [];
     for (const ss of scopeSpans) {
       const spans = ss && Array.isArray(ss.spans) ? ss.spans : [];
       for (const span of spans) {
-        const converted = convertSpan(span, service, resourceAttributes, limits, bounds);
-        if (typeof converted === 'string') {
-          result.rejected++;
-          if (result.reasons.length < MAX_REASONS) result.reasons.push(converted);
+        const rejection = take(span);
+        if (rejection === null) {
+          result.accepted++;
         } else {
-          result.spans.push(converted);
+          result.rejected++;
+          if (result.reasons.length < MAX_REASONS) result.reasons.push(rejection);
         }
       }
     }
   }
-  return result;
 }
 
-/** The `partialSuccess.errorMessage` for a conversion that rejected spans. */
-export function describeRejections(result: ConversionResult): string {
-  const total = result.spans.length + result.rejected;
+/** The `partialSuccess.errorMessage` for a request that had spans rejected. */
+export function describeRejections(result: ValidationResult): string {
+  const total = result.accepted + result.rejected;
   const more = result.rejected - result.reasons.length;
   return `${result.rejected} of ${total} spans rejected: ${result.reasons.join('; ')}` + (more > 0 ? `; and ${more} more` : '');
 }
@@ -144,6 +199,64 @@ export function describeRejections(result: ConversionResult): string {
 interface TimeBounds {
   minNs: bigint;
   maxNs: bigint;
+  /** The same bounds as unsigned 64-bit words (clamped to 0 … 2^64 − 1), to compare protobuf Longs without BigInt. */
+  min: Words;
+  max: Words;
+}
+
+interface Words {
+  high: number;
+  low: number;
+}
+
+function timeBounds(limits: IngestLimits, nowMs: number): TimeBounds {
+  const minNs = BigInt(Math.trunc(limits.minStartMs)) * 1_000_000n;
+  const maxNs = BigInt(Math.trunc(nowMs + limits.maxFutureSkewMs)) * 1_000_000n;
+  return { minNs, maxNs, min: words(minNs), max: words(maxNs) };
+}
+
+function words(ns: bigint): Words {
+  const clamped = ns < 0n ? 0n : ns > 0xffffffffffffffffn ? 0xffffffffffffffffn : ns;
+  return { high: Number(clamped >> 32n), low: Number(clamped & 0xffffffffn) };
+}
+
+/**
+ * `checkTimes` finds nothing wrong with these two times: for protobuf Longs (what every
+ * protobuf request has) the same comparisons on 32-bit words, without making BigInts.
+ */
+function timesPass(start: OtlpSpan['startTimeUnixNano'], end: OtlpSpan['endTimeUnixNano'], bounds: TimeBounds): boolean {
+  const startLong = asLong(start);
+  const endLong = asLong(end);
+  if (!startLong || !endLong) return checkTimes(toUint64(start), toUint64(end), bounds) === null;
+  // Unsigned words, as toUint64 reads them.
+  const sh = startLong.high >>> 0;
+  const sl = startLong.low >>> 0;
+  const eh = endLong.high >>> 0;
+  const el = endLong.low >>> 0;
+  if ((sh === 0 && sl === 0) || (eh === 0 && el === 0)) return false;
+  if (sh < bounds.min.high || (sh === bounds.min.high && sl < bounds.min.low)) return false;
+  if (sh > bounds.max.high || (sh === bounds.max.high && sl > bounds.max.low)) return false;
+  if (eh > bounds.max.high || (eh === bounds.max.high && el > bounds.max.low)) return false;
+  return eh > sh || (eh === sh && el >= sl);
+}
+
+/**
+ * True when `convertSpan` accepts the span: the checks it makes (ids, times, links), without
+ * the hex text, rows or messages. Anything it does not pass goes to `convertSpan` for the reason.
+ */
+function spanPasses(span: OtlpSpan | null | undefined, limits: IngestLimits, bounds: TimeBounds): boolean {
+  if (!span || typeof span !== 'object') return false;
+  if (idState(span.traceId, 16) !== 'valid' || idState(span.spanId, 8) !== 'valid') return false;
+  if (idState(span.parentSpanId, 8) === 'invalid') return false;
+  if (!timesPass(span.startTimeUnixNano, span.endTimeUnixNano, bounds)) return false;
+  if (Array.isArray(span.links)) {
+    const count = Math.min(span.links.length, limits.maxLinksPerSpan);
+    for (let i = 0; i < count; i++) {
+      const link = span.links[i];
+      if (!link || typeof link !== 'object' || idState(link.traceId, 16) !== 'valid' || idState(link.spanId, 8) !== 'valid') return false;
+    }
+  }
+  return true;
 }
 
 /**

@@ -1,5 +1,5 @@
-export { convertExportRequest, describeRejections, UNKNOWN_SERVICE } from './convert.js';
-export type { ConversionResult } from './convert.js';
+export { convertExportRequest, countSpans, describeRejections, UNKNOWN_SERVICE, validateExportRequest } from './convert.js';
+export type { ConversionResult, ValidationResult } from './convert.js';
 export { decodeExportRequest, decodeJson, decodeProtobuf, OtlpDecodeError } from './decode.js';
 export type { OtlpEncoding } from './decode.js';
 export { DEFAULT_LIMITS, resolveLimits, TRUNCATION_MARKER } from './limits.js';

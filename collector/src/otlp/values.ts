@@ -16,6 +16,11 @@ function isLong(value: object): value is LongBits {
   return typeof (value as LongBits).low === 'number' && typeof (value as LongBits).high === 'number';
 }
 
+/** The value when it is a protobufjs Long (low and high 32-bit words), else null. */
+export function asLong(value: OtlpInt64): LongBits | null {
+  return typeof value === 'object' && value !== null && isLong(value) ? value : null;
+}
+
 /** An unsigned 64-bit value (fixed64 timestamps) as bigint; null when not an integer. */
 export function toUint64(value: OtlpInt64): bigint | null {
   if (typeof value === 'object' && value !== null) {
@@ -87,6 +92,25 @@ export function idToHex(value: OtlpId, bytes: number, field: string): string | {
   // protobufjs leaves an absent bytes field as its shared empty array default.
   if (Array.isArray(value as unknown) && (value as unknown as unknown[]).length === 0) return null;
   return { error: `${field} must be a hex string` };
+}
+
+/**
+ * What `idToHex` would make of an id, without making the hex text: 'absent' where it returns
+ * null, 'valid' where it returns hex, 'invalid' where it returns an error.
+ */
+export function idState(value: OtlpId, bytes: number): 'absent' | 'valid' | 'invalid' {
+  if (value === null || value === undefined) return 'absent';
+  if (typeof value === 'string') {
+    if (value.length === 0) return 'absent';
+    return value.length === bytes * 2 && HEX.test(value) && !isAllZero(value) ? 'valid' : 'invalid';
+  }
+  if (value instanceof Uint8Array) {
+    if (value.length === 0) return 'absent';
+    if (value.length !== bytes) return 'invalid';
+    for (let i = 0; i < bytes; i++) if (value[i] !== 0) return 'valid';
+    return 'invalid';
+  }
+  return Array.isArray(value as unknown) && (value as unknown as unknown[]).length === 0 ? 'absent' : 'invalid';
 }
 
 function isAllZero(hex: string): boolean {
