@@ -6,7 +6,9 @@
 import { CLICKHOUSE_URL, requireClickHouse } from '@onceflow/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeSpan } from '../../../test/span-builders.js';
+import type { Anomaly, FlowRecord } from '../../model/flow.js';
 import type { SpanRow } from '../../model/span.js';
+import { FLOW_1 } from '../../../test/fixtures/store-fixtures.js';
 import { QueryRunner } from './clickhouse-client.js';
 import { ClickHouseStore } from './clickhouse-store.js';
 import { testDatabaseName } from '../../../test/store/test-database.js';
@@ -183,6 +185,45 @@ describe.skipIf(!ok)('ClickHouseStore on a real server', () => {
       ]);
       expect((await older.getFlowRecord('c-old'))?.ledger.noLost.verdict).toBe('violated');
       expect((await older.listFlows({ fromMs: t0 - 1, toMs: t0 + 1, verdict: 'violated', limit: 10 })).total).toBe(1);
+    } finally {
+      await older.dropDatabase();
+      await older.close();
+      await runner.close();
+    }
+  });
+
+  it('moves a database from the conversation-ordered flow_versions to flow_versions_by_time without losing a version', async () => {
+    const older = new ClickHouseStore({ url: CLICKHOUSE_URL, database: testDatabaseName() });
+    const runner = new QueryRunner({ url: CLICKHOUSE_URL });
+    const db = older.database;
+    const retry: Anomaly = { ...FLOW_1.anomalies[0], kind: 'retry', severity: 'warning', detail: 'retried' };
+    const a: FlowRecord = { ...FLOW_1, conversationId: 'c-a', anomalies: [retry], anomalyCounts: { retry: 1 }, analyzedAtMs: t0 };
+    const b: FlowRecord = { ...a, conversationId: 'c-b', analyzedAtMs: t0 + 2000 };
+    const window = { fromMs: FLOW_1.startMs - 1, toMs: FLOW_1.startMs + 1, limit: 10, anomaly: 'retry' as const };
+    try {
+      await older.init();
+      await older.saveFlows([a, b]);
+      await older.saveFlows([{ ...a, anomalies: [], anomalyCounts: {}, analyzedAtMs: t0 + 1000 }]);
+      // The index as the previous Onceflow kept it, filled by its view.
+      await runner.command(`DROP TABLE ${db}.flow_versions_by_time_mv`);
+      await runner.command(`DROP TABLE ${db}.flow_versions_by_time`);
+      await runner.command(`CREATE TABLE ${db}.flow_versions (conversation_id String, version UInt64, end_ms Float64)
+  ENGINE = ReplacingMergeTree(version) ORDER BY conversation_id SETTINGS index_granularity = 64`);
+      await runner.command(`CREATE MATERIALIZED VIEW ${db}.flow_versions_mv TO ${db}.flow_versions
+  AS SELECT conversation_id, version, end_ms FROM ${db}.flows`);
+      await runner.command(`INSERT INTO ${db}.flow_versions SELECT conversation_id, version, end_ms FROM ${db}.flows`);
+
+      await older.init();
+      const tables = await runner.rows<{ name: string }>(
+        `SELECT name FROM system.tables WHERE database = '${db}' AND name LIKE 'flow_versions%'`,
+      );
+      expect(tables.map((table) => table.name).sort()).toEqual(['flow_versions_by_time', 'flow_versions_by_time_mv']);
+      const [{ n }] = await runner.rows<{ n: string }>(`SELECT count() AS n FROM ${db}.flow_versions_by_time`);
+      expect(n).toBe('3');
+      // A's later version without the kind still supersedes its first; a version saved now is seen.
+      expect((await older.listFlows(window)).flows.map((f) => f.conversationId)).toEqual(['c-b']);
+      await older.saveFlows([{ ...a, analyzedAtMs: t0 + 3000 }]);
+      expect((await older.listFlows(window)).flows.map((f) => f.conversationId)).toEqual(['c-b', 'c-a']);
     } finally {
       await older.dropDatabase();
       await older.close();

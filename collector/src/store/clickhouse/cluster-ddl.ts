@@ -32,7 +32,7 @@ export const SHARDING_KEYS: Partial<Record<TableName, string>> = {
   search_index: FLOW_SHARDING_KEY,
   flows: FLOW_SHARDING_KEY,
   flows_by_anomaly: FLOW_SHARDING_KEY,
-  flow_versions: FLOW_SHARDING_KEY,
+  flow_versions_by_time: FLOW_SHARDING_KEY,
 };
 
 export interface TableLayout {

@@ -2,8 +2,9 @@
  * SQL text for flow records (pure). Records are read with FINAL so only the latest analysis of
  * each conversation counts; filters go in WHERE, which 18.16 applies after the FINAL merge.
  * A list filtered by anomaly kind reads `flows_by_anomaly` instead: the range of that kind in
- * the window, keeping the rows whose version is the conversation's latest (`flow_versions`), so
- * its cost follows the matching flows, not every record.
+ * the window, keeping the rows whose version is the conversation's latest (checked against the
+ * versions written since, `flow_versions_by_time`), so its cost follows the matching flows and
+ * the recent analyses, not every record.
  */
 import { decodeFlowCursor } from '../flow-cursor.js';
 import type { AnomalyQuery, FlowQuery } from '../span-store.js';
@@ -54,13 +55,31 @@ WHERE ${conditions}`;
   const ofKind = sql`kind = ${assertAnomalyKind(query.anomaly)} AND start_ms >= ${query.fromMs} AND start_ms < ${query.toMs}`;
   return sql`SELECT ${columns} FROM ${db}.flows_by_anomaly
 WHERE ${ofKind}
-  AND (conversation_id, version) IN (
-    SELECT conversation_id, max(version) FROM ${db}.flow_versions
-    WHERE conversation_id IN (SELECT conversation_id FROM ${db}.flows_by_anomaly WHERE ${ofKind})
-    GROUP BY conversation_id)
+  AND ${isLatestVersion(db, sql`SELECT conversation_id, version FROM ${db}.flows_by_anomaly WHERE ${ofKind}`)}
   AND ${conditions}
 LIMIT 1 BY conversation_id`;
 }
+
+/**
+ * Whether a row's (conversation_id, version) is among `candidates` (a SELECT of those two
+ * columns) and is its conversation's latest version: the highest of the candidates' versions
+ * and of the versions written after the oldest candidate (`flow_versions_by_time` is ordered by
+ * version, so that is a range at its end; none when every candidate is the newest version, and
+ * an empty range when there are no candidates).
+ */
+export function isLatestVersion(db: SqlFragment, candidates: SqlFragment): SqlFragment {
+  return sql`(conversation_id, version) IN (
+    SELECT conversation_id, max(version) FROM (
+      ${candidates}
+      UNION ALL
+      SELECT conversation_id, version FROM ${db}.flow_versions_by_time
+      WHERE version > (SELECT if(count() = 0, ${NO_VERSION}, min(version)) FROM (${candidates}))
+        AND conversation_id IN (SELECT conversation_id FROM (${candidates})))
+    GROUP BY conversation_id)`;
+}
+
+/** Above every version (UInt64 max): the range of versions after it is empty. */
+const NO_VERSION = new SqlFragment('18446744073709551615');
 
 /** One page, newest flow first; fetches limit + 1 rows so the caller knows whether more follow. */
 export function flowPageSql(db: SqlFragment, query: FlowQuery): SqlFragment {

@@ -154,7 +154,11 @@ describe('flow queries', () => {
     expect(text).toContain(
       "FROM `onceflow`.flows_by_anomaly\nWHERE kind = 'retry' AND start_ms >= 1700000000123 AND start_ms < 1700000060000",
     );
-    expect(text).toContain('(conversation_id, version) IN (\n    SELECT conversation_id, max(version) FROM `onceflow`.flow_versions');
+    // Latest among the candidates and the versions written after the oldest of them (a range of the version-ordered table).
+    expect(text).toContain('(conversation_id, version) IN (\n    SELECT conversation_id, max(version) FROM (');
+    expect(text).toContain(
+      'FROM `onceflow`.flow_versions_by_time\n      WHERE version > (SELECT if(count() = 0, 18446744073709551615, min(version))',
+    );
     expect(text).not.toContain('FINAL');
     expect(flowPageSql(db, { ...window, limit: 20 }).text).toContain('FROM `onceflow`.flows FINAL');
   });

@@ -21,9 +21,10 @@
  * - `flows_by_anomaly` — one row per (anomaly kind present, record version) with the record's
  *   summary columns, ordered by (kind, start_ms): the flow list filtered by a kind reads a range
  *   instead of every record. Fed by a materialized view on `flows`.
- * - `flow_versions` — (conversation → versions), small granules: which version of a conversation
- *   is the latest, for the rows of `flows_by_anomaly` (an older version may carry a kind the
- *   latest no longer has). Fed by a materialized view on `flows`.
+ * - `flow_versions_by_time` — (version → conversation), ordered by version, i.e. by analysis time:
+ *   whether a row of `flows_by_anomaly` was superseded (an older version may carry a kind the
+ *   latest no longer has) is answered from the versions written after it, a recent range, not
+ *   from every record. Fed by a materialized view on `flows`.
  *
  * Every column is a plain type (no LowCardinality, Map, DateTime64, Bool): `ts` keeps second
  * precision for partitioning and pruning, `start_ns` keeps the full nanoseconds.
@@ -122,12 +123,12 @@ export const TABLES = [
   'span_rollup',
   'flows',
   'flows_by_anomaly',
-  'flow_versions',
+  'flow_versions_by_time',
 ] as const;
 export type TableName = (typeof TABLES)[number];
-/** Tables partitioned by day (retention drops their partitions). */
 /** Tables of flow records (retention deletes by `end_ms`). */
-export const FLOW_TABLES: readonly TableName[] = ['flows', 'flows_by_anomaly', 'flow_versions'];
+export const FLOW_TABLES: readonly TableName[] = ['flows', 'flows_by_anomaly', 'flow_versions_by_time'];
+/** Tables partitioned by day (retention drops their partitions). */
 export const DAY_PARTITIONED: readonly TableName[] = TABLES.filter((table) => !FLOW_TABLES.includes(table));
 
 /** Columns of a FlowSummary (a record without its anomalies), as `flows` and `flows_by_anomaly` hold them. */
@@ -265,11 +266,13 @@ SETTINGS index_granularity = 1024`,
 
 /**
  * The two tables that let the flow list filtered by an anomaly kind read a range: created after
- * `flows` has every column (their views read it: after `LEDGER_COLUMNS` are added). `flows_by_anomaly` keeps every version's row, so a reader
- * keeps the rows whose version is the conversation's latest in `flow_versions`; ordered by
- * (kind, start_ms, conversation_id, version), a re-saved version collapses on merge.
- * `flow_versions` has 64-row granules: checking a few thousand candidates reads a few thousand
- * small granules, not the table.
+ * `flows` has every column (their views read it: after `LEDGER_COLUMNS` are added).
+ * `flows_by_anomaly` keeps every version's row, ordered by (kind, start_ms, conversation_id,
+ * version), so a re-saved version collapses on merge; a reader drops the rows a later version
+ * of the same conversation superseded, found in `flow_versions_by_time`. That table is ordered by
+ * version (the analysis time in µs): the versions that can supersede a set of rows are the ones
+ * after the oldest of them, a range at the end of the table for recent windows, where a table
+ * ordered by conversation id made random ids touch nearly every compressed block of it.
  */
 export function flowIndexStatements(db: SqlFragment, layout: TableLayout = SINGLE_SERVER): string[] {
   const { onCluster } = layout;
@@ -287,16 +290,16 @@ SETTINGS index_granularity = 1024`,
     ...layout.distributed('flows_by_anomaly'),
     `CREATE MATERIALIZED VIEW IF NOT EXISTS ${db}.flows_by_anomaly_mv${onCluster} TO ${local('flows_by_anomaly')}
 AS ${flowsByAnomalySelect(flows)}`,
-    `CREATE TABLE IF NOT EXISTS ${local('flow_versions')}${onCluster} (
-  conversation_id String,
+    `CREATE TABLE IF NOT EXISTS ${local('flow_versions_by_time')}${onCluster} (
   version UInt64,
+  conversation_id String,
   end_ms Float64
 )
-ENGINE = ${layout.engine('flow_versions', 'ReplacingMergeTree', 'version')}
-ORDER BY conversation_id
-SETTINGS index_granularity = 64`,
-    ...layout.distributed('flow_versions'),
-    `CREATE MATERIALIZED VIEW IF NOT EXISTS ${db}.flow_versions_mv${onCluster} TO ${local('flow_versions')}
+ENGINE = ${layout.engine('flow_versions_by_time', 'ReplacingMergeTree')}
+ORDER BY (version, conversation_id)
+SETTINGS index_granularity = 1024`,
+    ...layout.distributed('flow_versions_by_time'),
+    `CREATE MATERIALIZED VIEW IF NOT EXISTS ${db}.flow_versions_by_time_mv${onCluster} TO ${local('flow_versions_by_time')}
 AS ${flowVersionsSelect(flows)}`,
   ];
 }
@@ -310,17 +313,38 @@ FROM ${flows}`;
 }
 
 export function flowVersionsSelect(flows: SqlFragment): string {
-  return `SELECT conversation_id, version, end_ms FROM ${flows}`;
+  return `SELECT version, conversation_id, end_ms FROM ${flows}`;
+}
+
+/** The tables of `flowIndexStatements` with the SELECT that fills them from `flows`. */
+export const FLOW_INDEX_TABLES: readonly (readonly [TableName, (flows: SqlFragment) => string])[] = [
+  ['flows_by_anomaly', flowsByAnomalySelect],
+  ['flow_versions_by_time', flowVersionsSelect],
+];
+
+/**
+ * A database whose `flows` predate an index table: its view sees only records saved from now
+ * on, so the stored records are copied in once (at `init`, right after creating it). A record
+ * saved in between is in both; the index tables collapse identical rows and readers take one
+ * row per conversation.
+ */
+export async function backfillFlowIndex(runner: QueryRunner, db: SqlFragment, tables: readonly TableName[]): Promise<void> {
+  for (const [table, select] of FLOW_INDEX_TABLES) {
+    if (tables.includes(table)) await runner.command(`INSERT INTO ${db}.${table} ${select(sql`${db}.flows`)}`);
+  }
 }
 
 /**
- * A database whose `flows` predate the two index tables: their views see only records saved
- * from now on, so the stored records are copied in once (at `init`, right after creating them).
+ * What an older Onceflow created and nothing reads any more, to drop at `init` (derived from
+ * `flows`, so nothing is lost): `flow_versions`, ordered by conversation id, which
+ * `flow_versions_by_time` replaced. Only the names in `existing` (the database's tables); its
+ * view first, so no insert into `flows` writes to a table being dropped, and on a cluster the
+ * Distributed table before its `_local` tables.
  */
-export async function backfillFlowIndex(runner: QueryRunner, db: SqlFragment): Promise<void> {
-  const flows = sql`${db}.flows`;
-  await runner.command(`INSERT INTO ${db}.flows_by_anomaly ${flowsByAnomalySelect(flows)}`);
-  await runner.command(`INSERT INTO ${db}.flow_versions ${flowVersionsSelect(flows)}`);
+export function obsoleteStatements(db: SqlFragment, existing: ReadonlySet<string>, layout: TableLayout = SINGLE_SERVER): string[] {
+  return ['flow_versions_mv', 'flow_versions', 'flow_versions_local']
+    .filter((name) => existing.has(name))
+    .map((name) => `DROP TABLE IF EXISTS ${db}.${name}${layout.onCluster}`);
 }
 
 /** Columns the flows table gained with the exactly-once ledger (name, definition), added to tables created before it. */
