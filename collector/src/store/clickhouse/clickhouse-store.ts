@@ -74,6 +74,7 @@ import {
   FLOW_INDEX_TABLES,
   LEDGER_COLUMNS,
   backfillFlowIndex,
+  backfillOutboxDispatches,
   flowIndexStatements,
   obsoleteStatements,
   schemaStatements,
@@ -158,12 +159,13 @@ export class ClickHouseStore implements SpanStore {
     await this.createAll(schemaStatements(this.db, this.features, this.layout));
     await this.addLedgerColumns();
     await this.createAll(flowIndexStatements(this.db, this.layout));
+    if (existing.has('spans') && !existing.has('outbox_dispatches')) await backfillOutboxDispatches(this.runner, this.db);
     if (existing.has('flows')) {
       // Filled once from an older Onceflow's records; what it had and nothing reads any more goes, in order.
       await backfillFlowIndex(
         this.runner,
         this.db,
-        FLOW_INDEX_TABLES.map(([table]) => table).filter((table) => !existing.has(table)),
+        FLOW_INDEX_TABLES.map(({ table }) => table).filter((table) => !existing.has(table)),
       );
       for (const statement of obsoleteStatements(this.db, existing, this.layout)) await this.runner.command(statement);
     }

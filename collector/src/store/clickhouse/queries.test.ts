@@ -1,6 +1,6 @@
 /** SQL text building of the ClickHouse store, without a server. */
 import { describe, expect, it } from 'vitest';
-import { bucketStep, edgeAggregatesSql, spanBucketsSql, topKeysSql } from './aggregate-queries.js';
+import { bucketStep, edgeAggregatesSql, flowBucketsSql, spanBucketsRollupSql, spanBucketsSql, topKeysSql } from './aggregate-queries.js';
 import { decodeFlowCursor, encodeFlowCursor } from '../flow-cursor.js';
 import { anomaliesSql, flowPageSql } from './flow-queries.js';
 import { rowLimit } from '../store-inputs.js';
@@ -154,13 +154,26 @@ describe('flow queries', () => {
     expect(text).toContain(
       "FROM `onceflow`.flows_by_anomaly\nWHERE kind = 'retry' AND start_ms >= 1700000000123 AND start_ms < 1700000060000",
     );
-    // Latest among the candidates and the versions written after the oldest of them (a range of the version-ordered table).
-    expect(text).toContain('(conversation_id, version) IN (\n    SELECT conversation_id, max(version) FROM (');
+    // Superseded rows are found among the versions written after the oldest candidate (a range of the version-ordered table).
+    expect(text).toContain('AND (conversation_id NOT IN (SELECT conversation_id FROM `onceflow`.flow_versions_by_time');
     expect(text).toContain(
-      'FROM `onceflow`.flow_versions_by_time\n      WHERE version > (SELECT if(count() = 0, 18446744073709551615, min(version))',
+      "WHERE version > (SELECT if(count() = 0, 18446744073709551615, min(version)) FROM `onceflow`.flows_by_anomaly WHERE kind = 'retry'",
     );
     expect(text).not.toContain('FINAL');
     expect(flowPageSql(db, { ...window, limit: 20 }).text).toContain('FROM `onceflow`.flows FINAL');
+  });
+
+  it('reads anomalies and flow trends from the time-ordered indexes, not from flows FINAL', () => {
+    const anomalies = anomaliesSql(db, { ...window, limit: 5, kind: 'lost-message' }).text;
+    expect(anomalies).toContain(
+      "FROM `onceflow`.anomalies_by_time FINAL\nWHERE time_ms >= 1700000000123 AND time_ms < 1700000060000 AND kind = 'lost-message'",
+    );
+    expect(anomalies).toContain('FROM `onceflow`.flow_versions_by_time');
+    const trends = flowBucketsSql(db, window, 60_000).text;
+    expect(trends).toContain('FROM `onceflow`.flows_by_start FINAL\n  WHERE start_ms >= 1700000000123');
+    expect(trends).toContain('FROM `onceflow`.anomalies_by_time FINAL');
+    for (const text of [anomalies, trends]) expect(text).not.toContain('flows FINAL');
+    expect(spanBucketsRollupSql(db, window, 60_000, 'service').text).toContain('FROM `onceflow`.outbox_dispatches WHERE');
   });
 
   it('refuses unknown anomaly kinds and states', () => {
