@@ -152,11 +152,10 @@ GROUP BY time_ms, g`;
 
 /**
  * From the latest flow records: completion per bucket of flow start (completed flows, their
- * duration quantiles, incomplete flows) and the anomalies of the trend kinds per bucket of
- * anomaly time, as two halves of one UNION summed per bucket. The halves read the window's range
- * of the time-ordered flow index tables (`flows_by_start`, `anomalies_by_time`), dropping rows
- * of superseded versions (`isLatestVersion`) — not `flows FINAL`, which merged every record
- * stored twice per trend (ordered by conversation id, it cannot skip what is outside the window).
+ * duration quantiles, incomplete flows) from `flows FINAL`, and the anomalies of the trend kinds
+ * per bucket of anomaly time from the window's range of `anomalies_by_time` (rows of superseded
+ * versions dropped, `isLatestVersion`), as two halves of one UNION summed per bucket. The
+ * anomaly half read `flows FINAL` too: every record merged twice per trend.
  */
 export function flowBucketsSql(db: SqlFragment, window: TimeWindow, stepMs: number): SqlFragment {
   const { stepMs: step } = bucketStep(stepMs);
@@ -167,7 +166,6 @@ export function flowBucketsSql(db: SqlFragment, window: TimeWindow, stepMs: numb
   );
   const anomalySums = new SqlFragment(TREND_ANOMALY_COLUMNS.map(([, column]) => `sum(${column}) AS ${column}`).join(', '));
   const kinds = new SqlFragment(TREND_ANOMALY_COLUMNS.map(([kind]) => `'${kind}'`).join(', '));
-  const started = sql`start_ms >= ${window.fromMs} AND start_ms < ${window.toMs}`;
   const anomalous = sql`kind IN (${kinds}) AND time_ms >= ${window.fromMs} AND time_ms < ${window.toMs}`;
   return sql`SELECT
   time_ms,
@@ -181,8 +179,8 @@ FROM (
   SELECT ${bucket('start_ms')} AS time_ms, countIf(state = 'complete') AS completed,
     groupArrayIf(duration_ms, state = 'complete') AS durations, countIf(state = 'incomplete') AS incomplete,
     ${new SqlFragment(VERDICT_COLUMNS.map(([verdict, column]) => `countIf(verdict = '${verdict}') AS ${column}`).join(', '))}, ${noAnomalies}
-  FROM ${db}.flows_by_start FINAL
-  WHERE ${started} AND ${isLatestVersion(db, sql`${db}.flows_by_start WHERE ${started}`)}
+  FROM ${db}.flows FINAL
+  WHERE start_ms >= ${window.fromMs} AND start_ms < ${window.toMs}
   GROUP BY time_ms
   UNION ALL
   SELECT ${bucket('a_time_ms')} AS time_ms, toUInt64(0) AS completed, emptyArrayFloat64() AS durations,

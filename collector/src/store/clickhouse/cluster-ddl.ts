@@ -35,7 +35,6 @@ export const SHARDING_KEYS: Partial<Record<TableName, string>> = {
   outbox_dispatches: SPAN_SHARDING_KEY,
   flows_by_anomaly: FLOW_SHARDING_KEY,
   flow_versions_by_time: FLOW_SHARDING_KEY,
-  flows_by_start: FLOW_SHARDING_KEY,
   anomalies_by_time: FLOW_SHARDING_KEY,
 };
 

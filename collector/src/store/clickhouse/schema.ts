@@ -23,13 +23,13 @@
  * - `flows_by_anomaly` — one row per (anomaly kind present, record version) with the record's
  *   summary columns, ordered by (kind, start_ms): the flow list filtered by a kind reads a range
  *   instead of every record. Fed by a materialized view on `flows`.
- * - `flows_by_start`, `anomalies_by_time` — a row per record version (trend columns) by flow
- *   start, and a row per anomaly of a record version by (kind, anomaly time): trends, the
- *   anomaly list and anomaly storms read a range instead of `flows FINAL`.
+ * - `anomalies_by_time` — a row per anomaly of a record version by (kind, anomaly time): the
+ *   anomaly list, anomaly storms and the anomaly counts of trends read a range instead of
+ *   `flows FINAL`.
  * - `flow_versions_by_time` — (version → conversation), ordered by version, i.e. by analysis time:
- *   whether a row of the three tables above was superseded (an older version may carry a kind
+ *   whether a row of the two tables above was superseded (an older version may carry a kind
  *   the latest no longer has) is answered from the versions written after it, a recent range,
- *   not from every record. All four are fed by materialized views on `flows`.
+ *   not from every record. All three are fed by materialized views on `flows`.
  *
  * Every column is a plain type (no LowCardinality, Map, DateTime64, Bool): `ts` keeps second
  * precision for partitioning and pruning, `start_ns` keeps the full nanoseconds.
@@ -131,7 +131,6 @@ export const TABLES = [
   'flows',
   'flows_by_anomaly',
   'flow_versions_by_time',
-  'flows_by_start',
   'anomalies_by_time',
 ] as const;
 export type TableName = (typeof TABLES)[number];
@@ -154,17 +153,9 @@ export async function backfillOutboxDispatches(runner: QueryRunner, db: SqlFragm
 }
 
 /** Tables of flow records (retention deletes by `end_ms`). */
-export const FLOW_TABLES: readonly TableName[] = [
-  'flows',
-  'flows_by_anomaly',
-  'flow_versions_by_time',
-  'flows_by_start',
-  'anomalies_by_time',
-];
+export const FLOW_TABLES: readonly TableName[] = ['flows', 'flows_by_anomaly', 'flow_versions_by_time', 'anomalies_by_time'];
 /** Tables partitioned by day (retention drops their partitions). */
 export const DAY_PARTITIONED: readonly TableName[] = TABLES.filter((table) => !FLOW_TABLES.includes(table));
-
-const FLOW_STATE_TYPE = "Enum8('active' = 1, 'complete' = 2, 'incomplete' = 3)";
 
 /** Columns of a FlowSummary (a record without its anomalies), as `flows` and `flows_by_anomaly` hold them. */
 export const FLOW_SUMMARY_DDL = `  conversation_id String,
@@ -172,7 +163,7 @@ export const FLOW_SUMMARY_DDL = `  conversation_id String,
   end_ms Float64,
   duration_ms Float64,
   complete UInt8,
-  state ${FLOW_STATE_TYPE},
+  state Enum8('active' = 1, 'complete' = 2, 'incomplete' = 3),
   services Array(String),
   message_types Array(String),
   root_type String,
@@ -366,18 +357,12 @@ export const FLOW_INDEX_TABLES: readonly FlowIndexTable[] = [
   // (ordered by conversation id, random ids touched nearly every compressed block of it).
   {
     table: 'flow_versions_by_time',
-    columns: '  version UInt64,\n  conversation_id String,\n  end_ms Float64',
+    // `conversation_hash` lets a reader pick a set of conversations' rows out of the range
+    // without hashing every id in it (the exact id is compared afterwards).
+    columns: '  version UInt64,\n  conversation_id String,\n  conversation_hash UInt64,\n  end_ms Float64',
     orderBy: 'version, conversation_id',
     granularity: 1024,
-    select: (flows) => `SELECT version, conversation_id, end_ms FROM ${flows}`,
-  },
-  // Flow completion and verdicts in trends, by flow start.
-  {
-    table: 'flows_by_start',
-    columns: `  start_ms Float64,\n  conversation_id String,\n  version UInt64,\n  state ${FLOW_STATE_TYPE},\n  duration_ms Float64,\n  verdict String,\n  end_ms Float64`,
-    orderBy: 'start_ms, conversation_id, version',
-    granularity: 8192,
-    select: (flows) => `SELECT start_ms, conversation_id, version, state, duration_ms, verdict, end_ms FROM ${flows}`,
+    select: (flows) => `SELECT version, conversation_id, cityHash64(conversation_id) AS conversation_hash, end_ms FROM ${flows}`,
   },
   // The anomaly list, anomaly trends and anomaly storms, by anomaly time (per kind).
   {
