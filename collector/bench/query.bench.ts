@@ -461,7 +461,7 @@ async function main() {
   const results: StoreRun[] = [];
   const endMs = Math.floor(Date.now() / 60_000) * 60_000;
   console.log(
-    `query benchmark: sizes ${SIZES.map(fmtSize).join(', ')}; stores ${STORE_KINDS.join(', ')}; ${RUNS} runs; ${cpus().length} cores, load ${loadavg()[0].toFixed(1)}`,
+    `query benchmark: ${flags.databases ? `kept databases ${flags.databases}` : `sizes ${SIZES.map(fmtSize).join(', ')}; stores ${STORE_KINDS.join(', ')}`}; ${RUNS} runs; ${cpus().length} cores, load ${loadavg()[0].toFixed(1)}`,
   );
   if (flags.databases) results.push(...(await measureKept(flags.databases.split(','))));
   for (const size of flags.databases ? [] : SIZES) {
