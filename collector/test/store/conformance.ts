@@ -874,6 +874,25 @@ export function runSpanStoreConformance<S extends SpanStore>(
         expect((await ofKind('retry')).flows).toEqual([]);
         expect((await own!.listFlows({ ...WINDOW, limit: 10 })).flows).toEqual([]);
       });
+
+      it('drops a record of a kind superseded by a version analysed before another record of that kind', async () => {
+        // A is analysed, then B, both with a retry; then A again (between the two in time) without it.
+        const retry: Anomaly = { ...FLOW_1.anomalies[0], kind: 'retry', severity: 'warning', detail: 'retried' };
+        const t = FLOW_1.analyzedAtMs + 10_000;
+        const a: FlowRecord = { ...FLOW_1, conversationId: 'conv-a', anomalies: [retry], anomalyCounts: { retry: 1 }, analyzedAtMs: t };
+        const b: FlowRecord = { ...a, conversationId: 'conv-b', analyzedAtMs: t + 2000 };
+        const laterA: FlowRecord = { ...a, anomalies: [], anomalyCounts: {}, analyzedAtMs: t + 1000 };
+        const retried = () => own!.listFlows({ ...WINDOW, limit: 10, anomaly: 'retry' });
+        await own!.saveFlows([a, b]);
+        await settle(own!);
+        expect((await retried()).flows.map((f) => f.conversationId)).toEqual(['conv-b', 'conv-a']);
+        await own!.saveFlows([laterA]);
+        await settle(own!);
+        const page = await retried();
+        expect(page.flows).toEqual([summaryOf(b)]);
+        expect([page.total, page.anomalyCounts]).toEqual([1, { retry: 1 }]);
+        expect(await own!.getFlowRecord('conv-a')).toEqual(laterA);
+      });
     });
 
     capability('retention', 'retention', () => {

@@ -6,7 +6,10 @@
 import { CLICKHOUSE_URL, requireClickHouse } from '@onceflow/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeSpan } from '../../../test/span-builders.js';
+import { ATTR_COMMITTED_AT_MS, ATTR_OUTBOX_DISPATCH } from '@onceflow/instrumentation/semconv';
+import type { Anomaly, FlowRecord } from '../../model/flow.js';
 import type { SpanRow } from '../../model/span.js';
+import { FLOW_1 } from '../../../test/fixtures/store-fixtures.js';
 import { QueryRunner } from './clickhouse-client.js';
 import { ClickHouseStore } from './clickhouse-store.js';
 import { testDatabaseName } from '../../../test/store/test-database.js';
@@ -183,6 +186,85 @@ describe.skipIf(!ok)('ClickHouseStore on a real server', () => {
       ]);
       expect((await older.getFlowRecord('c-old'))?.ledger.noLost.verdict).toBe('violated');
       expect((await older.listFlows({ fromMs: t0 - 1, toMs: t0 + 1, verdict: 'violated', limit: 10 })).total).toBe(1);
+    } finally {
+      await older.dropDatabase();
+      await older.close();
+      await runner.close();
+    }
+  });
+
+  it('fills the index tables of a database from before them once, with the answers they had before', async () => {
+    const older = new ClickHouseStore({ url: CLICKHOUSE_URL, database: testDatabaseName() });
+    const runner = new QueryRunner({ url: CLICKHOUSE_URL });
+    const db = older.database;
+    const retry: Anomaly = { ...FLOW_1.anomalies[0], kind: 'retry', severity: 'warning', detail: 'retried', timeMs: t0 + 10 };
+    const lost: Anomaly = { ...FLOW_1.anomalies[0], kind: 'lost-message', severity: 'error', detail: 'lost', timeMs: t0 + 20 };
+    const a: FlowRecord = {
+      ...FLOW_1,
+      conversationId: 'c-a',
+      startMs: t0,
+      anomalies: [retry, lost],
+      anomalyCounts: { retry: 1, 'lost-message': 1 },
+      analyzedAtMs: t0,
+    };
+    const b: FlowRecord = { ...a, conversationId: 'c-b', analyzedAtMs: t0 + 2000 };
+    const window = { fromMs: t0 - 60_000, toMs: t0 + 60_000 };
+    // An attempt that committed at t0 + 50 ms listing m-out, dispatched from the outbox at t0 + 150 ms.
+    const committed = richSpan({
+      conversationId: 'c-a',
+      outcome: 'processed',
+      startNs: ns(t0),
+      outgoingMessageIds: ['m-out'],
+      attributes: { [ATTR_COMMITTED_AT_MS]: String(t0 + 50) },
+    });
+    const dispatch = richSpan({
+      conversationId: 'c-a',
+      kind: 'producer',
+      operation: 'send',
+      outcome: '',
+      messageId: 'm-out',
+      spanId: 'd'.repeat(16),
+      startNs: ns(t0 + 150),
+      attributes: { [ATTR_OUTBOX_DISPATCH]: 'true' },
+    });
+    const answers = async () => ({
+      byKind: (await older.listFlows({ ...window, limit: 10, anomaly: 'retry' })).flows.map((f) => f.conversationId),
+      anomalies: await older.listAnomalies({ ...window, limit: 10 }),
+      flowBuckets: await older.flowBuckets(window, 60_000),
+      outbox: (await older.spanBuckets(window, 60_000, 'service')).map((row) => [row.group, row.outboxDispatchP50Ms]),
+    });
+    try {
+      await older.init();
+      await older.insertSpans([committed, dispatch]);
+      await older.saveFlows([a, b]);
+      // A's later version without the kinds supersedes its first.
+      await older.saveFlows([{ ...a, anomalies: [], anomalyCounts: {}, analyzedAtMs: t0 + 1000 }]);
+      const before = await answers();
+      expect(before.byKind).toEqual(['c-b']);
+      expect(before.anomalies.map((x) => [x.conversationId, x.kind])).toEqual([
+        ['c-b', 'lost-message'],
+        ['c-b', 'retry'],
+      ]);
+      expect(before.outbox).toContainEqual(['', 100]);
+      // The database as the previous Onceflow left it: none of the newer tables, flow_versions filled by its view.
+      for (const table of ['outbox_dispatches', 'flow_versions_by_time', 'anomalies_by_time']) {
+        await runner.command(`DROP TABLE ${db}.${table}_mv`);
+        await runner.command(`DROP TABLE ${db}.${table}`);
+      }
+      await runner.command(`CREATE TABLE ${db}.flow_versions (conversation_id String, version UInt64, end_ms Float64)
+  ENGINE = ReplacingMergeTree(version) ORDER BY conversation_id SETTINGS index_granularity = 64`);
+      await runner.command(`CREATE MATERIALIZED VIEW ${db}.flow_versions_mv TO ${db}.flow_versions
+  AS SELECT conversation_id, version, end_ms FROM ${db}.flows`);
+
+      await older.init();
+      const tables = await runner.rows<{ name: string }>(
+        `SELECT name FROM system.tables WHERE database = '${db}' AND name LIKE 'flow_versions%'`,
+      );
+      expect(tables.map((table) => table.name).sort()).toEqual(['flow_versions_by_time', 'flow_versions_by_time_mv']);
+      expect(await answers()).toEqual(before);
+      // The views are back: a version saved now counts.
+      await older.saveFlows([{ ...a, analyzedAtMs: t0 + 3000 }]);
+      expect((await answers()).byKind).toEqual(['c-b', 'c-a']);
     } finally {
       await older.dropDatabase();
       await older.close();

@@ -70,7 +70,15 @@ import {
   spansOfBusinessKeySql,
   spansOfTraceSql,
 } from './row-queries.js';
-import { LEDGER_COLUMNS, backfillFlowIndex, flowIndexStatements, schemaStatements } from './schema.js';
+import {
+  FLOW_INDEX_TABLES,
+  LEDGER_COLUMNS,
+  backfillFlowIndex,
+  backfillOutboxDispatches,
+  flowIndexStatements,
+  obsoleteStatements,
+  schemaStatements,
+} from './schema.js';
 import { detectFeatures, type ServerFeatures } from './server-features.js';
 import { fromRowJson } from './span-rows.js';
 import { SqlFragment, sql, sqlDatabase } from './sql-escape.js';
@@ -147,11 +155,20 @@ export class ClickHouseStore implements SpanStore {
     this.features = detectFeatures(version);
     await this.refuseOlderSchema();
     await this.refuseOtherLayout();
-    const unindexedFlows = await this.flowsWithoutIndex();
+    const existing = await this.tableNames();
     await this.createAll(schemaStatements(this.db, this.features, this.layout));
     await this.addLedgerColumns();
     await this.createAll(flowIndexStatements(this.db, this.layout));
-    if (unindexedFlows) await backfillFlowIndex(this.runner, this.db);
+    if (existing.has('spans') && !existing.has('outbox_dispatches')) await backfillOutboxDispatches(this.runner, this.db);
+    if (existing.has('flows')) {
+      // Filled once from an older Onceflow's records; what it had and nothing reads any more goes, in order.
+      await backfillFlowIndex(
+        this.runner,
+        this.db,
+        FLOW_INDEX_TABLES.map(({ table }) => table).filter((table) => !existing.has(table)),
+      );
+      for (const statement of obsoleteStatements(this.db, existing, this.layout)) await this.runner.command(statement);
+    }
     const [{ s }] = await this.runner.rows<{ s: number }>(sql`SELECT toUInt32(max(ts)) AS s FROM ${this.db}.spans`);
     this.inserter.newestStoredS = Number(s);
     this.logger?.info({ database: this.database, cluster: this.cluster, features: this.features }, 'clickhouse store ready');
@@ -213,13 +230,9 @@ WHERE database = ${this.database} AND table IN ('spans', 'spans_by_conversation'
     );
   }
 
-  /** Whether `flows` exists from an Onceflow that had no `flows_by_anomaly` yet (filled once at `init`). */
-  private async flowsWithoutIndex(): Promise<boolean> {
-    const [{ flows, index }] = await this.runner.rows<{ flows: string; index: string }>(
-      sql`SELECT countIf(name = 'flows') AS flows, countIf(name = 'flows_by_anomaly') AS index FROM system.tables
-WHERE database = ${this.database}`,
-    );
-    return flows !== '0' && index === '0';
+  private async tableNames(): Promise<Set<string>> {
+    const rows = await this.runner.rows<{ name: string }>(sql`SELECT name FROM system.tables WHERE database = ${this.database}`);
+    return new Set(rows.map((row) => row.name));
   }
 
   /**

@@ -40,7 +40,7 @@ describe('cluster layout', () => {
 
   it('lets the views read and write only local tables', () => {
     const views = statements.filter((s) => s.startsWith('CREATE MATERIALIZED VIEW'));
-    expect(views).toHaveLength(7);
+    expect(views).toHaveLength(9);
     for (const view of views) {
       expect(view).toMatch(/ TO `flows_db`\.\w+_local\n/);
       expect(view).toMatch(/FROM `flows_db`\.(spans|flows)_local\b/);
@@ -49,7 +49,7 @@ describe('cluster layout', () => {
 
   it('sends the database, then the storage tables, then what reads them', () => {
     const waves = ddlWaves(statements);
-    expect(waves.map((wave) => wave.length)).toEqual([1, TABLES.length, TABLES.length + 7]);
+    expect(waves.map((wave) => wave.length)).toEqual([1, TABLES.length, TABLES.length + 9]);
     expect(waves[0][0]).toMatch(/^CREATE DATABASE/);
     for (const statement of waves[1]) expect(statement).toMatch(/_local ON CLUSTER .*\n[^]*ENGINE = Replicated/);
   });

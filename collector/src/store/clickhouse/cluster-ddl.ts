@@ -31,8 +31,11 @@ export const SHARDING_KEYS: Partial<Record<TableName, string>> = {
   // Only spans with a conversation id reach it: the same shard as the spans.
   search_index: FLOW_SHARDING_KEY,
   flows: FLOW_SHARDING_KEY,
+  // Written once by the backfill of an older database (`init`), through the Distributed table.
+  outbox_dispatches: SPAN_SHARDING_KEY,
   flows_by_anomaly: FLOW_SHARDING_KEY,
-  flow_versions: FLOW_SHARDING_KEY,
+  flow_versions_by_time: FLOW_SHARDING_KEY,
+  anomalies_by_time: FLOW_SHARDING_KEY,
 };
 
 export interface TableLayout {

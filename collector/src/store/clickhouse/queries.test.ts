@@ -1,6 +1,6 @@
 /** SQL text building of the ClickHouse store, without a server. */
 import { describe, expect, it } from 'vitest';
-import { bucketStep, edgeAggregatesSql, spanBucketsSql, topKeysSql } from './aggregate-queries.js';
+import { bucketStep, edgeAggregatesSql, flowBucketsSql, spanBucketsRollupSql, spanBucketsSql, topKeysSql } from './aggregate-queries.js';
 import { decodeFlowCursor, encodeFlowCursor } from '../flow-cursor.js';
 import { anomaliesSql, flowPageSql } from './flow-queries.js';
 import { rowLimit } from '../store-inputs.js';
@@ -154,9 +154,27 @@ describe('flow queries', () => {
     expect(text).toContain(
       "FROM `onceflow`.flows_by_anomaly\nWHERE kind = 'retry' AND start_ms >= 1700000000123 AND start_ms < 1700000060000",
     );
-    expect(text).toContain('(conversation_id, version) IN (\n    SELECT conversation_id, max(version) FROM `onceflow`.flow_versions');
+    // Latest among the candidates and the versions written after the oldest of them (a range of the version-ordered table).
+    expect(text).toContain('(conversation_id, version) IN (\n    SELECT conversation_id, max(version) FROM (');
+    expect(text).toContain(
+      'FROM `onceflow`.flow_versions_by_time\n      WHERE version > (SELECT if(count() = 0, 18446744073709551615, min(version))',
+    );
     expect(text).not.toContain('FINAL');
     expect(flowPageSql(db, { ...window, limit: 20 }).text).toContain('FROM `onceflow`.flows FINAL');
+  });
+
+  it('reads anomalies and anomaly trends from the time-ordered index, not from flows FINAL', () => {
+    const anomalies = anomaliesSql(db, { ...window, limit: 5, kind: 'lost-message' }).text;
+    expect(anomalies).toContain(
+      "FROM `onceflow`.anomalies_by_time FINAL\nWHERE time_ms >= 1700000000123 AND time_ms < 1700000060000 AND kind = 'lost-message'",
+    );
+    expect(anomalies).toContain('FROM `onceflow`.flow_versions_by_time');
+    const trends = flowBucketsSql(db, window, 60_000).text;
+    expect(trends).toContain('FROM `onceflow`.anomalies_by_time FINAL');
+    // Completion still merges every record, once (it was twice).
+    expect(trends.match(/flows FINAL/g)).toHaveLength(1);
+    expect(anomalies).not.toContain('flows FINAL');
+    expect(spanBucketsRollupSql(db, window, 60_000, 'service').text).toContain('FROM `onceflow`.outbox_dispatches WHERE');
   });
 
   it('refuses unknown anomaly kinds and states', () => {

@@ -11,6 +11,8 @@
  *   read a few granules instead of scanning.
  * - `outgoing_index` — (outgoing message id → encoded span) for spans that list message ids
  *   they produced: `spansOfMessage` adds the producing attempt by a primary-key lookup here.
+ * - `outbox_dispatches` — the sends marked as outbox dispatches, ordered by time: the outbox
+ *   dispatch latency of trends reads the window's range of it.
  * - `search_index` — (value → conversation, latest start) for every id and span attribute value
  *   of spans that belong to a conversation: `findConversations` is one primary-key lookup.
  * - `span_rollup` — per-minute aggregate states of sends, attempts and HTTP calls (counts,
@@ -21,18 +23,23 @@
  * - `flows_by_anomaly` — one row per (anomaly kind present, record version) with the record's
  *   summary columns, ordered by (kind, start_ms): the flow list filtered by a kind reads a range
  *   instead of every record. Fed by a materialized view on `flows`.
- * - `flow_versions` — (conversation → versions), small granules: which version of a conversation
- *   is the latest, for the rows of `flows_by_anomaly` (an older version may carry a kind the
- *   latest no longer has). Fed by a materialized view on `flows`.
+ * - `anomalies_by_time` — a row per anomaly of a record version by (kind, anomaly time): the
+ *   anomaly list, anomaly storms and the anomaly counts of trends read a range instead of
+ *   `flows FINAL`.
+ * - `flow_versions_by_time` — (version → conversation), ordered by version, i.e. by analysis time:
+ *   whether a row of the two tables above was superseded (an older version may carry a kind
+ *   the latest no longer has) is answered from the versions written after it, a recent range,
+ *   not from every record. All three are fed by materialized views on `flows`.
  *
  * Every column is a plain type (no LowCardinality, Map, DateTime64, Bool): `ts` keeps second
  * precision for partitioning and pruning, `start_ns` keeps the full nanoseconds.
  */
-import { ATTR_COMMITTED_AT_MS } from '@onceflow/instrumentation/semconv';
+import { ATTR_COMMITTED_AT_MS, ATTR_OUTBOX_DISPATCH } from '@onceflow/instrumentation/semconv';
 import type { QueryRunner } from './clickhouse-client.js';
 import { SINGLE_SERVER, type TableLayout } from './cluster-ddl.js';
 import type { ServerFeatures } from './server-features.js';
 import { ROLLUP_COLUMNS_DDL, rollupSelect } from './rollup-sql.js';
+import { attribute, IS_SEND } from './span-roles-sql.js';
 import { SqlFragment, sql } from './sql-escape.js';
 
 export const SPAN_KINDS = ['internal', 'server', 'client', 'producer', 'consumer'] as const;
@@ -118,16 +125,36 @@ export const TABLES = [
   'spans_by_conversation',
   'spans_by_message',
   'outgoing_index',
+  'outbox_dispatches',
   'search_index',
   'span_rollup',
   'flows',
   'flows_by_anomaly',
-  'flow_versions',
+  'flow_versions_by_time',
+  'anomalies_by_time',
 ] as const;
 export type TableName = (typeof TABLES)[number];
-/** Tables partitioned by day (retention drops their partitions). */
+/** The rows of `outbox_dispatches` for spans of `spans` (its view's SELECT; also the backfill). */
+export function outboxDispatchesSelect(spans: SqlFragment): string {
+  return `SELECT ts, start_ns, trace_id, span_id, conversation_id, message_id, service, destination, message_type
+FROM ${spans}
+WHERE ${IS_SEND} AND message_id != '' AND ${attribute(ATTR_OUTBOX_DISPATCH)} = 'true'`;
+}
+
+/**
+ * A database whose spans predate `outbox_dispatches`: filled from them once at `init`, a day at a
+ * time (each day one scan of its spans' attributes, bounded on a big database).
+ */
+export async function backfillOutboxDispatches(runner: QueryRunner, db: SqlFragment): Promise<void> {
+  const days = await runner.rows<{ day: string }>(sql`SELECT DISTINCT toString(toDate(ts)) AS day FROM ${db}.spans ORDER BY day`);
+  for (const { day } of days) {
+    await runner.command(`INSERT INTO ${db}.outbox_dispatches ${outboxDispatchesSelect(sql`${db}.spans`)} AND toDate(ts) = ${sql`${day}`}`);
+  }
+}
+
 /** Tables of flow records (retention deletes by `end_ms`). */
-export const FLOW_TABLES: readonly TableName[] = ['flows', 'flows_by_anomaly', 'flow_versions'];
+export const FLOW_TABLES: readonly TableName[] = ['flows', 'flows_by_anomaly', 'flow_versions_by_time', 'anomalies_by_time'];
+/** Tables partitioned by day (retention drops their partitions). */
 export const DAY_PARTITIONED: readonly TableName[] = TABLES.filter((table) => !FLOW_TABLES.includes(table));
 
 /** Columns of a FlowSummary (a record without its anomalies), as `flows` and `flows_by_anomaly` hold them. */
@@ -223,6 +250,26 @@ AS SELECT outgoing_id, ts, start_ns, trace_id, span_id, row_json,
   toInt64OrZero(attrs.value[indexOf(attrs.key, '${ATTR_COMMITTED_AT_MS}')]) AS committed_ms
 FROM ${local('spans')}
 ARRAY JOIN outgoing_message_ids AS outgoing_id`,
+    // The sends marked as outbox dispatches, for the outbox dispatch latency in trends: a range
+    // of this small table instead of reading every span's attributes in the window.
+    `${create('outbox_dispatches')} (
+  ts DateTime('UTC'),
+  start_ns UInt64,
+  trace_id String,
+  span_id String,
+  conversation_id String,
+  message_id String,
+  service String,
+  destination String,
+  message_type String
+)
+ENGINE = ${layout.engine('outbox_dispatches', 'ReplacingMergeTree')}
+PARTITION BY toDate(ts)
+ORDER BY (ts, trace_id, span_id)
+${settings}`,
+    ...layout.distributed('outbox_dispatches'),
+    `${view('outbox_dispatches_mv', 'outbox_dispatches')}
+AS ${outboxDispatchesSelect(new SqlFragment(local('spans')))}`,
     // Latest start per (value, conversation): the version column keeps the newest.
     `${create('search_index')} (
   value String,
@@ -263,44 +310,6 @@ SETTINGS index_granularity = 1024`,
   ];
 }
 
-/**
- * The two tables that let the flow list filtered by an anomaly kind read a range: created after
- * `flows` has every column (their views read it: after `LEDGER_COLUMNS` are added). `flows_by_anomaly` keeps every version's row, so a reader
- * keeps the rows whose version is the conversation's latest in `flow_versions`; ordered by
- * (kind, start_ms, conversation_id, version), a re-saved version collapses on merge.
- * `flow_versions` has 64-row granules: checking a few thousand candidates reads a few thousand
- * small granules, not the table.
- */
-export function flowIndexStatements(db: SqlFragment, layout: TableLayout = SINGLE_SERVER): string[] {
-  const { onCluster } = layout;
-  const local = (table: TableName) => `${db}.${layout.storage(table)}`;
-  const flows = new SqlFragment(local('flows'));
-  return [
-    `CREATE TABLE IF NOT EXISTS ${local('flows_by_anomaly')}${onCluster} (
-  kind String,
-${FLOW_SUMMARY_DDL},
-  version UInt64
-)
-ENGINE = ${layout.engine('flows_by_anomaly', 'ReplacingMergeTree')}
-ORDER BY (kind, start_ms, conversation_id, version)
-SETTINGS index_granularity = 1024`,
-    ...layout.distributed('flows_by_anomaly'),
-    `CREATE MATERIALIZED VIEW IF NOT EXISTS ${db}.flows_by_anomaly_mv${onCluster} TO ${local('flows_by_anomaly')}
-AS ${flowsByAnomalySelect(flows)}`,
-    `CREATE TABLE IF NOT EXISTS ${local('flow_versions')}${onCluster} (
-  conversation_id String,
-  version UInt64,
-  end_ms Float64
-)
-ENGINE = ${layout.engine('flow_versions', 'ReplacingMergeTree', 'version')}
-ORDER BY conversation_id
-SETTINGS index_granularity = 64`,
-    ...layout.distributed('flow_versions'),
-    `CREATE MATERIALIZED VIEW IF NOT EXISTS ${db}.flow_versions_mv${onCluster} TO ${local('flow_versions')}
-AS ${flowVersionsSelect(flows)}`,
-  ];
-}
-
 const FLOW_SUMMARY_NAMES = FLOW_SUMMARY_DDL.split(',\n').map((line) => line.trim().split(' ')[0]);
 
 /** The rows of `flows_by_anomaly` for records of `flows` (the view's SELECT; also the backfill). */
@@ -309,18 +318,113 @@ export function flowsByAnomalySelect(flows: SqlFragment): string {
 FROM ${flows}`;
 }
 
-export function flowVersionsSelect(flows: SqlFragment): string {
-  return `SELECT conversation_id, version, end_ms FROM ${flows}`;
+/** One row per anomaly of a record version; `seq` is its position in the record (the order of ties). */
+export function anomaliesByTimeSelect(flows: SqlFragment): string {
+  return `SELECT kind, time_ms, conversation_id, version, seq, severity, message_id, message_type, service, detail, endpoint, end_ms
+FROM ${flows}
+ARRAY JOIN arrayEnumerate(anomalies.kind) AS seq, anomalies.kind AS kind, anomalies.time_ms AS time_ms,
+  anomalies.severity AS severity, anomalies.message_id AS message_id, anomalies.message_type AS message_type,
+  anomalies.service AS service, anomalies.detail AS detail, anomalies.endpoint AS endpoint`;
+}
+
+/** A table derived from `flows` by a view: its columns, sorting key, granule size, and the SELECT the view (and a backfill) runs. */
+interface FlowIndexTable {
+  table: TableName;
+  columns: string;
+  orderBy: string;
+  granularity: number;
+  select: (flows: SqlFragment) => string;
 }
 
 /**
- * A database whose `flows` predate the two index tables: their views see only records saved
- * from now on, so the stored records are copied in once (at `init`, right after creating them).
+ * The tables that let flow reads take a range instead of merging every record (`flows FINAL`):
+ * each keeps a row per record version (ReplacingMergeTree on the whole row's key: a version
+ * saved twice collapses on merge, and readers take one of them), and a reader drops the rows a
+ * later version of the same conversation superseded, found in `flow_versions_by_time`
+ * (`isLatestVersion`).
  */
-export async function backfillFlowIndex(runner: QueryRunner, db: SqlFragment): Promise<void> {
-  const flows = sql`${db}.flows`;
-  await runner.command(`INSERT INTO ${db}.flows_by_anomaly ${flowsByAnomalySelect(flows)}`);
-  await runner.command(`INSERT INTO ${db}.flow_versions ${flowVersionsSelect(flows)}`);
+export const FLOW_INDEX_TABLES: readonly FlowIndexTable[] = [
+  // The flow list filtered by an anomaly kind: a row per kind present.
+  {
+    table: 'flows_by_anomaly',
+    columns: `  kind String,\n${FLOW_SUMMARY_DDL},\n  version UInt64`,
+    orderBy: 'kind, start_ms, conversation_id, version',
+    granularity: 1024,
+    select: flowsByAnomalySelect,
+  },
+  // Ordered by version (the analysis time in µs): the versions that can supersede a set of rows
+  // are the ones after the oldest of them, a range at the end of the table for recent windows
+  // (ordered by conversation id, random ids touched nearly every compressed block of it).
+  {
+    table: 'flow_versions_by_time',
+    // `conversation_hash` lets a reader pick a set of conversations' rows out of the range
+    // without hashing every id in it (the exact id is compared afterwards).
+    columns: '  version UInt64,\n  conversation_id String,\n  conversation_hash UInt64,\n  end_ms Float64',
+    orderBy: 'version, conversation_id',
+    granularity: 1024,
+    select: (flows) => `SELECT version, conversation_id, cityHash64(conversation_id) AS conversation_hash, end_ms FROM ${flows}`,
+  },
+  // The anomaly list, anomaly trends and anomaly storms, by anomaly time (per kind).
+  {
+    table: 'anomalies_by_time',
+    columns: [
+      'kind String',
+      'time_ms Float64',
+      'conversation_id String',
+      'version UInt64',
+      'seq UInt32',
+      ...['severity', 'message_id', 'message_type', 'service', 'detail', 'endpoint'].map((name) => `${name} String`),
+      'end_ms Float64',
+    ]
+      .map((column) => `  ${column}`)
+      .join(',\n'),
+    orderBy: 'kind, time_ms, conversation_id, version, seq',
+    granularity: 1024,
+    select: anomaliesByTimeSelect,
+  },
+];
+
+/** `FLOW_INDEX_TABLES` and their views: created after `flows` has every column (after `LEDGER_COLUMNS` are added). */
+export function flowIndexStatements(db: SqlFragment, layout: TableLayout = SINGLE_SERVER): string[] {
+  const { onCluster } = layout;
+  const local = (table: TableName) => `${db}.${layout.storage(table)}`;
+  const flows = new SqlFragment(local('flows'));
+  return FLOW_INDEX_TABLES.flatMap(({ table, columns, orderBy, granularity, select }) => [
+    `CREATE TABLE IF NOT EXISTS ${local(table)}${onCluster} (
+${columns}
+)
+ENGINE = ${layout.engine(table, 'ReplacingMergeTree')}
+ORDER BY (${orderBy})
+SETTINGS index_granularity = ${granularity}`,
+    ...layout.distributed(table),
+    `CREATE MATERIALIZED VIEW IF NOT EXISTS ${db}.${table}_mv${onCluster} TO ${local(table)}
+AS ${select(flows)}`,
+  ]);
+}
+
+/**
+ * A database whose `flows` predate an index table: its view sees only records saved from now
+ * on, so the stored records are copied in once (at `init`, right after creating it). A record
+ * saved in between is in both; the index tables collapse identical rows and readers take one
+ * row per conversation.
+ */
+export async function backfillFlowIndex(runner: QueryRunner, db: SqlFragment, tables: readonly TableName[]): Promise<void> {
+  for (const { table, select } of FLOW_INDEX_TABLES) {
+    if (tables.includes(table)) await runner.command(`INSERT INTO ${db}.${table} ${select(sql`${db}.flows`)}`);
+  }
+}
+
+/**
+ * What an older Onceflow created and nothing reads any more, to drop at `init` (derived from
+ * `flows`, so nothing is lost): `flow_versions`, ordered by conversation id, which
+ * `flow_versions_by_time` replaced. Only the names in `existing` (the database's tables); its
+ * view first, so no insert into `flows` writes to a table being dropped, and on a cluster the
+ * Distributed table before its `_local` tables.
+ */
+export function obsoleteStatements(db: SqlFragment, existing: ReadonlySet<string>, layout: TableLayout = SINGLE_SERVER): string[] {
+  return ['flow_versions_mv', 'flow_versions', 'flow_versions_local']
+    .filter((name) => existing.has(name))
+    .map((name) => `DROP TABLE IF EXISTS ${db}.${name}${layout.onCluster}`);
 }
 
 /** Columns the flows table gained with the exactly-once ledger (name, definition), added to tables created before it. */
