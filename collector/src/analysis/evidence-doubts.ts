@@ -50,17 +50,19 @@ function missingConsumerSpans(model: ConversationModel, message: MessageModel): 
 
 /**
  * Spans lost at export (holes in their export streams, learned outside the flow) by `services`
- * (any service when null) from `fromMs` until the flow is judged: `what` may be among them. The
- * window ends now, not at a quiet deadline: a delivery or redelivery later than the quiet period
- * whose span was dropped would otherwise leave a verdict of `held` (or `lost`) standing.
+ * (any service when null) from `fromMs` until `toMs`, by default until the flow is judged: `what`
+ * may be among them. The window ends now, not at a quiet deadline: a delivery or redelivery later
+ * than the quiet period whose span was dropped would otherwise leave a verdict of `held` (or
+ * `lost`) standing.
  */
 export function exportLossDoubt(
   model: ConversationModel,
   services: ReadonlySet<string> | null,
   fromMs: number,
   what: string,
+  toMs = model.now,
 ): Doubt | null {
-  const losses = lossesDuring(model.exportLosses, services, fromMs, model.now);
+  const losses = lossesDuring(model.exportLosses, services, fromMs, toMs);
   if (losses.length === 0) return null;
   return { reason: `spans lost at export by ${describeLosses(losses)} in that time (gaps in their span numbers): ${what}`, evidence: [] };
 }

@@ -27,8 +27,7 @@ import { offloadedRefsOf } from '../model/span-roles.js';
 import { stuckCommitter } from './commit-detectors.js';
 import { isSuccess, producedByCommitted, producerOf } from './conversation-model.js';
 import type { AttemptModel, BlobOperationModel, ConversationModel, MessageModel } from './conversation-types.js';
-import { anyMissingSpans, type Doubt } from './evidence-doubts.js';
-import { describeLosses, lossesDuring } from './export-losses.js';
+import { anyMissingSpans, exportLossDoubt, type Doubt } from './evidence-doubts.js';
 import { formatBytes, formatDuration, formatList, nameOf } from './format.js';
 import { subscribersOf } from './subscriptions.js';
 
@@ -107,15 +106,12 @@ function possibleDeleters(model: ConversationModel, put: BlobOperationModel): Se
  * after the flow went quiet (a blob collector's, after its retention) re-opens the flow when it
  * arrives and withdraws the orphan; one lost at export then is not seen.
  */
-export function orphanDoubt(model: ConversationModel, put: BlobOperationModel): Doubt | null {
+function orphanDoubt(model: ConversationModel, put: BlobOperationModel): Doubt | null {
   const missing = anyMissingSpans(model);
   if (missing) return missing;
-  const losses = lossesDuring(model.exportLosses, possibleDeleters(model, put), put.startMs, model.quietUntilMs);
-  if (losses.length === 0) return null;
-  return {
-    reason: `spans lost at export by ${describeLosses(losses)} after ${put.ref} was stored (gaps in their span numbers): its delete may be among them`,
-    evidence: [put.span.spanId],
-  };
+  const what = `a delete of ${put.ref}, stored before them, may be among them`;
+  const doubt = exportLossDoubt(model, possibleDeleters(model, put), put.startMs, what, model.quietUntilMs);
+  return doubt && { ...doubt, evidence: [put.span.spanId] };
 }
 
 /**

@@ -16,7 +16,7 @@ export interface VerdictCount {
 
 /** The kinds of missing evidence the collector's `unknown` reasons name, without their particulars. */
 const CAUSES: [RegExp, (match: RegExpMatchArray) => string][] = [
-  [/spans lost at export by ([^:]*?) (?:in that time|after)/, (m) => `spans lost at export by ${m[1].replace(/ \(\d+\)/g, '')}`],
+  [/spans lost at export by ([^:]*?) in that time/, (m) => `spans lost at export by ${m[1].replace(/ \(\d+\)/g, '')}`],
   [/spans missing from trace/, () => 'spans missing from a trace'],
   [/no numbered spans/, () => 'a consumer without export numbers'],
   [/exported no span that started after/, () => 'a consumer silent since the send'],
