@@ -151,6 +151,22 @@ export const ATTR_EXPORT_STREAM = 'onceflow.export.stream';
  * the verdicts that span could have changed become `unknown` instead of a fault.
  */
 export const ATTR_EXPORT_SEQ = 'onceflow.export.seq';
+/**
+ * Entry spans (kind consumer or server: deliveries and served requests) numbered in the span's
+ * export stream so far, this span included (int, on every numbered span). With it the
+ * collector tells how many of the spans lost in a hole were entries: a hole of only client and
+ * internal spans cannot hide a redelivery.
+ */
+export const ATTR_EXPORT_ENTRIES = 'onceflow.export.entries';
+/**
+ * On an entry span: the message ids of the stream's previous entry spans, the latest first (up
+ * to `PREVIOUS_ENTRIES_KEPT`; '' for one without a message id). A lost entry span is thereby
+ * named by a successor: the delivery of which message went missing, so only that message's
+ * verdicts become `unknown`, even when a few entries in a row were lost.
+ */
+export const ATTR_EXPORT_PREVIOUS_ENTRIES = 'onceflow.export.previous_entries';
+/** How many previous entries an entry span names: runs of lost deliveries longer than this leave some unnamed. */
+export const PREVIOUS_ENTRIES_KEPT = 3;
 /** Prefix of every `onceflow.body_digest` value (the algorithm). */
 export const BODY_DIGEST_PREFIX = 'sha256:';
 

@@ -6,7 +6,9 @@
  *
  * It also numbers the spans it sees (`onceflow.export.stream` / `onceflow.export.seq`), so the
  * collector can tell a span lost on its way (a dropped batch, a full export queue) from one
- * that never existed.
+ * that never existed; counts the entry spans among them (`onceflow.export.entries`) and names
+ * on each entry span the messages of the few before (`onceflow.export.previous_entries`), so a
+ * lost delivery span is known for whose delivery it was.
  *
  * It runs first among the span processors; it never exports anything itself.
  */
@@ -31,11 +33,15 @@ import {
   type Scope,
 } from './scope.js';
 import {
+  ATTR_EXPORT_ENTRIES,
+  ATTR_EXPORT_PREVIOUS_ENTRIES,
   ATTR_EXPORT_SEQ,
   ATTR_EXPORT_STREAM,
+  ATTR_MESSAGING_MESSAGE_ID,
   ATTR_MESSAGING_CONVERSATION_ID,
   ATTR_MESSAGING_DESTINATION_NAME,
   ATTR_OUTGOING_MESSAGE_IDS,
+  PREVIOUS_ENTRIES_KEPT,
 } from './semconv.js';
 import { setEndpoint } from './endpoint.js';
 import { markOutboxDispatch } from './outbox.js';
@@ -45,19 +51,31 @@ export class OnceflowSpanProcessor implements SpanProcessor {
   /** One stream per processor: a process that restarts (or a second provider) starts a new one. */
   private readonly stream = randomBytes(8).toString('hex');
   private seq = 0;
+  private entries = 0;
+  /** The stream's latest entry spans, latest first: their message ids are read when the next entry starts (set by then). */
+  private lastEntries: Span[] = [];
 
   onStart(span: Span, parentContext: Context): void {
     try {
       // Only sampled spans are exported; numbering the others would read as losses.
-      if (span.spanContext().traceFlags & TraceFlags.SAMPLED) {
-        this.seq += 1;
-        span.setAttribute(ATTR_EXPORT_STREAM, this.stream);
-        span.setAttribute(ATTR_EXPORT_SEQ, this.seq);
-      }
+      const numbered = (span.spanContext().traceFlags & TraceFlags.SAMPLED) !== 0;
+      if (numbered) this.number(span);
       startSpan(span, parentContext);
+      if (numbered && isEntry(span)) this.lastEntries = [span, ...this.lastEntries.slice(0, PREVIOUS_ENTRIES_KEPT - 1)];
     } catch (error) {
       reportHookError('span processor (onStart)', error);
     }
+  }
+
+  private number(span: Span): void {
+    this.seq += 1;
+    span.setAttribute(ATTR_EXPORT_STREAM, this.stream);
+    span.setAttribute(ATTR_EXPORT_SEQ, this.seq);
+    if (isEntry(span)) {
+      this.entries += 1;
+      if (this.lastEntries.length > 0) span.setAttribute(ATTR_EXPORT_PREVIOUS_ENTRIES, this.lastEntries.map(messageIdOf));
+    }
+    span.setAttribute(ATTR_EXPORT_ENTRIES, this.entries);
   }
 
   onEnding(span: Span): void {
@@ -82,6 +100,14 @@ export class OnceflowSpanProcessor implements SpanProcessor {
 export function onceflowSpanProcessor(): SpanProcessor {
   return new OnceflowSpanProcessor();
 }
+
+const messageIdOf = (span: Span) => {
+  const id = span.attributes[ATTR_MESSAGING_MESSAGE_ID];
+  return typeof id === 'string' ? id : '';
+};
+
+/** A span where work enters the process: a delivery or a served request (an attempt's span). */
+const isEntry = (span: Span) => span.kind === SpanKind.CONSUMER || span.kind === SpanKind.SERVER;
 
 function startSpan(span: Span, parentContext: Context): void {
   if (span.kind === SpanKind.CONSUMER || span.kind === SpanKind.SERVER) {

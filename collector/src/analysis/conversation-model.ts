@@ -155,6 +155,7 @@ export function buildConversationModel(input: SpanRow[], options: ModelOptions):
     quietUntilMs,
     gaps,
     exportLosses: options.exportLosses ?? [],
+    entryLosses: options.entryLosses ?? (options.exportLosses ?? []).map((loss) => ({ ...loss, messageId: null })),
     exportedUntil: options.exportedUntil ?? new Map(),
     subscriptions: options.subscriptions,
     stuckOutboxAfterMs: options.stuckOutboxAfterMs ?? DEFAULT_STUCK_OUTBOX_AFTER_MS,

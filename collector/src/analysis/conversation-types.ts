@@ -6,7 +6,7 @@ import type { BlobOperation, Outcome } from '@onceflow/instrumentation/semconv';
 import type { AnomalyKind, CausationEdge, Delivery, HttpCall, MessageStatus, Send } from '../model/flow.js';
 import type { SpanRow } from '../model/span.js';
 import type { OrderViolation } from './business-key-order.js';
-import type { ExportLoss } from './export-losses.js';
+import type { EntryLoss, ExportLoss } from './export-losses.js';
 import type { Subscriptions } from './subscriptions.js';
 
 /** One processing attempt: a consumer span plus any nested spans of the same attempt. */
@@ -119,6 +119,8 @@ export interface ConversationModel {
   gaps: EvidenceGaps;
   /** Spans lost at export around the flow's time, by any service (from outside the flow). */
   exportLosses: readonly ExportLoss[];
+  /** Of those, the entry spans (deliveries, served requests), named by message where known. */
+  entryLosses: readonly EntryLoss[];
   /** Per service whose spans are numbered: the start of its latest numbered span received. */
   exportedUntil: ReadonlyMap<string, number>;
   /** Subscribers known per producer and message type; absent when not learned. */
@@ -157,6 +159,11 @@ export interface ModelOptions {
    * time, read by the caller with `exportSequences`: none when absent.
    */
   exportLosses?: readonly ExportLoss[];
+  /**
+   * The entry spans among them (`findEntryLosses`); when absent, every export loss counts as
+   * lost entries of unknown messages.
+   */
+  entryLosses?: readonly EntryLoss[];
   /**
    * Per service whose spans are numbered, the start of its latest numbered span received (read
    * with the losses): a consumer that has sent nothing that started after a message was sent

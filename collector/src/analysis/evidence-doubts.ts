@@ -68,10 +68,43 @@ export function exportLossDoubt(
 }
 
 /**
+ * Entry spans (deliveries, served requests) lost at export by `services` (any service when
+ * null) from `fromMs` until the
+ * flow is judged: `what` may be among them. With `messageId`, only the lost entries named for
+ * that message or not named at all (export-losses.ts): a lost delivery of another message is
+ * not this one's. Holes of client and internal spans alone hide no delivery.
+ */
+export function entryLossDoubt(
+  model: ConversationModel,
+  services: ReadonlySet<string> | null,
+  fromMs: number,
+  what: string,
+  messageId?: string,
+): Doubt | null {
+  const losses = lossesDuring(model.entryLosses, services, fromMs, model.now).filter(
+    (loss) => messageId === undefined || loss.messageId === null || loss.messageId === messageId,
+  );
+  if (losses.length === 0) return null;
+  if (messageId !== undefined && losses.every((loss) => loss.messageId === messageId)) {
+    const by = formatList([...new Set(losses.map((loss) => loss.service))]);
+    return {
+      reason: `a delivery span of this message was lost at export by ${by} (named by the delivery after it): ${what}`,
+      evidence: [],
+    };
+  }
+  return {
+    reason: `delivery spans lost at export by ${describeLosses(losses)} in that time (gaps in their numbers): ${what}`,
+    evidence: [],
+  };
+}
+
+/**
  * Evidence that a delivery of the message may have happened out of sight: spans that may be
  * its consumer's (above), else spans missing anywhere in the flow, else spans its possible
- * consumers (`consumers`; any service when null) lost at export since its send. A consumer span that ends its branch (no children) leaves no orphan when it
- * is dropped: only the flow's other orphans or the consumers' export streams can show the loss.
+ * consumers (`consumers`; any service when null) lost at export since its send: delivery
+ * spans of any message, for one of them may be a slow handler this one waits behind. A consumer
+ * span that ends its branch (no children) leaves no orphan when it is dropped: only the flow's
+ * other orphans or the consumers' export streams can show the loss.
  */
 export function missingDeliveryEvidence(
   model: ConversationModel,
@@ -92,7 +125,7 @@ export function missingDeliveryEvidence(
   // span is exported when it ends, a hole until then) holds the consumer the message waits for.
   const what = `a consumer span of ${nameOf(message.type, message.id)}, or a slow handler it waits behind, may be among them`;
   return (
-    exportLossDoubt(model, consumers, sentMs - model.quietPeriodMs, what) ??
+    entryLossDoubt(model, consumers, sentMs - model.quietPeriodMs, what) ??
     silentConsumers(model, message, consumers, sentMs) ??
     unnumberedConsumers(model, message, consumers)
   );
@@ -197,6 +230,6 @@ function laterAttemptLost(model: ConversationModel, attempts: AttemptModel[]): D
   if (!last || (last.effective !== 'failed' && last.effective !== 'retry_scheduled')) return null;
   const name = nameOf(last.messageType, last.messageId);
   const what = `a later attempt of ${name} at ${last.endpoint}, which may have committed, may be among them`;
-  const doubt = exportLossDoubt(model, new Set([last.service]), last.startMs, what);
+  const doubt = entryLossDoubt(model, new Set([last.service]), last.startMs, what, last.messageId);
   return doubt && { ...doubt, evidence: attempts.map((a) => a.span.spanId) };
 }

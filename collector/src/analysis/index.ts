@@ -32,7 +32,7 @@ export {
   type ModelOptions,
 } from './conversation-model.js';
 export { buildLedger, overallVerdict } from './ledger.js';
-export { findExportLosses, lossesDuring, describeLosses, type ExportLoss } from './export-losses.js';
+export { findEntryLosses, findExportLosses, lossesDuring, describeLosses, type EntryLoss, type ExportLoss } from './export-losses.js';
 export {
   consumedKey,
   learnSubscriptions,

@@ -13,7 +13,7 @@ import { attempt, httpServer, resetSpanIds, send, type AttemptSpec } from '../..
 import { reconstructFlow, type FlowOptions } from './reconstruct-flow.js';
 import { ATTR_BODY_DIGEST, ATTR_COMMITTED_AT_MS, ATTR_ENDPOINT, ATTR_OUTBOX_DISPATCH } from '@onceflow/instrumentation/semconv';
 import { subscriptionKey, type Subscriptions } from './subscriptions.js';
-import type { ExportLoss } from './export-losses.js';
+import type { EntryLoss, ExportLoss } from './export-losses.js';
 
 const T0 = Date.UTC(2026, 0, 15, 9, 0, 0);
 const QUIET = 30_000;
@@ -63,6 +63,12 @@ const loss = (service: string, fromMs: number, toMs: number): ExportLoss => ({
   fromMs: at(fromMs),
   toMs: at(toMs),
   missing: 1,
+});
+
+/** One delivery span lost at export by `service`, named for `messageId` by the delivery after it (null: not named). */
+const entryLoss = (service: string, fromMs: number, toMs: number, messageId: string | null): EntryLoss => ({
+  ...loss(service, fromMs, toMs),
+  messageId,
 });
 
 /** An attempt that committed at `committedMs` (offset), as the outcome call records it. */
@@ -603,6 +609,45 @@ const cases: Case[] = [
     options: { exportLosses: [loss('billing', 5 * 60_000, 5 * 60_000 + 10)] },
     flagged: {},
     ledger: { noDuplicateProcessing: ['unknown', 'a redelivery of BillCustomer'], noLost: 'held' },
+  },
+  {
+    // BillCustomer ─> billing #1 processed; billing lost a delivery span 5 min later, named bill-1 by the next
+    name: 'a delivery span of the processed message lost at export by its endpoint: duplicate processing unknown, and says whose',
+    build: () => {
+      const bill = billCustomer();
+      return [bill, consume(bill, 'billing', 20)];
+    },
+    options: {
+      exportLosses: [loss('billing', 5 * 60_000, 5 * 60_000 + 10)],
+      entryLosses: [entryLoss('billing', 5 * 60_000, 5 * 60_000 + 10, 'bill-1')],
+    },
+    flagged: {},
+    ledger: { noDuplicateProcessing: ['unknown', 'a delivery span of this message was lost at export by billing'], noLost: 'held' },
+  },
+  {
+    // near-miss: the delivery span billing lost is named for another message: it cannot be bill-1's redelivery
+    name: 'a lost delivery span named for another message leaves duplicate processing held',
+    build: () => {
+      const bill = billCustomer();
+      return [bill, consume(bill, 'billing', 20)];
+    },
+    options: {
+      exportLosses: [loss('billing', 5 * 60_000, 5 * 60_000 + 10)],
+      entryLosses: [entryLoss('billing', 5 * 60_000, 5 * 60_000 + 10, 'bill-2')],
+    },
+    flagged: {},
+    ledger: { noDuplicateProcessing: 'held', noLost: 'held' },
+  },
+  {
+    // near-miss: billing lost spans, none of them a delivery (its entry count ran on unbroken)
+    name: 'export losses of client and internal spans only leave duplicate processing held',
+    build: () => {
+      const bill = billCustomer();
+      return [bill, consume(bill, 'billing', 20)];
+    },
+    options: { exportLosses: [loss('billing', 5 * 60_000, 5 * 60_000 + 10)], entryLosses: [] },
+    flagged: {},
+    ledger: { noDuplicateProcessing: 'held', noLost: 'held' },
   },
   {
     // near-miss: billing lost a span before the message was first delivered: held

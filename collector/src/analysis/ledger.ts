@@ -6,8 +6,9 @@
  *                          attempt numbers have holes (a missing attempt may have processed
  *                          it too), an endpoint that received a message more than once
  *                          recorded no outcome (processed and skipped cannot be told apart),
- *                          or the endpoint's service lost spans at export since the first
- *                          delivery (export-losses.ts).
+ *                          or the endpoint's service lost a delivery span at export since
+ *                          the first delivery, of this message or of one not named
+ *                          (export-losses.ts).
  * - noGhost                violated by `ghost-message`; unknown when a would-be ghost's
  *                          committed producer may be missing (evidence-doubts.ts) or a
  *                          consumed message was sent by a service that records no outcomes.
@@ -25,7 +26,7 @@
 import type { Anomaly, AnomalyKind, Invariant, InvariantVerdict, Ledger, Verdict } from '../model/flow.js';
 import { isSuccess, producedByCommitted, producedByFailed, producerOf } from './conversation-model.js';
 import type { AttemptModel, ConversationModel, MessageModel } from './conversation-types.js';
-import { exportLossDoubt, ghostDoubt, lostDoubt, missingDeliveryEvidence, type Doubt } from './evidence-doubts.js';
+import { entryLossDoubt, ghostDoubt, lostDoubt, missingDeliveryEvidence, type Doubt } from './evidence-doubts.js';
 import { missingAttemptNumbers } from './evidence-gaps.js';
 import { missedSubscribers } from './delivery-detectors.js';
 import { abridge, formatDuration, formatList, nameOf } from './format.js';
@@ -104,13 +105,13 @@ function duplicateProcessingDoubts(model: ConversationModel): Doubt[] {
 }
 
 /**
- * Spans the endpoint's service lost at export since the message was first seen (its send: a
- * delivery before the one seen, say of a first publish, may be the lost one): a second
- * processing may be among them.
+ * Delivery spans the endpoint's service lost at export since the message was first seen (its
+ * send: a delivery before the one seen, say of a first publish, may be the lost one), named for
+ * this message or not named: a second processing may be among them.
  */
 function redeliveryLost(model: ConversationModel, message: MessageModel, attempts: AttemptModel[]): Doubt | null {
   const what = `a redelivery of ${nameOf(message.type, message.id)} processed at ${attempts[0].endpoint} may be among them`;
-  const doubt = exportLossDoubt(model, new Set([attempts[0].service]), Math.min(message.firstMs, attempts[0].startMs), what);
+  const doubt = entryLossDoubt(model, new Set([attempts[0].service]), Math.min(message.firstMs, attempts[0].startMs), what, message.id);
   return doubt && { ...doubt, evidence: attempts.map((a) => a.span.spanId) };
 }
 

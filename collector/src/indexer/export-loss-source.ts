@@ -1,12 +1,13 @@
 /**
  * Spans lost at export around a flow's time, for the flow analysis (see
- * `analysis/export-losses.ts`): the store's export sequence aggregate in 10 s buckets, each
+ * `analysis/export-losses.ts`): the store's export sequence aggregate in 10 s buckets, with the
+ * entry spans received in them (which name the deliveries lost), each
  * bucket read again only while its spans may still be arriving, and at most every
  * `REREAD_AFTER_MS` — every flow judged in a minute shares the same few reads.
  */
-import { findExportLosses, type ExportLoss, type ModelOptions } from '../analysis/index.js';
+import { findEntryLosses, findExportLosses, type EntryLoss, type ExportLoss, type ModelOptions } from '../analysis/index.js';
 import { nsToMs, type SpanRow } from '../model/span.js';
-import type { ExportSequenceRow, SpanStore } from '../store/span-store.js';
+import type { ExportEntryRow, ExportSequenceRow, SpanStore } from '../store/span-store.js';
 
 export const EXPORT_BUCKET_MS = 10_000;
 /** After this long past its end a bucket's spans have arrived (or are lost): it is not read again. */
@@ -17,12 +18,15 @@ const KEEP_MS = 2 * 3_600_000;
 
 interface Bucket {
   rows: ExportSequenceRow[];
+  entries: ExportEntryRow[];
   readAtMs: number;
 }
 
 export interface ExportEvidence {
   /** Losses that may have started in the window asked for. */
   losses: ExportLoss[];
+  /** The entry spans among them, named by message where known. */
+  entryLosses: EntryLoss[];
   /** Per service whose spans are numbered: the start of its latest numbered span read so far. */
   exportedUntil: ReadonlyMap<string, number>;
 }
@@ -45,12 +49,14 @@ export function createExportLossSource(store: SpanStore): ExportLossSource {
   };
 
   async function read(first: number, last: number, nowMs: number): Promise<void> {
-    const rows = await store.exportSequences({ fromMs: first, toMs: last + EXPORT_BUCKET_MS }, EXPORT_BUCKET_MS);
-    for (let start = first; start <= last; start += EXPORT_BUCKET_MS) buckets.set(start, { rows: [], readAtMs: nowMs });
+    const window = { fromMs: first, toMs: last + EXPORT_BUCKET_MS };
+    const [rows, entries] = await Promise.all([store.exportSequences(window, EXPORT_BUCKET_MS), store.exportEntries(window)]);
+    for (let start = first; start <= last; start += EXPORT_BUCKET_MS) buckets.set(start, { rows: [], entries: [], readAtMs: nowMs });
     for (const row of rows) {
       buckets.get(row.bucketMs)?.rows.push(row);
       exportedUntil.set(row.service, Math.max(exportedUntil.get(row.service) ?? 0, row.lastStartMs));
     }
+    for (const entry of entries) buckets.get(bucketOf(entry.startMs))?.entries.push(entry);
   }
 
   return {
@@ -64,7 +70,9 @@ export function createExportLossSource(store: SpanStore): ExportLossSource {
       for (let start = first; start <= last; start += EXPORT_BUCKET_MS) starts.push(start);
       const toRead = starts.filter((start) => stale(start, nowMs));
       if (toRead.length > 0) await read(toRead[0], toRead[toRead.length - 1], nowMs);
-      return { losses: findExportLosses(starts.flatMap((start) => buckets.get(start)?.rows ?? [])), exportedUntil };
+      const rows = starts.flatMap((start) => buckets.get(start)?.rows ?? []);
+      const entries = starts.flatMap((start) => buckets.get(start)?.entries ?? []);
+      return { losses: findExportLosses(rows), entryLosses: findEntryLosses(rows, entries), exportedUntil };
     },
   };
 }
@@ -80,9 +88,10 @@ export async function exportEvidenceOf(
   spans: readonly SpanRow[],
   nowMs: number,
   untilMs = nowMs,
-): Promise<Required<Pick<ModelOptions, 'exportLosses' | 'exportedUntil'>>> {
+): Promise<Required<Pick<ModelOptions, 'exportLosses' | 'entryLosses' | 'exportedUntil'>>> {
   let first = spans[0].startNs;
   for (const span of spans) if (span.startNs < first) first = span.startNs;
-  const { losses, exportedUntil } = await source.evidenceAround(nsToMs(first), untilMs, nowMs);
-  return { exportLosses: untilMs >= nowMs ? losses : losses.filter((loss) => loss.toMs <= untilMs), exportedUntil };
+  const { losses, entryLosses, exportedUntil } = await source.evidenceAround(nsToMs(first), untilMs, nowMs);
+  const seen = <T extends ExportLoss>(all: T[]) => (untilMs >= nowMs ? all : all.filter((loss) => loss.toMs <= untilMs));
+  return { exportLosses: seen(losses), entryLosses: seen(entryLosses), exportedUntil };
 }

@@ -71,7 +71,11 @@ export interface FlowIndexer {
   /** The delivery expectations analyses use now (learned subscribers, latency per type). */
   expectations(): DeliveryExpectations;
   /** The export evidence (spans lost at export until `untilMs`, numbered services) analyses of these spans use now. */
-  exportEvidence(spans: readonly SpanRow[], nowMs: number, untilMs?: number): Promise<Pick<ModelOptions, 'exportLosses' | 'exportedUntil'>>;
+  exportEvidence(
+    spans: readonly SpanRow[],
+    nowMs: number,
+    untilMs?: number,
+  ): Promise<Pick<ModelOptions, 'exportLosses' | 'entryLosses' | 'exportedUntil'>>;
 }
 
 const DEFAULTS = {

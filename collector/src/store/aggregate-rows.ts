@@ -5,7 +5,15 @@
  * so one mapper per row type serves both. Drivers return counts as strings (ClickHouse's 64-bit
  * integers) or bigints (DuckDB's HUGEINT/BIGINT); `Number` takes both.
  */
-import type { ActivityBucketRow, CoverageRow, EdgeAggregateRow, ExportSequenceRow, FlowBucketRow, SpanBucketRow } from './span-store.js';
+import type {
+  ActivityBucketRow,
+  CoverageRow,
+  EdgeAggregateRow,
+  ExportEntryRow,
+  ExportSequenceRow,
+  FlowBucketRow,
+  SpanBucketRow,
+} from './span-store.js';
 
 type ResultRow = Record<string, unknown>;
 
@@ -133,5 +141,29 @@ export function exportSequenceRow(row: ResultRow): ExportSequenceRow {
     received: Number(row.received),
     firstStartMs: Number(row.first_start_ms),
     lastStartMs: Number(row.last_start_ms),
+    // Both stores answer -1 for a bucket with a span that does not count entries.
+    minEntries: Number(row.min_entries) < 0 ? null : Number(row.min_entries),
+    maxEntries: Number(row.max_entries) < 0 ? null : Number(row.max_entries),
+  };
+}
+
+/** A string array attribute as stored (JSON text); [] for anything else, as a hostile exporter may send. */
+function stringList(value: unknown): string[] {
+  if (typeof value !== 'string' || !value.startsWith('[')) return [];
+  try {
+    const parsed: unknown = JSON.parse(value);
+    return Array.isArray(parsed) ? parsed.map((item) => (typeof item === 'string' ? item : '')) : [];
+  } catch {
+    return [];
+  }
+}
+
+export function exportEntryRow(row: ResultRow): ExportEntryRow {
+  return {
+    service: row.service as string,
+    stream: row.stream as string,
+    entries: Number(row.entries),
+    previousEntries: stringList(row.previous_entries),
+    startMs: Number(row.start_ms),
   };
 }

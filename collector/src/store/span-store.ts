@@ -206,6 +206,26 @@ export interface ExportSequenceRow {
   /** Start of the bucket's first and last span, epoch ms (numbers follow start order). */
   firstStartMs: number;
   lastStartMs: number;
+  /**
+   * The least and greatest entry count (`onceflow.export.entries`) in the bucket; null when a
+   * span of it carries none (an older instrumentation): its losses may then be any span.
+   */
+  minEntries: number | null;
+  maxEntries: number | null;
+}
+
+/** A received entry span (consumer or server kind) of an export stream that counts entries. */
+export interface ExportEntryRow {
+  service: string;
+  stream: string;
+  /** Its `onceflow.export.entries`: its own number among the stream's entry spans. */
+  entries: number;
+  /**
+   * The message ids of the stream's entry spans before it, the latest first
+   * (`onceflow.export.previous_entries`; '' for one without a message id), [] when not given.
+   */
+  previousEntries: string[];
+  startMs: number;
 }
 
 export interface ConversationActivity {
@@ -282,4 +302,6 @@ export interface SpanStore {
   coverageAggregates(window: TimeWindow): Promise<CoverageRow[]>;
   /** Export stream numbers of the spans starting in the window, per service, stream and `stepMs` bucket. */
   exportSequences(window: TimeWindow, stepMs: number): Promise<ExportSequenceRow[]>;
+  /** The entry spans that count entries and start in the window, by service, stream and number. */
+  exportEntries(window: TimeWindow): Promise<ExportEntryRow[]>;
 }

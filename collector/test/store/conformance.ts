@@ -65,7 +65,14 @@ import {
   WINDOW,
 } from '../fixtures/store-fixtures.js';
 import { COVERAGE_ROWS, COVERAGE_SPANS, COVERAGE_T0, COVERAGE_WINDOW } from '../fixtures/coverage-fixtures.js';
-import { EXPORT_ROWS, EXPORT_SPANS, EXPORT_STEP_MS, EXPORT_T0, EXPORT_WINDOW } from '../fixtures/export-sequence-fixtures.js';
+import {
+  EXPORT_ENTRY_ROWS,
+  EXPORT_ROWS,
+  EXPORT_SPANS,
+  EXPORT_STEP_MS,
+  EXPORT_T0,
+  EXPORT_WINDOW,
+} from '../fixtures/export-sequence-fixtures.js';
 import type { Anomaly, AnomalyKind, FlowRecord, FlowSummary } from '../../src/model/flow.js';
 import type { SpanRow } from '../../src/model/span.js';
 import type { EdgeAggregateRow, FlowQuery, SpanBucketRow, SpanStore } from '../../src/store/span-store.js';
@@ -741,6 +748,8 @@ export function runSpanStoreConformance<S extends SpanStore>(
           await own.insertSpans(EXPORT_SPANS);
           await settle(own);
           expect(await own.exportSequences(EXPORT_WINDOW, EXPORT_STEP_MS)).toEqual(EXPORT_ROWS);
+          expect(await own.exportEntries(EXPORT_WINDOW)).toEqual(EXPORT_ENTRY_ROWS);
+          expect(await own.exportEntries({ fromMs: EXPORT_T0, toMs: EXPORT_T0 + 20_000 })).toEqual([]);
           expect(await own.exportSequences({ fromMs: EXPORT_T0 + 2 * HOUR, toMs: EXPORT_T0 + 3 * HOUR }, EXPORT_STEP_MS)).toEqual([]);
           await expect(own.exportSequences(EXPORT_WINDOW, 0)).rejects.toThrow(RangeError);
         } finally {

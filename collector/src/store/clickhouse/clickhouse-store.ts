@@ -18,7 +18,15 @@ import { ATTR_BUSINESS_KEY } from '@onceflow/instrumentation/semconv';
 import type pino from 'pino';
 import type { Anomaly, AnomalyKind, FlowRecord, SpanStormKind, TrendGrouping } from '../../model/flow.js';
 import type { SpanRow } from '../../model/span.js';
-import { activityBucketRow, coverageRow, edgeAggregateRow, exportSequenceRow, flowBucketRow, spanBucketRow } from '../aggregate-rows.js';
+import {
+  activityBucketRow,
+  coverageRow,
+  edgeAggregateRow,
+  exportEntryRow,
+  exportSequenceRow,
+  flowBucketRow,
+  spanBucketRow,
+} from '../aggregate-rows.js';
 import { encodeFlowCursor } from '../flow-cursor.js';
 import type {
   ActivityBucketRow,
@@ -35,6 +43,7 @@ import type {
   SpanStore,
   StoreHealth,
   TimeWindow,
+  ExportEntryRow,
   ExportSequenceRow,
 } from '../span-store.js';
 import { ROW_LIMITS, assertStepMs, rowLimit } from '../store-inputs.js';
@@ -84,7 +93,7 @@ import { fromRowJson } from './span-rows.js';
 import { SqlFragment, sql, sqlDatabase } from './sql-escape.js';
 import { SINGLE_SERVER, clusterLayout, ddlWaves, type TableLayout } from './cluster-ddl.js';
 import { coverageSql } from './coverage-queries.js';
-import { exportSequencesSql } from './export-sequence-queries.js';
+import { exportEntriesSql, exportSequencesSql } from './export-sequence-queries.js';
 
 export interface ClickHouseStoreOptions {
   url: string;
@@ -420,5 +429,9 @@ WHERE database = ${this.database} AND table IN ('spans', 'spans_by_conversation'
   async exportSequences(window: TimeWindow, stepMs: number): Promise<ExportSequenceRow[]> {
     const rows = await this.runner.rows<Record<string, unknown>>(exportSequencesSql(this.db, window, assertStepMs(stepMs)));
     return rows.map(exportSequenceRow);
+  }
+  async exportEntries(window: TimeWindow): Promise<ExportEntryRow[]> {
+    const rows = await this.runner.rows<Record<string, unknown>>(exportEntriesSql(this.db, window));
+    return rows.map(exportEntryRow);
   }
 }

@@ -12,7 +12,15 @@ import type { Logger } from 'pino';
 import type { Anomaly, AnomalyKind, FlowRecord, SpanStormKind, TrendGrouping } from '../../model/flow.js';
 import { nsToMs, type SpanRow } from '../../model/span.js';
 import { encodeFlowCursor } from '../flow-cursor.js';
-import { activityBucketRow, coverageRow, edgeAggregateRow, exportSequenceRow, flowBucketRow, spanBucketRow } from '../aggregate-rows.js';
+import {
+  activityBucketRow,
+  coverageRow,
+  edgeAggregateRow,
+  exportEntryRow,
+  exportSequenceRow,
+  flowBucketRow,
+  spanBucketRow,
+} from '../aggregate-rows.js';
 import type {
   ActivityBucketRow,
   ActivityKey,
@@ -28,6 +36,7 @@ import type {
   SpanStore,
   StoreHealth,
   TimeWindow,
+  ExportEntryRow,
   ExportSequenceRow,
 } from '../span-store.js';
 import { ROW_LIMITS, assertStepMs, rowLimit, spanKey, uniqueSpans } from '../store-inputs.js';
@@ -60,7 +69,7 @@ import {
 } from './row-queries.js';
 import { spanFromRow } from './span-rows.js';
 import { coverageSql } from './coverage-queries.js';
-import { exportSequencesSql } from './export-sequence-queries.js';
+import { exportEntriesSql, exportSequencesSql } from './export-sequence-queries.js';
 
 /** Conversations of one business key read by `spansOfBusinessKey` (the key's spans are bounded anyway). */
 const MAX_BUSINESS_KEY_CONVERSATIONS = 1000;
@@ -371,6 +380,10 @@ export class DuckDbStore implements SpanStore {
   async exportSequences(window: TimeWindow, stepMs: number): Promise<ExportSequenceRow[]> {
     const rows = await this.client.run(exportSequencesSql(window, assertStepMs(stepMs)));
     return rows.map(exportSequenceRow);
+  }
+  async exportEntries(window: TimeWindow): Promise<ExportEntryRow[]> {
+    const rows = await this.client.run(exportEntriesSql(window));
+    return rows.map(exportEntryRow);
   }
 }
 
