@@ -56,7 +56,7 @@ for (const scenario of scenarios.length > 0 ? scenarios : DETECTION_SCENARIOS) {
       for (const key of score.missed) {
         const truth = run.truth.find((t) => `${t.kind} ${t.service} ${t.messageId}` === key);
         console.log(
-          `  missed     ${key} (${truth?.messageType}: ${truth?.detail ?? ''})${score.missedUnknown.includes(key) ? ' — judged unknown' : ''}`,
+          `  missed     ${key} (${truth?.messageType}: ${truth?.detail ?? ''})\n             judged ${score.missedJudged[key] ?? 'by no invariant'}`,
         );
       }
       for (const key of score.unexpected) {

@@ -23,7 +23,9 @@ export async function startTestCollector(quietPeriodMs = 3_000): Promise<Running
     quietPeriodMs,
     close: async () => {
       await collector.close();
-      rmSync(dir, { recursive: true, force: true });
+      // DETECTION_KEEP=1 keeps the store to look into afterwards (`onceflow --data-dir <dir>/store`).
+      if (process.env.DETECTION_KEEP) console.log(`kept the collector's store in ${join(dir, 'store')}`);
+      else rmSync(dir, { recursive: true, force: true });
     },
   };
 }

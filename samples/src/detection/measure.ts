@@ -18,7 +18,7 @@ import { runAs } from '../telemetry/service-scope.js';
 import { waitUntilQuiet } from '../verify.js';
 import { readBusinessState } from './business-state.js';
 import { deriveTruth, type ExpectedAnomaly } from './business-truth.js';
-import { countVerdicts, verdictOf, type VerdictCount } from './verdicts.js';
+import { countVerdicts, judgementOf, type VerdictCount } from './verdicts.js';
 
 export { DETECTABLE_KINDS };
 
@@ -48,6 +48,11 @@ export interface KindScore {
    * honest "cannot tell" (the evidence was lost), not a false "held".
    */
   missedUnknown: string[];
+  /**
+   * How the collector judged each missed key's invariant in its message's flows: `unknown: <reason>`,
+   * `held`, `violated: <reason>`, or `no flow` — a miss judged `held` is a false all-clear to chase.
+   */
+  missedJudged: Record<string, string>;
   unexpected: string[];
 }
 
@@ -96,6 +101,7 @@ export function scoreDetection(
       recall: expected.size === 0 ? 1 : hits.length / expected.size,
       missed: [...expected].filter((k) => !found.has(k)),
       missedUnknown: [],
+      missedJudged: {},
       unexpected: [...found].filter((k) => !expected.has(k)),
     };
   });
@@ -194,22 +200,36 @@ async function waitForJudgement(apiUrl: string, fromMs: number, timeoutMs: numbe
   );
 }
 
-/** The missed keys of `score` whose message's flow has an `unknown` verdict on the kind's invariant. */
-async function judgedUnknown(apiUrl: string, score: KindScore, flows: Map<string, unknown>): Promise<string[]> {
+/**
+ * How the flows of each missed key's message judged the kind's invariant, and which of the
+ * missed were judged `unknown` (in any of them).
+ */
+async function judgeMissed(
+  apiUrl: string,
+  score: KindScore,
+  flows: Map<string, unknown>,
+): Promise<Pick<KindScore, 'missedUnknown' | 'missedJudged'>> {
   const invariant = INVARIANT_OF[score.kind];
-  if (!invariant) return [];
+  const judged: KindScore['missedJudged'] = {};
+  if (!invariant) return { missedUnknown: [], missedJudged: judged };
   const unknown: string[] = [];
   for (const key of score.missed) {
     const messageId = key.split(' ').slice(2).join(' ');
     const res = await fetch(`${apiUrl}/api/messages/${encodeURIComponent(messageId)}`);
-    if (!res.ok) continue;
+    if (!res.ok) {
+      judged[key] = 'no flow';
+      continue;
+    }
     const { conversationIds } = (await res.json()) as { conversationIds: string[] };
     for (const id of conversationIds) {
       if (!flows.has(id)) flows.set(id, await getJson(`${apiUrl}/api/flows/${encodeURIComponent(id)}?limit=1`));
     }
-    if (conversationIds.some((id) => verdictOf(flows.get(id), invariant) === 'unknown')) unknown.push(key);
+    const verdicts = conversationIds.map((id) => ({ id, ...judgementOf(flows.get(id), invariant) }));
+    if (verdicts.some((v) => v.verdict === 'unknown')) unknown.push(key);
+    judged[key] =
+      verdicts.length === 0 ? 'no flow' : verdicts.map((v) => `${v.verdict ?? 'no ledger'}${v.reason ? `: ${v.reason}` : ''}`).join(' | ');
   }
-  return unknown;
+  return { missedUnknown: unknown, missedJudged: judged };
 }
 
 /**
@@ -275,7 +295,7 @@ export async function measureDetection(options: MeasureOptions): Promise<Detecti
     const flows = new Map<string, unknown>();
     for (const id of conversations) flows.set(id, await getJson(`${collector.apiUrl}/api/flows/${encodeURIComponent(id)}?limit=1`));
     const scores = scoreDetection(truth, anomalies);
-    for (const score of scores) score.missedUnknown = await judgedUnknown(collector.apiUrl, score, flows);
+    for (const score of scores) Object.assign(score, await judgeMissed(collector.apiUrl, score, flows));
     return { scenario, orders, injected, truth, anomalies, scores, verdicts: countVerdicts([...flows.values()]) };
   } finally {
     if (options.real) await system.transport.destroy?.();

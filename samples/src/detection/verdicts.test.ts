@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { causeOf, countVerdicts, verdictOf } from './verdicts.js';
+import { causeOf, countVerdicts, judgementOf } from './verdicts.js';
 
 const ledger = (...verdicts: string[]) => ({
   ledger: Object.fromEntries(verdicts.map((verdict, i) => [`invariant${i}`, { verdict, evidence: [], reason: '' }])),
@@ -32,6 +32,14 @@ describe('unknown verdicts by cause', () => {
       'spans lost at export by orders (3), billing (1) in that time (gaps in their span numbers): a redelivery of PlaceOrder processed at orders/orders may be among them',
       'spans lost at export by orders, billing',
     ],
+    [
+      'delivery spans lost at export by orders (2) in that time (gaps in their numbers): a redelivery of PlaceOrder processed at orders/orders may be among them',
+      'delivery spans lost at export by orders',
+    ],
+    [
+      'a delivery span of this message was lost at export by orders (named by the delivery after it): a redelivery of PlaceOrder …',
+      'its own delivery span lost at export by orders',
+    ],
     ['spans missing from trace 4bf92f35 (a parent span never arrived)', 'spans missing from a trace'],
     [
       'billing has no numbered spans (no Onceflow span processor, or none exported lately): a consumer span …',
@@ -57,13 +65,15 @@ describe('unknown verdicts by cause', () => {
   });
 });
 
-describe('verdictOf', () => {
+describe('judgementOf', () => {
   it('reads one invariant of a flow, and nothing from a flow without a ledger', () => {
-    const flow = { ledger: { noLost: { verdict: 'unknown' }, noGhost: { verdict: 'held' } } };
-    expect(verdictOf(flow, 'noLost')).toBe('unknown');
-    expect(verdictOf(flow, 'noGhost')).toBe('held');
-    expect(verdictOf(flow, 'consistentOutput')).toBeUndefined();
-    expect(verdictOf({}, 'noLost')).toBeUndefined();
-    expect(verdictOf(null, 'noLost')).toBeUndefined();
+    const flow = {
+      ledger: { noLost: { verdict: 'unknown', reason: 'spans lost at export by orders (1)' }, noGhost: { verdict: 'held', reason: '' } },
+    };
+    expect(judgementOf(flow, 'noLost')).toEqual({ verdict: 'unknown', reason: 'spans lost at export by orders (1)' });
+    expect(judgementOf(flow, 'noGhost')).toEqual({ verdict: 'held', reason: undefined });
+    expect(judgementOf(flow, 'consistentOutput').verdict).toBeUndefined();
+    expect(judgementOf({}, 'noLost').verdict).toBeUndefined();
+    expect(judgementOf(null, 'noLost').verdict).toBeUndefined();
   });
 });

@@ -16,6 +16,8 @@ export interface VerdictCount {
 
 /** The kinds of missing evidence the collector's `unknown` reasons name, without their particulars. */
 const CAUSES: [RegExp, (match: RegExpMatchArray) => string][] = [
+  [/a delivery span of this message was lost at export by ([^:]*?) \(named/, (m) => `its own delivery span lost at export by ${m[1]}`],
+  [/delivery spans lost at export by ([^:]*?) in that time/, (m) => `delivery spans lost at export by ${m[1].replace(/ \(\d+\)/g, '')}`],
   [/spans lost at export by ([^:]*?) in that time/, (m) => `spans lost at export by ${m[1].replace(/ \(\d+\)/g, '')}`],
   [/spans missing from trace/, () => 'spans missing from a trace'],
   [/no numbered spans/, () => 'a consumer without export numbers'],
@@ -59,9 +61,10 @@ export function countVerdicts(flows: readonly unknown[]): VerdictCount {
   return { flows: flows.length, verdicts, unknown, unknownByCause, field: LEDGER_FIELD };
 }
 
-/** The verdict of one invariant in a flow the API returned, if it has a ledger. */
-export function verdictOf(flow: unknown, invariant: string): string | undefined {
-  const ledger = (flow as Record<string, unknown> | null)?.[LEDGER_FIELD] as Record<string, { verdict?: unknown } | null> | undefined;
-  const verdict = ledger?.[invariant]?.verdict;
-  return typeof verdict === 'string' ? verdict : undefined;
+/** The verdict of one invariant in a flow the API returned, if it has a ledger, and its reason. */
+export function judgementOf(flow: unknown, invariant: string): { verdict?: string; reason?: string } {
+  const ledger = (flow as Record<string, unknown> | null)?.[LEDGER_FIELD] as
+    Record<string, { verdict?: unknown; reason?: unknown } | null> | undefined;
+  const { verdict, reason } = ledger?.[invariant] ?? {};
+  return { verdict: typeof verdict === 'string' ? verdict : undefined, reason: typeof reason === 'string' && reason ? reason : undefined };
 }
