@@ -18,7 +18,7 @@ import { indexBlobOperations } from './blob-operations.js';
 import { buildCausationEdges } from './causation-edges.js';
 import type { AttemptModel, ConversationModel, MessageModel, ModelOptions } from './conversation-types.js';
 import { findEvidenceGaps } from './evidence-gaps.js';
-import { matchHttpCalls } from './http-calls.js';
+import { callersByTree, matchHttpCalls } from './http-calls.js';
 import { indexMessages } from './message-index.js';
 import { endMsOf, startMsOf } from '../model/span-roles.js';
 import { ancestorIndex, compareSpans, keyOf } from './span-tree.js';
@@ -162,6 +162,7 @@ export function buildConversationModel(input: SpanRow[], options: ModelOptions):
     messages,
     messagesById,
     httpCalls,
+    callerOfCall: callersByTree(httpCalls, byKey, ancestorsOf, attemptIndex),
     blobOperations,
     edges,
     boundaryRoute,

@@ -131,6 +131,8 @@ export interface ConversationModel {
   messages: MessageModel[];
   messagesById: Map<string, MessageModel>;
   httpCalls: HttpCall[];
+  /** The attempt each call's client span runs in by the span tree (null: none); calls whose chain of parents breaks are absent. */
+  callerOfCall: ReadonlyMap<HttpCall, AttemptModel | null>;
   /** Blob store calls, in time order. */
   blobOperations: BlobOperationModel[];
   edges: CausationEdge[];

@@ -18,9 +18,10 @@ import type { Anomaly, HttpCall } from '../model/flow.js';
 import type { SpanRow } from '../model/span.js';
 import { httpMethodOf, httpPeerOf, httpStatusOf, httpTargetOf, isHttpClient, isHttpServer, startMsOf } from '../model/span-roles.js';
 import { anomaly, concernedAttempt, type Detector } from './anomaly-builder.js';
-import type { AttemptModel, MessageModel } from './conversation-types.js';
+import type { AttemptIndex } from './attempt-grouping.js';
+import type { AttemptModel, ConversationModel, MessageModel } from './conversation-types.js';
 import { formatDuration, nameOf } from './format.js';
-import { keyOf, spanKey } from './span-tree.js';
+import { keyOf, spanKey, type AncestorLookup } from './span-tree.js';
 
 export interface HttpCallIndex {
   httpCalls: HttpCall[];
@@ -84,19 +85,64 @@ const succeeded = (call: HttpCall) => call.statusCode >= 200 && call.statusCode 
 /** Succeeded, or went out and got no answer (status 0): the callee may have executed it. */
 export const mayHaveExecuted = (call: HttpCall) => call.statusCode === 0 || succeeded(call);
 
-/** The attempt (and its message) whose span encloses the call, in the call's trace and client service. */
-export function callerOf(call: HttpCall, attempts: readonly [MessageModel, AttemptModel][]): [MessageModel, AttemptModel] | undefined {
-  return attempts.find(
-    ([, a]) => a.service === call.client && a.span.traceId === call.traceId && a.startMs <= call.startMs && call.startMs <= a.endMs,
-  );
+/**
+ * The attempt each call's client span runs in, by the span tree: its nearest attempt ancestor,
+ * or null when its chain of parents reaches the trace's root without one (a call made outside
+ * any attempt). A call whose chain breaks first (a parent lost) is left out: `callerOf` then
+ * goes by time.
+ */
+export function callersByTree(
+  httpCalls: readonly HttpCall[],
+  byKey: ReadonlyMap<string, SpanRow>,
+  ancestorsOf: AncestorLookup,
+  attempts: Pick<AttemptIndex, 'attemptOfSpan'>,
+): Map<HttpCall, AttemptModel | null> {
+  const callers = new Map<HttpCall, AttemptModel | null>();
+  for (const call of httpCalls) {
+    const span = call.client ? byKey.get(spanKey(call.traceId, call.spanId)) : undefined;
+    if (!span) continue;
+    const attempt = attempts.attemptOfSpan(ancestorsOf(span).attempt);
+    if (attempt) callers.set(call, attempt);
+    else if (reachesRoot(span, byKey)) callers.set(call, null);
+  }
+  return callers;
+}
+
+function reachesRoot(span: SpanRow, byKey: ReadonlyMap<string, SpanRow>): boolean {
+  let current = span;
+  for (let hops = 0; hops <= byKey.size; hops += 1) {
+    if (!current.parentSpanId) return true;
+    const parent = byKey.get(spanKey(current.traceId, current.parentSpanId));
+    if (!parent) return false;
+    current = parent;
+  }
+  return false;
+}
+
+/**
+ * The attempt (and its message) that made the call: by the span tree where its chain of parents
+ * is whole, else (a parent lost) the attempt of the client's service in the call's trace whose
+ * span encloses it in time — exact unless two such attempts overlap.
+ */
+export function callerOf(call: HttpCall, model: ConversationModel): [MessageModel, AttemptModel] | undefined {
+  const byTree = model.callerOfCall.get(call);
+  const attempt =
+    byTree !== undefined
+      ? byTree
+      : model.messages
+          .flatMap((m) => m.attempts)
+          .find(
+            (a) => a.service === call.client && a.span.traceId === call.traceId && a.startMs <= call.startMs && call.startMs <= a.endMs,
+          );
+  const message = attempt ? model.messagesById.get(attempt.messageId) : undefined;
+  return attempt && message ? [message, attempt] : undefined;
 }
 
 export const detectRepeatedHttpExecutions: Detector = (model) => {
-  const attempts = model.messages.flatMap((m) => m.attempts.map((a) => [m, a] as [MessageModel, AttemptModel]));
   const groups = new Map<string, { message: MessageModel; attempt: AttemptModel; calls: HttpCall[] }>();
   for (const call of model.httpCalls) {
     if (!call.client || call.idempotencyKey || !NON_IDEMPOTENT.has(call.method.toUpperCase()) || !mayHaveExecuted(call)) continue;
-    const caller = callerOf(call, attempts);
+    const caller = callerOf(call, model);
     if (!caller) continue;
     const [message, attempt] = caller;
     const group = `${attempt.span.traceId}\u0000${attempt.span.spanId}\u0000${call.method}\u0000${call.server}\u0000${call.target}`;

@@ -141,3 +141,55 @@ describe('near misses', () => {
     expect(sideEffects([...spans, orphan])).toEqual([]);
   });
 });
+
+/**
+ * billing consumes two messages of one trace at once (two queues), their attempts overlapping:
+ *
+ *   orders ─┬─ first ──> billing (processed, 0.5 s)    ─ ─ the call's parent when `caller` is 'processed'
+ *           └─ second ─> billing (dead-lettered, 0.3 s) ─ ─ the call's parent when `caller` is 'dead-lettered'
+ *
+ * The POST is inside both attempts' time; only the span tree tells which made it.
+ */
+function overlapping(first: 'audit' | 'bill', caller: 'processed' | 'dead-lettered'): SpanRow[] {
+  const root = makeSpan({ service: 'orders', startNs: BigInt(T0) * 1_000_000n });
+  const message = (id: string, atMs: number) =>
+    send({ service: 'orders', parent: root, messageId: `${id}-1`, messageType: id, destination: `billing-${id}`, atMs });
+  const [audit, bill] =
+    first === 'audit' ? [message('audit', T0 + 1), message('bill', T0 + 2)] : [message('audit', T0 + 2), message('bill', T0 + 1)];
+  const processed = attempt({ service: 'billing', parent: audit, atMs: T0 + 5, durationMs: 500, attempt: 1, outcome: 'processed' });
+  const deadLettered = attempt({
+    service: 'billing',
+    parent: bill,
+    atMs: T0 + 10,
+    durationMs: 300,
+    attempt: 1,
+    outcome: 'dead_lettered',
+    error: 'cannot record the charge',
+  });
+  const call = httpClient({
+    service: 'billing',
+    parent: caller === 'processed' ? processed : deadLettered,
+    url: URL_CHARGE,
+    peerService: 'payment-provider',
+    method: 'POST',
+    statusCode: 200,
+    atMs: T0 + 40,
+    durationMs: 10,
+  });
+  return [root, audit, bill, processed, deadLettered, call];
+}
+
+describe('the attempt that made a call, by the span tree', () => {
+  it.each(['audit', 'bill'] as const)('a charge made by the dead-lettered attempt is found, whichever message came first (%s)', (first) => {
+    const found = sideEffects(overlapping(first, 'dead-lettered'));
+    expect(found).toHaveLength(1);
+    expect(found[0].messageId).toBe('bill-1');
+  });
+
+  it.each(['audit', 'bill'] as const)(
+    'near-miss: the processed attempt made it while the dead-lettered one ran (%s first): none',
+    (first) => {
+      expect(sideEffects(overlapping(first, 'processed'))).toEqual([]);
+    },
+  );
+});

@@ -32,11 +32,10 @@ const describeCall = (call: HttpCall, attempt: AttemptModel) =>
   `${call.method} ${call.target} → ${call.server} ${call.statusCode || 'no answer'} (attempt ${attempt.attempt || '?'})`;
 
 export const detectUncommittedSideEffects: Detector = (model) => {
-  const attempts = model.messages.flatMap((m) => m.attempts.map((a) => [m, a] as [MessageModel, AttemptModel]));
   const groups = new Map<string, { message: MessageModel; calls: [HttpCall, AttemptModel][] }>();
   for (const call of model.httpCalls) {
     if (!call.client || SAFE_METHODS.has(call.method.toUpperCase()) || !mayHaveExecuted(call)) continue;
-    const caller = callerOf(call, attempts);
+    const caller = callerOf(call, model);
     if (!caller || !caller[1].failed) continue;
     const [message, attempt] = caller;
     const group = `${message.id}\u0000${attempt.endpoint}`;
