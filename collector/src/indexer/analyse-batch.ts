@@ -14,6 +14,7 @@ import type { DeliveryExpectations } from './delivery-expectations.js';
 import { exportEvidenceOf, type ExportLossSource } from './export-loss-source.js';
 import { completeFlowSpans } from './flow-spans.js';
 import { businessKeyOrderOf } from './business-key-spans.js';
+import type { LostDeliveryWatch } from './lost-deliveries.js';
 
 export interface BatchSettings {
   quietPeriodMs: number;
@@ -30,6 +31,7 @@ export interface BatchContext {
   stats: IndexerStats;
   expectations: () => DeliveryExpectations;
   exportLosses: ExportLossSource;
+  lostDeliveries: LostDeliveryWatch;
   onFlows?: FlowListener;
 }
 
@@ -62,12 +64,18 @@ async function analyseOne(ctx: BatchContext, conversationId: string, nowMs: numb
     ctx.schedule.schedule(owner, nowMs + ctx.settings.debounceMs);
   const complete = await completeFlowSpans(ctx.store, conversationId, spans, { now: nowMs, quietPeriodMs });
   const businessKeyOrder = await businessKeyOrderOf(ctx.store, complete);
+  const exportEvidence = await exportEvidenceOf(ctx.exportLosses, complete, nowMs);
+  // Flows (judged before, maybe long ago) one of whose messages' delivery the evidence shows lost.
+  const own = new Set(complete.map((span) => span.messageId));
+  for (const owner of await ctx.lostDeliveries.flowsToJudgeAgain(exportEvidence.entryLosses, own)) {
+    if (owner !== conversationId) ctx.schedule.schedule(owner, nowMs + ctx.settings.debounceMs);
+  }
   return judgeConversation(complete, {
     now: nowMs,
     quietPeriodMs,
     stuckOutboxAfterMs,
     businessKeyOrder,
-    ...(await exportEvidenceOf(ctx.exportLosses, complete, nowMs)),
+    ...exportEvidence,
     ...ctx.expectations(),
   });
 }
@@ -86,7 +94,9 @@ function reconcileReported(entry: Tracked, record: FlowRecord): { fresh: Anomaly
  * is judged once more two quiet periods later, then forgotten. The second look is for evidence
  * that arrives as an absence: a redelivery after the quiet period (a visibility timeout) whose
  * span was lost at export leaves no span to trigger a new analysis, only a hole in its
- * service's export numbers, which turns a `held` verdict into `unknown`.
+ * service's export numbers, which turns a `held` verdict into `unknown`. Later than that, a
+ * service that names its lost deliveries gets the flow judged again when the hole is found
+ * (`lost-deliveries.ts`).
  */
 function rescheduleAnalysed(
   ctx: BatchContext,

@@ -5,7 +5,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ANOMALY_FLOWS_QUIET_PERIOD_MS as QUIET_MS, buildAnomalyFlows, type AnomalyFlows } from '../../test/fixtures/anomaly-flows.js';
 import { attempt, send } from '../../test/span-builders.js';
-import { ATTR_EXPORT_SEQ, ATTR_EXPORT_STREAM } from '@onceflow/instrumentation/semconv';
+import { ATTR_EXPORT_ENTRIES, ATTR_EXPORT_PREVIOUS_ENTRIES, ATTR_EXPORT_SEQ, ATTR_EXPORT_STREAM } from '@onceflow/instrumentation/semconv';
 import { subscriptionKey } from '../analysis/index.js';
 import { silentLogger } from '../logger.js';
 import type { Anomaly, FlowRecord } from '../model/flow.js';
@@ -410,6 +410,59 @@ describe('flow indexer', () => {
       } finally {
         await app.close();
       }
+    });
+
+    /**
+     * Much later, billing (a stream that counts entries) delivers two other messages with a hole
+     * between: numbers 1, _, 3, entries 1, _, 3. The third names the lost second as `lostFor`.
+     */
+    const laterDeliveries = async (indexer: FlowIndexer, lostFor: string) => {
+      const at = nowMs + 5 * 60_000;
+      const delivery = (seq: number, atMs: number, previous: string[]) =>
+        attempt({
+          service: 'billing',
+          messageId: `late-${seq}`,
+          messageType: 'Other',
+          atMs,
+          outcome: 'processed',
+          conversationId: 'conv-billing-late',
+          attributes: {
+            [ATTR_EXPORT_STREAM]: 'c222222222222222',
+            [ATTR_EXPORT_SEQ]: String(seq),
+            [ATTR_EXPORT_ENTRIES]: String(seq),
+            [ATTR_EXPORT_PREVIOUS_ENTRIES]: JSON.stringify(previous),
+          },
+        });
+      const spans = [delivery(1, at, ['before']), delivery(3, at + 2000, [lostFor, 'late-1'])];
+      await store.insertSpans(spans);
+      nowMs = at + 3000;
+      indexer.noteSpans(spans);
+      nowMs += 1500;
+      expect(await indexer.runOnce()).toBe(1);
+      nowMs += 1500;
+      return indexer.runOnce();
+    };
+
+    it('judges a flow again when a delivery of its message is lost long after its second look, named by the delivery after it', async () => {
+      const indexer = await judgeProcessedOnce('conv-late');
+      nowMs += 2 * QUIET_MS;
+      await indexer.runOnce();
+      expect(indexer.stats().tracked).toBe(0);
+
+      expect(await laterDeliveries(indexer, 'bill-conv-late')).toBe(1);
+      const record = await store.getFlowRecord('conv-late');
+      expect(record?.ledger?.noDuplicateProcessing.verdict).toBe('unknown');
+      expect(record?.ledger?.noDuplicateProcessing.reason).toContain('a delivery span of this message was lost at export by billing');
+    });
+
+    it("leaves a judged flow alone when the lost delivery is named for another flow's message (near-miss)", async () => {
+      const indexer = await judgeProcessedOnce('conv-late-other');
+      nowMs += 2 * QUIET_MS;
+      await indexer.runOnce();
+      const judged = await store.getFlowRecord('conv-late-other');
+
+      expect(await laterDeliveries(indexer, 'bill-somebody-else')).toBe(0);
+      expect(await store.getFlowRecord('conv-late-other')).toEqual(judged);
     });
 
     it('still reports it lost when every numbered span arrived (near-miss)', async () => {

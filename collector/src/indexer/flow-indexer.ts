@@ -20,6 +20,7 @@ import type { SpanStore } from '../store/span-store.js';
 import { analyseBatch, type BatchContext, type FlowListener } from './analyse-batch.js';
 import { createConversationSchedule, type IndexerStats } from './conversation-schedule.js';
 import { createExportLossSource, exportEvidenceOf } from './export-loss-source.js';
+import { createLostDeliveryWatch } from './lost-deliveries.js';
 import { createExpectationSource, DEFAULT_EXPECTATION_SETTINGS, type DeliveryExpectations } from './delivery-expectations.js';
 
 export type { IndexerStats } from './conversation-schedule.js';
@@ -143,6 +144,7 @@ export function createFlowIndexer(options: FlowIndexerOptions): FlowIndexer {
     stats,
     expectations: expectations.current,
     exportLosses,
+    lostDeliveries: createLostDeliveryWatch(store),
     onFlows: options.onFlows,
   };
   const runner = serialRunner();
