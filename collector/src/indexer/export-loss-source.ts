@@ -1,7 +1,7 @@
 /**
  * Spans lost at export around a flow's time, for the flow analysis (see
- * `analysis/export-losses.ts`): the store's export sequence aggregate in 10 s buckets, with the
- * entry spans received in them (which name the deliveries lost), each
+ * `analysis/export-losses.ts`): the store's export sequence aggregate in 10 s buckets, and where
+ * it shows losses the entry spans received in them (which name the deliveries lost), each
  * bucket read again only while its spans may still be arriving, and at most every
  * `REREAD_AFTER_MS` — every flow judged in a minute shares the same few reads.
  */
@@ -18,7 +18,8 @@ const KEEP_MS = 2 * 3_600_000;
 
 interface Bucket {
   rows: ExportSequenceRow[];
-  entries: ExportEntryRow[];
+  /** Its entry spans, read (after its rows) only once a loss needs naming; null until then. */
+  entries: ExportEntryRow[] | null;
   readAtMs: number;
 }
 
@@ -49,14 +50,29 @@ export function createExportLossSource(store: SpanStore): ExportLossSource {
   };
 
   async function read(first: number, last: number, nowMs: number): Promise<void> {
-    const window = { fromMs: first, toMs: last + EXPORT_BUCKET_MS };
-    const [rows, entries] = await Promise.all([store.exportSequences(window, EXPORT_BUCKET_MS), store.exportEntries(window)]);
-    for (let start = first; start <= last; start += EXPORT_BUCKET_MS) buckets.set(start, { rows: [], entries: [], readAtMs: nowMs });
+    const rows = await store.exportSequences({ fromMs: first, toMs: last + EXPORT_BUCKET_MS }, EXPORT_BUCKET_MS);
+    for (let start = first; start <= last; start += EXPORT_BUCKET_MS) buckets.set(start, { rows: [], entries: null, readAtMs: nowMs });
     for (const row of rows) {
       buckets.get(row.bucketMs)?.rows.push(row);
       exportedUntil.set(row.service, Math.max(exportedUntil.get(row.service) ?? 0, row.lastStartMs));
     }
-    for (const entry of entries) buckets.get(bucketOf(entry.startMs))?.entries.push(entry);
+  }
+
+  /**
+   * The entry spans of the buckets that have none read since their rows. Read after the rows,
+   * so they hold every entry the rows count (and maybe later ones, which naming ignores).
+   */
+  async function readEntries(starts: number[]): Promise<void> {
+    const unread = starts.filter((start) => buckets.get(start)?.entries === null);
+    if (unread.length === 0) return;
+    const first = unread[0];
+    const last = unread[unread.length - 1];
+    const entries = await store.exportEntries({ fromMs: first, toMs: last + EXPORT_BUCKET_MS });
+    for (let start = first; start <= last; start += EXPORT_BUCKET_MS) {
+      const bucket = buckets.get(start);
+      if (bucket) bucket.entries = [];
+    }
+    for (const entry of entries) buckets.get(bucketOf(entry.startMs))?.entries?.push(entry);
   }
 
   return {
@@ -71,8 +87,12 @@ export function createExportLossSource(store: SpanStore): ExportLossSource {
       const toRead = starts.filter((start) => stale(start, nowMs));
       if (toRead.length > 0) await read(toRead[0], toRead[toRead.length - 1], nowMs);
       const rows = starts.flatMap((start) => buckets.get(start)?.rows ?? []);
+      const losses = findExportLosses(rows);
+      // Entry spans only where something was lost: a whole stream costs one aggregate read.
+      if (losses.length === 0) return { losses, entryLosses: [], exportedUntil };
+      await readEntries(starts);
       const entries = starts.flatMap((start) => buckets.get(start)?.entries ?? []);
-      return { losses: findExportLosses(rows), entryLosses: findEntryLosses(rows, entries), exportedUntil };
+      return { losses, entryLosses: findEntryLosses(rows, entries), exportedUntil };
     },
   };
 }
