@@ -28,8 +28,16 @@ const DETECTION_SCENARIOS = [
   'dedup-window',
   'claim-check',
   'uncommitted-side-effect',
+  'slow-beyond-quiet',
+  'out-of-order',
+  'logical-duplicates',
+  'http-retries',
+  'http-retries-without-key',
   'chaos',
 ];
+// Not scored: duplicate-storm (storms need 30 minutes of learning first), slow-consumer (its slow
+// handlers stay inside the quiet period: slow-beyond-quiet is the one that tests it), and the demo's
+// healthy / demo / trickle.
 const scenarios = process.argv.slice(2).filter((a) => !a.startsWith('-'));
 const orders = Number(process.env.DETECTION_ORDERS ?? 200);
 
