@@ -14,7 +14,7 @@
 import type { Anomaly } from '../model/flow.js';
 import { anomaly, attemptLabel, concernedAttempt, type Detector } from './anomaly-builder.js';
 import type { AttemptModel, ConversationModel, MessageModel } from './conversation-types.js';
-import { missingDeliveryEvidence } from './evidence-doubts.js';
+import { missingDeliveryEvidence, type Doubt } from './evidence-doubts.js';
 import { formatDuration, nameOf } from './format.js';
 
 export const detectPrematurePublishes: Detector = (model) => {
@@ -47,11 +47,26 @@ export const detectPrematurePublishes: Detector = (model) => {
  * sent nor delivered, with no evidence of either missing. Null when it is not (yet) stuck.
  */
 export function stuckCommitter(model: ConversationModel, message: MessageModel): AttemptModel | null {
-  if (message.sends.length > 0 || message.attempts.length > 0) return null;
-  const committed = message.listedBy.find((a) => !a.failed && a.committedAtMs !== null);
+  const committed = committedLister(message);
   if (!committed || model.now - committed.committedAtMs! < model.stuckOutboxAfterMs) return null;
-  // Only the committing service's export losses can hide its dispatch (a delivery would show).
-  return missingDeliveryEvidence(model, message, new Set([committed.service])) ? null : committed;
+  return stuckOutboxDoubt(model, message) ? null : committed;
+}
+
+/** The committed attempt (with a marker) that listed `message` as outgoing, when it was never sent nor delivered. */
+function committedLister(message: MessageModel): AttemptModel | null {
+  if (message.sends.length > 0 || message.attempts.length > 0) return null;
+  return message.listedBy.find((a) => !a.failed && a.committedAtMs !== null) ?? null;
+}
+
+/**
+ * Why a message a committed attempt listed and nobody sent may not be stuck: only the
+ * committing service's evidence can hide its dispatch (a delivery would show) — its spans lost
+ * at export, or its silence since (it may be stalled, or still dispatching). The ledger's
+ * `noLost` says `unknown` with this, where the detector stays silent.
+ */
+export function stuckOutboxDoubt(model: ConversationModel, message: MessageModel): Doubt | null {
+  const committed = committedLister(message);
+  return committed ? missingDeliveryEvidence(model, message, new Set([committed.service])) : null;
 }
 
 export const detectStuckOutboxes: Detector = (model) => {

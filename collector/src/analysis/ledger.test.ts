@@ -472,6 +472,18 @@ const cases: Case[] = [
     detail: { 'stuck-outbox': ["committed to billing's outbox", 'threshold 30.0 s'] },
   },
   {
+    // billing committed billed-1 to its outbox and exported nothing since (the run's last work, or
+    // it stalled): its dispatch may yet come, or be on the way. Not stuck: unknown, never held.
+    name: 'an outbox never dispatched by a service silent since its commit is unknown, not held',
+    build: () => {
+      const bill = billCustomer();
+      return [bill, consume(bill, 'billing', 10, { durationMs: 400, attributes: committed(300), outgoing: ['billed-1'] })];
+    },
+    options: { exportedUntil: new Map([['billing', at(10)]]) },
+    flagged: {},
+    ledger: { noLost: ['unknown', 'billing exported no span that started after'] },
+  },
+  {
     // near-miss: not dispatched yet, 20 s after the commit (threshold 30 s)
     name: 'an outbox not dispatched 20 s after the commit is not stuck yet',
     build: () => {

@@ -28,6 +28,7 @@ import { isSuccess, producedByCommitted, producedByFailed, producerOf } from './
 import type { AttemptModel, ConversationModel, MessageModel } from './conversation-types.js';
 import { entryLossDoubt, ghostDoubt, lostDoubt, missingDeliveryEvidence, type Doubt } from './evidence-doubts.js';
 import { missingAttemptNumbers } from './evidence-gaps.js';
+import { stuckOutboxDoubt } from './commit-detectors.js';
 import { missedSubscribers } from './delivery-detectors.js';
 import { abridge, formatDuration, formatList, nameOf } from './format.js';
 import { subscribersOf } from './subscriptions.js';
@@ -146,7 +147,10 @@ function lostDoubts(model: ConversationModel): Doubt[] {
   const doubts: Doubt[] = [];
   for (const message of model.messages) {
     if (!producedByCommitted(message)) continue;
-    const doubt = message.attempts.length === 0 ? lostDoubt(model, message, producerOfSends(message)) : missedDeliveryDoubt(model, message);
+    const doubt =
+      message.attempts.length === 0
+        ? (stuckOutboxDoubt(model, message) ?? lostDoubt(model, message, producerOfSends(message)))
+        : missedDeliveryDoubt(model, message);
     if (doubt) doubts.push(doubt);
   }
   return doubts;
