@@ -95,7 +95,7 @@ export function registerFlowRoutes(app: FastifyInstance, ctx: ApiContext): void 
     if (truncated) spans.length = MAX_FLOW_SPANS;
     const options = analysisOptions(ctx);
     const all = await completeFlowSpans(store, conversationId, spans, options);
-    const businessKeyOrder = await businessKeyOrderOf(store, all);
+    const businessKeyOrder = await businessKeyOrderOf(store, all, truncated ? undefined : { conversationId, spans });
     // The indexer's export evidence too: otherwise a flow listed `unknown` for spans lost at
     // export would show here as the fault the missing spans only seem to prove. Losses up to
     // when the indexer last judged it, as the list shows it: a busy service loses spans every

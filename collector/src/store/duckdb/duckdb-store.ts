@@ -9,6 +9,7 @@
  */
 import { join } from 'node:path';
 import type { Logger } from 'pino';
+import { ATTR_BUSINESS_KEY } from '@onceflow/instrumentation/semconv';
 import type { Anomaly, AnomalyKind, FlowRecord, SpanStormKind, TrendGrouping } from '../../model/flow.js';
 import { nsToMs, type SpanRow } from '../../model/span.js';
 import { encodeFlowCursor } from '../flow-cursor.js';
@@ -30,7 +31,7 @@ import type {
   TimeWindow,
   ExportSequenceRow,
 } from '../span-store.js';
-import { ROW_LIMITS, assertStepMs, rowLimit, spanKey, uniqueSpans } from '../store-inputs.js';
+import { ROW_LIMITS, assertStepMs, inReadOrder, rowLimit, spanKey, uniqueSpans } from '../store-inputs.js';
 import { activityBucketsSql, flowBucketsSql, spanBucketsSql, topKeysSql } from './aggregate-queries.js';
 import { DuckDbClient, runOn, type Lane, type Row, type Statement } from './duckdb-client.js';
 import { anomaliesSql, deleteFlowsBeforeSql, flowPageSql, flowRecordSql } from './flow-queries.js';
@@ -52,9 +53,9 @@ import {
   listedInIndexSql,
   listedSinceRollupSql,
   spanCountSql,
-  spansOfConversationSql,
-  spansOfBusinessKeySql,
+  conversationBusinessKeySpansSql,
   businessKeyConversationsSql,
+  spansOfConversationSql,
   spansOfTraceSql,
   spansWhereSql,
 } from './row-queries.js';
@@ -62,7 +63,7 @@ import { spanFromRow } from './span-rows.js';
 import { coverageSql } from './coverage-queries.js';
 import { exportSequencesSql } from './export-sequence-queries.js';
 
-/** Conversations of one business key read by `spansOfBusinessKey` (the key's spans are bounded anyway). */
+/** Index rows (conversations, a repeat now and then) of one business key read by `spansOfBusinessKeys` (its spans are bounded anyway). */
 const MAX_BUSINESS_KEY_CONVERSATIONS = 1000;
 
 export interface DuckDbStoreOptions {
@@ -198,7 +199,7 @@ export class DuckDbStore implements SpanStore {
       seen.add(key);
       spans.push(span);
     }
-    return spans.sort(byStart).slice(0, limit);
+    return spans.sort(inReadOrder).slice(0, limit);
   }
 
   /**
@@ -240,23 +241,36 @@ export class DuckDbStore implements SpanStore {
   }
 
   /**
-   * The conversations the rollup indexed for the key (then each by its conversation's index) and
-   * the spans stored since the last rollup run: no scan of every span's attributes.
+   * The conversations of the keys, indexed by the rollup or among the spans stored since its
+   * last run if any (one statement), then each conversation's spans of its keys: no scan of
+   * every span's attributes, and nothing more when the keys are only in `exceptConversationId`.
    */
-  async spansOfBusinessKey(businessKey: string, limit: number): Promise<SpanRow[]> {
+  async spansOfBusinessKeys(
+    businessKeys: readonly string[],
+    limit: number,
+    exceptConversationId?: string,
+  ): Promise<Map<string, SpanRow[]>> {
     rowLimit(limit);
-    if (businessKey === '') return [];
-    const watermark = this.rollup!.watermark;
-    const [conversations, recent] = await Promise.all([
-      this.client.run(businessKeyConversationsSql(businessKey, MAX_BUSINESS_KEY_CONVERSATIONS)),
-      this.spans(spansOfBusinessKeySql(businessKey, limit, { afterSeq: watermark })),
-    ]);
-    const indexed = await Promise.all(
-      conversations.map((row) => this.spans(spansOfBusinessKeySql(businessKey, limit, { conversationId: row.conversation_id as string }))),
+    const found = new Map(businessKeys.map((key) => [key, [] as SpanRow[]]));
+    const keys = [...found.keys()].filter((key) => key !== '');
+    if (keys.length === 0) return found;
+    const rollup = this.rollup!;
+    const since = rollup.caughtUpNow ? null : rollup.watermark;
+    const pairs = await this.client.run(businessKeyConversationsSql(keys, since, MAX_BUSINESS_KEY_CONVERSATIONS));
+    const keysOf = new Map<string, Set<string>>();
+    for (const row of pairs) {
+      const conversationId = row.conversation_id as string;
+      if (conversationId === exceptConversationId) continue;
+      keysOf.set(conversationId, (keysOf.get(conversationId) ?? new Set()).add(row.business_key as string));
+    }
+    const read = await Promise.all(
+      [...keysOf].map(([conversationId, ofConversation]) =>
+        this.spans(conversationBusinessKeySpansSql(conversationId, [...ofConversation], limit)),
+      ),
     );
-    return uniqueSpans([...indexed.flat(), ...recent])
-      .sort(byStart)
-      .slice(0, limit);
+    for (const span of uniqueSpans(read.flat())) found.get(span.attributes[ATTR_BUSINESS_KEY])?.push(span);
+    for (const [key, spans] of found) found.set(key, spans.sort(inReadOrder).slice(0, limit));
+    return found;
   }
 
   async findConversations(q: string, limit: number): Promise<string[]> {
@@ -375,10 +389,3 @@ export class DuckDbStore implements SpanStore {
 }
 
 const rowSpanKey = (row: Row) => spanKey({ traceId: row.trace_id as string, spanId: row.span_id as string });
-
-/** The order of span reads: start, then trace id, then span id. */
-function byStart(a: SpanRow, b: SpanRow): number {
-  if (a.startNs !== b.startNs) return a.startNs < b.startNs ? -1 : 1;
-  if (a.traceId !== b.traceId) return a.traceId < b.traceId ? -1 : 1;
-  return a.spanId < b.spanId ? -1 : a.spanId > b.spanId ? 1 : 0;
-}
