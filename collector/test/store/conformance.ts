@@ -159,6 +159,9 @@ export function runSpanStoreConformance<S extends SpanStore>(
         ].map((s) => s.spanId);
         expect((await store.spansOfConversation('conv-1', 100)).map((s) => s.spanId)).toEqual(ids);
         expect((await store.spansOfConversation('conv-1', 3)).map((s) => s.spanId)).toEqual(ids.slice(0, 3));
+        // Exactly as many as there are, and one fewer: the last is left out, whatever the read order.
+        expect((await store.spansOfConversation('conv-1', ids.length)).map((s) => s.spanId)).toEqual(ids);
+        expect((await store.spansOfConversation('conv-1', ids.length - 1)).map((s) => s.spanId)).toEqual(ids.slice(0, -1));
         expect(await store.spansOfConversation('conv-1', 0)).toEqual([]);
         expect((await store.spansOfConversation(CONV_3, 100)).map((s) => s.spanId)).toEqual(
           [SPANS.c3Send, SPANS.c3TaxHttp, SPANS.c3OrdersEu].map((s) => s.spanId),

@@ -55,9 +55,9 @@ import {
   spanCountSql,
   conversationBusinessKeySpansSql,
   businessKeyConversationsSql,
-  spansOfConversationSql,
-  spansOfTraceSql,
   spansWhereSql,
+  spansWhereUnorderedSql,
+  type SpanKeyColumn,
 } from './row-queries.js';
 import { spanFromRow } from './span-rows.js';
 import { coverageSql } from './coverage-queries.js';
@@ -185,12 +185,22 @@ export class DuckDbStore implements SpanStore {
   // ---- rows --------------------------------------------------------------------------
 
   async spansOfConversation(conversationId: string, limit: number): Promise<SpanRow[]> {
-    return this.spans(spansOfConversationSql(conversationId, limit));
+    return this.spansWhere('conversation_id', conversationId, limit);
+  }
+
+  /**
+   * The spans whose `column` equals `value`, in read order, at most `limit`: read unordered and
+   * sorted here when that was all of them (the usual case, and cheaper), else read in order.
+   */
+  private async spansWhere(column: SpanKeyColumn, value: string, limit: number): Promise<SpanRow[]> {
+    const rows = await this.client.run(spansWhereUnorderedSql(column, value, limit));
+    if (rows.length < limit) return rows.map(spanFromRow).sort(inReadOrder);
+    return this.spans(spansWhereSql(column, value, limit));
   }
 
   async spansOfMessage(messageId: string, limit: number): Promise<SpanRow[]> {
     rowLimit(limit);
-    const [own, producers] = [this.spans(spansWhereSql('message_id', messageId, limit)), this.spansListing(messageId, limit)];
+    const [own, producers] = [this.spansWhere('message_id', messageId, limit), this.spansListing(messageId, limit)];
     const seen = new Set<string>();
     const spans: SpanRow[] = [];
     for (const span of [...(await own), ...(await producers)]) {
@@ -237,7 +247,7 @@ export class DuckDbStore implements SpanStore {
   }
 
   async spansOfTrace(traceId: string, limit: number): Promise<SpanRow[]> {
-    return this.spans(spansOfTraceSql(traceId, limit));
+    return this.spansWhere('trace_id', traceId, limit);
   }
 
   /**
