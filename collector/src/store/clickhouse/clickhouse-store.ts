@@ -67,6 +67,7 @@ import {
   spanCountSql,
   spansOfConversationSql,
   spansOfMessageSql,
+  otherConversationOfValuesSql,
   spansOfBusinessKeysSql,
   spansOfTraceSql,
 } from './row-queries.js';
@@ -318,6 +319,9 @@ WHERE database = ${this.database} AND table IN ('spans', 'spans_by_conversation'
     const found = new Map(businessKeys.map((key) => [key, [] as SpanRow[]]));
     const keys = [...found.keys()].filter((key) => key !== '');
     if (keys.length === 0) return found;
+    // Nothing to read when the keys are in no other conversation (the spans query's own subquery
+    // would find none either).
+    if ((await this.runner.rows(otherConversationOfValuesSql(this.db, keys, exceptConversationId))).length === 0) return found;
     const query = spansOfBusinessKeysSql(this.db, ATTR_BUSINESS_KEY, keys, limit, exceptConversationId);
     for (const row of await this.runner.rows<{ business_key: string; row_json: string }>(query)) {
       const span = fromRowJson(row.row_json);
