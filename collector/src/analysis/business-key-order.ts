@@ -1,6 +1,6 @@
 /**
  * Ordering per business key (issue 11): the spans of one `onceflow.business_key` across
- * conversations (`SpanStore.spansOfBusinessKey`) in, the messages each endpoint processed out of
+ * conversations (`SpanStore.spansOfBusinessKeys`) in, the messages each endpoint processed out of
  * send order out. Pure: the flow analysis asks for it when a flow carries business keys.
  *
  * A message counts when its send and a `processed` attempt are both seen: a message whose send

@@ -176,7 +176,7 @@ export interface ModelOptions {
   stuckOutboxAfterMs?: number;
   /**
    * Order violations of the flow's business keys across conversations (read by the caller with
-   * `spansOfBusinessKey`, found by `orderViolations`): those of this flow become anomalies.
+   * `spansOfBusinessKeys`, found by `orderViolations`): those of this flow become anomalies.
    */
   businessKeyOrder?: readonly OrderViolation[];
 }

@@ -94,13 +94,16 @@ export function registerFlowRoutes(app: FastifyInstance, ctx: ApiContext): void 
     const truncated = spans.length > MAX_FLOW_SPANS;
     if (truncated) spans.length = MAX_FLOW_SPANS;
     const options = analysisOptions(ctx);
+    // The flow record does not depend on the spans: read while they are completed and judged.
+    const recordRead = ctx.indexer ? store.getFlowRecord(conversationId) : Promise.resolve(null);
+    recordRead.catch(() => undefined);
     const all = await completeFlowSpans(store, conversationId, spans, options);
-    const businessKeyOrder = await businessKeyOrderOf(store, all);
+    const businessKeyOrder = await businessKeyOrderOf(store, all, truncated ? undefined : { conversationId, spans });
     // The indexer's export evidence too: otherwise a flow listed `unknown` for spans lost at
     // export would show here as the fault the missing spans only seem to prove. Losses up to
     // when the indexer last judged it, as the list shows it: a busy service loses spans every
     // few seconds, and counting every later one would turn any flow opened later `unknown`.
-    const record = ctx.indexer ? await store.getFlowRecord(conversationId) : null;
+    const record = await recordRead;
     const judgedAtMs = record && record.state !== 'active' ? Math.min(record.analyzedAtMs, options.now) : options.now;
     const exportEvidence = (await ctx.indexer?.exportEvidence(all, options.now, judgedAtMs)) ?? {};
     return reconstructFlow(all, { ...options, ...exportEvidence, businessKeyOrder, page: { offset, limit }, truncated });

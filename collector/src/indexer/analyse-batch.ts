@@ -52,7 +52,8 @@ async function analyseOne(ctx: BatchContext, conversationId: string, nowMs: numb
   const { maxSpansPerConversation, quietPeriodMs, stuckOutboxAfterMs } = ctx.settings;
   const spans = await ctx.store.spansOfConversation(conversationId, maxSpansPerConversation + 1);
   if (spans.length === 0) return null;
-  if (spans.length > maxSpansPerConversation) {
+  const truncated = spans.length > maxSpansPerConversation;
+  if (truncated) {
     ctx.logger.warn(
       { conversationId, limit: maxSpansPerConversation },
       'conversation has more spans than the indexer reads; analysing the first ones',
@@ -63,7 +64,7 @@ async function analyseOne(ctx: BatchContext, conversationId: string, nowMs: numb
   for (const owner of await producerConversations(ctx.store, conversationId, spans))
     ctx.schedule.schedule(owner, nowMs + ctx.settings.debounceMs);
   const complete = await completeFlowSpans(ctx.store, conversationId, spans, { now: nowMs, quietPeriodMs });
-  const businessKeyOrder = await businessKeyOrderOf(ctx.store, complete);
+  const businessKeyOrder = await businessKeyOrderOf(ctx.store, complete, truncated ? undefined : { conversationId, spans });
   const exportEvidence = await exportEvidenceOf(ctx.exportLosses, complete, nowMs);
   // Flows (judged before, maybe long ago) one of whose messages' delivery the evidence shows lost.
   const own = new Set(complete.map((span) => span.messageId));

@@ -273,10 +273,13 @@ export interface SpanStore {
   spansOfMessage(messageId: string, limit: number): Promise<SpanRow[]>;
   spansOfTrace(traceId: string, limit: number): Promise<SpanRow[]>;
   /**
-   * Spans whose `onceflow.business_key` attribute is exactly this key, across conversations, in
-   * start order, at most `limit`: what ordering per business key is judged on.
+   * Per business key: the spans whose `onceflow.business_key` attribute is exactly that key,
+   * across conversations, in read order, at most `limit` (what ordering per business key is
+   * judged on); every key asked for is in the map, `[]` when none. One read for all the keys of
+   * a flow. Spans of `exceptConversationId` are left out: a caller holding that conversation's
+   * spans already does not read them twice.
    */
-  spansOfBusinessKey(businessKey: string, limit: number): Promise<SpanRow[]>;
+  spansOfBusinessKeys(businessKeys: readonly string[], limit: number, exceptConversationId?: string): Promise<Map<string, SpanRow[]>>;
   /**
    * Conversation ids whose spans match `q` exactly as a conversation id, message id,
    * idempotency key, trace id, causation id, or any attribute value; most recent first.

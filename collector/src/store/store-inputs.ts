@@ -1,7 +1,8 @@
 /**
  * What both stores accept and how they key spans, in one place: the flow states, verdicts and
  * anomaly kinds a query may filter on (the lists of the API contract), row limits (validated, and capped so no caller can ask for
- * everything), and the span identity (trace id, span id) that makes a re-sent span count once.
+ * everything), the span identity (trace id, span id) that makes a re-sent span count once, and
+ * the order span reads return.
  */
 import { ANOMALY_KINDS, FLOW_STATES, VERDICTS, type AnomalyKind, type FlowState, type Verdict } from '../model/flow.js';
 import type { SpanRow } from '../model/span.js';
@@ -39,6 +40,13 @@ export function assertStepMs(stepMs: number): number {
 export function rowLimit(limit: number, max: number = ROW_LIMITS.spans): number {
   if (!Number.isInteger(limit) || limit < 0) throw new TypeError(`invalid limit: ${limit}`);
   return Math.min(limit, max);
+}
+
+/** The order of span reads: start, then trace id, then span id. */
+export function inReadOrder(a: SpanRow, b: SpanRow): number {
+  if (a.startNs !== b.startNs) return a.startNs < b.startNs ? -1 : 1;
+  if (a.traceId !== b.traceId) return a.traceId < b.traceId ? -1 : 1;
+  return a.spanId < b.spanId ? -1 : a.spanId > b.spanId ? 1 : 0;
 }
 
 /** A span's identity: two spans with the same key are the same span (an exporter retry). */

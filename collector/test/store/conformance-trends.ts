@@ -214,7 +214,7 @@ export function trendCountCases<S extends SpanStore>(
   });
 
   it('returns the spans of one business key across conversations', async () => {
-    expect((await store!.spansOfBusinessKey('order-7', 10)).map((s) => [s.conversationId, s.messageId])).toEqual([
+    expect((await store!.spansOfBusinessKeys(['order-7'], 10)).get('order-7')!.map((s) => [s.conversationId, s.messageId])).toEqual([
       ['conv-k1', 'k-0'],
       ['conv-k2', 'k-1'],
     ]);

@@ -166,6 +166,9 @@ export function runSpanStoreConformance<S extends SpanStore>(
         ].map((s) => s.spanId);
         expect((await store.spansOfConversation('conv-1', 100)).map((s) => s.spanId)).toEqual(ids);
         expect((await store.spansOfConversation('conv-1', 3)).map((s) => s.spanId)).toEqual(ids.slice(0, 3));
+        // Exactly as many as there are, and one fewer: the last is left out, whatever the read order.
+        expect((await store.spansOfConversation('conv-1', ids.length)).map((s) => s.spanId)).toEqual(ids);
+        expect((await store.spansOfConversation('conv-1', ids.length - 1)).map((s) => s.spanId)).toEqual(ids.slice(0, -1));
         expect(await store.spansOfConversation('conv-1', 0)).toEqual([]);
         expect((await store.spansOfConversation(CONV_3, 100)).map((s) => s.spanId)).toEqual(
           [SPANS.c3Send, SPANS.c3TaxHttp, SPANS.c3OrdersEu].map((s) => s.spanId),
@@ -229,10 +232,51 @@ export function runSpanStoreConformance<S extends SpanStore>(
           a.startNs < b.startNs ? -1 : a.startNs > b.startNs ? 1 : a.spanId < b.spanId ? -1 : 1,
         );
         expect(carrying.length).toBeGreaterThan(0);
-        expect(await store.spansOfBusinessKey(key, 100)).toEqual(inOrder);
-        expect(await store.spansOfBusinessKey(key, 1)).toEqual(inOrder.slice(0, 1));
-        expect(await store.spansOfBusinessKey(key.slice(0, -1), 100)).toEqual([]);
-        expect(await store.spansOfBusinessKey('', 100)).toEqual([]);
+        const ofKey = async (businessKey: string, limit: number) =>
+          (await store.spansOfBusinessKeys([businessKey], limit)).get(businessKey);
+        expect(await ofKey(key, 100)).toEqual(inOrder);
+        expect(await ofKey(key, 1)).toEqual(inOrder.slice(0, 1));
+        expect(await ofKey(key.slice(0, -1), 100)).toEqual([]);
+        expect(await ofKey('', 100)).toEqual([]);
+      });
+
+      it('reads several business keys at once: per key in start order up to the limit, one conversation left out if asked', async () => {
+        const keyOf = (span: SpanRow) => span.attributes['onceflow.business_key'];
+        const inConv1 = sortSpans(ALL_SPANS.filter((s) => keyOf(s) === 'order-1001'));
+        const hostile = sortSpans(ALL_SPANS.filter((s) => keyOf(s) === HOSTILE_BUSINESS_KEY));
+        expect(new Set(inConv1.map((s) => s.conversationId))).toEqual(new Set(['conv-1']));
+        // The same key in another conversation: one span before conv-1's, the others after.
+        const elsewhere = inConv1.map((span, i) => ({
+          ...span,
+          traceId: 'e'.repeat(32),
+          spanId: `${i + 1}`.padStart(16, 'e'),
+          parentSpanId: '',
+          conversationId: 'conv-bk',
+          startNs: span.startNs + (i === 0 ? -1_000_000n : 1_000_000n),
+        }));
+        const own = await freshStore(false);
+        try {
+          await own.insertSpans([...ALL_SPANS, ...elsewhere]);
+          await settle(own);
+          const keys = ['order-1001', HOSTILE_BUSINESS_KEY, 'order-none', ''];
+          const all = await own.spansOfBusinessKeys(keys, 100);
+          expect([...all.keys()].sort()).toEqual([...keys].sort());
+          expect(all.get('order-1001')).toEqual(sortSpans([...inConv1, ...elsewhere]));
+          expect(all.get(HOSTILE_BUSINESS_KEY)).toEqual(hostile);
+          expect(all.get('order-none')).toEqual([]);
+          expect(all.get('')).toEqual([]);
+          const first = await own.spansOfBusinessKeys(keys, 1);
+          expect(first.get('order-1001')).toEqual([elsewhere[0]]);
+          expect(first.get(HOSTILE_BUSINESS_KEY)).toEqual(hostile.slice(0, 1));
+          expect((await own.spansOfBusinessKeys(keys, 100, 'conv-bk')).get('order-1001')).toEqual(inConv1);
+          const exceptConv1 = await own.spansOfBusinessKeys(keys, 100, 'conv-1');
+          expect(exceptConv1.get('order-1001')).toEqual(sortSpans(elsewhere));
+          expect(exceptConv1.get(HOSTILE_BUSINESS_KEY)).toEqual(hostile);
+          expect((await own.spansOfBusinessKeys(keys, 100, CONV_3)).get(HOSTILE_BUSINESS_KEY)).toEqual([]);
+          expect(await own.spansOfBusinessKeys([], 100)).toEqual(new Map());
+        } finally {
+          await dispose(own);
+        }
       });
 
       it('lists conversations active in a window, newest activity first', async () => {

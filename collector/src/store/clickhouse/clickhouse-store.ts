@@ -46,7 +46,7 @@ import type {
   ExportEntryRow,
   ExportSequenceRow,
 } from '../span-store.js';
-import { ROW_LIMITS, assertStepMs, rowLimit } from '../store-inputs.js';
+import { ROW_LIMITS, assertStepMs, inReadOrder, rowLimit } from '../store-inputs.js';
 import {
   activityBucketsRollupSql,
   activityBucketsSql,
@@ -76,7 +76,8 @@ import {
   spanCountSql,
   spansOfConversationSql,
   spansOfMessageSql,
-  spansOfBusinessKeySql,
+  otherConversationOfValuesSql,
+  spansOfBusinessKeysSql,
   spansOfTraceSql,
 } from './row-queries.js';
 import {
@@ -318,10 +319,26 @@ WHERE database = ${this.database} AND table IN ('spans', 'spans_by_conversation'
     return (await this.runner.rows<{ row_json: string }>(query)).map((row) => fromRowJson(row.row_json));
   }
 
-  async spansOfBusinessKey(businessKey: string, limit: number): Promise<SpanRow[]> {
-    if (businessKey === '') return [];
-    const spans = await this.spans(spansOfBusinessKeySql(this.db, ATTR_BUSINESS_KEY, businessKey, limit));
-    return spans.filter((span) => span.attributes[ATTR_BUSINESS_KEY] === businessKey);
+  async spansOfBusinessKeys(
+    businessKeys: readonly string[],
+    limit: number,
+    exceptConversationId?: string,
+  ): Promise<Map<string, SpanRow[]>> {
+    rowLimit(limit);
+    const found = new Map(businessKeys.map((key) => [key, [] as SpanRow[]]));
+    const keys = [...found.keys()].filter((key) => key !== '');
+    if (keys.length === 0) return found;
+    // Nothing to read when the keys are in no other conversation (the spans query's own subquery
+    // would find none either).
+    if ((await this.runner.rows(otherConversationOfValuesSql(this.db, keys, exceptConversationId))).length === 0) return found;
+    const query = spansOfBusinessKeysSql(this.db, ATTR_BUSINESS_KEY, keys, limit, exceptConversationId);
+    for (const row of await this.runner.rows<{ business_key: string; row_json: string }>(query)) {
+      const span = fromRowJson(row.row_json);
+      if (span.attributes[ATTR_BUSINESS_KEY] === row.business_key) found.get(row.business_key)!.push(span);
+    }
+    // Each key's branch is read in order; the branches of a UNION ALL may arrive interleaved.
+    for (const spans of found.values()) spans.sort(inReadOrder);
+    return found;
   }
 
   async spansOfConversation(conversationId: string, limit: number): Promise<SpanRow[]> {

@@ -8,7 +8,7 @@ import type { TimeWindow } from '../span-store.js';
 import { msToNs } from '../../model/span.js';
 import { rowLimit } from '../store-inputs.js';
 import { TABLES } from './schema.js';
-import { SqlFragment, sql, sqlIdentifier, type SqlInput } from './sql-escape.js';
+import { SqlFragment, joinSql, sql, sqlIdentifier, sqlInList, type SqlInput } from './sql-escape.js';
 
 const SPAN_KEY_COLUMNS = ['conversation_id', 'message_id', 'trace_id'];
 /** Row reads select the encoded span (`span-rows.ts#fromRowJson`) and the columns they order by. */
@@ -74,15 +74,38 @@ LIMIT ${rowLimit(limit)}`;
 export const spanCountSql = (db: SqlFragment) => sql`SELECT count() AS n FROM ${db}.spans`;
 
 /**
- * Spans of the conversations whose spans carry this value (`search_index`), narrowed to rows
- * whose encoded span holds the business-key attribute name and the value; the store keeps those
- * whose attribute equals the key (the encoding keeps attribute keys and values in two arrays).
+ * Whether a conversation but `exceptConversationId` has spans carrying one of these values (by
+ * `search_index`'s primary key): ~4 ms where `spansOfBusinessKeysSql` takes ~10 ms at 1M spans,
+ * and most business keys are in one conversation only.
  */
-export function spansOfBusinessKeySql(db: SqlFragment, keyName: string, businessKey: string, limit: number): SqlFragment {
-  return sql`SELECT ${SELECT_SPAN} FROM ${db}.spans_by_conversation
-WHERE conversation_id IN (SELECT conversation_id FROM ${db}.search_index WHERE value = ${businessKey})
-  AND position(row_json, ${JSON.stringify(keyName)}) > 0 AND position(row_json, ${JSON.stringify(businessKey)}) > 0
+export function otherConversationOfValuesSql(db: SqlFragment, values: readonly string[], exceptConversationId?: string): SqlFragment {
+  const except = exceptConversationId === undefined ? sql`` : sql` AND conversation_id != ${exceptConversationId}`;
+  return sql`SELECT 1 AS found FROM ${db}.search_index WHERE value IN ${sqlInList(values)}${except} LIMIT 1`;
+}
+
+/**
+ * Per business key, one branch each labelled with its key: the spans of the conversations whose
+ * spans carry the key (`search_index`) but `exceptConversationId`, narrowed to rows whose encoded
+ * span holds the business-key attribute name and the key, at most `limit`. The store keeps those
+ * whose attribute equals the branch's key (the encoding keeps attribute keys and values in two
+ * arrays). One request for all the keys of a flow.
+ */
+export function spansOfBusinessKeysSql(
+  db: SqlFragment,
+  keyName: string,
+  businessKeys: readonly string[],
+  limit: number,
+  exceptConversationId?: string,
+): SqlFragment {
+  const except = exceptConversationId === undefined ? sql`` : sql` AND conversation_id != ${exceptConversationId}`;
+  const branches = businessKeys.map(
+    (key) => sql`SELECT ${key} AS business_key, row_json FROM (
+SELECT ${SELECT_SPAN} FROM ${db}.spans_by_conversation
+WHERE conversation_id IN (SELECT conversation_id FROM ${db}.search_index WHERE value = ${key}${except})
+  AND position(row_json, ${JSON.stringify(keyName)}) > 0 AND position(row_json, ${JSON.stringify(key)}) > 0
 ORDER BY start_ns, trace_id, span_id
 LIMIT 1 BY trace_id, span_id
-LIMIT ${rowLimit(limit)}`;
+LIMIT ${rowLimit(limit)})`,
+  );
+  return joinSql(branches, '\nUNION ALL\n');
 }

@@ -182,30 +182,36 @@ describe('DuckDbStore on a file', () => {
       conversationId: 'conv-bk-a',
       businessKey: 'order-78',
     });
+    const ofKey = async (from: DuckDbStore, key: string, limit: number) => (await from.spansOfBusinessKeys([key], limit)).get(key);
     const store = new DuckDbStore({ dataDir: dir });
     await store.init();
     await store.insertSpans([...spans, other]);
     // Not rolled up yet: found by the scan of the newest spans.
-    expect(await store.spansOfBusinessKey('order-77', 10)).toEqual(spans);
+    expect(await ofKey(store, 'order-77', 10)).toEqual(spans);
+    const both = async (except?: string) => Object.fromEntries(await store.spansOfBusinessKeys(['order-77', 'order-78'], 10, except));
+    const beforeRollup = await both('conv-bk-a');
+    expect(beforeRollup).toEqual({ 'order-77': spans.slice(1), 'order-78': [] });
     // A trends read rolls up first: now found through the index.
     await store.spanBuckets({ fromMs: 0, toMs: Date.UTC(2027, 0, 1) }, 60_000, 'service');
-    expect(await store.spansOfBusinessKey('order-77', 10)).toEqual(spans);
-    expect(await store.spansOfBusinessKey('order-77', 2)).toEqual(spans.slice(0, 2));
+    expect(await ofKey(store, 'order-77', 10)).toEqual(spans);
+    expect(await ofKey(store, 'order-77', 2)).toEqual(spans.slice(0, 2));
+    expect(await both('conv-bk-a')).toEqual(beforeRollup);
+    expect(await both()).toEqual({ 'order-77': spans, 'order-78': [other] });
     await store.close();
 
     // A file rolled up before the index existed: opening it indexes what was rolled up.
     await onFile(dir, 'DROP TABLE business_keys', 'DROP TABLE store_migrations');
     const reopened = new DuckDbStore({ dataDir: dir });
     await reopened.init();
-    expect(await reopened.spansOfBusinessKey('order-77', 10)).toEqual(spans);
-    expect(await reopened.spansOfBusinessKey('order-78', 10)).toEqual([other]);
+    expect(await ofKey(reopened, 'order-77', 10)).toEqual(spans);
+    expect(await ofKey(reopened, 'order-78', 10)).toEqual([other]);
     await reopened.close();
 
     // Once done, never again: with the index emptied, an open does not scan the spans to refill it.
     await onFile(dir, 'DELETE FROM business_keys');
     const again = new DuckDbStore({ dataDir: dir });
     await again.init();
-    expect(await again.spansOfBusinessKey('order-77', 10)).toEqual([]);
+    expect(await ofKey(again, 'order-77', 10)).toEqual([]);
     await again.close();
   });
 

@@ -9,6 +9,7 @@
  */
 import { join } from 'node:path';
 import type { Logger } from 'pino';
+import { ATTR_BUSINESS_KEY } from '@onceflow/instrumentation/semconv';
 import type { Anomaly, AnomalyKind, FlowRecord, SpanStormKind, TrendGrouping } from '../../model/flow.js';
 import { nsToMs, type SpanRow } from '../../model/span.js';
 import { encodeFlowCursor } from '../flow-cursor.js';
@@ -39,7 +40,7 @@ import type {
   ExportEntryRow,
   ExportSequenceRow,
 } from '../span-store.js';
-import { ROW_LIMITS, assertStepMs, rowLimit, spanKey, uniqueSpans } from '../store-inputs.js';
+import { ROW_LIMITS, assertStepMs, inReadOrder, rowLimit, spanKey, uniqueSpans } from '../store-inputs.js';
 import { activityBucketsSql, flowBucketsSql, spanBucketsSql, topKeysSql } from './aggregate-queries.js';
 import { DuckDbClient, runOn, type Lane, type Row, type Statement } from './duckdb-client.js';
 import { anomaliesSql, deleteFlowsBeforeSql, flowPageSql, flowRecordSql } from './flow-queries.js';
@@ -61,17 +62,17 @@ import {
   listedInIndexSql,
   listedSinceRollupSql,
   spanCountSql,
-  spansOfConversationSql,
-  spansOfBusinessKeySql,
+  conversationBusinessKeySpansSql,
   businessKeyConversationsSql,
-  spansOfTraceSql,
   spansWhereSql,
+  spansWhereUnorderedSql,
+  type SpanKeyColumn,
 } from './row-queries.js';
 import { spanFromRow } from './span-rows.js';
 import { coverageSql } from './coverage-queries.js';
 import { exportEntriesSql, exportSequencesSql } from './export-sequence-queries.js';
 
-/** Conversations of one business key read by `spansOfBusinessKey` (the key's spans are bounded anyway). */
+/** Index rows (conversations, a repeat now and then) of one business key read by `spansOfBusinessKeys` (its spans are bounded anyway). */
 const MAX_BUSINESS_KEY_CONVERSATIONS = 1000;
 
 export interface DuckDbStoreOptions {
@@ -193,12 +194,22 @@ export class DuckDbStore implements SpanStore {
   // ---- rows --------------------------------------------------------------------------
 
   async spansOfConversation(conversationId: string, limit: number): Promise<SpanRow[]> {
-    return this.spans(spansOfConversationSql(conversationId, limit));
+    return this.spansWhere('conversation_id', conversationId, limit);
+  }
+
+  /**
+   * The spans whose `column` equals `value`, in read order, at most `limit`: read unordered and
+   * sorted here when that was all of them (the usual case, and cheaper), else read in order.
+   */
+  private async spansWhere(column: SpanKeyColumn, value: string, limit: number): Promise<SpanRow[]> {
+    const rows = await this.client.run(spansWhereUnorderedSql(column, value, limit));
+    if (rows.length < limit) return rows.map(spanFromRow).sort(inReadOrder);
+    return this.spans(spansWhereSql(column, value, limit));
   }
 
   async spansOfMessage(messageId: string, limit: number): Promise<SpanRow[]> {
     rowLimit(limit);
-    const [own, producers] = [this.spans(spansWhereSql('message_id', messageId, limit)), this.spansListing(messageId, limit)];
+    const [own, producers] = [this.spansWhere('message_id', messageId, limit), this.spansListing(messageId, limit)];
     const seen = new Set<string>();
     const spans: SpanRow[] = [];
     for (const span of [...(await own), ...(await producers)]) {
@@ -207,7 +218,7 @@ export class DuckDbStore implements SpanStore {
       seen.add(key);
       spans.push(span);
     }
-    return spans.sort(byStart).slice(0, limit);
+    return spans.sort(inReadOrder).slice(0, limit);
   }
 
   /**
@@ -245,27 +256,40 @@ export class DuckDbStore implements SpanStore {
   }
 
   async spansOfTrace(traceId: string, limit: number): Promise<SpanRow[]> {
-    return this.spans(spansOfTraceSql(traceId, limit));
+    return this.spansWhere('trace_id', traceId, limit);
   }
 
   /**
-   * The conversations the rollup indexed for the key (then each by its conversation's index) and
-   * the spans stored since the last rollup run: no scan of every span's attributes.
+   * The conversations of the keys, indexed by the rollup or among the spans stored since its
+   * last run if any (one statement), then each conversation's spans of its keys: no scan of
+   * every span's attributes, and nothing more when the keys are only in `exceptConversationId`.
    */
-  async spansOfBusinessKey(businessKey: string, limit: number): Promise<SpanRow[]> {
+  async spansOfBusinessKeys(
+    businessKeys: readonly string[],
+    limit: number,
+    exceptConversationId?: string,
+  ): Promise<Map<string, SpanRow[]>> {
     rowLimit(limit);
-    if (businessKey === '') return [];
-    const watermark = this.rollup!.watermark;
-    const [conversations, recent] = await Promise.all([
-      this.client.run(businessKeyConversationsSql(businessKey, MAX_BUSINESS_KEY_CONVERSATIONS)),
-      this.spans(spansOfBusinessKeySql(businessKey, limit, { afterSeq: watermark })),
-    ]);
-    const indexed = await Promise.all(
-      conversations.map((row) => this.spans(spansOfBusinessKeySql(businessKey, limit, { conversationId: row.conversation_id as string }))),
+    const found = new Map(businessKeys.map((key) => [key, [] as SpanRow[]]));
+    const keys = [...found.keys()].filter((key) => key !== '');
+    if (keys.length === 0) return found;
+    const rollup = this.rollup!;
+    const since = rollup.caughtUpNow ? null : rollup.watermark;
+    const pairs = await this.client.run(businessKeyConversationsSql(keys, since, MAX_BUSINESS_KEY_CONVERSATIONS));
+    const keysOf = new Map<string, Set<string>>();
+    for (const row of pairs) {
+      const conversationId = row.conversation_id as string;
+      if (conversationId === exceptConversationId) continue;
+      keysOf.set(conversationId, (keysOf.get(conversationId) ?? new Set()).add(row.business_key as string));
+    }
+    const read = await Promise.all(
+      [...keysOf].map(([conversationId, ofConversation]) =>
+        this.spans(conversationBusinessKeySpansSql(conversationId, [...ofConversation], limit)),
+      ),
     );
-    return uniqueSpans([...indexed.flat(), ...recent])
-      .sort(byStart)
-      .slice(0, limit);
+    for (const span of uniqueSpans(read.flat())) found.get(span.attributes[ATTR_BUSINESS_KEY])?.push(span);
+    for (const [key, spans] of found) found.set(key, spans.sort(inReadOrder).slice(0, limit));
+    return found;
   }
 
   async findConversations(q: string, limit: number): Promise<string[]> {
@@ -388,10 +412,3 @@ export class DuckDbStore implements SpanStore {
 }
 
 const rowSpanKey = (row: Row) => spanKey({ traceId: row.trace_id as string, spanId: row.span_id as string });
-
-/** The order of span reads: start, then trace id, then span id. */
-function byStart(a: SpanRow, b: SpanRow): number {
-  if (a.startNs !== b.startNs) return a.startNs < b.startNs ? -1 : 1;
-  if (a.traceId !== b.traceId) return a.traceId < b.traceId ? -1 : 1;
-  return a.spanId < b.spanId ? -1 : a.spanId > b.spanId ? 1 : 0;
-}

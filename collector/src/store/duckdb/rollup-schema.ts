@@ -29,7 +29,7 @@ export function businessKeysOf(where: string): string {
  * - `rollup_waiting`: attempts whose send was not stored yet (exporters deliver out of order);
  *   a later run adds their queue latency when the send arrives.
  * - `outgoing_ids`: (outgoing message id → producing span), for `spansOfMessage`.
- * - `business_keys`: (business key → conversation), for `spansOfBusinessKey`, which every flow
+ * - `business_keys`: (business key → conversation), for `spansOfBusinessKeys`, which every flow
  *   with a business key reads when it is judged or shown (a scan of every span's attributes
  *   took 40 ms at 1M spans and grows with the store).
  * - `outbox_dispatches`, `outbox_commits`, `outbox_latency`: outbox dispatch latency per

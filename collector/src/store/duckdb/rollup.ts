@@ -112,6 +112,11 @@ export class SpanRollup {
     return this.rolledUpSeq;
   }
 
+  /** Whether no insert was started since the last run: every stored span is in the rollup tables. */
+  get caughtUpNow(): boolean {
+    return this.lastSeq <= this.rolledUpSeq;
+  }
+
   stop(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;

@@ -6,7 +6,7 @@
 import { msToNs } from '../../model/span.js';
 import type { TimeWindow } from '../span-store.js';
 import { rowLimit } from '../store-inputs.js';
-import type { Statement } from './duckdb-client.js';
+import type { Params, Statement } from './duckdb-client.js';
 import { ATTR_BUSINESS_KEY } from '@onceflow/instrumentation/semconv';
 import { SPAN_SELECT } from './schema.js';
 import { attribute } from './span-roles-sql.js';
@@ -24,9 +24,14 @@ export function spansWhereSql(column: SpanKeyColumn, value: string, limit: numbe
   };
 }
 
-export const spansOfConversationSql = (conversationId: string, limit: number) => spansWhereSql('conversation_id', conversationId, limit);
-
-export const spansOfTraceSql = (traceId: string, limit: number) => spansWhereSql('trace_id', traceId, limit);
+/**
+ * The same spans in no particular order: without ORDER BY DuckDB reads a conversation in ~4 ms
+ * instead of ~5.5 ms at 1M spans. Fewer than `limit` rows are all the spans, which the store
+ * sorts; a full answer may not be the first ones, and the store reads `spansWhereSql` instead.
+ */
+export function spansWhereUnorderedSql(column: SpanKeyColumn, value: string, limit: number): Statement {
+  return { sql: `SELECT ${SPAN_SELECT} FROM spans WHERE ${column} = $1 LIMIT $2`, params: [value, rowLimit(limit)] };
+}
 
 /** Rolled-up spans listing a message id among their outgoing ids (the `outgoing_ids` index). */
 export function listedInIndexSql(messageId: string, limit: number): Statement {
@@ -97,32 +102,55 @@ export function deleteSpansBeforeSql(cutoffMs: number): Statement {
 }
 
 /**
- * Spans carrying a business key: the attribute needles of `searchMatch` narrow the scan to spans
- * with the value somewhere in their attributes, then the attribute itself must equal the key.
+ * Narrows a scan to spans with one of these values somewhere in their attributes (the needles of
+ * `attributeValueNeedles`, placeholders from `$first`); the exact attribute is checked after it.
  */
-/** Rolled-up conversations holding spans of a business key (the `business_keys` index). */
-export function businessKeyConversationsSql(businessKey: string, limit: number): Statement {
-  return {
-    sql: 'SELECT DISTINCT conversation_id FROM business_keys WHERE business_key = $1 LIMIT $2',
-    params: [businessKey, rowLimit(limit)],
-  };
+function anyValueNeedles(values: readonly string[], first: number): { sql: string; params: string[] } {
+  const params = values.flatMap(attributeValueNeedles);
+  const conditions = values.map((_, i) => {
+    const [value, valueThenComma, valueThenBrace] = [0, 1, 2].map((n) => `$${first + 3 * i + n}`);
+    return `(contains(attributes, ${value}) AND (contains(attributes, ${valueThenComma}) OR contains(attributes, ${valueThenBrace})))`;
+  });
+  return { sql: `(${conditions.join(' OR ')})`, params };
+}
+
+const placeholders = (count: number, first: number) => Array.from({ length: count }, (_, i) => `$${first + i}`).join(', ');
+
+/**
+ * The (business key, conversation) pairs of these keys, repeats included: the rolled-up ones from
+ * the `business_keys` index, at most `perKey` rows per key, and, unless `afterSeq` is null
+ * (nothing stored since the rollup's watermark), those of the spans stored since (a scan of just
+ * those). One SELECT per key on the index: with one equality it is an index scan, with an IN
+ * list (or a second condition) DuckDB scans the table. UNION ALL and no DISTINCT: at 1M spans
+ * they took ~0.8 ms where UNION with DISTINCT took ~1.6 ms, and the recent spans' scan ~0.5 ms.
+ */
+export function businessKeyConversationsSql(businessKeys: readonly string[], afterSeq: bigint | null, perKey: number): Statement {
+  const indexed = businessKeys.map(
+    (_, i) => `(SELECT business_key, conversation_id FROM business_keys WHERE business_key = $${2 + i} LIMIT $1)`,
+  );
+  const params: Params = [rowLimit(perKey), ...businessKeys];
+  if (afterSeq === null) return { sql: indexed.join('\nUNION ALL '), params };
+  const needles = anyValueNeedles(businessKeys, 3 + businessKeys.length);
+  const recent = `(SELECT business_key, conversation_id FROM (
+       SELECT ${attribute(ATTR_BUSINESS_KEY)} AS business_key, conversation_id FROM spans
+       WHERE ingest_seq > $${2 + businessKeys.length} AND ${needles.sql}
+     ) WHERE business_key IN (${placeholders(businessKeys.length, 2)}))`;
+  return { sql: [...indexed, recent].join('\nUNION ALL '), params: [...params, afterSeq, ...needles.params] };
 }
 
 /**
- * The spans carrying a business key, among one conversation's (`conversation_id` given: an
- * index scan) or among those stored since the rollup's watermark (null: a scan of the newest).
+ * The spans of one conversation carrying one of these business keys, at most `limit` per key
+ * (in read order). The conversation is materialized first: a filter beside the conversation id
+ * can make DuckDB scan the whole table instead of using the conversation index.
  */
-export function spansOfBusinessKeySql(
-  businessKey: string,
-  limit: number,
-  where: { conversationId: string } | { afterSeq: bigint },
-): Statement {
-  const [scope, value] = 'conversationId' in where ? ['conversation_id = $5', where.conversationId] : ['ingest_seq > $5', where.afterSeq];
+export function conversationBusinessKeySpansSql(conversationId: string, businessKeys: readonly string[], limit: number): Statement {
+  const needles = anyValueNeedles(businessKeys, 3 + businessKeys.length);
   return {
-    sql: `SELECT ${SPAN_SELECT} FROM spans
-       WHERE ${scope} AND contains(attributes, $2) AND (contains(attributes, $3) OR contains(attributes, $4))
-         AND ${attribute(ATTR_BUSINESS_KEY)} = $1
-       ORDER BY start_ns, trace_id, span_id LIMIT $6`,
-    params: [businessKey, ...attributeValueNeedles(businessKey), value, rowLimit(limit)],
+    sql: `WITH flow AS MATERIALIZED (SELECT ${SPAN_SELECT} FROM spans WHERE conversation_id = $1)
+       SELECT * EXCLUDE (business_key) FROM (
+         SELECT *, ${attribute(ATTR_BUSINESS_KEY)} AS business_key FROM flow WHERE ${needles.sql}
+       ) WHERE business_key IN (${placeholders(businessKeys.length, 3)})
+       QUALIFY row_number() OVER (PARTITION BY business_key ORDER BY start_ns, trace_id, span_id) <= $2`,
+    params: [conversationId, rowLimit(limit), ...businessKeys, ...needles.params],
   };
 }
